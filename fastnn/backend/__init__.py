@@ -1,0 +1,129 @@
+"""One kernel contract, three backends.
+
+Every backend is a module that provides the kernels named in KERNELS with the same signatures
+(results written into the given `out` arrays):
+
+    gemm(a, b, out, bias=None, relu=False, accumulate=False)   out = a @ b (+out) (+bias) (relu)
+    relu_forward(x, out)                                      out = max(x, 0), NaN kept
+    relu_backward(x, grad_out, out)                           out = grad_out * (x > 0)
+    softmax_cross_entropy(logits, labels, losses, grad, grad_scale)
+        losses[i] = logsumexp(logits[i]) - logits[i, labels[i]]
+        grad = grad_scale * (softmax(logits) - onehot(labels)), unless grad is None
+
+`cython` (the compiled C kernels, default), `numba` (the same algorithms with @njit) and
+`numpy` (the reference and test oracle). The functions of this module validate their inputs
+(fastnn/backend/checks.py) and then call the active backend, so no backend ever sees an
+unchecked shape, dtype or label.
+"""
+import importlib
+import os
+import warnings
+
+import numpy as np
+
+from fastnn.backend import checks
+
+KERNELS = ("gemm", "relu_forward", "relu_backward", "softmax_cross_entropy")
+_MODULES = {
+    "cython": "fastnn.backend.compiled",
+    "numba": "fastnn.backend.numba_backend",
+    "numpy": "fastnn.backend.reference",
+}
+_loaded = {}
+_active = None
+
+
+def names():
+    """Every backend name fastnn knows, whether or not it can load here."""
+    return list(_MODULES)
+
+
+def get(name):
+    """The backend module called `name` (imported on first use)."""
+    if name not in _MODULES:
+        raise ValueError(f"unknown backend {name!r}; expected one of {names()}")
+    if name not in _loaded:
+        module = importlib.import_module(_MODULES[name])
+        for kernel in KERNELS:
+            if not hasattr(module, kernel):
+                warnings.warn(f"backend {name!r} lacks {kernel}; using the numpy reference",
+                              RuntimeWarning, stacklevel=2)
+                setattr(module, kernel, getattr(get("numpy"), kernel))
+        _loaded[name] = module
+    return _loaded[name]
+
+
+def use(name):
+    """Make `name` ('cython', 'numba' or 'numpy') the backend every op runs on."""
+    global _active
+    module = get(name)
+    if hasattr(module, "set_num_threads"):
+        from fastnn import threads
+
+        module.set_num_threads(threads.get_num_threads())
+    _active = module
+
+
+def current():
+    """The name of the active backend."""
+    return _active_module().NAME
+
+
+def _default():
+    requested = os.environ.get("FASTNN_BACKEND")
+    if requested:
+        return requested
+    try:
+        importlib.import_module("fastnn._kernels")
+        return "cython"
+    except ImportError as exc:  # a source checkout that was never built
+        warnings.warn(f"fastnn's compiled kernels are not built ({exc}); using the numpy "
+                      "reference backend, which is much slower", RuntimeWarning, stacklevel=3)
+        return "numpy"
+
+
+def _active_module():
+    if _active is None:
+        use(_default())
+    return _active
+
+
+def _pick(backend):
+    return _active_module() if backend is None else get(backend)
+
+
+# --- the checked entry points every op uses ------------------------------------------------
+
+def gemm(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
+    """out = a @ b (+ out if accumulate) (+ bias) (then ReLU); a and b may have any strides."""
+    checks.check_gemm_operands(a, b)
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
+    checks.check_gemm_output(a, b, out, bias)
+    return _pick(backend).gemm(a, b, out, bias, bool(relu), bool(accumulate))
+
+
+def relu_forward(x, out=None, backend=None):
+    out = np.empty_like(x) if out is None else out
+    checks.check_elementwise([("input", x)], out)
+    return _pick(backend).relu_forward(x, out)
+
+
+def relu_backward(x, grad_out, out=None, backend=None):
+    out = np.empty_like(x) if out is None else out
+    checks.check_elementwise([("input", x), ("grad_output", grad_out)], out)
+    return _pick(backend).relu_backward(x, grad_out, out)
+
+
+def softmax_cross_entropy(logits, labels, want_grad=True, grad_scale=1.0, backend=None):
+    """Per-row losses, and (if want_grad) grad_scale * (softmax - onehot), in one fused pass."""
+    checks.require_float32("input", logits)
+    checks.require_rank("input", logits, 2)
+    logits = np.ascontiguousarray(logits)
+    checks.check_labels(labels, logits.shape[0], logits.shape[1])
+    labels = np.ascontiguousarray(labels, dtype=np.int64)
+    losses = np.empty(logits.shape[0], dtype=np.float32)
+    grad = np.empty_like(logits) if want_grad else None
+    checks.check_softmax_cross_entropy(logits, labels, losses, grad)
+    _pick(backend).softmax_cross_entropy(logits, labels, losses, grad, float(grad_scale))
+    return losses, grad

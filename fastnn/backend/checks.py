@@ -1,0 +1,115 @@
+"""Validation that runs before any kernel, on every backend.
+
+Kernels trust their inputs (the compiled ones release the GIL and work on raw pointers), so
+everything user-controlled is checked here: dtypes, ranks, shapes, layouts, label ranges.
+Each check raises a Python exception that names what is wrong, in PyTorch's words where
+PyTorch has words for it.
+"""
+import numpy as np
+
+
+def require_float32(name, array):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype != np.float32:
+        raise TypeError(f"{name} must be float32, got {array.dtype}")
+
+
+def require_rank(name, array, rank):
+    if array.ndim != rank:
+        raise ValueError(f"{name} must be {rank}-D, got shape {tuple(array.shape)}")
+
+
+def require_writable_c_contiguous(name, array):
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if not array.flags.writeable:
+        raise ValueError(f"{name} must be writable")
+
+
+def require_aligned_strides(name, array):
+    """Strides must be whole elements (np.ndarray views of bytes can break this)."""
+    if any(s % array.itemsize for s in array.strides) or not array.flags.aligned:
+        raise ValueError(f"{name} has strides that are not a multiple of its element size")
+
+
+def check_gemm_operands(a, b):
+    require_float32("mat1", a)
+    require_float32("mat2", b)
+    require_rank("mat1", a, 2)
+    require_rank("mat2", b, 2)
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied "
+            f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
+        )
+    require_aligned_strides("mat1", a)
+    require_aligned_strides("mat2", b)
+
+
+def check_gemm_output(a, b, out, bias):
+    require_float32("out", out)
+    expected = (a.shape[0], b.shape[1])
+    if out.shape != expected:
+        raise ValueError(f"out must have shape {expected}, got {tuple(out.shape)}")
+    require_writable_c_contiguous("out", out)
+    if np.shares_memory(out, a) or np.shares_memory(out, b):
+        raise ValueError("out must not overlap the inputs of a matrix product")
+    if bias is not None:
+        require_float32("bias", bias)
+        if bias.shape != (b.shape[1],):
+            raise ValueError(f"bias must have shape ({b.shape[1]},), got {tuple(bias.shape)}")
+        if not bias.flags.c_contiguous:
+            raise ValueError("bias must be contiguous")
+
+
+def check_elementwise(pairs, out):
+    """pairs: (name, array) inputs that must match `out` in shape; all C-contiguous float32."""
+    require_float32("out", out)
+    require_writable_c_contiguous("out", out)
+    for name, array in pairs:
+        require_float32(name, array)
+        if array.shape != out.shape:
+            raise ValueError(f"{name} has shape {tuple(array.shape)}, expected {tuple(out.shape)}")
+        if not array.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
+
+
+def check_labels(labels, n_rows, n_classes):
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"target must be a numpy.ndarray, got {type(labels).__name__}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"target must hold integer class indices (int64), got {labels.dtype}; "
+            "class probabilities are not supported"
+        )
+    if labels.ndim != 1:
+        raise ValueError(f"target must be 1-D (class indices), got shape {tuple(labels.shape)}")
+    if labels.shape[0] != n_rows:
+        raise ValueError(
+            f"Expected input batch_size ({n_rows}) to match target batch_size ({labels.shape[0]})."
+        )
+    if labels.size:
+        lo, hi = labels.min(), labels.max()
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"Target {bad} is out of bounds: labels must be in [0, {n_classes})")
+
+
+def check_softmax_cross_entropy(logits, labels, losses, grad):
+    require_float32("input", logits)
+    require_rank("input", logits, 2)
+    if not logits.flags.c_contiguous:
+        raise ValueError("input must be C-contiguous")
+    n_rows, n_classes = logits.shape
+    if n_classes == 0 and n_rows:
+        raise ValueError("input must have at least one class")
+    check_labels(labels, n_rows, n_classes)
+    if labels.dtype != np.int64 or not labels.flags.c_contiguous:
+        raise TypeError("target must be a contiguous int64 array at the kernel boundary")
+    require_float32("losses", losses)
+    require_writable_c_contiguous("losses", losses)
+    if losses.shape != (n_rows,):
+        raise ValueError(f"losses must have shape ({n_rows},), got {tuple(losses.shape)}")
+    if grad is not None:
+        check_elementwise([("input", logits)], grad)

@@ -1,0 +1,48 @@
+"""The NumPy reference backend: the readable definition of every kernel and the test oracle.
+
+Same contract as the compiled and Numba backends (see fastnn/backend/__init__.py): inputs are
+already validated; results go into the given output arrays.
+"""
+import numpy as np
+
+NAME = "numpy"
+
+
+def gemm(a, b, out, bias=None, relu=False, accumulate=False):
+    product = np.matmul(a, b, dtype=np.float32)
+    if accumulate:
+        product += out
+    if bias is not None:
+        product += bias
+    if relu:
+        product = np.where(product <= 0, np.float32(0), product)  # keeps NaN, as torch.relu
+    out[...] = product
+    return out
+
+
+def relu_forward(x, out):
+    np.copyto(out, np.where(x <= 0, np.float32(0), x))
+    return out
+
+
+def relu_backward(x, grad_out, out):
+    np.copyto(out, np.where(x > 0, grad_out, np.float32(0)))
+    return out
+
+
+def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
+    """loss = logsumexp(x) - x[y], in float64; grad = scale * (softmax(x) - onehot(y))."""
+    n_rows = logits.shape[0]
+    if n_rows == 0:
+        return 0
+    x = logits.astype(np.float64)
+    row_max = x.max(axis=1, keepdims=True)
+    shifted = np.exp(x - row_max)
+    total = shifted.sum(axis=1, keepdims=True)
+    rows = np.arange(n_rows)
+    losses[...] = (np.log(total[:, 0]) + row_max[:, 0] - x[rows, labels]).astype(np.float32)
+    if grad is not None:
+        g = shifted / total
+        g[rows, labels] -= 1.0
+        grad[...] = (g * grad_scale).astype(np.float32)
+    return 0

@@ -1,0 +1,52 @@
+"""fastnn.show_config(): what this installation runs on."""
+import platform
+import sys
+
+import numpy as np
+
+
+def config():
+    """A dict describing the backend, the dispatched instruction set, threads and versions."""
+    from fastnn import __version__, backend, threads
+
+    info = {
+        "fastnn": __version__,
+        "backend": backend.current(),
+        "threads": threads.get_num_threads(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpu": _cpu_name(),
+    }
+    try:
+        from fastnn import _kernels
+        info["instruction_set"] = _kernels.isa_active()
+        info["instruction_sets_supported"] = [
+            name for name in ("avx512", "avx2", "generic") if _kernels.isa_supported(name)]
+    except ImportError:
+        info["instruction_set"] = "not built"
+    try:
+        import numba
+        info["numba"] = numba.__version__
+    except ImportError:
+        info["numba"] = "not installed"
+    return info
+
+
+def show_config():
+    """Print config(), one item per line, like torch.__config__.show()."""
+    for key, value in config().items():
+        if isinstance(value, list):
+            value = ", ".join(value)
+        print(f"{key:>28}: {value}")
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

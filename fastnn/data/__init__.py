@@ -1,0 +1,3 @@
+from fastnn.data.fashion_mnist import CLASSES, DatasetNotFoundError, FashionMNIST  # noqa: F401
+from fastnn.data.idx import IDXError  # noqa: F401
+from fastnn.data.loader import DataLoader  # noqa: F401

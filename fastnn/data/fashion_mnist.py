@@ -1,0 +1,131 @@
+"""Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): 60,000 train / 10,000 test 28x28 images.
+
+Where the files are looked for, in order: `root`, $FASTNN_DATA, ~/.cache/fastnn/fashion-mnist,
+/usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist package), and finally a
+download from the dataset's official mirror into the cache. Each file is verified (magic,
+dimensions, length and the SHA-256 of the decompressed bytes) before it is used.
+"""
+import os
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from fastnn.data import idx
+
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+           "Sneaker", "Bag", "Ankle boot")
+
+MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+
+# SHA-256 of the *decompressed* files: Debian recompresses the .gz files, so the compressed
+# bytes differ from the mirror's while the data is identical.
+FILES = {
+    "train-images": ("train-images-idx3-ubyte", idx.MAGIC_IMAGES, (28, 28), 60000,
+                     "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    "train-labels": ("train-labels-idx1-ubyte", idx.MAGIC_LABELS, (), 60000,
+                     "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    "test-images": ("t10k-images-idx3-ubyte", idx.MAGIC_IMAGES, (28, 28), 10000,
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    "test-labels": ("t10k-labels-idx1-ubyte", idx.MAGIC_LABELS, (), 10000,
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    pass
+
+
+def cache_dir():
+    return Path(os.path.expanduser("~/.cache/fastnn/fashion-mnist"))
+
+
+def search_dirs(root=None):
+    dirs = []
+    if root is not None:
+        dirs.append(Path(root))
+    if os.environ.get("FASTNN_DATA"):
+        dirs.append(Path(os.environ["FASTNN_DATA"]))
+    dirs += [cache_dir(), Path(DEBIAN_DIR)]
+    return dirs
+
+
+def _find(stem, dirs):
+    for d in dirs:
+        for name in (stem + ".gz", stem):
+            if (d / name).is_file():
+                return d / name
+    return None
+
+
+def _download(stem, timeout=30):
+    target = cache_dir() / (stem + ".gz")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".gz.part")
+    with urllib.request.urlopen(MIRROR + stem + ".gz", timeout=timeout) as response, \
+            open(tmp, "wb") as f:
+        while chunk := response.read(1 << 20):
+            f.write(chunk)
+    os.replace(tmp, target)
+    return target
+
+
+def _not_found_message(stem, dirs, download_error):
+    looked = "\n".join(f"  - {d}" for d in dirs)
+    return (
+        f"Fashion-MNIST file {stem}(.gz) not found. Looked in:\n{looked}\n"
+        f"and downloading from {MIRROR} failed ({download_error}).\n"
+        "Ways to get the files:\n"
+        "  - Debian/Ubuntu: apt-get install -y dataset-fashion-mnist "
+        f"(installs them in {DEBIAN_DIR})\n"
+        f"  - download the four .gz files from {MIRROR} into {cache_dir()}\n"
+        "  - put them in a directory and pass root=DIR or set FASTNN_DATA=DIR"
+    )
+
+
+def load_file(key, root=None, download=True):
+    """The verified array for one of FILES' keys."""
+    stem, magic, tail, count, digest = FILES[key]
+    dirs = search_dirs(root)
+    path = _find(stem, dirs)
+    if path is None:
+        if not download:
+            raise DatasetNotFoundError(_not_found_message(stem, dirs, "download disabled"))
+        try:
+            path = _download(stem)
+        except OSError as exc:
+            raise DatasetNotFoundError(_not_found_message(stem, dirs, exc)) from None
+    raw = idx.read_bytes(path)
+    array = idx.parse(raw, path, magic, tail)
+    if array.shape[0] != count:
+        raise idx.IDXError(f"{path}: {array.shape[0]} items, expected {count}")
+    found = idx.sha256(raw)
+    if found != digest:
+        raise idx.IDXError(f"{path}: SHA-256 of the decompressed data is {found}, expected "
+                           f"{digest}; the file is altered or not Fashion-MNIST")
+    return array
+
+
+class FashionMNIST:
+    """The images (N, 28, 28) uint8 and labels (N,) int64 of the train or test split."""
+
+    classes = CLASSES
+
+    def __init__(self, root=None, train=True, download=True):
+        split = "train" if train else "test"
+        self.train = train
+        self.images = load_file(f"{split}-images", root, download)
+        self.labels = load_file(f"{split}-labels", root, download).astype(np.int64)
+        if len(self.images) != len(self.labels):
+            raise idx.IDXError(f"{len(self.images)} images but {len(self.labels)} labels")
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.images[i].astype(np.float32)[np.newaxis] / np.float32(255), int(self.labels[i])
+
+    def __repr__(self):
+        return (f"Dataset FashionMNIST\n    Number of datapoints: {len(self)}\n"
+                f"    Split: {'Train' if self.train else 'Test'}")

@@ -1,0 +1,49 @@
+"""DataLoader: minibatches of (images, labels) Tensors, built with array slicing (no
+per-sample Python loop). Images come as float32 in [0, 1], shaped (B, 1, 28, 28) as
+torchvision's ToTensor gives them."""
+import math
+
+import numpy as np
+
+from fastnn import random
+from fastnn.tensor import Tensor
+
+_INV_255 = np.float32(1.0 / 255.0)
+
+
+class DataLoader:
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size should be a positive integer value, got {batch_size}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self._epoch = 0
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _order(self):
+        n = len(self.dataset)
+        if not self.shuffle:
+            return None
+        rng = (np.random.default_rng((self.seed, self._epoch)) if self.seed is not None
+               else random.generator())
+        return rng.permutation(n)
+
+    def __iter__(self):
+        images, labels = self.dataset.images, self.dataset.labels
+        order = self._order()
+        self._epoch += 1
+        n = len(labels)
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if self.drop_last and stop - start < self.batch_size:
+                break
+            picked = slice(start, stop) if order is None else order[start:stop]
+            x = images[picked].astype(np.float32)
+            x *= _INV_255
+            yield Tensor._wrap(x.reshape(x.shape[0], 1, *x.shape[1:])), Tensor._wrap(labels[picked])

@@ -1,0 +1,17 @@
+from fastnn import dtypes
+from fastnn.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a learnable parameter (requires_grad by default)."""
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = []
+        super().__init__(data.data if isinstance(data, Tensor) else dtypes.as_array(data),
+                         requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()

@@ -1,0 +1,1 @@
+"""Differentiable ops: each a Function (forward/backward pair) and a snake_case entry point."""

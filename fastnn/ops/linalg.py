@@ -1,0 +1,90 @@
+"""Matrix products on the active backend's GEMM kernel.
+
+`matmul` follows NumPy/PyTorch: 1-D operands are promoted (a vector on the left becomes a row,
+on the right a column) and the added dimension is removed from the result; operands with more
+than two dimensions are batches of matrices whose batch dimensions broadcast. Transposed
+operands (w.T) reach the kernel as strided views; packing absorbs the transpose.
+"""
+import numpy as np
+
+from fastnn import backend
+from fastnn.autograd.function import Function
+from fastnn.ops.broadcast import operand, unbroadcast
+
+
+def _mm(a, b):
+    """2-D float32 product on the backend's GEMM (any strides, no copies)."""
+    return backend.gemm(a, b)
+
+
+def _batched(a, b):
+    """NumPy matmul semantics for operands of at least 2 dimensions each."""
+    if a.ndim == 2 and b.ndim == 2:
+        return _mm(a, b)
+    if b.ndim == 2:  # (..., M, K) @ (K, N): one GEMM over all leading rows
+        if a.shape[-1] != b.shape[0]:
+            backend.checks.check_gemm_operands(a.reshape(-1, a.shape[-1]), b)
+        rows = a.reshape(-1, a.shape[-1])
+        return _mm(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a_full = np.broadcast_to(a, batch + a.shape[-2:])
+    b_full = np.broadcast_to(b, batch + b.shape[-2:])
+    out = np.empty(batch + (a.shape[-2], b.shape[-1]), dtype=np.float32)
+    for index in np.ndindex(*batch):
+        backend.gemm(a_full[index], b_full[index], out=out[index])
+    return out
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        for name, x in (("mat1", a), ("mat2", b)):
+            if x.dtype != np.float32:
+                raise TypeError(f"{name} must be float32 for matmul, got {x.dtype}")
+            if x.ndim == 0:
+                raise RuntimeError("both arguments to matmul need to be at least 1D, "
+                                   f"but they are {a.ndim}D and {b.ndim}D")
+        ctx.save_for_backward(a, b)
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        out = _batched(a2, b2)
+        if b.ndim == 1:
+            out = out[..., 0]
+        if a.ndim == 1:
+            out = out[..., 0, :] if b.ndim > 1 else out[..., 0]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        g2 = g
+        if b.ndim == 1:
+            g2 = g2[..., np.newaxis]
+        if a.ndim == 1:
+            g2 = g2[..., np.newaxis, :]
+        grad_a = grad_b = None
+        if need_a:  # dA = dC @ B^T
+            grad_a = unbroadcast(_batched(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if need_b:  # dB = A^T @ dC
+            if a2.ndim > 2 and b2.ndim == 2:  # sum over the batch in one GEMM
+                rows = a2.reshape(-1, a2.shape[-1])
+                grad_b = _mm(rows.T, g2.reshape(-1, g2.shape[-1]))
+            else:
+                grad_b = unbroadcast(_batched(np.swapaxes(a2, -1, -2), g2), b2.shape)
+            grad_b = grad_b.reshape(b.shape)
+        return grad_a, grad_b
+
+
+def matmul(a, b):
+    return MatMul.apply(operand(a), operand(b))
+
+
+def mm(a, b):
+    """2-D matrix product only, as torch.mm."""
+    for name, x in (("self", a), ("mat2", b)):
+        if np.ndim(x.data if hasattr(x, "data") else x) != 2:
+            raise RuntimeError(f"{name} must be a matrix")
+    return matmul(a, b)

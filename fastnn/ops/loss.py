@@ -1,0 +1,55 @@
+"""Cross-entropy on integer class labels through the fused softmax-cross-entropy kernel.
+
+Forward computes the per-row losses and, when a gradient will be needed, the gradient
+(softmax - onehot) * scale in the same pass (Chainer keeps the softmax from forward for the
+same reason); backward only scales it by the incoming gradient.
+"""
+import numpy as np
+
+from fastnn import backend
+from fastnn.autograd.function import Function
+from fastnn.tensor import Tensor
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+class SoftmaxCrossEntropy(Function):
+    @staticmethod
+    def forward(ctx, logits, labels, reduction):
+        if logits.dtype != np.float32:
+            raise TypeError(f"cross_entropy expects float32 logits, got {logits.dtype}")
+        unbatched = logits.ndim == 1
+        if unbatched:
+            logits = logits[np.newaxis]
+            labels = np.reshape(labels, (1,))
+        if logits.ndim != 2:
+            raise ValueError(f"cross_entropy expects (N, C) logits, got shape {logits.shape}")
+        n = logits.shape[0]
+        scale = 1.0 / n if reduction == "mean" and n else 1.0
+        want_grad = ctx.needs_input_grad[0]
+        losses, grad = backend.softmax_cross_entropy(logits, labels, want_grad, scale)
+        ctx.grad = grad.reshape(-1) if unbatched and want_grad else grad
+        ctx.reduction = reduction
+        if reduction == "none":
+            return losses[0] if unbatched else losses
+        total = np.float32(losses.sum(dtype=np.float64))
+        if reduction == "mean":
+            return np.asarray(np.float32(total / n) if n else np.float32(np.nan))
+        return np.asarray(total)
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = ctx.grad
+        if ctx.reduction == "none":
+            g = np.asarray(g, dtype=np.float32)
+            return (grad * g[..., np.newaxis] if grad.ndim == 2 else grad * g), None, None
+        if g == 1.0:  # the usual loss.backward(): no extra pass
+            return grad, None, None
+        return grad * np.float32(g), None, None
+
+
+def cross_entropy(input, target, reduction="mean"):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return SoftmaxCrossEntropy.apply(input, labels, reduction)

@@ -1,0 +1,132 @@
+"""sum, mean, max, argmax over all elements or along dims (dim/axis, keepdim/keepdims)."""
+import collections
+
+import numpy as np
+
+from fastnn.autograd.function import Function
+from fastnn.tensor import Tensor
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+
+
+def _axes(dim, axis, ndim):
+    if dim is not None and axis is not None:
+        raise TypeError("pass dim or axis, not both")
+    d = axis if dim is None else dim
+    if d is None:
+        return None
+    dims = (d,) if isinstance(d, int) else tuple(d)
+    for x in dims:
+        if not -max(ndim, 1) <= x < max(ndim, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {x})")
+    return tuple(x % max(ndim, 1) for x in dims) if ndim else None
+
+
+def _keep(keepdim, keepdims):
+    return bool(keepdim if keepdims is None else keepdims)
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Broadcast a reduced gradient back to the input's shape."""
+    if axes is not None and not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.meta = (x.shape, axes, keepdim)
+        return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=x.dtype if x.dtype != np.bool_ else np.int64))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim = ctx.meta
+        return _expand_back(g, shape, axes, keepdim), None, None
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        if x.dtype != np.float32:
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"a floating point, got {x.dtype}")
+        count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        ctx.meta = (x.shape, axes, keepdim, count)
+        return np.asarray(np.mean(x, axis=axes, keepdims=keepdim, dtype=np.float32))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim, count = ctx.meta
+        return _expand_back(g / np.float32(max(count, 1)), shape, axes, keepdim), None, None
+
+
+class Max(Function):
+    """Full max: the gradient is shared evenly among tied maxima (as torch.max / amax)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        if x.size == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
+                               "== 0. Specify the reduction dim with the 'dim' argument.")
+        out = np.asarray(x.max())
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        mask = (x == out).astype(np.float32)
+        return g * mask / mask.sum()
+
+
+class MaxAlongDim(Function):
+    """max(dim): the gradient goes to the index returned, as torch."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        indices = np.argmax(x, axis=dim)
+        values = np.take_along_axis(x, np.expand_dims(indices, dim), axis=dim)
+        ctx.meta = (x.shape, dim, keepdim)
+        ctx.indices = indices
+        return values if keepdim else np.squeeze(values, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dim, keepdim = ctx.meta
+        grad = np.zeros(shape, dtype=np.float32)
+        g = g if keepdim else np.expand_dims(g, dim)
+        np.put_along_axis(grad, np.expand_dims(ctx.indices, dim), g, axis=dim)
+        return grad, None, None
+
+
+def sum(x, dim=None, keepdim=False, axis=None, keepdims=None):
+    return Sum.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+
+
+def mean(x, dim=None, keepdim=False, axis=None, keepdims=None):
+    return Mean.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+
+
+def max(x, dim=None, keepdim=False):
+    """max(x) -> scalar; max(x, dim) -> (values, indices); max(x, other_tensor) -> maximum."""
+    if isinstance(dim, Tensor):
+        from fastnn.ops.elementwise import maximum
+        return maximum(x, dim)
+    if dim is None:
+        return Max.apply(x)
+    (d,) = _axes(dim, None, x.ndim) or (0,)
+    values = MaxAlongDim.apply(x, d, keepdim)
+    indices = np.argmax(x.data, axis=d)
+    if keepdim:
+        indices = np.expand_dims(indices, d)
+    return MaxResult(values, Tensor._wrap(indices.astype(np.int64)))
+
+
+def argmax(x, dim=None, keepdim=False):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmax(data), dtype=np.int64))
+    out = np.argmax(data, axis=dim, keepdims=keepdim)
+    return Tensor._wrap(out.astype(np.int64))

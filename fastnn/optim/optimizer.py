@@ -1,0 +1,73 @@
+"""torch.optim.Optimizer's structure: param_groups (dicts with 'params' and hyperparameters),
+per-parameter state, zero_grad(), step(). Updates run on whole arrays (vectorised NumPy,
+in place), never per element in Python."""
+import copy
+
+import numpy as np
+
+from fastnn.tensor import Tensor
+
+
+class Optimizer:
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.state = {}
+        self.param_groups = []
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError("optimizing a parameter that doesn't require gradients")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
+
+    def state_dict(self):
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {index[k]: copy.deepcopy(v) for k, v in self.state.items() if k in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        params = [p for g in self.param_groups for p in g["params"]]
+        self.state = {}
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 "match the size of optimizer's group")
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        for i, value in state_dict["state"].items():
+            p = params[int(i)]
+            self.state[id(p)] = {k: np.array(v, dtype=np.float32) if isinstance(v, np.ndarray)
+                                 else v for k, v in value.items()}
+
+    def step(self):
+        raise NotImplementedError

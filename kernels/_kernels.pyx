@@ -1,0 +1,117 @@
+# Cython wrappers around the C kernels (fastnn_kernels.h), built as fastnn._kernels.
+#
+# These wrappers are thin on purpose: fastnn/backend/checks.py has already validated shapes,
+# dtypes, contiguity and label ranges, and the typed memoryviews below re-check dtype and
+# layout (a mismatch raises ValueError, never reaches C). Only then is the GIL released.
+# Directives (boundscheck, wraparound, ...) are set once in setup.py.
+from libc.stdint cimport int64_t
+
+cdef extern from "fastnn_kernels.h" nogil:
+    int fnn_isa_supported(int isa)
+    int fnn_isa_best()
+    int fnn_isa_active()
+    int fnn_isa_force(int isa)
+    const char *fnn_isa_name(int isa)
+    long long fnn_call_count(int kernel)
+    void fnn_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                   const float *A, Py_ssize_t rsa, Py_ssize_t csa,
+                   const float *B, Py_ssize_t rsb, Py_ssize_t csb,
+                   float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
+    void fnn_relu_forward(const float *x, float *y, Py_ssize_t n)
+    void fnn_relu_backward(const float *x, const float *gy, float *gx, Py_ssize_t n)
+    Py_ssize_t fnn_softmax_xent(Py_ssize_t N, Py_ssize_t C, const float *x, Py_ssize_t ldx,
+                                const int64_t *y, float *loss, float *grad, float grad_scale)
+    void fnn_set_num_threads(int n)
+    int fnn_get_num_threads()
+
+ISA_NAMES = ("generic", "avx2", "avx512")
+KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "softmax_cross_entropy")
+
+
+def isa_supported(str name):
+    """True if this CPU can run the micro-kernels written for `name`."""
+    return bool(fnn_isa_supported(ISA_NAMES.index(name)))
+
+
+def isa_best():
+    return ISA_NAMES[fnn_isa_best()]
+
+
+def isa_active():
+    """The instruction set GEMM dispatches to now."""
+    return ISA_NAMES[fnn_isa_active()]
+
+
+def isa_force(str name):
+    """Dispatch GEMM to `name` (for tests and benchmarks); the CPU must support it."""
+    if name not in ISA_NAMES:
+        raise ValueError(f"unknown instruction set {name!r}; expected one of {ISA_NAMES}")
+    if fnn_isa_force(ISA_NAMES.index(name)) != 0:
+        raise RuntimeError(f"this CPU does not support the {name} kernels")
+
+
+def call_counts():
+    """How many times each C kernel has been entered since the extension loaded."""
+    return {name: fnn_call_count(i) for i, name in enumerate(KERNEL_NAMES)}
+
+
+def set_num_threads(int n):
+    fnn_set_num_threads(n)
+
+
+def get_num_threads():
+    return fnn_get_num_threads()
+
+
+def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
+         const float[::1] bias=None, bint relu=False, bint accumulate=False):
+    """out = a @ b (+ out if accumulate) (+ bias) (then relu). Any strides for a and b."""
+    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
+    cdef const float *bias_ptr = NULL
+    cdef const float *a_ptr
+    cdef const float *b_ptr
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        # No element of a or b exists to point at; the C kernel never reads them.
+        a_ptr = NULL
+        b_ptr = NULL
+    else:
+        a_ptr = &a[0, 0]
+        b_ptr = &b[0, 0]
+    if bias is not None:
+        bias_ptr = &bias[0]
+    with nogil:
+        fnn_sgemm(M, N, K,
+                  a_ptr, a.strides[0] // 4, a.strides[1] // 4,
+                  b_ptr, b.strides[0] // 4, b.strides[1] // 4,
+                  &out[0, 0], out.strides[0] // 4, bias_ptr, relu, accumulate)
+
+
+def relu_forward(const float[::1] x, float[::1] out):
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        fnn_relu_forward(&x[0], &out[0], x.shape[0])
+
+
+def relu_backward(const float[::1] x, const float[::1] grad_out, float[::1] out):
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        fnn_relu_backward(&x[0], &grad_out[0], &out[0], x.shape[0])
+
+
+def softmax_cross_entropy(const float[:, ::1] logits, const int64_t[::1] labels,
+                          float[::1] losses, float[:, ::1] grad, float grad_scale):
+    """Per-row losses into `losses`; (softmax - onehot) * grad_scale into `grad` unless None."""
+    cdef Py_ssize_t N = logits.shape[0], C = logits.shape[1], bad
+    cdef float *grad_ptr = NULL
+    if N == 0:
+        return 0
+    if grad is not None:
+        grad_ptr = &grad[0, 0]
+    with nogil:
+        bad = fnn_softmax_xent(N, C, &logits[0, 0], logits.strides[0] // 4, &labels[0],
+                               &losses[0], grad_ptr, grad_scale)
+    return bad

@@ -1,0 +1,55 @@
+/* The C kernel contract of fastnn's compiled backend.
+ *
+ * Every function here trusts its caller: shapes, dtypes, label ranges and strides are checked
+ * in Python (fastnn/backend/checks.py) before the Cython wrappers release the GIL and call in.
+ * Pointers may be NULL only where a comment says so.
+ */
+#ifndef FASTNN_KERNELS_H
+#define FASTNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Instruction sets the GEMM micro-kernels are written for, best first. */
+enum fnn_isa { FNN_ISA_GENERIC = 0, FNN_ISA_AVX2 = 1, FNN_ISA_AVX512 = 2 };
+
+int fnn_isa_supported(int isa);        /* 1 if this CPU can run kernels for `isa` */
+int fnn_isa_best(void);                /* the best ISA this CPU supports */
+int fnn_isa_active(void);              /* the ISA GEMM currently dispatches to */
+int fnn_isa_force(int isa);            /* 0 on success, -1 if the CPU lacks it */
+const char *fnn_isa_name(int isa);
+
+/* Calls into each kernel since load (proves in tests that compiled code ran). */
+enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_SOFTMAX_XENT, FNN_K_COUNT };
+long long fnn_call_count(int kernel);
+
+/* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
+ * A element (i, k) at A[i*rsa + k*csa] and B element (k, j) at B[k*rsb + j*csb].
+ * Transposes are just swapped strides; packing absorbs them.
+ * accumulate: C += A@B instead of C = A@B.
+ * bias (NULL or N floats) is added to every row, then relu (0/1) is applied: the epilogue of
+ * a Linear(+ReLU) layer, done on each tile while it is still in L1. */
+void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+               const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+               const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+               float *C, ptrdiff_t ldc,
+               const float *bias, int relu, int accumulate);
+
+/* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
+void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);
+/* gx = gy where x > 0, else 0 (gradient 0 at x == 0, as PyTorch). */
+void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);
+
+/* Fused softmax + cross-entropy over the rows of logits x[N, C] (row stride ldx).
+ * loss[i] = logsumexp(x[i]) - x[i, y[i]].
+ * grad (NULL to skip, else N*C contiguous) = grad_scale * (softmax(x[i]) - onehot(y[i])).
+ * Returns the number of rows whose label was outside [0, C) (their loss is NaN); the caller
+ * has already rejected such labels, so this is a second line of defence, not the check. */
+ptrdiff_t fnn_softmax_xent(ptrdiff_t N, ptrdiff_t C, const float *x, ptrdiff_t ldx,
+                           const int64_t *y, float *loss, float *grad, float grad_scale);
+
+/* OpenMP thread count used by all kernels. */
+void fnn_set_num_threads(int n);
+int fnn_get_num_threads(void);
+
+#endif

@@ -1,0 +1,222 @@
+/* Single-precision GEMM driver: packing, the five Goto loops, threading and the epilogue.
+ * The micro-kernels (gemm_ukernel_*.c) and block sizes (gemm_config.h) are chosen at run time
+ * by cpu_dispatch.c. Reference: Goto & van de Geijn, ACM TOMS 34(3), 2008; BLIS frame/3/gemm.
+ *
+ * Results are bitwise reproducible for any thread count: every element of C is reduced over K
+ * in the same order (same KC blocks, same micro-kernel), threads only split C into blocks.
+ */
+#include "fastnn_kernels.h"
+#include "gemm_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+static ptrdiff_t min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+static ptrdiff_t ceil_div(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
+static ptrdiff_t round_up(ptrdiff_t a, ptrdiff_t b) { return ceil_div(a, b) * b; }
+
+/* Split `total` into ceil(total/cap) near-equal blocks, each a multiple of `unit`, so that a
+ * 784-deep product runs as 4 x 196 rather than 3 x 256 + 16 (a short last block wastes the
+ * packing and the loop overhead of a whole pass). */
+static ptrdiff_t balanced_block(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
+{
+    ptrdiff_t blocks = ceil_div(total, cap);
+    return min_pd(cap, round_up(ceil_div(total, blocks), unit));
+}
+
+/* Packing buffers live per thread and grow on demand: allocating ~1 MiB per call would cost
+ * page faults comparable to a small product. libgomp keeps its threads alive, so they persist. */
+static __thread float *tls_buf = NULL;
+static __thread size_t tls_cap = 0;
+
+static float *pack_buffer(size_t floats)
+{
+    if (floats > tls_cap) {
+        free(tls_buf);
+        tls_buf = NULL;
+        tls_cap = 0;
+        void *p = NULL;
+        if (posix_memalign(&p, 64, floats * sizeof(float)) != 0) return NULL;
+        tls_buf = p;
+        tls_cap = floats;
+    }
+    return tls_buf;
+}
+
+/* Ap holds ceil(mc/mr) micro-panels, each kc x mr with the mr values of one k contiguous;
+ * rows past mc are zero so the micro-kernel never needs an edge case. */
+static void pack_a(int mr, ptrdiff_t mc, ptrdiff_t kc,
+                   const float *A, ptrdiff_t rsa, ptrdiff_t csa, float *Ap)
+{
+    for (ptrdiff_t i0 = 0; i0 < mc; i0 += mr) {
+        const int rows = (int)min_pd(mr, mc - i0);
+        float *dst = Ap + i0 * kc;
+        if (csa == 1) {
+            for (int i = 0; i < rows; ++i) {
+                const float *src = A + (i0 + i) * rsa;
+                for (ptrdiff_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k];
+            }
+        } else {
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                const float *src = A + i0 * rsa + k * csa;
+                for (int i = 0; i < rows; ++i) dst[k * mr + i] = src[i * rsa];
+            }
+        }
+        if (rows < mr)
+            for (ptrdiff_t k = 0; k < kc; ++k)
+                for (int i = rows; i < mr; ++i) dst[k * mr + i] = 0.0f;
+    }
+}
+
+/* Bp holds ceil(nc/nr) micro-panels, each kc x nr with the nr values of one k contiguous. */
+static void pack_b(int nr, ptrdiff_t kc, ptrdiff_t nc,
+                   const float *B, ptrdiff_t rsb, ptrdiff_t csb, float *Bp)
+{
+    for (ptrdiff_t j0 = 0; j0 < nc; j0 += nr) {
+        const int cols = (int)min_pd(nr, nc - j0);
+        float *dst = Bp + j0 * kc;
+        if (csb == 1) {
+            for (ptrdiff_t k = 0; k < kc; ++k) {
+                memcpy(dst + k * nr, B + k * rsb + j0, (size_t)cols * sizeof(float));
+                for (int j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
+            }
+        } else {
+            for (int j = 0; j < cols; ++j) {
+                const float *src = B + (j0 + j) * csb;
+                for (ptrdiff_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k * rsb];
+            }
+            if (cols < nr)
+                for (ptrdiff_t k = 0; k < kc; ++k)
+                    for (int j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
+        }
+    }
+}
+
+/* bias + ReLU on a finished tile while it is still in L1. ReLU keeps NaN (as torch.relu). */
+static void epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu)
+{
+    for (int i = 0; i < rows; ++i) {
+        float *ci = c + i * ldc;
+        if (bias)
+            for (int j = 0; j < cols; ++j) ci[j] += bias[j];
+        if (relu)
+            for (int j = 0; j < cols; ++j) ci[j] = ci[j] <= 0.0f ? 0.0f : ci[j];
+    }
+}
+
+static void gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                        const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                        const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                        float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    const ptrdiff_t kc_max = balanced_block(K, cfg->kc, 1);
+    const ptrdiff_t mc_max = balanced_block(M, cfg->mc, mr);
+    const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, nr));
+    float *buf = pack_buffer((size_t)(mc_max * kc_max + nc_max * kc_max));
+    if (!buf) return; /* out of memory: the Python side pre-checks sizes, so this is unreachable */
+    float *Ap = buf, *Bp = buf + mc_max * kc_max;
+    float tile[FNN_MR_MAX * FNN_NR_MAX] __attribute__((aligned(64)));
+
+    for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
+        const ptrdiff_t nc = min_pd(nc_max, N - jc);
+        for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
+            const ptrdiff_t kc = min_pd(kc_max, K - pc);
+            const int acc = accumulate || pc > 0;
+            const int last = pc + kc == K;
+            pack_b(nr, kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
+            for (ptrdiff_t ic = 0; ic < M; ic += mc_max) {
+                const ptrdiff_t mc = min_pd(mc_max, M - ic);
+                pack_a(mr, mc, kc, A + ic * rsa + pc * csa, rsa, csa, Ap);
+                for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
+                    const int cols = (int)min_pd(nr, nc - jr);
+                    for (ptrdiff_t ir = 0; ir < mc; ir += mr) {
+                        const int rows = (int)min_pd(mr, mc - ir);
+                        float *c = C + (ic + ir) * ldc + jc + jr;
+                        if (rows == mr && cols == nr) {
+                            cfg->kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, acc);
+                        } else {
+                            cfg->kernel(kc, Ap + ir * kc, Bp + jr * kc, tile, nr, 0);
+                            for (int i = 0; i < rows; ++i)
+                                for (int j = 0; j < cols; ++j)
+                                    c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * nr + j]
+                                                         : tile[i * nr + j];
+                        }
+                        if (last && (bias || relu))
+                            epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL, relu);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Threads split C into a tm x tn grid of blocks (whole micro-tiles each). Among the grids with
+ * tm * tn == threads, pick the one whose blocks have the smallest half-perimeter: that is the
+ * amount of A and B each thread must pack and stream. */
+static void choose_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, int *tm, int *tn)
+{
+    double best = -1.0;
+    *tm = 1;
+    *tn = 1;
+    for (int a = 1; a <= threads; ++a) {
+        if (threads % a) continue;
+        const int b = threads / a;
+        if (a > ceil_div(M, mr) || b > ceil_div(N, nr)) continue;
+        const double cost = (double)ceil_div(M, a) + (double)ceil_div(N, b);
+        if (best < 0 || cost < best) {
+            best = cost;
+            *tm = a;
+            *tn = b;
+        }
+    }
+}
+
+void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+               const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+               const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+               float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM], 1, __ATOMIC_RELAXED);
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (ptrdiff_t i = 0; i < M; ++i) {
+            if (!accumulate) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+            epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
+        }
+        return;
+    }
+    const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
+    int threads = fnn_get_num_threads();
+    if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
+    int tm = 1, tn = 1;
+    while (threads > 1) {
+        choose_grid(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
+        if (tm * tn == threads) break;
+        --threads; /* too few micro-tiles for this many threads */
+    }
+    if (threads <= 1) {
+        gemm_serial(cfg, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        const int t = omp_get_thread_num();
+        const int ti = t / tn, tj = t % tn;
+        const ptrdiff_t mu = ceil_div(M, cfg->mr), nu = ceil_div(N, cfg->nr);
+        const ptrdiff_t m0 = min_pd(M, mu * ti / tm * cfg->mr);
+        const ptrdiff_t m1 = min_pd(M, mu * (ti + 1) / tm * cfg->mr);
+        const ptrdiff_t n0 = min_pd(N, nu * tj / tn * cfg->nr);
+        const ptrdiff_t n1 = min_pd(N, nu * (tj + 1) / tn * cfg->nr);
+        if (m1 > m0 && n1 > n0)
+            gemm_serial(cfg, m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
+                        C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate);
+    }
+#endif
+}

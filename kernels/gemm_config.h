@@ -1,0 +1,56 @@
+/* GEMM blocking, one place for every ISA (the BLIS convention: config/<arch>/).
+ *
+ * Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication" (ACM TOMS 2008):
+ * C is computed as five loops around an MR x NR register-resident micro-kernel.
+ *   NC  columns of B per packed panel (KC x NC, lives in L3)
+ *   KC  depth of a rank-KC update; the KC x NR micro-panel of B is reused across all of the
+ *       MC/MR micro-panels of A, so it should stay in L1 (48 KiB on Sapphire Rapids and Zen 5)
+ *   MC  rows of A per packed block (MC x KC, lives in L2: 1-2 MiB per core)
+ * Our C is row-major, so the micro-kernel vectorises along N (rows of packed B are vectors)
+ * and broadcasts elements of A, the orientation of BLIS's Haswell 6x16 kernel.
+ *   AVX-512: 12 x 32 -> 24 zmm accumulators + 2 B vectors + 1 broadcast = 27 of 32 registers.
+ *            KC 256: B micro-panel 256*32*4 = 32 KiB in L1; MC 240: A block 240 KiB in L2.
+ *   AVX2:     6 x 16 -> 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of 16 registers.
+ *            KC 256: B micro-panel 16 KiB; MC 120.
+ *   generic:  4 x 16 plain C that the compiler vectorises with SSE2.
+ */
+#ifndef FASTNN_GEMM_CONFIG_H
+#define FASTNN_GEMM_CONFIG_H
+
+#include <stddef.h>
+
+/* Micro-kernel: c[0:MR, 0:NR] (row stride ldc) = (accumulate ? c : 0) + a_panel @ b_panel,
+ * where a_panel is KC x MR (MR contiguous per k) and b_panel is KC x NR (NR contiguous per k). */
+typedef void (*fnn_ukernel)(ptrdiff_t kc, const float *a, const float *b,
+                            float *c, ptrdiff_t ldc, int accumulate);
+
+typedef struct {
+    int mr, nr;
+    ptrdiff_t kc, mc, nc;
+    fnn_ukernel kernel;
+} fnn_gemm_config;
+
+#define FNN_MR_AVX512 12
+#define FNN_NR_AVX512 32
+#define FNN_MR_AVX2 6
+#define FNN_NR_AVX2 16
+#define FNN_MR_GENERIC 4
+#define FNN_NR_GENERIC 16
+#define FNN_MR_MAX 12
+#define FNN_NR_MAX 32
+
+void fnn_ukernel_avx512(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
+void fnn_ukernel_avx2(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
+void fnn_ukernel_generic(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
+
+static const fnn_gemm_config fnn_gemm_configs[3] = {
+    /* FNN_ISA_GENERIC */ {FNN_MR_GENERIC, FNN_NR_GENERIC, 256, 128, 4096, fnn_ukernel_generic},
+    /* FNN_ISA_AVX2    */ {FNN_MR_AVX2, FNN_NR_AVX2, 256, 120, 4096, fnn_ukernel_avx2},
+    /* FNN_ISA_AVX512  */ {FNN_MR_AVX512, FNN_NR_AVX512, 256, 240, 3072, fnn_ukernel_avx512},
+};
+
+/* Products below this many multiply-adds run on one thread: an OpenMP fork/join costs a few
+ * microseconds, which is more than the whole product below ~64^3. */
+#define FNN_GEMM_PARALLEL_MIN_WORK (64 * 64 * 64)
+
+#endif

@@ -1,0 +1,63 @@
+/* 12 x 32 AVX-512 micro-kernel (see gemm_config.h for why this shape). */
+#include "gemm_config.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define FNN_TARGET_AVX512 __attribute__((target("avx512f,fma")))
+
+#define ROW_FMA(i)                                            \
+    do {                                                      \
+        __m512 ai = _mm512_set1_ps(a[i]);                     \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);           \
+        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);           \
+    } while (0)
+
+#define ROW_STORE(i)                                                              \
+    do {                                                                          \
+        float *ci = c + (i) * ldc;                                                \
+        if (accumulate) {                                                         \
+            c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(ci));                \
+            c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(ci + 16));           \
+        }                                                                         \
+        _mm512_storeu_ps(ci, c##i##0);                                            \
+        _mm512_storeu_ps(ci + 16, c##i##1);                                       \
+    } while (0)
+
+FNN_TARGET_AVX512
+void fnn_ukernel_avx512(ptrdiff_t kc, const float *a, const float *b,
+                        float *c, ptrdiff_t ldc, int accumulate)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
+    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
+    __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
+    __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+    for (ptrdiff_t k = 0; k < kc; ++k) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        __m512 b1 = _mm512_loadu_ps(b + 16);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3);
+        ROW_FMA(4); ROW_FMA(5); ROW_FMA(6); ROW_FMA(7);
+        ROW_FMA(8); ROW_FMA(9); ROW_FMA(10); ROW_FMA(11);
+        a += FNN_MR_AVX512;
+        b += FNN_NR_AVX512;
+    }
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3);
+    ROW_STORE(4); ROW_STORE(5); ROW_STORE(6); ROW_STORE(7);
+    ROW_STORE(8); ROW_STORE(9); ROW_STORE(10); ROW_STORE(11);
+}
+
+#else /* not x86-64: never dispatched to (fnn_isa_supported says no) */
+void fnn_ukernel_avx512(ptrdiff_t kc, const float *a, const float *b,
+                        float *c, ptrdiff_t ldc, int accumulate)
+{
+    (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)accumulate;
+}
+#endif

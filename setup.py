@@ -1,0 +1,60 @@
+"""Extension definitions only; metadata lives in pyproject.toml.
+
+The build never uses -march: the micro-kernels carry per-function target attributes and
+kernels/cpu_dispatch.c picks one at run time, so one wheel runs on any x86-64.
+FASTNN_DEBUG=1 builds with bounds checks, assertions and -O0 -g for debugging kernels.
+"""
+import os
+import sys
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("FASTNN_DEBUG") == "1"
+
+C_SOURCES = [
+    "kernels/cpu_dispatch.c",
+    "kernels/threads.c",
+    "kernels/gemm.c",
+    "kernels/gemm_ukernel_avx512.c",
+    "kernels/gemm_ukernel_avx2.c",
+    "kernels/gemm_ukernel_generic.c",
+    "kernels/relu.c",
+    "kernels/softmax_xent.c",
+]
+
+if sys.platform == "win32":
+    compile_args, link_args = ["/O2", "/openmp"], []
+elif sys.platform == "darwin":
+    # Apple clang has no bundled OpenMP; the kernels fall back to one thread.
+    compile_args, link_args = ["-O3", "-std=c11"], []
+else:
+    # -fno-math-errno lets expf/logf vectorise; no -ffast-math (the softmax needs inf and NaN).
+    compile_args = ["-O3", "-std=gnu11", "-fopenmp", "-fno-math-errno"]
+    link_args = ["-fopenmp"]
+if DEBUG:
+    compile_args = [a for a in compile_args if not a.startswith("-O")] + ["-O0", "-g"]
+
+extension = Extension(
+    "fastnn._kernels",
+    sources=["kernels/_kernels.pyx"] + C_SOURCES,
+    include_dirs=["kernels", numpy.get_include()],
+    depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h"],
+    extra_compile_args=compile_args,
+    extra_link_args=link_args,
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+)
+
+setup(
+    ext_modules=cythonize(
+        [extension],
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": DEBUG,
+            "wraparound": DEBUG,
+            "initializedcheck": DEBUG,
+            "cdivision": True,
+        },
+    )
+)
