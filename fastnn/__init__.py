@@ -21,4 +21,4 @@ from fastnn.ops.reductions import argmax, max, mean, sum  # noqa: F401
 from fastnn.ops.shape import flatten, reshape, transpose  # noqa: F401
 from fastnn.serialization import load, save  # noqa: F401
 from fastnn import backend  # noqa: F401,E402
-from fastnn import nn, optim  # noqa: F401,E402
+from fastnn import config, nn, optim  # noqa: F401,E402

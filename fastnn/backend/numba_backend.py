@@ -99,28 +99,34 @@ _NO_BIAS = np.zeros(0, dtype=np.float32)
 _NO_GRAD = np.zeros((0, 0), dtype=np.float32)
 
 
+def _input(array):
+    """A C-contiguous writable view or copy: the njit signatures take mutable C arrays, and
+    the kernels read rows, so strided, transposed or read-only operands are copied once."""
+    array = np.ascontiguousarray(array)
+    return array if array.flags.writeable else array.copy()
+
+
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):
-    # The njit kernel reads rows of B; strided or transposed operands are copied once here.
-    a = np.ascontiguousarray(a)
-    b = np.ascontiguousarray(b)
+    a, b = _input(a), _input(b)
+    bias = None if bias is None else _input(bias)
     has_bias = bias is not None
     _gemm(a, b, out, bias if has_bias else _NO_BIAS, has_bias, relu, accumulate)
     return out
 
 
 def relu_forward(x, out):
-    _relu_forward(x.reshape(-1), out.reshape(-1))
+    _relu_forward(_input(x).reshape(-1), out.reshape(-1))
     return out
 
 
 def relu_backward(x, grad_out, out):
-    _relu_backward(x.reshape(-1), grad_out.reshape(-1), out.reshape(-1))
+    _relu_backward(_input(x).reshape(-1), _input(grad_out).reshape(-1), out.reshape(-1))
     return out
 
 
 def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     want_grad = grad is not None
-    bad = _softmax_cross_entropy(logits, labels, losses, grad if want_grad else _NO_GRAD,
+    bad = _softmax_cross_entropy(_input(logits), _input(labels), losses, grad if want_grad else _NO_GRAD,
                                  want_grad, np.float32(grad_scale))
     if bad:
         raise IndexError(f"{bad} target labels were out of range inside the kernel")

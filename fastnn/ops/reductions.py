@@ -1,4 +1,5 @@
 """sum, mean, max, argmax over all elements or along dims (dim/axis, keepdim/keepdims)."""
+import builtins
 import collections
 
 import numpy as np
@@ -16,11 +17,12 @@ def _axes(dim, axis, ndim):
     if d is None:
         return None
     dims = (d,) if isinstance(d, int) else tuple(d)
+    span = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as torch
     for x in dims:
-        if not -max(ndim, 1) <= x < max(ndim, 1):
+        if not -span <= x < span:
             raise IndexError(f"Dimension out of range (expected to be in range of "
-                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {x})")
-    return tuple(x % max(ndim, 1) for x in dims) if ndim else None
+                             f"[{-span}, {span - 1}], but got {x})")
+    return tuple(x % span for x in dims) if ndim else None
 
 
 def _keep(keepdim, keepdims):
@@ -38,7 +40,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
-        return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=x.dtype if x.dtype != np.bool_ else np.int64))
+        dtype = np.float32 if x.dtype == np.float32 else np.int64  # bool/int sums are int64
+        return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -59,7 +62,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         shape, axes, keepdim, count = ctx.meta
-        return _expand_back(g / np.float32(max(count, 1)), shape, axes, keepdim), None, None
+        return _expand_back(g / np.float32(builtins.max(count, 1)), shape, axes, keepdim), None, None
 
 
 class Max(Function):

@@ -1,0 +1,58 @@
+# The two commands a new user types:  make train   and   make test
+# Both create (or reuse) a virtual environment in .venv, install fastnn into it (compiling the
+# kernels) and make sure the Fashion-MNIST files are present.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch==2.13.0 (CPU) is a peer for parity tests and benchmarks only, never a runtime dependency.
+TEST_EXTRAS ?= dev,torch
+BENCH_EXTRAS ?= dev,bench
+DATA_DIR := /usr/share/datasets/fashion-mnist
+KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx) setup.py pyproject.toml
+
+.PHONY: train test bench data install clean
+
+train: $(VENV)/.installed-base data
+	$(VENV)/bin/fastnn train
+
+test: $(VENV)/.installed-test data
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-bench data
+	$(PY) -m pytest benches -q --benchmark-json=benches/results/latest.json
+	$(PY) benches/report.py benches/results/latest.json
+
+install: $(VENV)/.installed-base
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Editable installs compile the extension into fastnn/ (setuptools builds it in place), so the
+# tests and the command line run the same build. Re-run when a kernel source changes.
+$(VENV)/.installed-base: $(PY) $(KERNEL_SOURCES)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(PY) $(KERNEL_SOURCES)
+	$(PY) -m pip install -q -e ".[$(TEST_EXTRAS)]"
+	touch $@ $(VENV)/.installed-base
+
+$(VENV)/.installed-bench: $(PY) $(KERNEL_SOURCES)
+	$(PY) -m pip install -q -e ".[$(BENCH_EXTRAS)]"
+	touch $@ $(VENV)/.installed-base
+
+# Fashion-MNIST: use $FASTNN_DATA, the cache or Debian's package if present; otherwise install
+# Debian's package where apt is available. (fastnn itself falls back to downloading.)
+data:
+	@if [ -n "$$FASTNN_DATA" ] || ls $(DATA_DIR)/train-images-idx3-ubyte.gz >/dev/null 2>&1 \
+	    || ls $$HOME/.cache/fastnn/fashion-mnist/train-images-idx3-ubyte.gz >/dev/null 2>&1; then \
+	  echo "Fashion-MNIST: found"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+	  echo "Fashion-MNIST not found and apt-get is unavailable: fastnn will try to download it"; \
+	fi
+
+clean:
+	rm -rf build $(VENV) fastnn/*.so kernels/_kernels.c *.egg-info

@@ -1,0 +1,106 @@
+"""The engine: order, accumulation, only-needed gradients, no_grad, graph release, depth."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.ops.linalg import MatMul
+
+
+def test_value_used_twice_gets_both_contributions():
+    x = fastnn.tensor([3.0], requires_grad=True)
+    y = x * x + x  # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad.item() == pytest.approx(7.0)
+
+
+def test_gradients_accumulate_across_backward_calls_like_torch():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
+    x.grad.zero_()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_chain_of_20000_ops_backpropagates_without_recursion():
+    x = fastnn.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(20000):
+        y = y * 1.0001
+    y.backward()
+    assert x.grad.item() == pytest.approx(1.0001 ** 20000, rel=1e-3)
+
+
+def test_graph_is_released_after_backward():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    assert y.grad_fn.released and y.grad_fn.ctx is None
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
+
+
+def test_only_needed_gradients_are_computed(monkeypatch):
+    seen = []
+    original = MatMul.backward
+
+    def spy(ctx, g):
+        seen.append(ctx.needs_input_grad)
+        return original(ctx, g)
+
+    monkeypatch.setattr(MatMul, "backward", staticmethod(spy))
+    x = fastnn.randn(3, 4)  # data: no gradient wanted
+    w = fastnn.randn(4, 2, requires_grad=True)
+    (x @ w).sum().backward()
+    assert seen == [(False, True)]
+    assert x.grad is None and w.grad is not None
+
+
+def test_no_grad_records_nothing():
+    w = fastnn.randn(3, requires_grad=True)
+    with fastnn.no_grad():
+        y = w * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @fastnn.no_grad()
+    def predict(v):
+        return v * 2
+
+    assert not predict(w).requires_grad
+    assert fastnn.is_grad_enabled()
+
+
+def test_backward_needs_scalar_or_gradient():
+    x = fastnn.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        fastnn.randn(3).sum().backward()
+
+
+def test_leaf_requiring_grad_cannot_be_modified_in_place():
+    w = fastnn.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w -= 1
+    with fastnn.no_grad():
+        w -= 1  # the optimizer pattern is allowed
+
+
+def test_detach_shares_memory_and_leaves_the_graph():
+    x = fastnn.randn(3, requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad
+    assert np.shares_memory(d.numpy(), x.data)
+
+
+def test_numpy_on_a_tensor_requiring_grad_raises_like_torch():
+    with pytest.raises(RuntimeError, match="detach"):
+        fastnn.randn(2, requires_grad=True).numpy()
