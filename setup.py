@@ -22,6 +22,8 @@ C_SOURCES = [
     "kernels/gemm_ukernel_generic.c",
     "kernels/relu.c",
     "kernels/softmax_xent.c",
+    "kernels/softmax_xent_avx512.c",
+    "kernels/softmax_xent_avx2.c",
 ]
 
 if sys.platform == "win32":
@@ -40,7 +42,7 @@ extension = Extension(
     "fastnn._kernels",
     sources=["kernels/_kernels.pyx"] + C_SOURCES,
     include_dirs=["kernels", numpy.get_include()],
-    depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h"],
+    depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/softmax_xent_rows.h"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],

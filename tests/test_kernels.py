@@ -181,3 +181,24 @@ def test_numba_backend_runs_numba_code():
     assert module._gemm.signatures, "the njit GEMM was never compiled"
     out = backend.gemm(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32), backend="numba")
     np.testing.assert_array_equal(out, np.full((2, 4), 3.0, np.float32))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("c", [1, 2, 7, 8, 9, 15, 16, 17, 33, 1000])
+def test_softmax_cross_entropy_each_instruction_set(isa, c):
+    rng = np.random.default_rng(c)
+    logits = (rng.standard_normal((37, c)) * 30).astype(np.float32)
+    logits[0, 0] = -np.inf  # exp underflows to exactly 0
+    logits[1, :] = 1e4
+    labels = rng.integers(0, c, 37)
+    labels[0] = c - 1 if c > 1 else 0
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        losses, grad = backend.softmax_cross_entropy(logits, labels, True, 0.25, backend="cython")
+    finally:
+        _kernels.isa_force(previous)
+    ref_losses, ref_grad = backend.softmax_cross_entropy(logits, labels, True, 0.25,
+                                                         backend="numpy")
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-7)
