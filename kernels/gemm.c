@@ -56,7 +56,13 @@ static void pack_a(int mr, ptrdiff_t mc, ptrdiff_t kc,
     for (ptrdiff_t i0 = 0; i0 < mc; i0 += mr) {
         const int rows = (int)min_pd(mr, mc - i0);
         float *dst = Ap + i0 * kc;
-        if (csa == 1) {
+        if (csa == 1 && rows == mr) {
+            /* Row-major A: read the mr rows side by side (mr streams the prefetcher follows)
+             * so that every write to the panel is sequential. */
+            const float *src = A + i0 * rsa;
+            for (ptrdiff_t k = 0; k < kc; ++k)
+                for (int i = 0; i < mr; ++i) dst[k * mr + i] = src[i * rsa + k];
+        } else if (csa == 1) {
             for (int i = 0; i < rows; ++i) {
                 const float *src = A + (i0 + i) * rsa;
                 for (ptrdiff_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k];
@@ -85,6 +91,12 @@ static void pack_b(int nr, ptrdiff_t kc, ptrdiff_t nc,
                 memcpy(dst + k * nr, B + k * rsb + j0, (size_t)cols * sizeof(float));
                 for (int j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
             }
+        } else if (rsb == 1 && cols == nr) {
+            /* B = W^T with W row-major (Linear's forward): read nr rows of W side by side so
+             * the panel is written sequentially, as in pack_a. */
+            const float *src = B + j0 * csb;
+            for (ptrdiff_t k = 0; k < kc; ++k)
+                for (int j = 0; j < nr; ++j) dst[k * nr + j] = src[j * csb + k];
         } else {
             for (int j = 0; j < cols; ++j) {
                 const float *src = B + (j0 + j) * csb;
@@ -109,52 +121,134 @@ static void epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *b
     }
 }
 
+/* The two innermost loops around the micro-kernel: every MR x NR tile of an mc x nc block of
+ * C from packed A (mc x kc) and packed B (kc x nc). */
+static void macro_kernel(const fnn_gemm_config *cfg, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc,
+                         const float *Ap, const float *Bp, float *C, ptrdiff_t ldc, int acc,
+                         int last, const float *bias, int relu)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    float tile[FNN_MR_MAX * FNN_NR_MAX] __attribute__((aligned(64)));
+    for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
+        const int cols = (int)min_pd(nr, nc - jr);
+        for (ptrdiff_t ir = 0; ir < mc; ir += mr) {
+            const int rows = (int)min_pd(mr, mc - ir);
+            float *c = C + ir * ldc + jr;
+            if (rows == mr && cols == nr) {
+                cfg->kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, acc);
+            } else {
+                cfg->kernel(kc, Ap + ir * kc, Bp + jr * kc, tile, nr, 0);
+                for (int i = 0; i < rows; ++i)
+                    for (int j = 0; j < cols; ++j)
+                        c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+            }
+            if (last && (bias || relu))
+                epilogue(c, ldc, rows, cols, bias ? bias + jr : NULL, relu);
+        }
+    }
+}
+
+/* Rows [m0, m1) of C against one packed panel of B: the MC loop (pack A, run the macro-kernel).
+ * Ap is this thread's buffer of mc_max * kc floats. */
+static void gemm_rows(const fnn_gemm_config *cfg, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t mc_max,
+                      ptrdiff_t nc, ptrdiff_t kc, const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                      const float *Bp, float *Ap, float *C, ptrdiff_t ldc, int acc, int last,
+                      const float *bias, int relu)
+{
+    for (ptrdiff_t ic = m0; ic < m1; ic += mc_max) {
+        const ptrdiff_t mc = min_pd(mc_max, m1 - ic);
+        pack_a(cfg->mr, mc, kc, A + ic * rsa, rsa, csa, Ap);
+        macro_kernel(cfg, mc, nc, kc, Ap, Bp, C + ic * ldc, ldc, acc, last, bias, relu);
+    }
+}
+
 static void gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                         const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                         const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                         float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
-    const int mr = cfg->mr, nr = cfg->nr;
     const ptrdiff_t kc_max = balanced_block(K, cfg->kc, 1);
-    const ptrdiff_t mc_max = balanced_block(M, cfg->mc, mr);
-    const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, nr));
+    const ptrdiff_t mc_max = balanced_block(M, cfg->mc, cfg->mr);
+    const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, cfg->nr));
     float *buf = pack_buffer((size_t)(mc_max * kc_max + nc_max * kc_max));
     if (!buf) return; /* out of memory: the Python side pre-checks sizes, so this is unreachable */
     float *Ap = buf, *Bp = buf + mc_max * kc_max;
-    float tile[FNN_MR_MAX * FNN_NR_MAX] __attribute__((aligned(64)));
 
     for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
         const ptrdiff_t nc = min_pd(nc_max, N - jc);
         for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
             const ptrdiff_t kc = min_pd(kc_max, K - pc);
-            const int acc = accumulate || pc > 0;
-            const int last = pc + kc == K;
-            pack_b(nr, kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
-            for (ptrdiff_t ic = 0; ic < M; ic += mc_max) {
-                const ptrdiff_t mc = min_pd(mc_max, M - ic);
-                pack_a(mr, mc, kc, A + ic * rsa + pc * csa, rsa, csa, Ap);
-                for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
-                    const int cols = (int)min_pd(nr, nc - jr);
-                    for (ptrdiff_t ir = 0; ir < mc; ir += mr) {
-                        const int rows = (int)min_pd(mr, mc - ir);
-                        float *c = C + (ic + ir) * ldc + jc + jr;
-                        if (rows == mr && cols == nr) {
-                            cfg->kernel(kc, Ap + ir * kc, Bp + jr * kc, c, ldc, acc);
-                        } else {
-                            cfg->kernel(kc, Ap + ir * kc, Bp + jr * kc, tile, nr, 0);
-                            for (int i = 0; i < rows; ++i)
-                                for (int j = 0; j < cols; ++j)
-                                    c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * nr + j]
-                                                         : tile[i * nr + j];
-                        }
-                        if (last && (bias || relu))
-                            epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL, relu);
-                    }
-                }
+            pack_b(cfg->nr, kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
+            gemm_rows(cfg, 0, M, mc_max, nc, kc, A + pc * csa, rsa, csa, Bp, Ap, C + jc, ldc,
+                      accumulate || pc > 0, pc + kc == K, bias ? bias + jc : NULL, relu);
+        }
+    }
+}
+
+#ifdef _OPENMP
+/* The packed B panel shared by the threads of one product lives in the calling thread's
+ * second buffer (the caller is thread 0 of the team, and Python threads each have their own). */
+static __thread float *tls_shared = NULL;
+static __thread size_t tls_shared_cap = 0;
+
+static float *shared_buffer(size_t floats)
+{
+    if (floats > tls_shared_cap) {
+        free(tls_shared);
+        tls_shared = NULL;
+        tls_shared_cap = 0;
+        void *p = NULL;
+        if (posix_memalign(&p, 64, floats * sizeof(float)) != 0) return NULL;
+        tls_shared = p;
+        tls_shared_cap = floats;
+    }
+    return tls_shared;
+}
+
+/* BLIS-style threading of the M loop: for each KC x NC panel, the team packs B together (each
+ * thread a share of the NR micro-panels), waits, and then each thread packs its own rows of A
+ * and computes its rows of C. Nothing is packed twice, unlike giving each thread its own
+ * block of C. Two barriers per panel: after packing, and before the next panel overwrites it. */
+static void gemm_parallel_rows(const fnn_gemm_config *cfg, int threads, ptrdiff_t M,
+                               ptrdiff_t N, ptrdiff_t K,
+                               const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                               const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                               float *C, ptrdiff_t ldc, const float *bias, int relu,
+                               int accumulate)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    const ptrdiff_t kc_max = balanced_block(K, cfg->kc, 1);
+    const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, nr));
+    const ptrdiff_t units = ceil_div(M, mr);
+    const ptrdiff_t rows_per_thread = ceil_div(units, threads) * mr;
+    const ptrdiff_t mc_max = balanced_block(rows_per_thread, cfg->mc, mr);
+    float *Bp = shared_buffer((size_t)(kc_max * nc_max));
+    if (!Bp) return;
+#pragma omp parallel num_threads(threads)
+    {
+        const int t = omp_get_thread_num();
+        const ptrdiff_t m0 = min_pd(M, units * t / threads * mr);
+        const ptrdiff_t m1 = min_pd(M, units * (t + 1) / threads * mr);
+        float *Ap = pack_buffer((size_t)(mc_max * kc_max));
+        for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
+            const ptrdiff_t nc = min_pd(nc_max, N - jc);
+            const ptrdiff_t panels = ceil_div(nc, nr);
+            for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
+                const ptrdiff_t kc = min_pd(kc_max, K - pc);
+                for (ptrdiff_t p = panels * t / threads; p < panels * (t + 1) / threads; ++p)
+                    pack_b(nr, kc, min_pd(nr, nc - p * nr), B + pc * rsb + (jc + p * nr) * csb,
+                           rsb, csb, Bp + p * nr * kc);
+#pragma omp barrier
+                if (Ap && m1 > m0)
+                    gemm_rows(cfg, m0, m1, mc_max, nc, kc, A + pc * csa, rsa, csa, Bp, Ap,
+                              C + jc, ldc, accumulate || pc > 0, pc + kc == K,
+                              bias ? bias + jc : NULL, relu);
+#pragma omp barrier
             }
         }
     }
 }
+#endif
 
 /* Threads split C into a tm x tn grid of blocks (whole micro-tiles each). Among the grids with
  * tm * tn == threads, pick the one whose blocks have the smallest half-perimeter: that is the
@@ -194,6 +288,14 @@ void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     int threads = fnn_get_num_threads();
     if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
+#ifdef _OPENMP
+    if (threads > 1 && ceil_div(M, cfg->mr) >= 2 * threads) {
+        gemm_parallel_rows(cfg, threads, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu,
+                           accumulate);
+        return;
+    }
+#endif
+    /* Too few rows to share out: give each thread its own block of columns (or rows). */
     int tm = 1, tn = 1;
     while (threads > 1) {
         choose_grid(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
