@@ -16,6 +16,7 @@ DEBUG = os.environ.get("FASTNN_DEBUG") == "1"
 C_SOURCES = [
     "kernels/cpu_dispatch.c",
     "kernels/threads.c",
+    "kernels/fma_probe.c",
     "kernels/gemm.c",
     "kernels/gemm_ukernel_avx512.c",
     "kernels/gemm_ukernel_avx2.c",

@@ -37,12 +37,14 @@ class Tensor:
         from fastnn.autograd.engine import backward
         backward(self, gradient, retain_graph)
 
-    def _accumulate_grad(self, g):
-        g = np.asarray(g, dtype=self.data.dtype)
+    def _accumulate_grad(self, g, owned=False):
+        """Add g into .grad; `owned` means g is a fresh array nobody else references."""
+        if g.dtype != self.data.dtype or g.shape != self.data.shape:
+            g, owned = np.broadcast_to(np.asarray(g, dtype=self.data.dtype), self.data.shape), False
         if self.grad is None:
-            self.grad = Tensor._wrap(np.array(g, copy=True, order="C"))
+            self.grad = Tensor._wrap(g if owned else np.array(g, copy=True, order="C"))
         else:
-            self.grad.data = self.grad.data + g
+            np.add(self.grad.data, g, out=self.grad.data)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.data.dtype != np.float32:

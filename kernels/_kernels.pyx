@@ -19,13 +19,17 @@ cdef extern from "fastnn_kernels.h" nogil:
                    float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
     void fnn_relu_forward(const float *x, float *y, Py_ssize_t n)
     void fnn_relu_backward(const float *x, const float *gy, float *gx, Py_ssize_t n)
+    void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *bias_grad,
+                                Py_ssize_t rows, Py_ssize_t cols)
     Py_ssize_t fnn_softmax_xent(Py_ssize_t N, Py_ssize_t C, const float *x, Py_ssize_t ldx,
                                 const int64_t *y, float *loss, float *grad, float grad_scale)
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
+    double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
-KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "softmax_cross_entropy")
+KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
+                "softmax_cross_entropy")
 
 
 def isa_supported(str name):
@@ -53,6 +57,17 @@ def isa_force(str name):
 def call_counts():
     """How many times each C kernel has been entered since the extension loaded."""
     return {name: fnn_call_count(i) for i, name in enumerate(KERNEL_NAMES)}
+
+
+def fma_probe(str isa, long long iterations, int threads=1):
+    """Run the register-only FMA loop; returns the FLOPs it did (time it to get the peak)."""
+    cdef double flops
+    cdef int code = ISA_NAMES.index(isa)
+    with nogil:
+        flops = fnn_fma_probe(code, iterations, threads)
+    if flops < 0:
+        raise RuntimeError(f"no FMA probe for {isa} on this CPU")
+    return flops
 
 
 def set_num_threads(int n):
@@ -100,6 +115,20 @@ def relu_backward(const float[::1] x, const float[::1] grad_out, float[::1] out)
         return
     with nogil:
         fnn_relu_backward(&x[0], &grad_out[0], &out[0], x.shape[0])
+
+
+def relu_backward_bias(const float[:, ::1] y, const float[:, ::1] grad_out, float[:, ::1] out,
+                       float[::1] bias_grad):
+    cdef float *bias_ptr = NULL
+    if y.shape[0] == 0 or y.shape[1] == 0:
+        if bias_grad is not None and bias_grad.shape[0]:
+            bias_grad[:] = 0
+        return
+    if bias_grad is not None:
+        bias_ptr = &bias_grad[0]
+    with nogil:
+        fnn_relu_backward_bias(&y[0, 0], &grad_out[0, 0], &out[0, 0], bias_ptr,
+                               y.shape[0], y.shape[1])
 
 
 def softmax_cross_entropy(const float[:, ::1] logits, const int64_t[::1] labels,

@@ -20,7 +20,8 @@ int fnn_isa_force(int isa);            /* 0 on success, -1 if the CPU lacks it *
 const char *fnn_isa_name(int isa);
 
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
-enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_SOFTMAX_XENT, FNN_K_COUNT };
+enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
+       FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 
 /* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
@@ -40,6 +41,11 @@ void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);
 /* gx = gy where x > 0, else 0 (gradient 0 at x == 0, as PyTorch). */
 void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);
 
+/* Backward of a Linear+ReLU layer's epilogue, one pass over y[rows, cols] (the ReLU output):
+ * gz = gy where y > 0 else 0, and bias_grad[j] = sum_i gz[i, j] unless bias_grad is NULL. */
+void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *bias_grad,
+                            ptrdiff_t rows, ptrdiff_t cols);
+
 /* Fused softmax + cross-entropy over the rows of logits x[N, C] (row stride ldx).
  * loss[i] = logsumexp(x[i]) - x[i, y[i]].
  * grad (NULL to skip, else N*C contiguous) = grad_scale * (softmax(x[i]) - onehot(y[i])).
@@ -47,6 +53,10 @@ void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);
  * has already rejected such labels, so this is a second line of defence, not the check. */
 ptrdiff_t fnn_softmax_xent(ptrdiff_t N, ptrdiff_t C, const float *x, ptrdiff_t ldx,
                            const int64_t *y, float *loss, float *grad, float grad_scale);
+
+/* Register-only FMA loop on `threads` threads; returns the FLOPs done, or -1 if `isa` has no
+ * probe here (benches/ times it to measure the machine's peak). */
+double fnn_fma_probe(int isa, long long iters, int threads);
 
 /* OpenMP thread count used by all kernels. */
 void fnn_set_num_threads(int n);

@@ -70,3 +70,54 @@ void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n)
         relu_backward_range(x + lo, gy + lo, gx + lo, hi - lo);
     }
 }
+
+/* Backward of ReLU(x W^T + b) in one pass over the (rows x cols) gradient:
+ * gz = gy where y > 0 else 0, and bias_grad[j] = sum_i gz[i, j] (when bias_grad != NULL).
+ * Threads split the columns, so each column's sum runs in the same order for any thread count
+ * (bitwise reproducible); within a thread the row loop is outer so the j loop vectorises. */
+FNN_CLONES
+static void relu_bias_cols(const float *y, const float *gy, float *gz, float *bias_grad,
+                           ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t j0, ptrdiff_t j1)
+{
+    if (bias_grad)
+        for (ptrdiff_t j = j0; j < j1; ++j) bias_grad[j] = 0.0f;
+    for (ptrdiff_t i = 0; i < rows; ++i) {
+        const float *yi = y + i * cols, *gi = gy + i * cols;
+        float *zi = gz + i * cols;
+        if (bias_grad) {
+#pragma omp simd
+            for (ptrdiff_t j = j0; j < j1; ++j) {
+                const float v = yi[j] > 0.0f ? gi[j] : 0.0f;
+                zi[j] = v;
+                bias_grad[j] += v;
+            }
+        } else {
+#pragma omp simd
+            for (ptrdiff_t j = j0; j < j1; ++j) zi[j] = yi[j] > 0.0f ? gi[j] : 0.0f;
+        }
+    }
+}
+
+void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *bias_grad,
+                            ptrdiff_t rows, ptrdiff_t cols)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_RELU_BWD_BIAS], 1, __ATOMIC_RELAXED);
+    int threads = rows * cols >= RELU_PARALLEL_MIN ? fnn_get_num_threads() : 1;
+    if (threads > cols / 16) threads = cols / 16 > 1 ? (int)(cols / 16) : 1;
+    if (threads <= 1) {
+        relu_bias_cols(y, gy, gz, bias_grad, rows, cols, 0, cols);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int t = 0, nt = 1;
+#endif
+        /* column ranges in multiples of 16 floats (one cache line) so threads never share one */
+        const ptrdiff_t blocks = (cols + 15) / 16;
+        const ptrdiff_t j0 = blocks * t / nt * 16, j1 = blocks * (t + 1) / nt * 16;
+        relu_bias_cols(y, gy, gz, bias_grad, rows, cols, j0, j1 < cols ? j1 : cols);
+    }
+}

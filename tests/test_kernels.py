@@ -116,6 +116,22 @@ def test_relu_matches_reference(name, n, seed):
 
 
 @pytest.mark.parametrize("name", BACKENDS)
+@settings(max_examples=25, deadline=None)
+@given(rows=dims, cols=dims, want_bias=st.booleans(), seed=st.integers(0, 5))
+def test_relu_backward_bias_matches_reference(name, rows, cols, want_bias, seed):
+    rng = np.random.default_rng(seed)
+    y = np.maximum(rng.standard_normal((rows, cols), dtype=np.float32), 0)
+    g = rng.standard_normal((rows, cols), dtype=np.float32)
+    out, bias_grad = backend.relu_backward_bias(y, g, want_bias, backend=name)
+    np.testing.assert_array_equal(out, np.where(y > 0, g, 0))
+    if want_bias:
+        np.testing.assert_allclose(bias_grad, out.astype(np.float64).sum(axis=0), rtol=1e-5,
+                                   atol=1e-5)
+    else:
+        assert bias_grad is None
+
+
+@pytest.mark.parametrize("name", BACKENDS)
 def test_relu_gradient_is_zero_at_zero(name):
     x = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
     gx = backend.relu_backward(x, np.ones(3, np.float32), backend=name)
@@ -170,9 +186,14 @@ def test_compiled_kernels_actually_ran():
     loss.backward()
     after = _kernels.call_counts()
     assert after["gemm"] - before["gemm"] >= 2 + 3  # 2 forward, >= 3 backward products
-    assert after["relu_forward"] > before["relu_forward"]
-    assert after["relu_backward"] > before["relu_backward"]
+    # Sequential fuses Linear+ReLU: the ReLU runs in the GEMM epilogue, its backward here
+    assert after["relu_backward_bias"] > before["relu_backward_bias"]
     assert after["softmax_cross_entropy"] > before["softmax_cross_entropy"]
+    x = fastnn.randn(10, requires_grad=True)
+    fastnn.relu(x).sum().backward()
+    final = _kernels.call_counts()
+    assert final["relu_forward"] > after["relu_forward"]
+    assert final["relu_backward"] > after["relu_backward"]
     assert fastnn.config.config()["instruction_set"] == _kernels.isa_best()
 
 

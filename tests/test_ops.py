@@ -4,6 +4,7 @@ import pytest
 
 import fastnn
 import fastnn.nn.functional as F
+from fastnn.ops.linear import linear_relu
 from conftest import HAS_TORCH
 from gradcheck import check_op
 
@@ -28,6 +29,18 @@ def pos(*shape):
 
 
 LABELS = np.array([1, 0, 3, 3, 2])
+
+
+def _relu_inputs_away_from_kink():
+    """x, w with every entry of x @ w at least 0.1 from 0, so finite differences of a ReLU
+    after the product never straddle the kink."""
+    rng = np.random.default_rng(7)
+    while True:
+        x = rng.standard_normal((3, 4)).astype(np.float32)
+        w = rng.standard_normal((4, 5)).astype(np.float32)
+        if np.abs(x @ w).min() > 0.1:
+            return x, w
+
 
 # name, fastnn function, torch function, inputs
 OPS = [
@@ -84,6 +97,8 @@ OPS = [
      [rand(2, 4, 3), rand(5, 3), rand(5)]),
     ("linear_no_bias", lambda x, w: F.linear(x, w), lambda x, w: TF.linear(x, w),
      [rand(4, 3), rand(2, 3)]),
+    ("linear_relu_fused", lambda x, w, b: linear_relu(x, w, b),
+     lambda x, w, b: TF.linear(x, w, b).relu(), [rand(4, 3), rand(5, 3), rand(5, low=0.3)]),
     ("cross_entropy_mean", lambda x: F.cross_entropy(x, fastnn.tensor(LABELS)),
      lambda x: TF.cross_entropy(x, torch.tensor(LABELS)), [rand(5, 4)]),
     ("cross_entropy_sum", lambda x: F.cross_entropy(x, fastnn.tensor(LABELS), reduction="sum"),
@@ -94,7 +109,7 @@ OPS = [
      lambda x: TF.cross_entropy(x, torch.tensor(2)), [rand(4)]),
     ("composite_mlp", lambda x, w1, w2: ((x @ w1).relu() @ w2).exp().mean(dim=0).sum(),
      lambda x, w1, w2: ((x @ w1).relu() @ w2).exp().mean(dim=0).sum(),
-     [rand(3, 4), rand(4, 5), rand(5, 2) * 0.3]),
+     [*_relu_inputs_away_from_kink(), rand(5, 2) * 0.3]),
 ]
 
 
@@ -123,3 +138,25 @@ def test_max_dim_returns_values_and_indices():
     np.testing.assert_array_equal(values.numpy(), [5.0, 7.0])
     np.testing.assert_array_equal(indices.numpy(), [1, 0])
     assert indices.dtype == np.int64
+
+
+def test_sequential_fuses_linear_relu_with_unchanged_results(backend_name, monkeypatch):
+    from fastnn.ops import linear as linear_ops
+
+    calls = []
+    original = linear_ops.LinearReLU.forward
+    monkeypatch.setattr(linear_ops.LinearReLU, "forward",
+                        staticmethod(lambda *a: calls.append(1) or original(*a)))
+    net = fastnn.nn.Sequential(fastnn.nn.Linear(6, 5), fastnn.nn.ReLU(), fastnn.nn.Linear(5, 2))
+    x = fastnn.tensor(rand(7, 6), requires_grad=True)
+    fused = net(x)
+    fused.sum().backward()
+    assert calls, "Sequential did not use the fused Linear+ReLU op"
+    grads = [p.grad.numpy().copy() for p in net.parameters()] + [x.grad.numpy().copy()]
+    net.zero_grad()
+    x.grad = None
+    unfused = net[2](net[1](net[0](x)))  # the same layers called one by one
+    unfused.sum().backward()
+    np.testing.assert_allclose(fused.data, unfused.data, rtol=1e-6, atol=1e-6)
+    for got, want in zip(grads, [p.grad.numpy() for p in net.parameters()] + [x.grad.numpy()]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

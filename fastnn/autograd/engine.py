@@ -51,12 +51,19 @@ def backward(root, grad=None, retain_graph=False):
 
     order = _topological_order(root)
     pending = {id(root): grad}
+    handed = {id(grad)}  # arrays a leaf may not keep as its own .grad: copy those
     for tensor in reversed(order):
         g = pending.pop(id(tensor), None)
         node = tensor._node
         if node is None:  # a leaf that requires grad: accumulate, as torch does
             if g is not None:
-                tensor._accumulate_grad(g)
+                # A fresh array no one else holds becomes .grad as is (no copy of a weight-
+                # sized gradient every step); views, shared or read-only arrays are copied.
+                # (With retain_graph a backward may return an array its ctx keeps: copy.)
+                owned = (not retain_graph and g.base is None and g.flags.writeable
+                         and g.flags.c_contiguous and id(g) not in handed)
+                handed.add(id(g))
+                tensor._accumulate_grad(g, owned)
             continue
         if g is not None:
             input_grads = node.function.backward(node.ctx, g)

@@ -6,6 +6,8 @@ Every backend is a module that provides the kernels named in KERNELS with the sa
     gemm(a, b, out, bias=None, relu=False, accumulate=False)   out = a @ b (+out) (+bias) (relu)
     relu_forward(x, out)                                      out = max(x, 0), NaN kept
     relu_backward(x, grad_out, out)                           out = grad_out * (x > 0)
+    relu_backward_bias(y, grad_out, out, bias_grad)           the same on 2-D y, and
+                                                              bias_grad = out.sum(0) (or None)
     softmax_cross_entropy(logits, labels, losses, grad, grad_scale)
         losses[i] = logsumexp(logits[i]) - logits[i, labels[i]]
         grad = grad_scale * (softmax(logits) - onehot(labels)), unless grad is None
@@ -23,7 +25,8 @@ import numpy as np
 
 from fastnn.backend import checks
 
-KERNELS = ("gemm", "relu_forward", "relu_backward", "softmax_cross_entropy")
+KERNELS = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
+           "softmax_cross_entropy")
 _MODULES = {
     "cython": "fastnn.backend.compiled",
     "numba": "fastnn.backend.numba_backend",
@@ -113,6 +116,17 @@ def relu_backward(x, grad_out, out=None, backend=None):
     out = np.empty_like(x) if out is None else out
     checks.check_elementwise([("input", x), ("grad_output", grad_out)], out)
     return _pick(backend).relu_backward(x, grad_out, out)
+
+
+def relu_backward_bias(y, grad_out, want_bias=True, backend=None):
+    """(grad_out masked by y > 0, its column sums or None): a Linear+ReLU epilogue's backward."""
+    checks.require_float32("input", y)
+    checks.require_rank("input", y, 2)
+    out = np.empty_like(y, order="C")
+    checks.check_elementwise([("input", y), ("grad_output", grad_out)], out)
+    bias_grad = np.empty(y.shape[1], dtype=np.float32) if want_bias else None
+    _pick(backend).relu_backward_bias(y, grad_out, out, bias_grad)
+    return out, bias_grad
 
 
 def softmax_cross_entropy(logits, labels, want_grad=True, grad_scale=1.0, backend=None):

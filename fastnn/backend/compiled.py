@@ -19,6 +19,11 @@ def relu_backward(x, grad_out, out):
     return out
 
 
+def relu_backward_bias(y, grad_out, out, bias_grad):
+    _kernels.relu_backward_bias(y, grad_out, out, bias_grad)
+    return out
+
+
 def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     bad = _kernels.softmax_cross_entropy(logits, labels, losses, grad, grad_scale)
     if bad:  # unreachable after checks.check_labels; kept so a bug cannot pass silently

@@ -58,6 +58,26 @@ def _relu_backward(x, grad_out, out):
         out[i] = grad_out[i] if x[i] > 0.0 else np.float32(0.0)
 
 
+@njit(void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1], boolean),
+      parallel=True, **_COMMON)
+def _relu_backward_bias(y, grad_out, out, bias_grad, want_bias):
+    rows, cols = y.shape
+    # threads split the columns (as the C kernel) so every column sums in the same order
+    n_blocks = (cols + 15) // 16
+    for blk in prange(n_blocks):
+        j0 = blk * 16
+        j1 = min(j0 + 16, cols)
+        if want_bias:
+            for j in range(j0, j1):
+                bias_grad[j] = 0.0
+        for i in range(rows):
+            for j in range(j0, j1):
+                v = grad_out[i, j] if y[i, j] > 0.0 else np.float32(0.0)
+                out[i, j] = v
+                if want_bias:
+                    bias_grad[j] += v
+
+
 @njit(int64(float32[:, ::1], int64[::1], float32[::1], float32[:, ::1], boolean, float32),
       parallel=True, locals={"total": float64}, **_COMMON)
 def _softmax_cross_entropy(x, labels, losses, grad, want_grad, scale):
@@ -121,6 +141,13 @@ def relu_forward(x, out):
 
 def relu_backward(x, grad_out, out):
     _relu_backward(_input(x).reshape(-1), _input(grad_out).reshape(-1), out.reshape(-1))
+    return out
+
+
+def relu_backward_bias(y, grad_out, out, bias_grad):
+    want_bias = bias_grad is not None
+    _relu_backward_bias(_input(y), _input(grad_out), out, bias_grad if want_bias else _NO_BIAS,
+                        want_bias)
     return out
 
 

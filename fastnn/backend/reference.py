@@ -30,6 +30,14 @@ def relu_backward(x, grad_out, out):
     return out
 
 
+def relu_backward_bias(y, grad_out, out, bias_grad):
+    """out = grad_out where y > 0; bias_grad = out summed over rows (if not None)."""
+    np.copyto(out, np.where(y > 0, grad_out, np.float32(0)))
+    if bias_grad is not None:
+        bias_grad[...] = out.sum(axis=0, dtype=np.float32)
+    return out
+
+
 def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     """loss = logsumexp(x) - x[y], in float64; grad = scale * (softmax(x) - onehot(y))."""
     n_rows = logits.shape[0]

@@ -8,6 +8,7 @@ from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.module import Module
 from fastnn.nn.parameter import Parameter
+from fastnn.ops.linear import linear_relu
 
 
 class Linear(Module):
@@ -94,6 +95,17 @@ class Sequential(Module):
         return self
 
     def forward(self, input):
-        for module in self._modules.values():
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            module = modules[i]
+            # Linear then ReLU runs as one fused op (ReLU in the GEMM epilogue). Exact types
+            # only: a subclass may override forward, and then it must run as written.
+            if (type(module) is Linear and i + 1 < len(modules)
+                    and type(modules[i + 1]) is ReLU):
+                input = linear_relu(input, module.weight, module.bias)
+                i += 2
+                continue
             input = module(input)
+            i += 1
         return input

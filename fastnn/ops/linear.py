@@ -1,22 +1,39 @@
-"""y = x @ W^T + b in one GEMM: the bias is added in the kernel's epilogue while each output
-tile is still in cache, and W^T is a strided view that packing absorbs (no transpose copy)."""
+"""y = x @ W^T + b in one GEMM: the bias (and, for a Linear followed by a ReLU, the ReLU) is
+applied in the kernel's epilogue while each output tile is still in cache, and W^T is a strided
+view that packing absorbs (no transpose copy). The fused layer's backward masks the gradient
+and reduces the bias gradient in one pass (relu_backward_bias)."""
 import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
 
 
+def _rows(x, weight):
+    """x as a 2-D (rows, in_features) float32 array, with PyTorch's shape error."""
+    if x.dtype != np.float32:
+        raise TypeError(f"linear expects a float32 input, got {x.dtype}")
+    if x.ndim == 0:
+        raise RuntimeError("linear expects an input with at least 1 dimension")
+    rows = x.reshape(-1, x.shape[-1])
+    if rows.shape[1] != weight.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows.shape[0]}x"
+                           f"{rows.shape[1]} and {weight.shape[1]}x{weight.shape[0]})")
+    return rows
+
+
+def _backward(ctx, g2, grad_b):
+    """The products of a linear layer's backward, given the gradient at its pre-activation."""
+    rows, weight = ctx.saved_tensors[:2]
+    need_x, need_w, need_b = ctx.needs_input_grad
+    grad_x = backend.gemm(g2, weight).reshape(ctx.in_shape) if need_x else None
+    grad_w = backend.gemm(g2.T, rows) if need_w else None
+    return grad_x, grad_w, grad_b if need_b else None
+
+
 class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
-        if x.dtype != np.float32:
-            raise TypeError(f"linear expects a float32 input, got {x.dtype}")
-        if x.ndim == 0:
-            raise RuntimeError("linear expects an input with at least 1 dimension")
-        rows = x.reshape(-1, x.shape[-1])
-        if rows.shape[1] != weight.shape[1]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows.shape[0]}x"
-                               f"{rows.shape[1]} and {weight.shape[1]}x{weight.shape[0]})")
+        rows = _rows(x, weight)
         out = backend.gemm(rows, weight.T, bias=bias)
         ctx.save_for_backward(rows, weight)
         ctx.in_shape = x.shape
@@ -24,16 +41,36 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, g):
-        rows, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = g.reshape(-1, weight.shape[0])
-        if g2.dtype != np.float32:
-            g2 = g2.astype(np.float32)
-        grad_x = backend.gemm(g2, weight).reshape(ctx.in_shape) if need_x else None
-        grad_w = backend.gemm(g2.T, rows) if need_w else None
-        grad_b = g2.sum(axis=0) if need_b else None
-        return grad_x, grad_w, grad_b
+        g2 = np.asarray(g.reshape(-1, ctx.saved_tensors[1].shape[0]), dtype=np.float32)
+        grad_b = g2.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return _backward(ctx, g2, grad_b)
+
+
+class LinearReLU(Function):
+    """relu(x @ W^T + b) as one op: the ReLU runs in the GEMM epilogue, and backward masks the
+    gradient and sums the bias gradient in a single pass."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        rows = _rows(x, weight)
+        out = backend.gemm(rows, weight.T, bias=bias, relu=True)
+        ctx.save_for_backward(rows, weight, out)
+        ctx.in_shape = x.shape
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.saved_tensors[2]
+        g2 = np.ascontiguousarray(g.reshape(out.shape), dtype=np.float32)
+        need_b = ctx.needs_input_grad[2]
+        g2, grad_b = backend.relu_backward_bias(out, g2, want_bias=need_b)
+        return _backward(ctx, g2, grad_b)
 
 
 def linear(input, weight, bias=None):
     return Linear.apply(input, weight, bias)
+
+
+def linear_relu(input, weight, bias=None):
+    """relu(linear(input, weight, bias)) in one fused op."""
+    return LinearReLU.apply(input, weight, bias)

@@ -1,0 +1,60 @@
+"""Shared set-up for the benchmarks: thread counts applied to every contender, and the
+contenders that are installed. Each benchmark records what it measured in extra_info
+(group, contender, threads, flops) for benches/report.py."""
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import fastnn  # noqa: E402
+from fastnn import backend  # noqa: E402
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+THREADS = [1, 2] if (os.cpu_count() or 1) >= 2 else [1]
+# fastnn's backends, then the peers: every benchmark runs each that is installed.
+CONTENDERS = [f"fastnn-{name}" for name in backend.names()] + ["numpy"] + (
+    ["torch"] if HAS_TORCH else [])
+
+
+def set_threads(n):
+    """The same thread count for fastnn, OpenBLAS (NumPy) and torch."""
+    from threadpoolctl import threadpool_limits
+
+    fastnn.set_num_threads(n)
+    threadpool_limits(n)
+    if HAS_TORCH:
+        import torch
+        torch.set_num_threads(n)
+
+
+def record(benchmark, group, contender, threads, flops=None, **extra):
+    benchmark.group = f"{group} | {threads} thread{'s' if threads > 1 else ''}"
+    benchmark.extra_info.update(group=group, contender=contender, threads=threads,
+                                flops=flops, **extra)
+
+
+@pytest.fixture(params=THREADS, ids=lambda n: f"{n}t")
+def threads(request):
+    set_threads(request.param)
+    yield request.param
+
+
+@pytest.fixture(params=CONTENDERS)
+def contender(request):
+    name = request.param
+    if name.startswith("fastnn-"):
+        previous = backend.current()
+        backend.use(name.split("-", 1)[1])
+        yield name
+        backend.use(previous)
+    else:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def rng():
+    return np.random.default_rng(0)

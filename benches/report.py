@@ -1,0 +1,114 @@
+"""Render pytest-benchmark's JSON as benches/results/latest.md (a table per benchmark:
+median time, GFLOP/s where it applies, speed relative to PyTorch) and latest.png (grouped bars).
+
+    python benches/report.py benches/results/latest.json
+"""
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def load(path):
+    data = json.loads(Path(path).read_text())
+    rows = []
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        rows.append(dict(group=info["group"], contender=info["contender"],
+                         threads=info["threads"], flops=info.get("flops"),
+                         median=bench["stats"]["median"], rounds=bench["stats"]["rounds"]))
+    return data, rows
+
+
+def machine_header(data):
+    m = data.get("machine_info", {})
+    cpu = m.get("cpu", {})
+    brand = cpu.get("brand_raw") or m.get("processor") or "unknown CPU"
+    flags = set(cpu.get("flags", []))
+    isa = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "generic"
+    import fastnn
+    lines = [
+        f"- CPU: {brand} ({cpu.get('count', '?')} logical cores), best kernel ISA: {isa}",
+        f"- Python {m.get('python_version', '?')}, fastnn {fastnn.__version__}, "
+        f"run {data.get('datetime', '?')}",
+        "- Threads: each table is run at the stated thread count for every contender "
+        "(fastnn.set_num_threads, torch.set_num_threads, threadpoolctl for NumPy's BLAS).",
+        "- Ratio vs torch = torch median time / contender median time (above 1: faster than "
+        "PyTorch).",
+    ]
+    return "\n".join(lines)
+
+
+def fmt_time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def tables(rows):
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["group"], r["threads"])].append(r)
+    out = []
+    for (group, threads), items in sorted(groups.items()):
+        torch_time = next((r["median"] for r in items if r["contender"] == "torch"), None)
+        out.append(f"\n### {group} — {threads} thread{'s' if threads > 1 else ''}\n")
+        out.append("| contender | median | GFLOP/s | vs torch |")
+        out.append("|---|---:|---:|---:|")
+        for r in sorted(items, key=lambda r: r["median"]):
+            gflops = f"{r['flops'] / r['median'] / 1e9:.1f}" if r["flops"] else ""
+            ratio = f"{torch_time / r['median']:.2f}x" if torch_time else ""
+            out.append(f"| {r['contender']} | {fmt_time(r['median'])} | {gflops} | {ratio} |")
+    return "\n".join(out)
+
+
+def chart(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = sorted({(r["group"], r["threads"]) for r in rows if r["contender"] != "torch"
+                     and not r["contender"].startswith("probe")})
+    contenders = sorted({r["contender"] for r in rows if not r["contender"].startswith("probe")})
+    speed = {}
+    for g in groups:
+        items = {r["contender"]: r["median"] for r in rows if (r["group"], r["threads"]) == g}
+        base = items.get("torch")
+        if base:
+            speed[g] = {c: base / t for c, t in items.items()}
+    groups = [g for g in groups if g in speed]
+    if not groups:
+        return
+    fig, ax = plt.subplots(figsize=(max(8, len(groups) * 0.9), 5))
+    width = 0.8 / len(contenders)
+    xs = np.arange(len(groups))
+    for i, c in enumerate(contenders):
+        ax.bar(xs + i * width, [speed[g].get(c, 0) for g in groups], width, label=c)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(xs + 0.4 - width / 2)
+    ax.set_xticklabels([f"{g[0]}\n{g[1]}t" for g in groups], rotation=60, ha="right",
+                       fontsize=7)
+    ax.set_ylabel("speed relative to PyTorch (higher is faster)")
+    ax.set_title("fastnn benchmarks: speed vs PyTorch, same machine, same threads")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(path):
+    data, rows = load(path)
+    md = ["# fastnn benchmark results", "", machine_header(data), tables(rows), ""]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text("\n".join(md))
+    chart(rows, RESULTS / "latest.png")
+    print(f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.png'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else RESULTS / "latest.json")

@@ -1,0 +1,29 @@
+"""The machine's FMA peak (a register-only probe, measured in this run) and single-thread
+SGEMM at 2048^3, so GEMM can be reported as a fraction of what this CPU can do now."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _kernels
+from conftest import record, set_threads
+
+ISAS = [isa for isa in ("avx512", "avx2") if _kernels.isa_supported(isa)]
+# ~0.25 s per round at 250 GFLOP/s: long enough that thread wake-up is noise.
+PROBE_ITERATIONS = 5_000_000
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_fma_peak(benchmark, isa, threads):
+    flops = _kernels.fma_probe(isa, 1000, threads)  # FLOPs per iteration, times 1000
+    flops = flops / 1000 * PROBE_ITERATIONS
+    record(benchmark, f"FMA peak probe {isa}", f"probe-{isa}", threads, flops)
+    benchmark.pedantic(_kernels.fma_probe, args=(isa, PROBE_ITERATIONS, threads), rounds=5,
+                       warmup_rounds=1)
+
+
+def test_sgemm_2048_one_thread(benchmark, rng):
+    set_threads(1)
+    a = fastnn.from_numpy(rng.standard_normal((2048, 2048), dtype=np.float32))
+    b = fastnn.from_numpy(rng.standard_normal((2048, 2048), dtype=np.float32))
+    record(benchmark, "sgemm 2048^3", "fastnn-cython", 1, 2 * 2048 ** 3)
+    benchmark.pedantic(lambda: a @ b, rounds=5, warmup_rounds=1)
