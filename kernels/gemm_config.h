@@ -9,7 +9,11 @@
  * Our C is row-major, so the micro-kernel vectorises along N (rows of packed B are vectors)
  * and broadcasts elements of A, the orientation of BLIS's Haswell 6x16 kernel.
  *   AVX-512: 12 x 32 -> 24 zmm accumulators + 2 B vectors + 1 broadcast = 27 of 32 registers.
- *            KC 256: B micro-panel 256*32*4 = 32 KiB in L1; MC 240: A block 240 KiB in L2.
+ *            KC 320: B micro-panel 320*32*4 = 40 KiB, most of a 48 KiB L1; MC 240: A block
+ *            300 KiB in L2. Chosen by a sweep on Zen 5 (KC 192-384 x MC 120/240, one thread,
+ *            side by side with the FMA probe): 320/240 was best or within noise of best on the
+ *            MLP's products (256x784x256 in both layouts) and reached 83-88% of the probe's peak
+ *            at 2048^3, where KC 256 / MC 120 reached 79%.
  *   AVX2:     6 x 16 -> 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of 16 registers.
  *            KC 256: B micro-panel 16 KiB; MC 120.
  *   generic:  4 x 16 plain C that the compiler vectorises with SSE2.
@@ -36,6 +40,12 @@ typedef struct {
 #define FNN_NR_AVX2 16
 #define FNN_MR_GENERIC 4
 #define FNN_NR_GENERIC 16
+#ifndef FNN_KC_AVX512 /* overridable (-DFNN_KC_AVX512=...) for block-size sweeps */
+#define FNN_KC_AVX512 320
+#endif
+#ifndef FNN_MC_AVX512
+#define FNN_MC_AVX512 240
+#endif
 #define FNN_MR_MAX 12
 #define FNN_NR_MAX 32
 
@@ -46,7 +56,8 @@ void fnn_ukernel_generic(ptrdiff_t, const float *, const float *, float *, ptrdi
 static const fnn_gemm_config fnn_gemm_configs[3] = {
     /* FNN_ISA_GENERIC */ {FNN_MR_GENERIC, FNN_NR_GENERIC, 256, 128, 4096, fnn_ukernel_generic},
     /* FNN_ISA_AVX2    */ {FNN_MR_AVX2, FNN_NR_AVX2, 256, 120, 4096, fnn_ukernel_avx2},
-    /* FNN_ISA_AVX512  */ {FNN_MR_AVX512, FNN_NR_AVX512, 256, 240, 3072, fnn_ukernel_avx512},
+    /* FNN_ISA_AVX512  */ {FNN_MR_AVX512, FNN_NR_AVX512, FNN_KC_AVX512, FNN_MC_AVX512, 3072,
+                           fnn_ukernel_avx512},
 };
 
 /* Products below this many multiply-adds run on one thread: an OpenMP fork/join costs a few
