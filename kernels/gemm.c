@@ -56,13 +56,14 @@ static float *pack_buffer(size_t floats)
  * panel: dst[k * width + r] = src[r * ld + k]. This is the transpose that packing a row-major A
  * (x in x @ W^T) or a B = W^T needs. It runs in 4 x 4 blocks held in SSE registers (baseline
  * x86-64, so no dispatch): four rows are read sequentially and every store is a contiguous
- * 16 bytes, instead of one scalar move per element. width is a multiple of 4 (every MR/NR is). */
+ * 16 bytes, instead of one scalar move per element. Widths that are not a multiple of 4 (the
+ * AVX2 kernel's MR of 6) take the scalar loop. */
 static void transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff_t kc,
                                  float *dst)
 {
     ptrdiff_t k = 0;
 #if defined(__SSE2__)
-    for (; k + 4 <= kc; k += 4) {
+    for (; width % 4 == 0 && k + 4 <= kc; k += 4) {
         for (int r = 0; r < width; r += 4) {
             const float *s = src + r * ld + k;
             __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ld);
