@@ -23,13 +23,15 @@ cdef extern from "fastnn_kernels.h" nogil:
                                 Py_ssize_t rows, Py_ssize_t cols)
     Py_ssize_t fnn_softmax_xent(Py_ssize_t N, Py_ssize_t C, const float *x, Py_ssize_t ldx,
                                 const int64_t *y, float *loss, float *grad, float grad_scale)
+    void fnn_sgd_step(float *p, const float *g, float *buf, Py_ssize_t n, float lr, float wd,
+                      float momentum, float dampening, int nesterov, int first)
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
     double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-                "softmax_cross_entropy")
+                "softmax_cross_entropy", "sgd_step")
 
 
 def isa_supported(str name):
@@ -144,3 +146,15 @@ def softmax_cross_entropy(const float[:, ::1] logits, const int64_t[::1] labels,
         bad = fnn_softmax_xent(N, C, &logits[0, 0], logits.strides[0] // 4, &labels[0],
                                &losses[0], grad_ptr, grad_scale)
     return bad
+
+
+def sgd_step(float[::1] param, const float[::1] grad, float[::1] buf, float lr, float wd,
+             float momentum, float dampening, bint nesterov, bint first):
+    cdef float *buf_ptr = NULL
+    if param.shape[0] == 0:
+        return
+    if buf is not None:
+        buf_ptr = &buf[0]
+    with nogil:
+        fnn_sgd_step(&param[0], &grad[0], buf_ptr, param.shape[0], lr, wd, momentum, dampening,
+                     nesterov, first)

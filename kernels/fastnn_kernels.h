@@ -21,7 +21,7 @@ const char *fnn_isa_name(int isa);
 
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
-       FNN_K_COUNT };
+       FNN_K_SGD, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 
 /* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
@@ -53,6 +53,11 @@ void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *b
  * has already rejected such labels, so this is a second line of defence, not the check. */
 ptrdiff_t fnn_softmax_xent(ptrdiff_t N, ptrdiff_t C, const float *x, ptrdiff_t ldx,
                            const int64_t *y, float *loss, float *grad, float grad_scale);
+
+/* torch.optim.SGD's update of one parameter p[n] in place from its gradient g (buf: the
+ * momentum buffer, NULL without momentum; first: buf is not yet initialised). */
+void fnn_sgd_step(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float wd,
+                  float momentum, float dampening, int nesterov, int first);
 
 /* Register-only FMA loop on `threads` threads; returns the FLOPs done, or -1 if `isa` has no
  * probe here (benches/ times it to measure the machine's peak). */

@@ -75,27 +75,31 @@ def test_flatten_keeps_the_batch_dimension():
     assert nn.Flatten()(fastnn.randn(7, 1, 28, 28)).shape == (7, 784)
 
 
-@pytest.mark.parametrize("momentum,weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.9, 1e-2)])
-def test_sgd_follows_torch_update_rule(momentum, weight_decay):
+@pytest.mark.parametrize("momentum,dampening,weight_decay,nesterov",
+                         [(0.0, 0.0, 0.0, False), (0.9, 0.0, 0.0, False), (0.9, 0.1, 1e-2, False),
+                          (0.9, 0.0, 1e-2, True)])
+def test_sgd_follows_torch_update_rule(momentum, dampening, weight_decay, nesterov, backend_name):
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal((4, 3)).astype(np.float32)
     grads = [rng.standard_normal((4, 3)).astype(np.float32) for _ in range(5)]
     w = nn.Parameter(w0.copy())
-    opt = fastnn.optim.SGD([w], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    opt = fastnn.optim.SGD([w], lr=0.1, momentum=momentum, dampening=dampening,
+                           weight_decay=weight_decay, nesterov=nesterov)
     expected, buf = w0.astype(np.float64), None
     for g in grads:
         w.grad = fastnn.tensor(g)
         opt.step()
         d = g + weight_decay * expected
         if momentum:
-            buf = d if buf is None else momentum * buf + d
-            d = buf
+            buf = d if buf is None else momentum * buf + (1 - dampening) * d
+            d = d + momentum * buf if nesterov else buf
         expected = expected - 0.1 * d
     np.testing.assert_allclose(w.data, expected, rtol=1e-5, atol=1e-6)
     if HAS_TORCH:
         import torch
         tw = torch.nn.Parameter(torch.tensor(w0))
-        topt = torch.optim.SGD([tw], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+        topt = torch.optim.SGD([tw], lr=0.1, momentum=momentum, dampening=dampening,
+                               weight_decay=weight_decay, nesterov=nesterov)
         for g in grads:
             tw.grad = torch.tensor(g)
             topt.step()

@@ -11,15 +11,16 @@ import numpy as np
 def _topological_order(root):
     order, visited = [], set()
     stack = [(root, False)]
+    push, pop, append, seen = stack.append, stack.pop, order.append, visited.add
     while stack:
-        tensor, expanded = stack.pop()
+        tensor, expanded = pop()
         if expanded:
-            order.append(tensor)
+            append(tensor)
             continue
         if id(tensor) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
+        seen(id(tensor))
+        push((tensor, True))
         node = tensor._node
         if node is not None:
             if node.released:
@@ -30,7 +31,7 @@ def _topological_order(root):
                 )
             for parent in node.inputs:
                 if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+                    push((parent, False))
     return order
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from fastnn.backend import checks
 
 KERNELS = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-           "softmax_cross_entropy")
+           "softmax_cross_entropy", "sgd_step")
 _MODULES = {
     "cython": "fastnn.backend.compiled",
     "numba": "fastnn.backend.numba_backend",
@@ -99,22 +99,28 @@ def _pick(backend):
 
 def gemm(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
     """out = a @ b (+ out if accumulate) (+ bias) (then ReLU); a and b may have any strides."""
-    checks.check_gemm_operands(a, b)
-    if out is None:
+    if not checks.gemm_operands_ok(a, b):
+        checks.check_gemm_operands(a, b)
+    if out is None:  # a fresh output cannot overlap the inputs: only the bias needs checking
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-    checks.check_gemm_output(a, b, out, bias)
+        if bias is not None:
+            checks.check_gemm_output(a, b, out, bias)
+    else:
+        checks.check_gemm_output(a, b, out, bias)
     return _pick(backend).gemm(a, b, out, bias, bool(relu), bool(accumulate))
 
 
 def relu_forward(x, out=None, backend=None):
     out = np.empty_like(x) if out is None else out
-    checks.check_elementwise([("input", x)], out)
+    if not checks.elementwise_ok((x,), out):
+        checks.check_elementwise([("input", x)], out)
     return _pick(backend).relu_forward(x, out)
 
 
 def relu_backward(x, grad_out, out=None, backend=None):
     out = np.empty_like(x) if out is None else out
-    checks.check_elementwise([("input", x), ("grad_output", grad_out)], out)
+    if not checks.elementwise_ok((x, grad_out), out):
+        checks.check_elementwise([("input", x), ("grad_output", grad_out)], out)
     return _pick(backend).relu_backward(x, grad_out, out)
 
 
@@ -123,7 +129,8 @@ def relu_backward_bias(y, grad_out, want_bias=True, backend=None):
     checks.require_float32("input", y)
     checks.require_rank("input", y, 2)
     out = np.empty_like(y, order="C")
-    checks.check_elementwise([("input", y), ("grad_output", grad_out)], out)
+    if not checks.elementwise_ok((y, grad_out), out):
+        checks.check_elementwise([("input", y), ("grad_output", grad_out)], out)
     bias_grad = np.empty(y.shape[1], dtype=np.float32) if want_bias else None
     _pick(backend).relu_backward_bias(y, grad_out, out, bias_grad)
     return out, bias_grad
@@ -141,3 +148,13 @@ def softmax_cross_entropy(logits, labels, want_grad=True, grad_scale=1.0, backen
     checks.check_softmax_cross_entropy(logits, labels, losses, grad)
     _pick(backend).softmax_cross_entropy(logits, labels, losses, grad, float(grad_scale))
     return losses, grad
+
+
+def sgd_step(param, grad, buf=None, lr=0.1, weight_decay=0.0, momentum=0.0, dampening=0.0,
+             nesterov=False, first=False, backend=None):
+    """One SGD update of `param` in place (torch.optim.SGD's rule); buf is the momentum buffer."""
+    if not checks.elementwise_ok((grad,) if buf is None else (grad, buf), param):
+        pairs = [("grad", grad)] + ([("momentum_buffer", buf)] if buf is not None else [])
+        checks.check_elementwise(pairs, param)
+    _pick(backend).sgd_step(param, grad, buf, float(lr), float(weight_decay), float(momentum),
+                            float(dampening), bool(nesterov), bool(first))

@@ -7,6 +7,8 @@ PyTorch has words for it.
 """
 import numpy as np
 
+_F32 = np.dtype(np.float32)
+
 
 def require_float32(name, array):
     if not isinstance(array, np.ndarray):
@@ -29,8 +31,18 @@ def require_writable_c_contiguous(name, array):
 
 def require_aligned_strides(name, array):
     """Strides must be whole elements (np.ndarray views of bytes can break this)."""
-    if any(s % array.itemsize for s in array.strides) or not array.flags.aligned:
+    size = array.itemsize
+    if not array.flags.aligned or array.strides[0] % size or array.strides[-1] % size:
         raise ValueError(f"{name} has strides that are not a multiple of its element size")
+
+
+def gemm_operands_ok(a, b):
+    """True when a and b need no further checks (the hot path: one expression, no calls);
+    check_gemm_operands then runs only to word the error."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == _F32
+            and b.dtype == _F32 and a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
+            and a.flags.aligned and b.flags.aligned and not a.strides[0] % 4
+            and not a.strides[1] % 4 and not b.strides[0] % 4 and not b.strides[1] % 4)
 
 
 def check_gemm_operands(a, b):
@@ -61,6 +73,20 @@ def check_gemm_output(a, b, out, bias):
             raise ValueError(f"bias must have shape ({b.shape[1]},), got {tuple(bias.shape)}")
         if not bias.flags.c_contiguous:
             raise ValueError("bias must be contiguous")
+
+
+def elementwise_ok(arrays, out):
+    """True when every array is a C-contiguous float32 array of out's shape and out is
+    writable (the hot path); check_elementwise words the error otherwise."""
+    if type(out) is not np.ndarray or out.dtype != _F32 or not out.flags.c_contiguous \
+            or not out.flags.writeable:
+        return False
+    shape = out.shape
+    for array in arrays:
+        if type(array) is not np.ndarray or array.dtype != _F32 or array.shape != shape \
+                or not array.flags.c_contiguous:
+            return False
+    return True
 
 
 def check_elementwise(pairs, out):

@@ -29,3 +29,9 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     if bad:  # unreachable after checks.check_labels; kept so a bug cannot pass silently
         raise IndexError(f"{bad} target labels were out of range inside the kernel")
     return bad
+
+
+def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, first):
+    _kernels.sgd_step(param.reshape(-1), grad.reshape(-1),
+                      None if buf is None else buf.reshape(-1), lr, weight_decay, momentum,
+                      dampening, nesterov, first)

@@ -13,8 +13,41 @@ NAME = "numba"
 FASTMATH = {"contract"}
 _COMMON = dict(cache=True, fastmath=FASTMATH, nogil=True)
 
-# Rows of A per pass: four rows share each streamed row of B (a 4 x N register-friendly strip).
-_ROW_BLOCK = 4
+@njit(void(float32[:, ::1], float32[:, ::1], float32[:, ::1], int64), **_COMMON)
+def _rows_times_b(a, b, out, i0):
+    """out[i0:i0+4] += a[i0:i0+4] @ b, four rows of A by four rows of B at a time.
+
+    Numba cannot hold a register tile the way the C micro-kernel does (LLVM does not vectorise
+    scalar accumulators, and a local array lives in memory), so the register reuse comes from
+    unrolling instead: 16 scalars of A stay in (broadcast) registers while the j loop, which
+    LLVM vectorises, reads 4 rows of B and updates 4 rows of C. Each loaded element of C then
+    takes 4 FMAs instead of 1, which is what lifts this from load/store-bound (~50 GFLOP/s a
+    core) to ~110-120."""
+    kd = a.shape[1]
+    n = b.shape[1]
+    c0, c1, c2, c3 = out[i0], out[i0 + 1], out[i0 + 2], out[i0 + 3]
+    k = 0
+    while k + 4 <= kd:
+        b0, b1, b2, b3 = b[k], b[k + 1], b[k + 2], b[k + 3]
+        a00, a01, a02, a03 = a[i0, k], a[i0, k + 1], a[i0, k + 2], a[i0, k + 3]
+        a10, a11, a12, a13 = a[i0 + 1, k], a[i0 + 1, k + 1], a[i0 + 1, k + 2], a[i0 + 1, k + 3]
+        a20, a21, a22, a23 = a[i0 + 2, k], a[i0 + 2, k + 1], a[i0 + 2, k + 2], a[i0 + 2, k + 3]
+        a30, a31, a32, a33 = a[i0 + 3, k], a[i0 + 3, k + 1], a[i0 + 3, k + 2], a[i0 + 3, k + 3]
+        for j in range(n):
+            x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
+            c0[j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
+            c1[j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
+            c2[j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
+            c3[j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
+        k += 4
+    while k < kd:
+        brow = b[k]
+        for i in range(4):
+            aik = a[i0 + i, k]
+            crow = out[i0 + i]
+            for j in range(n):
+                crow[j] += aik * brow[j]
+        k += 1
 
 
 @njit(void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1], boolean, boolean,
@@ -22,22 +55,26 @@ _ROW_BLOCK = 4
 def _gemm(a, b, out, bias, has_bias, relu, accumulate):
     m, k_dim = a.shape
     n = b.shape[1]
-    n_blocks = (m + _ROW_BLOCK - 1) // _ROW_BLOCK
+    n_blocks = (m + 3) // 4
     for blk in prange(n_blocks):
-        i0 = blk * _ROW_BLOCK
-        i1 = min(i0 + _ROW_BLOCK, m)
-        acc = np.zeros((_ROW_BLOCK, n), dtype=np.float32)
-        for k in range(k_dim):
-            brow = b[k]
+        i0 = blk * 4
+        i1 = min(i0 + 4, m)
+        if not accumulate:
             for i in range(i0, i1):
-                aik = a[i, k]
-                for j in range(n):
-                    acc[i - i0, j] += aik * brow[j]
+                out[i, :] = 0
+        if i1 - i0 == 4:
+            _rows_times_b(a, b, out, i0)
+        else:  # the last 1-3 rows
+            for i in range(i0, i1):
+                crow = out[i]
+                for k in range(k_dim):
+                    aik = a[i, k]
+                    brow = b[k]
+                    for j in range(n):
+                        crow[j] += aik * brow[j]
         for i in range(i0, i1):
             for j in range(n):
-                v = acc[i - i0, j]
-                if accumulate:
-                    v += out[i, j]
+                v = out[i, j]
                 if has_bias:
                     v += bias[j]
                 if relu and v <= 0.0:
@@ -62,11 +99,13 @@ def _relu_backward(x, grad_out, out):
       parallel=True, **_COMMON)
 def _relu_backward_bias(y, grad_out, out, bias_grad, want_bias):
     rows, cols = y.shape
-    # threads split the columns (as the C kernel) so every column sums in the same order
-    n_blocks = (cols + 15) // 16
-    for blk in prange(n_blocks):
-        j0 = blk * 16
-        j1 = min(j0 + 16, cols)
+    # One column range per thread (multiples of 16), rows outer so the j loop vectorises;
+    # each column sums in row order for any thread count, as in the C kernel.
+    col_blocks = (cols + 15) // 16
+    parts = max(1, min(numba.get_num_threads(), col_blocks))
+    for part in prange(parts):
+        j0 = min(cols, col_blocks * part // parts * 16)
+        j1 = min(cols, col_blocks * (part + 1) // parts * 16)
         if want_bias:
             for j in range(j0, j1):
                 bias_grad[j] = 0.0
@@ -115,6 +154,18 @@ def _softmax_cross_entropy(x, labels, losses, grad, want_grad, scale):
     return bad
 
 
+@njit(void(float32[::1], float32[::1], float32[::1], boolean, float32, float32, float32, float32,
+           boolean, boolean), parallel=True, **_COMMON)
+def _sgd_step(param, grad, buf, has_buf, lr, wd, momentum, dampening, nesterov, first):
+    for i in prange(param.shape[0]):
+        d = grad[i] + wd * param[i]
+        if has_buf:
+            b = d if first else momentum * buf[i] + (np.float32(1.0) - dampening) * d
+            buf[i] = b
+            d = d + momentum * b if nesterov else b
+        param[i] -= lr * d
+
+
 _NO_BIAS = np.zeros(0, dtype=np.float32)
 _NO_GRAD = np.zeros((0, 0), dtype=np.float32)
 
@@ -158,6 +209,14 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     if bad:
         raise IndexError(f"{bad} target labels were out of range inside the kernel")
     return bad
+
+
+def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, first):
+    has_buf = buf is not None
+    _sgd_step(param.reshape(-1), _input(grad).reshape(-1),
+              buf.reshape(-1) if has_buf else _NO_BIAS, has_buf, np.float32(lr),
+              np.float32(weight_decay), np.float32(momentum), np.float32(dampening), nesterov,
+              first)
 
 
 def set_num_threads(n):

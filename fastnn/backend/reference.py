@@ -54,3 +54,16 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
         g[rows, labels] -= 1.0
         grad[...] = (g * grad_scale).astype(np.float32)
     return 0
+
+
+def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, first):
+    """torch.optim.SGD's update of `param` in place (buf: momentum buffer or None)."""
+    d = grad + np.float32(weight_decay) * param if weight_decay else grad
+    if buf is not None:
+        if first:
+            buf[...] = d
+        else:
+            buf *= np.float32(momentum)
+            buf += np.float32(1 - dampening) * d
+        d = d + np.float32(momentum) * buf if nesterov else buf
+    param -= np.float32(lr) * d

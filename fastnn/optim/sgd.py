@@ -1,5 +1,7 @@
 import numpy as np
 
+from fastnn import backend
+
 from fastnn.optim.optimizer import Optimizer
 
 
@@ -23,21 +25,17 @@ class SGD(Optimizer):
 
     def step(self):
         for group in self.param_groups:
-            lr, momentum = np.float32(group["lr"]), group["momentum"]
-            dampening, wd = group["dampening"], group["weight_decay"]
+            momentum = group["momentum"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
-                if wd:
-                    g = g + np.float32(wd) * p.data
+                buf, first = None, False
                 if momentum:
                     state = self.state.setdefault(id(p), {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, dtype=np.float32)
-                    else:
-                        buf *= np.float32(momentum)
-                        buf += np.float32(1 - dampening) * g
-                    g = g + np.float32(momentum) * buf if group["nesterov"] else buf
-                p.data -= lr * g
+                        buf = state["momentum_buffer"] = np.empty_like(p.data)
+                        first = True
+                backend.sgd_step(p.data, np.ascontiguousarray(p.grad.data), buf, group["lr"],
+                                 group["weight_decay"], momentum, group["dampening"],
+                                 group["nesterov"], first)
