@@ -5,6 +5,15 @@
 # layout (a mismatch raises ValueError, never reaches C). Only then is the GIL released.
 # Directives (boundscheck, wraparound, ...) are set once in setup.py.
 from libc.stdint cimport int64_t
+cimport numpy as cnp
+
+cnp.import_array()
+
+
+cdef inline bint _is_f32_c(cnp.ndarray a, int ndim):
+    """float32, C-contiguous, aligned, `ndim` dimensions: what a raw-pointer kernel may read."""
+    return (cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32 and cnp.PyArray_NDIM(a) == ndim
+            and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a))
 
 cdef extern from "fastnn_kernels.h" nogil:
     int fnn_isa_supported(int isa)
@@ -133,20 +142,36 @@ def relu_backward_bias(const float[:, ::1] y, const float[:, ::1] grad_out, floa
                                y.shape[0], y.shape[1])
 
 
-def softmax_cross_entropy(const float[:, ::1] logits, const int64_t[::1] labels,
-                          float[::1] losses, float[:, ::1] grad, float grad_scale):
-    """Per-row losses into `losses`; (softmax - onehot) * grad_scale into `grad` unless None."""
-    cdef Py_ssize_t N = logits.shape[0], C = logits.shape[1], bad
+def softmax_cross_entropy(cnp.ndarray logits, cnp.ndarray labels, cnp.ndarray losses,
+                          cnp.ndarray grad, float grad_scale):
+    """Per-row losses into `losses`; (softmax - onehot) * grad_scale into `grad` unless None.
+
+    Raw ndarray pointers rather than memoryviews: this runs once per training step on small
+    arrays, where acquiring four memoryviews cost more than the kernel. The layout is still
+    re-checked here, in C, before the GIL is released."""
+    cdef Py_ssize_t N, C, bad
     cdef float *grad_ptr = NULL
+    if not (_is_f32_c(logits, 2) and _is_f32_c(losses, 1)
+            and cnp.PyArray_TYPE(labels) == cnp.NPY_INT64 and cnp.PyArray_NDIM(labels) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(labels)):
+        raise ValueError("softmax_cross_entropy: expected C-contiguous float32 logits/losses "
+                         "and int64 labels")
+    N, C = logits.shape[0], logits.shape[1]
+    if labels.shape[0] != N or losses.shape[0] != N:
+        raise ValueError("softmax_cross_entropy: batch sizes differ")
+    if grad is not None:
+        if not (_is_f32_c(grad, 2) and grad.shape[0] == N and grad.shape[1] == C
+                and cnp.PyArray_ISWRITEABLE(grad)):
+            raise ValueError("softmax_cross_entropy: grad must be a writable (N, C) float32 array")
+        grad_ptr = <float *>cnp.PyArray_DATA(grad)
     if N == 0:
         return 0
-    if grad is not None:
-        grad_ptr = &grad[0, 0]
+    cdef const float *x = <const float *>cnp.PyArray_DATA(logits)
+    cdef const int64_t *y = <const int64_t *>cnp.PyArray_DATA(labels)
+    cdef float *loss_ptr = <float *>cnp.PyArray_DATA(losses)
     with nogil:
-        bad = fnn_softmax_xent(N, C, &logits[0, 0], logits.strides[0] // 4, &labels[0],
-                               &losses[0], grad_ptr, grad_scale)
+        bad = fnn_softmax_xent(N, C, x, C, y, loss_ptr, grad_ptr, grad_scale)
     return bad
-
 
 def sgd_step(float[::1] param, const float[::1] grad, float[::1] buf, float lr, float wd,
              float momentum, float dampening, bint nesterov, bint first):

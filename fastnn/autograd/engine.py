@@ -43,7 +43,7 @@ def backward(root, grad=None, retain_graph=False):
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        grad = np.ones_like(root.data)
+        grad = np.ones(root.data.shape, dtype=root.data.dtype)
     else:
         grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.data.dtype)
         if grad.shape != root.shape:

@@ -143,9 +143,11 @@ def softmax_cross_entropy(logits, labels, want_grad=True, grad_scale=1.0, backen
     logits = np.ascontiguousarray(logits)
     checks.check_labels(labels, logits.shape[0], logits.shape[1])
     labels = np.ascontiguousarray(labels, dtype=np.int64)
+    if logits.shape[1] == 0 and logits.shape[0]:
+        raise ValueError("input must have at least one class")
+    # outputs are allocated here, so they have the right shape, dtype and layout
     losses = np.empty(logits.shape[0], dtype=np.float32)
     grad = np.empty_like(logits) if want_grad else None
-    checks.check_softmax_cross_entropy(logits, labels, losses, grad)
     _pick(backend).softmax_cross_entropy(logits, labels, losses, grad, float(grad_scale))
     return losses, grad
 

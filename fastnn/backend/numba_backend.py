@@ -95,26 +95,25 @@ def _relu_backward(x, grad_out, out):
         out[i] = grad_out[i] if x[i] > 0.0 else np.float32(0.0)
 
 
-@njit(void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1], boolean),
+@njit(void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1], boolean, int64),
       parallel=True, **_COMMON)
-def _relu_backward_bias(y, grad_out, out, bias_grad, want_bias):
+def _relu_backward_bias(y, grad_out, out, bias_grad, want_bias, parts):
     rows, cols = y.shape
-    # One column range per thread (multiples of 16), rows outer so the j loop vectorises;
-    # each column sums in row order for any thread count, as in the C kernel.
+    # One column range per thread (multiples of 16), rows outer so the branch-free j loops
+    # vectorise; each column sums in row order for any thread count, as in the C kernel.
     col_blocks = (cols + 15) // 16
-    parts = max(1, min(numba.get_num_threads(), col_blocks))
     for part in prange(parts):
         j0 = min(cols, col_blocks * part // parts * 16)
         j1 = min(cols, col_blocks * (part + 1) // parts * 16)
+        for i in range(rows):
+            for j in range(j0, j1):
+                out[i, j] = grad_out[i, j] if y[i, j] > 0.0 else np.float32(0.0)
         if want_bias:
             for j in range(j0, j1):
                 bias_grad[j] = 0.0
-        for i in range(rows):
-            for j in range(j0, j1):
-                v = grad_out[i, j] if y[i, j] > 0.0 else np.float32(0.0)
-                out[i, j] = v
-                if want_bias:
-                    bias_grad[j] += v
+            for i in range(rows):
+                for j in range(j0, j1):
+                    bias_grad[j] += out[i, j]
 
 
 @njit(int64(float32[:, ::1], int64[::1], float32[::1], float32[:, ::1], boolean, float32),
@@ -197,8 +196,9 @@ def relu_backward(x, grad_out, out):
 
 def relu_backward_bias(y, grad_out, out, bias_grad):
     want_bias = bias_grad is not None
+    parts = max(1, min(numba.get_num_threads(), (y.shape[1] + 15) // 16))
     _relu_backward_bias(_input(y), _input(grad_out), out, bias_grad if want_bias else _NO_BIAS,
-                        want_bias)
+                        want_bias, parts)
     return out
 
 
