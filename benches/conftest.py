@@ -4,6 +4,7 @@ contenders that are installed. Each benchmark records what it measured in extra_
 import importlib.util
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -35,6 +36,15 @@ def record(benchmark, group, contender, threads, flops=None, **extra):
     benchmark.group = f"{group} | {threads} thread{'s' if threads > 1 else ''}"
     benchmark.extra_info.update(group=group, contender=contender, threads=threads,
                                 flops=flops, **extra)
+
+
+@pytest.fixture(autouse=True)
+def _idle_thread_pools():
+    """Let the previous contender's worker threads stop spinning before timing the next.
+    OpenBLAS workers busy-wait for up to ~0.1 s after a call and libgomp's for a while too;
+    on a 2-core machine a spinning pool steals a core from whoever is measured next."""
+    time.sleep(0.3)
+    yield
 
 
 @pytest.fixture(params=THREADS, ids=lambda n: f"{n}t")

@@ -15,24 +15,25 @@ def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     if bias is not None:
         product += bias
     if relu:
-        product = np.where(product <= 0, np.float32(0), product)  # keeps NaN, as torch.relu
+        np.maximum(product, np.float32(0), out=product)  # propagates NaN, as torch.relu
     out[...] = product
     return out
 
 
 def relu_forward(x, out):
-    np.copyto(out, np.where(x <= 0, np.float32(0), x))
-    return out
+    return np.maximum(x, np.float32(0), out=out)  # propagates NaN, as torch.relu
 
 
 def relu_backward(x, grad_out, out):
-    np.copyto(out, np.where(x > 0, grad_out, np.float32(0)))
+    """grad_out where x > 0, else exactly 0 (even where grad_out is NaN or inf, as torch)."""
+    out[...] = 0
+    np.copyto(out, grad_out, where=x > 0)
     return out
 
 
 def relu_backward_bias(y, grad_out, out, bias_grad):
     """out = grad_out where y > 0; bias_grad = out summed over rows (if not None)."""
-    np.copyto(out, np.where(y > 0, grad_out, np.float32(0)))
+    relu_backward(y, grad_out, out)
     if bias_grad is not None:
         bias_grad[...] = out.sum(axis=0, dtype=np.float32)
     return out
