@@ -12,13 +12,29 @@ from fastnn.autograd.grad_mode import (enable_grad, is_grad_enabled, no_grad,  #
 from fastnn.random import manual_seed, seed  # noqa: F401
 from fastnn.threads import get_num_threads, set_num_threads  # noqa: F401
 from fastnn.config import show_config  # noqa: F401
-from fastnn.creation import (arange, from_numpy, normal, ones, ones_like, rand,  # noqa: F401
-                             randn, tensor, zeros, zeros_like)
-from fastnn.ops.arithmetic import add, div, mul, sub  # noqa: F401
-from fastnn.ops.elementwise import abs, exp, log, maximum, relu  # noqa: F401
-from fastnn.ops.linalg import matmul, mm  # noqa: F401
-from fastnn.ops.reductions import argmax, max, mean, sum  # noqa: F401
-from fastnn.ops.shape import flatten, reshape, transpose  # noqa: F401
+from fastnn.creation import (arange, eye, from_numpy, full, normal, ones, ones_like,  # noqa: F401
+                             rand, rand_like, randint, randn, randn_like, tensor, zeros,
+                             zeros_like)
+from fastnn.ops.activation import log_softmax, softmax  # noqa: F401
+from fastnn.ops.arithmetic import add, div, mul, neg, pow, sub  # noqa: F401
+from fastnn.ops.elementwise import (abs, clamp, exp, log, maximum, relu, sigmoid,  # noqa: F401
+                                    sign, sqrt, tanh, where)
+from fastnn.ops.linalg import dot, matmul, mm, mv  # noqa: F401
+from fastnn.ops.reductions import (argmax, argmin, cumsum, max, mean, min, norm,  # noqa: F401
+                                   sum)
+from fastnn.ops.shape import (cat, flatten, permute, reshape, squeeze, stack,  # noqa: F401
+                              transpose, unsqueeze)
+
+clip = clamp
+
+
+def minimum(a, b):
+    """Elementwise min(a, b) (the gradient splits on ties, as torch.minimum)."""
+    return neg(maximum(neg(a), neg(b)))
+
+
+def numel(x):
+    return x.numel()
 from fastnn.serialization import load, save  # noqa: F401
 from fastnn import backend  # noqa: F401,E402
 from fastnn import config, nn, optim  # noqa: F401,E402

@@ -75,3 +75,27 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
         start, end = 0, start
     data = np.arange(start, end, step)
     return _make(data, dtype, requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    return _make(np.eye(n, n if m is None else m, dtype=dtype or np.float32), dtype, requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    data = np.full(_size((size,)) if isinstance(size, int) else _size(size), fill_value)
+    return _make(data, dtype, requires_grad)
+
+
+def rand_like(x, requires_grad=False):
+    return rand(*x.shape, requires_grad=requires_grad)
+
+
+def randn_like(x, requires_grad=False):
+    return randn(*x.shape, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None):
+    if high is None:
+        low, high = 0, low
+    return _make(random.generator().integers(low, high, _size((size,)) if isinstance(size, int)
+                                             else _size(size)), dtype or np.int64, False)

@@ -231,6 +231,12 @@ class Tensor:
     def mm(self, other):
         return linalg.mm(self, other)
 
+    def dot(self, other):
+        return linalg.dot(self, other)
+
+    def mv(self, vec):
+        return linalg.mv(self, vec)
+
     # comparisons give bool tensors outside the graph, as in torch
     def __eq__(self, other):
         return Tensor._wrap(np.equal(self.data, _raw(other)))
@@ -336,6 +342,32 @@ class Tensor:
     def abs(self):
         return elementwise.abs(self)
 
+    def __abs__(self):
+        return elementwise.abs(self)
+
+    def sqrt(self):
+        return elementwise.sqrt(self)
+
+    def sigmoid(self):
+        return elementwise.sigmoid(self)
+
+    def tanh(self):
+        return elementwise.tanh(self)
+
+    def clamp(self, min=None, max=None):
+        return elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def sign(self):
+        return elementwise.sign(self)
+
+    def softmax(self, dim):
+        return activation.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return activation.log_softmax(self, dim)
+
     # --- reductions (fastnn/ops/reductions.py) --------------------------------------------
     def sum(self, dim=None, keepdim=False, axis=None, keepdims=None):
         return reductions.sum(self, dim, keepdim, axis, keepdims)
@@ -349,6 +381,18 @@ class Tensor:
     def argmax(self, dim=None, keepdim=False, axis=None):
         return reductions.argmax(self, dim if axis is None else axis, keepdim)
 
+    def min(self, dim=None, keepdim=False):
+        return reductions.min(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False, axis=None):
+        return reductions.argmin(self, dim if axis is None else axis, keepdim)
+
+    def cumsum(self, dim=None, axis=None):
+        return reductions.cumsum(self, dim, axis)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return reductions.norm(self, p, dim, keepdim)
+
     # --- shape (fastnn/ops/shape.py) ------------------------------------------------------
     def reshape(self, *shape):
         return shape_ops.reshape(self, *shape)
@@ -361,6 +405,15 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         return shape_ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return shape_ops.permute(self, shape_ops._shape_arg(dims))
+
+    def squeeze(self, dim=None):
+        return shape_ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return shape_ops.unsqueeze(self, dim)
 
     def t(self):
         if self.data.ndim > 2:
@@ -397,5 +450,5 @@ def _raw_index(index):
 
 
 # The op modules import Tensor from here, so they are imported after the class exists.
-from fastnn.ops import arithmetic, elementwise, linalg, reductions  # noqa: E402
+from fastnn.ops import activation, arithmetic, elementwise, linalg, reductions  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402

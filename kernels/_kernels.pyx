@@ -34,13 +34,21 @@ cdef extern from "fastnn_kernels.h" nogil:
                                 const int64_t *y, float *loss, float *grad, float grad_scale)
     void fnn_sgd_step(float *p, const float *g, float *buf, Py_ssize_t n, float lr, float wd,
                       float momentum, float dampening, int nesterov, int first)
+    void fnn_adam_step(float *p, const float *g, float *m, float *v, float *vmax, Py_ssize_t n,
+                       float step_size, float inv_bc2_sqrt, float b1, float b2, float eps,
+                       float l2, float decay)
+    void fnn_adagrad_step(float *p, const float *g, float *sum, Py_ssize_t n, float clr,
+                          float wd, float eps)
+    void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf,
+                          Py_ssize_t n, float lr, float alpha, float eps, float wd,
+                          float momentum)
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
     double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-                "softmax_cross_entropy", "sgd_step")
+                "softmax_cross_entropy", "sgd_step", "optimizer_step")
 
 
 def isa_supported(str name):
@@ -183,3 +191,39 @@ def sgd_step(float[::1] param, const float[::1] grad, float[::1] buf, float lr, 
     with nogil:
         fnn_sgd_step(&param[0], &grad[0], buf_ptr, param.shape[0], lr, wd, momentum, dampening,
                      nesterov, first)
+
+
+cdef inline float *_opt_ptr(float[::1] a):
+    return NULL if a is None else &a[0]
+
+
+def adam_step(float[::1] param, const float[::1] grad, float[::1] exp_avg, float[::1] exp_avg_sq,
+              float[::1] max_exp_avg_sq, float step_size, float inv_bc2_sqrt, float beta1,
+              float beta2, float eps, float l2, float decay):
+    if param.shape[0] == 0:
+        return
+    cdef float *vmax = _opt_ptr(max_exp_avg_sq)
+    with nogil:
+        fnn_adam_step(&param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax, param.shape[0],
+                      step_size, inv_bc2_sqrt, beta1, beta2, eps, l2, decay)
+
+
+def adagrad_step(float[::1] param, const float[::1] grad, float[::1] state_sum, float clr,
+                 float weight_decay, float eps):
+    if param.shape[0] == 0:
+        return
+    with nogil:
+        fnn_adagrad_step(&param[0], &grad[0], &state_sum[0], param.shape[0], clr, weight_decay,
+                         eps)
+
+
+def rmsprop_step(float[::1] param, const float[::1] grad, float[::1] square_avg,
+                 float[::1] grad_avg, float[::1] momentum_buffer, float lr, float alpha,
+                 float eps, float weight_decay, float momentum):
+    if param.shape[0] == 0:
+        return
+    cdef float *ga = _opt_ptr(grad_avg)
+    cdef float *buf = _opt_ptr(momentum_buffer)
+    with nogil:
+        fnn_rmsprop_step(&param[0], &grad[0], &square_avg[0], ga, buf, param.shape[0], lr, alpha,
+                         eps, weight_decay, momentum)

@@ -21,7 +21,7 @@ const char *fnn_isa_name(int isa);
 
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
-       FNN_K_SGD, FNN_K_COUNT };
+       FNN_K_SGD, FNN_K_OPTIM, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 
 /* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
@@ -58,6 +58,17 @@ ptrdiff_t fnn_softmax_xent(ptrdiff_t N, ptrdiff_t C, const float *x, ptrdiff_t l
  * momentum buffer, NULL without momentum; first: buf is not yet initialised). */
 void fnn_sgd_step(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float wd,
                   float momentum, float dampening, int nesterov, int first);
+
+/* Adam/AdamW (vmax: amsgrad state or NULL; l2: Adam's weight decay; decay: AdamW's 1 - lr*wd),
+ * Adagrad and RMSprop (ga: centered state or NULL; buf: momentum buffer or NULL) updates in
+ * place, as torch.optim; see kernels/optimizers.c for the formulas. */
+void fnn_adam_step(float *p, const float *g, float *m, float *v, float *vmax, ptrdiff_t n,
+                   float step_size, float inv_bc2_sqrt, float b1, float b2, float eps, float l2,
+                   float decay);
+void fnn_adagrad_step(float *p, const float *g, float *sum, ptrdiff_t n, float clr, float wd,
+                      float eps);
+void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf, ptrdiff_t n,
+                      float lr, float alpha, float eps, float wd, float momentum);
 
 /* Register-only FMA loop on `threads` threads; returns the FLOPs done, or -1 if `isa` has no
  * probe here (benches/ times it to measure the machine's peak). */

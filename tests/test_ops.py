@@ -99,6 +99,56 @@ OPS = [
      [rand(4, 3), rand(2, 3)]),
     ("linear_relu_fused", lambda x, w, b: linear_relu(x, w, b),
      lambda x, w, b: TF.linear(x, w, b).relu(), [rand(4, 3), rand(5, 3), rand(5, low=0.3)]),
+    ("min", lambda a: a.min(), lambda a: a.min(), [rand(3, 4)]),
+    ("min_dim", lambda a: a.min(dim=0).values, lambda a: a.min(dim=0).values, [rand(3, 4)]),
+    ("cumsum", lambda a: a.cumsum(1), lambda a: a.cumsum(1), [rand(3, 4)]),
+    ("cumsum_axis0", lambda a: fastnn.cumsum(a, 0), lambda a: torch.cumsum(a, 0), [rand(3, 4)]),
+    ("dot", lambda a, b: fastnn.dot(a, b), lambda a, b: torch.dot(a, b), [rand(6), rand(6)]),
+    ("mv", lambda a, v: fastnn.mv(a, v), lambda a, v: torch.mv(a, v), [rand(3, 5), rand(5)]),
+    ("norm_vector", lambda a: a.norm(), lambda a: a.norm(), [rand(7)]),
+    ("norm_frobenius", lambda a: a.norm(), lambda a: a.norm(), [rand(3, 4)]),
+    ("norm_p1", lambda a: a.norm(p=1), lambda a: a.norm(p=1), [rand(3, 4, low=0.05)]),
+    ("norm_dim", lambda a: a.norm(dim=1), lambda a: a.norm(dim=1), [rand(3, 4)]),
+    ("l1_as_abs_sum", lambda a: a.abs().sum(), lambda a: a.abs().sum(), [rand(5, low=0.05)]),
+    ("sqrt", lambda a: a.sqrt(), lambda a: a.sqrt(), [pos(3, 2)]),
+    ("pow_tensor_method", lambda a: a.pow(3), lambda a: a.pow(3), [rand(4)]),
+    ("clamp", lambda a: a.clamp(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), [rand(4, 4, low=0.05)]),
+    ("clamp_min", lambda a: fastnn.clamp(a, min=0.1), lambda a: torch.clamp(a, min=0.1),
+     [rand(6, low=0.05) + 0.03]),
+    ("where", lambda a, b: fastnn.where(a.detach() > 0, a, b),
+     lambda a, b: torch.where(a.detach() > 0, a, b), [rand(3, 4), rand(4)]),
+    ("minimum", lambda a, b: fastnn.minimum(a, b), lambda a, b: torch.minimum(a, b),
+     [rand(3, 4), rand(3, 4)]),
+    ("sigmoid", lambda a: a.sigmoid(), lambda a: a.sigmoid(), [rand(3, 4) * 4]),
+    ("tanh", lambda a: a.tanh(), lambda a: a.tanh(), [rand(3, 4)]),
+    ("leaky_relu", lambda a: F.leaky_relu(a, 0.2), lambda a: TF.leaky_relu(a, 0.2),
+     [rand(3, 4, low=0.05)]),
+    ("softmax", lambda a: F.softmax(a, dim=1), lambda a: TF.softmax(a, dim=1), [rand(3, 5)]),
+    ("softmax_dim0", lambda a: a.softmax(0), lambda a: a.softmax(0), [rand(3, 5)]),
+    ("log_softmax", lambda a: F.log_softmax(a, dim=1), lambda a: TF.log_softmax(a, dim=1),
+     [rand(3, 5)]),
+    ("squeeze", lambda a: a.squeeze(1), lambda a: a.squeeze(1), [rand(3, 1, 2)]),
+    ("squeeze_all", lambda a: a.squeeze(), lambda a: a.squeeze(), [rand(1, 3, 1)]),
+    ("unsqueeze", lambda a: a.unsqueeze(-1), lambda a: a.unsqueeze(-1), [rand(3, 2)]),
+    ("permute", lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), [rand(2, 3, 4)]),
+    ("cat", lambda a, b: fastnn.cat([a, b], dim=1), lambda a, b: torch.cat([a, b], dim=1),
+     [rand(2, 3), rand(2, 2)]),
+    ("stack", lambda a, b: fastnn.stack([a, b], dim=1), lambda a, b: torch.stack([a, b], dim=1),
+     [rand(2, 3), rand(2, 3)]),
+    ("mse_loss", lambda a, b: F.mse_loss(a, b), lambda a, b: TF.mse_loss(a, b),
+     [rand(4, 3), rand(4, 3)]),
+    ("mse_loss_none", lambda a, b: F.mse_loss(a, b, reduction="none"),
+     lambda a, b: TF.mse_loss(a, b, reduction="none"), [rand(4, 3), rand(4, 3)]),
+    ("l1_loss_sum", lambda a, b: F.l1_loss(a, b, reduction="sum"),
+     lambda a, b: TF.l1_loss(a, b, reduction="sum"), [rand(5) + 3, rand(5)]),
+    ("bce_with_logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b),
+     lambda a, b: TF.binary_cross_entropy_with_logits(a, b),
+     [rand(4, 3) * 5, (R.random((4, 3)) > 0.5).astype(np.float32)]),
+    ("nll_loss", lambda a: F.nll_loss(F.log_softmax(a, dim=1), fastnn.tensor(LABELS)),
+     lambda a: TF.nll_loss(TF.log_softmax(a, dim=1), torch.tensor(LABELS)), [rand(5, 4)]),
+    ("cross_entropy_label_smoothing",
+     lambda x: F.cross_entropy(x, fastnn.tensor(LABELS), label_smoothing=0.1),
+     lambda x: TF.cross_entropy(x, torch.tensor(LABELS), label_smoothing=0.1), [rand(5, 4)]),
     ("cross_entropy_mean", lambda x: F.cross_entropy(x, fastnn.tensor(LABELS)),
      lambda x: TF.cross_entropy(x, torch.tensor(LABELS)), [rand(5, 4)]),
     ("cross_entropy_sum", lambda x: F.cross_entropy(x, fastnn.tensor(LABELS), reduction="sum"),
@@ -160,3 +210,34 @@ def test_sequential_fuses_linear_relu_with_unchanged_results(backend_name, monke
     np.testing.assert_allclose(fused.data, unfused.data, rtol=1e-6, atol=1e-6)
     for got, want in zip(grads, [p.grad.numpy() for p in net.parameters()] + [x.grad.numpy()]):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_bce_with_logits_is_stable_for_large_logits():
+    x = fastnn.tensor([[100.0, -100.0, 0.0]], requires_grad=True)
+    y = fastnn.tensor([[1.0, 0.0, 1.0]])
+    loss = F.binary_cross_entropy_with_logits(x, y)
+    loss.backward()
+    assert np.isfinite(loss.item()) and loss.item() == pytest.approx(np.log(2) / 3, rel=1e-5)
+
+
+def test_mm_is_2d_only_and_loss_shapes_must_match():
+    with pytest.raises(RuntimeError, match="must be a matrix"):
+        fastnn.mm(fastnn.randn(3), fastnn.randn(3, 2))
+    with pytest.raises(RuntimeError, match="1D tensors expected"):
+        fastnn.dot(fastnn.randn(2, 2), fastnn.randn(2))
+    with pytest.raises(ValueError, match="different to the input size"):
+        F.mse_loss(fastnn.randn(3, 2), fastnn.randn(3))
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match"):
+        fastnn.cat([fastnn.randn(2, 3), fastnn.randn(3, 2)], dim=0)
+
+
+def test_creation_functions():
+    assert fastnn.eye(3).numpy().tolist() == np.eye(3).tolist()
+    assert fastnn.arange(5).dtype == np.int64 and fastnn.arange(0, 1, 0.25).numel() == 4
+    assert fastnn.zeros_like(fastnn.randn(2, 3)).shape == (2, 3)
+    assert fastnn.ones_like(fastnn.randn(2)).numpy().tolist() == [1.0, 1.0]
+    fastnn.manual_seed(0)
+    r = fastnn.rand(1000)
+    assert 0 <= r.numpy().min() and r.numpy().max() < 1
+    n = fastnn.normal(1.0, 0.01, size=(2000,))
+    assert n.numpy().mean() == pytest.approx(1.0, abs=1e-3) and n.numpy().std() == pytest.approx(0.01, rel=0.1)

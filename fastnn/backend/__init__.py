@@ -26,7 +26,7 @@ import numpy as np
 from fastnn.backend import checks
 
 KERNELS = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-           "softmax_cross_entropy", "sgd_step")
+           "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step")
 _MODULES = {
     "cython": "fastnn.backend.compiled",
     "numba": "fastnn.backend.numba_backend",
@@ -160,3 +160,31 @@ def sgd_step(param, grad, buf=None, lr=0.1, weight_decay=0.0, momentum=0.0, damp
         checks.check_elementwise(pairs, param)
     _pick(backend).sgd_step(param, grad, buf, float(lr), float(weight_decay), float(momentum),
                             float(dampening), bool(nesterov), bool(first))
+
+
+def _check_state(param, grad, *state):
+    arrays = (grad,) + tuple(a for a in state if a is not None)
+    if not checks.elementwise_ok(arrays, param):
+        names = ["grad"] + [f"state {i}" for i in range(len(arrays) - 1)]
+        checks.check_elementwise(list(zip(names, arrays)), param)
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt,
+              beta1, beta2, eps, l2=0.0, decay=1.0, backend=None):
+    _check_state(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    _pick(backend).adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(step_size),
+                             float(inv_bc2_sqrt), float(beta1), float(beta2), float(eps),
+                             float(l2), float(decay))
+
+
+def adagrad_step(param, grad, state_sum, clr, weight_decay, eps, backend=None):
+    _check_state(param, grad, state_sum)
+    _pick(backend).adagrad_step(param, grad, state_sum, float(clr), float(weight_decay),
+                                float(eps))
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                 weight_decay, momentum, backend=None):
+    _check_state(param, grad, square_avg, grad_avg, momentum_buffer)
+    _pick(backend).rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, float(lr),
+                                float(alpha), float(eps), float(weight_decay), float(momentum))

@@ -35,3 +35,24 @@ def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, 
     _kernels.sgd_step(param.reshape(-1), grad.reshape(-1),
                       None if buf is None else buf.reshape(-1), lr, weight_decay, momentum,
                       dampening, nesterov, first)
+
+
+def _flat(a):
+    return None if a is None else a.reshape(-1)
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt, beta1,
+              beta2, eps, l2, decay):
+    _kernels.adam_step(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq),
+                       _flat(max_exp_avg_sq), step_size, inv_bc2_sqrt, beta1, beta2, eps, l2,
+                       decay)
+
+
+def adagrad_step(param, grad, state_sum, clr, weight_decay, eps):
+    _kernels.adagrad_step(_flat(param), _flat(grad), _flat(state_sum), clr, weight_decay, eps)
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                 weight_decay, momentum):
+    _kernels.rmsprop_step(_flat(param), _flat(grad), _flat(square_avg), _flat(grad_avg),
+                          _flat(momentum_buffer), lr, alpha, eps, weight_decay, momentum)

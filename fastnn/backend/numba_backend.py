@@ -165,6 +165,56 @@ def _sgd_step(param, grad, buf, has_buf, lr, wd, momentum, dampening, nesterov, 
         param[i] -= lr * d
 
 
+_F = float32[::1]
+
+
+@njit(void(_F, _F, _F, _F, _F, boolean, float32, float32, float32, float32, float32, float32,
+           float32), parallel=True, **_COMMON)
+def _adam_step(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay):
+    for i in prange(p.shape[0]):
+        gi = g[i] + l2 * p[i]
+        mi = b1 * m[i] + (np.float32(1.0) - b1) * gi
+        vi = b2 * v[i] + (np.float32(1.0) - b2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        second = vi
+        if amsgrad:
+            second = max(vmax[i], vi)
+            vmax[i] = second
+        p[i] = p[i] * decay - step_size * mi / (np.sqrt(second) * inv_bc2_sqrt + eps)
+
+
+@njit(void(_F, _F, _F, float32, float32, float32), parallel=True, **_COMMON)
+def _adagrad_step(p, g, state_sum, clr, wd, eps):
+    for i in prange(p.shape[0]):
+        gi = g[i] + wd * p[i]
+        si = state_sum[i] + gi * gi
+        state_sum[i] = si
+        p[i] -= clr * gi / (np.sqrt(si) + eps)
+
+
+@njit(void(_F, _F, _F, _F, _F, boolean, boolean, float32, float32, float32, float32, float32),
+      parallel=True, **_COMMON)
+def _rmsprop_step(p, g, sq, ga, buf, centered, has_momentum, lr, alpha, eps, wd, momentum):
+    one = np.float32(1.0)
+    for i in prange(p.shape[0]):
+        gi = g[i] + wd * p[i]
+        si = alpha * sq[i] + (one - alpha) * gi * gi
+        sq[i] = si
+        var = si
+        if centered:
+            ai = alpha * ga[i] + (one - alpha) * gi
+            ga[i] = ai
+            var = si - ai * ai
+        avg = np.sqrt(var) + eps
+        if has_momentum:
+            bi = momentum * buf[i] + gi / avg
+            buf[i] = bi
+            p[i] -= lr * bi
+        else:
+            p[i] -= lr * gi / avg
+
+
 _NO_BIAS = np.zeros(0, dtype=np.float32)
 _NO_GRAD = np.zeros((0, 0), dtype=np.float32)
 
@@ -217,6 +267,34 @@ def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, 
               buf.reshape(-1) if has_buf else _NO_BIAS, has_buf, np.float32(lr),
               np.float32(weight_decay), np.float32(momentum), np.float32(dampening), nesterov,
               first)
+
+
+def _flat_or_empty(a):
+    return _NO_BIAS if a is None else a.reshape(-1)
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt, beta1,
+              beta2, eps, l2, decay):
+    f = np.float32
+    _adam_step(param.reshape(-1), _input(grad).reshape(-1), exp_avg.reshape(-1),
+               exp_avg_sq.reshape(-1), _flat_or_empty(max_exp_avg_sq),
+               max_exp_avg_sq is not None, f(step_size), f(inv_bc2_sqrt), f(beta1), f(beta2),
+               f(eps), f(l2), f(decay))
+
+
+def adagrad_step(param, grad, state_sum, clr, weight_decay, eps):
+    f = np.float32
+    _adagrad_step(param.reshape(-1), _input(grad).reshape(-1), state_sum.reshape(-1), f(clr),
+                  f(weight_decay), f(eps))
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                 weight_decay, momentum):
+    f = np.float32
+    _rmsprop_step(param.reshape(-1), _input(grad).reshape(-1), square_avg.reshape(-1),
+                  _flat_or_empty(grad_avg), _flat_or_empty(momentum_buffer),
+                  grad_avg is not None, momentum_buffer is not None, f(lr), f(alpha), f(eps),
+                  f(weight_decay), f(momentum))
 
 
 def set_num_threads(n):

@@ -46,7 +46,8 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
         return 0
     x = logits.astype(np.float64)
     row_max = x.max(axis=1, keepdims=True)
-    shifted = np.exp(x - row_max)
+    with np.errstate(invalid="ignore"):  # inf - inf in a row of infinities: NaN, as torch
+        shifted = np.exp(x - row_max)
     total = shifted.sum(axis=1, keepdims=True)
     rows = np.arange(n_rows)
     losses[...] = (np.log(total[:, 0]) + row_max[:, 0] - x[rows, labels]).astype(np.float32)
@@ -68,3 +69,49 @@ def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, 
             buf += np.float32(1 - dampening) * d
         d = d + np.float32(momentum) * buf if nesterov else buf
     param -= np.float32(lr) * d
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt, beta1,
+              beta2, eps, l2, decay):
+    """Adam/AdamW in place (see kernels/optimizers.c for the formula)."""
+    f32 = np.float32
+    g = grad + f32(l2) * param if l2 else grad
+    exp_avg *= f32(beta1)
+    exp_avg += f32(1 - beta1) * g
+    exp_avg_sq *= f32(beta2)
+    exp_avg_sq += f32(1 - beta2) * g * g
+    second = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    denom = np.sqrt(second) * f32(inv_bc2_sqrt) + f32(eps)
+    if decay != 1.0:
+        param *= f32(decay)
+    param -= f32(step_size) * exp_avg / denom
+
+
+def adagrad_step(param, grad, state_sum, clr, weight_decay, eps):
+    f32 = np.float32
+    g = grad + f32(weight_decay) * param if weight_decay else grad
+    state_sum += g * g
+    param -= f32(clr) * g / (np.sqrt(state_sum) + f32(eps))
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                 weight_decay, momentum):
+    f32 = np.float32
+    g = grad + f32(weight_decay) * param if weight_decay else grad
+    square_avg *= f32(alpha)
+    square_avg += f32(1 - alpha) * g * g
+    var = square_avg
+    if grad_avg is not None:
+        grad_avg *= f32(alpha)
+        grad_avg += f32(1 - alpha) * g
+        var = square_avg - grad_avg * grad_avg
+    avg = np.sqrt(var) + f32(eps)
+    if momentum_buffer is not None:
+        momentum_buffer *= f32(momentum)
+        momentum_buffer += g / avg
+        param -= f32(lr) * momentum_buffer
+    else:
+        param -= f32(lr) * g / avg

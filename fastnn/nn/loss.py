@@ -1,16 +1,44 @@
+"""Loss modules: each a thin holder of `reduction` (and options) around nn.functional."""
 from fastnn.nn import functional as F
 from fastnn.nn.module import Module
 
 
-class CrossEntropyLoss(Module):
-    """Softmax + negative log-likelihood over integer class labels, computed stably in one
-    fused kernel; reduction 'mean' (default), 'sum' or 'none'."""
-
+class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("none", "mean", "sum"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction = reduction
 
+
+class CrossEntropyLoss(_Loss):
+    """Softmax + negative log-likelihood over integer class labels, computed stably in one
+    fused kernel; reduction 'mean' (default), 'sum' or 'none'; optional label_smoothing."""
+
+    def __init__(self, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+
     def forward(self, input, target):
-        return F.cross_entropy(input, target, reduction=self.reduction)
+        return F.cross_entropy(input, target, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    def forward(self, input, target):
+        return F.nll_loss(input, target, reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)

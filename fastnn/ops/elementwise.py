@@ -101,3 +101,136 @@ def abs(x):
 def maximum(a, b):
     from fastnn.ops.broadcast import operand
     return Maximum.apply(operand(a), operand(b))
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x, dtype=np.float32)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # exp of a non-positive number only: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0
+        e = np.exp(-np.abs(x), dtype=np.float32)
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x, dtype=np.float32)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+class LeakyReLU(Function):
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = np.float32(slope)
+        return np.where(x > 0, x, x * ctx.slope).astype(np.float32)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.where(x > 0, g, g * ctx.slope).astype(np.float32), None
+
+
+class Clamp(Function):
+    """clamp(x, min, max): the gradient passes where min <= x <= max, as torch.clamp."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        out = x
+        if lo is not None:
+            out = np.maximum(out, np.float32(lo))
+        if hi is not None:
+            out = np.minimum(out, np.float32(hi))
+        return np.array(out, dtype=x.dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        keep = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            keep &= x >= lo
+        if hi is not None:
+            keep &= x <= hi
+        return np.where(keep, g, np.float32(0)).astype(np.float32), None, None
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        from fastnn.ops.broadcast import unbroadcast  # noqa: F401
+        ctx.save_for_backward(condition)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        from fastnn.ops.broadcast import unbroadcast
+        (condition,) = ctx.saved_tensors
+        _, need_a, need_b = ctx.needs_input_grad
+        zero = np.float32(0)
+        ga = unbroadcast(np.where(condition, g, zero), ctx.shapes[0]) if need_a else None
+        gb = unbroadcast(np.where(condition, zero, g), ctx.shapes[1]) if need_b else None
+        return None, ga, gb
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, float(negative_slope))
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return Clamp.apply(x, min, max)
+
+
+def where(condition, input, other):
+    from fastnn.ops.broadcast import operand
+    from fastnn.tensor import Tensor
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    return Where.apply(cond.astype(bool), operand(input), operand(other))
+
+
+def sign(x):
+    from fastnn.tensor import Tensor
+    return Tensor._wrap(np.sign(x.data))

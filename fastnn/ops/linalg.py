@@ -88,3 +88,24 @@ def mm(a, b):
         if np.ndim(x.data if hasattr(x, "data") else x) != 2:
             raise RuntimeError(f"{name} must be a matrix")
     return matmul(a, b)
+
+
+def dot(a, b):
+    """Inner product of two 1-D tensors of the same length, as torch.dot."""
+    for x in (a, b):
+        if np.ndim(x.data if hasattr(x, "data") else x) != 1:
+            raise RuntimeError("1D tensors expected, but got "
+                               f"{np.ndim(a.data)}D and {np.ndim(b.data)}D tensors")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to have "
+                           "the same number of elements, but got {} and {} elements "
+                           "respectively".format(a.shape[0], b.shape[0], a.shape[0], b.shape[0]))
+    return matmul(a, b)
+
+
+def mv(a, v):
+    """Matrix times vector, as torch.mv."""
+    if np.ndim(a.data) != 2 or np.ndim(v.data) != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {np.ndim(a.data)}, "
+                           f"{np.ndim(v.data)}")
+    return matmul(a, v)

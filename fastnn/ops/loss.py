@@ -48,8 +48,13 @@ class SoftmaxCrossEntropy(Function):
         return grad * np.float32(g), None, None
 
 
-def cross_entropy(input, target, reduction="mean"):
+def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if label_smoothing:
+        from fastnn.ops.losses import cross_entropy_smoothed
+        return cross_entropy_smoothed(input, target, reduction, label_smoothing)
     labels = target.data if isinstance(target, Tensor) else np.asarray(target)
     return SoftmaxCrossEntropy.apply(input, labels, reduction)

@@ -8,6 +8,7 @@ from fastnn.autograd.function import Function
 from fastnn.tensor import Tensor
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
 
 
 def _axes(dim, axis, ndim):
@@ -84,6 +85,77 @@ class Max(Function):
         return g * mask / mask.sum()
 
 
+class Min(Function):
+    @staticmethod
+    def forward(ctx, x):
+        if x.size == 0:
+            raise RuntimeError("min(): Expected reduction dim to be specified for input.numel() "
+                               "== 0. Specify the reduction dim with the 'dim' argument.")
+        out = np.asarray(x.min())
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        mask = (x == out).astype(np.float32)
+        return g * mask / mask.sum()
+
+
+class CumSum(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim, dtype=np.float32 if x.dtype == np.float32 else np.int64)
+
+    @staticmethod
+    def backward(ctx, g):
+        # each input feeds every later partial sum: the gradient is a reversed cumsum
+        d = ctx.dim
+        return np.flip(np.cumsum(np.flip(g, d), axis=d), d), None
+
+
+class Norm(Function):
+    """p-norm of all elements (p=2: vector L2 / matrix Frobenius; p=1: sum of |x|)."""
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        ctx.save_for_backward(x)
+        ctx.meta = (p, axes, keepdim)
+        x64 = x.astype(np.float64)
+        if p == 1:
+            out = np.abs(x64).sum(axis=axes, keepdims=keepdim)
+        elif p == 2:
+            out = np.sqrt((x64 * x64).sum(axis=axes, keepdims=keepdim))
+        elif p == float("inf"):
+            out = np.abs(x64).max(axis=axes, keepdims=keepdim)
+        else:
+            out = (np.abs(x64) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
+        ctx.out = np.asarray(out, dtype=np.float32)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        p, axes, keepdim = ctx.meta
+        out = ctx.out
+        if axes is not None and not keepdim:
+            g, out = np.expand_dims(g, axes), np.expand_dims(out, axes)
+        if p == 1:
+            grad = g * np.sign(x)
+        elif p == 2:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                grad = np.where(out == 0, 0, g * x / out)  # torch's subgradient 0 at 0
+        elif p == float("inf"):
+            mask = (np.abs(x) == out).astype(np.float32)
+            grad = g * np.sign(x) * mask / mask.sum(axis=axes, keepdims=True)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                grad = np.where(out == 0, 0,
+                                g * np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
+        return grad.astype(np.float32), None, None, None
+
+
 class MaxAlongDim(Function):
     """max(dim): the gradient goes to the index returned, as torch."""
 
@@ -125,6 +197,42 @@ def max(x, dim=None, keepdim=False):
     if keepdim:
         indices = np.expand_dims(indices, d)
     return MaxResult(values, Tensor._wrap(indices.astype(np.int64)))
+
+
+def min(x, dim=None, keepdim=False):
+    """min(x) -> scalar; min(x, dim) -> (values, indices); min(x, other_tensor) -> minimum."""
+    from fastnn.ops.arithmetic import neg
+    if isinstance(dim, Tensor):
+        return neg(max(neg(x), neg(dim)))
+    if dim is None:
+        return Min.apply(x)
+    values, indices = max(neg(x), dim, keepdim)
+    return MinResult(neg(values), Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim)
+                                               .astype(np.int64)))
+
+
+def cumsum(x, dim=None, axis=None):
+    d = axis if dim is None else dim
+    if d is None:
+        raise TypeError("cumsum() missing required argument 'dim'")
+    return CumSum.apply(x, d % builtins.max(x.ndim, 1))
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """Vector 2-norm by default, Frobenius for matrices (the same number), or p=1, inf, any p."""
+    if p in ("fro", None):
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("the nuclear norm is not supported")
+    axes = _axes(dim, None, x.ndim)
+    return Norm.apply(x, float(p), axes, bool(keepdim))
+
+
+def argmin(x, dim=None, keepdim=False):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmin(data), dtype=np.int64))
+    return Tensor._wrap(np.argmin(data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False):

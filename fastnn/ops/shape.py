@@ -105,3 +105,67 @@ def _index(index):
 
 def getitem(x, index):
     return GetItem.apply(x, _index(index))
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, dim, *arrays):
+        ctx.dim = dim
+        ctx.sizes = [a.shape[dim] for a in arrays]
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        splits = np.cumsum(ctx.sizes)[:-1]
+        return (None,) + tuple(np.split(g, splits, axis=ctx.dim))
+
+
+def cat(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ndim = tensors[0].ndim
+    for t in tensors:
+        if t.ndim != ndim:
+            raise RuntimeError("Tensors must have same number of dimensions: got "
+                               f"{ndim} and {t.ndim}")
+    d = dim % ndim
+    for number, t in enumerate(tensors):
+        for axis in range(ndim):
+            if axis != d and t.shape[axis] != tensors[0].shape[axis]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{tensors[0].shape[axis]} but got size {t.shape[axis]} for tensor number "
+                    f"{number} in the list.")
+    return Concatenate.apply(d, *tensors)
+
+
+def stack(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    d = dim % (len(shape) + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    d = dim % builtins_max(x.ndim, 1)
+    if x.ndim == 0 or x.shape[d] != 1:
+        return x
+    return reshape(x, x.shape[:d] + x.shape[d + 1:])
+
+
+def unsqueeze(x, dim):
+    d = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def builtins_max(a, b):
+    return a if a > b else b

@@ -1,0 +1,79 @@
+"""softmax / log_softmax along a dim, computed stably (shift by the max), and dropout."""
+import numpy as np
+
+from fastnn import random
+from fastnn.autograd.function import Function
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x - x.max(axis=dim, keepdims=True)
+        e = np.exp(shifted)
+        out = (e / e.sum(axis=dim, keepdims=True)).astype(np.float32)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        # J^T g = s * (g - <g, s>)
+        return out * (g - (g * out).sum(axis=ctx.dim, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x - x.max(axis=dim, keepdims=True)
+        lse = np.log(np.exp(shifted.astype(np.float64)).sum(axis=dim, keepdims=True))
+        out = (shifted - lse).astype(np.float32)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g - np.exp(out) * g.sum(axis=ctx.dim, keepdims=True), None
+
+
+class Dropout(Function):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p), so
+    eval mode is the identity."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        keep = random.generator().random(x.shape, dtype=np.float32) >= np.float32(p)
+        scale = np.float32(1.0 / (1.0 - p))
+        ctx.mask = keep * scale  # float32 mask with the scale folded in
+        return x * ctx.mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None
+
+
+def _dim(dim, ndim):
+    if dim is None:  # torch's legacy implicit dim: 0 for 0-D, 1-D and 3-D inputs, else 1
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return dim % max(ndim, 1)
+
+
+def softmax(x, dim=None):
+    return Softmax.apply(x, _dim(dim, x.ndim))
+
+
+def log_softmax(x, dim=None):
+    return LogSoftmax.apply(x, _dim(dim, x.ndim))
+
+
+def dropout(x, p=0.5, training=True):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        from fastnn.ops.arithmetic import mul
+        return mul(x, 0.0)
+    return Dropout.apply(x, float(p))

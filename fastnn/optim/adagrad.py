@@ -1,0 +1,40 @@
+import numpy as np
+
+from fastnn import backend
+from fastnn.optim.optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad (Duchi et al. 2011): per-element step lr / (sqrt(sum of g^2) + eps),
+    with lr decayed as lr / (1 + (t - 1) * lr_decay)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if lr_decay < 0.0:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if initial_accumulator_value < 0.0:
+            raise ValueError(f"Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps))
+
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(id(p), {})
+                if not state:
+                    state["step"] = 0
+                    state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+                state["step"] += 1
+                clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+                backend.adagrad_step(p.data, np.ascontiguousarray(p.grad.data), state["sum"],
+                                     clr, group["weight_decay"], group["eps"])

@@ -1,0 +1,62 @@
+import math
+
+import numpy as np
+
+from fastnn import backend
+from fastnn.optim.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam (Kingma & Ba 2015): bias-corrected first and second moment estimates;
+    weight_decay adds an L2 term to the gradient; amsgrad keeps the running max of v."""
+
+    decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def step(self):
+        for group in self.param_groups:
+            lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(id(p), {})
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = np.zeros_like(p.data)
+                    state["exp_avg_sq"] = np.zeros_like(p.data)
+                    if group["amsgrad"]:
+                        state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["step"] += 1
+                t = state["step"]
+                # bias corrections in double precision, as torch computes them
+                step_size = lr / (1 - b1 ** t)
+                inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2 ** t)
+                backend.adam_step(p.data, np.ascontiguousarray(p.grad.data), state["exp_avg"],
+                                  state["exp_avg_sq"], state.get("max_exp_avg_sq"), step_size,
+                                  inv_bc2_sqrt, b1, b2, group["eps"],
+                                  0.0 if self.decoupled else wd,
+                                  1.0 - lr * wd if self.decoupled else 1.0)
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW (Loshchilov & Hutter 2019): weight decay applied to the parameter
+    (p *= 1 - lr * weight_decay) instead of added to the gradient; default weight_decay 0.01."""
+
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
