@@ -9,13 +9,31 @@ def _d2l_init(module):
         nn.init.zeros_(module.bias)
 
 
+def softmax_regression():
+    """d2l's softmax regression: one Linear(784, 10) on the flattened image (the softmax is in
+    the cross-entropy loss)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).apply(_d2l_init)
+
+
 def mlp():
     """d2l's concise MLP: 784-256-10 with ReLU (Dive into Deep Learning, section 5.2)."""
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     return net.apply(_d2l_init)
 
 
-MODELS = {"mlp": mlp}
+def mlp2():
+    """784-512-256-10 with ReLU and dropout 0.2 after each hidden layer, PyTorch's default
+    initialisation (the recipe that reaches ~0.895 with Adam)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
+
+
+MODELS = {"softmax": softmax_regression, "mlp": mlp, "mlp2": mlp2}
+DESCRIPTIONS = {
+    "softmax": "softmax regression, 784-10",
+    "mlp": "784-256-10, ReLU, weights N(0, 0.01^2) (d2l)",
+    "mlp2": "784-512-256-10, ReLU, dropout 0.2",
+}
 
 
 def build(name):

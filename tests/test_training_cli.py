@@ -1,0 +1,123 @@
+"""fastnn train's checkpoints, --resume, --val-split, Ctrl-C, and evaluate / predict."""
+import json
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import cli, models, training
+from fastnn.data import DatasetNotFoundError, FashionMNIST
+from conftest import requires_torch
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_data():
+    try:
+        FashionMNIST(train=False, download=False)
+    except DatasetNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (make data)")
+
+
+def train(out, *extra):
+    assert cli.main(["train", "--model", "softmax", "--epochs", "2", "--lr", "0.1",
+                     "--out", str(out), "--no-progress", *extra]) == 0
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = train(tmp_path / "a", "--epochs", "3", "--optimizer", "adam", "--lr", "0.01")
+    train(tmp_path / "b", "--optimizer", "adam", "--lr", "0.01")
+    assert cli.main(["train", "--resume", str(tmp_path / "b"), "--epochs", "3",
+                     "--no-progress"]) == 0
+    resumed = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    for a, b in zip(straight["epochs"], resumed["epochs"]):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-7)
+        assert a["test_accuracy"] == b["test_accuracy"]
+    wa = fastnn.load(tmp_path / "a" / "model.safetensors")
+    wb = fastnn.load(tmp_path / "b" / "model.safetensors")
+    for key in wa:
+        np.testing.assert_array_equal(wa[key].numpy(), wb[key].numpy())
+
+
+def test_ctrl_c_keeps_finished_epochs_and_exits_cleanly(tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    original = training.train_epoch
+
+    def interrupted_in_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_epoch", interrupted_in_second_epoch)
+    out = tmp_path / "run"
+    code = cli.main(["train", "--model", "softmax", "--epochs", "3", "--out", str(out),
+                     "--no-progress"])
+    assert code == 130
+    assert "--resume" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["epochs"]) == 1
+    assert (out / "checkpoint.safetensors").exists() and (out / "model.safetensors").exists()
+    assert not list(out.glob(".tmp-*"))
+    monkeypatch.setattr(training, "train_epoch", original)
+    assert cli.main(["train", "--resume", str(out), "--no-progress"]) == 0
+    assert len(json.loads((out / "metrics.json").read_text())["epochs"]) == 3
+
+
+def test_val_split_reports_validation_and_test(tmp_path, capsys):
+    metrics = train(tmp_path / "v", "--val-split", "0.1")
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")]
+    assert all("val acc" in line for line in lines)
+    for e in metrics["epochs"]:
+        assert 0.5 < e["val_accuracy"] < 1 and 0.5 < e["test_accuracy"] < 1
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "adagrad", "rmsprop"])
+def test_every_optimizer_trains(tmp_path, optimizer):
+    metrics = train(tmp_path / optimizer, "--optimizer", optimizer, "--epochs", "1",
+                    "--lr", "0.01" if optimizer != "sgd" else "0.1", "--weight-decay", "1e-4")
+    assert metrics["final_test_accuracy"] > 0.7
+
+
+def test_evaluate_and_predict_write_pictures(tmp_path, capsys):
+    out = tmp_path / "e"
+    train(out)
+    assert cli.main(["evaluate", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "per-class accuracy" in text and "Ankle boot" in text
+    assert cli.main(["predict", str(out), "--n", "16"]) == 0
+    for picture in ("confusion.png", "predictions.png", "curves.png"):
+        assert (out / picture).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "bad"
+    out.mkdir()
+    (out / "checkpoint.safetensors").write_bytes(b"not a checkpoint")
+    assert cli.main(["train", "--resume", str(out)]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+@requires_torch
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_saved_weights_load_into_the_pytorch_model(tmp_path, name):
+    import torch
+    from safetensors.torch import load_file
+    from torch import nn
+
+    equivalents = {
+        "softmax": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
+        "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
+                                     nn.Linear(256, 10)),
+        "mlp2": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(),
+                                      nn.Dropout(0.2), nn.Linear(512, 256), nn.ReLU(),
+                                      nn.Dropout(0.2), nn.Linear(256, 10)),
+    }
+    ours = models.build(name).eval()
+    fastnn.save(ours.state_dict(), tmp_path / "m.safetensors")
+    theirs = equivalents[name]().eval()
+    theirs.load_state_dict(load_file(tmp_path / "m.safetensors"))
+    x = np.random.default_rng(0).random((16, 1, 28, 28), dtype=np.float32)
+    with fastnn.no_grad(), torch.no_grad():
+        np.testing.assert_allclose(ours(fastnn.tensor(x)).numpy(),
+                                   theirs(torch.tensor(x)).numpy(), rtol=1e-4, atol=1e-5)
