@@ -15,6 +15,10 @@ cdef inline bint _is_f32_c(cnp.ndarray a, int ndim):
     return (cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32 and cnp.PyArray_NDIM(a) == ndim
             and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a))
 
+cdef extern from "conv.h" nogil:
+    ctypedef struct fnn_conv_shape:
+        Py_ssize_t n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups
+
 cdef extern from "fastnn_kernels.h" nogil:
     int fnn_isa_supported(int isa)
     int fnn_isa_best()
@@ -42,13 +46,24 @@ cdef extern from "fastnn_kernels.h" nogil:
     void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf,
                           Py_ssize_t n, float lr, float alpha, float eps, float wd,
                           float momentum)
+    void fnn_conv2d_forward(const float *x, const float *w, const float *bias, float *y,
+                            const fnn_conv_shape *s)
+    void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float *gx,
+                             float *gw, float *gb, const fnn_conv_shape *s)
+    void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s)
+    void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
+                                const fnn_conv_shape *s)
+    void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,
+                               int count_include_pad)
+    void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
+                                int count_include_pad)
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
     double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-                "softmax_cross_entropy", "sgd_step", "optimizer_step")
+                "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d")
 
 
 def isa_supported(str name):
@@ -227,3 +242,94 @@ def rmsprop_step(float[::1] param, const float[::1] grad, float[::1] square_avg,
     with nogil:
         fnn_rmsprop_step(&param[0], &grad[0], &square_avg[0], ga, buf, param.shape[0], lr, alpha,
                          eps, weight_decay, momentum)
+
+
+# --- convolution and pooling ------------------------------------------------------------------
+# `shape` is the tuple (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups) that
+# fastnn/ops/conv.py computed and validated; the arrays' sizes are re-checked against it here,
+# in C, before any pointer is used.
+
+cdef fnn_conv_shape _shape(tuple t) except *:
+    cdef fnn_conv_shape s
+    (s.n, s.c, s.h, s.w, s.oc, s.oh, s.ow, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw,
+     s.groups) = t
+    if min(t) < 0 or s.groups < 1 or s.sh < 1 or s.sw < 1 or s.dh < 1 or s.dw < 1:
+        raise ValueError(f"invalid convolution/pooling shape {t}")
+    return s
+
+
+cdef float *_f32(cnp.ndarray a, Py_ssize_t size, str name) except? NULL:
+    if a is None:
+        return NULL
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and cnp.PyArray_ISALIGNED(a) and a.size == size):
+        raise ValueError(f"{name}: expected a C-contiguous float32 array of {size} elements")
+    return <float *>cnp.PyArray_DATA(a)
+
+
+def conv2d_forward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray bias, cnp.ndarray y, tuple shape):
+    cdef fnn_conv_shape s = _shape(shape)
+    cdef Py_ssize_t k = (s.c // s.groups) * s.kh * s.kw
+    cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
+    cdef const float *wp = _f32(w, s.oc * k, "weight")
+    cdef const float *bp = _f32(bias, s.oc, "bias")
+    cdef float *yp = _f32(y, s.n * s.oc * s.oh * s.ow, "output")
+    if s.n == 0 or s.oc == 0 or s.oh * s.ow == 0:
+        return
+    with nogil:
+        fnn_conv2d_forward(xp, wp, bp, yp, &s)
+
+
+def conv2d_backward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray gy, cnp.ndarray gx,
+                    cnp.ndarray gw, cnp.ndarray gb, tuple shape):
+    cdef fnn_conv_shape s = _shape(shape)
+    cdef Py_ssize_t k = (s.c // s.groups) * s.kh * s.kw
+    cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
+    cdef const float *wp = _f32(w, s.oc * k, "weight")
+    cdef const float *gyp = _f32(gy, s.n * s.oc * s.oh * s.ow, "grad_output")
+    cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
+    cdef float *gwp = _f32(gw, s.oc * k, "grad_weight")
+    cdef float *gbp = _f32(gb, s.oc, "grad_bias")
+    with nogil:
+        fnn_conv2d_backward(xp, wp, gyp, gxp, gwp, gbp, &s)
+
+
+cdef int64_t *_i64(cnp.ndarray a, Py_ssize_t size) except? NULL:
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_INT64 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and a.size == size):
+        raise ValueError(f"indices: expected a C-contiguous int64 array of {size} elements")
+    return <int64_t *>cnp.PyArray_DATA(a)
+
+
+def maxpool2d_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, tuple shape):
+    cdef fnn_conv_shape s = _shape(shape)
+    cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
+    cdef float *yp = _f32(y, s.n * s.c * s.oh * s.ow, "output")
+    cdef int64_t *ip = _i64(idx, s.n * s.c * s.oh * s.ow)
+    with nogil:
+        fnn_maxpool2d_forward(xp, yp, ip, &s)
+
+
+def maxpool2d_backward(cnp.ndarray gy, cnp.ndarray idx, cnp.ndarray gx, tuple shape):
+    cdef fnn_conv_shape s = _shape(shape)
+    cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
+    cdef const int64_t *ip = _i64(idx, s.n * s.c * s.oh * s.ow)
+    cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
+    with nogil:
+        fnn_maxpool2d_backward(gyp, ip, gxp, &s)
+
+
+def avgpool2d_forward(cnp.ndarray x, cnp.ndarray y, tuple shape, bint count_include_pad):
+    cdef fnn_conv_shape s = _shape(shape)
+    cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
+    cdef float *yp = _f32(y, s.n * s.c * s.oh * s.ow, "output")
+    with nogil:
+        fnn_avgpool2d_forward(xp, yp, &s, count_include_pad)
+
+
+def avgpool2d_backward(cnp.ndarray gy, cnp.ndarray gx, tuple shape, bint count_include_pad):
+    cdef fnn_conv_shape s = _shape(shape)
+    cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
+    cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
+    with nogil:
+        fnn_avgpool2d_backward(gyp, gxp, &s, count_include_pad)

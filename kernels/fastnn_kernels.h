@@ -21,7 +21,7 @@ const char *fnn_isa_name(int isa);
 
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
-       FNN_K_SGD, FNN_K_OPTIM, FNN_K_COUNT };
+       FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 
 /* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
@@ -69,6 +69,21 @@ void fnn_adagrad_step(float *p, const float *g, float *sum, ptrdiff_t n, float c
                       float eps);
 void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf, ptrdiff_t n,
                       float lr, float alpha, float eps, float wd, float momentum);
+
+/* Convolution and pooling over NCHW float32 arrays; shapes in conv.h, checked in Python
+ * (fastnn/ops/conv.py) before the call. gx/gw/gb may be NULL when not wanted. */
+#include "conv.h"
+void fnn_conv2d_forward(const float *x, const float *w, const float *bias, float *y,
+                        const fnn_conv_shape *s);
+void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float *gx, float *gw,
+                         float *gb, const fnn_conv_shape *s);
+void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s);
+void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
+                            const fnn_conv_shape *s);
+void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,
+                           int count_include_pad);
+void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
+                            int count_include_pad);
 
 /* Register-only FMA loop on `threads` threads; returns the FLOPs done, or -1 if `isa` has no
  * probe here (benches/ times it to measure the machine's peak). */

@@ -282,3 +282,22 @@ void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     }
 #endif
 }
+
+/* The same product on the calling thread only: for kernels that are already parallel over
+ * something else (convolution over the batch) and call GEMM from inside their own team. */
+void fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                      const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                      const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                      float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (ptrdiff_t i = 0; i < M; ++i) {
+            if (!accumulate) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+            epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
+        }
+        return;
+    }
+    gemm_serial(&fnn_gemm_configs[fnn_isa_active()], M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
+                bias, relu, accumulate);
+}

@@ -26,7 +26,9 @@ import numpy as np
 from fastnn.backend import checks
 
 KERNELS = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-           "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step")
+           "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
+           "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
+           "avgpool2d_forward", "avgpool2d_backward")
 _MODULES = {
     "cython": "fastnn.backend.compiled",
     "numba": "fastnn.backend.numba_backend",
@@ -47,11 +49,14 @@ def get(name):
         raise ValueError(f"unknown backend {name!r}; expected one of {names()}")
     if name not in _loaded:
         module = importlib.import_module(_MODULES[name])
+        missing = []
         for kernel in KERNELS:
             if not hasattr(module, kernel):
-                warnings.warn(f"backend {name!r} lacks {kernel}; using the numpy reference",
-                              RuntimeWarning, stacklevel=2)
+                missing.append(kernel)
                 setattr(module, kernel, getattr(get("numpy"), kernel))
+        if missing:
+            warnings.warn(f"backend {name!r} has no {', '.join(missing)}; those run on the "
+                          "numpy reference", RuntimeWarning, stacklevel=2)
         _loaded[name] = module
     return _loaded[name]
 
@@ -188,3 +193,33 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
     _check_state(param, grad, square_avg, grad_avg, momentum_buffer)
     _pick(backend).rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, float(lr),
                                 float(alpha), float(eps), float(weight_decay), float(momentum))
+
+
+def _conv_pool(name, backend, *args):
+    """Conv/pool kernels take arrays the ops in fastnn/ops/conv.py and pool.py allocated and
+    validated against `shape`; the compiled wrappers re-check sizes in C."""
+    getattr(_pick(backend), name)(*args)
+
+
+def conv2d_forward(x, w, bias, y, shape, backend=None):
+    _conv_pool("conv2d_forward", backend, x, w, bias, y, shape)
+
+
+def conv2d_backward(x, w, gy, gx, gw, gb, shape, backend=None):
+    _conv_pool("conv2d_backward", backend, x, w, gy, gx, gw, gb, shape)
+
+
+def maxpool2d_forward(x, y, idx, shape, backend=None):
+    _conv_pool("maxpool2d_forward", backend, x, y, idx, shape)
+
+
+def maxpool2d_backward(gy, idx, gx, shape, backend=None):
+    _conv_pool("maxpool2d_backward", backend, gy, idx, gx, shape)
+
+
+def avgpool2d_forward(x, y, shape, count_include_pad, backend=None):
+    _conv_pool("avgpool2d_forward", backend, x, y, shape, count_include_pad)
+
+
+def avgpool2d_backward(gy, gx, shape, count_include_pad, backend=None):
+    _conv_pool("avgpool2d_backward", backend, gy, gx, shape, count_include_pad)

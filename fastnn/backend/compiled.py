@@ -56,3 +56,27 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
                  weight_decay, momentum):
     _kernels.rmsprop_step(_flat(param), _flat(grad), _flat(square_avg), _flat(grad_avg),
                           _flat(momentum_buffer), lr, alpha, eps, weight_decay, momentum)
+
+
+def conv2d_forward(x, w, bias, y, shape):
+    _kernels.conv2d_forward(x, w, bias, y, shape)
+
+
+def conv2d_backward(x, w, gy, gx, gw, gb, shape):
+    _kernels.conv2d_backward(x, w, gy, gx, gw, gb, shape)
+
+
+def maxpool2d_forward(x, y, idx, shape):
+    _kernels.maxpool2d_forward(x, y, idx, shape)
+
+
+def maxpool2d_backward(gy, idx, gx, shape):
+    _kernels.maxpool2d_backward(gy, idx, gx, shape)
+
+
+def avgpool2d_forward(x, y, shape, count_include_pad):
+    _kernels.avgpool2d_forward(x, y, shape, count_include_pad)
+
+
+def avgpool2d_backward(gy, gx, shape, count_include_pad):
+    _kernels.avgpool2d_backward(gy, gx, shape, count_include_pad)

@@ -7,6 +7,10 @@ import numpy as np
 
 NAME = "numpy"
 
+from fastnn.backend.reference_conv import (avgpool2d_backward, avgpool2d_forward,  # noqa: E402,F401
+                                           conv2d_backward, conv2d_forward, maxpool2d_backward,
+                                           maxpool2d_forward)
+
 
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     product = np.matmul(a, b, dtype=np.float32)

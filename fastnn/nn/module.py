@@ -11,6 +11,7 @@ from fastnn.tensor import Tensor
 class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -41,6 +42,8 @@ class Module:
         d = self.__dict__
         if "_parameters" in d and name in d["_parameters"]:
             return d["_parameters"][name]
+        if "_buffers" in d and name in d["_buffers"]:
+            return d["_buffers"][name]
         if "_modules" in d and name in d["_modules"]:
             return d["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
@@ -62,6 +65,20 @@ class Module:
 
     def add_module(self, name, module):
         self._modules[name] = module
+
+    def register_buffer(self, name, tensor):
+        """State that is saved and loaded but not trained (BatchNorm's running statistics)."""
+        self._buffers[name] = tensor
+
+    def named_buffers(self, prefix=""):
+        for module_prefix, module in self.named_modules(prefix):
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    yield (f"{module_prefix}.{name}" if module_prefix else name), buf
+
+    def buffers(self):
+        for _, buf in self.named_buffers():
+            yield buf
 
     # --- traversal ------------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -122,11 +139,22 @@ class Module:
 
     # --- state ----------------------------------------------------------------------------
     def state_dict(self):
-        """OrderedDict of parameter name -> Tensor (shares memory), torch's key names."""
-        return OrderedDict((name, param.detach()) for name, param in self.named_parameters())
+        """OrderedDict of name -> Tensor (shares memory) for parameters and buffers, in torch's
+        order and with torch's key names."""
+        out = OrderedDict()
+        for module_prefix, module in self.named_modules():
+            dot = f"{module_prefix}." if module_prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    out[dot + name] = param.detach()
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    out[dot + name] = buf.detach()
+        return out
 
     def load_state_dict(self, state_dict, strict=True):
         own = dict(self.named_parameters())
+        own.update(self.named_buffers())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -137,6 +165,7 @@ class Module:
                 continue
             array = value.data if isinstance(value, Tensor) else np.asarray(value)
             param = own[name]
+            array = np.asarray(array)
             if array.shape != param.data.shape:
                 raise RuntimeError(
                     f"Error(s) in loading state_dict for {type(self).__name__}: size mismatch "

@@ -1,0 +1,106 @@
+"""NumPy reference for convolution and pooling (the oracle the compiled kernels are tested
+against). `shape` is (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups)."""
+import numpy as np
+
+
+def _windows(x, shape, fill):
+    """(n, c, kh, kw, oh, ow): every window tap of every output, `fill` outside the input."""
+    n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
+    xp = np.full((n, c, h + 2 * ph + sh * oh + dh * kh, w + 2 * pw + sw * ow + dw * kw), fill,
+                 dtype=np.float32)  # generous padding: ceil_mode windows may overhang
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    taps = np.empty((n, c, kh, kw, oh, ow), dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            taps[:, :, i, j] = xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                                  j * dw:j * dw + sw * (ow - 1) + 1:sw]
+    return taps
+
+
+def conv2d_forward(x, w, bias, y, shape):
+    n, c, h, wd, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
+    cols = _windows(x, shape, 0.0)
+    cpg, ocpg = c // groups, oc // groups
+    for g in range(groups):
+        cg = cols[:, g * cpg:(g + 1) * cpg].reshape(n, cpg * kh * kw, oh * ow)
+        wg = w[g * ocpg:(g + 1) * ocpg].reshape(ocpg, -1)
+        y[:, g * ocpg:(g + 1) * ocpg] = (wg @ cg).reshape(n, ocpg, oh, ow)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
+
+
+def conv2d_backward(x, w, gy, gx, gw, gb, shape):
+    n, c, h, wd, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
+    cols = _windows(x, shape, 0.0)
+    cpg, ocpg = c // groups, oc // groups
+    gcols = np.zeros_like(cols)
+    for g in range(groups):
+        cg = cols[:, g * cpg:(g + 1) * cpg].reshape(n, cpg * kh * kw, oh * ow)
+        gyg = gy[:, g * ocpg:(g + 1) * ocpg].reshape(n, ocpg, oh * ow)
+        wg = w[g * ocpg:(g + 1) * ocpg].reshape(ocpg, -1)
+        if gw is not None:
+            gw[g * ocpg:(g + 1) * ocpg] = (gyg @ cg.transpose(0, 2, 1)).sum(0).reshape(
+                gw[g * ocpg:(g + 1) * ocpg].shape)
+        gcols[:, g * cpg:(g + 1) * cpg] = (wg.T @ gyg).reshape(n, cpg, kh, kw, oh, ow)
+    if gx is not None:
+        padded = np.zeros((n, c, h + 2 * ph + sh * oh + dh * kh, wd + 2 * pw + sw * ow + dw * kw),
+                          dtype=np.float32)
+        for i in range(kh):
+            for j in range(kw):
+                padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                       j * dw:j * dw + sw * (ow - 1) + 1:sw] += gcols[:, :, i, j]
+        gx[...] = padded[:, :, ph:ph + h, pw:pw + wd]
+    if gb is not None:
+        gb[...] = gy.sum(axis=(0, 2, 3), dtype=np.float64)
+
+
+def maxpool2d_forward(x, y, idx, shape):
+    n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
+    taps = _windows(x, shape, -np.inf).reshape(n, c, kh * kw, oh, ow)
+    best = np.argmax(taps, axis=2)  # first maximum, or the first NaN (NaN wins, as torch)
+    y[...] = np.take_along_axis(taps, best[:, :, None], axis=2)[:, :, 0]
+    i, j = np.divmod(best, kw)
+    rows = np.arange(oh).reshape(-1, 1) * sh - ph + i * dh
+    cols = np.arange(ow).reshape(1, -1) * sw - pw + j * dw
+    idx[...] = rows * w + cols
+
+
+def maxpool2d_backward(gy, idx, gx, shape):
+    n, c, h, w = shape[:4]
+    flat = gx.reshape(n * c, h * w)
+    flat[...] = 0
+    planes = np.repeat(np.arange(n * c), idx[0, 0].size)
+    np.add.at(flat, (planes, idx.reshape(-1)), gy.reshape(-1))
+
+
+def _avg_divisors(shape, count_include_pad):
+    n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
+
+    def axis(size, out, k, s, p):
+        start = np.arange(out) * s - p
+        end = np.minimum(start + k, size + p)
+        padded = end - start
+        return np.maximum(start, 0), np.minimum(end, size), padded
+
+    ys, ye, ypad = axis(h, oh, kh, sh, ph)
+    xs, xe, xpad = axis(w, ow, kw, sw, pw)
+    if count_include_pad:
+        return np.outer(ypad, xpad).astype(np.float32)
+    return np.outer(ye - ys, xe - xs).astype(np.float32)
+
+
+def avgpool2d_forward(x, y, shape, count_include_pad):
+    taps = _windows(x, shape, 0.0)
+    y[...] = taps.sum(axis=(2, 3)) / _avg_divisors(shape, count_include_pad)
+
+
+def avgpool2d_backward(gy, gx, shape, count_include_pad):
+    n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
+    g = gy / _avg_divisors(shape, count_include_pad)
+    padded = np.zeros((n, c, h + 2 * ph + sh * oh + dh * kh, w + 2 * pw + sw * ow + dw * kw),
+                      dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                   j * dw:j * dw + sw * (ow - 1) + 1:sw] += g
+    gx[...] = padded[:, :, ph:ph + h, pw:pw + w]

@@ -1,0 +1,115 @@
+"""conv2d with PyTorch's semantics: (N, C, H, W) or unbatched (C, H, W) input, int or pair
+arguments, padding as ints or 'same'/'valid', groups, dilation, and PyTorch's error messages.
+Output size per axis: floor((I + 2P - D(K - 1) - 1) / S) + 1."""
+import numpy as np
+
+from fastnn import backend
+from fastnn.autograd.function import Function
+from fastnn.tensor import Tensor
+
+
+def pair(value, name):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def _check_input(x, op):
+    if x.dtype != np.float32:
+        raise TypeError(f"{op} expects a float32 input, got {x.dtype}")
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {op}, but got "
+                           f"input of size: {list(x.shape)}")
+
+
+def conv_shape(x, weight, stride, padding, dilation, groups):
+    """The shape tuple the kernels take, after PyTorch's checks."""
+    n, c, h, w = x.shape
+    oc, cpg, kh, kw = weight.shape
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    if min(sh, sw) < 1:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dh, dw) < 1:
+        raise RuntimeError("dilation should be greater than zero")
+    if min(ph, pw) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if groups < 1 or c % groups or oc % groups:
+        raise RuntimeError(f"groups must be a positive divisor of in_channels ({c}) and "
+                           f"out_channels ({oc}), got {groups}")
+    if c != cpg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{list(x.shape)} to have {cpg * groups} channels, "
+                           f"but got {c} channels instead")
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if h + 2 * ph < eh or w + 2 * pw < ew:
+        raise RuntimeError(f"Calculated padded input size per channel: ({h + 2 * ph} x "
+                           f"{w + 2 * pw}). Kernel size: ({eh} x {ew}). Kernel size can't be "
+                           "greater than actual input size")
+    oh = (h + 2 * ph - eh) // sh + 1
+    ow = (w + 2 * pw - ew) // sw + 1
+    return (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+
+
+class Conv2d(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, shape):
+        x = np.ascontiguousarray(x)
+        weight = np.ascontiguousarray(weight, dtype=np.float32)
+        bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+        n, _, _, _, oc, oh, ow = shape[:7]
+        y = np.empty((n, oc, oh, ow), dtype=np.float32)
+        backend.conv2d_forward(x, weight, bias, y, shape)
+        ctx.save_for_backward(x, weight)
+        ctx.shape = shape
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b, _ = ctx.needs_input_grad
+        gx = np.empty_like(x) if need_x else None
+        gw = np.empty_like(weight) if need_w else None
+        gb = np.empty(weight.shape[0], dtype=np.float32) if need_b else None
+        backend.conv2d_backward(x, weight, np.ascontiguousarray(g, dtype=np.float32), gx, gw, gb,
+                                ctx.shape)
+        return gx, gw, gb, None
+
+
+def same_padding(kernel, dilation, stride):
+    if stride != (1, 1):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    # total padding d(k-1) per axis, the extra one (even kernels) on the bottom/right, as torch
+    return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    from fastnn.ops.pad import pad as pad_op
+    _check_input(input.data, "conv2d")
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if weight.ndim != 4:
+        raise RuntimeError(f"weight must be 4-D (out_channels, in_channels/groups, kH, kW), got "
+                           f"{list(weight.shape)}")
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            sides = same_padding(kernel, dilation, stride)
+            if any(lo != hi for lo, hi in sides):  # asymmetric: pad the extra row/column first
+                input = pad_op(input, (0, sides[1][1] - sides[1][0], 0, sides[0][1] - sides[0][0]))
+            padding = (sides[0][0], sides[1][0])
+        else:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                             "{'valid', 'same'}")
+    else:
+        padding = pair(padding, "padding")
+    shape = conv_shape(input.data, weight.data, stride, padding, dilation, groups)
+    out = Conv2d.apply(input, weight, bias, shape)
+    return out.squeeze(0) if unbatched else out

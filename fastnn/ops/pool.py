@@ -1,0 +1,164 @@
+"""max_pool2d / avg_pool2d / adaptive_avg_pool2d with PyTorch's rules
+(aten/src/ATen/native/Pool.h): stride defaults to kernel_size; output size
+floor_or_ceil((I + 2P - D(K - 1) - 1) / S) + 1, and with ceil_mode the last window must start
+inside the input or its left padding; padding at most half the (effective) kernel."""
+import numpy as np
+
+from fastnn import backend
+from fastnn.autograd.function import Function
+from fastnn.ops.conv import _check_input, pair
+from fastnn.tensor import Tensor
+
+
+def pooled_size(size, k, s, p, d, ceil_mode):
+    span = d * (k - 1) + 1
+    numerator = size + 2 * p - span + ((s - 1) if ceil_mode else 0)
+    out = numerator // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1  # the last window would start in the right padding
+    return out
+
+
+def pool_shape(x, kernel, stride, padding, dilation, ceil_mode, op):
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if min(kh, kw) < 1:
+        raise RuntimeError(f"{op}: kernel_size must be greater than zero, but got kH: {kh} "
+                           f"kW: {kw}")
+    if min(sh, sw) < 1:
+        raise RuntimeError(f"{op}: stride must be greater than zero, but got dH: {sh} dW: {sw}")
+    if min(dh, dw) < 1:
+        raise RuntimeError(f"{op}: dilation must be greater than zero, but got dH: {dh} "
+                           f"dW: {dw}")
+    if ph > kh // 2 or pw > kw // 2 or min(ph, pw) < 0:
+        raise RuntimeError("pad should be smaller than or equal to half of kernel size, but "
+                           f"got padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
+    oh = pooled_size(h, kh, sh, ph, dh, ceil_mode)
+    ow = pooled_size(w, kw, sw, pw, dw, ceil_mode)
+    if oh < 1 or ow < 1:
+        raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: "
+                           f"({c}x{oh}x{ow}). Output size is too small")
+    return (n, c, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, 1)
+
+
+class MaxPool2d(Function):
+    """`indices` is a list the forward appends the argmax array to (for return_indices)."""
+
+    @staticmethod
+    def forward(ctx, x, shape, indices):
+        x = np.ascontiguousarray(x)
+        n, c, _, _, _, oh, ow = shape[:7]
+        y = np.empty((n, c, oh, ow), dtype=np.float32)
+        idx = np.empty((n, c, oh, ow), dtype=np.int64)
+        if y.size:
+            backend.maxpool2d_forward(x, y, idx, shape)
+        indices.append(idx)
+        ctx.shape, ctx.idx, ctx.in_shape = shape, idx, x.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = np.zeros(ctx.in_shape, dtype=np.float32)
+        if g.size:
+            backend.maxpool2d_backward(np.ascontiguousarray(g, dtype=np.float32), ctx.idx, gx,
+                                       ctx.shape)
+        return gx, None, None
+
+
+class AvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, shape, count_include_pad):
+        x = np.ascontiguousarray(x)
+        n, c, _, _, _, oh, ow = shape[:7]
+        y = np.empty((n, c, oh, ow), dtype=np.float32)
+        if y.size:
+            backend.avgpool2d_forward(x, y, shape, count_include_pad)
+        ctx.meta = (shape, count_include_pad, x.shape)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, count_include_pad, in_shape = ctx.meta
+        gx = np.zeros(in_shape, dtype=np.float32)
+        if g.size:
+            backend.avgpool2d_backward(np.ascontiguousarray(g, dtype=np.float32), gx, shape,
+                                       count_include_pad)
+        return gx, None, None
+
+
+def _batched(input, op):
+    _check_input(input.data, op)
+    return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    x, unbatched = _batched(input, "max_pool2d")
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride")
+    shape = pool_shape(x.data, kernel, stride, pair(padding, "padding"),
+                       pair(dilation, "dilation"), ceil_mode, "max_pool2d")
+    holder = []
+    out = MaxPool2d.apply(x, shape, holder)
+    indices = holder[0]
+    if unbatched:
+        out, indices = out.squeeze(0), indices[0]
+    return (out, Tensor._wrap(indices)) if return_indices else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    if divisor_override is not None:
+        raise NotImplementedError("divisor_override is not supported")
+    x, unbatched = _batched(input, "avg_pool2d")
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise RuntimeError("pad should be at most half of kernel size, but got "
+                           f"pad={max(padding)} and kernel_size={max(kernel)}")
+    shape = pool_shape(x.data, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
+    out = AvgPool2d.apply(x, shape, bool(count_include_pad))
+    return out.squeeze(0) if unbatched else out
+
+
+class AdaptiveAvgPool2d(Function):
+    """Output cell (i, j) averages rows floor(iH/OH)..ceil((i+1)H/OH) and the same for
+    columns, as torch; sums come from an integral image so any window costs O(1)."""
+
+    @staticmethod
+    def forward(ctx, x, out_size):
+        n, c, h, w = x.shape
+        oh, ow = out_size
+        rs = (np.arange(oh) * h) // oh
+        re = -((-(np.arange(1, oh + 1)) * h) // oh)
+        cs = (np.arange(ow) * w) // ow
+        ce = -((-(np.arange(1, ow + 1)) * w) // ow)
+        integral = np.zeros((n, c, h + 1, w + 1), dtype=np.float64)
+        integral[:, :, 1:, 1:] = x.cumsum(axis=2, dtype=np.float64).cumsum(axis=3)
+        sums = (integral[:, :, re[:, None], ce[None, :]] - integral[:, :, rs[:, None], ce[None, :]]
+                - integral[:, :, re[:, None], cs[None, :]] + integral[:, :, rs[:, None], cs[None, :]])
+        area = np.outer(re - rs, ce - cs)
+        ctx.meta = (x.shape, rs, re, cs, ce, area)
+        return (sums / area).astype(np.float32)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, rs, re, cs, ce, area = ctx.meta
+        gx = np.zeros(shape, dtype=np.float32)
+        scaled = g / area
+        for i in range(len(rs)):
+            for j in range(len(cs)):
+                gx[:, :, rs[i]:re[i], cs[j]:ce[j]] += scaled[:, :, i:i + 1, j:j + 1]
+        return gx, None
+
+
+def adaptive_avg_pool2d(input, output_size):
+    x, unbatched = _batched(input, "adaptive_avg_pool2d")
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    size = tuple(x.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
+    if min(size) < 1:
+        raise RuntimeError(f"adaptive_avg_pool2d: output size must be positive, got {size}")
+    out = AdaptiveAvgPool2d.apply(x, size)
+    return out.squeeze(0) if unbatched else out

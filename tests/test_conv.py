@@ -1,0 +1,262 @@
+"""Conv2d, pooling and BatchNorm2d against PyTorch on random configurations (hypothesis), and
+against finite differences; PyTorch's error messages for impossible shapes."""
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import fastnn
+import fastnn.nn.functional as F
+from fastnn import _kernels, backend, nn
+from conftest import BACKENDS, HAS_TORCH, requires_torch
+from gradcheck import check_op
+
+if HAS_TORCH:
+    import torch
+    import torch.nn.functional as TF
+
+
+def _grads(fn, x, *params, seed=0):
+    """Forward, then backward of a random projection; returns (output, grads)."""
+    out = fn(x, *params)
+    g = np.random.default_rng(seed).standard_normal(tuple(out.shape)).astype(np.float32)
+    out.backward(type(out)(g) if not HAS_TORCH or not isinstance(out, torch.Tensor)
+                 else torch.tensor(g))
+    return out.detach().numpy(), [p.grad.numpy() for p in (x, *params) if p is not None]
+
+
+conv_cases = st.fixed_dictionaries({
+    "n": st.integers(1, 3), "groups": st.sampled_from([1, 2]), "cpg": st.integers(1, 3),
+    "ocpg": st.integers(1, 3), "h": st.integers(1, 12), "w": st.integers(1, 12),
+    "kh": st.integers(1, 4), "kw": st.integers(1, 4), "stride": st.integers(1, 3),
+    "padding": st.integers(0, 2), "dilation": st.integers(1, 2), "bias": st.booleans(),
+    "seed": st.integers(0, 99)})
+
+
+@requires_torch
+@pytest.mark.parametrize("name", BACKENDS)
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases)
+def test_conv2d_matches_torch(name, case):
+    c = case
+    cin, cout = c["cpg"] * c["groups"], c["ocpg"] * c["groups"]
+    eh, ew = c["dilation"] * (c["kh"] - 1) + 1, c["dilation"] * (c["kw"] - 1) + 1
+    assume(c["h"] + 2 * c["padding"] >= eh and c["w"] + 2 * c["padding"] >= ew)
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal((c["n"], cin, c["h"], c["w"])).astype(np.float32)
+    w = rng.standard_normal((cout, c["cpg"], c["kh"], c["kw"])).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32) if c["bias"] else None
+    kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"],
+              groups=c["groups"])
+    previous = backend.current()
+    backend.use(name)
+    try:
+        ours = _grads(lambda x, w, *b: F.conv2d(x, w, *(b or [None]), **kw),
+                      *[fastnn.tensor(a, requires_grad=True) for a in (x, w) + ((b,) if c["bias"] else ())])
+    finally:
+        backend.use(previous)
+    theirs = _grads(lambda x, w, *b: TF.conv2d(x, w, *(b or [None]), **kw),
+                    *[torch.tensor(a, requires_grad=True) for a in (x, w) + ((b,) if c["bias"] else ())])
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4, atol=1e-4)
+    for got, want in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+pool_cases = st.fixed_dictionaries({
+    "n": st.integers(1, 2), "c": st.integers(1, 3), "h": st.integers(1, 11),
+    "w": st.integers(1, 11), "k": st.integers(1, 4), "stride": st.integers(1, 3),
+    "padding": st.integers(0, 2), "dilation": st.integers(1, 2), "ceil_mode": st.booleans(),
+    "seed": st.integers(0, 99)})
+
+
+def _valid_pool(c, dilation):
+    """PyTorch accepts the configuration and every window has a tap inside the input (for a
+    window entirely in the padding PyTorch returns an index outside the plane; fastnn returns
+    -1 and drops its gradient, so the two are not compared there)."""
+    if c["padding"] > c["k"] // 2:
+        return False
+    from fastnn.ops.pool import pooled_size
+    for size in (c["h"], c["w"]):
+        out = pooled_size(size, c["k"], c["stride"], c["padding"], dilation, c["ceil_mode"])
+        if out < 1:
+            return False
+        for o in range(out):
+            taps = [o * c["stride"] - c["padding"] + i * dilation for i in range(c["k"])]
+            if not any(0 <= t < size for t in taps):
+                return False
+    return True
+
+
+@requires_torch
+@pytest.mark.parametrize("name", BACKENDS)
+@settings(max_examples=40, deadline=None)
+@given(case=pool_cases)
+def test_max_pool2d_matches_torch(name, case):
+    c = case
+    assume(_valid_pool(c, c["dilation"]))
+    x = np.random.default_rng(c["seed"]).standard_normal((c["n"], c["c"], c["h"], c["w"])).astype(np.float32)
+    kw = dict(kernel_size=c["k"], stride=c["stride"], padding=c["padding"],
+              dilation=c["dilation"], ceil_mode=c["ceil_mode"])
+    previous = backend.current()
+    backend.use(name)
+    try:
+        fx = fastnn.tensor(x, requires_grad=True)
+        out, idx = F.max_pool2d(fx, return_indices=True, **kw)
+        out.sum().backward()
+    finally:
+        backend.use(previous)
+    tx = torch.tensor(x, requires_grad=True)
+    tout, tidx = TF.max_pool2d(tx, return_indices=True, **kw)
+    tout.sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy())
+
+
+@requires_torch
+@pytest.mark.parametrize("name", BACKENDS)
+@settings(max_examples=40, deadline=None)
+@given(case=pool_cases, count_include_pad=st.booleans())
+def test_avg_pool2d_matches_torch(name, case, count_include_pad):
+    c = case
+    assume(c["padding"] <= c["k"] // 2 and _valid_pool(c, 1))
+    x = np.random.default_rng(c["seed"]).standard_normal((c["n"], c["c"], c["h"], c["w"])).astype(np.float32)
+    kw = dict(kernel_size=c["k"], stride=c["stride"], padding=c["padding"],
+              ceil_mode=c["ceil_mode"], count_include_pad=count_include_pad)
+    previous = backend.current()
+    backend.use(name)
+    try:
+        fx = fastnn.tensor(x, requires_grad=True)
+        out = F.avg_pool2d(fx, **kw)
+        out.sum().backward()
+    finally:
+        backend.use(previous)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = TF.avg_pool2d(tx, **kw)
+    tout.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@requires_torch
+@pytest.mark.parametrize("size,out", [((7, 7), 1), ((10, 9), (3, 4)), ((5, 5), (5, 5)),
+                                      ((6, 8), (4, None))])
+def test_adaptive_avg_pool2d_matches_torch(size, out):
+    x = np.random.default_rng(0).standard_normal((2, 3) + size).astype(np.float32)
+    fx, tx = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a, b = F.adaptive_avg_pool2d(fx, out), TF.adaptive_avg_pool2d(tx, out)
+    (a * a).sum().backward()
+    (b * b).sum().backward()
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@requires_torch
+def test_batchnorm2d_train_eval_and_running_stats_match_torch():
+    rng = np.random.default_rng(0)
+    ours, theirs = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    for step in range(3):
+        x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
+        fx, tx = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        a, b = ours(fx), theirs(tx)
+        g = rng.standard_normal(a.shape).astype(np.float32)
+        a.backward(fastnn.tensor(g))
+        b.backward(torch.tensor(g))
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+    for key in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(ours.state_dict()[key].numpy(), theirs.state_dict()[key].numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.eval()
+    theirs.eval()
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours(fastnn.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("fn,inputs", [
+    (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+     [np.random.default_rng(1).standard_normal((1, 2, 5, 5)),
+      np.random.default_rng(2).standard_normal((3, 2, 3, 3)),
+      np.random.default_rng(3).standard_normal(3)]),
+    (lambda x: F.avg_pool2d(x, 2, padding=1, count_include_pad=False),
+     [np.random.default_rng(4).standard_normal((1, 2, 5, 4))]),
+    (lambda x: F.max_pool2d(x, 2) * 1,
+     [np.random.default_rng(5).permutation(32).reshape(1, 2, 4, 4) * 0.1]),
+])
+def test_conv_and_pool_gradients_match_finite_differences(fn, inputs):
+    check_op(fn, inputs)
+
+
+@requires_torch
+@pytest.mark.parametrize("kwargs", [dict(padding="same"), dict(padding="valid"),
+                                    dict(padding="same", kernel_size=4),
+                                    dict(padding=1, padding_mode="reflect"),
+                                    dict(padding=2, padding_mode="replicate"),
+                                    dict(padding=1, padding_mode="circular")])
+def test_conv2d_padding_modes_match_torch(kwargs):
+    kwargs = {"kernel_size": 3, **kwargs}
+    fastnn.manual_seed(0)
+    ours = nn.Conv2d(2, 3, **kwargs)
+    theirs = torch.nn.Conv2d(2, 3, **kwargs)
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 2, 7, 6)).astype(np.float32)
+    fx, tx = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a, b = ours(fx), theirs(tx)
+    a.sum().backward()
+    b.sum().backward()
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    assert repr(ours) == repr(theirs)
+
+
+def test_unbatched_input_and_output_size_formula():
+    conv = nn.Conv2d(1, 4, kernel_size=(3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    out = conv(fastnn.randn(1, 28, 28))
+    # floor((I + 2P - D(K - 1) - 1) / S) + 1
+    assert out.shape == (4, (28 + 2 - 2 - 1) // 2 + 1, (28 + 4 - 8 - 1) // 1 + 1)
+    assert nn.MaxPool2d(3, ceil_mode=True)(fastnn.randn(1, 1, 7, 7)).shape == (1, 1, 3, 3)
+
+
+def test_conv_and_pool_errors_read_like_pytorch():
+    with pytest.raises(RuntimeError, match=r"expected input\[2, 3, 8, 8\] to have 1 channels, but got 3"):
+        nn.Conv2d(1, 4, 3)(fastnn.randn(2, 3, 8, 8))
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater than actual input size"):
+        nn.Conv2d(1, 1, 5)(fastnn.randn(1, 1, 3, 3))
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        nn.MaxPool2d(2)(fastnn.randn(1, 1, 1, 1))
+    with pytest.raises(RuntimeError, match="pad should be smaller than or equal to half"):
+        nn.MaxPool2d(2, padding=2)(fastnn.randn(1, 1, 8, 8))
+    with pytest.raises(RuntimeError, match="Expected 3D .* or 4D"):
+        nn.Conv2d(1, 1, 3)(fastnn.randn(8, 8))
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="not supported for strided"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+
+
+def test_compiled_conv_and_pool_kernels_ran():
+    backend.use("cython")
+    before = _kernels.call_counts()
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2))
+    net(fastnn.randn(2, 1, 10, 10)).sum().backward()
+    after = _kernels.call_counts()
+    assert after["conv2d"] - before["conv2d"] == 2  # forward and backward
+    assert after["pool2d"] - before["pool2d"] == 4
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_is_reproducible_for_a_thread_count(threads):
+    fastnn.set_num_threads(threads)
+    x = fastnn.randn(5, 3, 9, 9)
+    conv = nn.Conv2d(3, 4, 3)
+    runs = []
+    for _ in range(2):
+        conv.zero_grad()
+        out = conv(x)
+        out.sum().backward()
+        runs.append((out.detach().numpy().copy(), conv.weight.grad.numpy().copy()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
