@@ -26,6 +26,14 @@ def build(name):
                 nn.init.normal_(m.weight, std=0.01)
                 nn.init.zeros_(m.bias)
         return net
+    if name in ("cnn", "cnn2"):
+        bn = name == "cnn2"
+        layers = [nn.Conv2d(1, 32, 3, padding=1)] + ([nn.BatchNorm2d(32)] if bn else []) + [
+            nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1)] + (
+            [nn.BatchNorm2d(64)] if bn else []) + [nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()] + (
+            [nn.Dropout(0.25)] if bn else []) + [nn.Linear(3136, 128), nn.ReLU()] + (
+            [nn.Dropout(0.5)] if bn else []) + [nn.Linear(128, 10)]
+        return nn.Sequential(*layers)
     raise ValueError(name)
 
 

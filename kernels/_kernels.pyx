@@ -46,10 +46,10 @@ cdef extern from "fastnn_kernels.h" nogil:
     void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf,
                           Py_ssize_t n, float lr, float alpha, float eps, float wd,
                           float momentum)
-    void fnn_conv2d_forward(const float *x, const float *w, const float *bias, float *y,
-                            const fnn_conv_shape *s)
-    void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float *gx,
-                             float *gw, float *gb, const fnn_conv_shape *s)
+    void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu,
+                            float *y, const fnn_conv_shape *s)
+    void fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
+                             float *gx, float *gw, float *gb, const fnn_conv_shape *s)
     void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s)
     void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
                                 const fnn_conv_shape *s)
@@ -267,7 +267,8 @@ cdef float *_f32(cnp.ndarray a, Py_ssize_t size, str name) except? NULL:
     return <float *>cnp.PyArray_DATA(a)
 
 
-def conv2d_forward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray bias, cnp.ndarray y, tuple shape):
+def conv2d_forward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray bias, cnp.ndarray y, tuple shape,
+                   bint relu=False):
     cdef fnn_conv_shape s = _shape(shape)
     cdef Py_ssize_t k = (s.c // s.groups) * s.kh * s.kw
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
@@ -277,11 +278,11 @@ def conv2d_forward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray bias, cnp.ndarray y
     if s.n == 0 or s.oc == 0 or s.oh * s.ow == 0:
         return
     with nogil:
-        fnn_conv2d_forward(xp, wp, bp, yp, &s)
+        fnn_conv2d_forward(xp, wp, bp, relu, yp, &s)
 
 
 def conv2d_backward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray gy, cnp.ndarray gx,
-                    cnp.ndarray gw, cnp.ndarray gb, tuple shape):
+                    cnp.ndarray gw, cnp.ndarray gb, tuple shape, cnp.ndarray y=None):
     cdef fnn_conv_shape s = _shape(shape)
     cdef Py_ssize_t k = (s.c // s.groups) * s.kh * s.kw
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
@@ -290,8 +291,9 @@ def conv2d_backward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray gy, cnp.ndarray gx
     cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
     cdef float *gwp = _f32(gw, s.oc * k, "grad_weight")
     cdef float *gbp = _f32(gb, s.oc, "grad_bias")
+    cdef const float *yp = _f32(y, s.n * s.oc * s.oh * s.ow, "relu_output")
     with nogil:
-        fnn_conv2d_backward(xp, wp, gyp, gxp, gwp, gbp, &s)
+        fnn_conv2d_backward(xp, wp, yp, gyp, gxp, gwp, gbp, &s)
 
 
 cdef int64_t *_i64(cnp.ndarray a, Py_ssize_t size) except? NULL:

@@ -7,6 +7,9 @@
  * cores this keeps both busy with no synchronisation inside an image, and every image's column
  * matrix (at most a few hundred KiB here) stays in that core's L2 between im2col and GEMM.
  *
+ * With relu set, the epilogue also applies ReLU (Conv2d followed by ReLU in a Sequential), and
+ * backward, given the ReLU output y, masks grad_y per image while it is in cache.
+ *
  * Backward: grad_col = W_g^T @ grad_y then col2im (scatter-add) gives grad_x; grad_W is
  * sum over images of grad_y @ col^T, accumulated per thread and reduced in thread order (so a
  * given thread count always gives the same bits); grad_b sums grad_y over the batch and pixels.
@@ -92,7 +95,7 @@ static int conv_threads(const fnn_conv_shape *s)
     return s->n < t ? (int)(s->n > 0 ? s->n : 1) : t;
 }
 
-void fnn_conv2d_forward(const float *x, const float *w, const float *bias, float *y,
+void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
                         const fnn_conv_shape *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
@@ -112,16 +115,23 @@ void fnn_conv2d_forward(const float *x, const float *w, const float *bias, float
                 fnn_sgemm_serial(ocpg, P, K, w + g * ocpg * K, K, 1, col, P, 1, yn + g * ocpg * P,
                                  P, NULL, 0, 0);
             }
-            if (bias)
-                for (ptrdiff_t o = 0; o < s->oc; ++o)
-                    for (ptrdiff_t p = 0; p < P; ++p) yn[o * P + p] += bias[o];
+            /* epilogue while the image's output is still in cache: bias, then ReLU (NaN kept) */
+            if (bias || relu)
+                for (ptrdiff_t o = 0; o < s->oc; ++o) {
+                    float *row = yn + o * P;
+                    const float b = bias ? bias[o] : 0.0f;
+                    for (ptrdiff_t p = 0; p < P; ++p) {
+                        const float v = row[p] + b;
+                        row[p] = relu && v <= 0.0f ? 0.0f : v;
+                    }
+                }
         }
         free(col);
     }
 }
 
-void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float *gx, float *gw,
-                         float *gb, const fnn_conv_shape *s)
+void fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
+                         float *gx, float *gw, float *gb, const fnn_conv_shape *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
@@ -130,6 +140,9 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float 
     const int threads = conv_threads(s);
     float *partial = gw ? calloc((size_t)threads * (size_t)(wsize > 0 ? wsize : 1), sizeof(float))
                         : NULL;
+    /* per-thread bias-gradient sums, in double: each sums batch x pixels terms */
+    double *partial_b = gb ? calloc((size_t)threads * (size_t)(s->oc > 0 ? s->oc : 1),
+                                    sizeof(double)) : NULL;
     if (gx) memset(gx, 0, (size_t)(s->n * s->c * s->h * s->w) * sizeof(float));
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -139,12 +152,24 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float 
         const int t = 0;
 #endif
         float *col = malloc((size_t)(K * P > 0 ? K * P : 1) * sizeof(float));
+        float *masked = y ? malloc((size_t)(s->oc * P > 0 ? s->oc * P : 1) * sizeof(float)) : NULL;
         float *mine = partial ? partial + (size_t)t * (size_t)wsize : NULL;
 #pragma omp for schedule(static)
         for (ptrdiff_t n = 0; n < s->n; ++n) {
-            if (!col) continue;
+            if (!col || (y && !masked)) continue;
             const float *xn = x + n * s->c * s->h * s->w;
             const float *gyn = gy + n * s->oc * P;
+            if (y) { /* fused ReLU: the gradient passes only where the output was positive */
+                const float *yn = y + n * s->oc * P;
+                for (ptrdiff_t i = 0; i < s->oc * P; ++i) masked[i] = yn[i] > 0.0f ? gyn[i] : 0.0f;
+                gyn = masked;
+            }
+            if (partial_b)
+                for (ptrdiff_t o = 0; o < s->oc; ++o) {
+                    float part = 0.0f;
+                    for (ptrdiff_t p = 0; p < P; ++p) part += gyn[o * P + p];
+                    partial_b[(size_t)t * (size_t)s->oc + o] += part;
+                }
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
                 const float *gyg = gyn + g * ocpg * P;
                 const float *wg = w + g * ocpg * K;
@@ -160,6 +185,7 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float 
             }
         }
         free(col);
+        free(masked);
     }
     if (gw) {
         memset(gw, 0, (size_t)wsize * sizeof(float));
@@ -169,14 +195,10 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float 
     free(partial);
     if (gb) {
         for (ptrdiff_t o = 0; o < s->oc; ++o) {
-            double acc = 0.0; /* a sum over batch x pixels: tens of thousands of terms */
-            for (ptrdiff_t n = 0; n < s->n; ++n) {
-                const float *row = gy + (n * s->oc + o) * P;
-                float part = 0.0f;
-                for (ptrdiff_t p = 0; p < P; ++p) part += row[p];
-                acc += part;
-            }
+            double acc = 0.0;
+            for (int t = 0; partial_b && t < threads; ++t) acc += partial_b[(size_t)t * (size_t)s->oc + o];
             gb[o] = (float)acc;
         }
     }
+    free(partial_b);
 }

@@ -73,10 +73,11 @@ void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf
 /* Convolution and pooling over NCHW float32 arrays; shapes in conv.h, checked in Python
  * (fastnn/ops/conv.py) before the call. gx/gw/gb may be NULL when not wanted. */
 #include "conv.h"
-void fnn_conv2d_forward(const float *x, const float *w, const float *bias, float *y,
+void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
                         const fnn_conv_shape *s);
-void fnn_conv2d_backward(const float *x, const float *w, const float *gy, float *gx, float *gw,
-                         float *gb, const fnn_conv_shape *s);
+/* y: the fused ReLU's output (mask for gy), or NULL for a plain convolution */
+void fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
+                         float *gx, float *gw, float *gb, const fnn_conv_shape *s);
 void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s);
 void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
                             const fnn_conv_shape *s);

@@ -260,3 +260,41 @@ def test_conv_is_reproducible_for_a_thread_count(threads):
         runs.append((out.detach().numpy().copy(), conv.weight.grad.numpy().copy()))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("size", [(2, 3, 28, 28), (1, 2, 14, 14), (1, 1, 2, 2), (2, 1, 7, 9),
+                                  (1, 1, 66, 70)])
+def test_maxpool_2x2_and_fused_conv_relu_each_instruction_set(isa, size):
+    """The 2x2/stride-2 pooling fast path (vectorised on AVX-512, with masked partial rows) and
+    the conv+ReLU epilogue against the NumPy reference, with ties and NaNs in the data."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 3, size).astype(np.float32)  # many ties
+    x.reshape(-1)[::17] = np.nan
+    from fastnn.ops.pool import pool_shape
+    shape = pool_shape(x, (2, 2), (2, 2), (0, 0), (1, 1), False, "max_pool2d")
+    out = {}
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        for name in ("cython", "numpy"):
+            y = np.empty(shape[:2] + shape[5:7], np.float32)
+            idx = np.empty(y.shape, np.int64)
+            backend.maxpool2d_forward(x, y, idx, shape, backend=name)
+            out[name] = (y, idx)
+        w = rng.standard_normal((4, size[1], 3, 3)).astype(np.float32)
+        b = rng.standard_normal(4).astype(np.float32)
+        xc = np.nan_to_num(x)
+        from fastnn.ops.conv import conv_shape
+        cshape = conv_shape(xc, w, (1, 1), (1, 1), (1, 1), 1)
+        convs = {}
+        for name in ("cython", "numpy"):
+            y = np.empty((size[0], 4) + cshape[5:7], np.float32)
+            backend.conv2d_forward(xc, w, b, y, cshape, relu=True, backend=name)
+            convs[name] = y
+    finally:
+        _kernels.isa_force(previous)
+    np.testing.assert_array_equal(out["cython"][0], out["numpy"][0])
+    np.testing.assert_array_equal(out["cython"][1], out["numpy"][1])
+    np.testing.assert_allclose(convs["cython"], convs["numpy"], rtol=1e-5, atol=1e-5)
+    assert (convs["cython"] >= 0).all()

@@ -201,12 +201,12 @@ def _conv_pool(name, backend, *args):
     getattr(_pick(backend), name)(*args)
 
 
-def conv2d_forward(x, w, bias, y, shape, backend=None):
-    _conv_pool("conv2d_forward", backend, x, w, bias, y, shape)
+def conv2d_forward(x, w, bias, y, shape, relu=False, backend=None):
+    _conv_pool("conv2d_forward", backend, x, w, bias, y, shape, bool(relu))
 
 
-def conv2d_backward(x, w, gy, gx, gw, gb, shape, backend=None):
-    _conv_pool("conv2d_backward", backend, x, w, gy, gx, gw, gb, shape)
+def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None, backend=None):
+    _conv_pool("conv2d_backward", backend, x, w, gy, gx, gw, gb, shape, relu_output)
 
 
 def maxpool2d_forward(x, y, idx, shape, backend=None):

@@ -58,12 +58,12 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
                           _flat(momentum_buffer), lr, alpha, eps, weight_decay, momentum)
 
 
-def conv2d_forward(x, w, bias, y, shape):
-    _kernels.conv2d_forward(x, w, bias, y, shape)
+def conv2d_forward(x, w, bias, y, shape, relu=False):
+    _kernels.conv2d_forward(x, w, bias, y, shape, relu)
 
 
-def conv2d_backward(x, w, gy, gx, gw, gb, shape):
-    _kernels.conv2d_backward(x, w, gy, gx, gw, gb, shape)
+def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None):
+    _kernels.conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output)
 
 
 def maxpool2d_forward(x, y, idx, shape):

@@ -17,7 +17,7 @@ def _windows(x, shape, fill):
     return taps
 
 
-def conv2d_forward(x, w, bias, y, shape):
+def conv2d_forward(x, w, bias, y, shape, relu=False):
     n, c, h, wd, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
     cols = _windows(x, shape, 0.0)
     cpg, ocpg = c // groups, oc // groups
@@ -27,10 +27,14 @@ def conv2d_forward(x, w, bias, y, shape):
         y[:, g * ocpg:(g + 1) * ocpg] = (wg @ cg).reshape(n, ocpg, oh, ow)
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
+    if relu:
+        np.maximum(y, np.float32(0), out=y)
 
 
-def conv2d_backward(x, w, gy, gx, gw, gb, shape):
+def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None):
     n, c, h, wd, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
+    if relu_output is not None:
+        gy = np.where(relu_output > 0, gy, np.float32(0))
     cols = _windows(x, shape, 0.0)
     cpg, ocpg = c // groups, oc // groups
     gcols = np.zeros_like(cols)

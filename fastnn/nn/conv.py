@@ -50,7 +50,8 @@ class Conv2d(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input, relu=False):
+        """relu=True (used by Sequential for a Conv2d followed by a ReLU) fuses the ReLU."""
         if self.padding_mode != "zeros" and self.padding not in ("valid", (0, 0)):
             if self.padding == "same":
                 sides = conv.same_padding(self.kernel_size, self.dilation, self.stride)
@@ -59,10 +60,10 @@ class Conv2d(Module):
                 ph, pw = self.padding
                 pads = (pw, pw, ph, ph)
             padded = pad.pad(input, pads, mode=self.padding_mode)
-            return conv.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                               self.groups)
-        return conv.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                           self.dilation, self.groups)
+            return conv.conv2d_maybe_relu(padded, self.weight, self.bias, self.stride, 0,
+                                          self.dilation, self.groups, relu)
+        return conv.conv2d_maybe_relu(input, self.weight, self.bias, self.stride, self.padding,
+                                      self.dilation, self.groups, relu)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

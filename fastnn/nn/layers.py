@@ -8,6 +8,7 @@ from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.module import Module
 from fastnn.nn.parameter import Parameter
+from fastnn.nn.conv import Conv2d
 from fastnn.ops.linear import linear_relu
 
 
@@ -99,11 +100,15 @@ class Sequential(Module):
         i = 0
         while i < len(modules):
             module = modules[i]
-            # Linear then ReLU runs as one fused op (ReLU in the GEMM epilogue). Exact types
-            # only: a subclass may override forward, and then it must run as written.
-            if (type(module) is Linear and i + 1 < len(modules)
-                    and type(modules[i + 1]) is ReLU):
+            # Linear or Conv2d then ReLU runs as one fused op (ReLU in the kernel's epilogue).
+            # Exact types only: a subclass may override forward, and must run as written.
+            followed_by_relu = i + 1 < len(modules) and type(modules[i + 1]) is ReLU
+            if followed_by_relu and type(module) is Linear:
                 input = linear_relu(input, module.weight, module.bias)
+                i += 2
+                continue
+            if followed_by_relu and type(module) is Conv2d:
+                input = module(input, relu=True)
                 i += 2
                 continue
             input = module(input)

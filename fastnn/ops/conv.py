@@ -55,28 +55,32 @@ def conv_shape(x, weight, stride, padding, dilation, groups):
 
 
 class Conv2d(Function):
+    """With relu=True this is relu(conv2d(...)) in one op: the ReLU runs in the kernel's
+    epilogue and backward masks the gradient with the saved output (Sequential uses it for a
+    Conv2d followed by a ReLU, as it does for Linear)."""
+
     @staticmethod
-    def forward(ctx, x, weight, bias, shape):
+    def forward(ctx, x, weight, bias, shape, relu):
         x = np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight, dtype=np.float32)
         bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
         n, _, _, _, oc, oh, ow = shape[:7]
         y = np.empty((n, oc, oh, ow), dtype=np.float32)
-        backend.conv2d_forward(x, weight, bias, y, shape)
-        ctx.save_for_backward(x, weight)
+        backend.conv2d_forward(x, weight, bias, y, shape, relu)
+        ctx.save_for_backward(x, weight, y if relu else None)
         ctx.shape = shape
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, weight = ctx.saved_tensors
-        need_x, need_w, need_b, _ = ctx.needs_input_grad
+        x, weight, relu_output = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
         gx = np.empty_like(x) if need_x else None
         gw = np.empty_like(weight) if need_w else None
         gb = np.empty(weight.shape[0], dtype=np.float32) if need_b else None
         backend.conv2d_backward(x, weight, np.ascontiguousarray(g, dtype=np.float32), gx, gw, gb,
-                                ctx.shape)
-        return gx, gw, gb, None
+                                ctx.shape, relu_output)
+        return gx, gw, gb, None, None
 
 
 def same_padding(kernel, dilation, stride):
@@ -87,6 +91,15 @@ def same_padding(kernel, dilation, stride):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu=False)
+
+
+def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """relu(conv2d(...)) as one fused op."""
+    return conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu=True)
+
+
+def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu):
     from fastnn.ops.pad import pad as pad_op
     _check_input(input.data, "conv2d")
     unbatched = input.ndim == 3
@@ -111,5 +124,5 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     else:
         padding = pair(padding, "padding")
     shape = conv_shape(input.data, weight.data, stride, padding, dilation, groups)
-    out = Conv2d.apply(input, weight, bias, shape)
+    out = Conv2d.apply(input, weight, bias, shape, relu)
     return out.squeeze(0) if unbatched else out
