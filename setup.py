@@ -20,6 +20,7 @@ C_SOURCES = [
     "kernels/gemm.c",
     "kernels/conv.c",
     "kernels/pool.c",
+    "kernels/batchnorm.c",
     "kernels/gemm_ukernel_avx512.c",
     "kernels/gemm_ukernel_avx2.c",
     "kernels/gemm_ukernel_generic.c",

@@ -79,6 +79,9 @@ def _add_train(sub):
     train.add_argument("--resume", metavar="OUT",
                        help="continue the run in OUT from its last checkpoint (its settings are "
                             "kept; --epochs, --threads and --no-progress may be changed)")
+    train.add_argument("--tensorboard", metavar="DIR",
+                       help="also log scalars (and, for CNNs, feature-map grids) to DIR for "
+                            "`tensorboard --logdir DIR` (needs tensorboardX)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
@@ -100,6 +103,12 @@ def build_parser():
                     "predicted class names, misclassified ones in red.")
     predict.add_argument("out", metavar="OUT", help="a directory written by fastnn train")
     predict.add_argument("--n", type=_positive_int, default=16, help="images to show (16)")
+    feats = sub.add_parser(
+        "features", help="pictures of a CNN's feature maps on a few test images",
+        description="Write OUT/features_*.png: N test images and the outputs of each conv, "
+                    "pool and activation layer of a trained CNN (cnn, cnn2) as image grids.")
+    feats.add_argument("out", metavar="OUT", help="a directory written by fastnn train")
+    feats.add_argument("--n", type=_positive_int, default=8, help="test images (8)")
     sub.add_parser("info", help="print the backend, instruction set, threads and versions")
     return parser
 
@@ -110,6 +119,7 @@ def train_config(args):
         "batch_size": args.batch_size, "optimizer": args.optimizer, "momentum": args.momentum,
         "weight_decay": args.weight_decay, "val_split": args.val_split, "seed": args.seed,
         "threads": args.threads, "backend": args.backend, "data": args.data, "out": args.out,
+        "tensorboard": args.tensorboard,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if args.resume:
@@ -138,7 +148,11 @@ def main(argv=None):
             evaluation.evaluate(args.out)
         elif args.command == "predict":
             evaluation.predict_grid(args.out, args.n)
-    except (DatasetNotFoundError, IDXError, CheckpointError, FileNotFoundError) as exc:
+        elif args.command == "features":
+            from fastnn import features
+            features.features(args.out, args.n)
+    except (DatasetNotFoundError, IDXError, CheckpointError, FileNotFoundError,
+            ValueError, ImportError) as exc:
         print(f"fastnn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -41,6 +41,7 @@ class TrainConfig:
     backend: str = ""  # "": the default backend
     data: str = ""  # "": the standard search path (see fastnn.data.fashion_mnist)
     out: str = "runs/mlp"
+    tensorboard: str = ""  # "": no TensorBoard log
     progress: bool = True
 
 
@@ -116,6 +117,10 @@ class Run:
                                  seed=config.seed)
         self.out = Path(config.out)
         self.epochs = []
+        self.board = None
+        if config.tensorboard:
+            from fastnn.tensorboard import TensorBoardLogger
+            self.board = TensorBoardLogger(config.tensorboard)
 
     def resume(self):
         """Continue from OUT/checkpoint.safetensors: weights, optimizer state, finished epochs,
@@ -152,6 +157,8 @@ class Run:
                      f"epoch {len(self.epochs)} is in {self.out / CHECKPOINT} "
                      f"(continue with --resume {self.out})")
         metrics = self.write_outputs()
+        if self.board is not None:
+            self.board.close()
         if interrupted:
             raise KeyboardInterrupt
         return metrics
@@ -173,6 +180,11 @@ class Run:
             line += f"test acc {record['test_accuracy']:.4f}  "
         self.epochs.append(record)
         self.log(line + f"{seconds:.2f} s")
+        if self.board is not None:
+            self.board.epoch(record)
+            images = self.test_set.images[:8, None].astype(np.float32) / 255
+            self.model.eval()
+            self.board.feature_maps(self.model, images, epoch)
 
     def write_outputs(self):
         config, epochs = self.config, self.epochs

@@ -57,13 +57,20 @@ cdef extern from "fastnn_kernels.h" nogil:
                                int count_include_pad)
     void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
                                 int count_include_pad)
+    void fnn_batchnorm_forward(const float *x, const float *gamma, const float *beta, float *y,
+                               double *mean, double *var, int training, Py_ssize_t N,
+                               Py_ssize_t C, Py_ssize_t HW, double eps)
+    void fnn_batchnorm_backward(const float *x, const float *g, const float *gamma,
+                                const double *mean, const double *var, float *gx, float *ggamma,
+                                float *gbeta, Py_ssize_t N, Py_ssize_t C, Py_ssize_t HW,
+                                double eps)
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
     double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-                "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d")
+                "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm")
 
 
 def isa_supported(str name):
@@ -335,3 +342,46 @@ def avgpool2d_backward(cnp.ndarray gy, cnp.ndarray gx, tuple shape, bint count_i
     cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
     with nogil:
         fnn_avgpool2d_backward(gyp, gxp, &s, count_include_pad)
+
+
+cdef double *_f64(cnp.ndarray a, Py_ssize_t size, str name) except NULL:
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT64 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and a.size == size):
+        raise ValueError(f"{name}: expected a C-contiguous float64 array of {size} elements")
+    return <double *>cnp.PyArray_DATA(a)
+
+
+def batchnorm_forward(cnp.ndarray x, cnp.ndarray gamma, cnp.ndarray beta, cnp.ndarray y,
+                      cnp.ndarray mean, cnp.ndarray var, bint training, double eps):
+    """x, y: (N, C, ...) float32; mean/var: (C,) float64, written if training else read."""
+    if x.ndim < 2:
+        raise ValueError("batchnorm: input must have a channel dimension")
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], HW = x.size // max(N * C, 1)
+    cdef const float *xp = _f32(x, x.size, "input")
+    cdef float *yp = _f32(y, x.size, "output")
+    cdef const float *gp = _f32(gamma, C, "weight")
+    cdef const float *bp = _f32(beta, C, "bias")
+    cdef double *mp = _f64(mean, C, "mean")
+    cdef double *vp = _f64(var, C, "var")
+    if x.size == 0:
+        return
+    with nogil:
+        fnn_batchnorm_forward(xp, gp, bp, yp, mp, vp, training, N, C, HW, eps)
+
+
+def batchnorm_backward(cnp.ndarray x, cnp.ndarray g, cnp.ndarray gamma, cnp.ndarray mean,
+                       cnp.ndarray var, cnp.ndarray gx, cnp.ndarray ggamma, cnp.ndarray gbeta,
+                       double eps):
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], HW = x.size // max(N * C, 1)
+    cdef const float *xp = _f32(x, x.size, "input")
+    cdef const float *gp = _f32(g, x.size, "grad_output")
+    cdef const float *wp = _f32(gamma, C, "weight")
+    cdef const double *mp = _f64(mean, C, "mean")
+    cdef const double *vp = _f64(var, C, "var")
+    cdef float *gxp = _f32(gx, x.size, "grad_input")
+    cdef float *gwp = _f32(ggamma, C, "grad_weight")
+    cdef float *gbp = _f32(gbeta, C, "grad_bias")
+    if x.size == 0:
+        return
+    with nogil:
+        fnn_batchnorm_backward(xp, gp, wp, mp, vp, gxp, gwp, gbp, N, C, HW, eps)

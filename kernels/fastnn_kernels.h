@@ -21,7 +21,8 @@ const char *fnn_isa_name(int isa);
 
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
-       FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL, FNN_K_COUNT };
+       FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
+       FNN_K_BATCHNORM, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 
 /* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
@@ -85,6 +86,15 @@ void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,
                            int count_include_pad);
 void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
                             int count_include_pad);
+
+/* Batch normalisation over NCHW (HW = H*W); see kernels/batchnorm.c. training: compute and
+ * return the batch mean/var (biased) into mean/var; else use the given ones. */
+void fnn_batchnorm_forward(const float *x, const float *gamma, const float *beta, float *y,
+                           double *mean, double *var, int training, ptrdiff_t N, ptrdiff_t C,
+                           ptrdiff_t HW, double eps);
+void fnn_batchnorm_backward(const float *x, const float *g, const float *gamma,
+                            const double *mean, const double *var, float *gx, float *ggamma,
+                            float *gbeta, ptrdiff_t N, ptrdiff_t C, ptrdiff_t HW, double eps);
 
 /* Register-only FMA loop on `threads` threads; returns the FLOPs done, or -1 if `isa` has no
  * probe here (benches/ times it to measure the machine's peak). */

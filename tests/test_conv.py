@@ -152,7 +152,17 @@ def test_adaptive_avg_pool2d_matches_torch(size, out):
 
 
 @requires_torch
-def test_batchnorm2d_train_eval_and_running_stats_match_torch():
+@pytest.mark.parametrize("name", BACKENDS)
+def test_batchnorm2d_train_eval_and_running_stats_match_torch(name, monkeypatch):
+    previous = backend.current()
+    backend.use(name)
+    try:
+        _batchnorm_matches_torch()
+    finally:
+        backend.use(previous)
+
+
+def _batchnorm_matches_torch():
     rng = np.random.default_rng(0)
     ours, theirs = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
     for step in range(3):
@@ -245,6 +255,9 @@ def test_compiled_conv_and_pool_kernels_ran():
     after = _kernels.call_counts()
     assert after["conv2d"] - before["conv2d"] == 2  # forward and backward
     assert after["pool2d"] - before["pool2d"] == 4
+    bn = nn.BatchNorm2d(2)
+    bn(fastnn.randn(3, 2, 4, 4, requires_grad=True)).sum().backward()
+    assert _kernels.call_counts()["batchnorm"] - after["batchnorm"] == 2
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -112,8 +112,20 @@ def test_saved_weights_load_into_the_pytorch_model(tmp_path, name):
         "mlp2": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(),
                                       nn.Dropout(0.2), nn.Linear(512, 256), nn.ReLU(),
                                       nn.Dropout(0.2), nn.Linear(256, 10)),
+        "cnn": lambda: nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10)),
+        "cnn2": lambda: nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(128, 10)),
     }
-    ours = models.build(name).eval()
+    ours = models.build(name)
+    if name == "cnn2":  # give the batch-norm layers non-trivial running statistics
+        ours(fastnn.rand(8, 1, 28, 28))
+    ours.eval()
     fastnn.save(ours.state_dict(), tmp_path / "m.safetensors")
     theirs = equivalents[name]().eval()
     theirs.load_state_dict(load_file(tmp_path / "m.safetensors"))
@@ -121,3 +133,48 @@ def test_saved_weights_load_into_the_pytorch_model(tmp_path, name):
     with fastnn.no_grad(), torch.no_grad():
         np.testing.assert_allclose(ours(fastnn.tensor(x)).numpy(),
                                    theirs(torch.tensor(x)).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_features_and_tensorboard_for_a_cnn(tmp_path, monkeypatch):
+    """One short CNN epoch on a slice of the data, then the feature-map pictures and the
+    TensorBoard event file (scalars and image grids)."""
+    pytest.importorskip("tensorboardX")
+    from fastnn.data import fashion_mnist
+
+    full = fashion_mnist.FashionMNIST.__init__
+
+    def small(self, root=None, train=True, download=True):
+        full(self, root, train, download)
+        keep = 2048 if train else 512
+        self.images, self.labels = self.images[:keep], self.labels[:keep]
+
+    monkeypatch.setattr(training, "FashionMNIST", type("Small", (FashionMNIST,), {"__init__": small}))
+    out, board = tmp_path / "cnn", tmp_path / "tb"
+    assert cli.main(["train", "--model", "cnn", "--optimizer", "adam", "--lr", "1e-3",
+                     "--batch-size", "128", "--epochs", "1", "--out", str(out),
+                     "--tensorboard", str(board), "--no-progress"]) == 0
+    assert cli.main(["features", str(out), "--n", "4"]) == 0
+    pictures = sorted(p.name for p in out.glob("features_*.png"))
+    assert pictures[0].startswith("features_00_input")
+    for kind in ("Conv2d", "ReLU", "MaxPool2d"):
+        assert any(kind in p for p in pictures), kind
+    events = list(board.glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 1000
+    from tensorboardX.proto import event_pb2  # read back what TensorBoard will read
+    import struct
+    data = events[0].read_bytes()
+    tags, pos = set(), 0
+    while pos < len(data):
+        (length,) = struct.unpack("<Q", data[pos:pos + 8])
+        event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
+        tags.update(v.tag for v in event.summary.value)
+        pos += 12 + length + 4
+    assert "loss/train_loss" in tags and "accuracy/test_accuracy" in tags
+    assert any(t.startswith("features/") for t in tags)
+
+
+def test_features_needs_a_cnn(tmp_path, capsys):
+    out = tmp_path / "mlp"
+    train(out, "--epochs", "1")
+    assert cli.main(["features", str(out)]) == 2
+    assert "no convolution layers" in capsys.readouterr().err

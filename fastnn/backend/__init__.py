@@ -28,7 +28,7 @@ from fastnn.backend import checks
 KERNELS = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
            "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
            "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
-           "avgpool2d_forward", "avgpool2d_backward")
+           "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward", "batchnorm_backward")
 _MODULES = {
     "cython": "fastnn.backend.compiled",
     "numba": "fastnn.backend.numba_backend",
@@ -223,3 +223,13 @@ def avgpool2d_forward(x, y, shape, count_include_pad, backend=None):
 
 def avgpool2d_backward(gy, gx, shape, count_include_pad, backend=None):
     _conv_pool("avgpool2d_backward", backend, gy, gx, shape, count_include_pad)
+
+
+def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps, backend=None):
+    _conv_pool("batchnorm_forward", backend, x, gamma, beta, y, mean, var, bool(training),
+               float(eps))
+
+
+def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps, backend=None):
+    _conv_pool("batchnorm_backward", backend, x, g, gamma, mean, var, gx, ggamma, gbeta,
+               float(eps))

@@ -80,3 +80,11 @@ def avgpool2d_forward(x, y, shape, count_include_pad):
 
 def avgpool2d_backward(gy, gx, shape, count_include_pad):
     _kernels.avgpool2d_backward(gy, gx, shape, count_include_pad)
+
+
+def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps):
+    _kernels.batchnorm_forward(x, gamma, beta, y, mean, var, training, eps)
+
+
+def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps):
+    _kernels.batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps)

@@ -8,6 +8,7 @@ import numpy as np
 NAME = "numpy"
 
 from fastnn.backend.reference_conv import (avgpool2d_backward, avgpool2d_forward,  # noqa: E402,F401
+                                           batchnorm_backward, batchnorm_forward,
                                            conv2d_backward, conv2d_forward, maxpool2d_backward,
                                            maxpool2d_forward)
 

@@ -108,3 +108,36 @@ def avgpool2d_backward(gy, gx, shape, count_include_pad):
             padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
                    j * dw:j * dw + sw * (ow - 1) + 1:sw] += g
     gx[...] = padded[:, :, ph:ph + h, pw:pw + w]
+
+
+def _bn_axes(x):
+    return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+
+
+def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps):
+    axes, shape = _bn_axes(x)
+    if training:
+        mean[...] = x.mean(axis=axes, dtype=np.float64)
+        var[...] = x.var(axis=axes, dtype=np.float64)
+    scale = 1.0 / np.sqrt(var + eps)
+    if gamma is not None:
+        scale = scale * gamma
+    shift = (0.0 if beta is None else beta) - mean * scale
+    y[...] = x * scale.astype(np.float32).reshape(shape) + shift.astype(np.float32).reshape(shape)
+
+
+def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps):
+    axes, shape = _bn_axes(x)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
+    count = x.size // x.shape[1]
+    sum_g = g.sum(axis=axes, dtype=np.float64)
+    sum_gx = (g * x_hat).sum(axis=axes, dtype=np.float64)
+    if ggamma is not None:
+        ggamma[...] = sum_gx
+    if gbeta is not None:
+        gbeta[...] = sum_g
+    if gx is not None:
+        w = 1.0 if gamma is None else gamma.reshape(shape)
+        gx[...] = (w * inv_std.reshape(shape) / count
+                   * (count * g - sum_g.reshape(shape) - x_hat * sum_gx.reshape(shape)))
