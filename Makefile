@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # torch==2.13.0 (CPU) is a peer for parity tests and benchmarks only, never a runtime dependency.
-TEST_EXTRAS ?= dev,torch
+TEST_EXTRAS ?= dev,torch,tensorboard
 BENCH_EXTRAS ?= dev,bench
 DATA_DIR := /usr/share/datasets/fashion-mnist
 KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx) setup.py pyproject.toml
@@ -17,6 +17,8 @@ train: $(VENV)/.installed-base data
 
 test: $(VENV)/.installed-test data
 	$(PY) -m pytest -q
+	@echo "Benchmark smoke run (each benchmark once, no timings compared):"
+	$(PY) -m pytest -q benches --benchmark-disable -p no:cacheprovider
 
 bench: $(VENV)/.installed-bench data
 	$(PY) -m pytest benches -q --benchmark-json=benches/results/latest.json

@@ -48,7 +48,7 @@ extension = Extension(
     sources=["kernels/_kernels.pyx"] + C_SOURCES,
     include_dirs=["kernels", numpy.get_include()],
     depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/softmax_xent_rows.h",
-             "kernels/conv.h"],
+             "kernels/conv.h", "kernels/parallel.h"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],

@@ -3,13 +3,11 @@ configuration, metrics so far, optimizer scalars, random-generator state) in ONE
 file, written to a temporary name and renamed into place. A kill at any moment leaves either
 the previous checkpoint or the new one, never a torn file."""
 import json
-import os
-import tempfile
 
 import numpy as np
 
 from fastnn import dtypes, random
-from fastnn.serialization import CheckpointError
+from fastnn.serialization import CheckpointError, atomic_write
 
 MODEL_PREFIX = "model."
 OPTIM_PREFIX = "optim."
@@ -36,19 +34,8 @@ def save(path, model, optimizer, info):
     optim_arrays, optim_info = _optimizer_arrays(optimizer)
     arrays.update(optim_arrays)
     meta = dict(info, optimizer=optim_info, rng=random.generator().bit_generator.state)
-    payload = to_bytes(arrays, metadata={"fastnn": json.dumps(meta, default=_json_default)})
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, to_bytes(arrays, metadata={"fastnn": json.dumps(meta,
+                                                                         default=_json_default)}))
 
 
 def load(path):

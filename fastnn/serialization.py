@@ -23,9 +23,13 @@ def save(state_dict, path):
     for name, value in state_dict.items():
         array = value.data if isinstance(value, Tensor) else np.asarray(value)
         arrays[str(name)] = np.ascontiguousarray(array)
-    payload = to_bytes(arrays)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    atomic_write(path, to_bytes(arrays))
+
+
+def atomic_write(path, payload):
+    """Write bytes to a temporary file beside `path`, fsync, then rename over `path`: readers
+    see the old file or the new one, never a torn write."""
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:

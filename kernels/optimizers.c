@@ -11,21 +11,14 @@
  * Read g (and buf), update p (and buf) in place: one streaming pass instead of the three or four
  * NumPy expressions with temporaries. Vectorised by the compiler, threaded for large tensors. */
 #include "fastnn_kernels.h"
+#include "parallel.h"
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
 /* Below 256 Ki floats one core streams faster than two threads synchronise. */
 #define OPTIM_PARALLEL_MIN (1 << 18)
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FNN_CLONES
-#endif
 
 FNN_CLONES
 static void sgd_range(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float wd,
@@ -49,43 +42,10 @@ void fnn_sgd_step(float *p, const float *g, float *buf, ptrdiff_t n, float lr, f
                   float momentum, float dampening, int nesterov, int first)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_SGD], 1, __ATOMIC_RELAXED);
-    const int threads = n >= OPTIM_PARALLEL_MIN ? fnn_get_num_threads() : 1;
-    if (threads <= 1) {
-        sgd_range(p, g, buf, n, lr, wd, momentum, dampening, nesterov, first);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        const int t = 0, nt = 1;
-#endif
-        const ptrdiff_t lo = n * t / nt, hi = n * (t + 1) / nt;
-        sgd_range(p + lo, g + lo, buf ? buf + lo : NULL, hi - lo, lr, wd, momentum, dampening,
-                  nesterov, first);
-    }
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN,
+                   sgd_range(p + lo, g + lo, buf ? buf + lo : NULL, hi - lo, lr, wd, momentum,
+                             dampening, nesterov, first));
 }
-
-/* Split [0, n) over the team and run `body(lo, hi)`; serial below OPTIM_PARALLEL_MIN. */
-#ifdef _OPENMP
-#define FOR_RANGES(n, body)                                                        \
-    do {                                                                           \
-        const int threads_ = (n) >= OPTIM_PARALLEL_MIN ? fnn_get_num_threads() : 1; \
-        _Pragma("omp parallel num_threads(threads_) if (threads_ > 1)")            \
-        {                                                                          \
-            const int t_ = omp_get_thread_num(), nt_ = omp_get_num_threads();      \
-            const ptrdiff_t lo = (n) * t_ / nt_, hi = (n) * (t_ + 1) / nt_;        \
-            body;                                                                  \
-        }                                                                          \
-    } while (0)
-#else
-#define FOR_RANGES(n, body)                 \
-    do {                                    \
-        const ptrdiff_t lo = 0, hi = (n);   \
-        body;                               \
-    } while (0)
-#endif
 
 /* Adam / AdamW with amsgrad: g += l2 * p (Adam's weight decay); p *= decay (AdamW's decoupled
  * decay, 1 - lr * wd); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
@@ -118,7 +78,7 @@ void fnn_adam_step(float *p, const float *g, float *m, float *v, float *vmax, pt
                    float decay)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
-    FOR_RANGES(n, adam_range(p + lo, g + lo, m + lo, v + lo, vmax ? vmax + lo : NULL, hi - lo,
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, adam_range(p + lo, g + lo, m + lo, v + lo, vmax ? vmax + lo : NULL, hi - lo,
                              step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay));
 }
 
@@ -140,7 +100,7 @@ void fnn_adagrad_step(float *p, const float *g, float *sum, ptrdiff_t n, float c
                       float eps)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
-    FOR_RANGES(n, adagrad_range(p + lo, g + lo, sum + lo, hi - lo, clr, wd, eps));
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, adagrad_range(p + lo, g + lo, sum + lo, hi - lo, clr, wd, eps));
 }
 
 /* RMSprop: g += wd * p; sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g
@@ -177,6 +137,6 @@ void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf
                       float lr, float alpha, float eps, float wd, float momentum)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
-    FOR_RANGES(n, rmsprop_range(p + lo, g + lo, sq + lo, ga ? ga + lo : NULL,
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, rmsprop_range(p + lo, g + lo, sq + lo, ga ? ga + lo : NULL,
                                 buf ? buf + lo : NULL, hi - lo, lr, alpha, eps, wd, momentum));
 }

@@ -2,20 +2,13 @@
  * compiler (target_clones makes an AVX-512, an AVX2 and a baseline copy, picked by the loader),
  * threaded only when the array is large enough to amortise a fork/join. */
 #include "fastnn_kernels.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "parallel.h"
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
 /* 256 Ki floats = 1 MiB in + 1 MiB out: below this one core streams faster than two sync. */
 #define RELU_PARALLEL_MIN (1 << 18)
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FNN_CLONES
-#endif
 
 FNN_CLONES
 static void relu_forward_range(const float *x, float *y, ptrdiff_t n)
@@ -34,41 +27,13 @@ static void relu_backward_range(const float *x, const float *gy, float *gx, ptrd
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_RELU_FWD], 1, __ATOMIC_RELAXED);
-    const int threads = n >= RELU_PARALLEL_MIN ? fnn_get_num_threads() : 1;
-    if (threads <= 1) {
-        relu_forward_range(x, y, n);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        const int t = 0, nt = 1;
-#endif
-        const ptrdiff_t lo = n * t / nt, hi = n * (t + 1) / nt;
-        relu_forward_range(x + lo, y + lo, hi - lo);
-    }
+    FNN_FOR_RANGES(n, RELU_PARALLEL_MIN, relu_forward_range(x + lo, y + lo, hi - lo));
 }
 
 void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_RELU_BWD], 1, __ATOMIC_RELAXED);
-    const int threads = n >= RELU_PARALLEL_MIN ? fnn_get_num_threads() : 1;
-    if (threads <= 1) {
-        relu_backward_range(x, gy, gx, n);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        const int t = 0, nt = 1;
-#endif
-        const ptrdiff_t lo = n * t / nt, hi = n * (t + 1) / nt;
-        relu_backward_range(x + lo, gy + lo, gx + lo, hi - lo);
-    }
+    FNN_FOR_RANGES(n, RELU_PARALLEL_MIN, relu_backward_range(x + lo, gy + lo, gx + lo, hi - lo));
 }
 
 /* Backward of ReLU(x W^T + b) in one pass over the (rows x cols) gradient:

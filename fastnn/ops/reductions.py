@@ -66,15 +66,22 @@ class Mean(Function):
         return _expand_back(g / np.float32(builtins.max(count, 1)), shape, axes, keepdim), None, None
 
 
-class Max(Function):
-    """Full max: the gradient is shared evenly among tied maxima (as torch.max / amax)."""
+class _Extreme(Function):
+    """Full max/min: the gradient is shared evenly among tied extremes (as torch.max/amax)."""
 
-    @staticmethod
-    def forward(ctx, x):
+    name = "max"
+
+    @classmethod
+    def reduce(cls, x):
+        return x.max()
+
+    @classmethod
+    def forward(cls, ctx, x):
         if x.size == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
-        out = np.asarray(x.max())
+            raise RuntimeError(f"{cls.name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
+        out = np.asarray(cls.reduce(x))
         ctx.save_for_backward(x, out)
         return out
 
@@ -85,21 +92,16 @@ class Max(Function):
         return g * mask / mask.sum()
 
 
-class Min(Function):
-    @staticmethod
-    def forward(ctx, x):
-        if x.size == 0:
-            raise RuntimeError("min(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
-        out = np.asarray(x.min())
-        ctx.save_for_backward(x, out)
-        return out
+class Max(_Extreme):
+    pass
 
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        mask = (x == out).astype(np.float32)
-        return g * mask / mask.sum()
+
+class Min(_Extreme):
+    name = "min"
+
+    @classmethod
+    def reduce(cls, x):
+        return x.min()
 
 
 class CumSum(Function):

@@ -1,0 +1,34 @@
+/* Splitting a 1-D range over the OpenMP team, shared by the streaming kernels (ReLU,
+ * optimizer updates). FNN_FOR_RANGES(n, min, body) runs `body` with `lo`/`hi` bound to each
+ * thread's share of [0, n), serially when n < min (below a few hundred KiB one core streams
+ * faster than two threads synchronise). */
+#ifndef FASTNN_PARALLEL_H
+#define FASTNN_PARALLEL_H
+#include <stddef.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define FNN_FOR_RANGES(n, min, body)                                                \
+    do {                                                                           \
+        const int threads_ = (n) >= (min) ? fnn_get_num_threads() : 1;             \
+        _Pragma("omp parallel num_threads(threads_) if (threads_ > 1)")            \
+        {                                                                          \
+            const int t_ = omp_get_thread_num(), nt_ = omp_get_num_threads();      \
+            const ptrdiff_t lo = (n) * t_ / nt_, hi = (n) * (t_ + 1) / nt_;        \
+            body;                                                                  \
+        }                                                                          \
+    } while (0)
+#else
+#define FNN_FOR_RANGES(n, min, body)        \
+    do {                                    \
+        const ptrdiff_t lo = 0, hi = (n);   \
+        body;                               \
+    } while (0)
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* An AVX-512, an AVX2 and a baseline copy of a loop, picked by the loader (ifunc). */
+#define FNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FNN_CLONES
+#endif
+#endif
