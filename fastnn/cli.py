@@ -65,6 +65,11 @@ def _add_train(sub):
     train.add_argument("--val-split", type=_fraction,
                        help="hold out this fraction of the training set and report its "
                             "accuracy each epoch, e.g. 0.1 (default: none)")
+    train.add_argument("--lr-schedule", choices=training.SCHEDULES,
+                       help="learning rate per epoch: none (constant, default), cosine "
+                            "(annealed to 0 over --epochs), step (x0.1 every third of them)")
+    train.add_argument("--augment", action="store_true", default=None,
+                       help="randomly flip and shift (by up to 2 pixels) training images")
     train.add_argument("--seed", type=int,
                        help=f"seed for weights, dropout and batch order (default {_D.seed})")
     train.add_argument("--threads", type=_positive_int,
@@ -119,7 +124,8 @@ def train_config(args):
         "batch_size": args.batch_size, "optimizer": args.optimizer, "momentum": args.momentum,
         "weight_decay": args.weight_decay, "val_split": args.val_split, "seed": args.seed,
         "threads": args.threads, "backend": args.backend, "data": args.data, "out": args.out,
-        "tensorboard": args.tensorboard,
+        "tensorboard": args.tensorboard, "lr_schedule": args.lr_schedule,
+        "augment": args.augment,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if args.resume:

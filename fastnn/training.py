@@ -36,6 +36,8 @@ class TrainConfig:
     momentum: float = 0.0
     weight_decay: float = 0.0
     val_split: float = 0.0
+    lr_schedule: str = "none"  # none | cosine | step (x0.1 every third of the epochs)
+    augment: bool = False  # random horizontal flips and 2-pixel shifts of training images
     seed: int = 0
     threads: int = 0  # 0: fastnn's default (OMP_NUM_THREADS, else all cores)
     backend: str = ""  # "": the default backend
@@ -58,6 +60,20 @@ def make_optimizer(config, params):
     if config.optimizer in ("sgd", "rmsprop"):
         kwargs["momentum"] = config.momentum
     return cls(params, **kwargs)
+
+
+SCHEDULES = ("none", "cosine", "step")
+
+
+def make_scheduler(config, optimizer):
+    """The per-epoch learning-rate schedule --lr-schedule names (None for a constant rate)."""
+    if config.lr_schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if config.lr_schedule == "step":
+        return optim.lr_scheduler.StepLR(optimizer, step_size=max(1, config.epochs // 3))
+    if config.lr_schedule != "none":
+        raise ValueError(f"unknown schedule {config.lr_schedule!r}; expected one of {SCHEDULES}")
+    return None
 
 
 @fastnn.no_grad()
@@ -114,7 +130,8 @@ class Run:
         self.loss_fn = nn.CrossEntropyLoss()
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.loader = DataLoader(self.train_set, batch_size=config.batch_size, shuffle=True,
-                                 seed=config.seed)
+                                 seed=config.seed, augment=config.augment)
+        self.scheduler = make_scheduler(config, self.optimizer)
         self.out = Path(config.out)
         self.epochs = []
         self.board = None
@@ -131,6 +148,10 @@ class Run:
         checkpoint.restore_rng(info)
         self.epochs = info["epochs"]
         self.loader._epoch = len(self.epochs)
+        if self.scheduler is not None:  # replay the schedule to the resumed epoch
+            self.scheduler = make_scheduler(self.config, self.optimizer)
+            for _ in self.epochs:
+                self.scheduler.step()
         self.log(f"resuming {self.out} after epoch {len(self.epochs)}")
 
     def save_checkpoint(self):
@@ -150,6 +171,8 @@ class Run:
         try:
             for epoch in range(len(self.epochs) + 1, config.epochs + 1):
                 self._epoch(epoch)
+                if self.scheduler is not None:
+                    self.scheduler.step()
                 self.save_checkpoint()
         except KeyboardInterrupt:
             interrupted = True

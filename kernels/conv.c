@@ -2,10 +2,10 @@
  *
  * For one image and one group, the (cpg*kh*kw) x (oh*ow) column matrix holds every receptive
  * field as a column (zeros where the window hangs over the padding), so the convolution is the
- * product W_g (ocpg x cpg*kh*kw) @ col, done by fastnn's own GEMM. Each thread takes whole
- * images and calls the single-threaded GEMM (fnn_sgemm_serial): with a batch of 128 and two
- * cores this keeps both busy with no synchronisation inside an image, and every image's column
- * matrix (at most a few hundred KiB here) stays in that core's L2 between im2col and GEMM.
+ * product W_g (ocpg x cpg*kh*kw) @ col, done by fastnn's own GEMM. Each thread takes blocks of
+ * IMAGES_PER_GEMM whole images and calls the single-threaded GEMM (fnn_sgemm_serial) on their
+ * column matrices side by side: with a batch of 128 and two cores this keeps both busy with no
+ * synchronisation inside a block.
  *
  * With relu set, the epilogue also applies ReLU (Conv2d followed by ReLU in a Sequential), and
  * backward, given the ReLU output y, masks grad_y per image while it is in cache.
@@ -30,33 +30,46 @@ void fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                       const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                       float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
 
-/* col[(ci*kh + i)*kw + j][oy*ow + ox] = x[c0 + ci][oy*sh - ph + i*dh][ox*sw - pw + j*dw] */
-static void im2col(const float *x, const fnn_conv_shape *s, ptrdiff_t c0, ptrdiff_t cn,
-                   float *col)
+/* The output columns ox whose input column ox*sw + off lies in [0, w): [lo, hi). */
+static void valid_columns(ptrdiff_t off, ptrdiff_t sw, ptrdiff_t w, ptrdiff_t ow, ptrdiff_t *lo,
+                          ptrdiff_t *hi)
 {
-    const ptrdiff_t plane = s->oh * s->ow;
+    ptrdiff_t a = off < 0 ? (-off + sw - 1) / sw : 0;
+    ptrdiff_t b = w - off <= 0 ? 0 : (w - off + sw - 1) / sw;
+    *lo = a < ow ? a : ow;
+    *hi = b < ow ? b : ow;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* col[(ci*kh + i)*kw + j][oy*ow + ox] = x[c0 + ci][oy*sh - ph + i*dh][ox*sw - pw + j*dw],
+ * rows of col `plane` apart (several images' column matrices side by side). The rows are
+ * short (14 pixels in the CNN), so the copies are inline loops over precomputed valid ranges:
+ * a memcpy call per row cost more than the copy. */
+static void im2col(const float *x, const fnn_conv_shape *s, ptrdiff_t c0, ptrdiff_t cn,
+                   float *col, ptrdiff_t plane)
+{
     for (ptrdiff_t ci = 0; ci < cn; ++ci) {
         const float *xc = x + (c0 + ci) * s->h * s->w;
         for (ptrdiff_t i = 0; i < s->kh; ++i) {
             for (ptrdiff_t j = 0; j < s->kw; ++j) {
                 float *row = col + ((ci * s->kh + i) * s->kw + j) * plane;
+                const ptrdiff_t off = j * s->dw - s->pw;
+                ptrdiff_t lo, hi;
+                valid_columns(off, s->sw, s->w, s->ow, &lo, &hi);
                 for (ptrdiff_t oy = 0; oy < s->oh; ++oy) {
-                    const ptrdiff_t y = oy * s->sh - s->ph + i * s->dh;
+                    const ptrdiff_t yy = oy * s->sh - s->ph + i * s->dh;
                     float *out = row + oy * s->ow;
-                    if (y < 0 || y >= s->h) {
-                        memset(out, 0, (size_t)s->ow * sizeof(float));
+                    if (yy < 0 || yy >= s->h) {
+                        for (ptrdiff_t ox = 0; ox < s->ow; ++ox) out[ox] = 0.0f;
                         continue;
                     }
-                    const float *xr = xc + y * s->w;
-                    const ptrdiff_t off = j * s->dw - s->pw;
-                    if (s->sw == 1 && off >= 0 && off + s->ow <= s->w) {
-                        memcpy(out, xr + off, (size_t)s->ow * sizeof(float));
-                        continue;
-                    }
-                    for (ptrdiff_t ox = 0; ox < s->ow; ++ox) {
-                        const ptrdiff_t xx = ox * s->sw + off;
-                        out[ox] = (xx >= 0 && xx < s->w) ? xr[xx] : 0.0f;
-                    }
+                    const float *xr = xc + yy * s->w + off;
+                    for (ptrdiff_t ox = 0; ox < lo; ++ox) out[ox] = 0.0f;
+                    if (s->sw == 1)
+                        for (ptrdiff_t ox = lo; ox < hi; ++ox) out[ox] = xr[ox];
+                    else
+                        for (ptrdiff_t ox = lo; ox < hi; ++ox) out[ox] = xr[ox * s->sw];
+                    for (ptrdiff_t ox = hi; ox < s->ow; ++ox) out[ox] = 0.0f;
                 }
             }
         }
@@ -65,34 +78,72 @@ static void im2col(const float *x, const fnn_conv_shape *s, ptrdiff_t c0, ptrdif
 
 /* The adjoint of im2col: x[c0 + ci][...] += col[...] over every window position. */
 static void col2im(const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrdiff_t cn,
-                   float *x)
+                   float *x, ptrdiff_t plane)
 {
-    const ptrdiff_t plane = s->oh * s->ow;
     for (ptrdiff_t ci = 0; ci < cn; ++ci) {
         float *xc = x + (c0 + ci) * s->h * s->w;
         for (ptrdiff_t i = 0; i < s->kh; ++i) {
             for (ptrdiff_t j = 0; j < s->kw; ++j) {
                 const float *row = col + ((ci * s->kh + i) * s->kw + j) * plane;
+                const ptrdiff_t off = j * s->dw - s->pw;
+                ptrdiff_t lo, hi;
+                valid_columns(off, s->sw, s->w, s->ow, &lo, &hi);
                 for (ptrdiff_t oy = 0; oy < s->oh; ++oy) {
-                    const ptrdiff_t y = oy * s->sh - s->ph + i * s->dh;
-                    if (y < 0 || y >= s->h) continue;
-                    float *xr = xc + y * s->w;
+                    const ptrdiff_t yy = oy * s->sh - s->ph + i * s->dh;
+                    if (yy < 0 || yy >= s->h) continue;
+                    float *xr = xc + yy * s->w + off;
                     const float *in = row + oy * s->ow;
-                    const ptrdiff_t off = j * s->dw - s->pw;
-                    for (ptrdiff_t ox = 0; ox < s->ow; ++ox) {
-                        const ptrdiff_t xx = ox * s->sw + off;
-                        if (xx >= 0 && xx < s->w) xr[xx] += in[ox];
-                    }
+                    if (s->sw == 1)
+                        for (ptrdiff_t ox = lo; ox < hi; ++ox) xr[ox] += in[ox];
+                    else
+                        for (ptrdiff_t ox = lo; ox < hi; ++ox) xr[ox * s->sw] += in[ox];
                 }
             }
         }
     }
 }
 
+/* dst = src where out > 0, else 0: the fused ReLU's mask. src is loaded unconditionally so the
+ * compiler may turn the select into vector and/blend: written as `out > 0 ? src : 0` it kept a
+ * branch (it may not speculate the load), and on ReLU outputs, positive about half the time,
+ * the mispredictions made the backward of the first conv 5x slower (19 ms vs 3 ms). */
+static inline void relu_mask(const float *restrict out, const float *restrict src,
+                             float *restrict dst, ptrdiff_t n)
+{
+#pragma omp simd
+    for (ptrdiff_t p = 0; p < n; ++p) {
+        const float v = src[p];
+        dst[p] = out[p] > 0.0f ? v : 0.0f;
+    }
+}
+
+/* dst = src + b, then ReLU if relu (NaN kept): the forward epilogue, as a vector loop. */
+static inline void bias_relu(const float *restrict src, float *restrict dst, ptrdiff_t n,
+                             float b, int relu)
+{
+    if (relu) {
+#pragma omp simd
+        for (ptrdiff_t p = 0; p < n; ++p) {
+            const float v = src[p] + b;
+            dst[p] = v <= 0.0f ? 0.0f : v;
+        }
+    } else {
+#pragma omp simd
+        for (ptrdiff_t p = 0; p < n; ++p) dst[p] = src[p] + b;
+    }
+}
+
+/* Images per GEMM. One image's product (64 x 196 x 288 for the CNN's second layer) is too
+ * small for the GEMM: the weights were repacked per image and edge tiles and call overheads
+ * took half the time (~100 GFLOP/s a core). Putting IMAGES_PER_GEMM images' column matrices
+ * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
+#define IMAGES_PER_GEMM 8
+
 static int conv_threads(const fnn_conv_shape *s)
 {
+    const ptrdiff_t blocks = (s->n + IMAGES_PER_GEMM - 1) / IMAGES_PER_GEMM;
     const int t = fnn_get_num_threads();
-    return s->n < t ? (int)(s->n > 0 ? s->n : 1) : t;
+    return blocks < t ? (int)(blocks > 0 ? blocks : 1) : t;
 }
 
 void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
@@ -100,33 +151,34 @@ void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int r
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
-    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow;
+    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
+    const ptrdiff_t blocks = (s->n + B - 1) / B;
     const int threads = conv_threads(s);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        float *col = malloc((size_t)(K * P > 0 ? K * P : 1) * sizeof(float));
+        /* col: K x (B*P); out: ocpg x (B*P), the product before it is scattered to NCHW */
+        float *col = malloc((size_t)(K * B * P > 0 ? K * B * P : 1) * sizeof(float));
+        float *out = malloc((size_t)(ocpg * B * P > 0 ? ocpg * B * P : 1) * sizeof(float));
 #pragma omp for schedule(static)
-        for (ptrdiff_t n = 0; n < s->n; ++n) {
-            if (!col) continue;
-            const float *xn = x + n * s->c * s->h * s->w;
-            float *yn = y + n * s->oc * P;
+        for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
+            if (!col || !out) continue;
+            const ptrdiff_t n0 = blk * B, nb = s->n - n0 < B ? s->n - n0 : B, ld = nb * P;
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
-                im2col(xn, s, g * cpg, cpg, col);
-                fnn_sgemm_serial(ocpg, P, K, w + g * ocpg * K, K, 1, col, P, 1, yn + g * ocpg * P,
-                                 P, NULL, 0, 0);
-            }
-            /* epilogue while the image's output is still in cache: bias, then ReLU (NaN kept) */
-            if (bias || relu)
-                for (ptrdiff_t o = 0; o < s->oc; ++o) {
-                    float *row = yn + o * P;
-                    const float b = bias ? bias[o] : 0.0f;
-                    for (ptrdiff_t p = 0; p < P; ++p) {
-                        const float v = row[p] + b;
-                        row[p] = relu && v <= 0.0f ? 0.0f : v;
+                for (ptrdiff_t i = 0; i < nb; ++i)
+                    im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P, ld);
+                fnn_sgemm_serial(ocpg, ld, K, w + g * ocpg * K, K, 1, col, ld, 1, out, ld, NULL, 0,
+                                 0);
+                /* scatter to NCHW with the epilogue: bias, then ReLU (NaN kept) */
+                for (ptrdiff_t i = 0; i < nb; ++i)
+                    for (ptrdiff_t o = 0; o < ocpg; ++o) {
+                        const ptrdiff_t oc = g * ocpg + o;
+                        bias_relu(out + o * ld + i * P, y + ((n0 + i) * s->oc + oc) * P, P,
+                                  bias ? bias[oc] : 0.0f, relu);
                     }
-                }
+            }
         }
         free(col);
+        free(out);
     }
 }
 
@@ -135,7 +187,8 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *y, const f
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
-    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow;
+    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
+    const ptrdiff_t blocks = (s->n + B - 1) / B;
     const ptrdiff_t wsize = s->oc * K;
     const int threads = conv_threads(s);
     float *partial = gw ? calloc((size_t)threads * (size_t)(wsize > 0 ? wsize : 1), sizeof(float))
@@ -151,41 +204,64 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *y, const f
 #else
         const int t = 0;
 #endif
-        float *col = malloc((size_t)(K * P > 0 ? K * P : 1) * sizeof(float));
-        float *masked = y ? malloc((size_t)(s->oc * P > 0 ? s->oc * P : 1) * sizeof(float)) : NULL;
+        float *col = malloc((size_t)(K * B * P > 0 ? K * B * P : 1) * sizeof(float));
+        /* gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask applied */
+        float *gyb = malloc((size_t)(ocpg * B * P > 0 ? ocpg * B * P : 1) * sizeof(float));
         float *mine = partial ? partial + (size_t)t * (size_t)wsize : NULL;
+        /* For tiny filters (K < ocpg, e.g. 3x3 on one input channel: K = 9) the weight gradient
+         * is computed transposed, gW^T = col @ gy^T, so the short side is M (padded to MR = 12)
+         * rather than N (padded to NR = 32: 9 of 32 lanes useful). */
+        const int transposed = K < ocpg;
+        float *gw_t = mine && transposed ? malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
+        double *mine_b = partial_b ? partial_b + (size_t)t * (size_t)s->oc : NULL;
 #pragma omp for schedule(static)
-        for (ptrdiff_t n = 0; n < s->n; ++n) {
-            if (!col || (y && !masked)) continue;
-            const float *xn = x + n * s->c * s->h * s->w;
-            const float *gyn = gy + n * s->oc * P;
-            if (y) { /* fused ReLU: the gradient passes only where the output was positive */
-                const float *yn = y + n * s->oc * P;
-                for (ptrdiff_t i = 0; i < s->oc * P; ++i) masked[i] = yn[i] > 0.0f ? gyn[i] : 0.0f;
-                gyn = masked;
-            }
-            if (partial_b)
-                for (ptrdiff_t o = 0; o < s->oc; ++o) {
-                    float part = 0.0f;
-                    for (ptrdiff_t p = 0; p < P; ++p) part += gyn[o * P + p];
-                    partial_b[(size_t)t * (size_t)s->oc + o] += part;
-                }
+        for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
+            if (!col || !gyb) continue;
+            const ptrdiff_t n0 = blk * B, nb = s->n - n0 < B ? s->n - n0 : B, ld = nb * P;
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
-                const float *gyg = gyn + g * ocpg * P;
+                for (ptrdiff_t i = 0; i < nb; ++i)
+                    for (ptrdiff_t o = 0; o < ocpg; ++o) {
+                        const ptrdiff_t at = ((n0 + i) * s->oc + g * ocpg + o) * P;
+                        const float *src = gy + at;
+                        float *dst = gyb + o * ld + i * P;
+                        if (y) { /* fused ReLU: the gradient passes where the output was > 0 */
+                            relu_mask(y + at, src, dst, P);
+                        } else {
+                            memcpy(dst, src, (size_t)P * sizeof(float));
+                        }
+                        if (mine_b) {
+                            float part = 0.0f;
+                            for (ptrdiff_t p = 0; p < P; ++p) part += dst[p];
+                            mine_b[g * ocpg + o] += part;
+                        }
+                    }
                 const float *wg = w + g * ocpg * K;
-                if (mine) { /* gW_g += gy_g (ocpg x P) @ col^T (P x K) */
-                    im2col(xn, s, g * cpg, cpg, col);
-                    fnn_sgemm_serial(ocpg, K, P, gyg, P, 1, col, 1, P, mine + g * ocpg * K, K,
-                                     NULL, 0, 1);
+                if (mine) { /* gW_g += gy_block (ocpg x ld) @ col_block^T (ld x K) */
+                    for (ptrdiff_t i = 0; i < nb; ++i)
+                        im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P,
+                               ld);
+                    if (transposed && gw_t) {
+                        fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg, NULL, 0,
+                                         0);
+                        for (ptrdiff_t k = 0; k < K; ++k)
+                            for (ptrdiff_t o = 0; o < ocpg; ++o)
+                                mine[(g * ocpg + o) * K + k] += gw_t[k * ocpg + o];
+                    } else if (!transposed) {
+                        fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld, mine + g * ocpg * K,
+                                         K, NULL, 0, 1);
+                    }
                 }
-                if (gx) { /* col = W_g^T (K x ocpg) @ gy_g (ocpg x P), scattered into gx */
-                    fnn_sgemm_serial(K, P, ocpg, wg, 1, K, gyg, P, 1, col, P, NULL, 0, 0);
-                    col2im(col, s, g * cpg, cpg, gx + n * s->c * s->h * s->w);
+                if (gx) { /* col_block = W_g^T (K x ocpg) @ gy_block, scattered into gx */
+                    fnn_sgemm_serial(K, ld, ocpg, wg, 1, K, gyb, ld, 1, col, ld, NULL, 0, 0);
+                    for (ptrdiff_t i = 0; i < nb; ++i)
+                        col2im(col + i * P, s, g * cpg, cpg, gx + (n0 + i) * s->c * s->h * s->w,
+                               ld);
                 }
             }
         }
         free(col);
-        free(masked);
+        free(gyb);
+        free(gw_t);
     }
     if (gw) {
         memset(gw, 0, (size_t)wsize * sizeof(float));

@@ -21,7 +21,10 @@ FNN_CLONES
 static void relu_backward_range(const float *x, const float *gy, float *gx, ptrdiff_t n)
 {
 #pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) gx[i] = x[i] > 0.0f ? gy[i] : 0.0f;
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float g = gy[i]; /* loaded unconditionally: a select, not a branch (see conv.c) */
+        gx[i] = x[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n)
@@ -52,13 +55,17 @@ static void relu_bias_cols(const float *y, const float *gy, float *gz, float *bi
         if (bias_grad) {
 #pragma omp simd
             for (ptrdiff_t j = j0; j < j1; ++j) {
-                const float v = yi[j] > 0.0f ? gi[j] : 0.0f;
+                const float g = gi[j];
+                const float v = yi[j] > 0.0f ? g : 0.0f;
                 zi[j] = v;
                 bias_grad[j] += v;
             }
         } else {
 #pragma omp simd
-            for (ptrdiff_t j = j0; j < j1; ++j) zi[j] = yi[j] > 0.0f ? gi[j] : 0.0f;
+            for (ptrdiff_t j = j0; j < j1; ++j) {
+                const float g = gi[j];
+                zi[j] = yi[j] > 0.0f ? g : 0.0f;
+            }
         }
     }
 }

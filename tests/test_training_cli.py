@@ -178,3 +178,21 @@ def test_features_needs_a_cnn(tmp_path, capsys):
     train(out, "--epochs", "1")
     assert cli.main(["features", str(out)]) == 2
     assert "no convolution layers" in capsys.readouterr().err
+
+
+def test_augmentation_keeps_labels_and_shapes_and_changes_pixels():
+    from fastnn.data.augment import flip_and_shift
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 28, 28)).astype(np.uint8)
+    out = flip_and_shift(images, rng)
+    assert out.shape == images.shape and out.dtype == images.dtype
+    assert (out != images).any()
+    # a flip without a shift is exact
+    same = flip_and_shift(images[:1], np.random.default_rng(3), shift=0)
+    assert (same[0] == images[0]).all() or (same[0] == images[0, :, ::-1]).all()
+
+
+def test_lr_schedule_and_augment_train_and_resume(tmp_path):
+    metrics = train(tmp_path / "s", "--lr-schedule", "cosine", "--augment", "--epochs", "2")
+    assert metrics["config"]["lr_schedule"] == "cosine" and metrics["config"]["augment"]
+    assert metrics["final_test_accuracy"] > 0.7

@@ -12,7 +12,8 @@ _INV_255 = np.float32(1.0 / 255.0)
 
 
 class DataLoader:
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
+                 augment=False):
         if batch_size < 1:
             raise ValueError(f"batch_size should be a positive integer value, got {batch_size}")
         self.dataset = dataset
@@ -20,6 +21,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.seed = seed
+        self.augment = augment  # random flips and 2-pixel shifts (fastnn/data/augment.py)
         self._epoch = 0
 
     def __len__(self):
@@ -37,6 +39,8 @@ class DataLoader:
     def __iter__(self):
         images, labels = self.dataset.images, self.dataset.labels
         order = self._order()
+        aug_rng = (np.random.default_rng((self.seed, self._epoch, 1)) if self.seed is not None
+                   else random.generator())
         self._epoch += 1
         n = len(labels)
         for start in range(0, n, self.batch_size):
@@ -44,6 +48,10 @@ class DataLoader:
             if self.drop_last and stop - start < self.batch_size:
                 break
             picked = slice(start, stop) if order is None else order[start:stop]
-            x = images[picked].astype(np.float32)
+            batch = images[picked]
+            if self.augment:
+                from fastnn.data.augment import flip_and_shift
+                batch = flip_and_shift(batch, aug_rng)
+            x = batch.astype(np.float32)
             x *= _INV_255
             yield Tensor._wrap(x.reshape(x.shape[0], 1, *x.shape[1:])), Tensor._wrap(labels[picked])
