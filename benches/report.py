@@ -101,13 +101,56 @@ def chart(rows, path):
     plt.close(fig)
 
 
+def summary(rows):
+    """One line per benchmark and thread count: fastnn (compiled), NumPy, PyTorch, ratio."""
+    by = defaultdict(dict)
+    for r in rows:
+        by[(r["group"], r["threads"])][r["contender"]] = r
+    out = ["| benchmark | threads | fastnn | NumPy | PyTorch | fastnn vs PyTorch |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for (group, threads), items in sorted(by.items()):
+        ours = items.get("fastnn-cython") or items.get("probe-avx512")
+        if ours is None:
+            continue
+        numpy = items.get("numpy") or items.get("numpy (forward only)")
+        torch = items.get("torch")
+
+        def cell(r):
+            if r is None:
+                return ""
+            text = fmt_time(r["median"])
+            if r["flops"]:
+                text += f" ({r['flops'] / r['median'] / 1e9:.0f} GFLOP/s)"
+            return text
+
+        ratio = f"{torch['median'] / ours['median']:.2f}x" if torch else ""
+        np_cell = cell(numpy) + (" fwd only" if "numpy (forward only)" in items else "")
+        out.append(f"| {group} | {threads} | {cell(ours)} | {np_cell} | {cell(torch)} | {ratio} |")
+    return "\n".join(out)
+
+
+def update_readme(text, readme=Path(__file__).parent.parent / "README.md"):
+    """Replace what stands between the bench markers in the README with `text`."""
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if not readme.exists():
+        return
+    content = readme.read_text()
+    if start in content and end in content:
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
 def main(path):
     data, rows = load(path)
-    md = ["# fastnn benchmark results", "", machine_header(data), tables(rows), ""]
+    md = ["# fastnn benchmark results", "", machine_header(data), "", "## Summary", "",
+          summary(rows), "", "## All contenders", tables(rows), ""]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text("\n".join(md))
     chart(rows, RESULTS / "latest.png")
-    print(f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.png'}")
+    update_readme(machine_header(data) + "\n\n" + summary(rows) +
+                  "\n\n![speed relative to PyTorch](benches/results/latest.png)")
+    print(f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.png'}; updated README.md")
 
 
 if __name__ == "__main__":
