@@ -1,5 +1,4 @@
 """Convolution, pooling and batch-norm layers (torch.nn names, defaults, init and reprs)."""
-import math
 
 import numpy as np
 
@@ -43,12 +42,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # torch's default: kaiming_uniform(a=sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_(self.weight, self.bias)
 
     def forward(self, input, relu=False):
         """relu=True (used by Sequential for a Conv2d followed by a ReLU) fuses the ReLU."""

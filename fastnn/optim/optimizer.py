@@ -8,6 +8,14 @@ import numpy as np
 from fastnn.tensor import Tensor
 
 
+def check_hyperparameters(**values):
+    """Raise like torch.optim for negative hyperparameters: Invalid learning rate: -1.0."""
+    for name, value in values.items():
+        if value < 0.0:
+            label = "learning rate" if name == "lr" else f"{name} value"
+            raise ValueError(f"Invalid {label}: {value}")
+
+
 class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
