@@ -67,7 +67,8 @@ class Tensor:
         return self._node
 
     def retain_grad(self):
-        raise NotImplementedError("retain_grad is not supported; use hooks-free leaf tensors")
+        raise NotImplementedError("retain_grad is not supported: only leaf tensors that require "
+                                  "grad receive .grad in fastnn")
 
     # --- conversion -----------------------------------------------------------------------
     def numpy(self):

@@ -3,6 +3,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
+from fastnn.ops.broadcast import operand, unbroadcast
 
 
 def _float32_contiguous(x, op):
@@ -67,13 +68,11 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        from fastnn.ops.broadcast import unbroadcast  # noqa: F401 (used in backward)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        from fastnn.ops.broadcast import unbroadcast
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         share_a = (a > b) + np.float32(0.5) * (a == b)
@@ -99,7 +98,6 @@ def abs(x):
 
 
 def maximum(a, b):
-    from fastnn.ops.broadcast import operand
     return Maximum.apply(operand(a), operand(b))
 
 
@@ -186,14 +184,12 @@ class Clamp(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
-        from fastnn.ops.broadcast import unbroadcast  # noqa: F401
         ctx.save_for_backward(condition)
         ctx.shapes = (np.shape(a), np.shape(b))
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        from fastnn.ops.broadcast import unbroadcast
         (condition,) = ctx.saved_tensors
         _, need_a, need_b = ctx.needs_input_grad
         zero = np.float32(0)
@@ -225,7 +221,6 @@ def clamp(x, min=None, max=None):
 
 
 def where(condition, input, other):
-    from fastnn.ops.broadcast import operand
     from fastnn.tensor import Tensor
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     return Where.apply(cond.astype(bool), operand(input), operand(other))
