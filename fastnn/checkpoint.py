@@ -35,7 +35,7 @@ def save(path, model, optimizer, info):
     arrays.update(optim_arrays)
     meta = dict(info, optimizer=optim_info, rng=random.generator().bit_generator.state)
     atomic_write(path, to_bytes(arrays, metadata={"fastnn": json.dumps(meta,
-                                                                         default=_json_default)}))
+                                                                         default=json_default)}))
 
 
 def load(path):
@@ -68,7 +68,8 @@ def restore_rng(info):
     random.generator().bit_generator.state = info["rng"]
 
 
-def _json_default(value):
+def json_default(value):
+    """JSON for NumPy scalars and tuples (metrics, configurations, optimizer state)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple):

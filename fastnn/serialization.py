@@ -30,7 +30,7 @@ def atomic_write(path, payload):
     """Write bytes to a temporary file beside `path`, fsync, then rename over `path`: readers
     see the old file or the new one, never a torn write."""
     directory = os.path.dirname(os.path.abspath(os.fspath(path)))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)

@@ -2,7 +2,6 @@
 epoch atomically (so a kill loses at most the running epoch and --resume continues exactly),
 and write metrics.json, model.safetensors and curves.png into the output directory."""
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -13,6 +12,7 @@ from tqdm import tqdm
 import fastnn
 from fastnn import backend, checkpoint, models, nn, optim, plots
 from fastnn.data import DataLoader, FashionMNIST, random_split
+from fastnn.serialization import atomic_write
 
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -250,12 +250,4 @@ def load_config(out):
 
 
 def _write_json(path, obj):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default))
-    os.replace(tmp, path)
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    atomic_write(path, json.dumps(obj, indent=2, default=checkpoint.json_default).encode())

@@ -5,7 +5,6 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.tensor import Tensor
 
 
 def pair(value, name):

@@ -17,15 +17,11 @@ class Adagrad(Optimizer):
                                       eps=eps))
 
     def step(self):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(id(p), {})
-                if not state:
-                    state["step"] = 0
-                    state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
-                state["step"] += 1
-                clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-                backend.adagrad_step(p.data, np.ascontiguousarray(p.grad.data), state["sum"],
-                                     clr, group["weight_decay"], group["eps"])
+        for group, p, grad, state in self._updates():
+            if not state:
+                state["step"] = 0
+                state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["step"] += 1
+            clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+            backend.adagrad_step(p.data, grad, state["sum"], clr, group["weight_decay"],
+                                 group["eps"])

@@ -22,28 +22,23 @@ class Adam(Optimizer):
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
     def step(self):
-        for group in self.param_groups:
+        for group, p, grad, state in self._updates():
             lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(id(p), {})
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(p.data)
-                    state["exp_avg_sq"] = np.zeros_like(p.data)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = np.zeros_like(p.data)
-                state["step"] += 1
-                t = state["step"]
-                # bias corrections in double precision, as torch computes them
-                step_size = lr / (1 - b1 ** t)
-                inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2 ** t)
-                backend.adam_step(p.data, np.ascontiguousarray(p.grad.data), state["exp_avg"],
-                                  state["exp_avg_sq"], state.get("max_exp_avg_sq"), step_size,
-                                  inv_bc2_sqrt, b1, b2, group["eps"],
-                                  0.0 if self.decoupled else wd,
-                                  1.0 - lr * wd if self.decoupled else 1.0)
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            t = state["step"]
+            # bias corrections in double precision, as torch computes them
+            step_size = lr / (1 - b1 ** t)
+            inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2 ** t)
+            backend.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
+                              state.get("max_exp_avg_sq"), step_size, inv_bc2_sqrt, b1, b2,
+                              group["eps"], 0.0 if self.decoupled else wd,
+                              1.0 - lr * wd if self.decoupled else 1.0)
 
 
 class AdamW(Adam):

@@ -41,6 +41,15 @@ class Optimizer:
             group.setdefault(key, value)
         self.param_groups.append(group)
 
+    def _updates(self):
+        """(group, param, contiguous grad, state dict) for each parameter that has a gradient:
+        the loop every step() runs, in torch's order."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p, np.ascontiguousarray(p.grad.data), \
+                        self.state.setdefault(id(p), {})
+
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:

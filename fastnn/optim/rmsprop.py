@@ -16,20 +16,15 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered))
 
     def step(self):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(id(p), {})
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = np.zeros_like(p.data)
-                    if group["momentum"] > 0:
-                        state["momentum_buffer"] = np.zeros_like(p.data)
-                    if group["centered"]:
-                        state["grad_avg"] = np.zeros_like(p.data)
-                state["step"] += 1
-                backend.rmsprop_step(p.data, np.ascontiguousarray(p.grad.data),
-                                     state["square_avg"], state.get("grad_avg"),
-                                     state.get("momentum_buffer"), group["lr"], group["alpha"],
-                                     group["eps"], group["weight_decay"], group["momentum"])
+        for group, p, grad, state in self._updates():
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = np.zeros_like(p.data)
+                if group["momentum"] > 0:
+                    state["momentum_buffer"] = np.zeros_like(p.data)
+                if group["centered"]:
+                    state["grad_avg"] = np.zeros_like(p.data)
+            state["step"] += 1
+            backend.rmsprop_step(p.data, grad, state["square_avg"], state.get("grad_avg"),
+                                 state.get("momentum_buffer"), group["lr"], group["alpha"],
+                                 group["eps"], group["weight_decay"], group["momentum"])

@@ -19,18 +19,13 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def step(self):
-        for group in self.param_groups:
+        for group, p, grad, state in self._updates():
             momentum = group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                buf, first = None, False
-                if momentum:
-                    state = self.state.setdefault(id(p), {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = np.empty_like(p.data)
-                        first = True
-                backend.sgd_step(p.data, np.ascontiguousarray(p.grad.data), buf, group["lr"],
-                                 group["weight_decay"], momentum, group["dampening"],
-                                 group["nesterov"], first)
+            buf, first = None, False
+            if momentum:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.empty_like(p.data)
+                    first = True
+            backend.sgd_step(p.data, grad, buf, group["lr"], group["weight_decay"], momentum,
+                             group["dampening"], group["nesterov"], first)
