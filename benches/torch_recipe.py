@@ -1,6 +1,6 @@
 """PyTorch running a `fastnn train` recipe the same way (same network, initialisation scheme,
-optimizer, batch size, epochs, shuffling and per-epoch test evaluation), so the two wall times
-can be compared on one machine at one thread count.
+optimizer, batch size, epochs, input standardisation, shuffling and per-epoch test evaluation),
+so the two wall times can be compared on one machine at one thread count.
 
     python benches/torch_recipe.py --model mlp2 --optimizer adam --lr 1e-3 --epochs 20 --threads 2
 """
@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from fastnn.data import FashionMNIST
+from fastnn.data import FashionMNIST, to_float_images
+from fastnn.data.fashion_mnist import MEAN, STD
 
 
 def build(name):
@@ -46,14 +47,17 @@ def main():
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=True,
+                        help="standardise pixels as `fastnn train` does (default)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     start = time.perf_counter()
     train, test = FashionMNIST(train=True), FashionMNIST(train=False)
-    x_train = torch.from_numpy(train.images.astype(np.float32) / 255).unsqueeze(1)
+    stats = (MEAN, STD) if args.normalize else None
+    x_train = torch.from_numpy(to_float_images(train.images, stats))
     y_train = torch.from_numpy(train.labels)
-    x_test = torch.from_numpy(test.images.astype(np.float32) / 255).unsqueeze(1)
+    x_test = torch.from_numpy(to_float_images(test.images, stats))
     y_test = torch.from_numpy(test.labels)
     net = build(args.model)
     opt = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,

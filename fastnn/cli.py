@@ -70,6 +70,9 @@ def _add_train(sub):
                             "(annealed to 0 over --epochs), step (x0.1 every third of them)")
     train.add_argument("--augment", action="store_true", default=None,
                        help="randomly flip and shift (by up to 2 pixels) training images")
+    train.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                       help="standardise pixels with the training set's mean and std "
+                            "(default; --no-normalize feeds them in [0, 1] as d2l does)")
     train.add_argument("--seed", type=int,
                        help=f"seed for weights, dropout and batch order (default {_D.seed})")
     train.add_argument("--threads", type=_positive_int,
@@ -125,7 +128,7 @@ def train_config(args):
         "weight_decay": args.weight_decay, "val_split": args.val_split, "seed": args.seed,
         "threads": args.threads, "backend": args.backend, "data": args.data, "out": args.out,
         "tensorboard": args.tensorboard, "lr_schedule": args.lr_schedule,
-        "augment": args.augment,
+        "augment": args.augment, "normalize": args.normalize,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if args.resume:

@@ -26,7 +26,7 @@ def confusion(true, predicted, n_classes=len(CLASSES)):
 def evaluate(out, log=print):
     model, config = load_model(out)
     test = FashionMNIST(config.data or None, train=False)
-    predicted = training.predict(model, test)
+    predicted = training.predict(model, test, normalize=training.normalization(config))
     matrix = confusion(test.labels, predicted)
     acc = float((predicted == test.labels).mean())
     log(f"test accuracy {acc:.4f} ({int((predicted == test.labels).sum())}/{len(test)}), "
@@ -51,7 +51,7 @@ def predict_grid(out, n=16, log=print):
     test = FashionMNIST(config.data or None, train=False)
     images = test.images[:n]
     with fastnn.no_grad():
-        x = fastnn.tensor(images[:, np.newaxis].astype(np.float32) / 255)
+        x = fastnn.tensor(training.model_inputs(config, images))
         predicted = model(x).data.argmax(axis=1)
     true = test.labels[:n]
     plots.prediction_grid(images, true, predicted, CLASSES, Path(out) / "predictions.png")

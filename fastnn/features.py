@@ -65,6 +65,7 @@ def write_pngs(maps, out_dir, title_prefix=""):
 
 
 def features(out, n=8, log=print):
+    from fastnn import training
     from fastnn.data import FashionMNIST
     from fastnn.evaluation import load_model
 
@@ -73,7 +74,6 @@ def features(out, n=8, log=print):
         raise ValueError(f"{out} holds a {config.model} model, which has no convolution layers; "
                          "feature maps need --model cnn or cnn2")
     test = FashionMNIST(config.data or None, train=False)
-    images = test.images[:n, None].astype(np.float32) / 255
-    paths = write_pngs(feature_maps(model, images), out)
+    paths = write_pngs(feature_maps(model, training.model_inputs(config, test.images[:n])), out)
     log(f"wrote {len(paths)} feature-map grids: " + ", ".join(p.name for p in paths))
     return paths

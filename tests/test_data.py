@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from fastnn.data import DataLoader, DatasetNotFoundError, FashionMNIST, IDXError
+from fastnn.data import DataLoader, DatasetNotFoundError, FashionMNIST, IDXError, to_float_images
 from fastnn.data import fashion_mnist, idx
 
 
@@ -30,6 +30,24 @@ def test_real_dataset_loads_and_verifies(train_set):
     assert train_set.labels.dtype == np.int64 and set(np.unique(train_set.labels)) == set(range(10))
     test = FashionMNIST(train=False, download=False)
     assert len(test) == 10000
+
+
+def test_normalization_constants_are_the_training_set_statistics(train_set):
+    scaled = train_set.images.astype(np.float64) / 255
+    assert abs(scaled.mean() - fashion_mnist.MEAN) < 5e-4
+    assert abs(scaled.std() - fashion_mnist.STD) < 5e-4
+
+
+def test_dataloader_normalize_standardises_each_batch(train_set):
+    stats = (fashion_mnist.MEAN, fashion_mnist.STD)
+    x, _ = next(iter(DataLoader(train_set, batch_size=512, normalize=stats)))
+    expected = (train_set.images[:512, None] / 255 - stats[0]) / stats[1]
+    np.testing.assert_allclose(x.data, expected, rtol=1e-5, atol=1e-5)
+    # over the whole set the standardised pixels have mean 0 and std 1
+    whole = to_float_images(train_set.images, stats)
+    assert abs(whole.mean()) < 2e-3 and abs(whole.std() - 1) < 2e-3
+    with pytest.raises(ValueError, match="std must be positive"):
+        to_float_images(train_set.images[:2], (0.5, 0.0))
 
 
 def test_idx_parse_checks_magic_dims_and_length(tmp_path):

@@ -180,6 +180,18 @@ def test_features_needs_a_cnn(tmp_path, capsys):
     assert "no convolution layers" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--normalize", "--no-normalize"])
+def test_evaluate_feeds_the_model_as_training_did(tmp_path, flag):
+    # evaluate must standardise the test images exactly when training did, or its accuracy
+    # would differ from the one training measured with the same weights
+    out = tmp_path / flag
+    metrics = train(out, flag)
+    assert metrics["config"]["normalize"] == (flag == "--normalize")
+    assert cli.main(["evaluate", str(out)]) == 0
+    from fastnn.evaluation import evaluate
+    assert evaluate(out, log=lambda _: None)["accuracy"] == metrics["final_test_accuracy"]
+
+
 def test_augmentation_keeps_labels_and_shapes_and_changes_pixels():
     from fastnn.data.augment import flip_and_shift
     rng = np.random.default_rng(0)

@@ -16,6 +16,9 @@ from fastnn.data import idx
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
            "Sneaker", "Bag", "Ankle boot")
 
+# Per-pixel mean and standard deviation of the 60,000 training images scaled to [0, 1] (what
+# torchvision recipes pass to transforms.Normalize; tests/test_data.py recomputes them).
+MEAN, STD = 0.2860, 0.3530
 MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 

@@ -1,6 +1,6 @@
 """DataLoader: minibatches of (images, labels) Tensors, built with array slicing (no
 per-sample Python loop). Images come as float32 in [0, 1], shaped (B, 1, 28, 28) as
-torchvision's ToTensor gives them."""
+torchvision's ToTensor gives them, or standardised as its Normalize(mean, std) then gives them."""
 import math
 
 import numpy as np
@@ -11,9 +11,24 @@ from fastnn.tensor import Tensor
 _INV_255 = np.float32(1.0 / 255.0)
 
 
+def to_float_images(images, normalize=None):
+    """uint8 images (B, H, W) -> float32 (B, 1, H, W): scaled to [0, 1], then, when normalize
+    is (mean, std), standardised to (x - mean) / std in the same pass over the batch."""
+    x = images.astype(np.float32)
+    if normalize is None:
+        x *= _INV_255
+    else:
+        mean, std = normalize
+        if not std > 0:
+            raise ValueError(f"normalize: std must be positive, got {std}")
+        x *= np.float32(1.0 / (255.0 * std))
+        x -= np.float32(mean / std)
+    return x.reshape(x.shape[0], 1, *x.shape[1:])
+
+
 class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 augment=False):
+                 augment=False, normalize=None):
         if batch_size < 1:
             raise ValueError(f"batch_size should be a positive integer value, got {batch_size}")
         self.dataset = dataset
@@ -22,6 +37,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.seed = seed
         self.augment = augment  # random flips and 2-pixel shifts (fastnn/data/augment.py)
+        self.normalize = normalize  # None, or (mean, std) of the [0, 1]-scaled pixels
         self._epoch = 0
 
     def __len__(self):
@@ -52,6 +68,5 @@ class DataLoader:
             if self.augment:
                 from fastnn.data.augment import flip_and_shift
                 batch = flip_and_shift(batch, aug_rng)
-            x = batch.astype(np.float32)
-            x *= _INV_255
-            yield Tensor._wrap(x.reshape(x.shape[0], 1, *x.shape[1:])), Tensor._wrap(labels[picked])
+            x = to_float_images(batch, self.normalize)
+            yield Tensor._wrap(x), Tensor._wrap(labels[picked])
