@@ -28,10 +28,15 @@
 typedef void (*fnn_ukernel)(ptrdiff_t kc, const float *a, const float *b,
                             float *c, ptrdiff_t ldc, int accumulate);
 
+/* The same product with A read in place: a(i, k) = a[i * rsa + k * csa] (no packing). */
+typedef void (*fnn_ukernel_strided)(ptrdiff_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                    const float *b, float *c, ptrdiff_t ldc, int accumulate);
+
 typedef struct {
     int mr, nr;
     ptrdiff_t kc, mc, nc;
     fnn_ukernel kernel;
+    fnn_ukernel_strided kernel_strided; /* NULL: this ISA always packs A */
 } fnn_gemm_config;
 
 #define FNN_MR_AVX512 12
@@ -52,12 +57,14 @@ typedef struct {
 void fnn_ukernel_avx512(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
 void fnn_ukernel_avx2(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
 void fnn_ukernel_generic(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
+void fnn_ukernel_avx512_strided(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
+                                float *, ptrdiff_t, int);
 
 static const fnn_gemm_config fnn_gemm_configs[3] = {
-    /* FNN_ISA_GENERIC */ {FNN_MR_GENERIC, FNN_NR_GENERIC, 256, 128, 4096, fnn_ukernel_generic},
-    /* FNN_ISA_AVX2    */ {FNN_MR_AVX2, FNN_NR_AVX2, 256, 120, 4096, fnn_ukernel_avx2},
+    /* FNN_ISA_GENERIC */ {FNN_MR_GENERIC, FNN_NR_GENERIC, 256, 128, 4096, fnn_ukernel_generic, NULL},
+    /* FNN_ISA_AVX2    */ {FNN_MR_AVX2, FNN_NR_AVX2, 256, 120, 4096, fnn_ukernel_avx2, NULL},
     /* FNN_ISA_AVX512  */ {FNN_MR_AVX512, FNN_NR_AVX512, FNN_KC_AVX512, FNN_MC_AVX512, 3072,
-                           fnn_ukernel_avx512},
+                           fnn_ukernel_avx512, fnn_ukernel_avx512_strided},
 };
 
 /* Products below this many multiply-adds run on one thread: an OpenMP fork/join costs a few
