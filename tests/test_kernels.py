@@ -215,9 +215,28 @@ def test_compiled_kernels_actually_ran():
 
 def test_numba_backend_runs_numba_code():
     module = backend.get("numba")
-    assert module._gemm.signatures, "the njit GEMM was never compiled"
+    assert module._gemm_blocks.signatures, "the njit GEMM was never compiled"
     out = backend.gemm(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32), backend="numba")
     np.testing.assert_array_equal(out, np.full((2, 4), 3.0, np.float32))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_numba_serial_and_parallel_paths_agree(threads):
+    # small work runs on the calling thread, large work in a prange over row or column blocks
+    module = backend.get("numba")
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((130, 200), dtype=np.float32)
+    b = rng.standard_normal((200, 150), dtype=np.float32)
+    assert 2 * a.shape[0] * a.shape[1] * b.shape[1] >= module._PARALLEL_MIN_FLOPS
+    fastnn.set_num_threads(threads)
+    out = backend.gemm(a, b, backend="numba")
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+    y = rng.standard_normal((600, 300), dtype=np.float32)
+    g = rng.standard_normal((600, 300), dtype=np.float32)
+    assert y.size >= module._PARALLEL_MIN_ELEMENTS
+    grad, bias = backend.relu_backward_bias(y, g, backend="numba")
+    np.testing.assert_array_equal(grad, np.where(y > 0, g, 0))
+    np.testing.assert_allclose(bias, grad.sum(0), rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("isa", ISAS)
