@@ -231,12 +231,29 @@ def test_numba_serial_and_parallel_paths_agree(threads):
     fastnn.set_num_threads(threads)
     out = backend.gemm(a, b, backend="numba")
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+    # B given transposed runs the dot-product form, split over its rows or columns
+    for bt in (np.ascontiguousarray(b.T), np.ascontiguousarray(b[:, :67].T)):
+        bias = rng.standard_normal(bt.shape[0], dtype=np.float32)
+        out = backend.gemm(a, bt.T, bias=bias, relu=True, backend="numba")
+        expected = np.maximum(a.astype(np.float64) @ bt.T + bias, 0)
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
     y = rng.standard_normal((600, 300), dtype=np.float32)
     g = rng.standard_normal((600, 300), dtype=np.float32)
     assert y.size >= module._PARALLEL_MIN_ELEMENTS
     grad, bias = backend.relu_backward_bias(y, g, backend="numba")
     np.testing.assert_array_equal(grad, np.where(y > 0, g, 0))
     np.testing.assert_allclose(bias, grad.sum(0), rtol=1e-5, atol=1e-4)
+    for n in (1000, module._PARALLEL_MIN_ELEMENTS + 17):  # SGD with momentum and AMSGrad Adam
+        p0, g0 = rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
+        results = {}
+        for name in ("numba", "numpy"):
+            p, buf = p0.copy(), np.zeros(n, np.float32)
+            backend.sgd_step(p, g0, buf, 0.1, 1e-3, 0.9, 0.0, True, False, backend=name)
+            state = [np.full(n, 0.1, np.float32) for _ in range(3)]
+            backend.adam_step(p, g0, *state, 1e-3, 1.2, 0.9, 0.999, 1e-8, 1e-2, 1.0,
+                              backend=name)
+            results[name] = p
+        np.testing.assert_allclose(results["numba"], results["numpy"], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -77,42 +77,47 @@ def _dot_edges(a, bt, out, i0, i1, j0, j1):
             o_row[j] = total
 
 
-@njit(void(_M, _M, _M, _M, float32[::1], boolean, boolean, boolean, int64, int64), **_COMMON)
-def _gemm_rows(a, bt, out, start, bias, has_bias, relu, accumulate, i0, i1):
-    """Rows [i0, i1) of out = (start if accumulate) + a @ bt.T (+ bias) (ReLU): one thread's
-    share of the product."""
-    n = bt.shape[0]
+@njit(void(_M, _M, _M, _M, float32[::1], boolean, boolean, boolean, int64, int64, int64, int64),
+      **_COMMON)
+def _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, i0, i1, j0, j1):
+    """out[i0:i1, j0:j1] = (start if accumulate) + a @ bt.T (+ bias) (ReLU): one thread's share
+    of the product (j0 and j1 are multiples of 4 except at the right edge)."""
     full_rows = i0 + (i1 - i0) // 4 * 4
-    full_cols = n // 4 * 4
-    for c0 in range(0, n, _COL_BLOCK):
-        c1 = min(n, c0 + _COL_BLOCK)
+    full_cols = j0 + (j1 - j0) // 4 * 4
+    for c0 in range(j0, j1, _COL_BLOCK):
+        c1 = min(j1, c0 + _COL_BLOCK)
         c1_full = min(c1, full_cols)
         for r in range(i0, full_rows, 4):
             for c in range(c0, c1_full, 4):
                 _dot_4x4(a, bt, out, r, c)
         _dot_edges(a, bt, out, full_rows, i1, c0, c1_full)
-    _dot_edges(a, bt, out, i0, i1, full_cols, n)
+    _dot_edges(a, bt, out, i0, i1, full_cols, j1)
     for i in range(i0, i1):
-        row = out[i]
-        for j in range(n):
+        row = out[i, j0:j1]
+        for j in range(j1 - j0):
             v = row[j]
             if accumulate:
-                v += start[i, j]
+                v += start[i, j0 + j]
             if has_bias:
-                v += bias[j]
+                v += bias[j0 + j]
             if relu and v <= 0.0:
                 v = np.float32(0.0)
             row[j] = v
 
 
-@njit(void(_M, _M, _M, _M, float32[::1], boolean, boolean, boolean, int64), parallel=True,
+@njit(void(_M, _M, _M, _M, float32[::1], boolean, boolean, boolean, int64, boolean), parallel=True,
       **_COMMON)
-def _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts):
-    blocks = (a.shape[0] + 3) // 4  # whole 4-row blocks per thread
+def _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts, split_rows):
+    m, n = a.shape[0], bt.shape[0]
+    blocks = ((m if split_rows else n) + 3) // 4  # whole 4-wide blocks per thread
     for part in prange(parts):
-        _gemm_rows(a, bt, out, start, bias, has_bias, relu, accumulate,
-                   min(a.shape[0], blocks * part // parts * 4),
-                   min(a.shape[0], blocks * (part + 1) // parts * 4))
+        lo, hi = blocks * part // parts * 4, blocks * (part + 1) // parts * 4
+        if split_rows:
+            _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, min(m, lo),
+                        min(m, hi), 0, n)
+        else:
+            _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, 0, m, min(n, lo),
+                        min(n, hi))
 
 
 @njit(void(_M, _M, _M, int64), **_COMMON)
@@ -274,25 +279,44 @@ def _softmax_cross_entropy(x, labels, losses, grad, want_grad, scale):
     return bad
 
 
-@njit(void(float32[::1], float32[::1], float32[::1], boolean, float32, float32, float32, float32,
-           boolean, boolean), parallel=True, **_COMMON)
-def _sgd_step(param, grad, buf, has_buf, lr, wd, momentum, dampening, nesterov, first):
-    for i in prange(param.shape[0]):
-        d = grad[i] + wd * param[i]
-        if has_buf:
-            b = d if first else momentum * buf[i] + (np.float32(1.0) - dampening) * d
-            buf[i] = b
-            d = d + momentum * b if nesterov else b
-        param[i] -= lr * d
-
-
 _F = float32[::1]
+# The SGD and Adam updates come as a serial kernel over [lo, hi) (indexing slices from 0, which
+# LLVM vectorises) and a prange over ranges of it: Numba's parallel launch took ~19 us a call at
+# 2 threads, 18 ms of a 2-thread MLP epoch spent on four small tensors a step.
+_SGD = (_F, _F, _F, boolean, float32, float32, float32, float32, boolean, boolean)
 
 
-@njit(void(_F, _F, _F, _F, _F, boolean, float32, float32, float32, float32, float32, float32,
-           float32), parallel=True, **_COMMON)
-def _adam_step(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay):
-    for i in prange(p.shape[0]):
+@njit(void(*_SGD, int64, int64), **_COMMON)
+def _sgd_range(param, grad, buf, has_buf, lr, wd, momentum, dampening, nesterov, first, lo, hi):
+    p, g = param[lo:hi], grad[lo:hi]
+    b_ = buf[lo:hi] if has_buf else buf
+    for i in range(hi - lo):
+        d = g[i] + wd * p[i]
+        if has_buf:
+            b = d if first else momentum * b_[i] + (np.float32(1.0) - dampening) * d
+            b_[i] = b
+            d = d + momentum * b if nesterov else b
+        p[i] -= lr * d
+
+
+@njit(void(*_SGD, int64), parallel=True, **_COMMON)
+def _sgd_parallel(param, grad, buf, has_buf, lr, wd, momentum, dampening, nesterov, first, parts):
+    n = param.shape[0]
+    for part in prange(parts):
+        _sgd_range(param, grad, buf, has_buf, lr, wd, momentum, dampening, nesterov, first,
+                   n * part // parts, n * (part + 1) // parts)
+
+
+_ADAM = (_F, _F, _F, _F, _F, boolean, float32, float32, float32, float32, float32, float32,
+         float32)
+
+
+@njit(void(*_ADAM, int64, int64), **_COMMON)
+def _adam_range(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay, lo,
+                hi):
+    p, g, m, v = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
+    vmax = vmax[lo:hi] if amsgrad else vmax
+    for i in range(hi - lo):
         gi = g[i] + l2 * p[i]
         mi = b1 * m[i] + (np.float32(1.0) - b1) * gi
         vi = b2 * v[i] + (np.float32(1.0) - b2) * gi * gi
@@ -303,6 +327,15 @@ def _adam_step(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, eps, 
             second = max(vmax[i], vi)
             vmax[i] = second
         p[i] = p[i] * decay - step_size * mi / (np.sqrt(second) * inv_bc2_sqrt + eps)
+
+
+@njit(void(*_ADAM, int64), parallel=True, **_COMMON)
+def _adam_parallel(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay,
+                   parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _adam_range(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay,
+                    n * part // parts, n * (part + 1) // parts)
 
 
 @njit(void(_F, _F, _F, float32, float32, float32), parallel=True, **_COMMON)
@@ -379,16 +412,21 @@ def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     bias = bias if has_bias else _NO_BIAS
     m, k = a.shape
     n = b.shape[1]
-    parts = _parts(2 * m * k * n, _PARALLEL_MIN_FLOPS, (m + 3) // 4)
+    parts = _parts(2 * m * k * n, _PARALLEL_MIN_FLOPS, (max(m, n) + 3) // 4)
     if _dot_form(a, b):
         a, bt = _input(a), _input(b.T)
         start = out.copy() if accumulate else _NO_GRAD
         if parts == 1:
-            _gemm_rows(a, bt, out, start, bias, has_bias, relu, accumulate, 0, m)
+            _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, 0, m, 0, n)
         else:
-            _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts)
+            # Split the wider side, as the C driver does. For x @ W^T that gives each thread
+            # half of W's rows: the halves the next update writes, which then stay in one
+            # core's cache (rows of out split: both cores read all of W, and the update's
+            # writes invalidated it in the other one).
+            _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts, m > n)
     else:
         a, b = _input(a), _input(b)
+        parts = min(parts, (m + 3) // 4)
         if parts == 1:
             _gemm_blocks_nn(a, b, out, bias, has_bias, relu, accumulate, 0, (m + 3) // 4)
         else:
@@ -427,12 +465,21 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     return bad
 
 
+def _elementwise(serial, parallel, n, *args):
+    """Run an update kernel on the calling thread, or over threads once n is large."""
+    parts = _parts(n, _PARALLEL_MIN_ELEMENTS, numba.get_num_threads())
+    if parts == 1:
+        serial(*args, 0, n)
+    else:
+        parallel(*args, parts)
+
+
 def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, first):
     has_buf = buf is not None
-    _sgd_step(param.reshape(-1), _input(grad).reshape(-1),
-              buf.reshape(-1) if has_buf else _NO_BIAS, has_buf, np.float32(lr),
-              np.float32(weight_decay), np.float32(momentum), np.float32(dampening), nesterov,
-              first)
+    f = np.float32
+    _elementwise(_sgd_range, _sgd_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), buf.reshape(-1) if has_buf else _NO_BIAS, has_buf,
+                 f(lr), f(weight_decay), f(momentum), f(dampening), nesterov, first)
 
 
 def _flat_or_empty(a):
@@ -442,10 +489,10 @@ def _flat_or_empty(a):
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt, beta1,
               beta2, eps, l2, decay):
     f = np.float32
-    _adam_step(param.reshape(-1), _input(grad).reshape(-1), exp_avg.reshape(-1),
-               exp_avg_sq.reshape(-1), _flat_or_empty(max_exp_avg_sq),
-               max_exp_avg_sq is not None, f(step_size), f(inv_bc2_sqrt), f(beta1), f(beta2),
-               f(eps), f(l2), f(decay))
+    _elementwise(_adam_range, _adam_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+                 _flat_or_empty(max_exp_avg_sq), max_exp_avg_sq is not None, f(step_size),
+                 f(inv_bc2_sqrt), f(beta1), f(beta2), f(eps), f(l2), f(decay))
 
 
 def adagrad_step(param, grad, state_sum, clr, weight_decay, eps):
