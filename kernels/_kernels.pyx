@@ -203,6 +203,23 @@ def softmax_cross_entropy(cnp.ndarray logits, cnp.ndarray labels, cnp.ndarray lo
         bad = fnn_softmax_xent(N, C, x, C, y, loss_ptr, grad_ptr, grad_scale)
     return bad
 
+def labels_in_range(cnp.ndarray labels, Py_ssize_t n_classes):
+    """Whether `labels` is a C-contiguous 1-D int64 array with every value in [0, n_classes):
+    the range check before the softmax-cross-entropy kernel, as one C loop (NumPy's min() and
+    max() cost ~3 us a training step on 256 labels, a sixth of the whole fused loss)."""
+    if not (cnp.PyArray_TYPE(labels) == cnp.NPY_INT64 and cnp.PyArray_NDIM(labels) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(labels)):
+        return False
+    cdef const int64_t *y = <const int64_t *>cnp.PyArray_DATA(labels)
+    cdef Py_ssize_t i, n = labels.shape[0]
+    cdef bint ok = True
+    with nogil:
+        for i in range(n):
+            if y[i] < 0 or y[i] >= n_classes:
+                ok = False
+                break
+    return ok
+
 def sgd_step(float[::1] param, const float[::1] grad, float[::1] buf, float lr, float wd,
              float momentum, float dampening, bint nesterov, bint first):
     cdef float *buf_ptr = NULL

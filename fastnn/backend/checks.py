@@ -101,9 +101,19 @@ def check_elementwise(pairs, out):
             raise ValueError(f"{name} must be C-contiguous")
 
 
+def _labels_in_range(labels, n_classes):
+    return labels.min() >= 0 and labels.max() < n_classes
+
+
+try:  # one C loop instead of two NumPy reductions, when the kernels are built
+    from fastnn._kernels import labels_in_range as _labels_in_range  # noqa: F811
+except ImportError:
+    pass
+
+
 def check_labels(labels, n_rows, n_classes):
     if (type(labels) is np.ndarray and labels.dtype == np.int64 and labels.shape == (n_rows,)
-            and (not n_rows or (labels.min() >= 0 and labels.max() < n_classes))):
+            and (not n_rows or _labels_in_range(labels, n_classes))):
         return  # the hot path; the checks below word the error
     if not isinstance(labels, np.ndarray):
         raise TypeError(f"target must be a numpy.ndarray, got {type(labels).__name__}")
