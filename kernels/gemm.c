@@ -219,12 +219,12 @@ static void gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, pt
     if (!buf) return; /* out of memory: the Python side pre-checks sizes, so this is unreachable */
     float *Ap = buf, *Bp = buf + mc_max * kc_max;
     /* Packing A costs one pass over it per KC block and pays back on each of the nc/nr times
-     * the micro-kernel reads it. With few reads (the MLP's 256-wide products, each thread's
-     * half of them, the 10-wide output layer) reading A in place is faster: 3-6% on the
-     * 256x784x256 products, 20% on 256x256x10, and 13% on a 2-thread MLP epoch, where x
-     * arrives cold from memory, measured side by side on Zen 5. From 32 panels on (1024^3 on
-     * one thread) packing won by 2-3%; 16 panels (2 threads' halves of 1024^3) still favoured
-     * reading in place. (BLIS makes the same choice in its "sup" path for small sizes.) */
+     * the micro-kernel reads it. With few reads (up to 16 panels) reading A in place was
+     * faster on Zen 5, side by side: 3-6% on the MLP's 256x784x256 products, 20% on 256x256x10
+     * and 13% on a 2-thread MLP epoch, where x arrives cold from memory; from 32 panels on
+     * (1024^3 in 1024-wide panels) packing won by 2-3%. With AVX-512's NC of 512 (gemm_config.h) A is
+     * therefore always read in place there; the AVX2 and generic kernels always pack it. BLIS
+     * makes the same choice in its "sup" path for small sizes. */
     const int a_in_place = cfg->kernel_strided != NULL && ceil_div(nc_max, cfg->nr) <= 16;
 
     for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {

@@ -34,6 +34,14 @@ void ukernel_body(ptrdiff_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, co
 {
     const float *a4 = a + 4 * rsa, *a8 = a + 8 * rsa;
     const ptrdiff_t r2 = 2 * rsa, r3 = 3 * rsa;
+    /* When the tile is added to C (every KC block after the first), fetch C's 12 rows now so
+     * the loads at the end do not stall: +2-3% at 2048^3, neutral on single-block products. */
+    if (accumulate) {
+        for (int i = 0; i < 12; ++i) {
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        }
+    }
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
