@@ -18,50 +18,55 @@ _M = float32[:, ::1]
 # The GEMM alone may reassociate: its sums are reordered into vector lanes either way, and
 # without reassoc LLVM will not vectorise a reduction.
 _GEMM = dict(cache=True, fastmath={"contract", "reassoc"}, nogil=True)
-# Columns of out per pass over a thread's rows: 64 rows of B^T at K 784 are 200 KiB, so the
-# block of B^T stays in L2 while every 4-row block of A streams past it.
-_COL_BLOCK = 64
+# Columns of out per pass over a thread's rows: 63 rows of B^T at K 784 are 200 KiB, so the
+# block of B^T stays in L2 while every 5-row block of A streams past it.
+_COL_BLOCK = 63
 
 
 @njit(void(_M, _M, _M, int64, int64), **_GEMM)
-def _dot_4x4(a, bt, out, i0, j0):
-    """out[i0:i0+4, j0:j0+4] = a[i0:i0+4] @ bt[j0:j0+4].T as 16 dot products in one k loop.
+def _dot_5x3(a, bt, out, i0, j0):
+    """out[i0:i0+5, j0:j0+3] = a[i0:i0+5] @ bt[j0:j0+3].T as 15 dot products in one k loop.
 
     Numba cannot hold a register tile across a k loop the way the C micro-kernel does when k is
     the outer loop (LLVM keeps such accumulators in memory). With k as the inner loop of dot
-    products over contiguous rows, it can: LLVM vectorises the 16 reductions into 16 vector
-    accumulators, and each loaded vector of A or B^T feeds 4 FMAs. That runs at ~196 GFLOP/s
-    on one Zen 5 core, against ~110 for the best k-outer (row-streaming) form here."""
-    a0, a1, a2, a3 = a[i0], a[i0 + 1], a[i0 + 2], a[i0 + 3]
-    b0, b1, b2, b3 = bt[j0], bt[j0 + 1], bt[j0 + 2], bt[j0 + 3]
-    s00 = s01 = s02 = s03 = np.float32(0.0)
-    s10 = s11 = s12 = s13 = np.float32(0.0)
-    s20 = s21 = s22 = s23 = np.float32(0.0)
-    s30 = s31 = s32 = s33 = np.float32(0.0)
+    products over contiguous rows, it can: LLVM vectorises the 15 reductions into 15 vector
+    accumulators, and each vector loaded from A feeds 3 FMAs, each from B^T 5. On one Zen 5
+    core at 256x784x256 this ran at ~205 GFLOP/s, 4x4 at 160-195, 4x5 and 5x4 at 180-205, and
+    the best k-outer (row-streaming) form at ~110."""
+    a0, a1, a2, a3, a4 = a[i0], a[i0 + 1], a[i0 + 2], a[i0 + 3], a[i0 + 4]
+    b0, b1, b2 = bt[j0], bt[j0 + 1], bt[j0 + 2]
+    s00 = s01 = s02 = np.float32(0.0)
+    s10 = s11 = s12 = np.float32(0.0)
+    s20 = s21 = s22 = np.float32(0.0)
+    s30 = s31 = s32 = np.float32(0.0)
+    s40 = s41 = s42 = np.float32(0.0)
     for k in range(a.shape[1]):
-        x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
-        y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
+        x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
+        y0, y1, y2 = b0[k], b1[k], b2[k]
         s00 += x0 * y0
         s01 += x0 * y1
         s02 += x0 * y2
-        s03 += x0 * y3
         s10 += x1 * y0
         s11 += x1 * y1
         s12 += x1 * y2
-        s13 += x1 * y3
         s20 += x2 * y0
         s21 += x2 * y1
         s22 += x2 * y2
-        s23 += x2 * y3
         s30 += x3 * y0
         s31 += x3 * y1
         s32 += x3 * y2
-        s33 += x3 * y3
-    o0, o1, o2, o3 = out[i0], out[i0 + 1], out[i0 + 2], out[i0 + 3]
-    o0[j0], o0[j0 + 1], o0[j0 + 2], o0[j0 + 3] = s00, s01, s02, s03
-    o1[j0], o1[j0 + 1], o1[j0 + 2], o1[j0 + 3] = s10, s11, s12, s13
-    o2[j0], o2[j0 + 1], o2[j0 + 2], o2[j0 + 3] = s20, s21, s22, s23
-    o3[j0], o3[j0 + 1], o3[j0 + 2], o3[j0 + 3] = s30, s31, s32, s33
+        s40 += x4 * y0
+        s41 += x4 * y1
+        s42 += x4 * y2
+    o0, o1, o2, o3, o4 = out[i0], out[i0 + 1], out[i0 + 2], out[i0 + 3], out[i0 + 4]
+    o0[j0], o0[j0 + 1], o0[j0 + 2] = s00, s01, s02
+    o1[j0], o1[j0 + 1], o1[j0 + 2] = s10, s11, s12
+    o2[j0], o2[j0 + 1], o2[j0 + 2] = s20, s21, s22
+    o3[j0], o3[j0 + 1], o3[j0 + 2] = s30, s31, s32
+    o4[j0], o4[j0 + 1], o4[j0 + 2] = s40, s41, s42
+
+
+_DOT_ROWS, _DOT_COLS = 5, 3  # the block _dot_5x3 computes
 
 
 @njit(void(_M, _M, _M, int64, int64, int64, int64), **_GEMM)
@@ -81,15 +86,15 @@ def _dot_edges(a, bt, out, i0, i1, j0, j1):
       **_COMMON)
 def _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, i0, i1, j0, j1):
     """out[i0:i1, j0:j1] = (start if accumulate) + a @ bt.T (+ bias) (ReLU): one thread's share
-    of the product (j0 and j1 are multiples of 4 except at the right edge)."""
-    full_rows = i0 + (i1 - i0) // 4 * 4
-    full_cols = j0 + (j1 - j0) // 4 * 4
+    of the product (the split points are multiples of the block except at the edges)."""
+    full_rows = i0 + (i1 - i0) // _DOT_ROWS * _DOT_ROWS
+    full_cols = j0 + (j1 - j0) // _DOT_COLS * _DOT_COLS
     for c0 in range(j0, j1, _COL_BLOCK):
         c1 = min(j1, c0 + _COL_BLOCK)
         c1_full = min(c1, full_cols)
-        for r in range(i0, full_rows, 4):
-            for c in range(c0, c1_full, 4):
-                _dot_4x4(a, bt, out, r, c)
+        for r in range(i0, full_rows, _DOT_ROWS):
+            for c in range(c0, c1_full, _DOT_COLS):
+                _dot_5x3(a, bt, out, r, c)
         _dot_edges(a, bt, out, full_rows, i1, c0, c1_full)
     _dot_edges(a, bt, out, i0, i1, full_cols, j1)
     for i in range(i0, i1):
@@ -109,9 +114,10 @@ def _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, i0, i1, j0,
       **_COMMON)
 def _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts, split_rows):
     m, n = a.shape[0], bt.shape[0]
-    blocks = ((m if split_rows else n) + 3) // 4  # whole 4-wide blocks per thread
+    unit = _DOT_ROWS if split_rows else _DOT_COLS  # whole blocks per thread
+    blocks = ((m if split_rows else n) + unit - 1) // unit
     for part in prange(parts):
-        lo, hi = blocks * part // parts * 4, blocks * (part + 1) // parts * 4
+        lo, hi = blocks * part // parts * unit, blocks * (part + 1) // parts * unit
         if split_rows:
             _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, min(m, lo),
                         min(m, hi), 0, n)
