@@ -311,3 +311,41 @@ def test_maxpool_2x2_and_fused_conv_relu_each_instruction_set(isa, size):
     np.testing.assert_array_equal(out["cython"][1], out["numpy"][1])
     np.testing.assert_allclose(convs["cython"], convs["numpy"], rtol=1e-5, atol=1e-5)
     assert (convs["cython"] >= 0).all()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_numba_pooling_and_fused_conv_relu_match_the_reference(threads):
+    """The Numba kernels on what the random torch comparisons rarely hit: ties and NaNs in max
+    pooling, and the fused ReLU's mask in the convolution's backward."""
+    fastnn.set_num_threads(threads)
+    rng = np.random.default_rng(1)
+    x = rng.integers(-3, 3, (3, 2, 9, 8)).astype(np.float32)  # many ties
+    x.reshape(-1)[::13] = np.nan
+    from fastnn.ops.conv import conv_shape
+    from fastnn.ops.pool import pool_shape
+    shape = pool_shape(x, (3, 2), (2, 2), (1, 0), (1, 1), True, "max_pool2d")
+    pooled = {}
+    for name in ("numba", "numpy"):
+        y = np.empty(shape[:2] + shape[5:7], np.float32)
+        idx = np.empty(y.shape, np.int64)
+        backend.maxpool2d_forward(x, y, idx, shape, backend=name)
+        gx = np.empty_like(x)
+        backend.maxpool2d_backward(np.ones_like(y), idx, gx, shape, backend=name)
+        pooled[name] = (y, idx, gx)
+    for ours, reference in zip(pooled["numba"], pooled["numpy"]):
+        np.testing.assert_array_equal(ours, reference)
+    xc = np.nan_to_num(x)
+    w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    cshape = conv_shape(xc, w, (1, 2), (1, 1), (2, 1), 2)
+    grads = {}
+    for name in ("numba", "numpy"):
+        y = np.empty((3, 4) + cshape[5:7], np.float32)
+        backend.conv2d_forward(xc, w, b, y, cshape, relu=True, backend=name)
+        gy = rng.standard_normal(y.shape).astype(np.float32) if name == "numba" else grads["gy"]
+        gx, gw, gb = np.empty_like(xc), np.empty_like(w), np.empty_like(b)
+        backend.conv2d_backward(xc, w, gy, gx, gw, gb, cshape, relu_output=y, backend=name)
+        grads.update({"gy": gy, name: (y, gx, gw, gb)})
+    for ours, reference in zip(grads["numba"], grads["numpy"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-4)
+    assert (grads["numba"][0] >= 0).all()

@@ -527,3 +527,9 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
 
 def set_num_threads(n):
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+# Convolution, pooling and batch norm live in their own module; it needs _gemm_blocks_nn above.
+from fastnn.backend.numba_conv import (  # noqa: E402,F401
+    avgpool2d_backward, avgpool2d_forward, batchnorm_backward, batchnorm_forward,
+    conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward)
