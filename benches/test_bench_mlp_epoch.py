@@ -29,5 +29,7 @@ def test_mlp_epoch(benchmark, threads, contender, train_arrays):
     epoch(model, images[:2560], labels[:2560])  # warm up (and compile, for Numba)
     record(benchmark, "MLP epoch 784-256-10 SGD batch 256", contender, threads,
            _epoch_flops(len(labels)))
-    loss = benchmark.pedantic(epoch, args=(model, images, labels), rounds=3, warmup_rounds=0)
+    # Five epochs, reported by their median: this VM's speed drifts 10-40% over tens of seconds,
+    # and three rounds let one slow phase decide a contender's figure.
+    loss = benchmark.pedantic(epoch, args=(model, images, labels), rounds=5, warmup_rounds=0)
     assert loss < 1.0  # it trained
