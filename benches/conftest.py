@@ -32,6 +32,20 @@ def set_threads(n):
         torch.set_num_threads(n)
 
 
+def paired_ratio(numerator, denominator, pairs=5):
+    """Median over `pairs` back-to-back runs of numerator() time / denominator() time. On a VM
+    whose speed drifts between seconds, a ratio of two runs taken together is steadier than a
+    ratio of two medians taken minutes apart."""
+    ratios = []
+    for _ in range(pairs):
+        start = time.perf_counter()
+        numerator()
+        middle = time.perf_counter()
+        denominator()
+        ratios.append((middle - start) / (time.perf_counter() - middle))
+    return float(np.median(ratios))
+
+
 def record(benchmark, group, contender, threads, flops=None, **extra):
     benchmark.group = f"{group} | {threads} thread{'s' if threads > 1 else ''}"
     benchmark.extra_info.update(group=group, contender=contender, threads=threads,

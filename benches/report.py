@@ -18,7 +18,9 @@ def load(path):
         info = bench["extra_info"]
         rows.append(dict(group=info["group"], contender=info["contender"],
                          threads=info["threads"], flops=info.get("flops"),
-                         median=bench["stats"]["median"], rounds=bench["stats"]["rounds"]))
+                         median=bench["stats"]["median"], rounds=bench["stats"]["rounds"],
+                         paired={k: info[k] for k in ("peak_fraction", "vs_compiled")
+                                 if k in info}))
     return data, rows
 
 
@@ -126,7 +128,17 @@ def summary(rows):
         ratio = f"{torch['median'] / ours['median']:.2f}x" if torch else ""
         np_cell = cell(numpy) + (" fwd only" if "numpy (forward only)" in items else "")
         out.append(f"| {group} | {threads} | {cell(ours)} | {np_cell} | {cell(torch)} | {ratio} |")
-    return "\n".join(out)
+    notes = []
+    for r in sorted(rows, key=lambda r: (r["group"], r["threads"])):
+        if "peak_fraction" in r["paired"]:
+            notes.append(f"- {r['group']}: {r['paired']['peak_fraction']:.0%} of the FMA probe's "
+                         "peak, from probe and product run back to back (median of 5 pairs).")
+        if "vs_compiled" in r["paired"]:
+            notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
+                         "the Numba backend takes "
+                         f"{r['paired']['vs_compiled']:.2f}x the compiled backend's time, from "
+                         "epochs run back to back (median of 3 pairs).")
+    return "\n".join(out + ([""] + notes if notes else []))
 
 
 def update_readme(text, readme=Path(__file__).parent.parent / "README.md"):

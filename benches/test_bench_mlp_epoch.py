@@ -1,10 +1,23 @@
 """One epoch of d2l's MLP recipe over the real 60,000 training images, per contender
 (benches/workloads.py has the three implementations)."""
+import contextlib
+
 import pytest
 
 import workloads
-from conftest import record
+from fastnn import backend
+from conftest import paired_ratio, record
 
+
+
+@contextlib.contextmanager
+def backend_in_use(name):
+    previous = backend.current()
+    backend.use(name)
+    try:
+        yield
+    finally:
+        backend.use(previous)
 
 
 def _epoch_flops(n):
@@ -33,3 +46,12 @@ def test_mlp_epoch(benchmark, threads, contender, train_arrays):
     # and three rounds let one slow phase decide a contender's figure.
     loss = benchmark.pedantic(epoch, args=(model, images, labels), rounds=5, warmup_rounds=0)
     assert loss < 1.0  # it trained
+    if contender == "fastnn-numba":  # Numba over compiled, from epochs run back to back
+        compiled = workloads.fastnn_mlp()
+
+        def compiled_epoch():
+            with backend_in_use("cython"):
+                epoch(compiled, images, labels)
+
+        benchmark.extra_info["vs_compiled"] = paired_ratio(
+            lambda: epoch(model, images, labels), compiled_epoch, pairs=3)

@@ -5,7 +5,7 @@ import pytest
 
 import fastnn
 from fastnn import _kernels
-from conftest import record, set_threads
+from conftest import paired_ratio, record, set_threads
 
 ISAS = [isa for isa in ("avx512", "avx2") if _kernels.isa_supported(isa)]
 # ~0.25 s per round at 250 GFLOP/s: long enough that thread wake-up is noise.
@@ -27,3 +27,9 @@ def test_sgemm_2048_one_thread(benchmark, rng):
     b = fastnn.from_numpy(rng.standard_normal((2048, 2048), dtype=np.float32))
     record(benchmark, "sgemm 2048^3", "fastnn-cython", 1, 2 * 2048 ** 3)
     benchmark.pedantic(lambda: a @ b, rounds=5, warmup_rounds=1)
+    # The fraction of peak from pairs of (probe, product) run back to back: probe time for the
+    # product's FLOPs over the product's time.
+    isa = ISAS[0]  # the widest this CPU has
+    iterations = 2 * 2048 ** 3 * 1000 // _kernels.fma_probe(isa, 1000, 1)
+    benchmark.extra_info["peak_fraction"] = paired_ratio(
+        lambda: _kernels.fma_probe(isa, iterations, 1), lambda: a @ b)
