@@ -9,14 +9,14 @@
  * Our C is row-major, so the micro-kernel vectorises along N (rows of packed B are vectors)
  * and broadcasts elements of A, the orientation of BLIS's Haswell 6x16 kernel.
  *   AVX-512: 12 x 32 -> 24 zmm accumulators + 2 B vectors + 1 broadcast = 27 of 32 registers.
- *            KC 320: B micro-panel 320*32*4 = 40 KiB, most of a 48 KiB L1; MC 240: A block
- *            300 KiB in L2. Chosen by a sweep on Zen 5 (KC 192-384 x MC 120/240, one thread,
- *            side by side with the FMA probe): 320/240 was best or within noise of best on the
- *            MLP's products (256x784x256 in both layouts) and reached 83-88% of the probe's peak
- *            at 2048^3, where KC 256 / MC 120 reached 79%. NC 512 (16 micro-panels, so A is read in
- *            place, see gemm.c): the KC x NC panel of B (640 KiB) then stays in the 2 MiB L2
- *            with the A block; against NC 3072 it ran 2048^3 4% faster and 1024^3 1% faster,
- *            and left the MLP and CNN products unchanged (side by side, Zen 5).
+ *            A is read in place (gemm.c) and NC is 512, so a KC x NC panel of B is the only
+ *            packed operand. KC 1024: sweeping 256-2048 side by side on Zen 5 (2 MiB L2), one
+ *            and two threads, every step up to 1024 helped: against the 320 chosen when A was
+ *            still packed, +2-3% at 1024^3 and 2048^3 on one thread, +3-5% on two, and the MLP's
+ *            K = 784 products run as one block (no second pass over C). 2048 gained another
+ *            1.5% at 2048^3 only. (With A packed, 320 / MC 240 had been best: 83-88% of the
+ *            probe at 2048^3.) NC 512 (16 micro-panels): the B panel stays in L2 next to the
+ *            rows of A being read; against NC 3072 it ran 2048^3 4% faster.
  *   AVX2:     6 x 16 -> 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of 16 registers.
  *            KC 256: B micro-panel 16 KiB; MC 120.
  *   generic:  4 x 16 plain C that the compiler vectorises with SSE2.
@@ -49,7 +49,7 @@ typedef struct {
 #define FNN_MR_GENERIC 4
 #define FNN_NR_GENERIC 16
 #ifndef FNN_KC_AVX512 /* overridable (-DFNN_KC_AVX512=...) for block-size sweeps */
-#define FNN_KC_AVX512 320
+#define FNN_KC_AVX512 1024
 #endif
 #ifndef FNN_MC_AVX512
 #define FNN_MC_AVX512 240

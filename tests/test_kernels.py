@@ -12,7 +12,8 @@ from fastnn.backend import reference
 
 from conftest import BACKENDS
 
-# 1, primes, the micro-tile sizes +-1 (MR 4/6/12, NR 16/32), KC 256 +- 1 and zero.
+# 1, primes, the micro-tile sizes +-1 (MR 4/6/12, NR 16/32), AVX2's KC 256 +- 1 and zero (AVX-512's
+# KC of 1024 is crossed in test_gemm_each_instruction_set).
 EDGE_SIZES = [0, 1, 2, 3, 5, 7, 11, 12, 13, 16, 17, 31, 32, 33, 97, 255, 256, 257]
 dims = st.sampled_from(EDGE_SIZES) | st.integers(0, 70)
 ISAS = [isa for isa in ("generic", "avx2", "avx512") if _kernels.isa_supported(isa)]
@@ -53,7 +54,8 @@ def test_gemm_matches_reference(name, m, n, k, la, lb, bias, relu, accumulate, s
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("shape", [(1, 1, 1), (13, 33, 257), (12, 32, 256), (11, 31, 255),
-                                   (97, 5, 300), (256, 10, 256), (300, 300, 600), (25, 545, 40)])
+                                   (97, 5, 300), (256, 10, 256), (300, 300, 600), (25, 545, 40),
+                                   (13, 33, 1025), (14, 70, 2049)])  # K past one and two KC
 @pytest.mark.parametrize("a_layout", "cfs")
 def test_gemm_each_instruction_set(isa, shape, a_layout):
     # AVX-512 reads A in place with its strides, AVX2 and generic pack it (kernels/gemm.c)
