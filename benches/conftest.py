@@ -1,6 +1,7 @@
 """Shared set-up for the benchmarks: thread counts applied to every contender, and the
 contenders that are installed. Each benchmark records what it measured in extra_info
 (group, contender, threads, flops) for benches/report.py."""
+import contextlib
 import importlib.util
 import os
 import sys
@@ -67,14 +68,23 @@ def threads(request):
     yield request.param
 
 
+@contextlib.contextmanager
+def backend_in_use(name):
+    """fastnn's backend switched to `name` for the duration."""
+    previous = backend.current()
+    backend.use(name)
+    try:
+        yield
+    finally:
+        backend.use(previous)
+
+
 @pytest.fixture(params=CONTENDERS)
 def contender(request):
     name = request.param
     if name.startswith("fastnn-"):
-        previous = backend.current()
-        backend.use(name.split("-", 1)[1])
-        yield name
-        backend.use(previous)
+        with backend_in_use(name.split("-", 1)[1]):
+            yield name
     else:
         yield name
 

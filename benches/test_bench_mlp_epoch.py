@@ -1,23 +1,9 @@
 """One epoch of d2l's MLP recipe over the real 60,000 training images, per contender
 (benches/workloads.py has the three implementations)."""
-import contextlib
-
 import pytest
 
 import workloads
-from fastnn import backend
-from conftest import paired_ratio, record
-
-
-
-@contextlib.contextmanager
-def backend_in_use(name):
-    previous = backend.current()
-    backend.use(name)
-    try:
-        yield
-    finally:
-        backend.use(previous)
+from conftest import backend_in_use, paired_ratio, record
 
 
 def _epoch_flops(n):

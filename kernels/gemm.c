@@ -156,6 +156,19 @@ typedef struct {
     int in_place;
 } a_source;
 
+/* Products with nothing to multiply: no output (M or N is 0), or K = 0, where C is 0 (or kept,
+ * when accumulating) before the epilogue. Returns whether the product was one of these. */
+static int empty_product(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float *C, ptrdiff_t ldc,
+                         const float *bias, int relu, int accumulate)
+{
+    if (M > 0 && N > 0 && K > 0) return 0;
+    for (ptrdiff_t i = 0; K <= 0 && N > 0 && i < M; ++i) {
+        if (!accumulate) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+        epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
+    }
+    return 1;
+}
+
 /* The two innermost loops around the micro-kernel: every MR x NR tile of an mc x nc block of
  * C from A (mc x kc, see a_source) and packed B (kc x nc). */
 static void macro_kernel(const fnn_gemm_config *cfg, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc,
@@ -267,14 +280,7 @@ void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM], 1, __ATOMIC_RELAXED);
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        for (ptrdiff_t i = 0; i < M; ++i) {
-            if (!accumulate) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
-            epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
-        }
-        return;
-    }
+    if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return;
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     int threads = fnn_get_num_threads();
     /* Small products, and shallow ones (K below 16: writing the M x N output is the work, as
@@ -319,14 +325,7 @@ void fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                       const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                       float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        for (ptrdiff_t i = 0; i < M; ++i) {
-            if (!accumulate) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
-            epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
-        }
-        return;
-    }
+    if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return;
     gemm_serial(&fnn_gemm_configs[fnn_isa_active()], M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
                 bias, relu, accumulate);
 }

@@ -231,7 +231,7 @@ def test_numba_serial_and_parallel_paths_agree(threads):
     grad, bias = backend.relu_backward_bias(y, g, backend="numba")
     np.testing.assert_array_equal(grad, np.where(y > 0, g, 0))
     np.testing.assert_allclose(bias, grad.sum(0), rtol=1e-5, atol=1e-4)
-    for n in (1000, module._PARALLEL_MIN_ELEMENTS + 17):  # SGD with momentum and AMSGrad Adam
+    for n in (1000, module._PARALLEL_MIN_ELEMENTS + 17):  # every optimizer, with its options
         p0, g0 = rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
         results = {}
         for name in ("numba", "numpy"):
@@ -240,6 +240,11 @@ def test_numba_serial_and_parallel_paths_agree(threads):
             state = [np.full(n, 0.1, np.float32) for _ in range(3)]
             backend.adam_step(p, g0, *state, 1e-3, 1.2, 0.9, 0.999, 1e-8, 1e-2, 1.0,
                               backend=name)
+            backend.adagrad_step(p, g0, np.full(n, 0.1, np.float32), 0.01, 1e-3, 1e-10,
+                                 backend=name)
+            square, average, momentum = (np.full(n, v, np.float32) for v in (0.5, 0.1, 0.0))
+            backend.rmsprop_step(p, g0, square, average, momentum, 0.01, 0.9, 1e-8, 1e-3, 0.5,
+                                 backend=name)
             results[name] = p
         np.testing.assert_allclose(results["numba"], results["numpy"], rtol=1e-6, atol=1e-6)
 

@@ -9,16 +9,6 @@ import numpy as np
 
 
 def _topological_order(root):
-    node = root._node
-    if node is not None and not node.released and all(
-            p is None or p._node is None for p in node.inputs):
-        # One op on leaves (a loss on parameters, a single-op graph): no search needed.
-        leaves, seen_ids = [], set()
-        for parent in node.inputs:
-            if parent is not None and parent.requires_grad and id(parent) not in seen_ids:
-                seen_ids.add(id(parent))
-                leaves.append(parent)
-        return leaves + [root]
     order, visited = [], set()
     stack = [(root, False)]
     push, pop, append, seen = stack.append, stack.pop, order.append, visited.add

@@ -294,7 +294,7 @@ def _softmax_cross_entropy(x, labels, losses, grad, want_grad, scale):
 
 
 _F = float32[::1]
-# The SGD and Adam updates come as a serial kernel over [lo, hi) (indexing slices from 0, which
+# Each optimizer update comes as a serial kernel over [lo, hi) (indexing slices from 0, which
 # LLVM vectorises) and a prange over ranges of it: Numba's parallel launch took ~19 us a call at
 # 2 threads, 18 ms of a 2-thread MLP epoch spent on four small tensors a step.
 _SGD = (_F, _F, _F, boolean, float32, float32, float32, float32, boolean, boolean)
@@ -352,20 +352,37 @@ def _adam_parallel(p, g, m, v, vmax, amsgrad, step_size, inv_bc2_sqrt, b1, b2, e
                     n * part // parts, n * (part + 1) // parts)
 
 
-@njit(void(_F, _F, _F, float32, float32, float32), parallel=True, **_COMMON)
-def _adagrad_step(p, g, state_sum, clr, wd, eps):
-    for i in prange(p.shape[0]):
+_ADAGRAD = (_F, _F, _F, float32, float32, float32)
+
+
+@njit(void(*_ADAGRAD, int64, int64), **_COMMON)
+def _adagrad_range(p, g, state_sum, clr, wd, eps, lo, hi):
+    p, g, state_sum = p[lo:hi], g[lo:hi], state_sum[lo:hi]
+    for i in range(hi - lo):
         gi = g[i] + wd * p[i]
         si = state_sum[i] + gi * gi
         state_sum[i] = si
         p[i] -= clr * gi / (np.sqrt(si) + eps)
 
 
-@njit(void(_F, _F, _F, _F, _F, boolean, boolean, float32, float32, float32, float32, float32),
-      parallel=True, **_COMMON)
-def _rmsprop_step(p, g, sq, ga, buf, centered, has_momentum, lr, alpha, eps, wd, momentum):
+@njit(void(*_ADAGRAD, int64), parallel=True, **_COMMON)
+def _adagrad_parallel(p, g, state_sum, clr, wd, eps, parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _adagrad_range(p, g, state_sum, clr, wd, eps, n * part // parts, n * (part + 1) // parts)
+
+
+_RMSPROP = (_F, _F, _F, _F, _F, boolean, boolean, float32, float32, float32, float32, float32)
+
+
+@njit(void(*_RMSPROP, int64, int64), **_COMMON)
+def _rmsprop_range(p, g, sq, ga, buf, centered, has_momentum, lr, alpha, eps, wd, momentum, lo,
+                   hi):
+    p, g, sq = p[lo:hi], g[lo:hi], sq[lo:hi]
+    ga = ga[lo:hi] if centered else ga
+    buf = buf[lo:hi] if has_momentum else buf
     one = np.float32(1.0)
-    for i in prange(p.shape[0]):
+    for i in range(hi - lo):
         gi = g[i] + wd * p[i]
         si = alpha * sq[i] + (one - alpha) * gi * gi
         sq[i] = si
@@ -381,6 +398,15 @@ def _rmsprop_step(p, g, sq, ga, buf, centered, has_momentum, lr, alpha, eps, wd,
             p[i] -= lr * bi
         else:
             p[i] -= lr * gi / avg
+
+
+@njit(void(*_RMSPROP, int64), parallel=True, **_COMMON)
+def _rmsprop_parallel(p, g, sq, ga, buf, centered, has_momentum, lr, alpha, eps, wd, momentum,
+                      parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _rmsprop_range(p, g, sq, ga, buf, centered, has_momentum, lr, alpha, eps, wd, momentum,
+                       n * part // parts, n * (part + 1) // parts)
 
 
 _NO_BIAS = np.zeros(0, dtype=np.float32)
@@ -512,17 +538,18 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_b
 
 def adagrad_step(param, grad, state_sum, clr, weight_decay, eps):
     f = np.float32
-    _adagrad_step(param.reshape(-1), _input(grad).reshape(-1), state_sum.reshape(-1), f(clr),
-                  f(weight_decay), f(eps))
+    _elementwise(_adagrad_range, _adagrad_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), state_sum.reshape(-1), f(clr), f(weight_decay), f(eps))
 
 
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                  weight_decay, momentum):
     f = np.float32
-    _rmsprop_step(param.reshape(-1), _input(grad).reshape(-1), square_avg.reshape(-1),
-                  _flat_or_empty(grad_avg), _flat_or_empty(momentum_buffer),
-                  grad_avg is not None, momentum_buffer is not None, f(lr), f(alpha), f(eps),
-                  f(weight_decay), f(momentum))
+    _elementwise(_rmsprop_range, _rmsprop_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), square_avg.reshape(-1), _flat_or_empty(grad_avg),
+                 _flat_or_empty(momentum_buffer), grad_avg is not None,
+                 momentum_buffer is not None, f(lr), f(alpha), f(eps), f(weight_decay),
+                 f(momentum))
 
 
 def set_num_threads(n):

@@ -118,19 +118,22 @@ def _conv_backward(x, w, gy, gx, gw_parts, shape, want_x, want_w):
 
 @njit(parallel=True, **_OPTS)
 def _mask_and_bias_grad(gy, relu_output, masked, gb, has_relu, want_b):
-    """masked = gy where the fused ReLU's output was positive (or gy), and gb = its sum over
-    everything but the channel, in double. Arrays are (n, oc, oh*ow)."""
+    """With the fused ReLU, masked = gy where its output was positive; gb = the sum of the
+    (masked) gradient over everything but the channel, in double. Arrays are (n, oc, oh*ow)."""
     n, oc, p = gy.shape
     for o in prange(oc):
         total = 0.0
         for img in range(n):
-            src, out, kept = gy[img, o], masked[img, o], relu_output[img, o]
-            for q in range(p):
-                v = src[q]
-                if has_relu and not kept[q] > 0.0:
-                    v = np.float32(0.0)
-                out[q] = v
-                total += v
+            src = gy[img, o]
+            if has_relu:
+                out, kept = masked[img, o], relu_output[img, o]
+                for q in range(p):
+                    v = src[q] if kept[q] > 0.0 else np.float32(0.0)
+                    out[q] = v
+                    total += v
+            else:
+                for q in range(p):
+                    total += src[q]
         if want_b:
             gb[o] = total
 
@@ -143,11 +146,13 @@ def conv2d_forward(x, w, bias, y, shape, relu=False):
 def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None):
     shape = _shape(shape)
     has_relu = relu_output is not None
-    masked = np.empty_like(gy)
-    flat = (gy.shape[0], gy.shape[1], -1)
-    _mask_and_bias_grad(gy.reshape(flat), (relu_output if has_relu else gy).reshape(flat),
-                        masked.reshape(flat), gb if gb is not None
-                        else np.empty(gy.shape[1], np.float32), has_relu, gb is not None)
+    masked = np.empty_like(gy) if has_relu else gy  # without the ReLU, gy is used as it is
+    if has_relu or gb is not None:
+        flat, unused = (gy.shape[0], gy.shape[1], -1), np.empty((0, 0, 0), np.float32)
+        _mask_and_bias_grad(gy.reshape(flat),
+                            relu_output.reshape(flat) if has_relu else unused,
+                            masked.reshape(flat) if has_relu else unused,
+                            gb if gb is not None else _EMPTY, has_relu, gb is not None)
     if gx is None and gw is None:
         return
     n, oc = shape[0], shape[4]
