@@ -5,18 +5,25 @@
 """
 __version__ = "0.1.0"
 
-from fastnn.dtypes import bool_, float32, int64, long  # noqa: F401
+from fastnn.dtypes import (bfloat16, bool_, double, dtype, float16, float32,  # noqa: F401
+                           float64, get_default_dtype, half, int8, int16, int32, int64, long,
+                           promote_types, result_type, set_default_dtype, short, uint8)
+from fastnn.device import device  # noqa: F401
 from fastnn.tensor import Size, Tensor  # noqa: F401
-from fastnn.autograd.grad_mode import (enable_grad, is_grad_enabled, no_grad,  # noqa: F401
+from fastnn.autograd.grad_mode import (enable_grad, inference_mode,  # noqa: F401
+                                       is_grad_enabled, is_inference_mode_enabled, no_grad,
                                        set_grad_enabled)
-from fastnn.random import manual_seed, seed  # noqa: F401
+from fastnn.random import Generator, initial_seed, manual_seed, seed  # noqa: F401
 from fastnn.threads import get_num_threads, set_num_threads  # noqa: F401
 from fastnn.config import show_config  # noqa: F401
-from fastnn.creation import (arange, eye, from_numpy, full, normal, ones, ones_like,  # noqa: F401
-                             rand, rand_like, randint, randn, randn_like, tensor, zeros,
+from fastnn.creation import (arange, as_tensor, asarray, empty, empty_like,  # noqa: F401
+                             eye, from_dlpack, from_numpy, full, full_like, linspace,
+                             logspace, normal, ones, ones_like, rand, rand_like, randint,
+                             randint_like, randn, randn_like, randperm, tensor, zeros,
                              zeros_like)
 from fastnn.ops.activation import log_softmax, softmax  # noqa: F401
-from fastnn.ops.arithmetic import add, div, mul, neg, pow, sub  # noqa: F401
+from fastnn.ops.arithmetic import (add, div, floor_divide, mul, neg, pow,  # noqa: F401
+                                   remainder, sub)
 from fastnn.ops.elementwise import (abs, clamp, exp, log, maximum, relu, sigmoid,  # noqa: F401
                                     sign, sqrt, tanh, where)
 from fastnn.ops.linalg import dot, matmul, mm, mv  # noqa: F401
@@ -24,8 +31,16 @@ from fastnn.ops.reductions import (argmax, argmin, cumsum, max, mean, min, norm,
                                    sum)
 from fastnn.ops.shape import (cat, flatten, permute, reshape, squeeze, stack,  # noqa: F401
                               transpose, unsqueeze)
+from fastnn.ops.logical import masked_fill  # noqa: F401
 
+# torch's short names for dtypes (torch.float is float32, torch.int is int32)
+float = float32
+int = int32
+bool = bool_
 clip = clamp
+subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
+concat = concatenate = cat
+swapaxes = transpose
 
 
 def minimum(a, b):
@@ -35,6 +50,61 @@ def minimum(a, b):
 
 def numel(x):
     return x.numel()
-from fastnn.serialization import load, save  # noqa: F401
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(x):
+    return x.is_floating_point()
+
+
+def eq(a, b):
+    return a.eq(b) if isinstance(a, Tensor) else tensor(a).eq(b)
+
+
+def ne(a, b):
+    return a.ne(b) if isinstance(a, Tensor) else tensor(a).ne(b)
+
+
+def lt(a, b):
+    return a.lt(b) if isinstance(a, Tensor) else tensor(a).lt(b)
+
+
+def le(a, b):
+    return a.le(b) if isinstance(a, Tensor) else tensor(a).le(b)
+
+
+def gt(a, b):
+    return a.gt(b) if isinstance(a, Tensor) else tensor(a).gt(b)
+
+
+def ge(a, b):
+    return a.ge(b) if isinstance(a, Tensor) else tensor(a).ge(b)
+
+
+def equal(a, b):
+    return a.equal(b)
+
+
+def square(x):
+    return x.square()
+
+
+def t(x):
+    return x.t()
+
+
+def clone(x, memory_format=None):
+    return x.clone()
+
+
+def detach(x):
+    return x.detach()
+
+
+from fastnn.serialization import load, save  # noqa: F401,E402
 from fastnn import backend  # noqa: F401,E402
-from fastnn import config, nn, optim  # noqa: F401,E402
+from fastnn import accelerator, backends, config, cuda, nn, optim  # noqa: F401,E402
+from fastnn import autograd  # noqa: F401,E402

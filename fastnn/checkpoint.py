@@ -30,7 +30,7 @@ def save(path, model, optimizer, info):
     """Write the checkpoint for the end of epoch info['epoch'] atomically to `path`."""
     from safetensors.numpy import save as to_bytes
 
-    arrays = {MODEL_PREFIX + k: np.ascontiguousarray(v.data) for k, v in model.state_dict().items()}
+    arrays = {MODEL_PREFIX + k: np.ascontiguousarray(v._data) for k, v in model.state_dict().items()}
     optim_arrays, optim_info = _optimizer_arrays(optimizer)
     arrays.update(optim_arrays)
     meta = dict(info, optimizer=optim_info, rng=random.generator().bit_generator.state)

@@ -1,101 +1,268 @@
-"""Tensor creation, with torch's names and argument conventions."""
+"""Tensor creation with torch's signatures: sizes as varargs, a tuple or size=; dtype=,
+device=, requires_grad=, generator= and out= where torch has them; torch's dtype inference
+(Python floats -> the default dtype, ints -> int64, NumPy arrays keep theirs)."""
 import numpy as np
 
 from fastnn import dtypes, random
-from fastnn.tensor import Tensor
+from fastnn.device import check_device
+from fastnn.tensor import Size, Tensor
 
 
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _size(size, kwargs_size=None):
+    if kwargs_size is not None:
+        if size:
+            raise TypeError("pass the size either as arguments or as size=, not both")
+        size = (kwargs_size,)
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    elif len(size) == 1 and isinstance(size[0], Tensor):
+        size = tuple(size[0].tolist()) if size[0].ndim else (int(size[0]),)
+    out = []
+    for s in size:
+        if isinstance(s, (float, bool)) or not isinstance(s, (int, np.integer, Tensor)):
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+        s = int(s)
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{[int(x) for x in size]}")
+        out.append(s)
+    return tuple(out)
 
 
-def _make(array, dtype, requires_grad):
-    t = Tensor._wrap(dtypes.as_array(array, dtype))
+def _finish(array, requires_grad, device=None, out=None):
+    if device is not None:
+        check_device(device)
+    t = Tensor._wrap(array)
     if requires_grad:
         t.requires_grad_(True)
+    if out is not None:
+        from fastnn.ops.arithmetic import _out
+        return _out(t, out)
     return t
 
 
-def tensor(data, dtype=None, requires_grad=False):
-    """A new tensor holding a copy of `data` (float -> float32, int -> int64, as torch)."""
+def _float_dtype(dtype):
+    return dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of `data` (float -> default dtype, int -> int64)."""
     if isinstance(data, Tensor):
-        data = data.data
-    return _make(dtypes.as_array(data, dtype, copy=True), None, requires_grad)
+        data = data._data
+    elif isinstance(data, (list, tuple)):
+        data = _unwrap_list(data)
+    return _finish(dtypes.as_array(data, dtype, copy=True), requires_grad, device)
+
+
+def _unwrap_list(items):
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            out.append(item._data)
+        elif isinstance(item, (list, tuple)):
+            out.append(_unwrap_list(item))
+        else:
+            out.append(item)
+    return out
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Shares memory with `data` where it can (a Tensor or NumPy array of the right dtype)."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data._cast(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtypes.to_dtype(dtype).numpy ==
+                                         data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
 
 
 def from_numpy(array):
-    """A tensor sharing memory with `array`. float32, int64 and bool arrays are shared; other
-    dtypes cannot be (fastnn stores only those three) and raise TypeError."""
+    """A tensor sharing memory with `array` (any dtype torch supports)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    if array.dtype not in dtypes._ALLOWED:
-        raise TypeError(f"from_numpy cannot share a {array.dtype} array: fastnn tensors are "
-                        "float32, int64 or bool. Convert first, e.g. "
-                        "from_numpy(a.astype(np.float32)), or copy with fastnn.tensor(a).")
+    dtypes.to_dtype(array.dtype)  # raises torch's message for unsupported dtypes
     return Tensor._wrap(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _make(np.zeros(_size(size), dtype=dtype or np.float32), dtype, requires_grad)
+def from_dlpack(obj):
+    """A tensor sharing memory with any DLPack producer (NumPy, PyTorch, JAX ...)."""
+    if isinstance(obj, Tensor):
+        return obj
+    return from_numpy(np.from_dlpack(obj))
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _make(np.ones(_size(size), dtype=dtype or np.float32), dtype, requires_grad)
+def _filled(maker, size, dtype, default, requires_grad, device, out):
+    d = default if dtype is None else dtypes.to_dtype(dtype)
+    return _finish(maker(size, dtype=d.numpy), requires_grad, device, out)
 
 
-def zeros_like(x, dtype=None, requires_grad=False):
-    return _make(np.zeros(x.shape, dtype=dtype or x.dtype), dtype, requires_grad)
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          **kw):
+    return _filled(np.zeros, _size(size, kw.pop("size", None)), dtype,
+                   dtypes.get_default_dtype(), requires_grad, device, out)
 
 
-def ones_like(x, dtype=None, requires_grad=False):
-    return _make(np.ones(x.shape, dtype=dtype or x.dtype), dtype, requires_grad)
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
+    return _filled(np.ones, _size(size, kw.pop("size", None)), dtype,
+                   dtypes.get_default_dtype(), requires_grad, device, out)
 
 
-def randn(*size, requires_grad=False):
-    data = random.generator().standard_normal(_size(size), dtype=np.float32)
-    return _make(data, None, requires_grad)
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          memory_format=None, **kw):
+    # zero-filled rather than uninitialised: no stale memory is ever visible
+    return _filled(np.zeros, _size(size, kw.pop("size", None)), dtype,
+                   dtypes.get_default_dtype(), requires_grad, device, out)
 
 
-def rand(*size, requires_grad=False):
-    data = random.generator().random(_size(size), dtype=np.float32)
-    return _make(data, None, requires_grad)
+def full(size, fill_value, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False):
+    if dtype is None:
+        dtype = dtypes._infer(np.asarray(fill_value), True)
+    size = _size((size,) if isinstance(size, int) else (tuple(size),))
+    return _filled(lambda s, dtype: np.full(s, fill_value, dtype=dtype), size, dtype, None,
+                   requires_grad, device, out)
 
 
-def normal(mean, std, size, requires_grad=False):
-    """normal(mean, std, size): samples from N(mean, std^2), as torch.normal's float form."""
-    data = random.generator().normal(mean, std, _size((size,)) if isinstance(size, int)
-                                     else _size(size))
-    return _make(data.astype(np.float32), None, requires_grad)
+def _like(x, dtype):
+    return x.dtype if dtype is None else dtypes.to_dtype(dtype)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def zeros_like(x, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return _finish(np.zeros(x.shape, dtype=_like(x, dtype).numpy), requires_grad, device)
+
+
+def ones_like(x, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return _finish(np.ones(x.shape, dtype=_like(x, dtype).numpy), requires_grad, device)
+
+
+def empty_like(x, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return _finish(np.full(x.shape, fill_value, dtype=_like(x, dtype).numpy), requires_grad,
+                   device)
+
+
+def _random_float(values, dtype, requires_grad, device, out):
+    d = _float_dtype(dtype)
+    if not d.is_floating_point:
+        raise RuntimeError(f"\"normal_kernel_cpu\" not implemented for '{d.name}'")
+    return _finish(np.asarray(values).astype(d.numpy, copy=False), requires_grad, device, out)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, **kw):
+    size = _size(size, kw.pop("size", None))
+    values = random.rng(generator).standard_normal(size, dtype=np.float32) \
+        if _float_dtype(dtype) is dtypes.float32 else random.rng(generator).standard_normal(size)
+    return _random_float(values, dtype, requires_grad, device, out)
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, **kw):
+    size = _size(size, kw.pop("size", None))
+    values = random.rng(generator).random(size, dtype=np.float32) \
+        if _float_dtype(dtype) is dtypes.float32 else random.rng(generator).random(size)
+    return _random_float(values, dtype, requires_grad, device, out)
+
+
+def rand_like(x, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return rand(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return randn(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+           layout=None, device=None, requires_grad=False):
+    """normal(mean, std, size) with numbers, or elementwise with tensor mean and/or std."""
+    rng = random.rng(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        if np.any(np.asarray(s) < 0):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        like = mean if isinstance(mean, Tensor) else std
+        values = rng.normal(m, s, shape).astype(like._data.dtype)
+        return _finish(values, requires_grad, device, out)
+    if size is None:
+        raise TypeError("normal() received an invalid combination of arguments: with numbers "
+                        "for mean and std, pass size=")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    size = _size((size,) if isinstance(size, int) else (tuple(size),))
+    return _random_float(rng.normal(mean, std, size), dtype, requires_grad, device, out)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None,
+            layout=None, device=None, requires_grad=False):
+    if size is None:  # randint(high, size)
+        if high is None:
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    size = _size((size,) if isinstance(size, int) else (tuple(size),))
+    d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
+    values = random.rng(generator).integers(low, high, size)
+    return _finish(values.astype(d.numpy), requires_grad, device, out)
+
+
+def randint_like(x, low=0, high=None, dtype=None, device=None, requires_grad=False):
+    return randint(low, high, tuple(x.shape), dtype=_like(x, dtype))
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
+    return _finish(random.rng(generator).permutation(int(n)).astype(d.numpy), requires_grad,
+                   device, out)
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
     if end is None:
         start, end = 0, start
-    data = np.arange(start, end, step)
-    return _make(data, dtype, requires_grad)
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        floating = any(isinstance(v, float) for v in values)
+        d = dtypes.get_default_dtype() if floating else dtypes.int64
+    else:
+        d = dtypes.to_dtype(dtype)
+    data = np.arange(*values)
+    return _finish(data.astype(d.numpy), requires_grad, device, out)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return _make(np.eye(n, n if m is None else m, dtype=dtype or np.float32), dtype, requires_grad)
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    d = _float_dtype(dtype)
+    return _finish(np.linspace(float(start), float(end), int(steps)).astype(d.numpy),
+                   requires_grad, device, out)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
-    data = np.full(_size((size,)) if isinstance(size, int) else _size(size), fill_value)
-    return _make(data, dtype, requires_grad)
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    d = _float_dtype(dtype)
+    return _finish(np.logspace(float(start), float(end), int(steps), base=base)
+                   .astype(d.numpy), requires_grad, device)
 
 
-def rand_like(x, requires_grad=False):
-    return rand(*x.shape, requires_grad=requires_grad)
-
-
-def randn_like(x, requires_grad=False):
-    return randn(*x.shape, requires_grad=requires_grad)
-
-
-def randint(low, high=None, size=(), dtype=None):
-    if high is None:
-        low, high = 0, low
-    return _make(random.generator().integers(low, high, _size((size,)) if isinstance(size, int)
-                                             else _size(size)), dtype or np.int64, False)
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    d = _float_dtype(dtype)
+    return _finish(np.eye(n, n if m is None else m, dtype=d.numpy), requires_grad, device, out)

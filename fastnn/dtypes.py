@@ -1,32 +1,226 @@
-"""fastnn's dtypes: float32 for values and gradients, int64 for labels and indices, bool for
-masks (torch's defaults). Everything a user hands in is converted to one of them."""
+"""fastnn's dtypes, as torch's: objects printed `fastnn.float32`, with torch's aliases
+(`float`, `double`, `half`, `long`, `int`, `short`), a default floating dtype, and torch's
+type-promotion rules (which differ from NumPy's: an int64 tensor times 2.5 is float32 in torch,
+float64 in NumPy).
+
+Values are stored in NumPy arrays of the matching NumPy dtype; bfloat16 uses ml_dtypes'
+NumPy extension type. The compiled kernels run float32; every other dtype goes through NumPy.
+"""
+import builtins
+
 import numpy as np
 
-float32 = np.float32
-int64 = np.int64
-long = np.int64
-bool_ = np.bool_
-float = np.float32  # torch.float is float32
-
-_ALLOWED = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
+try:  # bfloat16 storage; an optional dependency so a bare NumPy install still works
+    from ml_dtypes import bfloat16 as _np_bfloat16
+except ImportError:  # pragma: no cover - ml_dtypes is a declared dependency
+    _np_bfloat16 = None
 
 
-def canonical_dtype(dtype):
-    """The fastnn dtype used to store values of NumPy dtype `dtype`."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.dtype(np.float32)
-    if dtype.kind in "iu":
-        return np.dtype(np.int64)
-    if dtype.kind == "b":
-        return np.dtype(np.bool_)
-    raise TypeError(f"fastnn tensors hold float32, int64 or bool values, not {dtype}")
+class dtype:
+    """A tensor element type (torch.dtype). Compares equal to itself and to the NumPy dtype
+    it is stored as, so `t.dtype == np.float32` keeps working in NumPy-minded code."""
+
+    __slots__ = ("name", "numpy", "is_floating_point", "is_signed", "itemsize", "_kind",
+                 "_rank")
+
+    def __init__(self, name, numpy_type, kind, rank, signed):
+        self.name = name
+        self.numpy = np.dtype(numpy_type) if numpy_type is not None else None
+        self._kind = kind  # 0 bool, 1 integer, 2 floating: torch's promotion categories
+        self._rank = rank  # order within the category
+        self.is_floating_point = kind == 2
+        self.is_signed = signed
+        self.itemsize = self.numpy.itemsize if self.numpy is not None else 2
+
+    is_complex = False
+
+    def __repr__(self):
+        return f"fastnn.{self.name}"
+
+    def __eq__(self, other):
+        if isinstance(other, dtype):
+            return other is self
+        try:
+            return self.numpy is not None and np.dtype(other) == self.numpy
+        except TypeError:
+            return False
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        return self
+
+    def to_complex(self):  # pragma: no cover - fastnn has no complex dtypes
+        raise RuntimeError("fastnn has no complex dtypes")
+
+
+bool_ = dtype("bool", np.bool_, 0, 0, False)
+uint8 = dtype("uint8", np.uint8, 1, 0, False)
+int8 = dtype("int8", np.int8, 1, 1, True)
+int16 = dtype("int16", np.int16, 1, 2, True)
+int32 = dtype("int32", np.int32, 1, 3, True)
+int64 = dtype("int64", np.int64, 1, 4, True)
+float16 = dtype("float16", np.float16, 2, 0, True)
+bfloat16 = dtype("bfloat16", _np_bfloat16, 2, 0, True)
+float32 = dtype("float32", np.float32, 2, 1, True)
+float64 = dtype("float64", np.float64, 2, 2, True)
+
+half, double, short, long = float16, float64, int16, int64
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NUMPY = {d.numpy: d for d in ALL if d.numpy is not None}
+
+_default_float = float32
+
+
+def _by_name(name):
+    return _BY_NAME[name]
+
+
+def get_default_dtype():
+    return _default_float
+
+
+def set_default_dtype(d):
+    """Make float32 or float64 the dtype of new floating tensors (torch.set_default_dtype)."""
+    global _default_float
+    d = to_dtype(d)
+    if d not in (float32, float64, float16, bfloat16):
+        raise TypeError("only floating-point types are supported as the default type")
+    _default_float = d
+
+
+def to_dtype(value):
+    """A fastnn dtype from a fastnn dtype, a NumPy dtype/type, or Python's float/int/bool
+    (which torch reads as float64, int64 and bool)."""
+    if isinstance(value, dtype):
+        return value
+    if value is builtins.float:
+        return float64
+    if value is builtins.int:
+        return int64
+    if value is builtins.bool:
+        return bool_
+    if isinstance(value, str):
+        name = value.replace("torch.", "").replace("fastnn.", "")
+        name = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
+                "int": "int32", "short": "int16", "bool": "bool"}.get(name, name)
+        if name in _BY_NAME:
+            return _BY_NAME[name]
+    try:
+        np_dtype = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{value!r} is not a fastnn dtype") from None
+    found = _BY_NUMPY.get(np_dtype)
+    if found is None:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{np_dtype}. The only supported "
+                        "types are: float64, float32, float16, bfloat16, int64, int32, int16, "
+                        "int8, uint8, and bool.")
+    return found
+
+
+def of_array(array):
+    """The fastnn dtype of a NumPy array's elements."""
+    found = _BY_NUMPY.get(array.dtype)
+    return found if found is not None else to_dtype(array.dtype)
+
+
+def numpy_dtype(value):
+    return to_dtype(value).numpy
+
+
+def _infer(array, from_python):
+    """The dtype torch gives data: NumPy arrays keep theirs (where torch has it); Python
+    floats become the default dtype, ints int64, bools bool."""
+    kind = array.dtype.kind
+    if from_python:
+        if kind == "f":
+            return _default_float
+        if kind in "iu":
+            return int64
+        if kind == "b":
+            return bool_
+    if array.dtype in _BY_NUMPY:
+        return _BY_NUMPY[array.dtype]
+    if kind == "u":  # uint16/32/64: torch keeps them only in limited form; widen to int64
+        return int64
+    raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported "
+                    "types are: float64, float32, float16, bfloat16, int64, int32, int16, int8, "
+                    "uint8, and bool.")
 
 
 def as_array(data, dtype=None, copy=False):
-    """An ndarray of a fastnn dtype from `data` (array, list, scalar or Tensor)."""
+    """An ndarray holding `data` (array, list, scalar or Tensor) as a fastnn dtype."""
+    from_python = not isinstance(data, (np.ndarray, np.generic))
+    if from_python and isinstance(data, (list, tuple)):
+        from_python = not _holds_arrays(data)
     array = np.asarray(data)
-    target = canonical_dtype(array.dtype if dtype is None else dtype)
+    if array.dtype == object:
+        raise TypeError("could not convert the data to a tensor: it holds objects that are "
+                        "not numbers")
+    target = (to_dtype(dtype) if dtype is not None else _infer(array, from_python)).numpy
     if copy or array.dtype != target:
         return np.array(array, dtype=target, copy=True)
     return array
+
+
+def _holds_arrays(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            return _holds_arrays(item)
+        return isinstance(item, (np.ndarray, np.generic)) or hasattr(item, "_data")
+    return False
+
+
+# --- type promotion (torch.result_type) ----------------------------------------------------
+def promote_types(a, b):
+    """The smallest dtype both a and b convert to safely, as torch.promote_types."""
+    a, b = to_dtype(a), to_dtype(b)
+    if a is b:
+        return a
+    if a._kind != b._kind:
+        return a if a._kind > b._kind else b
+    if a._kind == 1 and uint8 in (a, b):  # uint8 with a signed int: the next signed size up
+        other = b if a is uint8 else a
+        return int16 if other is int8 else other
+    if {a, b} == {float16, bfloat16}:
+        return float32
+    return a if a._rank > b._rank else b
+
+
+def result_type(*operands):
+    """torch's promotion: dimensioned tensors decide within a category; a zero-dim tensor
+    or a Python number only lifts the category (a Python float gives the default dtype)."""
+    dim_t = zero_t = None
+    scalar_kind = -1
+    for value in operands:
+        if hasattr(value, "_data") or isinstance(value, np.ndarray):
+            array = value._data if hasattr(value, "_data") else value
+            d = of_array(array)
+            if array.ndim:
+                dim_t = d if dim_t is None else promote_types(dim_t, d)
+            else:
+                zero_t = d if zero_t is None else promote_types(zero_t, d)
+        elif isinstance(value, builtins.bool) or isinstance(value, np.bool_):
+            scalar_kind = builtins.max(scalar_kind, 0)
+        elif isinstance(value, (builtins.int, np.integer)):
+            scalar_kind = builtins.max(scalar_kind, 1)
+        elif isinstance(value, (builtins.float, np.floating)):
+            scalar_kind = builtins.max(scalar_kind, 2)
+        else:
+            raise TypeError(f"unsupported operand type {type(value).__name__}")
+    result = dim_t
+    if zero_t is not None and (result is None or zero_t._kind > result._kind):
+        result = zero_t
+    if scalar_kind >= 0 and (result is None or scalar_kind > result._kind):
+        result = (bool_, int64, _default_float)[scalar_kind]
+    return result
+
+
+def float_of(d):
+    """The dtype a floating op gives for input dtype d (ints and bools -> default float)."""
+    return d if d.is_floating_point else _default_float

@@ -52,7 +52,7 @@ def predict_grid(out, n=16, log=print):
     images = test.images[:n]
     with fastnn.no_grad():
         x = fastnn.tensor(training.model_inputs(config, images))
-        predicted = model(x).data.argmax(axis=1)
+        predicted = model(x)._data.argmax(axis=1)
     true = test.labels[:n]
     plots.prediction_grid(images, true, predicted, CLASSES, Path(out) / "predictions.png")
     wrong = int((true != predicted).sum())

@@ -21,7 +21,7 @@ def save(state_dict, path):
 
     arrays = {}
     for name, value in state_dict.items():
-        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
         arrays[str(name)] = np.ascontiguousarray(array)
     atomic_write(path, to_bytes(arrays))
 

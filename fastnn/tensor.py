@@ -1,24 +1,47 @@
-"""fastnn.Tensor: a NumPy array (float32, or int64 for labels) plus what autograd needs.
+"""fastnn.Tensor: a NumPy array plus what autograd needs, with torch.Tensor's semantics.
 
 The differentiable ops live in fastnn/ops/ as Function subclasses; the methods here are thin,
 explicit entry points to them, named and shaped as torch.Tensor's so code ports unchanged.
+
+Storage and views. `_data` is the NumPy array (fastnn's own name for it; `.data` is torch's
+detached alias Tensor). Views (view/reshape, basic indexing, transpose/permute, unsqueeze,
+expand, detach) share the array and the version counter `_version` of their base, as torch's
+do. An in-place op bumps the counter; a node that saved a tensor records the version it saw,
+so a later modification makes backward() raise instead of using overwritten values.
+
+In-place ops are part of the graph (fastnn/ops/inplace.py): `y += x` computes y + x out of
+place, writes it into y's storage and moves y's grad_fn to the new node, as torch rebases it.
 """
 import numpy as np
 
 from fastnn import dtypes
 from fastnn.autograd import grad_mode
+from fastnn.device import CPU, check_device, device as _device
+
+_FLOATING = frozenset(d.numpy for d in dtypes.ALL if d.is_floating_point and d.numpy is not None)
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor"}
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
+                 "_view_version", "_retains_grad", "_hooks", "__weakref__")
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = dtypes.as_array(data.data if isinstance(data, Tensor) else data, dtype)
-        self.grad = None
-        self._node = None
-        self.requires_grad = False
+    def __init__(self, data=(), requires_grad=False, dtype=None):
+        # torch.Tensor(data) is the legacy constructor: floating data of the default dtype
+        if isinstance(data, Tensor):
+            array = data._data
+        else:
+            array = dtypes.as_array(data, dtype)
+            if dtype is None and array.dtype.kind in "f":
+                array = array.astype(dtypes.get_default_dtype().numpy, copy=False)
+        if dtype is not None and isinstance(data, Tensor):
+            array = dtypes.as_array(array, dtype)
+        _init(self, array, False, None)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -26,37 +49,66 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False, node=None):
         """Internal: wrap an array that is already of a fastnn dtype (no copy, no checks)."""
         t = object.__new__(Tensor)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t.grad = None
-        t.requires_grad = requires_grad
-        t._node = node
+        _init(t, array if isinstance(array, np.ndarray) else np.asarray(array), requires_grad,
+              node)
         return t
 
+    # --- torch's alias of the storage -----------------------------------------------------
+    @property
+    def data(self):
+        """A tensor on the same storage that does not require grad (torch's .data): writes
+        through it change this tensor but are not recorded and not version-checked."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else dtypes.as_array(value)
+
     # --- autograd -------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from fastnn.autograd.engine import backward
-        backward(self, gradient, retain_graph)
+        if create_graph:
+            raise NotImplementedError("create_graph=True (higher-order gradients) is not "
+                                      "supported by fastnn")
+        backward(self, gradient, bool(retain_graph), inputs)
 
     def _accumulate_grad(self, g, owned=False):
         """Add g into .grad; `owned` means g is a fresh array nobody else references."""
-        if g.dtype != self.data.dtype or g.shape != self.data.shape:
-            g, owned = np.broadcast_to(np.asarray(g, dtype=self.data.dtype), self.data.shape), False
+        if self._hooks:
+            for hook in self._hooks.values():
+                new = hook(Tensor._wrap(g))
+                if new is not None:
+                    g, owned = new._data, False
+        if g.dtype != self._data.dtype or g.shape != self._data.shape:
+            g = np.broadcast_to(np.asarray(g, dtype=self._data.dtype), self._data.shape)
+            owned = False
         if self.grad is None:
             self.grad = Tensor._wrap(g if owned else np.array(g, copy=True, order="C"))
         else:
-            np.add(self.grad.data, g, out=self.grad.data)
+            np.add(self.grad._data, g, out=self.grad._data)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype != np.float32:
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and self._data.dtype not in _FLOATING:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
         if not requires_grad and self._node is not None:
-            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
-        """The same data, cut from the graph (shares memory, like torch)."""
-        return Tensor._wrap(self.data)
+        """The same storage (and version counter), cut from the graph, as torch.detach()."""
+        t = Tensor._wrap(self._data)
+        t._version = self._version
+        return t
+
+    def detach_(self):
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._node, self.requires_grad = None, False
+        return self
 
     @property
     def is_leaf(self):
@@ -64,96 +116,305 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        from fastnn.autograd.function import refresh_view
+        if self._base is not None:
+            refresh_view(self)
         return self._node
 
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
     def retain_grad(self):
-        raise NotImplementedError("retain_grad is not supported: only leaf tensors that require "
-                                  "grad receive .grad in fastnn")
+        """Keep .grad on this non-leaf tensor after backward, as torch.Tensor.retain_grad."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._node is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        self._node.retain(self)
 
-    # --- conversion -----------------------------------------------------------------------
-    def numpy(self):
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
-                               "Use tensor.detach().numpy() instead.")
-        return self.data
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called with this tensor's gradient (torch's)."""
+        from fastnn.autograd.function import RemovableHandle
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._node is not None:
+            return self._node.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook)
 
-    def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
-                               "to Scalar")
-        return self.data.reshape(()).item()
+    @property
+    def _version_value(self):
+        return self._version[0]
 
-    def tolist(self):
-        return self.data.tolist()
+    # --- dtype, device and conversion -----------------------------------------------------
+    @property
+    def dtype(self):
+        return dtypes.of_array(self._data)
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    is_cpu = True
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    layout = "strided"
+
+    def is_floating_point(self):
+        return self._data.dtype in _FLOATING
+
+    def is_complex(self):
+        return False
+
+    def _cast(self, dtype):
+        target = dtypes.to_dtype(dtype)
+        if self._data.dtype == target.numpy:
+            return self
+        from fastnn.ops.cast import cast
+        return cast(self, target)
+
+    def to(self, *args, **kwargs):
+        """to(dtype), to(device), to(device, dtype), to(other), with non_blocking/copy/
+        memory_format accepted as torch does. Returns self when nothing changes."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype, device = arg.dtype, arg.device
+            elif isinstance(arg, (str, _device, int)) and not isinstance(arg, bool):
+                device = arg
+            elif arg is not None:
+                dtype = arg
+        if device is not None:
+            check_device(device)
+        out = self if dtype is None else self._cast(dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self, memory_format=None):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        check_device("cuda")
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            return f"fastnn.{_TYPE_NAMES[self.dtype.name]}"
+        if isinstance(dtype, str):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            short = dtype.split(".")[-1]
+            dtype = names.get(short, dtype)
+        return self._cast(dtype)
+
+    def type_as(self, other):
+        return self._cast(other.dtype)
 
     def float(self):
-        return self if self.data.dtype == np.float32 else Tensor._wrap(self.data.astype(np.float32))
+        return self._cast(dtypes.float32)
+
+    def double(self):
+        return self._cast(dtypes.float64)
+
+    def half(self):
+        return self._cast(dtypes.float16)
+
+    def bfloat16(self):
+        return self._cast(dtypes.bfloat16)
 
     def long(self):
-        return Tensor._wrap(self.data.astype(np.int64))
+        return self._cast(dtypes.int64)
+
+    def int(self):
+        return self._cast(dtypes.int32)
+
+    def short(self):
+        return self._cast(dtypes.int16)
+
+    def char(self):
+        return self._cast(dtypes.int8)
+
+    def byte(self):
+        return self._cast(dtypes.uint8)
 
     def bool(self):
-        return Tensor._wrap(self.data.astype(np.bool_))
+        return self._cast(dtypes.bool_)
 
-    def type(self, dtype):
-        return Tensor._wrap(dtypes.as_array(self.data, dtype))
+    def element_size(self):
+        return self._data.itemsize
 
-    def clone(self):
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def numpy(self, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        value = self._data.reshape(()).item()
+        return float(value) if self._data.dtype.kind == "V" else value  # bfloat16 -> float
+
+    def tolist(self):
+        if self._data.dtype.kind == "V":
+            return self._data.astype(np.float32).tolist()
+        return self._data.tolist()
+
+    def clone(self, memory_format=None):
         from fastnn.ops import shape
         return shape.Clone.apply(self)
 
-    def contiguous(self):
-        return self if self.data.flags.c_contiguous else self.clone()
+    def contiguous(self, memory_format=None):
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def storage_offset(self):
+        root = self._data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        return (self._data.__array_interface__["data"][0]
+                - root.__array_interface__["data"][0]) // self._data.itemsize
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    def untyped_storage(self):
+        root = self._data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        return root
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __dlpack__(self, stream=None, **kwargs):
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        return self._data.__dlpack__(**kwargs) if kwargs else self._data.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from fastnn import creation
+        return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from fastnn import creation
+        return creation.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from fastnn import creation
+        return creation.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from fastnn import creation
+        return creation.full(size, fill_value, dtype=dtype or self.dtype,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from fastnn import creation
+        return creation.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     # --- description ----------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.data.shape[dim]
-
-    @property
-    def dtype(self):
-        return self.data.dtype
+        if dim is None:
+            return Size(self._data.shape)
+        ndim = self._data.ndim
+        if not -max(ndim, 1) <= dim < max(ndim, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {dim})")
+        return self._data.shape[dim]
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
+
+    ndimension = dim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
-    @property
-    def device(self):
-        return "cpu"
+    nelement = numel
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
-        extra = ""
-        if self._node is not None:
-            extra = f", grad_fn=<{self._node.name()}>"
+        data = self._data
+        if data.dtype.kind == "V":
+            data = data.astype(np.float32)
+        if data.size == 0 and data.ndim > 1:
+            body = "[]"
+        else:
+            body = np.array2string(data, separator=", ", precision=4, prefix="tensor(",
+                                   threshold=1000, edgeitems=3)
+        extra = []
+        d = self.dtype
+        if (d.is_floating_point and d is not dtypes.get_default_dtype()) or \
+                d not in (dtypes.int64, dtypes.bool_, dtypes.float32) or \
+                (d is dtypes.float32 and dtypes.get_default_dtype() is not dtypes.float32):
+            extra.append(f"dtype={d!r}")
+        if data.size == 0 and data.ndim > 1:
+            extra.insert(0, f"size={tuple(data.shape)}")
+        node = self._node
+        if node is not None:
+            extra.append(f"grad_fn=<{node.name()}>")
         elif self.requires_grad:
-            extra = ", requires_grad=True"
-        if self.data.dtype == np.int64:
-            extra = ", dtype=fastnn.int64" + extra
-        return f"tensor({body}{extra})"
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec) if spec else repr(self)
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -162,17 +423,32 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype != np.int64 or self.data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
         return int(self.item())
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __hash__(self):
         return id(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data.copy(), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self._node is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        out = type(self).__new__(type(self))
+        _init(out, self._data.copy(), self.requires_grad, None)
+        if self.grad is not None:
+            out.grad = Tensor._wrap(self.grad._data.copy())
+        memo[id(self)] = out
+        return out
 
     # --- arithmetic (fastnn/ops/arithmetic.py) --------------------------------------------
     def __add__(self, other):
@@ -199,11 +475,26 @@ class Tensor:
     def __rtruediv__(self, other):
         return arithmetic.div(other, self)
 
+    def __floordiv__(self, other):
+        return arithmetic.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return arithmetic.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return arithmetic.remainder(self, other)
+
     def __neg__(self):
         return arithmetic.neg(self)
 
+    def __pos__(self):
+        return self
+
     def __pow__(self, exponent):
         return arithmetic.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return arithmetic.pow(base, self)
 
     def __matmul__(self, other):
         return linalg.matmul(self, other)
@@ -211,20 +502,50 @@ class Tensor:
     def __rmatmul__(self, other):
         return linalg.matmul(other, self)
 
-    def add(self, other):
-        return arithmetic.add(self, other)
+    def __and__(self, other):
+        return logical.bitwise("and", self, other)
 
-    def sub(self, other):
-        return arithmetic.sub(self, other)
+    def __or__(self, other):
+        return logical.bitwise("or", self, other)
+
+    def __xor__(self, other):
+        return logical.bitwise("xor", self, other)
+
+    def __invert__(self):
+        return logical.invert(self)
+
+    def add(self, other, alpha=1):
+        return arithmetic.add(self, other, alpha=alpha)
+
+    def sub(self, other, alpha=1):
+        return arithmetic.sub(self, other, alpha=alpha)
+
+    subtract = sub
 
     def mul(self, other):
         return arithmetic.mul(self, other)
 
-    def div(self, other):
-        return arithmetic.div(self, other)
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        return arithmetic.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+    true_divide = div
+
+    def neg(self):
+        return arithmetic.neg(self)
+
+    negative = neg
 
     def pow(self, exponent):
         return arithmetic.pow(self, exponent)
+
+    def square(self):
+        return arithmetic.mul(self, self)
+
+    def reciprocal(self):
+        return arithmetic.div(1.0, self)
 
     def matmul(self, other):
         return linalg.matmul(self, other)
@@ -240,95 +561,132 @@ class Tensor:
 
     # comparisons give bool tensors outside the graph, as in torch
     def __eq__(self, other):
-        return Tensor._wrap(np.equal(self.data, _raw(other)))
+        return logical.compare("eq", self, other)
 
     def __ne__(self, other):
-        return Tensor._wrap(np.not_equal(self.data, _raw(other)))
+        return logical.compare("ne", self, other)
 
     def __lt__(self, other):
-        return Tensor._wrap(np.less(self.data, _raw(other)))
+        return logical.compare("lt", self, other)
 
     def __le__(self, other):
-        return Tensor._wrap(np.less_equal(self.data, _raw(other)))
+        return logical.compare("le", self, other)
 
     def __gt__(self, other):
-        return Tensor._wrap(np.greater(self.data, _raw(other)))
+        return logical.compare("gt", self, other)
 
     def __ge__(self, other):
-        return Tensor._wrap(np.greater_equal(self.data, _raw(other)))
+        return logical.compare("ge", self, other)
 
-    # --- in-place updates (optimizers, initialisers): outside the graph -------------------
-    def _check_inplace(self):
-        if self.requires_grad and self._node is None and grad_mode._enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
+    def eq(self, other):
+        return logical.compare("eq", self, other)
 
+    def ne(self, other):
+        return logical.compare("ne", self, other)
+
+    def lt(self, other):
+        return logical.compare("lt", self, other)
+
+    def le(self, other):
+        return logical.compare("le", self, other)
+
+    def gt(self, other):
+        return logical.compare("gt", self, other)
+
+    def ge(self, other):
+        return logical.compare("ge", self, other)
+
+    def equal(self, other):
+        return bool(self._data.shape == other._data.shape and
+                    np.array_equal(self._data, other._data))
+
+    # --- in-place ops (fastnn/ops/inplace.py): recorded in the graph, as torch's ----------
     def __iadd__(self, other):
-        self._check_inplace()
-        np.add(self.data, _raw(other), out=self.data, casting="same_kind")
-        return self
+        return inplace.apply(self, arithmetic.add, other)
 
     def __isub__(self, other):
-        self._check_inplace()
-        np.subtract(self.data, _raw(other), out=self.data, casting="same_kind")
-        return self
+        return inplace.apply(self, arithmetic.sub, other)
 
     def __imul__(self, other):
-        self._check_inplace()
-        np.multiply(self.data, _raw(other), out=self.data, casting="same_kind")
-        return self
+        return inplace.apply(self, arithmetic.mul, other, needs_old=True)
 
     def __itruediv__(self, other):
-        self._check_inplace()
-        np.divide(self.data, _raw(other), out=self.data, casting="same_kind")
-        return self
+        return inplace.apply(self, arithmetic.div, other, needs_old=True)
+
+    def __ipow__(self, other):
+        return inplace.apply(self, arithmetic.pow, other, needs_old=True)
 
     def add_(self, other, alpha=1):
-        self._check_inplace()
-        other = _raw(other)
-        np.add(self.data, other if alpha == 1 else other * np.float32(alpha), out=self.data,
-               casting="same_kind")
-        return self
+        return inplace.apply(self, arithmetic.add, other, alpha=alpha)
 
     def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
+        return inplace.apply(self, arithmetic.sub, other, alpha=alpha)
 
     def mul_(self, other):
-        return self.__imul__(other)
+        return inplace.apply(self, arithmetic.mul, other, needs_old=True)
 
-    def div_(self, other):
-        return self.__itruediv__(other)
+    def div_(self, other, rounding_mode=None):
+        return inplace.apply(self, arithmetic.div, other, needs_old=True,
+                             rounding_mode=rounding_mode)
+
+    def pow_(self, exponent):
+        return inplace.apply(self, arithmetic.pow, exponent, needs_old=True)
+
+    def neg_(self):
+        return inplace.apply(self, arithmetic.neg)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return inplace.apply(self, lambda s: s + value * tensor1 * tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return inplace.apply(self, lambda s: s + value * tensor1 / tensor2)
+
+    def clamp_(self, min=None, max=None):
+        return inplace.apply(self, elementwise.clamp, min, max, needs_old=True)
+
+    clip_ = clamp_
+
+    def relu_(self):
+        return inplace.apply(self, elementwise.relu)
+
+    def sigmoid_(self):
+        return inplace.apply(self, elementwise.sigmoid)
+
+    def tanh_(self):
+        return inplace.apply(self, elementwise.tanh)
+
+    def exp_(self):
+        return inplace.apply(self, elementwise.exp)
+
+    def log_(self):
+        return inplace.apply(self, elementwise.log, needs_old=True)
+
+    def sqrt_(self):
+        return inplace.apply(self, elementwise.sqrt)
+
+    def abs_(self):
+        return inplace.apply(self, elementwise.abs, needs_old=True)
 
     def zero_(self):
-        self._check_inplace()
-        self.data[...] = 0
-        return self
+        return inplace.fill(self, 0)
 
     def fill_(self, value):
-        self._check_inplace()
-        self.data[...] = value
-        return self
+        return inplace.fill(self, value)
 
-    def copy_(self, src):
-        self._check_inplace()
-        self.data[...] = _raw(src)
-        return self
+    def copy_(self, src, non_blocking=False):
+        return inplace.copy(self, src)
 
-    def normal_(self, mean=0.0, std=1.0):
-        from fastnn import random
-        self._check_inplace()
-        self.data[...] = random.generator().normal(mean, std, self.data.shape)
-        return self
+    def masked_fill_(self, mask, value):
+        return inplace.apply(self, logical.masked_fill, mask, value)
 
-    def uniform_(self, a=0.0, b=1.0):
-        from fastnn import random
-        self._check_inplace()
-        self.data[...] = random.generator().uniform(a, b, self.data.shape)
-        return self
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        return inplace.fill_random(self, "normal", mean, std, generator)
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        return inplace.fill_random(self, "uniform", a, b, generator)
 
     def __setitem__(self, index, value):
-        self._check_inplace()
-        self.data[_raw_index(index)] = _raw(value)
+        inplace.setitem(self, index, value)
 
     # --- elementwise functions (fastnn/ops/elementwise.py) --------------------------------
     def relu(self):
@@ -363,18 +721,23 @@ class Tensor:
     def sign(self):
         return elementwise.sign(self)
 
-    def softmax(self, dim):
+    def softmax(self, dim, dtype=None):
         return activation.softmax(self, dim)
 
-    def log_softmax(self, dim):
+    def log_softmax(self, dim, dtype=None):
         return activation.log_softmax(self, dim)
 
-    # --- reductions (fastnn/ops/reductions.py) --------------------------------------------
-    def sum(self, dim=None, keepdim=False, axis=None, keepdims=None):
-        return reductions.sum(self, dim, keepdim, axis, keepdims)
+    def masked_fill(self, mask, value):
+        return logical.masked_fill(self, mask, value)
 
-    def mean(self, dim=None, keepdim=False, axis=None, keepdims=None):
-        return reductions.mean(self, dim, keepdim, axis, keepdims)
+    # --- reductions (fastnn/ops/reductions.py) --------------------------------------------
+    def sum(self, dim=None, keepdim=False, axis=None, keepdims=None, dtype=None):
+        out = reductions.sum(self, dim, keepdim, axis, keepdims)
+        return out if dtype is None else out._cast(dtype)
+
+    def mean(self, dim=None, keepdim=False, axis=None, keepdims=None, dtype=None):
+        x = self if dtype is None else self._cast(dtype)
+        return reductions.mean(x, dim, keepdim, axis, keepdims)
 
     def max(self, dim=None, keepdim=False):
         return reductions.max(self, dim, keepdim)
@@ -399,13 +762,31 @@ class Tensor:
         return shape_ops.reshape(self, *shape)
 
     def view(self, *shape):
-        return shape_ops.reshape(self, *shape)
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, Size, int)) \
+                and not isinstance(shape[0], Tensor):
+            return self._cast(shape[0]) if dtypes.to_dtype(shape[0]).itemsize == \
+                self._data.itemsize else _view_dtype_error(self, shape[0])
+        return shape_ops.view(self, *shape)
+
+    def view_as(self, other):
+        return shape_ops.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return shape_ops.reshape(self, other.shape)
+
+    def expand(self, *sizes):
+        return shape_ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return shape_ops.expand(self, other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return shape_ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, dim0, dim1):
         return shape_ops.transpose(self, dim0, dim1)
+
+    swapaxes = transpose
 
     def permute(self, *dims):
         return shape_ops.permute(self, shape_ops._shape_arg(dims))
@@ -417,17 +798,45 @@ class Tensor:
         return shape_ops.unsqueeze(self, dim)
 
     def t(self):
-        if self.data.ndim > 2:
+        if self._data.ndim > 2:
             raise RuntimeError("t() expects a tensor with <= 2 dimensions, but self is "
-                               f"{self.data.ndim}D")
-        return shape_ops.transpose(self, 0, -1) if self.data.ndim == 2 else self
+                               f"{self._data.ndim}D")
+        return shape_ops.T.apply(self, (1, 0)) if self._data.ndim == 2 else self
 
     @property
     def T(self):
-        return shape_ops.permute(self, tuple(reversed(range(self.data.ndim))))
+        return shape_ops.permute(self, tuple(reversed(range(self._data.ndim))))
+
+    @property
+    def mT(self):
+        return shape_ops.transpose(self, -2, -1)
 
     def __getitem__(self, index):
         return shape_ops.getitem(self, index)
+
+
+def _init(t, array, requires_grad, node):
+    t._data = array
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._node = node
+    t._version = [0]
+    t._base = None
+    t._view_fn = None
+    t._view_version = 0
+    t._retains_grad = False
+    t._hooks = None
+
+
+def _rebuild(array, requires_grad):
+    t = Tensor._wrap(array)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _view_dtype_error(t, dtype):
+    raise RuntimeError(f"self.element_size() ({t._data.itemsize}) must divide "
+                       f"{dtypes.to_dtype(dtype)!r}'s size for view(dtype)")
 
 
 class Size(tuple):
@@ -441,15 +850,10 @@ class Size(tuple):
 
 
 def _raw(value):
-    return value.data if isinstance(value, Tensor) else value
-
-
-def _raw_index(index):
-    if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
-    return _raw(index)
+    return value._data if isinstance(value, Tensor) else value
 
 
 # The op modules import Tensor from here, so they are imported after the class exists.
-from fastnn.ops import activation, arithmetic, elementwise, linalg, reductions  # noqa: E402
+from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
+from fastnn.ops import reductions  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402

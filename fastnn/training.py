@@ -95,7 +95,7 @@ def predict(model, dataset, batch_size=1000, normalize=None):
     """Predicted class of every example (forward passes only, eval mode)."""
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, normalize=normalize)
-    out = [model(x).data.argmax(axis=1) for x, _ in loader]
+    out = [model(x)._data.argmax(axis=1) for x, _ in loader]
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -116,7 +116,7 @@ def train_epoch(model, loader, loss_fn, optimizer, description, progress):
         optimizer.step()
         n = len(y)
         total_loss += loss.item() * n
-        correct += int((logits.data.argmax(axis=1) == y.data).sum())
+        correct += int((logits._data.argmax(axis=1) == y._data).sum())
         seen += n
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
     return total_loss / seen, correct / seen

@@ -15,7 +15,7 @@ def numeric_grads(fn, arrays, weights, eps=1e-2):
             for step in (eps, -eps):
                 shifted = [a.copy() for a in arrays]
                 shifted[i][index] += step
-                out = fn(*[fastnn.tensor(a) for a in shifted]).data.astype(np.float64)
+                out = fn(*[fastnn.tensor(a) for a in shifted])._data.astype(np.float64)
                 values.append(float((out * weights).sum()))
             grad[index] = (values[0] - values[1]) / (2 * eps)
         grads.append(grad)
@@ -26,7 +26,7 @@ def analytic(fn, arrays, weights):
     tensors = [fastnn.tensor(a, requires_grad=True) for a in arrays]
     out = fn(*tensors)
     out.backward(fastnn.tensor(weights.astype(np.float32)))
-    return out.data, [t.grad.data for t in tensors]
+    return out._data, [t.grad._data for t in tensors]
 
 
 def check_op(fn, arrays, torch_fn=None, rtol=2e-2, atol=2e-3, seed=0):

@@ -98,7 +98,7 @@ def test_detach_shares_memory_and_leaves_the_graph():
     x = fastnn.randn(3, requires_grad=True)
     d = x.detach()
     assert not d.requires_grad
-    assert np.shares_memory(d.numpy(), x.data)
+    assert np.shares_memory(d.numpy(), x._data)
 
 
 def test_numpy_on_a_tensor_requiring_grad_raises_like_torch():

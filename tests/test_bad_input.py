@@ -34,16 +34,19 @@ def test_float_labels_raise_a_type_error():
         F.cross_entropy(fastnn.randn(2, 3), fastnn.tensor([0.0, 1.0]))
 
 
-def test_float64_and_integer_inputs_are_cast_or_refused():
+def test_dtypes_follow_torch_and_kernels_refuse_what_they_do_not_run():
     t = fastnn.tensor(np.ones((2, 3), dtype=np.float64))
-    assert t.dtype == np.float32  # float64 is cast on the way in
+    assert t.dtype == fastnn.float64  # NumPy arrays keep their dtype, as in torch
     i = fastnn.tensor([[1, 2], [3, 4]])
-    assert i.dtype == np.int64
-    with pytest.raises(TypeError, match="float32"):
-        i @ i
-    with pytest.raises(TypeError, match="float32"):
-        fastnn.relu(i)
-    with pytest.raises(TypeError, match="float32"):
+    assert i.dtype == fastnn.int64
+    assert (i @ i).tolist() == [[7, 10], [15, 22]]  # integer matmul runs on NumPy
+    assert fastnn.relu(i - 2).tolist() == [[0, 0], [1, 2]]
+    with pytest.raises(RuntimeError, match="same dtype"):
+        t.T @ fastnn.ones(2, 3)
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got "
+                                           "Double and Float"):
+        fastnn.nn.Linear(3, 2)(t)
+    with pytest.raises((TypeError, RuntimeError)):
         F.cross_entropy(i, fastnn.tensor([0, 1]))
     for name in BACKENDS:
         with pytest.raises(TypeError, match="mat1 must be float32"):
@@ -101,9 +104,12 @@ def test_reshape_to_an_impossible_shape_raises():
         fastnn.randn(3, 4).view(5, -1)
 
 
-def test_from_numpy_refuses_what_it_cannot_share():
-    with pytest.raises(TypeError, match="cannot share a float64"):
-        fastnn.from_numpy(np.zeros(3))
+def test_from_numpy_shares_every_torch_dtype_and_refuses_the_rest():
+    d = np.zeros(3)
+    fastnn.from_numpy(d)[1] = 2.0
+    assert d[1] == 2.0 and fastnn.from_numpy(d).dtype == fastnn.float64
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.complex128"):
+        fastnn.from_numpy(np.zeros(3, np.complex128))
     a = np.zeros(3, np.float32)
     t = fastnn.from_numpy(a)
     a[0] = 5

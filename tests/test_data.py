@@ -42,7 +42,7 @@ def test_dataloader_normalize_standardises_each_batch(train_set):
     stats = (fashion_mnist.MEAN, fashion_mnist.STD)
     x, _ = next(iter(DataLoader(train_set, batch_size=512, normalize=stats)))
     expected = (train_set.images[:512, None] / 255 - stats[0]) / stats[1]
-    np.testing.assert_allclose(x.data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x._data, expected, rtol=1e-5, atol=1e-5)
     # over the whole set the standardised pixels have mean 0 and std 1
     whole = to_float_images(train_set.images, stats)
     assert abs(whole.mean()) < 2e-3 and abs(whole.std() - 1) < 2e-3
@@ -128,12 +128,12 @@ def test_dataloader_batches(train_set):
     batches = list(loader)
     x, y = batches[0]
     assert x.shape == (256, 1, 28, 28) and x.dtype == np.float32
-    assert 0.0 <= x.data.min() and x.data.max() <= 1.0
+    assert 0.0 <= x._data.min() and x._data.max() <= 1.0
     assert y.shape == (256,) and y.dtype == np.int64
     assert batches[-1][0].shape[0] == 60000 - 234 * 256
     assert len(DataLoader(train_set, batch_size=256, drop_last=True)) == 234
     # the same seed gives the same order; a new epoch gives a new one
     again = DataLoader(train_set, batch_size=256, shuffle=True, seed=3)
-    np.testing.assert_array_equal(next(iter(again))[1].data, y.data)
+    np.testing.assert_array_equal(next(iter(again))[1]._data, y._data)
     np.testing.assert_raises(AssertionError, np.testing.assert_array_equal,
-                             next(iter(loader))[1].data, y.data)
+                             next(iter(loader))[1]._data, y._data)

@@ -15,8 +15,8 @@ def test_linear_has_torch_shapes_and_default_init():
     layer = nn.Linear(784, 256)
     assert layer.weight.shape == (256, 784) and layer.bias.shape == (256,)
     bound = 1 / np.sqrt(784)
-    assert np.abs(layer.weight.data).max() <= bound and np.abs(layer.bias.data).max() <= bound
-    assert layer.weight.data.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
+    assert np.abs(layer.weight._data).max() <= bound and np.abs(layer.bias._data).max() <= bound
+    assert layer.weight._data.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
     assert nn.Linear(3, 2, bias=False).bias is None
 
 
@@ -60,7 +60,7 @@ def test_load_state_dict_round_trip_and_wrong_shape():
 def test_apply_zero_grad_train_eval():
     net = d2l_mlp()
     net.apply(lambda m: nn.init.normal_(m.weight, std=0.01) if isinstance(m, nn.Linear) else None)
-    assert net[1].weight.data.std() == pytest.approx(0.01, rel=0.05)
+    assert net[1].weight._data.std() == pytest.approx(0.01, rel=0.05)
     net(fastnn.randn(2, 784)).sum().backward()
     assert net[1].weight.grad is not None
     net.zero_grad()
@@ -94,7 +94,7 @@ def test_sgd_follows_torch_update_rule(momentum, dampening, weight_decay, nester
             buf = d if buf is None else momentum * buf + (1 - dampening) * d
             d = d + momentum * buf if nesterov else buf
         expected = expected - 0.1 * d
-    np.testing.assert_allclose(w.data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w._data, expected, rtol=1e-5, atol=1e-6)
     if HAS_TORCH:
         import torch
         tw = torch.nn.Parameter(torch.tensor(w0))
@@ -103,7 +103,7 @@ def test_sgd_follows_torch_update_rule(momentum, dampening, weight_decay, nester
         for g in grads:
             tw.grad = torch.tensor(g)
             topt.step()
-        np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w._data, tw.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_save_load_round_trip(tmp_path):
@@ -115,7 +115,7 @@ def test_save_load_round_trip(tmp_path):
     other = d2l_mlp()
     other.load_state_dict(loaded)
     for k, v in net.state_dict().items():
-        np.testing.assert_array_equal(other.state_dict()[k].data, v.data)
+        np.testing.assert_array_equal(other.state_dict()[k].data, v._data)
     assert not list(tmp_path.glob(".tmp-*")), "the temporary file was left behind"
 
 
@@ -139,5 +139,5 @@ def test_checkpoint_loads_into_the_same_pytorch_model(tmp_path):
                                torch.nn.Linear(256, 10))
     tnet.load_state_dict(load_file(tmp_path / "m.safetensors"))
     x = np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32)
-    np.testing.assert_allclose(net(fastnn.tensor(x)).data,
+    np.testing.assert_allclose(net(fastnn.tensor(x))._data,
                                tnet(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)

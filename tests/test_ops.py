@@ -207,7 +207,7 @@ def test_sequential_fuses_linear_relu_with_unchanged_results(backend_name, monke
     x.grad = None
     unfused = net[2](net[1](net[0](x)))  # the same layers called one by one
     unfused.sum().backward()
-    np.testing.assert_allclose(fused.data, unfused.data, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fused._data, unfused._data, rtol=1e-6, atol=1e-6)
     for got, want in zip(grads, [p.grad.numpy() for p in net.parameters()] + [x.grad.numpy()]):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 

@@ -26,7 +26,7 @@ def _run_fastnn(name, kwargs, w0, grads):
     for g in grads:
         w.grad = fastnn.tensor(g)
         opt.step()
-    return w.data
+    return w._data
 
 
 @requires_torch
@@ -70,8 +70,8 @@ def test_parameter_groups_have_their_own_hyperparameters():
     a.grad = fastnn.ones(3)
     b.grad = fastnn.ones(3)
     opt.step()
-    np.testing.assert_allclose(a.data, 0.9)
-    np.testing.assert_allclose(b.data, 0.0)
+    np.testing.assert_allclose(a._data, 0.9)
+    np.testing.assert_allclose(b._data, 0.0)
     assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[1]["lr"] == 1.0
 
 
@@ -89,14 +89,14 @@ def test_optimizer_state_dict_round_trip_resumes_identically():
         w2.grad = fastnn.tensor(g)
         opt2.step()
     saved = opt2.state_dict()
-    w3 = nn.Parameter(w2.data.copy())
+    w3 = nn.Parameter(w2._data.copy())
     opt3 = optim.Adam([w3], lr=0.5)
     opt3.load_state_dict(saved)
     assert opt3.param_groups[0]["lr"] == 0.1
     for g in grads[3:]:
         w3.grad = fastnn.tensor(g)
         opt3.step()
-    np.testing.assert_array_equal(w3.data, w1.data)
+    np.testing.assert_array_equal(w3._data, w1._data)
 
 
 @pytest.mark.parametrize("bad", [dict(lr=-1.0), dict(betas=(1.0, 0.9)), dict(eps=-1.0)])

@@ -1,11 +1,22 @@
 """Reverse-mode differentiation: Tensor.backward() walks the recorded graph.
 
-The topological order comes from an iterative depth-first search (a recursive one hits
-Python's recursion limit on long chains, e.g. 20,000 ops). Gradients flow in reverse order;
-a tensor used twice receives the sum of both contributions. After the pass the graph's saved
-arrays are released (unless retain_graph), so a training loop does not keep every step alive.
+The graph is made of Nodes whose edges point at the Nodes (or leaf tensors) that produced
+their inputs. The topological order comes from an iterative depth-first search (a recursive
+one hits Python's recursion limit on long chains, e.g. 20,000 ops). Gradients flow in reverse
+order; an entry reached twice receives the sum of both contributions. After the pass the
+graph's saved arrays are released (unless retain_graph), so a training loop does not keep
+every step alive.
 """
 import numpy as np
+
+from fastnn.autograd.function import Node, edge_of
+
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
 
 
 def _topological_order(root):
@@ -13,51 +24,67 @@ def _topological_order(root):
     stack = [(root, False)]
     push, pop, append, seen = stack.append, stack.pop, order.append, visited.add
     while stack:
-        tensor, expanded = pop()
+        entry, expanded = pop()
         if expanded:
-            append(tensor)
+            append(entry)
             continue
-        if id(tensor) in visited:
+        if id(entry) in visited:
             continue
-        seen(id(tensor))
-        push((tensor, True))
-        node = tensor._node
-        if node is not None:
-            if node.released:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (or directly access "
-                    "saved tensors after they have already been freed). Specify "
-                    "retain_graph=True if you need to backward through the graph a second time."
-                )
-            for parent in node.inputs:
-                if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    push((parent, False))
+        seen(id(entry))
+        push((entry, True))
+        if type(entry) is Node:
+            if entry.released:
+                raise RuntimeError(_SECOND_BACKWARD)
+            for edge in entry.edges:
+                if edge is not None and id(edge) not in visited:
+                    push((edge, False))
     return order
 
 
-def backward(root, grad=None, retain_graph=False):
+def _root_gradient(root, grad):
     from fastnn.tensor import Tensor
-
-    if not root.requires_grad:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        grad = (np.array(1, dtype=root.data.dtype) if root.data.ndim == 0
-                else np.ones(root.data.shape, dtype=root.data.dtype))
-    else:
-        grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.data.dtype)
-        if grad.shape != root.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output has a shape of {grad.shape} "
-                               f"and output has a shape of {root.shape}")
+        return np.ones(root._data.shape, dtype=root._data.dtype)
+    grad = grad._data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root._data.dtype)
+    if grad.shape != root.shape:
+        if grad.size == root._data.size == 1:
+            return grad.reshape(root.shape)
+        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                           f"torch.Size({list(grad.shape)}) and output[0] has a shape of "
+                           f"torch.Size({list(root.shape)}).")
+    return grad
 
-    order = _topological_order(root)
-    pending = {id(root): grad}
+
+def backward(root, grad=None, retain_graph=False, inputs=None, capture=None):
+    """Accumulate d(root)/d(leaf) into every leaf's .grad (or, with `capture`, a dict from
+    id(tensor) to tensor, return the gradients of those tensors instead)."""
+    if not root.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                           "grad_fn")
+    grad = _root_gradient(root, grad)
+    start = edge_of(root)
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    captured = {}
+    targets = {}  # id(node) -> non-leaf tensors in `capture` whose gradient is that node's
+    if capture is not None:
+        wanted = set()
+        for t in capture:
+            edge = edge_of(t)
+            if isinstance(edge, Node):
+                targets.setdefault(id(edge), []).append(t)
+            else:
+                wanted.add(id(t))
+    if type(start) is not Node:  # backward() on a leaf: its gradient is `grad` itself
+        _deliver(root, grad, False, wanted, captured, capture is not None)
+        return captured
+    order = _topological_order(start)
+    pending = {id(start): grad}
     handed = {id(grad)}  # arrays a leaf may not keep as its own .grad: copy those
-    for tensor in reversed(order):
-        g = pending.pop(id(tensor), None)
-        node = tensor._node
-        if node is None:  # a leaf that requires grad: accumulate, as torch does
+    for entry in reversed(order):
+        g = pending.pop(id(entry), None)
+        if type(entry) is not Node:  # a leaf that requires grad: accumulate, as torch does
             if g is not None:
                 # A fresh array no one else holds becomes .grad as is (no copy of a weight-
                 # sized gradient every step); views, shared or read-only arrays are copied.
@@ -65,20 +92,88 @@ def backward(root, grad=None, retain_graph=False):
                 owned = (not retain_graph and g.base is None and g.flags.writeable
                          and g.flags.c_contiguous and id(g) not in handed)
                 handed.add(id(g))
-                tensor._accumulate_grad(g, owned)
+                _deliver(entry, g, owned, wanted, captured, capture is not None)
             continue
         if g is not None:
-            input_grads = node.function.backward(node.ctx, g)
+            g = _run_prehooks(entry, g)
+            if entry.retained:
+                for t in entry.retained:
+                    t._accumulate_grad(g)
+            if targets and id(entry) in targets:
+                for t in targets[id(entry)]:
+                    captured[id(t)] = g
+            entry.check_versions()
+            input_grads = entry.function.backward(entry.ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, pg in zip(node.inputs, input_grads):
-                if parent is None or pg is None or not parent.requires_grad:
+            for edge, pg in zip(entry.edges, input_grads):
+                if edge is None or pg is None:
                     continue
-                if pg.shape != parent.shape:
-                    raise RuntimeError(f"{node.name()} returned a gradient of shape {pg.shape} "
-                                       f"for an input of shape {parent.shape}")
-                key = id(parent)
+                shape = edge.shape if type(edge) is Node else edge._data.shape
+                if pg.shape != shape:
+                    raise RuntimeError(f"Function {entry.name()} returned an invalid gradient "
+                                       f"- got {list(pg.shape)} but expected shape compatible "
+                                       f"with {list(shape)}")
+                key = id(edge)
                 pending[key] = pg if key not in pending else pending[key] + pg
         if not retain_graph:
-            node.ctx = None
-            node.released = True
+            entry.ctx = None
+            entry.versions = ()
+            entry.released = True
+    return captured
+
+
+def _deliver(leaf, g, owned, wanted, captured, capturing):
+    if wanted is not None and id(leaf) not in wanted:
+        return
+    if capturing:
+        captured[id(leaf)] = g
+    else:
+        leaf._accumulate_grad(g, owned)
+
+
+def _run_prehooks(node, g):
+    if not node.prehooks:
+        return g
+    from fastnn.tensor import Tensor
+    for hook in list(node.prehooks.values()):
+        new = hook(Tensor._wrap(g))
+        if new is not None:
+            g = new._data
+    return g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, returned
+    rather than accumulated into .grad."""
+    from fastnn.tensor import Tensor
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    total = {}
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        keep = bool(retain_graph) or i < len(outputs) - 1
+        found = backward(out, g, keep, capture=inputs)
+        for key, value in found.items():
+            total[key] = value if key not in total else total[key] + value
+    result = []
+    for t in inputs:
+        value = total.get(id(t))
+        if value is None:
+            if materialize_grads:
+                value = np.zeros_like(t._data)
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+        result.append(None if value is None else
+                      Tensor._wrap(np.array(value, copy=True)))
+    return tuple(result)

@@ -2,9 +2,19 @@
 backward(ctx, grad_output) -> one gradient per input (None where there is none), as
 torch.autograd.Function. Inputs arrive as NumPy arrays (Tensors are unwrapped); forward
 returns an array, apply() wraps it and, when a gradient is needed, records a Node.
+
+A Node's edges point at what produced each input when the op ran (the input's Node, or the
+leaf tensor itself), as torch's next_functions do. An in-place op later moves a tensor to a
+new Node, so nodes recorded before it still reach the value they actually used.
 """
+import numpy as np
+
+from fastnn import dtypes
 from fastnn.autograd import grad_mode
 from fastnn.tensor import Tensor
+
+_FLOATING = frozenset(d.numpy for d in dtypes.ALL if d.is_floating_point and d.numpy is not None)
+_state = grad_mode._state
 
 
 class Context:
@@ -16,26 +26,147 @@ class Context:
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
 
+    def mark_non_differentiable(self, *args):
+        pass
+
+
+class RemovableHandle:
+    """What register_*hook returns: .remove() takes the hook away (torch's handle)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks, hook):
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class AccumulateGrad:
+    """The node torch shows for a leaf in next_functions."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    next_functions = ()
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
 
 class Node:
     """One recorded op in the graph (a Tensor's grad_fn)."""
 
-    __slots__ = ("function", "ctx", "inputs", "released")
+    __slots__ = ("function", "ctx", "edges", "released", "versions", "shape", "retained",
+                 "prehooks", "__weakref__")
 
-    def __init__(self, function, ctx, inputs):
+    def __init__(self, function, ctx, edges, versions, shape):
         self.function = function
         self.ctx = ctx
-        self.inputs = inputs  # the Tensor inputs in argument order; None for non-Tensors
+        self.edges = edges  # per argument: the input's Node, a leaf Tensor, or None
         self.released = False
+        self.versions = versions  # (version cell, value seen, array, argument position)
+        self.shape = shape
+        self.retained = None
+        self.prehooks = None
 
     def name(self):
-        return f"{self.function.__name__}Backward"
+        return self.function.backward_name or f"{self.function.__name__}Backward0"
 
     def __repr__(self):
-        return f"<{self.name()}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self):
+        return tuple((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0)
+                     for e in self.edges)
+
+    def retain(self, tensor):
+        if self.retained is None:
+            self.retained = []
+        self.retained.append(tensor)
+
+    def register_prehook(self, hook):
+        if self.prehooks is None:
+            self.prehooks = {}
+        return RemovableHandle(self.prehooks, hook)
+
+    def check_versions(self):
+        """Raise torch's error when a tensor this node saved was modified in place since."""
+        for cell, seen, array, position in self.versions:
+            if cell[0] != seen and _saved(self.ctx, array):
+                if position < 0:
+                    source = f", which is output 0 of {self.name()},"
+                else:
+                    edge = self.edges[position] if position < len(self.edges) else None
+                    source = (f", which is output 0 of {edge.name()}," if isinstance(edge, Node)
+                              else "")
+                kind = dtypes.of_array(array).name
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [fastnn.{_TYPE_NAMES.get(kind, kind)} "
+                    f"[{', '.join(map(str, array.shape))}]]{source} is at version {cell[0]}; "
+                    f"expected version {seen} instead. Hint: the tensor was changed in place "
+                    "after it was used; clone() it before the in-place op.")
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+               "bool": "BoolTensor", "uint8": "ByteTensor"}
+
+
+def _saved(ctx, array):
+    """Whether ctx keeps an array that shares memory with `array`."""
+    if ctx is None:
+        return False
+    stack = list(vars(ctx).values())
+    while stack:
+        value = stack.pop()
+        if isinstance(value, np.ndarray):
+            if value.size and np.may_share_memory(value, array):
+                return True
+        elif isinstance(value, (tuple, list)):
+            stack.extend(value)
+    return False
+
+
+def edge_of(t):
+    """What a new node's edge for input tensor t points at."""
+    if t._base is not None and t._view_version != t._version[0]:
+        refresh_view(t)
+    node = t._node
+    if node is not None:
+        return node
+    return t if t.requires_grad else None
+
+
+def refresh_view(view):
+    """A view whose base was changed in place since its grad_fn was made gets a fresh one
+    (torch regenerates a view's grad_fn the same way)."""
+    base = view._base
+    view._view_version = view._version[0]
+    if base.requires_grad and base._node is not None:
+        from fastnn.ops.inplace import view_of
+        fresh = view_of(base, view._view_fn)
+        view._node, view.requires_grad = fresh._node, True
 
 
 class Function:
+    backward_name = None  # torch's grad_fn name when it is not f"{ClassName}Backward0"
+    is_view = False  # the output may share memory with the first input (reshape, index...)
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError
@@ -47,11 +178,39 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = grad_mode._enabled and any(needs)
+        record = _state.enabled and True in needs
         ctx = Context(needs)
-        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        raw = [a._data if isinstance(a, Tensor) else a for a in args]
         out = cls.forward(ctx, *raw, **kwargs)
-        if not record:
-            return Tensor._wrap(out)
-        inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-        return Tensor._wrap(out, requires_grad=True, node=Node(cls, ctx, inputs))
+        t = Tensor._wrap(out)
+        if cls.is_view and out.base is not None and np.may_share_memory(out, raw[0]):
+            _mark_view(t, args[0], cls.view_fn(*raw[1:]))
+        if not record or out.dtype not in _FLOATING:
+            return t
+        edges, versions = [], []
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                edges.append(edge_of(a))
+                versions.append((a._version, a._version[0], a._data, i))
+            else:
+                edges.append(None)
+        versions.append((t._version, t._version[0], out, -1))
+        t.requires_grad = True
+        t._node = Node(cls, ctx, tuple(edges), versions, out.shape)
+        return t
+
+    @staticmethod
+    def view_fn(*args):
+        """For a view op: a function from the base's array to the view's (same args)."""
+        raise NotImplementedError
+
+
+def _mark_view(out, source, fn):
+    base = source._base
+    if base is None:
+        out._base, out._view_fn = source, fn
+    else:
+        inner = source._view_fn
+        out._base, out._view_fn = base, (lambda a: fn(inner(a)))
+    out._version = source._version
+    out._view_version = source._version[0]

@@ -154,7 +154,7 @@ class BatchNorm2d(Module):
                                f"{self.num_features}")
         training = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
         return batchnorm.batch_norm(input, self.running_mean if self.track_running_stats else None,
                                     self.running_var if self.track_running_stats else None,
                                     self.weight, self.bias, training, self.momentum, self.eps)

@@ -130,7 +130,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad=True):
         for param in self.parameters():
@@ -163,15 +163,15 @@ class Module:
         for name, value in state_dict.items():
             if name not in own:
                 continue
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value._data if isinstance(value, Tensor) else np.asarray(value)
             param = own[name]
             array = np.asarray(array)
-            if array.shape != param.data.shape:
+            if array.shape != param._data.shape:
                 raise RuntimeError(
                     f"Error(s) in loading state_dict for {type(self).__name__}: size mismatch "
                     f"for {name}: copying a param with shape {tuple(array.shape)} from "
-                    f"checkpoint, the shape in current model is {tuple(param.data.shape)}.")
-            param.data[...] = array
+                    f"checkpoint, the shape in current model is {tuple(param._data.shape)}.")
+            param._data[...] = array
         return missing, unexpected
 
     # --- printing -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = []
-        super().__init__(data.data if isinstance(data, Tensor) else dtypes.as_array(data),
+        super().__init__(data._data if isinstance(data, Tensor) else dtypes.as_array(data),
                          requires_grad=requires_grad)
 
     def __repr__(self):

@@ -41,6 +41,8 @@ class LogSoftmax(Function):
 class Dropout(Function):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p), so
     eval mode is the identity."""
+    backward_name = "NativeDropoutBackward0"
+
 
     @staticmethod
     def forward(ctx, x, p):

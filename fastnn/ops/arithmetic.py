@@ -1,15 +1,18 @@
-"""+ - * / neg pow with NumPy broadcasting; gradients summed back over broadcast dimensions."""
+"""+ - * / // % neg pow with broadcasting and torch's type promotion; gradients are summed
+back over broadcast dimensions."""
 import numpy as np
 
+from fastnn import dtypes
 from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import operand, unbroadcast
+from fastnn.ops.broadcast import cast_to, floating, operand, promote, unbroadcast
+from fastnn.tensor import Tensor
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.add(a, b)
+        return np.asarray(np.add(a, b))
 
     @staticmethod
     def backward(ctx, g):
@@ -22,7 +25,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(a, b)
+        return np.asarray(np.subtract(a, b))
 
     @staticmethod
     def backward(ctx, g):
@@ -37,32 +40,30 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.multiply(a, b)
+        return np.asarray(np.multiply(a, b))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(g * b, ctx.shapes[0]) if need_a else None,
-                unbroadcast(g * a, ctx.shapes[1]) if need_b else None)
+        return (unbroadcast(np.asarray(g * b, dtype=g.dtype), ctx.shapes[0]) if need_a else None,
+                unbroadcast(np.asarray(g * a, dtype=g.dtype), ctx.shapes[1]) if need_b else None)
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = np.true_divide(a, b)
-        if out.dtype != np.float32:  # int / int gives float, as torch
-            out = out.astype(np.float32)
         ctx.save_for_backward(a, b)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return out
+        return np.asarray(np.true_divide(a, b))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(g / b, ctx.shapes[0]) if need_a else None,
-                unbroadcast(-g * a / (b * b), ctx.shapes[1]) if need_b else None)
+        return (unbroadcast(np.asarray(g / b, dtype=g.dtype), ctx.shapes[0]) if need_a else None,
+                unbroadcast(np.asarray(-g * a / (b * b), dtype=g.dtype), ctx.shapes[1])
+                if need_b else None)
 
 
 class Neg(Function):
@@ -76,41 +77,152 @@ class Neg(Function):
 
 
 class Pow(Function):
+    """x ** p for a number p (PowBackward0)."""
+
     @staticmethod
     def forward(ctx, a, exponent):
         ctx.save_for_backward(a)
         ctx.exponent = exponent
-        return np.power(a, exponent)
+        return np.asarray(np.power(a, exponent))
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         p = ctx.exponent
-        return g * (p * np.power(a, p - 1)).astype(np.float32), None
+        if p == 0:
+            return np.zeros_like(g), None
+        return np.asarray(g * (p * np.power(a, p - 1)), dtype=g.dtype), None
 
 
-def add(a, b):
-    return Add.apply(operand(a), operand(b))
+class PowTensor(Function):
+    """a ** b with b a tensor (PowBackward1; the gradient in b is a^b log a)."""
+
+    backward_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.asarray(np.power(a, b))
+        ctx.save_for_backward(a, b, out)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if need_a:
+                ga = unbroadcast(np.asarray(g * b * np.power(a, b - 1), dtype=g.dtype),
+                                 ctx.shapes[0])
+            if need_b:
+                gb = unbroadcast(np.asarray(g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)),
+                                                               0), dtype=g.dtype), ctx.shapes[1])
+        return ga, gb
 
 
-def sub(a, b):
-    return Sub.apply(operand(a), operand(b))
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.asarray(np.mod(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(g, ctx.shapes[0]) if need_a else None,
+                unbroadcast(np.asarray(-g * np.floor_divide(a, b), dtype=g.dtype), ctx.shapes[1])
+                if need_b else None)
 
 
-def mul(a, b):
-    return Mul.apply(operand(a), operand(b))
+def _scaled(value, alpha):
+    if alpha == 1:
+        return value
+    return mul(value, alpha)
 
 
-def div(a, b):
-    return Div.apply(operand(a), operand(b))
+def add(a, b, alpha=1, out=None):
+    a, b = promote(operand(a), _scaled(operand(b), alpha))
+    return _out(Add.apply(a, b), out)
+
+
+def sub(a, b, alpha=1, out=None):
+    a, b = operand(a), operand(b)
+    for x in (a, b):
+        if isinstance(x, Tensor) and x._data.dtype == np.bool_ and isinstance(
+                a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+    a, b = promote(a, _scaled(b, alpha))
+    return _out(Sub.apply(a, b), out)
+
+
+def mul(a, b, out=None):
+    a, b = promote(operand(a), operand(b))
+    return _out(Mul.apply(a, b), out)
+
+
+def div(a, b, rounding_mode=None, out=None):
+    a, b = promote(operand(a), operand(b))
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError("div expected rounding_mode to be one of None, 'trunc', or "
+                             f"'floor' but found '{rounding_mode}'")
+        x, y = (v._data if isinstance(v, Tensor) else v for v in (a, b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.floor_divide(x, y) if rounding_mode == "floor" else np.trunc(np.true_divide(
+                x, y))
+        dtype = dtypes.result_type(a, b)
+        return _out(Tensor._wrap(np.asarray(q).astype(dtype.numpy, copy=False)), out)
+    target = dtypes.float_of(dtypes.result_type(a, b))  # int / int is float, as torch
+    return _out(Div.apply(cast_to(a, target), cast_to(b, target)), out)
+
+
+def floor_divide(a, b):
+    return div(a, b, rounding_mode="floor")
+
+
+def remainder(a, b):
+    a, b = promote(operand(a), operand(b))
+    return Remainder.apply(a, b)
 
 
 def neg(a):
+    if a._data.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     return Neg.apply(a)
 
 
-def pow(a, exponent):
-    from fastnn.tensor import Tensor
-    if isinstance(exponent, Tensor):
-        raise TypeError("pow with a Tensor exponent is not supported; use a number")
-    return Pow.apply(a, float(exponent) if not float(exponent).is_integer() else int(exponent))
+def pow(a, exponent, out=None):
+    a = operand(a)
+    exponent = operand(exponent)
+    if isinstance(exponent, Tensor) or not isinstance(a, Tensor):
+        a, exponent = promote(a, exponent)
+        if not isinstance(a, Tensor):
+            a = Tensor._wrap(np.asarray(a, dtype=exponent._data.dtype))
+        return _out(PowTensor.apply(a, exponent), out)
+    if isinstance(exponent, float) and a._data.dtype.kind in "iub":
+        a = floating(a)  # int tensor ** 2.0 is float, as torch
+    if a._data.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _out(Pow.apply(a, exponent), out)
+
+
+def _out(result, out):
+    """Write into `out=` as torch's functions do (resizing it to the result's shape)."""
+    if out is None:
+        return result
+    if out.requires_grad and out._node is None:
+        from fastnn.autograd import grad_mode
+        if grad_mode.is_grad_enabled() and result.requires_grad:
+            raise RuntimeError("add(): functions with out=... arguments don't support automatic "
+                               "differentiation, but one of the arguments requires grad.")
+    if out._data.shape != result._data.shape:
+        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
+    np.copyto(out._data, result._data, casting="same_kind")
+    out._version[0] += 1
+    return out

@@ -15,6 +15,8 @@ def _f32(a):
 class BatchNorm(Function):
     """training: statistics from the batch (appended to `stats` for the running averages);
     otherwise `stats` holds the (mean, var) to use."""
+    backward_name = "NativeBatchNormBackward0"
+
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, training, stats):
@@ -70,8 +72,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if training and running_mean is not None:
             mean, unbiased_var = stats
             m = momentum
-            running_mean.data[...] = (1 - m) * running_mean.data + m * mean
-            running_var.data[...] = (1 - m) * running_var.data + m * unbiased_var
+            running_mean._data[...] = (1 - m) * running_mean._data + m * mean
+            running_var._data[...] = (1 - m) * running_var._data + m * unbiased_var
         return out
     return BatchNorm.apply(input, weight, bias, float(eps), False,
-                           (running_mean.data, running_var.data))
+                           (running_mean._data, running_var._data))

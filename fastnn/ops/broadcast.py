@@ -1,9 +1,16 @@
-"""The adjoint of broadcasting is summation (tinygrad's unbroadcast): a gradient computed at
-the broadcast shape is summed back over the dimensions that were added or stretched."""
+"""Operands of binary ops: broadcasting's adjoint and torch's type promotion.
+
+The adjoint of broadcasting is summation (tinygrad's unbroadcast): a gradient computed at the
+broadcast shape is summed back over the dimensions that were added or stretched. Promotion
+casts tensor operands to torch.result_type (differentiably); Python numbers stay weak, so
+float32 + 0.5 stays float32 (NumPy's NEP 50 agrees once the tensor side has the right dtype).
+"""
 import numpy as np
 
 from fastnn import dtypes
 from fastnn.tensor import Tensor
+
+_PY_NUMBERS = (float, int)
 
 
 def unbroadcast(grad, shape):
@@ -19,9 +26,40 @@ def unbroadcast(grad, shape):
 
 
 def operand(value):
-    """A Tensor passes through; numbers and arrays become float32/int64 arrays (no graph)."""
+    """A Tensor passes through; Python numbers stay numbers; NumPy scalars act as Python
+    numbers (as in torch); arrays and lists become constant tensors."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (int, float, bool)) and not isinstance(value, np.generic):
-        return value  # Python scalars stay weak, so float32 + 0.5 stays float32 (NEP 50)
-    return dtypes.as_array(value)
+    if isinstance(value, (bool, int, float)) and not isinstance(value, np.generic):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return Tensor._wrap(dtypes.as_array(value))
+
+
+def promote(a, b):
+    """(a, b) with tensor operands cast to torch's result dtype for a binary op."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.dtype == b._data.dtype:
+                return a, b
+        elif type(b) in _PY_NUMBERS and a._data.dtype.kind == "f":
+            return a, b
+    elif type(a) in _PY_NUMBERS and isinstance(b, Tensor) and b._data.dtype.kind == "f":
+        return a, b
+    target = dtypes.result_type(a, b)
+    return cast_to(a, target), cast_to(b, target)
+
+
+def cast_to(value, target):
+    if isinstance(value, Tensor) and value._data.dtype != target.numpy:
+        return value._cast(target)
+    return value
+
+
+def floating(x):
+    """x itself if it is floating, else x cast to the default dtype (exp/log/sqrt of an int
+    tensor are float in torch)."""
+    if x._data.dtype.kind == "f" or x._data.dtype.kind == "V":
+        return x
+    return x._cast(dtypes.get_default_dtype())

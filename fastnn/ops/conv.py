@@ -57,6 +57,8 @@ class Conv2d(Function):
     """With relu=True this is relu(conv2d(...)) in one op: the ReLU runs in the kernel's
     epilogue and backward masks the gradient with the saved output (Sequential uses it for a
     Conv2d followed by a ReLU, as it does for Linear)."""
+    backward_name = "ConvolutionBackward0"
+
 
     @staticmethod
     def forward(ctx, x, weight, bias, shape, relu):
@@ -100,7 +102,7 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, group
 
 def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu):
     from fastnn.ops.pad import pad as pad_op
-    _check_input(input.data, "conv2d")
+    _check_input(input._data, "conv2d")
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -122,6 +124,6 @@ def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, re
                              "{'valid', 'same'}")
     else:
         padding = pair(padding, "padding")
-    shape = conv_shape(input.data, weight.data, stride, padding, dilation, groups)
+    shape = conv_shape(input._data, weight._data, stride, padding, dilation, groups)
     out = Conv2d.apply(input, weight, bias, shape, relu)
     return out.squeeze(0) if unbatched else out

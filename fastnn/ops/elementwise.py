@@ -13,9 +13,15 @@ def _float32_contiguous(x, op):
 
 
 class ReLU(Function):
+    backward_name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx, x):
-        x = _float32_contiguous(x, "relu")
+        if x.dtype != np.float32:  # the kernel is float32; other dtypes on NumPy
+            out = np.maximum(x, np.zeros((), dtype=x.dtype))
+            ctx.save_for_backward(out)
+            return out
+        x = np.ascontiguousarray(x)
         out = backend.relu_forward(x)
         ctx.save_for_backward(out)  # out > 0 exactly where x > 0, and out is what we keep anyway
         return out
@@ -23,6 +29,8 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if out.dtype != np.float32:
+            return np.where(out > 0, g, np.zeros((), dtype=g.dtype))
         return backend.relu_backward(out, np.ascontiguousarray(g, dtype=np.float32))
 
 
@@ -143,6 +151,8 @@ class Tanh(Function):
 
 
 class LeakyReLU(Function):
+    backward_name = "LeakyReluBackward0"
+
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
@@ -157,6 +167,8 @@ class LeakyReLU(Function):
 
 class Clamp(Function):
     """clamp(x, min, max): the gradient passes where min <= x <= max, as torch.clamp."""
+    backward_name = "ClampBackward1"
+
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -222,10 +234,10 @@ def clamp(x, min=None, max=None):
 
 def where(condition, input, other):
     from fastnn.tensor import Tensor
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     return Where.apply(cond.astype(bool), operand(input), operand(other))
 
 
 def sign(x):
     from fastnn.tensor import Tensor
-    return Tensor._wrap(np.sign(x.data))
+    return Tensor._wrap(np.sign(x._data))

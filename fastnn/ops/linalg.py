@@ -38,9 +38,15 @@ def _batched(a, b):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if a.dtype != b.dtype:
+            raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
+                               f"{_c_name(a.dtype)} != {_c_name(b.dtype)}")
+        if a.dtype != np.float32:  # the kernels are float32; other dtypes run on NumPy
+            ctx.save_for_backward(a, b)
+            ctx.numpy = True
+            _check_shapes(a, b)
+            return np.asarray(np.matmul(a, b))
         for name, x in (("mat1", a), ("mat2", b)):
-            if x.dtype != np.float32:
-                raise TypeError(f"{name} must be float32 for matmul, got {x.dtype}")
             if x.ndim == 0:
                 raise RuntimeError("both arguments to matmul need to be at least 1D, "
                                    f"but they are {a.ndim}D and {b.ndim}D")
@@ -58,6 +64,8 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if getattr(ctx, "numpy", False):
+            return _numpy_backward(a, b, g, need_a, need_b)
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
         g2 = g
@@ -78,6 +86,44 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
+            "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _c_name(np_dtype):
+    from fastnn import dtypes
+    return _C_NAMES[dtypes.to_dtype(np_dtype).name]
+
+
+def _check_shapes(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        rows = int(np.prod(a.shape[:-1])) if a.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_a} and "
+                           f"{k_b}x{b.shape[-1] if b.ndim > 1 else 1})")
+
+
+def _numpy_backward(a, b, g, need_a, need_b):
+    """matmul's gradients for dtypes the kernels do not cover (float64, float16 ...)."""
+    a2 = a[np.newaxis, :] if a.ndim == 1 else a
+    b2 = b[:, np.newaxis] if b.ndim == 1 else b
+    g2 = g
+    if b.ndim == 1:
+        g2 = g2[..., np.newaxis]
+    if a.ndim == 1:
+        g2 = g2[..., np.newaxis, :]
+    ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape) \
+        if need_a else None
+    gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape) \
+        if need_b else None
+    return ga, gb
+
+
 def matmul(a, b):
     return MatMul.apply(operand(a), operand(b))
 
@@ -85,7 +131,7 @@ def matmul(a, b):
 def mm(a, b):
     """2-D matrix product only, as torch.mm."""
     for name, x in (("self", a), ("mat2", b)):
-        if np.ndim(x.data if hasattr(x, "data") else x) != 2:
+        if np.ndim(x._data if hasattr(x, "_data") else x) != 2:
             raise RuntimeError(f"{name} must be a matrix")
     return matmul(a, b)
 
@@ -93,9 +139,9 @@ def mm(a, b):
 def dot(a, b):
     """Inner product of two 1-D tensors of the same length, as torch.dot."""
     for x in (a, b):
-        if np.ndim(x.data if hasattr(x, "data") else x) != 1:
+        if np.ndim(x._data if hasattr(x, "_data") else x) != 1:
             raise RuntimeError("1D tensors expected, but got "
-                               f"{np.ndim(a.data)}D and {np.ndim(b.data)}D tensors")
+                               f"{np.ndim(a._data)}D and {np.ndim(b._data)}D tensors")
     if a.shape[0] != b.shape[0]:
         raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to have "
                            "the same number of elements, but got {} and {} elements "
@@ -105,7 +151,7 @@ def dot(a, b):
 
 def mv(a, v):
     """Matrix times vector, as torch.mv."""
-    if np.ndim(a.data) != 2 or np.ndim(v.data) != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {np.ndim(a.data)}, "
-                           f"{np.ndim(v.data)}")
+    if np.ndim(a._data) != 2 or np.ndim(v._data) != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {np.ndim(a._data)}, "
+                           f"{np.ndim(v._data)}")
     return matmul(a, v)

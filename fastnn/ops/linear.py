@@ -10,8 +10,16 @@ from fastnn.autograd.function import Function
 
 def _rows(x, weight):
     """x as a 2-D (rows, in_features) float32 array, with PyTorch's shape error."""
+    if x.dtype != weight.dtype:
+        from fastnn.ops.linalg import _c_name
+        names = {"float": "Float", "double": "Double", "c10::Half": "Half",
+                 "c10::BFloat16": "BFloat16", "long int": "Long", "int": "Int"}
+        raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
+                           f"{names.get(_c_name(x.dtype), x.dtype)} and "
+                           f"{names.get(_c_name(weight.dtype), weight.dtype)}")
     if x.dtype != np.float32:
-        raise TypeError(f"linear expects a float32 input, got {x.dtype}")
+        raise TypeError(f"linear runs float32 in fastnn's kernels; got {x.dtype} "
+                        "(use the model's dtype for the input)")
     if x.ndim == 0:
         raise RuntimeError("linear expects an input with at least 1 dimension")
     rows = x.reshape(-1, x.shape[-1])
@@ -31,6 +39,8 @@ def _backward(ctx, g2, grad_b):
 
 
 class Linear(Function):
+    backward_name = "AddmmBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         rows = _rows(x, weight)
@@ -49,6 +59,8 @@ class Linear(Function):
 class LinearReLU(Function):
     """relu(x @ W^T + b) as one op: the ReLU runs in the GEMM epilogue, and backward masks the
     gradient and sums the bias gradient in a single pass."""
+    backward_name = "ReluBackward0"
+
 
     @staticmethod
     def forward(ctx, x, weight, bias):

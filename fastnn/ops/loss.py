@@ -14,6 +14,8 @@ REDUCTIONS = ("none", "mean", "sum")
 
 
 class SoftmaxCrossEntropy(Function):
+    backward_name = "NllLossBackward0"
+
     @staticmethod
     def forward(ctx, logits, labels, reduction):
         if logits.dtype != np.float32:
@@ -56,5 +58,5 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
     if label_smoothing:
         from fastnn.ops.losses import cross_entropy_smoothed
         return cross_entropy_smoothed(input, target, reduction, label_smoothing)
-    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     return SoftmaxCrossEntropy.apply(input, labels, reduction)

@@ -49,6 +49,8 @@ def l1_loss(input, target, reduction="mean"):
 class BCEWithLogits(Function):
     """max(x, 0) - x*y + log(1 + exp(-|x|)): never exponentiates a positive number, so large
     logits of either sign stay finite. d/dx = sigmoid(x) - y."""
+    backward_name = "BinaryCrossEntropyWithLogitsBackward0"
+
 
     @staticmethod
     def forward(ctx, x, y):
@@ -76,7 +78,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 
 def nll_loss(input, target, reduction="mean"):
     """-input[i, target[i]] for log-probabilities input (N, C) and class indices target."""
-    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     if input.ndim == 1:
         input, labels = input.unsqueeze(0), np.reshape(labels, (1,))
     if input.ndim != 2:

@@ -66,6 +66,8 @@ class MaxPool2d(Function):
 
 
 class AvgPool2d(Function):
+    backward_name = "AvgPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, shape, count_include_pad):
         x = np.ascontiguousarray(x)
@@ -87,7 +89,7 @@ class AvgPool2d(Function):
 
 
 def _batched(input, op):
-    _check_input(input.data, op)
+    _check_input(input._data, op)
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
 
@@ -96,7 +98,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x, unbatched = _batched(input, "max_pool2d")
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] else pair(stride, "stride")
-    shape = pool_shape(x.data, kernel, stride, pair(padding, "padding"),
+    shape = pool_shape(x._data, kernel, stride, pair(padding, "padding"),
                        pair(dilation, "dilation"), ceil_mode, "max_pool2d")
     holder = []
     out = MaxPool2d.apply(x, shape, holder)
@@ -117,7 +119,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise RuntimeError("pad should be at most half of kernel size, but got "
                            f"pad={max(padding)} and kernel_size={max(kernel)}")
-    shape = pool_shape(x.data, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
+    shape = pool_shape(x._data, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
     out = AvgPool2d.apply(x, shape, bool(count_include_pad))
     return out.squeeze(0) if unbatched else out
 
@@ -125,6 +127,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 class AdaptiveAvgPool2d(Function):
     """Output cell (i, j) averages rows floor(iH/OH)..ceil((i+1)H/OH) and the same for
     columns, as torch; sums come from an integral image so any window costs O(1)."""
+    backward_name = "AdaptiveAvgPool2DBackward0"
+
+    backward_name = "MaxPool2DWithIndicesBackward0"
+
 
     @staticmethod
     def forward(ctx, x, out_size):

@@ -93,10 +93,14 @@ class _Extreme(Function):
 
 
 class Max(_Extreme):
+    backward_name = "MaxBackward1"
+
     pass
 
 
 class Min(_Extreme):
+    backward_name = "MinBackward1"
+
     name = "min"
 
     @classmethod
@@ -105,6 +109,8 @@ class Min(_Extreme):
 
 
 class CumSum(Function):
+    backward_name = "CumsumBackward0"
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
@@ -160,6 +166,8 @@ class Norm(Function):
 
 class MaxAlongDim(Function):
     """max(dim): the gradient goes to the index returned, as torch."""
+    backward_name = "LinalgVectorNormBackward0"
+
 
     @staticmethod
     def forward(ctx, x, dim, keepdim):
@@ -188,6 +196,8 @@ def mean(x, dim=None, keepdim=False, axis=None, keepdims=None):
 
 def max(x, dim=None, keepdim=False):
     """max(x) -> scalar; max(x, dim) -> (values, indices); max(x, other_tensor) -> maximum."""
+    backward_name = "MaxBackward0"
+
     if isinstance(dim, Tensor):
         from fastnn.ops.elementwise import maximum
         return maximum(x, dim)
@@ -195,7 +205,7 @@ def max(x, dim=None, keepdim=False):
         return Max.apply(x)
     (d,) = _axes(dim, None, x.ndim) or (0,)
     values = MaxAlongDim.apply(x, d, keepdim)
-    indices = np.argmax(x.data, axis=d)
+    indices = np.argmax(x._data, axis=d)
     if keepdim:
         indices = np.expand_dims(indices, d)
     return MaxResult(values, Tensor._wrap(indices.astype(np.int64)))
@@ -209,7 +219,7 @@ def min(x, dim=None, keepdim=False):
     if dim is None:
         return Min.apply(x)
     values, indices = max(neg(x), dim, keepdim)
-    return MinResult(neg(values), Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim)
+    return MinResult(neg(values), Tensor._wrap(np.argmin(x._data, axis=dim, keepdims=keepdim)
                                                .astype(np.int64)))
 
 
@@ -231,14 +241,14 @@ def norm(x, p="fro", dim=None, keepdim=False):
 
 
 def argmin(x, dim=None, keepdim=False):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmin(data), dtype=np.int64))
     return Tensor._wrap(np.argmin(data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmax(data), dtype=np.int64))
     out = np.argmax(data, axis=dim, keepdims=keepdim)

@@ -3,6 +3,7 @@ backward of each moves the gradient back the same way."""
 import numpy as np
 
 from fastnn.autograd.function import Function
+from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
 
 
@@ -13,6 +14,9 @@ def _shape_arg(shape):
 
 
 class Reshape(Function):
+    backward_name = "ViewBackward0"
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
@@ -26,8 +30,22 @@ class Reshape(Function):
     def backward(ctx, g):
         return g.reshape(ctx.in_shape), None
 
+    @staticmethod
+    def view_fn(shape):
+        return lambda a: a.reshape(shape)
+
+
+class Unsqueeze(Reshape):
+    backward_name = "UnsqueezeBackward0"
+
+
+class Squeeze(Reshape):
+    backward_name = "SqueezeBackward0"
+
 
 class Permute(Function):
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -37,19 +55,74 @@ class Permute(Function):
     def backward(ctx, g):
         return np.transpose(g, np.argsort(ctx.dims)), None
 
+    @staticmethod
+    def view_fn(dims):
+        return lambda a: np.transpose(a, dims)
+
+
+class Transpose(Permute):
+    backward_name = "TransposeBackward0"
+
+
+class T(Permute):
+    backward_name = "TBackward0"
+
+
+class Expand(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.in_shape), None
+
+    @staticmethod
+    def view_fn(shape):
+        return lambda a: np.broadcast_to(a, shape)
+
 
 class GetItem(Function):
+    """x[index] with advanced indexing (a copy, torch's IndexBackward0)."""
+
+    backward_name = "IndexBackward0"
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, index):
-        ctx.meta = (x.shape, x.dtype, index)
+        ctx.meta = (x.shape, index)
         return np.asarray(x[index])
 
     @staticmethod
     def backward(ctx, g):
-        shape, dtype, index = ctx.meta
-        grad = np.zeros(shape, dtype=dtype)
+        shape, index = ctx.meta
+        grad = np.zeros(shape, dtype=g.dtype)
         np.add.at(grad, index, g)  # repeated integer indices each add their share
         return grad, None
+
+    @staticmethod
+    def view_fn(index):
+        return lambda a: a[index]
+
+
+class Select(GetItem):
+    """x[i] / x[1:3] / x[:, None]: basic indexing gives a view, as torch's."""
+
+    backward_name = "SelectBackward0"
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, index = ctx.meta
+        grad = np.zeros(shape, dtype=g.dtype)
+        grad[index] = g
+        return grad, None
+
+
+class Slice(Select):
+    backward_name = "SliceBackward0"
 
 
 class Clone(Function):
@@ -63,7 +136,39 @@ class Clone(Function):
 
 
 def reshape(x, *shape):
-    return Reshape.apply(x, _shape_arg(shape))
+    return Reshape.apply(x, _resolve(x, _shape_arg(shape)))
+
+
+def view(x, *shape):
+    """reshape that must not copy: torch's error where the strides do not allow a view."""
+    shape = _resolve(x, _shape_arg(shape))
+    probe = x._data.view()
+    try:
+        probe.shape = shape
+    except AttributeError:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.") from None
+    except ValueError:
+        pass  # the size error is reshape's
+    return Reshape.apply(x, shape)
+
+
+def _resolve(x, shape):
+    """Shape with -1 worked out, and torch's errors for bad sizes."""
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    size = x._data.size
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        if known == 0 or size % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    return shape
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -71,43 +176,100 @@ def flatten(x, start_dim=0, end_dim=-1):
     if ndim == 0:
         return reshape(x, 1)
     start, end = start_dim % ndim, end_dim % ndim
-    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
-    if x.data.size == 0:
-        shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1], dtype=np.int64)),) + \
+        x.shape[end + 1:]
+    if tuple(shape) == tuple(x.shape):
+        return x
     return reshape(x, shape)
 
 
 def permute(x, dims):
-    return Permute.apply(x, tuple(d % max(x.ndim, 1) for d in dims))
+    ndim = x.ndim
+    if len(dims) != ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {ndim} is not equal to len(dims) = {len(dims)}")
+    return Permute.apply(x, tuple(d % max(ndim, 1) for d in dims))
 
 
 def transpose(x, dim0, dim1):
     ndim = x.ndim
     dims = list(range(ndim))
+    span = max(ndim, 1)
     for d in (dim0, dim1):
-        if not -ndim <= d < ndim:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
-                             f"{ndim - 1}], but got {d})")
+        if not -span <= d < span:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-span}, "
+                             f"{span - 1}], but got {d})")
+    if ndim == 0:
+        return x
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return Permute.apply(x, tuple(dims))
+    return Transpose.apply(x, tuple(dims))
+
+
+def expand(x, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(x.shape)}}}, size={list(sizes)}): "
+                           "the number of sizes provided ({len(sizes)}) must be greater or equal "
+                           f"to the number of dimensions in the tensor ({x.ndim})")
+    lead = len(sizes) - x.ndim
+    shape = []
+    for i, s in enumerate(sizes):
+        s = int(s)
+        if s == -1:
+            if i < lead:
+                raise RuntimeError("The expanded size of the tensor (-1) isn't allowed in a "
+                                   "leading, non-existing dimension 0")
+            s = x.shape[i - lead]
+        elif i >= lead and x.shape[i - lead] not in (1, s):
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({x.shape[i - lead]}) at non-singleton dimension {i}.  "
+                               f"Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}")
+        shape.append(s)
+    return Expand.apply(x, tuple(shape))
 
 
 def _index(index):
     """Tensors inside an index become arrays (torch lets you index with tensors)."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_index(i) if isinstance(i, (Tensor, list)) else i for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
+        return np.asarray([i._data if isinstance(i, Tensor) else i for i in index]) \
+            if not any(isinstance(i, (list, tuple, slice)) for i in index) else \
+            tuple(_index(i) for i in index)
     return index
 
 
+def _basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
+               for i in items) and not any(isinstance(i, bool) for i in items)
+
+
 def getitem(x, index):
-    return GetItem.apply(x, _index(index))
+    index = _index(index)
+    if _basic(index):
+        items = index if isinstance(index, tuple) else (index,)
+        for axis, i in enumerate(j for j in items if j is not None and j is not Ellipsis):
+            if isinstance(i, (int, np.integer)) and axis < x.ndim:
+                n = x.shape[axis]
+                if not -n <= i < n:
+                    raise IndexError(f"index {i} is out of bounds for dimension {axis} with "
+                                     f"size {n}")
+        if Ellipsis not in items:  # x[0] on NumPy gives a scalar copy; with ... a 0-d view
+            items = items + (Ellipsis,)
+        kind = Select if any(isinstance(i, (int, np.integer)) for i in items) else Slice
+        return kind.apply(x, items)
+    return GetItem.apply(x, index)
 
 
 class Concatenate(Function):
+    backward_name = "CatBackward0"
+
     @staticmethod
     def forward(ctx, dim, *arrays):
         ctx.dim = dim
@@ -155,16 +317,24 @@ def stack(tensors, dim=0):
 
 def squeeze(x, dim=None):
     if dim is None:
-        return reshape(x, tuple(s for s in x.shape if s != 1))
-    d = dim % builtins_max(x.ndim, 1)
-    if x.ndim == 0 or x.shape[d] != 1:
-        return x
-    return reshape(x, x.shape[:d] + x.shape[d + 1:])
+        return Squeeze.apply(x, tuple(s for s in x.shape if s != 1))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    span = builtins_max(x.ndim, 1)
+    for d in dims:
+        if not -span <= d < span:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-span}, "
+                             f"{span - 1}], but got {d})")
+    drop = {d % span for d in dims if x.ndim and x.shape[d % span] == 1}
+    return Squeeze.apply(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
 
 def unsqueeze(x, dim):
-    d = dim % (x.ndim + 1)
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+    span = x.ndim + 1
+    if not -span <= dim < span:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-span}, "
+                         f"{span - 1}], but got {dim})")
+    d = dim % span
+    return Unsqueeze.apply(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
 def builtins_max(a, b):

@@ -20,8 +20,8 @@ class Adagrad(Optimizer):
         for group, p, grad, state in self._updates():
             if not state:
                 state["step"] = 0
-                state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+                state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
             state["step"] += 1
             clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-            backend.adagrad_step(p.data, grad, state["sum"], clr, group["weight_decay"],
+            backend.adagrad_step(p._data, grad, state["sum"], clr, group["weight_decay"],
                                  group["eps"])

@@ -26,16 +26,16 @@ class Adam(Optimizer):
             lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["exp_avg"] = np.zeros_like(p._data)
+                state["exp_avg_sq"] = np.zeros_like(p._data)
                 if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
             t = state["step"]
             # bias corrections in double precision, as torch computes them
             step_size = lr / (1 - b1 ** t)
             inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2 ** t)
-            backend.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
+            backend.adam_step(p._data, grad, state["exp_avg"], state["exp_avg_sq"],
                               state.get("max_exp_avg_sq"), step_size, inv_bc2_sqrt, b1, b2,
                               group["eps"], 0.0 if self.decoupled else wd,
                               1.0 - lr * wd if self.decoupled else 1.0)

@@ -47,7 +47,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    yield group, p, np.ascontiguousarray(p.grad.data), \
+                    yield group, p, np.ascontiguousarray(p.grad._data), \
                         self.state.setdefault(id(p), {})
 
     def zero_grad(self, set_to_none=True):
@@ -56,7 +56,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def state_dict(self):
         index = {}

@@ -19,12 +19,12 @@ class RMSprop(Optimizer):
         for group, p, grad, state in self._updates():
             if not state:
                 state["step"] = 0
-                state["square_avg"] = np.zeros_like(p.data)
+                state["square_avg"] = np.zeros_like(p._data)
                 if group["momentum"] > 0:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
+                    state["momentum_buffer"] = np.zeros_like(p._data)
                 if group["centered"]:
-                    state["grad_avg"] = np.zeros_like(p.data)
+                    state["grad_avg"] = np.zeros_like(p._data)
             state["step"] += 1
-            backend.rmsprop_step(p.data, grad, state["square_avg"], state.get("grad_avg"),
+            backend.rmsprop_step(p._data, grad, state["square_avg"], state.get("grad_avg"),
                                  state.get("momentum_buffer"), group["lr"], group["alpha"],
                                  group["eps"], group["weight_decay"], group["momentum"])

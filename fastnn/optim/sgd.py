@@ -25,7 +25,7 @@ class SGD(Optimizer):
             if momentum:
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = state["momentum_buffer"] = np.empty_like(p.data)
+                    buf = state["momentum_buffer"] = np.empty_like(p._data)
                     first = True
-            backend.sgd_step(p.data, grad, buf, group["lr"], group["weight_decay"], momentum,
+            backend.sgd_step(p._data, grad, buf, group["lr"], group["weight_decay"], momentum,
                              group["dampening"], group["nesterov"], first)

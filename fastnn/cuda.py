@@ -1,0 +1,33 @@
+"""fastnn.cuda on a CPU engine: nothing is available, as on a CPU-only torch build, so the
+usual `device = "cuda" if torch.cuda.is_available() else "cpu"` picks the CPU."""
+
+
+def is_available():
+    return False
+
+
+def device_count():
+    return 0
+
+
+def is_bf16_supported(including_emulation=True):
+    return False
+
+
+def manual_seed(seed):
+    """Seeding CUDA is a no-op without CUDA (as torch's is when CUDA is absent)."""
+
+
+manual_seed_all = manual_seed
+
+
+def synchronize(device=None):
+    pass
+
+
+def empty_cache():
+    pass
+
+
+def current_device():
+    raise AssertionError("Torch not compiled with CUDA enabled")

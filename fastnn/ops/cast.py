@@ -1,0 +1,24 @@
+"""Conversion between dtypes (.float(), .double(), .to(dtype)): differentiable between
+floating dtypes, the gradient cast back (torch's ToCopyBackward0)."""
+from fastnn import dtypes
+from fastnn.autograd.function import Function
+
+
+class Cast(Function):
+    backward_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target):
+        ctx.source = x.dtype
+        return x.astype(target.numpy)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.source), None
+
+
+def cast(x, dtype):
+    dtype = dtypes.to_dtype(dtype)
+    if dtype.numpy is None:
+        raise TypeError(f"{dtype!r} needs the ml_dtypes package (pip install ml_dtypes)")
+    return Cast.apply(x, dtype)
