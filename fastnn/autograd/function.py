@@ -83,6 +83,9 @@ class Node:
         self.prehooks = None
 
     def name(self):
+        ctx = self.ctx
+        if ctx is not None and "backward_name" in ctx.__dict__:  # set by forward, per shape
+            return ctx.backward_name
         return self.function.backward_name or f"{self.function.__name__}Backward0"
 
     def __repr__(self):

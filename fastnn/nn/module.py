@@ -132,6 +132,60 @@ class Module:
             elif param.grad is not None:
                 param.grad._data[...] = 0
 
+    # --- device and dtype (torch's Module.to / cpu / float / double / half) ---------------
+    def to(self, *args, **kwargs):
+        """to(device), to(dtype), to(device, dtype), to(tensor): casts floating parameters and
+        buffers in place and returns the module, as torch's."""
+        from fastnn import dtypes
+        from fastnn.device import check_device
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (dtypes.dtype, type)) and not isinstance(arg, str):
+                dtype = arg
+            elif arg is not None:
+                device = arg
+        if device is not None:
+            check_device(device)
+        if dtype is not None:
+            dtype = dtypes.to_dtype(dtype)
+            if not dtype.is_floating_point:
+                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={dtype!r}")
+            self._cast_floating(dtype)
+        return self
+
+    def _cast_floating(self, dtype):
+        for module in self.modules():
+            tensors = list(module._parameters.values()) + list(module._buffers.values())
+            for t in tensors:
+                if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype.numpy:
+                    t._data = t._data.astype(dtype.numpy)
+                    if t.grad is not None:
+                        t.grad._data = t.grad._data.astype(dtype.numpy)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        from fastnn.device import check_device
+        check_device("cuda")
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def half(self):
+        return self.to(dtype="float16")
+
+    def type(self, dst_type):
+        return self.to(dtype=dst_type)
+
     def requires_grad_(self, requires_grad=True):
         for param in self.parameters():
             param.requires_grad_(requires_grad)

@@ -10,7 +10,7 @@ class Softmax(Function):
     def forward(ctx, x, dim):
         shifted = x - x.max(axis=dim, keepdims=True)
         e = np.exp(shifted)
-        out = (e / e.sum(axis=dim, keepdims=True)).astype(np.float32)
+        out = (e / e.sum(axis=dim, keepdims=True)).astype(x.dtype)
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -27,7 +27,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         shifted = x - x.max(axis=dim, keepdims=True)
         lse = np.log(np.exp(shifted.astype(np.float64)).sum(axis=dim, keepdims=True))
-        out = (shifted - lse).astype(np.float32)
+        out = (shifted - lse).astype(x.dtype)
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out

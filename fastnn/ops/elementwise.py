@@ -3,7 +3,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import operand, unbroadcast
+from fastnn.ops.broadcast import floating, operand, unbroadcast
 
 
 def _float32_contiguous(x, op):
@@ -37,7 +37,7 @@ class ReLU(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x, dtype=np.float32)
+        out = np.exp(x)
         ctx.save_for_backward(out)
         return out
 
@@ -51,7 +51,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.log(x, dtype=np.float32)
+        return np.log(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -68,7 +68,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * np.sign(x).astype(np.float32)
+        return g * np.sign(x).astype(g.dtype)
 
 
 class Maximum(Function):
@@ -84,8 +84,8 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         share_a = (a > b) + np.float32(0.5) * (a == b)
-        ga = unbroadcast((g * share_a).astype(np.float32), np.shape(a)) if need_a else None
-        gb = unbroadcast((g * (1 - share_a)).astype(np.float32), np.shape(b)) if need_b else None
+        ga = unbroadcast((g * share_a).astype(g.dtype), np.shape(a)) if need_a else None
+        gb = unbroadcast((g * (1 - share_a)).astype(g.dtype), np.shape(b)) if need_b else None
         return ga, gb
 
 
@@ -94,11 +94,11 @@ def relu(x):
 
 
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(floating(x))
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(floating(x))
 
 
 def abs(x):
@@ -112,7 +112,7 @@ def maximum(a, b):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.sqrt(x, dtype=np.float32)
+        out = np.sqrt(x)
         ctx.save_for_backward(out)
         return out
 
@@ -126,8 +126,8 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         # exp of a non-positive number only: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0
-        e = np.exp(-np.abs(x), dtype=np.float32)
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
         ctx.save_for_backward(out)
         return out
 
@@ -140,7 +140,7 @@ class Sigmoid(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x, dtype=np.float32)
+        out = np.tanh(x)
         ctx.save_for_backward(out)
         return out
 
@@ -157,12 +157,12 @@ class LeakyReLU(Function):
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = np.float32(slope)
-        return np.where(x > 0, x, x * ctx.slope).astype(np.float32)
+        return np.where(x > 0, x, x * ctx.slope).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, g, g * ctx.slope).astype(np.float32), None
+        return np.where(x > 0, g, g * ctx.slope).astype(g.dtype), None
 
 
 class Clamp(Function):
@@ -176,9 +176,9 @@ class Clamp(Function):
         ctx.bounds = (lo, hi)
         out = x
         if lo is not None:
-            out = np.maximum(out, np.float32(lo))
+            out = np.maximum(out, np.asarray(lo, dtype=x.dtype))
         if hi is not None:
-            out = np.minimum(out, np.float32(hi))
+            out = np.minimum(out, np.asarray(hi, dtype=x.dtype))
         return np.array(out, dtype=x.dtype, copy=True)
 
     @staticmethod
@@ -190,7 +190,7 @@ class Clamp(Function):
             keep &= x >= lo
         if hi is not None:
             keep &= x <= hi
-        return np.where(keep, g, np.float32(0)).astype(np.float32), None, None
+        return np.where(keep, g, 0).astype(g.dtype), None, None
 
 
 class Where(Function):
@@ -211,15 +211,15 @@ class Where(Function):
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(floating(x))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(floating(x))
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(floating(x))
 
 
 def leaky_relu(x, negative_slope=0.01):

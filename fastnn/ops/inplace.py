@@ -149,6 +149,7 @@ def _rebase(t, fn, args, kwargs, needs_old):
                            requires_grad=t.requires_grad, node=t._node)
         result = fn(old, *args, **kwargs)
         _write(t, result._data)
+        _own_output(result, t)
         if result._node is not None:
             _move_retained(t, result._node)
             t._node, t.requires_grad = result._node, True
@@ -160,6 +161,7 @@ def _rebase(t, fn, args, kwargs, needs_old):
     old_view = view_of(snapshot, view_fn) if snapshot.requires_grad else \
         Tensor._wrap(view_fn(snapshot._data))
     result = fn(old_view, *args, **kwargs)
+    _own_output(result, t)
     new_base = CopySlices.apply(snapshot, result, view_fn)
     _write(t, result._data)
     if new_base._node is not None:
@@ -167,6 +169,14 @@ def _rebase(t, fn, args, kwargs, needs_old):
         base._node, base.requires_grad = new_base._node, True
         fresh = view_of(base, view_fn)
         t._node, t.requires_grad = fresh._node, True
+
+
+def _own_output(result, t):
+    """The op's output now lives in t's storage: a later in-place op on t must count as
+    modifying what the op saved (relu_ then += raises in torch too)."""
+    node = result._node
+    if node is not None and node.versions and node.versions[-1][3] == -1:
+        node.versions[-1] = (t._version, t._version[0] + 1, node.versions[-1][2], -1)
 
 
 def _move_retained(t, node):

@@ -38,6 +38,10 @@ def _batched(a, b):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
+        ctx.backward_name = ("DotBackward0" if a.ndim == b.ndim == 1 else
+                             "MvBackward0" if a.ndim == 2 and b.ndim == 1 else
+                             "MmBackward0" if a.ndim == 2 and b.ndim == 2 else
+                             "UnsafeViewBackward0" if b.ndim <= 2 else "BmmBackward0")
         if a.dtype != b.dtype:
             raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
                                f"{_c_name(a.dtype)} != {_c_name(b.dtype)}")

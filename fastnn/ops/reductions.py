@@ -41,7 +41,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
-        dtype = np.float32 if x.dtype == np.float32 else np.int64  # bool/int sums are int64
+        dtype = x.dtype if x.dtype.kind in "fV" else np.int64  # bool/int sums are int64
         return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
@@ -53,17 +53,17 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        if x.dtype != np.float32:
+        if x.dtype.kind not in "fV":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"a floating point, got {x.dtype}")
         count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         ctx.meta = (x.shape, axes, keepdim, count)
-        return np.asarray(np.mean(x, axis=axes, keepdims=keepdim, dtype=np.float32))
+        return np.asarray(np.mean(x, axis=axes, keepdims=keepdim, dtype=x.dtype))
 
     @staticmethod
     def backward(ctx, g):
         shape, axes, keepdim, count = ctx.meta
-        return _expand_back(g / np.float32(builtins.max(count, 1)), shape, axes, keepdim), None, None
+        return _expand_back(g / g.dtype.type(builtins.max(count, 1)), shape, axes, keepdim), None, None
 
 
 class _Extreme(Function):
@@ -88,7 +88,7 @@ class _Extreme(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        mask = (x == out).astype(np.float32)
+        mask = (x == out).astype(x.dtype)
         return g * mask / mask.sum()
 
 
@@ -114,7 +114,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return np.cumsum(x, axis=dim, dtype=np.float32 if x.dtype == np.float32 else np.int64)
+        return np.cumsum(x, axis=dim, dtype=x.dtype if x.dtype.kind in "fV" else np.int64)
 
     @staticmethod
     def backward(ctx, g):
@@ -139,7 +139,7 @@ class Norm(Function):
             out = np.abs(x64).max(axis=axes, keepdims=keepdim)
         else:
             out = (np.abs(x64) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
-        ctx.out = np.asarray(out, dtype=np.float32)
+        ctx.out = np.asarray(out, dtype=x.dtype)
         return ctx.out
 
     @staticmethod
@@ -155,13 +155,13 @@ class Norm(Function):
             with np.errstate(invalid="ignore", divide="ignore"):
                 grad = np.where(out == 0, 0, g * x / out)  # torch's subgradient 0 at 0
         elif p == float("inf"):
-            mask = (np.abs(x) == out).astype(np.float32)
+            mask = (np.abs(x) == out).astype(x.dtype)
             grad = g * np.sign(x) * mask / mask.sum(axis=axes, keepdims=True)
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
                 grad = np.where(out == 0, 0,
                                 g * np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
-        return grad.astype(np.float32), None, None, None
+        return grad.astype(x.dtype), None, None, None
 
 
 class MaxAlongDim(Function):
@@ -180,7 +180,7 @@ class MaxAlongDim(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dim, keepdim = ctx.meta
-        grad = np.zeros(shape, dtype=np.float32)
+        grad = np.zeros(shape, dtype=g.dtype)
         g = g if keepdim else np.expand_dims(g, dim)
         np.put_along_axis(grad, np.expand_dims(ctx.indices, dim), g, axis=dim)
         return grad, None, None

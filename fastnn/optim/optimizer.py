@@ -83,8 +83,9 @@ class Optimizer:
             group.update({k: v for k, v in saved.items() if k != "params"})
         for i, value in state_dict["state"].items():
             p = params[int(i)]
-            self.state[id(p)] = {k: np.array(v, dtype=np.float32) if isinstance(v, np.ndarray)
-                                 else v for k, v in value.items()}
+            self.state[id(p)] = {k: np.array(getattr(v, "_data", v), dtype=np.float32)
+                                 if isinstance(getattr(v, "_data", v), np.ndarray) else v
+                                 for k, v in value.items()}
 
     def step(self):
         raise NotImplementedError
