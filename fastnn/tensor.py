@@ -48,9 +48,14 @@ class Tensor:
     @classmethod
     def _wrap(cls, array, requires_grad=False, node=None):
         """Internal: wrap an array that is already of a fastnn dtype (no copy, no checks)."""
-        t = object.__new__(Tensor)
-        _init(t, array if isinstance(array, np.ndarray) else np.asarray(array), requires_grad,
-              node)
+        t = object.__new__(Tensor)  # _init inlined: this runs for every op's output
+        t._data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.grad = t._base = t._view_fn = t._hooks = None
+        t.requires_grad = requires_grad
+        t._node = node
+        t._version = [0]
+        t._view_version = 0
+        t._retains_grad = False
         return t
 
     # --- torch's alias of the storage -----------------------------------------------------

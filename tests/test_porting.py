@@ -273,6 +273,94 @@ result["ce_big_logits"] = ce_big
 """
 
 
+# pytorch/tutorials beginner_source/basics (tensor and autograd tutorials) and d2l idioms
+# that depend on torch's semantics: in-place ops in the graph, .data, views, devices, dtypes.
+TUTORIAL_IDIOMS = """
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+result = {}
+device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+tensor = torch.ones(4, 4, device=device)
+tensor[:, 1] = 0
+tensor.add_(5)
+t1 = torch.cat([tensor, tensor, tensor], dim=1)
+y1 = tensor @ tensor.T
+y3 = torch.rand_like(y1)
+torch.matmul(tensor, tensor.T, out=y3)
+agg = tensor.sum()
+result["t1"] = t1
+result["y3"] = y3
+result["agg_item"] = agg.item() + 0.0
+result["device"] = str(tensor.device)
+n = np.ones(5)
+t = torch.from_numpy(n)
+np.add(n, 1, out=n)
+result["shared"] = t
+result["dtype"] = str(t.dtype).split(".")[1]
+
+x = torch.ones(5)
+y = torch.zeros(3)
+w = torch.from_numpy(INIT[:5, :3].copy()).requires_grad_()
+b = torch.from_numpy(INIT[5, :3].copy()).requires_grad_()
+z = torch.matmul(x, w) + b
+loss = F.binary_cross_entropy_with_logits(z, y)
+loss.backward()
+result["w_grad"] = w.grad
+result["b_grad"] = b.grad
+result["grad_fn"] = str(z.grad_fn).split()[0]
+with torch.no_grad():
+    z = torch.matmul(x, w) + b
+result["no_grad_requires"] = float(z.requires_grad)
+inp = torch.eye(4, 5, requires_grad=True)
+out = (inp + 1).pow(2).t()
+out.backward(torch.ones_like(out), retain_graph=True)
+first = inp.grad.clone()
+out.backward(torch.ones_like(out), retain_graph=True)
+inp.grad.zero_()
+out.backward(torch.ones_like(out), retain_graph=True)
+result["first"] = first
+result["after_zero"] = inp.grad
+
+# d2l: a residual block adds its input in place, then ReLU
+conv = nn.Conv2d(3, 3, kernel_size=3, padding=1)
+conv.weight.data.copy_(torch.from_numpy(INIT[:27, :3].reshape(3, 3, 3, 3).copy()) * 0.1)
+conv.bias.data.fill_(0.01)
+bn = nn.BatchNorm2d(3)
+X = torch.from_numpy(INIT[100:124, :6].reshape(4, 3, 2, 6).copy()).requires_grad_()
+Y = bn(conv(X))
+Y += X
+out = F.relu(Y).sum()
+out.backward()
+result["residual_out"] = out
+result["residual_x_grad"] = X.grad
+result["residual_w_grad"] = conv.weight.grad
+
+# d2l: dropout and SGD from scratch
+def dropout_layer(X, dropout):
+    mask = (torch.from_numpy(INIT[200:202, :8].copy()) > dropout).float()
+    return mask * X / (1.0 - dropout)
+
+W = torch.from_numpy(INIT[300:308, :2].copy()) * 0.1
+W.requires_grad_(True)
+for step in range(3):
+    H = dropout_layer(torch.from_numpy(DATA[:2].copy()), 0.5)
+    l = ((H @ W) ** 2).mean()
+    l.backward()
+    with torch.no_grad():
+        W -= 0.1 * W.grad
+        W.grad.zero_()
+result["scratch_w"] = W
+p = nn.Parameter(torch.zeros(3))
+p.data = torch.from_numpy(INIT[400, :3].copy())
+p.data.mul_(2)
+result["param_data"] = p
+result["double_mm"] = torch.from_numpy(INIT[:2, :3].astype(np.float64)) @ torch.ones(3, 2, dtype=torch.float64)
+"""
+
+
 @pytest.fixture(scope="module")
 def inputs():
     rng = np.random.default_rng(0)
@@ -292,6 +380,7 @@ def inputs():
     ("mnist_net", MNIST_NET, 1e-5),
     ("perceptron_xor", PERCEPTRON_XOR, 1e-6),
     ("layers", LAYERS, 1e-5),
+    ("tutorial_idioms", TUTORIAL_IDIOMS, 1e-4),
 ], ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
 def test_program_ports_by_changing_imports(name, source, tol, inputs):
     ours = compare(source, rtol=tol, atol=tol, **inputs)

@@ -128,16 +128,17 @@ def _numpy_backward(a, b, g, need_a, need_b):
     return ga, gb
 
 
-def matmul(a, b):
-    return MatMul.apply(operand(a), operand(b))
+def matmul(a, b, out=None):
+    from fastnn.ops.arithmetic import _out
+    return _out(MatMul.apply(operand(a), operand(b)), out)
 
 
-def mm(a, b):
+def mm(a, b, out=None):
     """2-D matrix product only, as torch.mm."""
     for name, x in (("self", a), ("mat2", b)):
         if np.ndim(x._data if hasattr(x, "_data") else x) != 2:
             raise RuntimeError(f"{name} must be a matrix")
-    return matmul(a, b)
+    return matmul(a, b, out=out)
 
 
 def dot(a, b):
