@@ -60,28 +60,33 @@ def is_floating_point(x):
     return x.is_floating_point()
 
 
+def _compare(op, a, b):
+    from fastnn.ops.logical import compare
+    return compare(op, a, b)
+
+
 def eq(a, b):
-    return a.eq(b) if isinstance(a, Tensor) else tensor(a).eq(b)
+    return _compare("eq", a, b)
 
 
 def ne(a, b):
-    return a.ne(b) if isinstance(a, Tensor) else tensor(a).ne(b)
+    return _compare("ne", a, b)
 
 
 def lt(a, b):
-    return a.lt(b) if isinstance(a, Tensor) else tensor(a).lt(b)
+    return _compare("lt", a, b)
 
 
 def le(a, b):
-    return a.le(b) if isinstance(a, Tensor) else tensor(a).le(b)
+    return _compare("le", a, b)
 
 
 def gt(a, b):
-    return a.gt(b) if isinstance(a, Tensor) else tensor(a).gt(b)
+    return _compare("gt", a, b)
 
 
 def ge(a, b):
-    return a.ge(b) if isinstance(a, Tensor) else tensor(a).ge(b)
+    return _compare("ge", a, b)
 
 
 def equal(a, b):

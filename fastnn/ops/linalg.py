@@ -70,13 +70,7 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         if getattr(ctx, "numpy", False):
             return _numpy_backward(a, b, g, need_a, need_b)
-        a2 = a[np.newaxis, :] if a.ndim == 1 else a
-        b2 = b[:, np.newaxis] if b.ndim == 1 else b
-        g2 = g
-        if b.ndim == 1:
-            g2 = g2[..., np.newaxis]
-        if a.ndim == 1:
-            g2 = g2[..., np.newaxis, :]
+        a2, b2, g2 = _as_matrices(a, b, g)
         grad_a = grad_b = None
         if need_a:  # dA = dC @ B^T
             grad_a = unbroadcast(_batched(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
@@ -112,8 +106,8 @@ def _check_shapes(a, b):
                            f"{k_b}x{b.shape[-1] if b.ndim > 1 else 1})")
 
 
-def _numpy_backward(a, b, g, need_a, need_b):
-    """matmul's gradients for dtypes the kernels do not cover (float64, float16 ...)."""
+def _as_matrices(a, b, g):
+    """1-D operands as a row (left) or a column (right), and the gradient to match."""
     a2 = a[np.newaxis, :] if a.ndim == 1 else a
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
     g2 = g
@@ -121,6 +115,12 @@ def _numpy_backward(a, b, g, need_a, need_b):
         g2 = g2[..., np.newaxis]
     if a.ndim == 1:
         g2 = g2[..., np.newaxis, :]
+    return a2, b2, g2
+
+
+def _numpy_backward(a, b, g, need_a, need_b):
+    """matmul's gradients for dtypes the kernels do not cover (float64, float16 ...)."""
+    a2, b2, g2 = _as_matrices(a, b, g)
     ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape) \
         if need_a else None
     gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape) \
