@@ -461,3 +461,34 @@ def test_save_load_training_checkpoint_dict(tmp_path):
     torch.save({"w": torch.ones(2)}, torch_file)
     with pytest.raises(ValueError, match="written by torch.save"):
         fastnn.load(torch_file)
+
+
+def test_model_double_trains_as_torchs():
+    """model.double(): Linear and cross-entropy run in float64 on NumPy; conv, pooling and
+    batch norm run their float32 kernels between conversions (float32 precision)."""
+    def build(lib):
+        nn = lib.nn
+        return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(32, 4)).double()
+
+    theirs = build(torch)
+    ours = build(fastnn)
+    ours.load_state_dict({k: fastnn.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})
+    x = np.random.default_rng(1).normal(size=(4, 1, 8, 8))
+    y = np.array([0, 1, 2, 3])
+    results = []
+    for lib, net in ((torch, theirs), (fastnn, ours)):
+        opt = lib.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(3):
+            loss = lib.nn.functional.cross_entropy(net(lib.tensor(x)), lib.tensor(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert loss.dtype == lib.float64
+        results.append([loss.item()] + [v.detach().numpy().copy()
+                                        for v in net.state_dict().values()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match=r"Input type \(double\) and weight type \(float\)"):
+        fastnn.nn.Conv2d(1, 2, 3)(fastnn.tensor(x))

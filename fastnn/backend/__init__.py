@@ -160,38 +160,42 @@ def softmax_cross_entropy(logits, labels, want_grad=True, grad_scale=1.0, backen
 def sgd_step(param, grad, buf=None, lr=0.1, weight_decay=0.0, momentum=0.0, dampening=0.0,
              nesterov=False, first=False, backend=None):
     """One SGD update of `param` in place (torch.optim.SGD's rule); buf is the momentum buffer."""
-    if not checks.elementwise_ok((grad,) if buf is None else (grad, buf), param):
-        pairs = [("grad", grad)] + ([("momentum_buffer", buf)] if buf is not None else [])
-        checks.check_elementwise(pairs, param)
-    _pick(backend).sgd_step(param, grad, buf, float(lr), float(weight_decay), float(momentum),
+    _state_impl(backend, param, grad, buf).sgd_step(param, grad, buf, float(lr), float(weight_decay), float(momentum),
                             float(dampening), bool(nesterov), bool(first))
 
 
-def _check_state(param, grad, *state):
+def _state_impl(backend, param, grad, *state):
+    """The backend that runs an optimizer update: the chosen one for float32 (after the
+    checks), the NumPy reference for other floating dtypes (float64/float16 parameters, which
+    the kernels do not take), when every array has the parameter's dtype, shape and layout."""
     arrays = (grad,) + tuple(a for a in state if a is not None)
-    if not checks.elementwise_ok(arrays, param):
-        names = ["grad"] + [f"state {i}" for i in range(len(arrays) - 1)]
-        checks.check_elementwise(list(zip(names, arrays)), param)
+    if checks.elementwise_ok(arrays, param):
+        return _pick(backend)
+    if isinstance(param, np.ndarray) and param.dtype.kind == "f" and param.dtype != np.float32 \
+            and param.flags.c_contiguous and param.flags.writeable and all(
+                isinstance(a, np.ndarray) and a.dtype == param.dtype and a.shape == param.shape
+                and a.flags.c_contiguous for a in arrays):
+        return _pick("numpy")
+    names = ["grad"] + [f"state {i}" for i in range(len(arrays) - 1)]
+    checks.check_elementwise(list(zip(names, arrays)), param)
+    return _pick(backend)
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt,
               beta1, beta2, eps, l2=0.0, decay=1.0, backend=None):
-    _check_state(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
-    _pick(backend).adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(step_size),
+    _state_impl(backend, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq).adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(step_size),
                              float(inv_bc2_sqrt), float(beta1), float(beta2), float(eps),
                              float(l2), float(decay))
 
 
 def adagrad_step(param, grad, state_sum, clr, weight_decay, eps, backend=None):
-    _check_state(param, grad, state_sum)
-    _pick(backend).adagrad_step(param, grad, state_sum, float(clr), float(weight_decay),
+    _state_impl(backend, param, grad, state_sum).adagrad_step(param, grad, state_sum, float(clr), float(weight_decay),
                                 float(eps))
 
 
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                  weight_decay, momentum, backend=None):
-    _check_state(param, grad, square_avg, grad_avg, momentum_buffer)
-    _pick(backend).rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, float(lr),
+    _state_impl(backend, param, grad, square_avg, grad_avg, momentum_buffer).rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, float(lr),
                                 float(alpha), float(eps), float(weight_decay), float(momentum))
 
 

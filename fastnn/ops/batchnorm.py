@@ -6,6 +6,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
+from fastnn.ops.float32_kernels import float32_kernel
 
 
 def _f32(a):
@@ -61,6 +62,7 @@ class BatchNorm(Function):
         return gx, gw if need_w else None, gb if need_b else None, None, None, None
 
 
+@float32_kernel(keep=(0, 1))
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """torch.nn.functional.batch_norm; updates running_mean/running_var in place if training."""

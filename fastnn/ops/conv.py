@@ -5,6 +5,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
+from fastnn.ops.float32_kernels import float32_kernel
 
 
 def pair(value, name):
@@ -100,6 +101,7 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, group
     return conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu=True)
 
 
+@float32_kernel
 def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu):
     from fastnn.ops.pad import pad as pad_op
     _check_input(input._data, "conv2d")

@@ -80,9 +80,27 @@ class LinearReLU(Function):
 
 
 def linear(input, weight, bias=None):
+    if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
+        return _linear_numpy(input, weight, bias)
     return Linear.apply(input, weight, bias)
 
 
 def linear_relu(input, weight, bias=None):
     """relu(linear(input, weight, bias)) in one fused op."""
+    if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
+        return _linear_numpy(input, weight, bias).relu()
     return LinearReLU.apply(input, weight, bias)
+
+
+def _linear_numpy(input, weight, bias):
+    """Other dtypes (a model.double()): x @ W^T + b from differentiable ops on NumPy, after
+    torch's dtype and shape checks."""
+    x, w = input._data, weight._data
+    if x.dtype != w.dtype:
+        _rows(x, w)  # raises torch's "mat1 and mat2 must have the same dtype" message
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x"
+                           f"{x.shape[-1] if x.ndim else 1} and {w.shape[1]}x{w.shape[0]})")
+    out = input @ weight.t()
+    return out if bias is None else out + bias

@@ -55,8 +55,29 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input._data.dtype != np.float32 and input._data.dtype.kind == "f" and not label_smoothing:
+        return _cross_entropy_composed(input, target, reduction)
     if label_smoothing:
         from fastnn.ops.losses import cross_entropy_smoothed
         return cross_entropy_smoothed(input, target, reduction, label_smoothing)
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     return SoftmaxCrossEntropy.apply(input, labels, reduction)
+
+
+def _cross_entropy_composed(input, target, reduction):
+    """float64/float16 logits: -log_softmax picked at the labels, from differentiable ops
+    (the fused kernel is float32)."""
+    from fastnn.ops.activation import log_softmax
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+    logits = input if input.ndim == 2 else input.reshape(1, -1)
+    labels = labels.reshape(-1).astype(np.int64)
+    if labels.shape[0] != logits.shape[0]:
+        raise ValueError(f"Expected input batch_size ({logits.shape[0]}) to match target "
+                         f"batch_size ({labels.shape[0]}).")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        raise IndexError(f"Target {int(labels.max() if labels.max() >= logits.shape[1] else labels.min())} "
+                         f"is out of bounds.")
+    losses = -log_softmax(logits, 1)[np.arange(labels.shape[0]), labels]
+    if reduction == "none":
+        return losses if input.ndim == 2 else losses.reshape(())
+    return losses.sum() if reduction == "sum" else losses.mean()

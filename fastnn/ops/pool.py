@@ -8,6 +8,7 @@ from fastnn import backend
 from fastnn.autograd.function import Function
 from fastnn.ops.conv import _check_input, pair
 from fastnn.tensor import Tensor
+from fastnn.ops.float32_kernels import float32_kernel
 
 
 def pooled_size(size, k, s, p, d, ceil_mode):
@@ -93,6 +94,7 @@ def _batched(input, op):
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
 
+@float32_kernel
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     x, unbatched = _batched(input, "max_pool2d")
@@ -108,6 +110,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (out, Tensor._wrap(indices)) if return_indices else out
 
 
+@float32_kernel
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     if divisor_override is not None:
@@ -159,6 +162,7 @@ class AdaptiveAvgPool2d(Function):
         return gx, None
 
 
+@float32_kernel
 def adaptive_avg_pool2d(input, output_size):
     x, unbatched = _batched(input, "adaptive_avg_pool2d")
     if isinstance(output_size, int):

@@ -1,0 +1,39 @@
+"""Ops whose only kernels are float32 (convolution, pooling, batch norm) accept the other
+floating dtypes the way PyTorch's CPU autocast treats float16/bfloat16: inputs are converted
+to float32, the kernel runs, the result is converted back (the gradients flow back through
+the same conversions). float64 is therefore computed at float32 precision in these ops.
+"""
+import functools
+
+import numpy as np
+
+from fastnn.tensor import Tensor
+
+_C = {"float32": "float", "float64": "double", "float16": "c10::Half",
+      "bfloat16": "c10::BFloat16"}
+
+
+def float32_kernel(op=None, keep=()):
+    """Decorate op(input, *args); `keep` lists positions in args passed unconverted (batch
+    norm's running statistics, which the op updates in place)."""
+    if op is None:
+        return functools.partial(float32_kernel, keep=keep)
+
+    @functools.wraps(op)
+    def wrapper(input, *args, **kwargs):
+        dtype = input._data.dtype if isinstance(input, Tensor) else None
+        if dtype is None or dtype == np.float32 or dtype.kind not in "fV":
+            return op(input, *args, **kwargs)
+        for a in args[:2]:  # weight and bias of conv2d must match the input, as torch says
+            if isinstance(a, Tensor) and a._data.dtype != dtype and op.__name__.startswith("conv"):
+                raise RuntimeError(f"Input type ({_C.get(input.dtype.name, dtype)}) and weight "
+                                   f"type ({_C.get(a.dtype.name, a.dtype)}) should be the same")
+        cast = [a.float() if isinstance(a, Tensor) and a._data.dtype.kind in "fV" and
+                i not in keep else a for i, a in enumerate(args)]
+        out = op(input.float(), *cast, **kwargs)
+        if isinstance(out, tuple):
+            return type(out)(*(o._cast(input.dtype) if o._data.dtype == np.float32 else o
+                               for o in out)) if hasattr(out, "_fields") else \
+                tuple(o._cast(input.dtype) if o._data.dtype == np.float32 else o for o in out)
+        return out._cast(input.dtype)
+    return wrapper
