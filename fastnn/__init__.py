@@ -112,4 +112,4 @@ def detach(x):
 from fastnn.serialization import load, save  # noqa: F401,E402
 from fastnn import backend  # noqa: F401,E402
 from fastnn import accelerator, backends, config, cuda, nn, optim  # noqa: F401,E402
-from fastnn import autograd  # noqa: F401,E402
+from fastnn import autograd, utils  # noqa: F401,E402

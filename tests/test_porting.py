@@ -18,6 +18,8 @@ IMPORTS = [
     (r"^from torch import nn$", "from fastnn import nn"),
     (r"^import torch\.nn\.functional as F$", "import fastnn.nn.functional as F"),
     (r"^from torch import optim$", "from fastnn import optim"),
+    (r"^from torch\.utils import data$", "from fastnn.utils import data"),
+    (r"^from torch\.utils\.data import (.*)$", r"from fastnn.utils.data import \1"),
 ]
 
 
@@ -361,6 +363,49 @@ result["double_mm"] = torch.from_numpy(INIT[:2, :3].astype(np.float64)) @ torch.
 """
 
 
+# d2l "Concise Implementation of Linear Regression": TensorDataset + DataLoader, .data init
+LINREG_CONCISE = """
+import numpy as np
+import torch
+from torch import nn
+from torch.utils import data
+from torch.utils.data import DataLoader, TensorDataset, random_split
+
+result = {}
+true_w = torch.tensor([2, -3.4])
+true_b = 4.2
+X = torch.from_numpy(DATA[:, :2].copy())
+y = (torch.matmul(X, true_w) + true_b).reshape((-1, 1))
+
+def load_array(data_arrays, batch_size, is_train=True):
+    dataset = data.TensorDataset(*data_arrays)
+    return data.DataLoader(dataset, batch_size, shuffle=is_train)
+
+data_iter = load_array((X, y), 10, is_train=False)
+result["first_batch"] = next(iter(data_iter))[0]
+net = nn.Sequential(nn.Linear(2, 1))
+net[0].weight.data.copy_(torch.from_numpy(INIT[:1, :2].copy()) * 0.01)
+net[0].bias.data.fill_(0)
+loss = nn.MSELoss()
+trainer = torch.optim.SGD(net.parameters(), lr=0.03)
+for epoch in range(3):
+    for Xb, yb in data_iter:
+        l = loss(net(Xb), yb)
+        trainer.zero_grad()
+        l.backward()
+        trainer.step()
+    l = loss(net(X), y)
+result["loss"] = l
+result["w"] = net[0].weight.data
+result["b"] = net[0].bias.data
+result["n_batches"] = len(data_iter)
+train, val = random_split(TensorDataset(X, y), [80, 20])
+result["split"] = len(train) * 100 + len(val)
+shuffled = sum(len(b[0]) for b in DataLoader(train, batch_size=16, shuffle=True, drop_last=True))
+result["shuffled"] = shuffled
+"""
+
+
 @pytest.fixture(scope="module")
 def inputs():
     rng = np.random.default_rng(0)
@@ -381,6 +426,7 @@ def inputs():
     ("perceptron_xor", PERCEPTRON_XOR, 1e-6),
     ("layers", LAYERS, 1e-5),
     ("tutorial_idioms", TUTORIAL_IDIOMS, 1e-4),
+    ("linreg_concise", LINREG_CONCISE, 1e-5),
 ], ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
 def test_program_ports_by_changing_imports(name, source, tol, inputs):
     ours = compare(source, rtol=tol, atol=tol, **inputs)

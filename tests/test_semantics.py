@@ -492,3 +492,64 @@ def test_model_double_trains_as_torchs():
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
     with pytest.raises(RuntimeError, match=r"Input type \(double\) and weight type \(float\)"):
         fastnn.nn.Conv2d(1, 2, 3)(fastnn.tensor(x))
+
+
+def test_grad_mode_is_thread_local():
+    """A thread inside no_grad() does not stop another thread from recording (issue 11)."""
+    import threading
+    inside, done = threading.Event(), threading.Event()
+    recorded = []
+
+    def serving():
+        with fastnn.no_grad():
+            inside.set()
+            done.wait(5)
+
+    server = threading.Thread(target=serving)
+    server.start()
+    inside.wait(5)
+    w = fastnn.ones(3, requires_grad=True)
+    for _ in range(200):
+        recorded.append((w * 2).requires_grad)
+    done.set()
+    server.join()
+    assert all(recorded) and fastnn.is_grad_enabled()
+    with fastnn.set_grad_enabled(False):
+        assert not (w * 2).requires_grad
+    with fastnn.inference_mode():
+        assert not (w * 2).requires_grad and fastnn.is_inference_mode_enabled()
+    assert (w * 2).requires_grad
+
+
+def test_utils_data_matches_torch():
+    from fastnn.utils import data as fdata
+    from torch.utils import data as tdata
+    for data, lib in ((tdata, torch), (fdata, fastnn)):
+        ds = data.TensorDataset(lib.arange(10.0).reshape(5, 2), lib.arange(5))
+        assert len(ds) == 5 and ds[1][1].item() == 1
+        batches = list(data.DataLoader(ds, batch_size=2))
+        assert [len(b[0]) for b in batches] == [2, 2, 1]
+        assert batches[0][0].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+        assert len(data.DataLoader(ds, batch_size=2, drop_last=True)) == 2
+        cat = data.ConcatDataset([ds, ds])
+        assert len(cat) == 10 and cat[7][1].item() == 2
+        sub = data.Subset(ds, [4, 0])
+        assert sub[0][1].item() == 4
+        g = lib.Generator().manual_seed(0)
+        parts = data.random_split(ds, [0.6, 0.4], generator=g)
+        assert [len(p) for p in parts] == [3, 2]
+        seen = sorted(i.item() for _, y in data.DataLoader(ds, batch_size=1, shuffle=True)
+                      for i in y)
+        assert seen == [0, 1, 2, 3, 4]
+        dicts = data.DataLoader([{"a": 1.5, "b": lib.ones(2)}] * 3, batch_size=3)
+        b = next(iter(dicts))
+        assert b["a"].dtype == lib.float64 and tuple(b["b"].shape) == (3, 2)
+        sampler = data.WeightedRandomSampler([0.0, 1.0, 0.0], 4)
+        assert list(sampler) == [1, 1, 1, 1]
+
+        class Stream(data.IterableDataset):
+            def __iter__(self):
+                return iter(range(5))
+
+        assert [x.tolist() for x in data.DataLoader(Stream(), batch_size=2)] == \
+            [[0, 1], [2, 3], [4]]
