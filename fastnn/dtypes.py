@@ -21,10 +21,12 @@ class dtype:
     it is stored as, so `t.dtype == np.float32` keeps working in NumPy-minded code."""
 
     __slots__ = ("name", "numpy", "is_floating_point", "is_signed", "itemsize", "_kind",
-                 "_rank")
+                 "_rank", "title", "c_type")
 
-    def __init__(self, name, numpy_type, kind, rank, signed):
+    def __init__(self, name, numpy_type, kind, rank, signed, title, c_type):
         self.name = name
+        self.title = title  # torch's scalar-type name in messages ("Float", "Long")
+        self.c_type = c_type  # the C++ type name torch's matmul message prints ("float")
         self.numpy = np.dtype(numpy_type) if numpy_type is not None else None
         self._kind = kind  # 0 bool, 1 integer, 2 floating: torch's promotion categories
         self._rank = rank  # order within the category
@@ -33,6 +35,11 @@ class dtype:
         self.itemsize = self.numpy.itemsize if self.numpy is not None else 2
 
     is_complex = False
+
+    @property
+    def tensor_type(self):
+        """torch's legacy type name, e.g. 'FloatTensor' (Tensor.type())."""
+        return f"{self.title}Tensor"
 
     def __repr__(self):
         return f"fastnn.{self.name}"
@@ -58,21 +65,22 @@ class dtype:
         raise RuntimeError("fastnn has no complex dtypes")
 
 
-bool_ = dtype("bool", np.bool_, 0, 0, False)
-uint8 = dtype("uint8", np.uint8, 1, 0, False)
-int8 = dtype("int8", np.int8, 1, 1, True)
-int16 = dtype("int16", np.int16, 1, 2, True)
-int32 = dtype("int32", np.int32, 1, 3, True)
-int64 = dtype("int64", np.int64, 1, 4, True)
-float16 = dtype("float16", np.float16, 2, 0, True)
-bfloat16 = dtype("bfloat16", _np_bfloat16, 2, 0, True)
-float32 = dtype("float32", np.float32, 2, 1, True)
-float64 = dtype("float64", np.float64, 2, 2, True)
+bool_ = dtype("bool", np.bool_, 0, 0, False, "Bool", "bool")
+uint8 = dtype("uint8", np.uint8, 1, 0, False, "Byte", "unsigned char")
+int8 = dtype("int8", np.int8, 1, 1, True, "Char", "signed char")
+int16 = dtype("int16", np.int16, 1, 2, True, "Short", "short int")
+int32 = dtype("int32", np.int32, 1, 3, True, "Int", "int")
+int64 = dtype("int64", np.int64, 1, 4, True, "Long", "long int")
+float16 = dtype("float16", np.float16, 2, 0, True, "Half", "c10::Half")
+bfloat16 = dtype("bfloat16", _np_bfloat16, 2, 0, True, "BFloat16", "c10::BFloat16")
+float32 = dtype("float32", np.float32, 2, 1, True, "Float", "float")
+float64 = dtype("float64", np.float64, 2, 2, True, "Double", "double")
 
 half, double, short, long = float16, float64, int16, int64
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NUMPY = {d.numpy: d for d in ALL if d.numpy is not None}
+FLOATING_NUMPY = frozenset(d.numpy for d in ALL if d.is_floating_point and d.numpy is not None)
 
 _default_float = float32
 

@@ -18,11 +18,7 @@ from fastnn import dtypes
 from fastnn.autograd import grad_mode
 from fastnn.device import CPU, check_device, device as _device
 
-_FLOATING = frozenset(d.numpy for d in dtypes.ALL if d.is_floating_point and d.numpy is not None)
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
-               "bool": "BoolTensor"}
+_FLOATING = dtypes.FLOATING_NUMPY
 
 
 class Tensor:
@@ -219,11 +215,10 @@ class Tensor:
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
-            return f"fastnn.{_TYPE_NAMES[self.dtype.name]}"
+            return f"fastnn.{self.dtype.tensor_type}"
         if isinstance(dtype, str):
-            names = {v: k for k, v in _TYPE_NAMES.items()}
             short = dtype.split(".")[-1]
-            dtype = names.get(short, dtype)
+            dtype = next((d for d in dtypes.ALL if d.tensor_type == short), dtype)
         return self._cast(dtype)
 
     def type_as(self, other):
@@ -767,10 +762,8 @@ class Tensor:
         return shape_ops.reshape(self, *shape)
 
     def view(self, *shape):
-        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, Size, int)) \
-                and not isinstance(shape[0], Tensor):
-            return self._cast(shape[0]) if dtypes.to_dtype(shape[0]).itemsize == \
-                self._data.itemsize else _view_dtype_error(self, shape[0])
+        if len(shape) == 1 and isinstance(shape[0], (dtypes.dtype, type, np.dtype)):
+            return _view_dtype(self, dtypes.to_dtype(shape[0]))
         return shape_ops.view(self, *shape)
 
     def view_as(self, other):
@@ -839,9 +832,15 @@ def _rebuild(array, requires_grad):
     return t
 
 
-def _view_dtype_error(t, dtype):
-    raise RuntimeError(f"self.element_size() ({t._data.itemsize}) must divide "
-                       f"{dtypes.to_dtype(dtype)!r}'s size for view(dtype)")
+def _view_dtype(t, dtype):
+    """view(dtype): the same bytes read as another dtype of the same size, as torch's."""
+    if dtype.itemsize != t._data.itemsize:
+        raise RuntimeError("fastnn supports view(dtype) between dtypes of the same size only "
+                           f"({t.dtype!r} is {t._data.itemsize} bytes, {dtype!r} "
+                           f"{dtype.itemsize})")
+    out = Tensor._wrap(t._data.view(dtype.numpy))
+    out._version = t._version
+    return out
 
 
 class Size(tuple):

@@ -336,6 +336,7 @@ def test_conversions_type_names_and_errors():
                                                "but got: double != float"):
             lib.ones(2, 3, dtype=lib.float64) @ lib.ones(3, 2)
         assert f"{lib.tensor(0.123456):.3f}" == "0.123"
+        assert lib.tensor([1.0, -2.0]).view(lib.int32).tolist() == [1065353216, -1073741824]
         assert repr(lib.tensor([1, 2], dtype=lib.int32)).endswith(
             f"dtype={lib.__name__}.int32)")
 

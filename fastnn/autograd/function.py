@@ -13,7 +13,7 @@ from fastnn import dtypes
 from fastnn.autograd import grad_mode
 from fastnn.tensor import Tensor
 
-_FLOATING = frozenset(d.numpy for d in dtypes.ALL if d.is_floating_point and d.numpy is not None)
+_FLOATING = dtypes.FLOATING_NUMPY
 _state = grad_mode._state
 
 
@@ -116,18 +116,12 @@ class Node:
                     edge = self.edges[position] if position < len(self.edges) else None
                     source = (f", which is output 0 of {edge.name()}," if isinstance(edge, Node)
                               else "")
-                kind = dtypes.of_array(array).name
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [fastnn.{_TYPE_NAMES.get(kind, kind)} "
+                    f"by an inplace operation: [fastnn.{dtypes.of_array(array).tensor_type} "
                     f"[{', '.join(map(str, array.shape))}]]{source} is at version {cell[0]}; "
                     f"expected version {seen} instead. Hint: the tensor was changed in place "
                     "after it was used; clone() it before the in-place op.")
-
-
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-               "bool": "BoolTensor", "uint8": "ByteTensor"}
 
 
 def _saved(ctx, array):

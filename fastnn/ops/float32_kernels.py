@@ -9,10 +9,6 @@ import numpy as np
 
 from fastnn.tensor import Tensor
 
-_C = {"float32": "float", "float64": "double", "float16": "c10::Half",
-      "bfloat16": "c10::BFloat16"}
-
-
 def float32_kernel(op=None, keep=()):
     """Decorate op(input, *args); `keep` lists positions in args passed unconverted (batch
     norm's running statistics, which the op updates in place)."""
@@ -26,8 +22,8 @@ def float32_kernel(op=None, keep=()):
             return op(input, *args, **kwargs)
         for a in args[:2]:  # weight and bias of conv2d must match the input, as torch says
             if isinstance(a, Tensor) and a._data.dtype != dtype and op.__name__.startswith("conv"):
-                raise RuntimeError(f"Input type ({_C.get(input.dtype.name, dtype)}) and weight "
-                                   f"type ({_C.get(a.dtype.name, a.dtype)}) should be the same")
+                raise RuntimeError(f"Input type ({input.dtype.c_type}) and weight type "
+                                   f"({a.dtype.c_type}) should be the same")
         cast = [a.float() if isinstance(a, Tensor) and a._data.dtype.kind in "fV" and
                 i not in keep else a for i, a in enumerate(args)]
         out = op(input.float(), *cast, **kwargs)

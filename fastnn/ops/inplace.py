@@ -128,17 +128,11 @@ def _write(t, array):
         np.copyto(t._data, array, casting="same_kind")
     except TypeError:
         got = dtypes.of_array(np.asarray(array))
-        raise RuntimeError(f"result type {got.name.capitalize().replace('32', '')} can't be "
-                           f"cast to the desired output type {_torch_name(t.dtype)}") from None
+        raise RuntimeError(f"result type {got.title} can't be cast to the desired output type "
+                           f"{t.dtype.title}") from None
     except ValueError as exc:
         raise RuntimeError(f"output with shape {list(t.shape)} doesn't match the broadcast "
                            f"shape {list(np.shape(array))}") from exc
-
-
-def _torch_name(d):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "bool": "Bool", "float16": "Half", "bfloat16": "BFloat16", "uint8": "Byte",
-            "int16": "Short", "int8": "Char"}[d.name]
 
 
 def _rebase(t, fn, args, kwargs, needs_old):

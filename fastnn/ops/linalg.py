@@ -7,7 +7,7 @@ operands (w.T) reach the kernel as strided views; packing absorbs the transpose.
 """
 import numpy as np
 
-from fastnn import backend
+from fastnn import backend, dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import operand, unbroadcast
 
@@ -44,7 +44,8 @@ class MatMul(Function):
                              "UnsafeViewBackward0" if b.ndim <= 2 else "BmmBackward0")
         if a.dtype != b.dtype:
             raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
-                               f"{_c_name(a.dtype)} != {_c_name(b.dtype)}")
+                               f"{dtypes.to_dtype(a.dtype).c_type} != "
+                               f"{dtypes.to_dtype(b.dtype).c_type}")
         if a.dtype != np.float32:  # the kernels are float32; other dtypes run on NumPy
             ctx.save_for_backward(a, b)
             ctx.numpy = True
@@ -82,16 +83,6 @@ class MatMul(Function):
                 grad_b = unbroadcast(_batched(np.swapaxes(a2, -1, -2), g2), b2.shape)
             grad_b = grad_b.reshape(b.shape)
         return grad_a, grad_b
-
-
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-            "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
-
-
-def _c_name(np_dtype):
-    from fastnn import dtypes
-    return _C_NAMES[dtypes.to_dtype(np_dtype).name]
 
 
 def _check_shapes(a, b):

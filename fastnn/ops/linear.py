@@ -4,19 +4,16 @@ view that packing absorbs (no transpose copy). The fused layer's backward masks 
 and reduces the bias gradient in one pass (relu_backward_bias)."""
 import numpy as np
 
-from fastnn import backend
+from fastnn import backend, dtypes
 from fastnn.autograd.function import Function
 
 
 def _rows(x, weight):
     """x as a 2-D (rows, in_features) float32 array, with PyTorch's shape error."""
     if x.dtype != weight.dtype:
-        from fastnn.ops.linalg import _c_name
-        names = {"float": "Float", "double": "Double", "c10::Half": "Half",
-                 "c10::BFloat16": "BFloat16", "long int": "Long", "int": "Int"}
         raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
-                           f"{names.get(_c_name(x.dtype), x.dtype)} and "
-                           f"{names.get(_c_name(weight.dtype), weight.dtype)}")
+                           f"{dtypes.to_dtype(x.dtype).title} and "
+                           f"{dtypes.to_dtype(weight.dtype).title}")
     if x.dtype != np.float32:
         raise TypeError(f"linear runs float32 in fastnn's kernels; got {x.dtype} "
                         "(use the model's dtype for the input)")
