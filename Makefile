@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # torch==2.13.0 (CPU) is a peer for parity tests and benchmarks only, never a runtime dependency.
-TEST_EXTRAS ?= dev,torch,tensorboard
+TEST_EXTRAS ?= dev,torch,tensorboard,distributed
 BENCH_EXTRAS ?= dev,bench
 DATA_DIR := /usr/share/datasets/fashion-mnist
 KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx) setup.py pyproject.toml
@@ -15,7 +15,7 @@ KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx) setup.py pyp
 train: $(VENV)/.installed-base data
 	$(VENV)/bin/fastnn train
 
-test: $(VENV)/.installed-test data
+test: $(VENV)/.installed-test data mpi
 	$(PY) -m pytest -q
 	@echo "Benchmark smoke run (each benchmark once, no timings compared):"
 	$(PY) -m pytest -q benches --benchmark-disable -p no:cacheprovider
@@ -81,6 +81,17 @@ wheel-check: wheel data
 	    assert fastnn.backend.current() == 'cython'; print('wheel:', fastnn.__file__, k.isa_active())"
 	cd $(WHEEL_CHECK_DIR) && venv/bin/fastnn train --epochs 1 --no-progress --out run
 	@echo "wheel check: installed without a compiler and trained one epoch"
+
+# Open MPI for fastnn.distributed and its tests (mpi4py, from the `distributed` extra, loads it).
+mpi:
+	@if command -v mpirun >/dev/null 2>&1; then \
+	  echo "Open MPI: found"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openmpi-bin libopenmpi-dev; \
+	else \
+	  echo "mpirun not found and apt-get is unavailable: the MPI tests will be skipped"; \
+	fi
 
 clean:
 	rm -rf build dist $(VENV) fastnn/*.so kernels/_kernels.c *.egg-info

@@ -27,8 +27,8 @@ from fastnn.ops.arithmetic import (add, div, floor_divide, mul, neg, pow,  # noq
 from fastnn.ops.elementwise import (abs, clamp, exp, log, maximum, relu, sigmoid,  # noqa: F401
                                     sign, sqrt, tanh, where)
 from fastnn.ops.linalg import dot, matmul, mm, mv  # noqa: F401
-from fastnn.ops.reductions import (argmax, argmin, cumsum, max, mean, min, norm,  # noqa: F401
-                                   sum)
+from fastnn.ops.reductions import (all, any, argmax, argmin, cumsum, max, mean,  # noqa: F401
+                                   min, norm, sum)
 from fastnn.ops.shape import (cat, flatten, permute, reshape, squeeze, stack,  # noqa: F401
                               transpose, unsqueeze)
 from fastnn.ops.logical import masked_fill  # noqa: F401

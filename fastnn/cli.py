@@ -86,10 +86,20 @@ def _add_train(sub):
     train.add_argument("--out", help="output directory (default: runs/MODEL)")
     train.add_argument("--resume", metavar="OUT",
                        help="continue the run in OUT from its last checkpoint (its settings are "
-                            "kept; --epochs, --threads and --no-progress may be changed)")
+                            "kept; --epochs, --threads, --distributed and --no-progress may be "
+                            "changed)")
     train.add_argument("--tensorboard", metavar="DIR",
                        help="also log scalars (and, for CNNs, feature-map grids) to DIR for "
                             "`tensorboard --logdir DIR` (needs tensorboardX)")
+    train.add_argument("--train-subset", type=_positive_int, metavar="N",
+                       help="train on the first N training images only (quick runs; default: "
+                            "all 60000)")
+    train.add_argument("--distributed", action="store_true", default=None,
+                       help="data-parallel training over the ranks of an MPI job, launched as "
+                            "`mpirun -n N fastnn train ... --distributed` (needs mpi4py): rank "
+                            "r takes rows [r*B/N, (r+1)*B/N) of every global batch of size B, "
+                            "gradients are averaged over the ranks, rank 0 alone prints and "
+                            "writes OUT; threads per rank default to the cores per rank")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
@@ -129,11 +139,12 @@ def train_config(args):
         "threads": args.threads, "backend": args.backend, "data": args.data, "out": args.out,
         "tensorboard": args.tensorboard, "lr_schedule": args.lr_schedule,
         "augment": args.augment, "normalize": args.normalize,
+        "train_subset": args.train_subset, "distributed": args.distributed,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if args.resume:
         config = training.load_config(args.resume)
-        changeable = {k: given[k] for k in ("epochs", "threads") if k in given}
+        changeable = {k: given[k] for k in ("epochs", "threads", "distributed") if k in given}
         config = replace(config, out=args.resume, **changeable)
     else:
         config = replace(_D, **given)

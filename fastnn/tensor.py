@@ -23,7 +23,8 @@ _FLOATING = dtypes.FLOATING_NUMPY
 
 class Tensor:
     __slots__ = ("_data", "grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
-                 "_view_version", "_retains_grad", "_hooks", "__weakref__")
+                 "_view_version", "_retains_grad", "_hooks", "_post_accumulate_hooks",
+                 "__weakref__")
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_priority__ = 1000
 
@@ -46,7 +47,7 @@ class Tensor:
         """Internal: wrap an array that is already of a fastnn dtype (no copy, no checks)."""
         t = object.__new__(Tensor)  # _init inlined: this runs for every op's output
         t._data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t.grad = t._base = t._view_fn = t._hooks = None
+        t.grad = t._base = t._view_fn = t._hooks = t._post_accumulate_hooks = None
         t.requires_grad = requires_grad
         t._node = node
         t._version = [0]
@@ -87,6 +88,9 @@ class Tensor:
             self.grad = Tensor._wrap(g if owned else np.array(g, copy=True, order="C"))
         else:
             np.add(self.grad._data, g, out=self.grad._data)
+        if self._post_accumulate_hooks:
+            for hook in list(self._post_accumulate_hooks.values()):
+                hook(self)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self._data.dtype not in _FLOATING:
@@ -146,6 +150,20 @@ class Tensor:
         if self._hooks is None:
             self._hooks = {}
         return RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) -> None, called after a backward pass has added into this leaf's .grad
+        (torch's; DistributedDataParallel starts a bucket's all-reduce from it)."""
+        from fastnn.autograd.function import RemovableHandle
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        return RemovableHandle(self._post_accumulate_hooks, hook)
 
     @property
     def _version_value(self):
@@ -742,6 +760,12 @@ class Tensor:
     def max(self, dim=None, keepdim=False):
         return reductions.max(self, dim, keepdim)
 
+    def all(self, dim=None, keepdim=False):
+        return reductions.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return reductions.any(self, dim, keepdim)
+
     def argmax(self, dim=None, keepdim=False, axis=None):
         return reductions.argmax(self, dim if axis is None else axis, keepdim)
 
@@ -824,6 +848,7 @@ def _init(t, array, requires_grad, node):
     t._view_version = 0
     t._retains_grad = False
     t._hooks = None
+    t._post_accumulate_hooks = None
 
 
 def _rebuild(array, requires_grad):

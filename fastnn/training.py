@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 import fastnn
 from fastnn import backend, checkpoint, models, nn, optim, plots
-from fastnn.data import DataLoader, FashionMNIST, random_split, to_float_images
+from fastnn.data import DataLoader, FashionMNIST, random_split, subset, to_float_images
 from fastnn.data.fashion_mnist import MEAN, STD
 from fastnn.serialization import atomic_write
 
@@ -47,6 +47,8 @@ class TrainConfig:
     out: str = "runs/mlp"
     tensorboard: str = ""  # "": no TensorBoard log
     progress: bool = True
+    train_subset: int = 0  # 0: every training image; N: the first N (quick runs, tests)
+    distributed: bool = False  # data-parallel over the ranks of an MPI job (mpirun -n N)
 
 
 def learning_rate(config):
@@ -99,11 +101,24 @@ def predict(model, dataset, batch_size=1000, normalize=None):
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def accuracy(model, dataset, normalize=None):
-    return float((predict(model, dataset, normalize=normalize) == dataset.labels).mean())
+def accuracy(model, dataset, normalize=None, shard=None):
+    """Fraction of `dataset` classified correctly; with a shard, each rank predicts its rows
+    and the counts are summed over the ranks."""
+    if shard is None:
+        return float((predict(model, dataset, normalize=normalize) == dataset.labels).mean())
+    lo, hi = shard.rows(len(dataset))
+    part = subset(dataset, slice(lo, hi))
+    correct = int((predict(model, part, normalize=normalize) == part.labels).sum())
+    return shard.sum([correct])[0] / len(dataset)
 
 
-def train_epoch(model, loader, loss_fn, optimizer, description, progress):
+def train_epoch(model, loader, loss_fn, optimizer, description, progress, shard=None):
+    """One pass over the loader; returns (mean loss, accuracy) over the epoch's examples.
+
+    With a shard, loss_fn sums over this rank's rows of the global batch and the gradient is
+    scaled by world / global batch size, so that DistributedDataParallel's average over ranks
+    is the global batch's mean gradient even when the shards differ in size (or one is
+    empty); the epoch's totals are summed over the ranks."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=description, leave=False, disable=not progress, mininterval=0.5,
@@ -112,13 +127,19 @@ def train_epoch(model, loader, loss_fn, optimizer, description, progress):
         logits = model(x)
         loss = loss_fn(logits, y)
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
         n = len(y)
-        total_loss += loss.item() * n
+        if shard is None:
+            loss.backward()
+            total_loss += loss.item() * n
+        else:
+            (loss * (shard.world / loader.global_batch)).backward()
+            total_loss += loss.item()
+        optimizer.step()
         correct += int((logits._data.argmax(axis=1) == y._data).sum())
         seen += n
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+        bar.set_postfix(loss=f"{total_loss / max(seen, 1):.4f}", refresh=False)
+    if shard is not None:
+        total_loss, correct, seen = shard.sum([total_loss, correct, seen])
     return total_loss / seen, correct / seen
 
 
@@ -127,6 +148,16 @@ class Run:
 
     def __init__(self, config, log=print):
         self.config, self.log = config, log
+        self.shard = None
+        if config.distributed:
+            from fastnn.distributed.sharding import Shard, threads_per_rank
+            self.shard = Shard()
+            if not config.threads:
+                fastnn.set_num_threads(threads_per_rank())
+        # rank 0 alone prints, draws progress bars and writes files
+        self.writer = self.shard is None or self.shard.rank == 0
+        if not self.writer:
+            self.log = _silent
         if config.threads:
             fastnn.set_num_threads(config.threads)
         if config.backend:
@@ -134,6 +165,11 @@ class Run:
         fastnn.manual_seed(config.seed)
         root = config.data or None
         self.train_set, self.test_set = FashionMNIST(root, train=True), FashionMNIST(root, train=False)
+        if config.train_subset:
+            if not 0 < config.train_subset <= len(self.train_set):
+                raise ValueError(f"--train-subset must be between 1 and {len(self.train_set)}, "
+                                 f"got {config.train_subset}")
+            self.train_set = subset(self.train_set, slice(0, config.train_subset))
         self.val_set = None
         if config.val_split:
             if not 0 < config.val_split < 1:
@@ -143,15 +179,20 @@ class Run:
                 self.train_set, [len(self.train_set) - n_val, n_val], seed=config.seed)
         self.model = models.build(config.model)
         self.loss_fn = nn.CrossEntropyLoss()
+        self.trained = self.model  # what the training step calls: the model, or its DDP wrapper
+        if self.shard is not None:
+            from fastnn.nn.parallel import DistributedDataParallel
+            self.trained = DistributedDataParallel(self.model)
+            self.loss_fn = nn.CrossEntropyLoss(reduction="sum")  # see train_epoch
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.loader = DataLoader(self.train_set, batch_size=config.batch_size, shuffle=True,
                                  seed=config.seed, augment=config.augment,
-                                 normalize=normalization(config))
+                                 normalize=normalization(config), shard=self.shard)
         self.scheduler = make_scheduler(config, self.optimizer)
         self.out = Path(config.out)
         self.epochs = []
         self.board = None
-        if config.tensorboard:
+        if config.tensorboard and self.writer:
             from fastnn.tensorboard import TensorBoardLogger
             self.board = TensorBoardLogger(config.tensorboard)
 
@@ -171,6 +212,8 @@ class Run:
         self.log(f"resuming {self.out} after epoch {len(self.epochs)}")
 
     def save_checkpoint(self):
+        if not self.writer:
+            return
         checkpoint.save(self.out / CHECKPOINT, self.model, self.optimizer,
                         {"epochs": self.epochs, "config": asdict(self.config)})
 
@@ -178,11 +221,12 @@ class Run:
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         split = f"{len(self.train_set)} train"
+        ranks = "" if self.shard is None else f" x {self.shard.world} ranks"
         if self.val_set is not None:
             split += f" / {len(self.val_set)} validation"
         self.log(f"fastnn {fastnn.__version__}: {config.model} on Fashion-MNIST ({split} / "
                  f"{len(self.test_set)} test), {config.optimizer} lr {learning_rate(config):g}, "
-                 f"backend {backend.current()}, {fastnn.get_num_threads()} threads")
+                 f"backend {backend.current()}, {fastnn.get_num_threads()} threads{ranks}")
         interrupted = False
         try:
             for epoch in range(len(self.epochs) + 1, config.epochs + 1):
@@ -205,16 +249,18 @@ class Run:
     def _epoch(self, epoch):
         config = self.config
         start = time.perf_counter()
-        train_loss, train_acc = train_epoch(self.model, self.loader, self.loss_fn,
+        train_loss, train_acc = train_epoch(self.trained, self.loader, self.loss_fn,
                                             self.optimizer, f"epoch {epoch}/{config.epochs}",
-                                            config.progress)
+                                            config.progress and self.writer, self.shard)
         seconds = time.perf_counter() - start
         record = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
-                      test_accuracy=accuracy(self.model, self.test_set, normalization(config)),
+                      test_accuracy=accuracy(self.model, self.test_set, normalization(config),
+                                             self.shard),
                       seconds=seconds)
         line = (f"epoch {epoch:3d}  train loss {train_loss:.4f}  train acc {train_acc:.4f}  ")
         if self.val_set is not None:
-            record["val_accuracy"] = accuracy(self.model, self.val_set, normalization(config))
+            record["val_accuracy"] = accuracy(self.model, self.val_set, normalization(config),
+                                              self.shard)
             line += f"val acc {record['val_accuracy']:.4f}  "
         else:
             line += f"test acc {record['test_accuracy']:.4f}  "
@@ -233,9 +279,12 @@ class Run:
             "final_test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
             "total_train_seconds": sum(e["seconds"] for e in epochs),
             "config": {**asdict(config), "lr": learning_rate(config),
-                       "threads": fastnn.get_num_threads(), "backend": backend.current()},
+                       "threads": fastnn.get_num_threads(), "backend": backend.current(),
+                       "world_size": 1 if self.shard is None else self.shard.world},
             "system": fastnn.config.config(),
         }
+        if not self.writer:
+            return metrics
         _write_json(self.out / "metrics.json", metrics)
         fastnn.save(self.model.state_dict(), self.out / "model.safetensors")
         if epochs:
@@ -243,6 +292,10 @@ class Run:
             self.log(f"test accuracy {metrics['final_test_accuracy']:.4f}; wrote "
                      f"{self.out}/metrics.json, model.safetensors, curves.png")
         return metrics
+
+
+def _silent(*args, **kwargs):
+    pass
 
 
 def run(config, log=print, resume=False):

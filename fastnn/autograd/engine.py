@@ -7,9 +7,28 @@ order; an entry reached twice receives the sum of both contributions. After the 
 graph's saved arrays are released (unless retain_graph), so a training loop does not keep
 every step alive.
 """
+import threading
+
 import numpy as np
 
 from fastnn.autograd.function import Node, edge_of
+
+_callbacks = threading.local()  # functions to run when the running backward pass ends
+
+
+def queue_callback(fn):
+    """Run fn() once the backward pass running on this thread has finished (torch's
+    Variable._execution_engine.queue_callback; DistributedDataParallel waits for its
+    gradient all-reduces this way). Outside a backward pass it raises, as torch's does."""
+    queue = getattr(_callbacks, "queue", None)
+    if queue is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    queue.append(fn)
+
+
+def running_pass():
+    """An object that identifies the backward pass running on this thread (None outside one)."""
+    return getattr(_callbacks, "queue", None)
 
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -59,7 +78,20 @@ def _root_gradient(root, grad):
 
 def backward(root, grad=None, retain_graph=False, inputs=None, capture=None):
     """Accumulate d(root)/d(leaf) into every leaf's .grad (or, with `capture`, a dict from
-    id(tensor) to tensor, return the gradients of those tensors instead)."""
+    id(tensor) to tensor, return the gradients of those tensors instead); then run the
+    callbacks queued during the pass."""
+    outer = getattr(_callbacks, "queue", None)
+    _callbacks.queue = queue = []
+    try:
+        captured = _backward(root, grad, retain_graph, inputs, capture)
+    finally:
+        _callbacks.queue = outer
+    for fn in queue:  # in the order queued, after every gradient has been delivered
+        fn()
+    return captured
+
+
+def _backward(root, grad, retain_graph, inputs, capture):
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                            "grad_fn")

@@ -28,7 +28,7 @@ def to_float_images(images, normalize=None):
 
 class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 augment=False, normalize=None):
+                 augment=False, normalize=None, shard=None):
         if batch_size < 1:
             raise ValueError(f"batch_size should be a positive integer value, got {batch_size}")
         self.dataset = dataset
@@ -38,6 +38,11 @@ class DataLoader:
         self.seed = seed
         self.augment = augment  # random flips and 2-pixel shifts (fastnn/data/augment.py)
         self.normalize = normalize  # None, or (mean, std) of the [0, 1]-scaled pixels
+        # shard: a fastnn.distributed.sharding.Shard; each global batch (the same on every
+        # rank) is cut and this rank gets its rows, so N ranks together see exactly the
+        # batches one process sees. global_batch is the size of the batch last cut.
+        self.shard = shard
+        self.global_batch = 0
         self._epoch = 0
 
     def __len__(self):
@@ -64,9 +69,13 @@ class DataLoader:
             if self.drop_last and stop - start < self.batch_size:
                 break
             picked = slice(start, stop) if order is None else order[start:stop]
-            batch = images[picked]
-            if self.augment:
+            batch, batch_labels = images[picked], labels[picked]
+            if self.augment:  # drawn for the whole global batch, so shards match one process
                 from fastnn.data.augment import flip_and_shift
                 batch = flip_and_shift(batch, aug_rng)
+            self.global_batch = stop - start
+            if self.shard is not None:
+                lo, hi = self.shard.rows(stop - start)
+                batch, batch_labels = batch[lo:hi], batch_labels[lo:hi]
             x = to_float_images(batch, self.normalize)
-            yield Tensor._wrap(x), Tensor._wrap(labels[picked])
+            yield Tensor._wrap(x), Tensor._wrap(batch_labels)

@@ -247,6 +247,21 @@ def argmin(x, dim=None, keepdim=False):
     return Tensor._wrap(np.argmin(data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
+def _logical_reduction(np_fn, x, dim, keepdim):
+    """torch.all / torch.any: bool results (uint8 for uint8 input, as torch's), no gradient."""
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    out = np.asarray(np_fn(data, axis=dim, keepdims=keepdim))
+    return Tensor._wrap(out.astype(np.uint8 if data.dtype == np.uint8 else np.bool_))
+
+
+def all(x, dim=None, keepdim=False):
+    return _logical_reduction(np.all, x, dim, keepdim)
+
+
+def any(x, dim=None, keepdim=False):
+    return _logical_reduction(np.any, x, dim, keepdim)
+
+
 def argmax(x, dim=None, keepdim=False):
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:

@@ -1,0 +1,331 @@
+"""fastnn.distributed, DistributedDataParallel and `fastnn train --distributed`, run under
+`mpirun --oversubscribe` with 2 and 3 ranks, against one process on the same global batches.
+
+`make test` installs Open MPI and mpi4py; without them these tests are skipped, except in CI
+(CI=true), where a missing MPI is a failure rather than a silent skip."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.distributed as dist
+from fastnn.utils.data import DistributedSampler
+
+MPIRUN = shutil.which("mpirun")
+try:
+    import mpi4py  # noqa: F401
+    HAVE_MPI4PY = True
+except ImportError:
+    HAVE_MPI4PY = False
+
+if os.environ.get("CI") == "true":
+    assert MPIRUN and HAVE_MPI4PY, "CI must run the MPI tests: make test installs Open MPI"
+
+needs_mpi = pytest.mark.skipif(not (MPIRUN and HAVE_MPI4PY),
+                               reason="needs mpirun (openmpi-bin) and mpi4py")
+
+FASTNN = [sys.executable, "-m", "fastnn"]
+
+
+def mpirun(n, args, timeout=300, check=True, cwd=None):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONUNBUFFERED="1")
+    cmd = [MPIRUN, "--oversubscribe", "-n", str(n)] + list(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=cwd)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n"
+                             f"{proc.stderr}")
+    return proc
+
+
+def run_program(tmp_path, n, source, **kwargs):
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent(source))
+    return mpirun(n, [sys.executable, str(script)], cwd=tmp_path, **kwargs)
+
+
+def weights(path):
+    from safetensors.numpy import load_file
+    return load_file(str(path))
+
+
+def max_difference(a, b):
+    assert a.keys() == b.keys()
+    return max(float(np.abs(a[k] - b[k]).max()) for k in a)
+
+
+# --- without a launcher ---------------------------------------------------------------------
+def test_not_initialized_raises_torch_message():
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        dist.get_rank()
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        dist.all_reduce(fastnn.ones(2))
+
+
+def test_backends_other_than_mpi_are_refused():
+    with pytest.raises(RuntimeError, match="Distributed package doesn't have NCCL built in"):
+        dist.init_process_group("nccl")
+    assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize("n, replicas, shuffle, drop_last",
+                         [(10, 3, False, False), (10, 3, False, True), (2, 3, False, False),
+                          (12, 4, True, False), (11, 2, True, True)])
+def test_distributed_sampler_partitions_like_torch(n, replicas, shuffle, drop_last):
+    shards = [list(DistributedSampler(range(n), replicas, r, shuffle=shuffle, seed=5,
+                                      drop_last=drop_last)) for r in range(replicas)]
+    assert len({len(s) for s in shards}) == 1
+    together = sorted(i for s in shards for i in s)
+    if drop_last:
+        assert len(set(together)) == len(together) == (n // replicas) * replicas
+    else:
+        assert set(together) == set(range(n))
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DistributedSampler as TorchSampler
+    theirs = [list(TorchSampler(range(n), replicas, r, shuffle=shuffle, seed=5,
+                                drop_last=drop_last)) for r in range(replicas)]
+    assert [len(s) for s in shards] == [len(s) for s in theirs]
+    if not shuffle:
+        assert shards == theirs
+    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval "
+                                         r"\[0, 2\]"):
+        DistributedSampler(range(4), num_replicas=3, rank=3)
+    del torch
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_gradient():
+    w = fastnn.ones(3, requires_grad=True)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
+    (w * 2).sum().backward()
+    (w * 3).sum().backward()
+    handle.remove()
+    (w * 4).sum().backward()
+    assert [s.tolist() for s in seen] == [[2, 2, 2], [5, 5, 5]]
+    with pytest.raises(RuntimeError, match="cannot be registered on non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(print)
+
+
+# --- collectives ----------------------------------------------------------------------------
+@needs_mpi
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_collectives_in_place(tmp_path, ranks):
+    run_program(tmp_path, ranks, """
+        import datetime
+        import numpy as np
+        import fastnn
+        import fastnn.distributed as dist
+        dist.init_process_group(backend="mpi", timeout=datetime.timedelta(seconds=60))
+        r, n = dist.get_rank(), dist.get_world_size()
+        assert dist.is_initialized() and dist.get_backend() == "mpi"
+        for dtype in (fastnn.float32, fastnn.float64, fastnn.int64, fastnn.int32):
+            t = fastnn.arange(7, dtype=dtype) + r
+            buffer = t.data_ptr()
+            dist.all_reduce(t)
+            assert t.data_ptr() == buffer  # in place, on the tensor's own memory
+            assert t.tolist() == [n * i + n * (n - 1) // 2 for i in range(7)], t
+            for op, want in ((dist.ReduceOp.MAX, n - 1), (dist.ReduceOp.MIN, 0)):
+                t = fastnn.full((2, 3), r, dtype=dtype)
+                dist.all_reduce(t, op=op)
+                assert (t == want).all().item()
+        t = fastnn.tensor([float(r), 1.0])
+        dist.all_reduce(t, op=dist.ReduceOp.AVG)
+        assert np.allclose(t.numpy(), [(n - 1) / 2, 1.0])
+        work = dist.all_reduce(fastnn.ones(1000), async_op=True)
+        assert work.wait() and work.is_completed()
+        b = fastnn.full((4, 5), float(r)) if r else fastnn.arange(20.0).reshape(4, 5)
+        dist.broadcast(b, src=0)
+        assert np.array_equal(b.numpy(), np.arange(20.0).reshape(4, 5))
+        b = fastnn.tensor([r, r], dtype=fastnn.bfloat16)
+        dist.broadcast(b, src=n - 1)
+        assert b.float().tolist() == [n - 1, n - 1]
+        out = [fastnn.zeros(2, 3) for _ in range(n)]
+        dist.all_gather(out, fastnn.full((2, 3), float(r)))
+        assert [o[0, 0].item() for o in out] == list(range(n))
+        dist.barrier()
+        for bad, error in ((fastnn.ones(4, 4).T, "Tensors must be contiguous"),
+                           (fastnn.ones(2, dtype=fastnn.float16), "cannot reduce")):
+            try:
+                dist.all_reduce(bad)
+            except (ValueError, TypeError) as exc:
+                assert error in str(exc), exc
+            else:
+                raise AssertionError("no error for " + error)
+        try:
+            dist.init_process_group("mpi")
+        except ValueError as exc:
+            assert "twice" in str(exc)
+        dist.destroy_process_group()
+        assert not dist.is_initialized()
+        print("rank", r, "ok")
+    """)
+
+
+# --- DistributedDataParallel ----------------------------------------------------------------
+DDP_PROGRAM = """
+    import sys
+    import numpy as np
+    import fastnn
+    from fastnn import nn
+    import fastnn.distributed as dist
+    from fastnn.nn.parallel import DistributedDataParallel as DDP
+
+    distributed = sys.argv[1] == "ddp"
+    if distributed:
+        dist.init_process_group(backend="mpi")
+        r, n = dist.get_rank(), dist.get_world_size()
+    else:
+        r, n = 0, 1
+    fastnn.manual_seed(100 + r)  # different weights on every rank: DDP starts from rank 0's
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 32),
+                        nn.ReLU(), nn.Linear(32, 5))
+    if not distributed:
+        fastnn.manual_seed(100)
+        net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(),
+                            nn.Linear(4 * 6 * 6, 32), nn.ReLU(), nn.Linear(32, 5))
+    model = DDP(net, bucket_cap_mb=0.0005) if distributed else net  # several buckets
+    if distributed:
+        assert len(model._buckets) > 2
+        assert list(model.state_dict())[0] == "module.0.weight"  # torch's keys under DDP
+    opt = fastnn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((61, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 5, 61)
+    for step in range(4):
+        lo, hi = r * 61 // n, (r + 1) * 61 // n  # uneven shards, weighted by their sizes
+        loss = loss_fn(model(fastnn.tensor(x[lo:hi])), fastnn.tensor(y[lo:hi]))
+        opt.zero_grad()
+        (loss * (n / 61)).backward()
+        opt.step()
+    # gradient accumulation: two micro-batches, the first without communication
+    opt.zero_grad()
+    halves = [(0, 30), (30, 61)]
+    for i, (a, b) in enumerate(halves):
+        lo, hi = a + r * (b - a) // n, a + (r + 1) * (b - a) // n
+        def backward():
+            loss = loss_fn(model(fastnn.tensor(x[lo:hi])), fastnn.tensor(y[lo:hi]))
+            (loss * (n / 61)).backward()
+        if distributed and i == 0:
+            with model.no_sync():
+                backward()
+        else:
+            backward()
+    opt.step()
+    if r == 0:
+        fastnn.save(net.state_dict(), sys.argv[2])
+    if distributed:
+        dist.destroy_process_group()
+"""
+
+
+@needs_mpi
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_ddp_matches_one_process_on_the_global_batch(tmp_path, ranks):
+    script = tmp_path / "ddp.py"
+    script.write_text(textwrap.dedent(DDP_PROGRAM))
+    subprocess.run([sys.executable, str(script), "single", str(tmp_path / "one.safetensors")],
+                   check=True, cwd=tmp_path)
+    mpirun(ranks, [sys.executable, str(script), "ddp", str(tmp_path / "ddp.safetensors")],
+           cwd=tmp_path)
+    diff = max_difference(weights(tmp_path / "one.safetensors"),
+                          weights(tmp_path / "ddp.safetensors"))
+    assert diff <= 1e-5, diff
+
+
+# --- fastnn train --distributed -------------------------------------------------------------
+def _train(tmp_path, name, extra, ranks=None):
+    out = tmp_path / name
+    args = ["train", "--no-progress", "--out", str(out)] + extra
+    if ranks is None:
+        proc = subprocess.run(FASTNN + args, capture_output=True, text=True, check=True,
+                              cwd=tmp_path)
+    else:
+        proc = mpirun(ranks, FASTNN + args + ["--distributed"], cwd=tmp_path)
+    return out, proc.stdout
+
+
+@needs_mpi
+@pytest.mark.slow
+@pytest.mark.parametrize("model, extra", [
+    ("mlp", []),
+    ("cnn", ["--train-subset", "1000", "--batch-size", "100", "--optimizer", "adam"]),
+])
+def test_train_distributed_matches_one_process(tmp_path, model, extra):
+    common = ["--model", model, "--epochs", "1", "--seed", "3"] + extra
+    single, _ = _train(tmp_path, "single", common + ["--threads", "2"])
+    reference = weights(single / "model.safetensors")
+    for ranks in (2, 3):
+        out, stdout = _train(tmp_path, f"ranks{ranks}", common, ranks)
+        assert max_difference(reference, weights(out / "model.safetensors")) <= 1e-4
+        assert stdout.count("test accuracy") == 1  # rank 0 alone prints
+        assert f"x {ranks} ranks" in stdout
+        assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in single.iterdir())
+    import json
+    one = json.loads((single / "metrics.json").read_text())["epochs"][0]
+    two = json.loads((tmp_path / "ranks2" / "metrics.json").read_text())
+    assert two["config"]["world_size"] == 2
+    assert abs(two["epochs"][0]["test_accuracy"] - one["test_accuracy"]) <= 2e-4
+    assert abs(two["epochs"][0]["train_loss"] - one["train_loss"]) <= 1e-4
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_train_distributed_resume(tmp_path):
+    common = ["--model", "mlp", "--train-subset", "6000", "--seed", "1"]
+    single, _ = _train(tmp_path, "single", common + ["--epochs", "2"])
+    out, _ = _train(tmp_path, "dist", common + ["--epochs", "1"], 2)
+    proc = mpirun(2, FASTNN + ["train", "--no-progress", "--resume", str(out), "--epochs", "2",
+                               "--distributed"], cwd=tmp_path)
+    assert "resuming" in proc.stdout and proc.stdout.count("resuming") == 1
+    diff = max_difference(weights(single / "model.safetensors"),
+                          weights(out / "model.safetensors"))
+    assert diff <= 1e-4, diff
+
+
+# --- failures end the job instead of hanging ------------------------------------------------
+@needs_mpi
+def test_killed_rank_ends_the_job(tmp_path):
+    start = time.monotonic()
+    proc = run_program(tmp_path, 2, """
+        import os, signal
+        import fastnn
+        import fastnn.distributed as dist
+        dist.init_process_group("mpi")
+        t = fastnn.ones(10)
+        dist.all_reduce(t)
+        if dist.get_rank() == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        for _ in range(1000):
+            dist.all_reduce(t)
+        print("unreachable")
+    """, check=False, timeout=120)
+    assert proc.returncode != 0
+    assert "unreachable" not in proc.stdout
+    assert "signal 9" in proc.stdout + proc.stderr
+    assert time.monotonic() - start < 60
+
+
+@needs_mpi
+def test_stopped_peer_times_out_with_a_clear_error(tmp_path):
+    start = time.monotonic()
+    proc = run_program(tmp_path, 2, """
+        import datetime, time
+        import fastnn
+        import fastnn.distributed as dist
+        dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=2))
+        if dist.get_rank() == 1:
+            time.sleep(60)  # never joins the all-reduce
+        dist.all_reduce(fastnn.ones(10))
+    """, check=False, timeout=120)
+    assert proc.returncode != 0
+    assert "all_reduce on rank 0 of 2 did not complete within 2 s" in proc.stderr
+    assert time.monotonic() - start < 45
