@@ -54,8 +54,16 @@ def _topological_order(root):
         if type(entry) is Node:
             if entry.released:
                 raise RuntimeError(_SECOND_BACKWARD)
+            # Leaves first onto the stack, so they are finished last among this node's inputs
+            # and come right after it in the reversed order: a weight's gradient is delivered
+            # as soon as its layer's backward has run (freeing it early, and letting
+            # DistributedDataParallel start that bucket's all-reduce while the layers below
+            # are still differentiated), not at the end of the whole pass.
             for edge in entry.edges:
-                if edge is not None and id(edge) not in visited:
+                if edge is not None and type(edge) is not Node and id(edge) not in visited:
+                    push((edge, False))
+            for edge in entry.edges:
+                if type(edge) is Node and id(edge) not in visited:
                     push((edge, False))
     return order
 

@@ -42,14 +42,15 @@ class _Bucket:
         self.work = dist.all_reduce(Tensor._wrap(self.flat), dist.ReduceOp.SUM, async_op=True)
 
     def finish(self, world_size):
+        """Wait for the all-reduce and leave each parameter's .grad as a view of its slice of
+        the averaged buffer (torch's gradient_as_bucket_view: no copy back; the next launch's
+        copy in is then a copy onto itself if .grad was kept rather than set to None)."""
         self.work.wait()
-        self.flat /= world_size
+        np.divide(self.flat, world_size, out=self.flat)
         for p, lo, hi in zip(self.params, self.offsets[:-1], self.offsets[1:]):
             average = self.flat[lo:hi].reshape(p._data.shape)
-            if p.grad is None:
-                p.grad = Tensor._wrap(average.copy())
-            else:
-                p.grad._data[...] = average
+            if p.grad is None or p.grad._data.base is not self.flat:
+                p.grad = Tensor._wrap(average)
         self.ready.clear()
         self.work = None
 
