@@ -10,7 +10,7 @@ BENCH_EXTRAS ?= dev,bench
 DATA_DIR := /usr/share/datasets/fashion-mnist
 KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx) setup.py pyproject.toml
 
-.PHONY: train test bench data install clean wheel wheel-check mpi
+.PHONY: train test bench bench-scaling data install clean wheel wheel-check mpi
 
 train: $(VENV)/.installed-base data
 	$(VENV)/bin/fastnn train
@@ -23,6 +23,10 @@ test: $(VENV)/.installed-test data mpi
 bench: $(VENV)/.installed-bench data
 	$(PY) -m pytest benches -q --benchmark-json=benches/results/latest.json
 	$(PY) benches/report.py benches/results/latest.json
+
+# Data-parallel scaling: mpirun epochs here and the cluster prediction (benches/scaling.py).
+bench-scaling: $(VENV)/.installed-test data mpi
+	$(PY) benches/scaling.py
 
 install: $(VENV)/.installed-base
 

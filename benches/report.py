@@ -141,9 +141,9 @@ def summary(rows):
     return "\n".join(out + ([""] + notes if notes else []))
 
 
-def update_readme(text, readme=Path(__file__).parent.parent / "README.md"):
-    """Replace what stands between the bench markers in the README with `text`."""
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+def update_readme(text, readme=Path(__file__).parent.parent / "README.md", marker="bench"):
+    """Replace what stands between the README's `marker` comments with `text`."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     if not readme.exists():
         return
     content = readme.read_text()

@@ -260,7 +260,7 @@ def _train(tmp_path, name, extra, ranks=None):
     ("cnn", ["--train-subset", "1000", "--batch-size", "100", "--optimizer", "adam"]),
 ])
 def test_train_distributed_matches_one_process(tmp_path, model, extra):
-    common = ["--model", model, "--epochs", "1", "--seed", "3"] + extra
+    common = ["--model", model, "--epochs", "1", "--seed", "0"] + extra
     single, _ = _train(tmp_path, "single", common + ["--threads", "2"])
     reference = weights(single / "model.safetensors")
     for ranks in (2, 3):
