@@ -14,6 +14,7 @@ from setuptools import Extension, setup
 DEBUG = os.environ.get("FASTNN_DEBUG") == "1"
 
 C_SOURCES = [
+    "kernels/alloc.c",
     "kernels/cpu_dispatch.c",
     "kernels/threads.c",
     "kernels/fma_probe.c",

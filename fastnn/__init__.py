@@ -14,7 +14,7 @@ from fastnn.autograd.grad_mode import (enable_grad, inference_mode,  # noqa: F40
                                        is_grad_enabled, is_inference_mode_enabled, no_grad,
                                        set_grad_enabled)
 from fastnn.random import Generator, initial_seed, manual_seed, seed  # noqa: F401
-from fastnn.threads import get_num_threads, set_num_threads  # noqa: F401
+from fastnn.threads import get_num_threads, num_threads, set_num_threads  # noqa: F401
 from fastnn.config import show_config  # noqa: F401
 from fastnn.creation import (arange, as_tensor, asarray, empty, empty_like,  # noqa: F401
                              eye, from_dlpack, from_numpy, full, full_like, linspace,

@@ -1,4 +1,6 @@
-"""Thread count for every kernel on every backend, as torch.set_num_threads."""
+"""Thread count for every kernel on every backend, as torch.set_num_threads: one setting for the
+whole process (every Python thread's kernels use it, on the compiled and the Numba backend)."""
+import contextlib
 import os
 
 _threads = None
@@ -37,3 +39,15 @@ def get_num_threads():
     if _threads is None:
         set_num_threads(_default_threads())
     return _threads
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """Use `n` kernel threads inside the block, then the previous count again. Like
+    set_num_threads this is process-wide: other Python threads see the change meanwhile."""
+    previous = get_num_threads()
+    set_num_threads(n)
+    try:
+        yield n
+    finally:
+        set_num_threads(previous)

@@ -26,7 +26,8 @@ cdef extern from "fastnn_kernels.h" nogil:
     int fnn_isa_force(int isa)
     const char *fnn_isa_name(int isa)
     long long fnn_call_count(int kernel)
-    void fnn_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+    void fnn_fail_next_allocations(int n)
+    int fnn_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    const float *A, Py_ssize_t rsa, Py_ssize_t csa,
                    const float *B, Py_ssize_t rsb, Py_ssize_t csb,
                    float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
@@ -46,9 +47,9 @@ cdef extern from "fastnn_kernels.h" nogil:
     void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf,
                           Py_ssize_t n, float lr, float alpha, float eps, float wd,
                           float momentum)
-    void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu,
+    int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu,
                             float *y, const fnn_conv_shape *s)
-    void fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
+    int fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
                              float *gx, float *gw, float *gb, const fnn_conv_shape *s)
     void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s)
     void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
@@ -95,6 +96,23 @@ def isa_force(str name):
         raise RuntimeError(f"this CPU does not support the {name} kernels")
 
 
+def fail_next_allocations(int n):
+    """Make the kernels' next n heap allocations fail (tests of the MemoryError path)."""
+    fnn_fail_next_allocations(n)
+
+
+cdef int _raise_if_out_of_memory(int status, str kernel) except -1:
+    if status != 0:
+        raise MemoryError(f"fastnn: the {kernel} kernel could not allocate its working memory")
+    return 0
+
+
+cdef int _same_length(Py_ssize_t n, Py_ssize_t other, str what, str kernel) except -1:
+    if other != n:
+        raise ValueError(f"{kernel}: {what} has {other} elements, expected {n}")
+    return 0
+
+
 def call_counts():
     """How many times each C kernel has been entered since the extension loaded."""
     return {name: fnn_call_count(i) for i, name in enumerate(KERNEL_NAMES)}
@@ -126,6 +144,12 @@ def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
     cdef const float *bias_ptr = NULL
     cdef const float *a_ptr
     cdef const float *b_ptr
+    cdef int status
+    if b.shape[0] != K or out.shape[0] != M or out.shape[1] != N:
+        raise ValueError(f"gemm: shapes {(M, K)} @ {(b.shape[0], N)} -> {tuple(out.shape)} "
+                         f"do not fit")
+    if bias is not None:
+        _same_length(N, bias.shape[0], "bias", "gemm")
     if M == 0 or N == 0:
         return
     if K == 0:
@@ -138,13 +162,15 @@ def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
     if bias is not None:
         bias_ptr = &bias[0]
     with nogil:
-        fnn_sgemm(M, N, K,
-                  a_ptr, a.strides[0] // 4, a.strides[1] // 4,
-                  b_ptr, b.strides[0] // 4, b.strides[1] // 4,
-                  &out[0, 0], out.strides[0] // 4, bias_ptr, relu, accumulate)
+        status = fnn_sgemm(M, N, K,
+                           a_ptr, a.strides[0] // 4, a.strides[1] // 4,
+                           b_ptr, b.strides[0] // 4, b.strides[1] // 4,
+                           &out[0, 0], out.strides[0] // 4, bias_ptr, relu, accumulate)
+    _raise_if_out_of_memory(status, "gemm")
 
 
 def relu_forward(const float[::1] x, float[::1] out):
+    _same_length(x.shape[0], out.shape[0], "out", "relu_forward")
     if x.shape[0] == 0:
         return
     with nogil:
@@ -152,6 +178,8 @@ def relu_forward(const float[::1] x, float[::1] out):
 
 
 def relu_backward(const float[::1] x, const float[::1] grad_out, float[::1] out):
+    _same_length(x.shape[0], grad_out.shape[0], "grad_out", "relu_backward")
+    _same_length(x.shape[0], out.shape[0], "out", "relu_backward")
     if x.shape[0] == 0:
         return
     with nogil:
@@ -161,6 +189,11 @@ def relu_backward(const float[::1] x, const float[::1] grad_out, float[::1] out)
 def relu_backward_bias(const float[:, ::1] y, const float[:, ::1] grad_out, float[:, ::1] out,
                        float[::1] bias_grad):
     cdef float *bias_ptr = NULL
+    if (grad_out.shape[0], grad_out.shape[1]) != (y.shape[0], y.shape[1]) or \
+            (out.shape[0], out.shape[1]) != (y.shape[0], y.shape[1]):
+        raise ValueError("relu_backward_bias: y, grad_out and out must have one shape")
+    if bias_grad is not None:
+        _same_length(y.shape[1], bias_grad.shape[0], "bias_grad", "relu_backward_bias")
     if y.shape[0] == 0 or y.shape[1] == 0:
         if bias_grad is not None and bias_grad.shape[0]:
             bias_grad[:] = 0
@@ -223,6 +256,9 @@ def labels_in_range(cnp.ndarray labels, Py_ssize_t n_classes):
 def sgd_step(float[::1] param, const float[::1] grad, float[::1] buf, float lr, float wd,
              float momentum, float dampening, bint nesterov, bint first):
     cdef float *buf_ptr = NULL
+    _same_length(param.shape[0], grad.shape[0], "grad", "sgd_step")
+    if buf is not None:
+        _same_length(param.shape[0], buf.shape[0], "momentum_buffer", "sgd_step")
     if param.shape[0] == 0:
         return
     if buf is not None:
@@ -239,7 +275,13 @@ cdef inline float *_opt_ptr(float[::1] a):
 def adam_step(float[::1] param, const float[::1] grad, float[::1] exp_avg, float[::1] exp_avg_sq,
               float[::1] max_exp_avg_sq, float step_size, float inv_bc2_sqrt, float beta1,
               float beta2, float eps, float l2, float decay):
-    if param.shape[0] == 0:
+    cdef Py_ssize_t n = param.shape[0]
+    _same_length(n, grad.shape[0], "grad", "adam_step")
+    _same_length(n, exp_avg.shape[0], "exp_avg", "adam_step")
+    _same_length(n, exp_avg_sq.shape[0], "exp_avg_sq", "adam_step")
+    if max_exp_avg_sq is not None:
+        _same_length(n, max_exp_avg_sq.shape[0], "max_exp_avg_sq", "adam_step")
+    if n == 0:
         return
     cdef float *vmax = _opt_ptr(max_exp_avg_sq)
     with nogil:
@@ -249,6 +291,8 @@ def adam_step(float[::1] param, const float[::1] grad, float[::1] exp_avg, float
 
 def adagrad_step(float[::1] param, const float[::1] grad, float[::1] state_sum, float clr,
                  float weight_decay, float eps):
+    _same_length(param.shape[0], grad.shape[0], "grad", "adagrad_step")
+    _same_length(param.shape[0], state_sum.shape[0], "state_sum", "adagrad_step")
     if param.shape[0] == 0:
         return
     with nogil:
@@ -259,7 +303,14 @@ def adagrad_step(float[::1] param, const float[::1] grad, float[::1] state_sum, 
 def rmsprop_step(float[::1] param, const float[::1] grad, float[::1] square_avg,
                  float[::1] grad_avg, float[::1] momentum_buffer, float lr, float alpha,
                  float eps, float weight_decay, float momentum):
-    if param.shape[0] == 0:
+    cdef Py_ssize_t n = param.shape[0]
+    _same_length(n, grad.shape[0], "grad", "rmsprop_step")
+    _same_length(n, square_avg.shape[0], "square_avg", "rmsprop_step")
+    if grad_avg is not None:
+        _same_length(n, grad_avg.shape[0], "grad_avg", "rmsprop_step")
+    if momentum_buffer is not None:
+        _same_length(n, momentum_buffer.shape[0], "momentum_buffer", "rmsprop_step")
+    if n == 0:
         return
     cdef float *ga = _opt_ptr(grad_avg)
     cdef float *buf = _opt_ptr(momentum_buffer)
@@ -291,6 +342,14 @@ cdef float *_f32(cnp.ndarray a, Py_ssize_t size, str name) except? NULL:
     return <float *>cnp.PyArray_DATA(a)
 
 
+cdef float *_f32_out(cnp.ndarray a, Py_ssize_t size, str name) except? NULL:
+    """_f32 for an array the kernel writes: it must also be writable."""
+    cdef float *p = _f32(a, size, name)
+    if a is not None and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{name} must be writable")
+    return p
+
+
 def conv2d_forward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray bias, cnp.ndarray y, tuple shape,
                    bint relu=False):
     cdef fnn_conv_shape s = _shape(shape)
@@ -298,11 +357,13 @@ def conv2d_forward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray bias, cnp.ndarray y
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
     cdef const float *wp = _f32(w, s.oc * k, "weight")
     cdef const float *bp = _f32(bias, s.oc, "bias")
-    cdef float *yp = _f32(y, s.n * s.oc * s.oh * s.ow, "output")
+    cdef float *yp = _f32_out(y, s.n * s.oc * s.oh * s.ow, "output")
+    cdef int status
     if s.n == 0 or s.oc == 0 or s.oh * s.ow == 0:
         return
     with nogil:
-        fnn_conv2d_forward(xp, wp, bp, relu, yp, &s)
+        status = fnn_conv2d_forward(xp, wp, bp, relu, yp, &s)
+    _raise_if_out_of_memory(status, "conv2d")
 
 
 def conv2d_backward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray gy, cnp.ndarray gx,
@@ -312,12 +373,14 @@ def conv2d_backward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray gy, cnp.ndarray gx
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
     cdef const float *wp = _f32(w, s.oc * k, "weight")
     cdef const float *gyp = _f32(gy, s.n * s.oc * s.oh * s.ow, "grad_output")
-    cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
-    cdef float *gwp = _f32(gw, s.oc * k, "grad_weight")
-    cdef float *gbp = _f32(gb, s.oc, "grad_bias")
+    cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
+    cdef float *gwp = _f32_out(gw, s.oc * k, "grad_weight")
+    cdef float *gbp = _f32_out(gb, s.oc, "grad_bias")
     cdef const float *yp = _f32(y, s.n * s.oc * s.oh * s.ow, "relu_output")
+    cdef int status
     with nogil:
-        fnn_conv2d_backward(xp, wp, yp, gyp, gxp, gwp, gbp, &s)
+        status = fnn_conv2d_backward(xp, wp, yp, gyp, gxp, gwp, gbp, &s)
+    _raise_if_out_of_memory(status, "conv2d backward")
 
 
 cdef int64_t *_i64(cnp.ndarray a, Py_ssize_t size) except? NULL:
@@ -330,8 +393,10 @@ cdef int64_t *_i64(cnp.ndarray a, Py_ssize_t size) except? NULL:
 def maxpool2d_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, tuple shape):
     cdef fnn_conv_shape s = _shape(shape)
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
-    cdef float *yp = _f32(y, s.n * s.c * s.oh * s.ow, "output")
+    cdef float *yp = _f32_out(y, s.n * s.c * s.oh * s.ow, "output")
     cdef int64_t *ip = _i64(idx, s.n * s.c * s.oh * s.ow)
+    if not cnp.PyArray_ISWRITEABLE(idx):
+        raise ValueError("indices must be writable")
     with nogil:
         fnn_maxpool2d_forward(xp, yp, ip, &s)
 
@@ -340,7 +405,7 @@ def maxpool2d_backward(cnp.ndarray gy, cnp.ndarray idx, cnp.ndarray gx, tuple sh
     cdef fnn_conv_shape s = _shape(shape)
     cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
     cdef const int64_t *ip = _i64(idx, s.n * s.c * s.oh * s.ow)
-    cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
+    cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
     with nogil:
         fnn_maxpool2d_backward(gyp, ip, gxp, &s)
 
@@ -348,7 +413,7 @@ def maxpool2d_backward(cnp.ndarray gy, cnp.ndarray idx, cnp.ndarray gx, tuple sh
 def avgpool2d_forward(cnp.ndarray x, cnp.ndarray y, tuple shape, bint count_include_pad):
     cdef fnn_conv_shape s = _shape(shape)
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
-    cdef float *yp = _f32(y, s.n * s.c * s.oh * s.ow, "output")
+    cdef float *yp = _f32_out(y, s.n * s.c * s.oh * s.ow, "output")
     with nogil:
         fnn_avgpool2d_forward(xp, yp, &s, count_include_pad)
 
@@ -356,7 +421,7 @@ def avgpool2d_forward(cnp.ndarray x, cnp.ndarray y, tuple shape, bint count_incl
 def avgpool2d_backward(cnp.ndarray gy, cnp.ndarray gx, tuple shape, bint count_include_pad):
     cdef fnn_conv_shape s = _shape(shape)
     cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
-    cdef float *gxp = _f32(gx, s.n * s.c * s.h * s.w, "grad_input")
+    cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
     with nogil:
         fnn_avgpool2d_backward(gyp, gxp, &s, count_include_pad)
 
@@ -375,7 +440,7 @@ def batchnorm_forward(cnp.ndarray x, cnp.ndarray gamma, cnp.ndarray beta, cnp.nd
         raise ValueError("batchnorm: input must have a channel dimension")
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], HW = x.size // max(N * C, 1)
     cdef const float *xp = _f32(x, x.size, "input")
-    cdef float *yp = _f32(y, x.size, "output")
+    cdef float *yp = _f32_out(y, x.size, "output")
     cdef const float *gp = _f32(gamma, C, "weight")
     cdef const float *bp = _f32(beta, C, "bias")
     cdef double *mp = _f64(mean, C, "mean")
@@ -395,9 +460,9 @@ def batchnorm_backward(cnp.ndarray x, cnp.ndarray g, cnp.ndarray gamma, cnp.ndar
     cdef const float *wp = _f32(gamma, C, "weight")
     cdef const double *mp = _f64(mean, C, "mean")
     cdef const double *vp = _f64(var, C, "var")
-    cdef float *gxp = _f32(gx, x.size, "grad_input")
-    cdef float *gwp = _f32(ggamma, C, "grad_weight")
-    cdef float *gbp = _f32(gbeta, C, "grad_bias")
+    cdef float *gxp = _f32_out(gx, x.size, "grad_input")
+    cdef float *gwp = _f32_out(ggamma, C, "grad_weight")
+    cdef float *gbp = _f32_out(gbeta, C, "grad_bias")
     if x.size == 0:
         return
     with nogil:

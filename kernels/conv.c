@@ -25,10 +25,13 @@
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
-void fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                      const float *A, ptrdiff_t rsa, ptrdiff_t csa,
-                      const float *B, ptrdiff_t rsb, ptrdiff_t csb,
-                      float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
+int fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                     const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                     const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                     float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
+
+/* A failed allocation or GEMM in any thread makes the whole call fail (FNN_ENOMEM). */
+#define FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
 
 /* The output columns ox whose input column ox*sw + off lies in [0, w): [lo, hi). */
 static void valid_columns(ptrdiff_t off, ptrdiff_t sw, ptrdiff_t w, ptrdiff_t ow, ptrdiff_t *lo,
@@ -146,9 +149,10 @@ static int conv_threads(const fnn_conv_shape *s)
     return blocks < t ? (int)(blocks > 0 ? blocks : 1) : t;
 }
 
-void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
-                        const fnn_conv_shape *s)
+int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
+                       const fnn_conv_shape *s)
 {
+    int status = FNN_OK;
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
@@ -157,8 +161,9 @@ void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int r
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         /* col: K x (B*P); out: ocpg x (B*P), the product before it is scattered to NCHW */
-        float *col = malloc((size_t)(K * B * P > 0 ? K * B * P : 1) * sizeof(float));
-        float *out = malloc((size_t)(ocpg * B * P > 0 ? ocpg * B * P : 1) * sizeof(float));
+        float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
+        float *out = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
+        if (!col || !out) FAIL(status);
 #pragma omp for schedule(static)
         for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
             if (!col || !out) continue;
@@ -166,8 +171,9 @@ void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int r
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P, ld);
-                fnn_sgemm_serial(ocpg, ld, K, w + g * ocpg * K, K, 1, col, ld, 1, out, ld, NULL, 0,
-                                 0);
+                if (fnn_sgemm_serial(ocpg, ld, K, w + g * ocpg * K, K, 1, col, ld, 1, out, ld,
+                                     NULL, 0, 0))
+                    FAIL(status);
                 /* scatter to NCHW with the epilogue: bias, then ReLU (NaN kept) */
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     for (ptrdiff_t o = 0; o < ocpg; ++o) {
@@ -180,22 +186,27 @@ void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int r
         free(col);
         free(out);
     }
+    return status;
 }
 
-void fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
-                         float *gx, float *gw, float *gb, const fnn_conv_shape *s)
+int fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
+                        float *gx, float *gw, float *gb, const fnn_conv_shape *s)
 {
+    int status = FNN_OK;
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const ptrdiff_t wsize = s->oc * K;
     const int threads = conv_threads(s);
-    float *partial = gw ? calloc((size_t)threads * (size_t)(wsize > 0 ? wsize : 1), sizeof(float))
-                        : NULL;
+    float *partial = gw ? fnn_calloc((size_t)threads * (size_t)wsize, sizeof(float)) : NULL;
     /* per-thread bias-gradient sums, in double: each sums batch x pixels terms */
-    double *partial_b = gb ? calloc((size_t)threads * (size_t)(s->oc > 0 ? s->oc : 1),
-                                    sizeof(double)) : NULL;
+    double *partial_b = gb ? fnn_calloc((size_t)threads * (size_t)s->oc, sizeof(double)) : NULL;
+    if ((gw && !partial) || (gb && !partial_b)) {
+        free(partial);
+        free(partial_b);
+        return FNN_ENOMEM;
+    }
     if (gx) memset(gx, 0, (size_t)(s->n * s->c * s->h * s->w) * sizeof(float));
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -204,15 +215,16 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *y, const f
 #else
         const int t = 0;
 #endif
-        float *col = malloc((size_t)(K * B * P > 0 ? K * B * P : 1) * sizeof(float));
+        float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
         /* gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask applied */
-        float *gyb = malloc((size_t)(ocpg * B * P > 0 ? ocpg * B * P : 1) * sizeof(float));
+        float *gyb = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
         float *mine = partial ? partial + (size_t)t * (size_t)wsize : NULL;
         /* For tiny filters (K < ocpg, e.g. 3x3 on one input channel: K = 9) the weight gradient
          * is computed transposed, gW^T = col @ gy^T, so the short side is M (padded to MR = 12)
          * rather than N (padded to NR = 32: 9 of 32 lanes useful). */
         const int transposed = K < ocpg;
-        float *gw_t = mine && transposed ? malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
+        float *gw_t = mine && transposed ? fnn_malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
+        if (!col || !gyb || (mine && transposed && !gw_t)) FAIL(status);
         double *mine_b = partial_b ? partial_b + (size_t)t * (size_t)s->oc : NULL;
 #pragma omp for schedule(static)
         for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
@@ -241,18 +253,21 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *y, const f
                         im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P,
                                ld);
                     if (transposed && gw_t) {
-                        fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg, NULL, 0,
-                                         0);
+                        if (fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg,
+                                             NULL, 0, 0))
+                            FAIL(status);
                         for (ptrdiff_t k = 0; k < K; ++k)
                             for (ptrdiff_t o = 0; o < ocpg; ++o)
                                 mine[(g * ocpg + o) * K + k] += gw_t[k * ocpg + o];
                     } else if (!transposed) {
-                        fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld, mine + g * ocpg * K,
-                                         K, NULL, 0, 1);
+                        if (fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld,
+                                             mine + g * ocpg * K, K, NULL, 0, 1))
+                            FAIL(status);
                     }
                 }
                 if (gx) { /* col_block = W_g^T (K x ocpg) @ gy_block, scattered into gx */
-                    fnn_sgemm_serial(K, ld, ocpg, wg, 1, K, gyb, ld, 1, col, ld, NULL, 0, 0);
+                    if (fnn_sgemm_serial(K, ld, ocpg, wg, 1, K, gyb, ld, 1, col, ld, NULL, 0, 0))
+                        FAIL(status);
                     for (ptrdiff_t i = 0; i < nb; ++i)
                         col2im(col + i * P, s, g * cpg, cpg, gx + (n0 + i) * s->c * s->h * s->w,
                                ld);
@@ -277,4 +292,5 @@ void fnn_conv2d_backward(const float *x, const float *w, const float *y, const f
         }
     }
     free(partial_b);
+    return status;
 }

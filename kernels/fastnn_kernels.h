@@ -19,6 +19,14 @@ int fnn_isa_active(void);              /* the ISA GEMM currently dispatches to *
 int fnn_isa_force(int isa);            /* 0 on success, -1 if the CPU lacks it */
 const char *fnn_isa_name(int isa);
 
+/* Kernels that allocate return a status: FNN_OK, or FNN_ENOMEM when an allocation failed (the
+ * output is then incomplete and must not be used; the wrappers raise MemoryError). */
+enum { FNN_OK = 0, FNN_ENOMEM = 1 };
+void *fnn_malloc(size_t bytes);
+void *fnn_calloc(size_t count, size_t size);
+void *fnn_aligned_malloc(size_t alignment, size_t bytes);
+void fnn_fail_next_allocations(int n); /* tests: make the next n allocations fail */
+
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
@@ -31,7 +39,7 @@ long long fnn_call_count(int kernel);
  * accumulate: C += A@B instead of C = A@B.
  * bias (NULL or N floats) is added to every row, then relu (0/1) is applied: the epilogue of
  * a Linear(+ReLU) layer, done on each tile while it is still in L1. */
-void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                float *C, ptrdiff_t ldc,
@@ -74,10 +82,10 @@ void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf
 /* Convolution and pooling over NCHW float32 arrays; shapes in conv.h, checked in Python
  * (fastnn/ops/conv.py) before the call. gx/gw/gb may be NULL when not wanted. */
 #include "conv.h"
-void fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
+int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
                         const fnn_conv_shape *s);
 /* y: the fused ReLU's output (mask for gy), or NULL for a plain convolution */
-void fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
+int fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
                          float *gx, float *gw, float *gb, const fnn_conv_shape *s);
 void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s);
 void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,

@@ -34,23 +34,70 @@ static ptrdiff_t balanced_block(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
 }
 
 /* Packing buffers live per thread and grow on demand: allocating ~1 MiB per call would cost
- * page faults comparable to a small product. libgomp keeps its threads alive, so they persist. */
-static __thread float *tls_buf = NULL;
-static __thread size_t tls_cap = 0;
+ * page faults comparable to a small product. A thread's buffer is freed when the thread exits
+ * (a pthread key destructor): a program that runs products on short-lived threads (a thread
+ * pool recycling its workers) otherwise leaked one buffer per thread, 373 MiB over 300
+ * threads doing one 512x512 product each (issue 11). libgomp's own workers persist, and so
+ * do theirs. */
+#if defined(_WIN32)
+static __declspec(thread) float *tls_buf = NULL;
+static __declspec(thread) size_t tls_cap = 0;
 
 static float *pack_buffer(size_t floats)
 {
     if (floats > tls_cap) {
         free(tls_buf);
-        tls_buf = NULL;
         tls_cap = 0;
-        void *p = NULL;
-        if (posix_memalign(&p, 64, floats * sizeof(float)) != 0) return NULL;
-        tls_buf = p;
+        tls_buf = fnn_aligned_malloc(64, floats * sizeof(float));
+        if (!tls_buf) return NULL;
         tls_cap = floats;
     }
     return tls_buf;
 }
+#else
+#include <pthread.h>
+
+typedef struct {
+    float *buf;
+    size_t cap;
+} pack_space;
+
+static pthread_key_t pack_key;
+static pthread_once_t pack_key_once = PTHREAD_ONCE_INIT;
+static int pack_key_ok = 0;
+
+static void pack_space_free(void *p)
+{
+    pack_space *space = p;
+    free(space->buf);
+    free(space);
+}
+
+static void pack_key_create(void) { pack_key_ok = pthread_key_create(&pack_key, pack_space_free) == 0; }
+
+static float *pack_buffer(size_t floats)
+{
+    pthread_once(&pack_key_once, pack_key_create);
+    if (!pack_key_ok) return NULL;
+    pack_space *space = pthread_getspecific(pack_key);
+    if (!space) {
+        space = calloc(1, sizeof *space);
+        if (!space) return NULL;
+        if (pthread_setspecific(pack_key, space) != 0) {
+            free(space);
+            return NULL;
+        }
+    }
+    if (floats > space->cap) {
+        free(space->buf);
+        space->cap = 0;
+        space->buf = fnn_aligned_malloc(64, floats * sizeof(float));
+        if (!space->buf) return NULL;
+        space->cap = floats;
+    }
+    return space->buf;
+}
+#endif
 
 /* Pack `width` rows of a row-major source (row stride ld), each `kc` long, into a k-major
  * panel: dst[k * width + r] = src[r * ld + k]. This is the transpose that packing a row-major A
@@ -220,7 +267,7 @@ static void gemm_rows(const fnn_gemm_config *cfg, ptrdiff_t m0, ptrdiff_t m1, pt
     }
 }
 
-static void gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                         const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                         const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                         float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
@@ -229,7 +276,7 @@ static void gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, pt
     const ptrdiff_t mc_max = balanced_block(M, cfg->mc, cfg->mr);
     const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, cfg->nr));
     float *buf = pack_buffer((size_t)(mc_max * kc_max + nc_max * kc_max));
-    if (!buf) return; /* out of memory: the Python side pre-checks sizes, so this is unreachable */
+    if (!buf) return FNN_ENOMEM;
     float *Ap = buf, *Bp = buf + mc_max * kc_max;
     /* Packing A costs one pass over it per KC block and pays back on each of the nc/nr times
      * the micro-kernel reads it. With few reads (up to 16 panels) reading A in place was
@@ -250,6 +297,7 @@ static void gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, pt
                       accumulate || pc > 0, pc + kc == K, bias ? bias + jc : NULL, relu);
         }
     }
+    return FNN_OK;
 }
 
 
@@ -274,13 +322,13 @@ static void choose_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, i
     }
 }
 
-void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-               const float *A, ptrdiff_t rsa, ptrdiff_t csa,
-               const float *B, ptrdiff_t rsb, ptrdiff_t csb,
-               float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+              const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+              const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+              float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM], 1, __ATOMIC_RELAXED);
-    if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return;
+    if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return FNN_OK;
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     int threads = fnn_get_num_threads();
     /* Small products, and shallow ones (K below 16: writing the M x N output is the work, as
@@ -297,10 +345,9 @@ void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
         if (tm * tn == threads) break;
         --threads; /* too few micro-tiles for this many threads */
     }
-    if (threads <= 1) {
-        gemm_serial(cfg, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
-        return;
-    }
+    if (threads <= 1)
+        return gemm_serial(cfg, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
+    int status = FNN_OK;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
     {
@@ -311,21 +358,23 @@ void fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
         const ptrdiff_t m1 = min_pd(M, mu * (ti + 1) / tm * cfg->mr);
         const ptrdiff_t n0 = min_pd(N, nu * tj / tn * cfg->nr);
         const ptrdiff_t n1 = min_pd(N, nu * (tj + 1) / tn * cfg->nr);
-        if (m1 > m0 && n1 > n0)
+        if (m1 > m0 && n1 > n0 &&
             gemm_serial(cfg, m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
-                        C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate);
+                        C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))
+            __atomic_store_n(&status, FNN_ENOMEM, __ATOMIC_RELAXED);
     }
 #endif
+    return status;
 }
 
 /* The same product on the calling thread only: for kernels that are already parallel over
  * something else (convolution over the batch) and call GEMM from inside their own team. */
-void fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                      const float *A, ptrdiff_t rsa, ptrdiff_t csa,
-                      const float *B, ptrdiff_t rsb, ptrdiff_t csb,
-                      float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+int fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                     const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                     const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                     float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
-    if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return;
-    gemm_serial(&fnn_gemm_configs[fnn_isa_active()], M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
+    if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return FNN_OK;
+    return gemm_serial(&fnn_gemm_configs[fnn_isa_active()], M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
                 bias, relu, accumulate);
 }

@@ -17,8 +17,10 @@ Every backend is a module that provides the kernels named in KERNELS with the sa
 (fastnn/backend/checks.py) and then call the active backend, so no backend ever sees an
 unchecked shape, dtype or label.
 """
+import contextlib
 import importlib
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -35,7 +37,8 @@ _MODULES = {
     "numpy": "fastnn.backend.reference",
 }
 _loaded = {}
-_active = None
+_active = None  # the process-wide backend (use())
+_scoped = threading.local()  # a per-thread override (using())
 
 
 def names():
@@ -62,7 +65,8 @@ def get(name):
 
 
 def use(name):
-    """Make `name` ('cython', 'numba' or 'numpy') the backend every op runs on."""
+    """Make `name` ('cython', 'numba' or 'numpy') the backend every op runs on, in every thread
+    (process-wide; a thread inside `using()` keeps its own until the block ends)."""
     global _active
     module = get(name)
     if hasattr(module, "set_num_threads"):
@@ -72,8 +76,25 @@ def use(name):
     _active = module
 
 
+@contextlib.contextmanager
+def using(name):
+    """Run the ops of this block, on this thread only, on backend `name`; other threads keep
+    theirs. Blocks nest; the previous choice comes back at exit, also after an exception.
+
+        with fastnn.backend.using("numba"):
+            loss = model(x)
+    """
+    module = get(name)
+    previous = getattr(_scoped, "module", None)
+    _scoped.module = module
+    try:
+        yield module
+    finally:
+        _scoped.module = previous
+
+
 def current():
-    """The name of the active backend."""
+    """The name of the backend ops run on in this thread."""
     return _active_module().NAME
 
 
@@ -91,6 +112,9 @@ def _default():
 
 
 def _active_module():
+    scoped = getattr(_scoped, "module", None)
+    if scoped is not None:
+        return scoped
     if _active is None:
         use(_default())
     return _active
@@ -169,7 +193,7 @@ def _state_impl(backend, param, grad, *state):
     checks), the NumPy reference for other floating dtypes (float64/float16 parameters, which
     the kernels do not take), when every array has the parameter's dtype, shape and layout."""
     arrays = (grad,) + tuple(a for a in state if a is not None)
-    if checks.elementwise_ok(arrays, param):
+    if checks.elementwise_ok(arrays, param) and all(a.flags.writeable for a in arrays[1:]):
         return _pick(backend)
     if isinstance(param, np.ndarray) and param.dtype.kind == "f" and param.dtype != np.float32 \
             and param.flags.c_contiguous and param.flags.writeable and all(
@@ -178,6 +202,8 @@ def _state_impl(backend, param, grad, *state):
         return _pick("numpy")
     names = ["grad"] + [f"state {i}" for i in range(len(arrays) - 1)]
     checks.check_elementwise(list(zip(names, arrays)), param)
+    for name, array in zip(names[1:], arrays[1:]):  # optimizer state is written in place
+        checks.require_writable_c_contiguous(name, array)
     return _pick(backend)
 
 
@@ -199,41 +225,48 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
                                 float(alpha), float(eps), float(weight_decay), float(momentum))
 
 
-def _conv_pool(name, backend, *args):
-    """Conv/pool kernels take arrays the ops in fastnn/ops/conv.py and pool.py allocated and
-    validated against `shape`; the compiled wrappers re-check sizes in C."""
-    getattr(_pick(backend), name)(*args)
-
-
 def conv2d_forward(x, w, bias, y, shape, relu=False, backend=None):
-    _conv_pool("conv2d_forward", backend, x, w, bias, y, shape, bool(relu))
+    checks.check_conv2d_forward(x, w, bias, y, shape)
+    _pick(backend).conv2d_forward(x, w, bias, y, shape, bool(relu))
 
 
 def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None, backend=None):
-    _conv_pool("conv2d_backward", backend, x, w, gy, gx, gw, gb, shape, relu_output)
+    checks.check_conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output)
+    _pick(backend).conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output)
 
 
 def maxpool2d_forward(x, y, idx, shape, backend=None):
-    _conv_pool("maxpool2d_forward", backend, x, y, idx, shape)
+    checks.check_maxpool2d_forward(x, y, idx, shape)
+    _pick(backend).maxpool2d_forward(x, y, idx, shape)
 
 
 def maxpool2d_backward(gy, idx, gx, shape, backend=None):
-    _conv_pool("maxpool2d_backward", backend, gy, idx, gx, shape)
+    checks.check_maxpool2d_backward(gy, idx, gx, shape)
+    _pick(backend).maxpool2d_backward(gy, idx, gx, shape)
 
 
 def avgpool2d_forward(x, y, shape, count_include_pad, backend=None):
-    _conv_pool("avgpool2d_forward", backend, x, y, shape, count_include_pad)
+    checks.check_avgpool2d(x, y, shape, "input", "output")
+    _pick(backend).avgpool2d_forward(x, y, shape, bool(count_include_pad))
 
 
 def avgpool2d_backward(gy, gx, shape, count_include_pad, backend=None):
-    _conv_pool("avgpool2d_backward", backend, gy, gx, shape, count_include_pad)
+    checks.check_avgpool2d(gy, gx, shape, "grad_output", "grad_input")
+    _pick(backend).avgpool2d_backward(gy, gx, shape, bool(count_include_pad))
 
 
 def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps, backend=None):
-    _conv_pool("batchnorm_forward", backend, x, gamma, beta, y, mean, var, bool(training),
-               float(eps))
+    """training: the batch's mean and biased variance are written into mean/var (float64);
+    otherwise they are read from them."""
+    checks.check_batchnorm(x, [("weight", gamma), ("bias", beta)],
+                           [("mean", mean, bool(training)), ("var", var, bool(training))],
+                           [("output", y, "x")])
+    _pick(backend).batchnorm_forward(x, gamma, beta, y, mean, var, bool(training), float(eps))
 
 
 def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps, backend=None):
-    _conv_pool("batchnorm_backward", backend, x, g, gamma, mean, var, gx, ggamma, gbeta,
-               float(eps))
+    checks.check_array("grad_output", g, getattr(x, "shape", ()))
+    checks.check_batchnorm(x, [("weight", gamma)], [("mean", mean, False), ("var", var, False)],
+                           [("grad_input", gx, "x"), ("grad_weight", ggamma, "c"),
+                            ("grad_bias", gbeta, "c")])
+    _pick(backend).batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, float(eps))

@@ -133,3 +133,153 @@ def check_labels(labels, n_rows, n_classes):
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
             raise IndexError(f"Target {bad} is out of bounds: labels must be in [0, {n_classes})")
+
+
+# --- convolution, pooling and batch norm: every backend gets the same checked arguments -----
+_SHAPE_FIELDS = ("n", "c", "h", "w", "oc", "oh", "ow", "kh", "kw", "sh", "sw", "ph", "pw", "dh",
+                 "dw", "groups")
+
+
+def check_conv_shape(shape, pooling=False):
+    """The 16-int geometry tuple ops/conv.py and ops/pool.py build; kernels index with it."""
+    if not isinstance(shape, tuple) or len(shape) != 16 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in shape):
+        raise ValueError(f"shape must be a tuple of 16 ints {_SHAPE_FIELDS}, got {shape!r}")
+    n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
+    if min(shape) < 0 or min(sh, sw, dh, dw, groups) < 1:
+        raise ValueError(f"invalid convolution/pooling shape {shape}")
+    if c % groups or oc % groups:
+        raise ValueError(f"groups ({groups}) must divide in_channels ({c}) and out_channels "
+                         f"({oc})")
+    if pooling:
+        if oc != c or groups != 1 or min(kh, kw) < 1 or ph > kh // 2 or pw > kw // 2:
+            raise ValueError(f"invalid pooling shape {shape}")
+        # ceil_mode may add one window that starts inside the input or its left padding
+        limit_h = (h + 2 * ph - dh * (kh - 1) - 1 + sh - 1) // sh + 1
+        limit_w = (w + 2 * pw - dw * (kw - 1) - 1 + sw - 1) // sw + 1
+        if oh > max(limit_h, 0) or ow > max(limit_w, 0):
+            raise ValueError(f"pooling output {oh}x{ow} does not fit input {h}x{w} with "
+                             f"shape {shape}")
+    else:
+        want_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        want_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        if (oh, ow) != (max(want_h, 0), max(want_w, 0)):
+            raise ValueError(f"convolution output {oh}x{ow} does not match input {h}x{w} with "
+                             f"shape {shape} (expected {want_h}x{want_w})")
+
+
+def check_array(name, array, shape, dtype=_F32, writable=False, optional=False):
+    """A C-contiguous array of exactly this dtype and shape (and writable, for outputs)."""
+    if array is None and optional:
+        return
+    if type(array) is not np.ndarray:
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype != dtype or array.shape != tuple(shape) or not array.flags.c_contiguous \
+            or not array.flags.aligned:
+        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype)} array of shape "
+                         f"{tuple(shape)}, got {array.dtype} {tuple(array.shape)}"
+                         f"{'' if array.flags.c_contiguous else ' (not contiguous)'}")
+    if writable and not array.flags.writeable:
+        raise ValueError(f"{name} must be writable")
+
+
+def check_no_overlap(outputs, inputs):
+    for out_name, out in outputs:
+        if out is None:
+            continue
+        for in_name, array in inputs:
+            if array is not None and np.shares_memory(out, array):
+                raise ValueError(f"{out_name} must not overlap {in_name}")
+
+
+def _conv_arrays(shape):
+    n, c, h, w, oc, oh, ow, kh, kw = shape[:9]
+    return (n, c, h, w), (oc, c // shape[15], kh, kw), (n, oc, oh, ow)
+
+
+def check_conv2d_forward(x, w, bias, y, shape):
+    check_conv_shape(shape)
+    xs, ws, ys = _conv_arrays(shape)
+    check_array("input", x, xs)
+    check_array("weight", w, ws)
+    if bias is not None and (type(bias) is not np.ndarray or bias.shape != (ws[0],)):
+        got = list(getattr(bias, "shape", ()))
+        raise RuntimeError(f"Given weight of size {list(ws)}, expected bias to be 1-dimensional "
+                           f"with {ws[0]} elements, but got bias of size {got} instead")
+    check_array("bias", bias, (ws[0],), optional=True)
+    check_array("output", y, ys, writable=True)
+    check_no_overlap([("output", y)], [("input", x), ("weight", w), ("bias", bias)])
+
+
+def check_conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output):
+    check_conv_shape(shape)
+    xs, ws, ys = _conv_arrays(shape)
+    check_array("input", x, xs)
+    check_array("weight", w, ws)
+    check_array("grad_output", gy, ys)
+    check_array("relu_output", relu_output, ys, optional=True)
+    check_array("grad_input", gx, xs, writable=True, optional=True)
+    check_array("grad_weight", gw, ws, writable=True, optional=True)
+    check_array("grad_bias", gb, (ws[0],), writable=True, optional=True)
+    inputs = [("input", x), ("weight", w), ("grad_output", gy), ("relu_output", relu_output)]
+    outputs = [("grad_input", gx), ("grad_weight", gw), ("grad_bias", gb)]
+    check_no_overlap(outputs, inputs)
+    for i in range(len(outputs)):
+        check_no_overlap(outputs[i:i + 1], outputs[i + 1:])
+
+
+def _pool_arrays(shape):
+    n, c, h, w, _, oh, ow = shape[:7]
+    return (n, c, h, w), (n, c, oh, ow)
+
+
+def check_maxpool2d_forward(x, y, idx, shape):
+    check_conv_shape(shape, pooling=True)
+    xs, ys = _pool_arrays(shape)
+    check_array("input", x, xs)
+    check_array("output", y, ys, writable=True)
+    check_array("indices", idx, ys, dtype=np.int64, writable=True)
+    check_no_overlap([("output", y), ("indices", idx)], [("input", x)])
+    check_no_overlap([("output", y)], [("indices", idx)])
+
+
+def check_maxpool2d_backward(gy, idx, gx, shape):
+    """The indices are range-checked where they are used (each backend skips, never follows,
+    an index outside the input plane)."""
+    check_conv_shape(shape, pooling=True)
+    xs, ys = _pool_arrays(shape)
+    check_array("grad_output", gy, ys)
+    check_array("indices", idx, ys, dtype=np.int64)
+    check_array("grad_input", gx, xs, writable=True)
+    check_no_overlap([("grad_input", gx)], [("grad_output", gy), ("indices", idx)])
+
+
+def check_avgpool2d(x, y, shape, x_name, y_name):
+    check_conv_shape(shape, pooling=True)
+    xs, ys = _pool_arrays(shape)
+    if x_name == "grad_output":  # backward: grad_output has the output's shape
+        xs, ys = ys, xs
+    check_array(x_name, x, xs)
+    check_array(y_name, y, ys, writable=True)
+    check_no_overlap([(y_name, y)], [(x_name, x)])
+
+
+def check_batchnorm(x, per_channel, stats, outputs):
+    """x: (N, C, ...) float32; per_channel: [(name, float32 (C,) or None)]; stats: [(name,
+    float64 (C,))]; outputs: [(name, array or None, shape 'x' or 'c', float32)]."""
+    if type(x) is not np.ndarray or x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be an array with a channel dimension, got "
+                         f"shape {tuple(getattr(x, 'shape', ()))}")
+    check_array("input", x, x.shape)
+    c = x.shape[1]
+    for name, array in per_channel:
+        check_array(name, array, (c,), optional=True)
+    for name, array, writable in stats:
+        check_array(name, array, (c,), dtype=np.float64, writable=writable)
+    inputs = [("input", x)] + [(n, a) for n, a in per_channel]
+    for name, array, kind in outputs:
+        check_array(name, array, x.shape if kind == "x" else (c,), writable=True, optional=True)
+    written = [(n, a) for n, a, _ in outputs]
+    check_no_overlap(written, inputs)
+    for i in range(len(written)):
+        check_no_overlap(written[i:i + 1], written[i + 1:])

@@ -426,10 +426,21 @@ _PARALLEL_MIN_FLOPS = 1 << 21
 _PARALLEL_MIN_ELEMENTS = 1 << 17
 
 
+def threads_now():
+    """fastnn's thread count (process-wide, as the compiled backend's), applied to Numba's, which
+    is per Python thread: a thread that never called fastnn.set_num_threads would otherwise run
+    Numba's parallel kernels on all cores while the compiled ones use the set count."""
+    from fastnn import threads
+    n = min(threads.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
+    return n
+
+
 def _parts(work, minimum, units):
     if work < minimum:
         return 1
-    return max(1, min(numba.get_num_threads(), units))
+    return max(1, min(threads_now(), units))
 
 
 # The dot-product form needs K long enough to fill its vector lanes and to amortise the
@@ -508,7 +519,7 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
 
 def _elementwise(serial, parallel, n, *args):
     """Run an update kernel on the calling thread, or over threads once n is large."""
-    parts = _parts(n, _PARALLEL_MIN_ELEMENTS, numba.get_num_threads())
+    parts = _parts(n, _PARALLEL_MIN_ELEMENTS, n)
     if parts == 1:
         serial(*args, 0, n)
     else:

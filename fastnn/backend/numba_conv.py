@@ -9,7 +9,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from fastnn.backend.numba_backend import _ROWS, _gemm_blocks_nn
+from fastnn.backend.numba_backend import _ROWS, _gemm_blocks_nn, threads_now
 
 _OPTS = dict(cache=True, fastmath={"contract"}, nogil=True)
 _EMPTY = np.zeros(0, dtype=np.float32)
@@ -156,7 +156,7 @@ def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None):
     if gx is None and gw is None:
         return
     n, oc = shape[0], shape[4]
-    parts = max(1, min(numba.get_num_threads(), n))
+    parts = max(1, min(threads_now(), n))
     gw_parts = np.zeros((parts if gw is not None else 1, oc, w[0].size), np.float32)
     _conv_backward(x, w, masked, gx if gx is not None else np.empty((1,) + x.shape[1:], np.float32),
                    gw_parts, shape, gx is not None, gw is not None)

@@ -74,7 +74,9 @@ def maxpool2d_backward(gy, idx, gx, shape):
     flat = gx.reshape(n * c, h * w)
     flat[...] = 0
     planes = np.repeat(np.arange(n * c), idx[0, 0].size)
-    np.add.at(flat, (planes, idx.reshape(-1)), gy.reshape(-1))
+    at = idx.reshape(-1)
+    inside = (at >= 0) & (at < h * w)  # as the kernels: an index off the plane is skipped
+    np.add.at(flat, (planes[inside], at[inside]), gy.reshape(-1)[inside])
 
 
 def _avg_divisors(shape, count_include_pad):

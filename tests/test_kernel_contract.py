@@ -1,0 +1,122 @@
+"""Issue 11: conv, pooling, batch norm and optimizer arguments are checked at the kernel contract
+(fastnn/backend/__init__.py), so every backend gets the same exception for the same bad call and
+none of them reads or writes past an array. Each case is run on all three backends and must
+raise the same exception type with the same message."""
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn.functional as F
+from fastnn import backend
+from conftest import BACKENDS
+
+F32 = np.float32
+# (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups): conv 3->4, 3x3, 5x5 input
+CONV = (2, 3, 5, 5, 4, 3, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1)
+POOL = (2, 3, 4, 4, 3, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1)
+
+
+def z(*shape, dtype=F32):
+    return np.zeros(shape, dtype=dtype)
+
+
+def readonly(a):
+    a.flags.writeable = False
+    return a
+
+
+def conv_args(**change):
+    args = dict(x=z(2, 3, 5, 5), w=z(4, 3, 3, 3), bias=z(4), y=z(2, 4, 3, 3), shape=CONV)
+    args.update(change)
+    return args
+
+
+BAD_CALLS = {
+    "conv bias too short": lambda: backend.conv2d_forward(**conv_args(bias=z(2))),
+    "conv bias 2-D": lambda: backend.conv2d_forward(**conv_args(bias=z(4, 1))),
+    "conv weight wrong": lambda: backend.conv2d_forward(**conv_args(w=z(4, 3, 3, 2))),
+    "conv input too small": lambda: backend.conv2d_forward(**conv_args(x=z(2, 3, 4, 5))),
+    "conv input float64": lambda: backend.conv2d_forward(**conv_args(x=z(2, 3, 5, 5,
+                                                                         dtype=np.float64))),
+    "conv input strided": lambda: backend.conv2d_forward(**conv_args(x=z(2, 3, 5, 10)[..., ::2])),
+    "conv output read-only": lambda: backend.conv2d_forward(**conv_args(y=readonly(z(2, 4, 3, 3)))),
+    "conv output too big a shape": lambda: backend.conv2d_forward(
+        **conv_args(y=z(2, 4, 4, 4), shape=CONV[:5] + (4, 4) + CONV[7:])),
+    "conv shape negative": lambda: backend.conv2d_forward(
+        **conv_args(shape=(2, 3, 5, 5, 4, 3, 3, 3, 3, 1, 1, -1, 0, 1, 1, 1))),
+    "conv shape short": lambda: backend.conv2d_forward(**conv_args(shape=CONV[:15])),
+    "conv output aliases input": lambda: _aliased_conv(),
+    "conv backward grad_weight wrong": lambda: backend.conv2d_backward(
+        z(2, 3, 5, 5), z(4, 3, 3, 3), z(2, 4, 3, 3), None, z(4, 3, 3), None, CONV),
+    "conv backward grad_output wrong": lambda: backend.conv2d_backward(
+        z(2, 3, 5, 5), z(4, 3, 3, 3), z(2, 4, 3, 2), z(2, 3, 5, 5), None, None, CONV),
+    "maxpool indices int32": lambda: backend.maxpool2d_forward(
+        z(2, 3, 4, 4), z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.int32), POOL),
+    "maxpool output too small": lambda: backend.maxpool2d_forward(
+        z(2, 3, 4, 4), z(2, 3, 2, 1), z(2, 3, 2, 2, dtype=np.int64), POOL),
+    "maxpool shape claims more windows": lambda: backend.maxpool2d_forward(
+        z(2, 3, 4, 4), z(2, 3, 9, 9), z(2, 3, 9, 9, dtype=np.int64),
+        POOL[:5] + (9, 9) + POOL[7:]),
+    "maxpool backward grad_input short": lambda: backend.maxpool2d_backward(
+        z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.int64), z(2, 3, 4, 3), POOL),
+    "avgpool output read-only": lambda: backend.avgpool2d_forward(
+        z(2, 3, 4, 4), readonly(z(2, 3, 2, 2)), POOL, True),
+    "avgpool backward wrong": lambda: backend.avgpool2d_backward(
+        z(2, 3, 2, 3), z(2, 3, 4, 4), POOL, True),
+    "batchnorm weight short": lambda: backend.batchnorm_forward(
+        z(4, 3, 2, 2), z(2), z(3), z(4, 3, 2, 2), z(3, dtype=np.float64),
+        z(3, dtype=np.float64), True, 1e-5),
+    "batchnorm stats float32": lambda: backend.batchnorm_forward(
+        z(4, 3, 2, 2), z(3), z(3), z(4, 3, 2, 2), z(3), z(3), False, 1e-5),
+    "batchnorm output wrong": lambda: backend.batchnorm_forward(
+        z(4, 3, 2, 2), z(3), z(3), z(4, 3, 2), z(3, dtype=np.float64),
+        z(3, dtype=np.float64), True, 1e-5),
+    "batchnorm backward grad short": lambda: backend.batchnorm_backward(
+        z(4, 3, 2, 2), z(4, 3, 2), z(3), z(3, dtype=np.float64), z(3, dtype=np.float64),
+        z(4, 3, 2, 2), z(3), z(3), 1e-5),
+    "sgd grad short": lambda: backend.sgd_step(z(10), z(9), lr=0.1),
+    "sgd param read-only": lambda: backend.sgd_step(readonly(z(10)), z(10), lr=0.1),
+    "sgd momentum buffer read-only": lambda: backend.sgd_step(z(10), z(10), readonly(z(10)),
+                                                              lr=0.1, momentum=0.9),
+    "adam state short": lambda: backend.adam_step(z(10), z(10), z(10), z(8), None, 0.1, 1.0,
+                                                  0.9, 0.999, 1e-8),
+    "adagrad state read-only": lambda: backend.adagrad_step(z(10), z(10), readonly(z(10)),
+                                                            0.1, 0.0, 1e-10),
+    "rmsprop grad strided": lambda: backend.rmsprop_step(z(10), z(20)[::2], z(10), None, None,
+                                                         0.1, 0.99, 1e-8, 0.0, 0.0),
+}
+
+
+def _aliased_conv():
+    x = z(2, 3, 5, 5)
+    return backend.conv2d_forward(x, z(4, 3, 3, 3), None, x.reshape(-1)[:72].reshape(2, 4, 3, 3),
+                                  CONV)
+
+
+@pytest.mark.parametrize("case", list(BAD_CALLS))
+def test_bad_kernel_arguments_raise_the_same_on_every_backend(case):
+    outcomes = []
+    for name in BACKENDS:
+        with backend.using(name):
+            with pytest.raises((ValueError, TypeError, RuntimeError)) as info:
+                BAD_CALLS[case]()
+        outcomes.append((type(info.value), str(info.value)))
+    assert len(set(outcomes)) == 1, outcomes
+
+
+def test_conv2d_bias_of_the_wrong_length_reads_like_torch(backend_name):
+    x, w = fastnn.randn(2, 3, 5, 5), fastnn.randn(4, 3, 3, 3)
+    with pytest.raises(RuntimeError, match=r"Given weight of size \[4, 3, 3, 3\], expected bias "
+                                           r"to be 1-dimensional with 4 elements, but got bias "
+                                           r"of size \[2\] instead"):
+        F.conv2d(x, w, fastnn.randn(2))
+
+
+def test_maxpool_backward_skips_indices_outside_the_plane(backend_name):
+    """Indices come from forward, but a caller can hand the kernel any: none is followed out of
+    the input plane (the gradient of such a window is dropped)."""
+    gy = np.ones((1, 1, 2, 2), F32)
+    idx = np.array([0, 15, 16, -1], dtype=np.int64).reshape(1, 1, 2, 2)
+    gx = np.full((1, 1, 4, 4), 7, F32)
+    backend.maxpool2d_backward(gy, idx, gx, (1, 1, 4, 4, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1))
+    assert gx.reshape(-1)[0] == 1 and gx.reshape(-1)[15] == 1 and gx.sum() == 2
