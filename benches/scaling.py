@@ -44,8 +44,8 @@ def _epoch_seconds(options, ranks, threads, epochs):
         if ranks:
             args = ["mpirun", "--oversubscribe", "-n", str(ranks)] + args + ["--distributed"]
         subprocess.run(args, check=True, capture_output=True, env={**os.environ, **MPI_ENV})
-        metrics = json.loads((Path(out) / "metrics.json").read_text())
-    return float(np.median([e["seconds"] for e in metrics["epochs"]]))
+        timing = json.loads((Path(out) / "timing.json").read_text())
+    return float(np.median([e["seconds"] for e in timing["epochs"]]))
 
 
 def measure_epochs(rounds, epochs):
