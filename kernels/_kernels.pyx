@@ -26,6 +26,7 @@ cdef extern from "fastnn_kernels.h" nogil:
     int fnn_isa_force(int isa)
     const char *fnn_isa_name(int isa)
     long long fnn_call_count(int kernel)
+    long long fnn_isa_call_count(int isa)
     void fnn_fail_next_allocations(int n)
     int fnn_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    const float *A, Py_ssize_t rsa, Py_ssize_t csa,
@@ -94,6 +95,11 @@ def isa_force(str name):
         raise ValueError(f"unknown instruction set {name!r}; expected one of {ISA_NAMES}")
     if fnn_isa_force(ISA_NAMES.index(name)) != 0:
         raise RuntimeError(f"this CPU does not support the {name} kernels")
+
+
+def isa_call_counts():
+    """How many times the ReLU and optimizer loops ran in each instruction set's variant."""
+    return {name: fnn_isa_call_count(i) for i, name in enumerate(ISA_NAMES)}
 
 
 def fail_next_allocations(int n):

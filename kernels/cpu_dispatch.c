@@ -8,6 +8,7 @@
 
 static int active_isa = -1;
 long long fnn_call_counts[FNN_K_COUNT];
+long long fnn_isa_calls[3]; /* streaming-loop variants run, per instruction set (isa_variants.h) */
 
 int fnn_isa_supported(int isa)
 {
@@ -61,4 +62,10 @@ long long fnn_call_count(int kernel)
 {
     if (kernel < 0 || kernel >= FNN_K_COUNT) return -1;
     return fnn_call_counts[kernel];
+}
+
+long long fnn_isa_call_count(int isa)
+{
+    if (isa < 0 || isa > FNN_ISA_AVX512) return -1;
+    return __atomic_load_n(&fnn_isa_calls[isa], __ATOMIC_RELAXED);
 }

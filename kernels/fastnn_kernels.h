@@ -32,6 +32,8 @@ enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SO
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
        FNN_K_BATCHNORM, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
+/* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
+long long fnn_isa_call_count(int isa);
 
 /* C[M,N] (row stride ldc, unit column stride) = op(A) @ op(B), with
  * A element (i, k) at A[i*rsa + k*csa] and B element (k, j) at B[k*rsb + j*csb].

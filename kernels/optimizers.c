@@ -14,6 +14,9 @@
 #include "parallel.h"
 #include <math.h>
 
+#define FNN_VARIANTS_FILE "optimizer_ranges.h"
+#include "isa_variants.h"
+
 extern long long fnn_call_counts[FNN_K_COUNT];
 
 /* From 32 Ki floats up the update is split over the threads. On its own one core streams a
@@ -24,30 +27,13 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 #define OPTIM_PARALLEL_MIN (1 << 15)
 
 
-FNN_CLONES
-static void sgd_range(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float wd,
-                      float momentum, float dampening, int nesterov, int first)
-{
-    if (!buf) {
-#pragma omp simd
-        for (ptrdiff_t i = 0; i < n; ++i) p[i] -= lr * (g[i] + wd * p[i]);
-        return;
-    }
-#pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) {
-        const float d = g[i] + wd * p[i];
-        const float b = first ? d : momentum * buf[i] + (1.0f - dampening) * d;
-        buf[i] = b;
-        p[i] -= lr * (nesterov ? d + momentum * b : b);
-    }
-}
 
 void fnn_sgd_step(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float wd,
                   float momentum, float dampening, int nesterov, int first)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_SGD], 1, __ATOMIC_RELAXED);
     FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN,
-                   sgd_range(p + lo, g + lo, buf ? buf + lo : NULL, hi - lo, lr, wd, momentum,
+                   FNN_ISA_CALL(sgd_range, p + lo, g + lo, buf ? buf + lo : NULL, hi - lo, lr, wd, momentum,
                              dampening, nesterov, first));
 }
 
@@ -55,92 +41,33 @@ void fnn_sgd_step(float *p, const float *g, float *buf, ptrdiff_t n, float lr, f
  * decay, 1 - lr * wd); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * vmax = max(vmax, v) (amsgrad, vmax != NULL); p -= step_size * m / (sqrt(v or vmax) *
  * inv_bc2_sqrt + eps), with step_size = lr / (1 - b1^t), inv_bc2_sqrt = 1 / sqrt(1 - b2^t). */
-FNN_CLONES
-static void adam_range(float *p, const float *g, float *m, float *v, float *vmax, ptrdiff_t n,
-                       float step_size, float inv_bc2_sqrt, float b1, float b2, float eps,
-                       float l2, float decay)
-{
-#pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) {
-        const float gi = g[i] + l2 * p[i];
-        const float mi = b1 * m[i] + (1.0f - b1) * gi;
-        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        float second = vi;
-        if (vmax) {
-            second = vmax[i] > vi ? vmax[i] : vi;
-            vmax[i] = second;
-        }
-        const float denom = sqrtf(second) * inv_bc2_sqrt + eps;
-        p[i] = p[i] * decay - step_size * mi / denom;
-    }
-}
 
 void fnn_adam_step(float *p, const float *g, float *m, float *v, float *vmax, ptrdiff_t n,
                    float step_size, float inv_bc2_sqrt, float b1, float b2, float eps, float l2,
                    float decay)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
-    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, adam_range(p + lo, g + lo, m + lo, v + lo, vmax ? vmax + lo : NULL, hi - lo,
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(adam_range, p + lo, g + lo, m + lo, v + lo, vmax ? vmax + lo : NULL, hi - lo,
                              step_size, inv_bc2_sqrt, b1, b2, eps, l2, decay));
 }
 
 /* Adagrad: g += wd * p; sum += g^2; p -= clr * g / (sqrt(sum) + eps). */
-FNN_CLONES
-static void adagrad_range(float *p, const float *g, float *sum, ptrdiff_t n, float clr,
-                          float wd, float eps)
-{
-#pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) {
-        const float gi = g[i] + wd * p[i];
-        const float si = sum[i] + gi * gi;
-        sum[i] = si;
-        p[i] -= clr * gi / (sqrtf(si) + eps);
-    }
-}
 
 void fnn_adagrad_step(float *p, const float *g, float *sum, ptrdiff_t n, float clr, float wd,
                       float eps)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
-    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, adagrad_range(p + lo, g + lo, sum + lo, hi - lo, clr, wd, eps));
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(adagrad_range, p + lo, g + lo, sum + lo, hi - lo, clr, wd, eps));
 }
 
 /* RMSprop: g += wd * p; sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g
  * and avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum buf = momentum buf
  * + g / avg and p -= lr * buf, else p -= lr * g / avg. */
-FNN_CLONES
-static void rmsprop_range(float *p, const float *g, float *sq, float *ga, float *buf,
-                          ptrdiff_t n, float lr, float alpha, float eps, float wd,
-                          float momentum)
-{
-#pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) {
-        const float gi = g[i] + wd * p[i];
-        const float si = alpha * sq[i] + (1.0f - alpha) * gi * gi;
-        sq[i] = si;
-        float var = si;
-        if (ga) {
-            const float ai = alpha * ga[i] + (1.0f - alpha) * gi;
-            ga[i] = ai;
-            var = si - ai * ai;
-        }
-        const float avg = sqrtf(var) + eps;
-        if (buf) {
-            const float bi = momentum * buf[i] + gi / avg;
-            buf[i] = bi;
-            p[i] -= lr * bi;
-        } else {
-            p[i] -= lr * gi / avg;
-        }
-    }
-}
 
 void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf, ptrdiff_t n,
                       float lr, float alpha, float eps, float wd, float momentum)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
-    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, rmsprop_range(p + lo, g + lo, sq + lo, ga ? ga + lo : NULL,
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(rmsprop_range, p + lo, g + lo, sq + lo, ga ? ga + lo : NULL,
                                 buf ? buf + lo : NULL, hi - lo, lr, alpha, eps, wd, momentum));
 }

@@ -25,10 +25,4 @@
     } while (0)
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-/* An AVX-512, an AVX2 and a baseline copy of a loop, picked by the loader (ifunc). */
-#define FNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FNN_CLONES
-#endif
 #endif

@@ -1,8 +1,12 @@
 /* ReLU forward and backward: memory-bound, so one streaming pass each, vectorised by the
- * compiler (target_clones makes an AVX-512, an AVX2 and a baseline copy, picked by the loader),
- * threaded only when the array is large enough to amortise a fork/join. */
+ * compiler once per instruction set (relu_ranges.h through isa_variants.h; the copy that runs is
+ * the one fnn_isa_active() names, as for every kernel), threaded only when the array is large
+ * enough to amortise a fork/join. */
 #include "fastnn_kernels.h"
 #include "parallel.h"
+
+#define FNN_VARIANTS_FILE "relu_ranges.h"
+#include "isa_variants.h"
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
@@ -10,65 +14,25 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 #define RELU_PARALLEL_MIN (1 << 18)
 
 
-FNN_CLONES
-static void relu_forward_range(const float *x, float *y, ptrdiff_t n)
-{
-#pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) y[i] = x[i] <= 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
-}
 
-FNN_CLONES
-static void relu_backward_range(const float *x, const float *gy, float *gx, ptrdiff_t n)
-{
-#pragma omp simd
-    for (ptrdiff_t i = 0; i < n; ++i) {
-        const float g = gy[i]; /* loaded unconditionally: a select, not a branch (see conv.c) */
-        gx[i] = x[i] > 0.0f ? g : 0.0f;
-    }
-}
 
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_RELU_FWD], 1, __ATOMIC_RELAXED);
-    FNN_FOR_RANGES(n, RELU_PARALLEL_MIN, relu_forward_range(x + lo, y + lo, hi - lo));
+    FNN_FOR_RANGES(n, RELU_PARALLEL_MIN, FNN_ISA_CALL(relu_forward_range, x + lo, y + lo, hi - lo));
 }
 
 void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_RELU_BWD], 1, __ATOMIC_RELAXED);
-    FNN_FOR_RANGES(n, RELU_PARALLEL_MIN, relu_backward_range(x + lo, gy + lo, gx + lo, hi - lo));
+    FNN_FOR_RANGES(n, RELU_PARALLEL_MIN,
+                   FNN_ISA_CALL(relu_backward_range, x + lo, gy + lo, gx + lo, hi - lo));
 }
 
 /* Backward of ReLU(x W^T + b) in one pass over the (rows x cols) gradient:
  * gz = gy where y > 0 else 0, and bias_grad[j] = sum_i gz[i, j] (when bias_grad != NULL).
  * Threads split the columns, so each column's sum runs in the same order for any thread count
  * (bitwise reproducible); within a thread the row loop is outer so the j loop vectorises. */
-FNN_CLONES
-static void relu_bias_cols(const float *y, const float *gy, float *gz, float *bias_grad,
-                           ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t j0, ptrdiff_t j1)
-{
-    if (bias_grad)
-        for (ptrdiff_t j = j0; j < j1; ++j) bias_grad[j] = 0.0f;
-    for (ptrdiff_t i = 0; i < rows; ++i) {
-        const float *yi = y + i * cols, *gi = gy + i * cols;
-        float *zi = gz + i * cols;
-        if (bias_grad) {
-#pragma omp simd
-            for (ptrdiff_t j = j0; j < j1; ++j) {
-                const float g = gi[j];
-                const float v = yi[j] > 0.0f ? g : 0.0f;
-                zi[j] = v;
-                bias_grad[j] += v;
-            }
-        } else {
-#pragma omp simd
-            for (ptrdiff_t j = j0; j < j1; ++j) {
-                const float g = gi[j];
-                zi[j] = yi[j] > 0.0f ? g : 0.0f;
-            }
-        }
-    }
-}
 
 void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *bias_grad,
                             ptrdiff_t rows, ptrdiff_t cols)
@@ -77,7 +41,7 @@ void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *b
     int threads = rows * cols >= RELU_PARALLEL_MIN ? fnn_get_num_threads() : 1;
     if (threads > cols / 16) threads = cols / 16 > 1 ? (int)(cols / 16) : 1;
     if (threads <= 1) {
-        relu_bias_cols(y, gy, gz, bias_grad, rows, cols, 0, cols);
+        FNN_ISA_CALL(relu_bias_cols, y, gy, gz, bias_grad, rows, cols, 0, cols);
         return;
     }
 #pragma omp parallel num_threads(threads)
@@ -90,6 +54,6 @@ void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *b
         /* column ranges in multiples of 16 floats (one cache line) so threads never share one */
         const ptrdiff_t blocks = (cols + 15) / 16;
         const ptrdiff_t j0 = blocks * t / nt * 16, j1 = blocks * (t + 1) / nt * 16;
-        relu_bias_cols(y, gy, gz, bias_grad, rows, cols, j0, j1 < cols ? j1 : cols);
+        FNN_ISA_CALL(relu_bias_cols, y, gy, gz, bias_grad, rows, cols, j0, j1 < cols ? j1 : cols);
     }
 }

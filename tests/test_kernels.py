@@ -268,3 +268,53 @@ def test_softmax_cross_entropy_each_instruction_set(isa, c):
                                                          backend="numpy")
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-7)
+
+
+STREAMING = {  # name -> (call(backend), the arrays it writes)
+    "relu_forward": lambda a, b: backend.relu_forward(a["x"], backend=b),
+    "relu_backward": lambda a, b: backend.relu_backward(a["x"], a["g"], backend=b),
+    "relu_backward_bias": lambda a, b: backend.relu_backward_bias(a["x2"], a["g2"], backend=b),
+    "sgd": lambda a, b: backend.sgd_step(a["p"], a["g"], a["buf"], lr=0.1, weight_decay=0.01,
+                                         momentum=0.9, nesterov=True, backend=b),
+    "adam": lambda a, b: backend.adam_step(a["p"], a["g"], a["m"], a["v"], a["vmax"], 0.01,
+                                           1.1, 0.9, 0.999, 1e-8, 0.01, 0.999, backend=b),
+    "adagrad": lambda a, b: backend.adagrad_step(a["p"], a["g"], a["v"], 0.01, 0.01, 1e-10,
+                                                 backend=b),
+    "rmsprop": lambda a, b: backend.rmsprop_step(a["p"], a["g"], a["v"], a["ga"], a["buf"], 0.01,
+                                                 0.99, 1e-8, 0.01, 0.9, backend=b),
+}
+
+
+def _streaming_arrays(n, seed=0):
+    rng = np.random.default_rng(seed)
+    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    return dict(x=f(n), g=f(n), x2=f(max(n // 8, 1), 8), g2=f(max(n // 8, 1), 8), p=f(n),
+                buf=f(n), m=f(n), v=np.abs(f(n)) + 1, vmax=np.abs(f(n)),
+                ga=f(n) * 0.1)  # centered RMSprop: v - ga^2 stays well away from 0
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("kernel", list(STREAMING))
+@pytest.mark.parametrize("n", [1, 17, 1000, 300_001])  # the last one runs on the threads
+def test_streaming_kernels_each_instruction_set(isa, kernel, n):
+    """ReLU and the optimizer updates follow isa_force like GEMM: the forced variant is the
+    one that runs (its counter moves), and it agrees with the reference."""
+    ours, ref = _streaming_arrays(n), _streaming_arrays(n)
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        before = _kernels.isa_call_counts()
+        result = STREAMING[kernel](ours, "cython")
+        after = _kernels.isa_call_counts()
+    finally:
+        _kernels.isa_force(previous)
+    assert after[isa] > before[isa]
+    assert all(after[other] == before[other] for other in after if other != isa)
+    expected = STREAMING[kernel](ref, "numpy")
+    if result is not None:
+        for got, want in zip(result if isinstance(result, tuple) else (result,),
+                             expected if isinstance(expected, tuple) else (expected,)):
+            if want is not None:
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    for name in ours:
+        np.testing.assert_allclose(ours[name], ref[name], rtol=2e-5, atol=1e-6, err_msg=name)

@@ -1,0 +1,77 @@
+/* The streaming loops of the optimizer updates (rules in optimizers.c), compiled once per
+ * instruction set by isa_variants.h (no include guard: it is included three times). */
+FNN_TARGET static void FNN_VARIANT(sgd_range)(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float wd,
+                      float momentum, float dampening, int nesterov, int first)
+{
+    if (!buf) {
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < n; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+        return;
+    }
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float d = g[i] + wd * p[i];
+        const float b = first ? d : momentum * buf[i] + (1.0f - dampening) * d;
+        buf[i] = b;
+        p[i] -= lr * (nesterov ? d + momentum * b : b);
+    }
+}
+
+FNN_TARGET static void FNN_VARIANT(adam_range)(float *p, const float *g, float *m, float *v, float *vmax, ptrdiff_t n,
+                       float step_size, float inv_bc2_sqrt, float b1, float b2, float eps,
+                       float l2, float decay)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float gi = g[i] + l2 * p[i];
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float second = vi;
+        if (vmax) {
+            second = vmax[i] > vi ? vmax[i] : vi;
+            vmax[i] = second;
+        }
+        const float denom = sqrtf(second) * inv_bc2_sqrt + eps;
+        p[i] = p[i] * decay - step_size * mi / denom;
+    }
+}
+
+FNN_TARGET static void FNN_VARIANT(adagrad_range)(float *p, const float *g, float *sum, ptrdiff_t n, float clr,
+                          float wd, float eps)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float gi = g[i] + wd * p[i];
+        const float si = sum[i] + gi * gi;
+        sum[i] = si;
+        p[i] -= clr * gi / (sqrtf(si) + eps);
+    }
+}
+
+FNN_TARGET static void FNN_VARIANT(rmsprop_range)(float *p, const float *g, float *sq, float *ga, float *buf,
+                          ptrdiff_t n, float lr, float alpha, float eps, float wd,
+                          float momentum)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float gi = g[i] + wd * p[i];
+        const float si = alpha * sq[i] + (1.0f - alpha) * gi * gi;
+        sq[i] = si;
+        float var = si;
+        if (ga) {
+            const float ai = alpha * ga[i] + (1.0f - alpha) * gi;
+            ga[i] = ai;
+            var = si - ai * ai;
+        }
+        const float avg = sqrtf(var) + eps;
+        if (buf) {
+            const float bi = momentum * buf[i] + gi / avg;
+            buf[i] = bi;
+            p[i] -= lr * bi;
+        } else {
+            p[i] -= lr * gi / avg;
+        }
+    }
+}
