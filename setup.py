@@ -44,13 +44,46 @@ else:
 if DEBUG:
     compile_args = [a for a in compile_args if not a.startswith("-O")] + ["-O0", "-g"]
 
+def render_streaming_wrappers():
+    """kernels/_streaming.pxi from kernels/_streaming.pxi.in and the kernels declared with a
+    `stream` spec in fastnn/backend/contract.py (read as a file: the package is not built)."""
+    import runpy
+    from Cython import Tempita
+
+    contract = runpy.run_path(os.path.join("fastnn", "backend", "contract.py"))
+    kernels = []
+    for k in contract["KERNELS"]:
+        if k.stream is None:
+            continue
+        arrays = k.stream.arrays
+        params = [f"{'const ' if kind == 'in' else ''}float[::1] {name}" for name, kind in arrays]
+        params += [f"{ctype} {name}" for name, ctype in k.stream.scalars]
+        pointers = [f"{name}_ptr" if kind == "opt" else f"&{name}[0]" for name, kind in arrays]
+        kernels.append(Tempita.bunch(
+            name=k.name, doc=k.doc, signature=", ".join(params), first=arrays[0][0],
+            checked=[name for name, kind in arrays[1:] if kind != "opt"],
+            optional=[name for name, kind in arrays if kind == "opt"],
+            c_function=k.stream.c_function,
+            c_args=", ".join(pointers + ["n"] + [name for name, _ in k.stream.scalars])))
+    template = Tempita.Template.from_filename(os.path.join("kernels", "_streaming.pxi.in"),
+                                              encoding="utf-8")
+    text = template.substitute(kernels=kernels)
+    target = os.path.join("kernels", "_streaming.pxi")
+    if not os.path.exists(target) or open(target, encoding="utf-8").read() != text:
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+render_streaming_wrappers()
+
 extension = Extension(
     "fastnn._kernels",
     sources=["kernels/_kernels.pyx"] + C_SOURCES,
     include_dirs=["kernels", numpy.get_include()],
     depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/softmax_xent_rows.h",
              "kernels/conv.h", "kernels/parallel.h", "kernels/isa_variants.h",
-             "kernels/relu_ranges.h", "kernels/optimizer_ranges.h"],
+             "kernels/relu_ranges.h", "kernels/optimizer_ranges.h", "kernels/_streaming.pxi",
+             "fastnn/backend/contract.py"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],

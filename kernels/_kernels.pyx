@@ -175,23 +175,6 @@ def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
     _raise_if_out_of_memory(status, "gemm")
 
 
-def relu_forward(const float[::1] x, float[::1] out):
-    _same_length(x.shape[0], out.shape[0], "out", "relu_forward")
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        fnn_relu_forward(&x[0], &out[0], x.shape[0])
-
-
-def relu_backward(const float[::1] x, const float[::1] grad_out, float[::1] out):
-    _same_length(x.shape[0], grad_out.shape[0], "grad_out", "relu_backward")
-    _same_length(x.shape[0], out.shape[0], "out", "relu_backward")
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        fnn_relu_backward(&x[0], &grad_out[0], &out[0], x.shape[0])
-
-
 def relu_backward_bias(const float[:, ::1] y, const float[:, ::1] grad_out, float[:, ::1] out,
                        float[::1] bias_grad):
     cdef float *bias_ptr = NULL
@@ -259,70 +242,13 @@ def labels_in_range(cnp.ndarray labels, Py_ssize_t n_classes):
                 break
     return ok
 
-def sgd_step(float[::1] param, const float[::1] grad, float[::1] buf, float lr, float wd,
-             float momentum, float dampening, bint nesterov, bint first):
-    cdef float *buf_ptr = NULL
-    _same_length(param.shape[0], grad.shape[0], "grad", "sgd_step")
-    if buf is not None:
-        _same_length(param.shape[0], buf.shape[0], "momentum_buffer", "sgd_step")
-    if param.shape[0] == 0:
-        return
-    if buf is not None:
-        buf_ptr = &buf[0]
-    with nogil:
-        fnn_sgd_step(&param[0], &grad[0], buf_ptr, param.shape[0], lr, wd, momentum, dampening,
-                     nesterov, first)
-
-
 cdef inline float *_opt_ptr(float[::1] a):
     return NULL if a is None else &a[0]
 
 
-def adam_step(float[::1] param, const float[::1] grad, float[::1] exp_avg, float[::1] exp_avg_sq,
-              float[::1] max_exp_avg_sq, float step_size, float inv_bc2_sqrt, float beta1,
-              float beta2, float eps, float l2, float decay):
-    cdef Py_ssize_t n = param.shape[0]
-    _same_length(n, grad.shape[0], "grad", "adam_step")
-    _same_length(n, exp_avg.shape[0], "exp_avg", "adam_step")
-    _same_length(n, exp_avg_sq.shape[0], "exp_avg_sq", "adam_step")
-    if max_exp_avg_sq is not None:
-        _same_length(n, max_exp_avg_sq.shape[0], "max_exp_avg_sq", "adam_step")
-    if n == 0:
-        return
-    cdef float *vmax = _opt_ptr(max_exp_avg_sq)
-    with nogil:
-        fnn_adam_step(&param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax, param.shape[0],
-                      step_size, inv_bc2_sqrt, beta1, beta2, eps, l2, decay)
+# relu_forward, relu_backward and the optimizer updates: generated from the kernel contract
+include "_streaming.pxi"
 
-
-def adagrad_step(float[::1] param, const float[::1] grad, float[::1] state_sum, float clr,
-                 float weight_decay, float eps):
-    _same_length(param.shape[0], grad.shape[0], "grad", "adagrad_step")
-    _same_length(param.shape[0], state_sum.shape[0], "state_sum", "adagrad_step")
-    if param.shape[0] == 0:
-        return
-    with nogil:
-        fnn_adagrad_step(&param[0], &grad[0], &state_sum[0], param.shape[0], clr, weight_decay,
-                         eps)
-
-
-def rmsprop_step(float[::1] param, const float[::1] grad, float[::1] square_avg,
-                 float[::1] grad_avg, float[::1] momentum_buffer, float lr, float alpha,
-                 float eps, float weight_decay, float momentum):
-    cdef Py_ssize_t n = param.shape[0]
-    _same_length(n, grad.shape[0], "grad", "rmsprop_step")
-    _same_length(n, square_avg.shape[0], "square_avg", "rmsprop_step")
-    if grad_avg is not None:
-        _same_length(n, grad_avg.shape[0], "grad_avg", "rmsprop_step")
-    if momentum_buffer is not None:
-        _same_length(n, momentum_buffer.shape[0], "momentum_buffer", "rmsprop_step")
-    if n == 0:
-        return
-    cdef float *ga = _opt_ptr(grad_avg)
-    cdef float *buf = _opt_ptr(momentum_buffer)
-    with nogil:
-        fnn_rmsprop_step(&param[0], &grad[0], &square_avg[0], ga, buf, param.shape[0], lr, alpha,
-                         eps, weight_decay, momentum)
 
 
 # --- convolution and pooling ------------------------------------------------------------------

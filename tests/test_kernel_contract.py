@@ -120,3 +120,46 @@ def test_maxpool_backward_skips_indices_outside_the_plane(backend_name):
     gx = np.full((1, 1, 4, 4), 7, F32)
     backend.maxpool2d_backward(gy, idx, gx, (1, 1, 4, 4, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1))
     assert gx.reshape(-1)[0] == 1 and gx.reshape(-1)[15] == 1 and gx.sum() == 2
+
+
+def test_every_backend_provides_every_declared_kernel():
+    from fastnn.backend import contract
+    for name in BACKENDS:
+        module = backend.get(name)
+        assert not getattr(module, "FALLBACK", ()), name
+        for kernel in contract.NAMES:
+            assert callable(getattr(module, kernel)), (name, kernel)
+
+
+def test_a_backend_missing_a_kernel_fails_to_load_unless_it_lists_the_fallback(monkeypatch):
+    import sys
+    import types
+    fake = types.ModuleType("fastnn_fake_backend")
+    fake.NAME = "fake"
+    monkeypatch.setitem(sys.modules, "fastnn_fake_backend", fake)
+    monkeypatch.setitem(backend._MODULES, "fake", "fastnn_fake_backend")
+    with pytest.raises(ImportError, match="provides no gemm, relu_forward"):
+        backend.get("fake")
+    fake.FALLBACK = backend.KERNELS
+    with pytest.warns(RuntimeWarning, match="runs gemm, .* on the numpy reference"):
+        backend.get("fake")
+    try:
+        with backend.using("fake"):
+            out = backend.gemm(np.ones((2, 3), F32), np.ones((3, 4), F32))
+        assert out.tolist() == [[3.0] * 4] * 2
+        assert backend._tables["fake"]["gemm"] is backend.get("numpy").gemm
+    finally:
+        backend._loaded.pop("fake", None)
+        backend._tables.pop("fake", None)
+
+
+def test_streaming_wrappers_are_generated_from_the_contract():
+    from fastnn import _kernels
+    from fastnn.backend import contract
+    for kernel in contract.KERNELS:
+        if kernel.stream is not None:
+            assert getattr(_kernels, kernel.name).__doc__ == kernel.doc
+    with pytest.raises(ValueError, match="sgd_step: grad has 9 elements, expected 10"):
+        _kernels.sgd_step(z(10), z(9), None, 0.1, 0.0, 0.0, 0.0, False, False)
+    with pytest.raises(ValueError, match="read-only"):
+        _kernels.relu_forward(z(4), readonly(z(4)))

@@ -1,21 +1,21 @@
 """One kernel contract, three backends.
 
-Every backend is a module that provides the kernels named in KERNELS with the same signatures
-(results written into the given `out` arrays):
+The kernels are declared once, in fastnn/backend/contract.py (name, parameters, what each
+computes). A backend is a module with one function per declared kernel, taking exactly the
+declared parameters and writing results into the given output arrays, or listing the kernel in
+its FALLBACK tuple to use the NumPy reference (stated in a warning when the backend loads):
 
-    gemm(a, b, out, bias=None, relu=False, accumulate=False)   out = a @ b (+out) (+bias) (relu)
-    relu_forward(x, out)                                      out = max(x, 0), NaN kept
-    relu_backward(x, grad_out, out)                           out = grad_out * (x > 0)
-    relu_backward_bias(y, grad_out, out, bias_grad)           the same on 2-D y, and
-                                                              bias_grad = out.sum(0) (or None)
-    softmax_cross_entropy(logits, labels, losses, grad, grad_scale)
-        losses[i] = logsumexp(logits[i]) - logits[i, labels[i]]
-        grad = grad_scale * (softmax(logits) - onehot(labels)), unless grad is None
+    cython   the compiled C kernels (kernels/), the default
+    numba    the same algorithms with @njit
+    numpy    the readable reference and the tests' oracle
 
-`cython` (the compiled C kernels, default), `numba` (the same algorithms with @njit) and
-`numpy` (the reference and test oracle). The functions of this module validate their inputs
-(fastnn/backend/checks.py) and then call the active backend, so no backend ever sees an
-unchecked shape, dtype or label.
+Every call goes through the entry points below: they allocate the outputs, run
+`checks.check_<kernel>(*args)` (shapes, dtypes, layouts, writability, overlaps, label ranges,
+with PyTorch's messages where PyTorch has them), and only then call the backend. So no backend
+ever sees an unchecked argument, and a bad call raises the same exception on all three.
+
+The active backend is process-wide (`use`, FASTNN_BACKEND), with a per-thread override
+(`using`); the thread count is process-wide on every backend (fastnn.set_num_threads).
 """
 import contextlib
 import importlib
@@ -25,18 +25,18 @@ import warnings
 
 import numpy as np
 
-from fastnn.backend import checks
+from fastnn.backend import checks, contract
 
-KERNELS = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
-           "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
-           "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
-           "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward", "batchnorm_backward")
+KERNELS = contract.NAMES
+# Each kernel's checker, resolved once (a missing one fails at import, not at the first call).
+_CHECKERS = {k.name: getattr(checks, k.checker) for k in contract.KERNELS}
 _MODULES = {
     "cython": "fastnn.backend.compiled",
     "numba": "fastnn.backend.numba_backend",
     "numpy": "fastnn.backend.reference",
 }
 _loaded = {}
+_tables = {}  # backend name -> {kernel name: implementation}
 _active = None  # the process-wide backend (use())
 _scoped = threading.local()  # a per-thread override (using())
 
@@ -52,14 +52,16 @@ def get(name):
         raise ValueError(f"unknown backend {name!r}; expected one of {names()}")
     if name not in _loaded:
         module = importlib.import_module(_MODULES[name])
-        missing = []
-        for kernel in KERNELS:
-            if not hasattr(module, kernel):
-                missing.append(kernel)
-                setattr(module, kernel, getattr(get("numpy"), kernel))
+        fallback = tuple(getattr(module, "FALLBACK", ()))
+        missing = [k for k in KERNELS if k not in fallback and not callable(getattr(module, k, None))]
         if missing:
-            warnings.warn(f"backend {name!r} has no {', '.join(missing)}; those run on the "
-                          "numpy reference", RuntimeWarning, stacklevel=2)
+            raise ImportError(f"backend {name!r} provides no {', '.join(missing)}: implement "
+                              f"them or list them in its FALLBACK tuple")
+        reference = get("numpy") if fallback else None
+        _tables[name] = {k: getattr(reference if k in fallback else module, k) for k in KERNELS}
+        if fallback:
+            warnings.warn(f"backend {name!r} runs {', '.join(fallback)} on the numpy reference",
+                          RuntimeWarning, stacklevel=2)
         _loaded[name] = module
     return _loaded[name]
 
@@ -124,33 +126,32 @@ def _pick(backend):
     return _active_module() if backend is None else get(backend)
 
 
+def _call(kernel, backend, *args):
+    """The one way into a backend: the kernel's checker, then its implementation."""
+    _CHECKERS[kernel](*args)
+    return _tables[_pick(backend).NAME][kernel](*args)
+
+
 # --- the checked entry points every op uses ------------------------------------------------
 
 def gemm(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
     """out = a @ b (+ out if accumulate) (+ bias) (then ReLU); a and b may have any strides."""
-    if not checks.gemm_operands_ok(a, b):
-        checks.check_gemm_operands(a, b)
-    if out is None:  # a fresh output cannot overlap the inputs: only the bias needs checking
+    if out is None and checks.gemm_operands_ok(a, b):
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-        if bias is not None:
-            checks.check_gemm_output(a, b, out, bias)
-    else:
-        checks.check_gemm_output(a, b, out, bias)
-    return _pick(backend).gemm(a, b, out, bias, bool(relu), bool(accumulate))
+    _call("gemm", backend, a, b, out, bias, bool(relu), bool(accumulate))
+    return out
 
 
 def relu_forward(x, out=None, backend=None):
-    out = np.empty_like(x) if out is None else out
-    if not checks.elementwise_ok((x,), out):
-        checks.check_elementwise([("input", x)], out)
-    return _pick(backend).relu_forward(x, out)
+    out = np.empty_like(x) if out is None and isinstance(x, np.ndarray) else out
+    _call("relu_forward", backend, x, out)
+    return out
 
 
 def relu_backward(x, grad_out, out=None, backend=None):
-    out = np.empty_like(x) if out is None else out
-    if not checks.elementwise_ok((x, grad_out), out):
-        checks.check_elementwise([("input", x), ("grad_output", grad_out)], out)
-    return _pick(backend).relu_backward(x, grad_out, out)
+    out = np.empty_like(x) if out is None and isinstance(x, np.ndarray) else out
+    _call("relu_backward", backend, x, grad_out, out)
+    return out
 
 
 def relu_backward_bias(y, grad_out, want_bias=True, backend=None):
@@ -158,10 +159,8 @@ def relu_backward_bias(y, grad_out, want_bias=True, backend=None):
     checks.require_float32("input", y)
     checks.require_rank("input", y, 2)
     out = np.empty_like(y, order="C")
-    if not checks.elementwise_ok((y, grad_out), out):
-        checks.check_elementwise([("input", y), ("grad_output", grad_out)], out)
     bias_grad = np.empty(y.shape[1], dtype=np.float32) if want_bias else None
-    _pick(backend).relu_backward_bias(y, grad_out, out, bias_grad)
+    _call("relu_backward_bias", backend, y, grad_out, out, bias_grad)
     return out, bias_grad
 
 
@@ -172,101 +171,75 @@ def softmax_cross_entropy(logits, labels, want_grad=True, grad_scale=1.0, backen
     logits = np.ascontiguousarray(logits)
     checks.check_labels(labels, logits.shape[0], logits.shape[1])
     labels = np.ascontiguousarray(labels, dtype=np.int64)
-    if logits.shape[1] == 0 and logits.shape[0]:
-        raise ValueError("input must have at least one class")
     # outputs are allocated here, so they have the right shape, dtype and layout
     losses = np.empty(logits.shape[0], dtype=np.float32)
     grad = np.empty_like(logits) if want_grad else None
-    _pick(backend).softmax_cross_entropy(logits, labels, losses, grad, float(grad_scale))
+    _call("softmax_cross_entropy", backend, logits, labels, losses, grad, float(grad_scale))
     return losses, grad
+
+
+def _update_backend(backend, param):
+    """float32 parameters run on the chosen backend; other floating dtypes (float64/float16
+    parameters, which the kernels do not take) on the NumPy reference. The update's checker
+    (run by _call) requires every array to have the parameter's dtype."""
+    return backend if getattr(param, "dtype", None) == np.float32 else "numpy"
 
 
 def sgd_step(param, grad, buf=None, lr=0.1, weight_decay=0.0, momentum=0.0, dampening=0.0,
              nesterov=False, first=False, backend=None):
     """One SGD update of `param` in place (torch.optim.SGD's rule); buf is the momentum buffer."""
-    _state_impl(backend, param, grad, buf).sgd_step(param, grad, buf, float(lr), float(weight_decay), float(momentum),
-                            float(dampening), bool(nesterov), bool(first))
-
-
-def _state_impl(backend, param, grad, *state):
-    """The backend that runs an optimizer update: the chosen one for float32 (after the
-    checks), the NumPy reference for other floating dtypes (float64/float16 parameters, which
-    the kernels do not take), when every array has the parameter's dtype, shape and layout."""
-    arrays = (grad,) + tuple(a for a in state if a is not None)
-    if checks.elementwise_ok(arrays, param) and all(a.flags.writeable for a in arrays[1:]):
-        return _pick(backend)
-    if isinstance(param, np.ndarray) and param.dtype.kind == "f" and param.dtype != np.float32 \
-            and param.flags.c_contiguous and param.flags.writeable and all(
-                isinstance(a, np.ndarray) and a.dtype == param.dtype and a.shape == param.shape
-                and a.flags.c_contiguous for a in arrays):
-        return _pick("numpy")
-    names = ["grad"] + [f"state {i}" for i in range(len(arrays) - 1)]
-    checks.check_elementwise(list(zip(names, arrays)), param)
-    for name, array in zip(names[1:], arrays[1:]):  # optimizer state is written in place
-        checks.require_writable_c_contiguous(name, array)
-    return _pick(backend)
+    _call("sgd_step", _update_backend(backend, param), param, grad, buf, float(lr),
+          float(weight_decay), float(momentum), float(dampening), bool(nesterov), bool(first))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt,
               beta1, beta2, eps, l2=0.0, decay=1.0, backend=None):
-    _state_impl(backend, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq).adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(step_size),
-                             float(inv_bc2_sqrt), float(beta1), float(beta2), float(eps),
-                             float(l2), float(decay))
+    _call("adam_step", _update_backend(backend, param), param, grad, exp_avg, exp_avg_sq,
+          max_exp_avg_sq, float(step_size), float(inv_bc2_sqrt), float(beta1), float(beta2),
+          float(eps), float(l2), float(decay))
 
 
 def adagrad_step(param, grad, state_sum, clr, weight_decay, eps, backend=None):
-    _state_impl(backend, param, grad, state_sum).adagrad_step(param, grad, state_sum, float(clr), float(weight_decay),
-                                float(eps))
+    _call("adagrad_step", _update_backend(backend, param), param, grad, state_sum, float(clr),
+          float(weight_decay), float(eps))
 
 
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                  weight_decay, momentum, backend=None):
-    _state_impl(backend, param, grad, square_avg, grad_avg, momentum_buffer).rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, float(lr),
-                                float(alpha), float(eps), float(weight_decay), float(momentum))
+    _call("rmsprop_step", _update_backend(backend, param), param, grad, square_avg, grad_avg,
+          momentum_buffer, float(lr), float(alpha), float(eps), float(weight_decay),
+          float(momentum))
 
 
 def conv2d_forward(x, w, bias, y, shape, relu=False, backend=None):
-    checks.check_conv2d_forward(x, w, bias, y, shape)
-    _pick(backend).conv2d_forward(x, w, bias, y, shape, bool(relu))
+    _call("conv2d_forward", backend, x, w, bias, y, shape, bool(relu))
 
 
 def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None, backend=None):
-    checks.check_conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output)
-    _pick(backend).conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output)
+    _call("conv2d_backward", backend, x, w, gy, gx, gw, gb, shape, relu_output)
 
 
 def maxpool2d_forward(x, y, idx, shape, backend=None):
-    checks.check_maxpool2d_forward(x, y, idx, shape)
-    _pick(backend).maxpool2d_forward(x, y, idx, shape)
+    _call("maxpool2d_forward", backend, x, y, idx, shape)
 
 
 def maxpool2d_backward(gy, idx, gx, shape, backend=None):
-    checks.check_maxpool2d_backward(gy, idx, gx, shape)
-    _pick(backend).maxpool2d_backward(gy, idx, gx, shape)
+    _call("maxpool2d_backward", backend, gy, idx, gx, shape)
 
 
 def avgpool2d_forward(x, y, shape, count_include_pad, backend=None):
-    checks.check_avgpool2d(x, y, shape, "input", "output")
-    _pick(backend).avgpool2d_forward(x, y, shape, bool(count_include_pad))
+    _call("avgpool2d_forward", backend, x, y, shape, bool(count_include_pad))
 
 
 def avgpool2d_backward(gy, gx, shape, count_include_pad, backend=None):
-    checks.check_avgpool2d(gy, gx, shape, "grad_output", "grad_input")
-    _pick(backend).avgpool2d_backward(gy, gx, shape, bool(count_include_pad))
+    _call("avgpool2d_backward", backend, gy, gx, shape, bool(count_include_pad))
 
 
 def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps, backend=None):
     """training: the batch's mean and biased variance are written into mean/var (float64);
     otherwise they are read from them."""
-    checks.check_batchnorm(x, [("weight", gamma), ("bias", beta)],
-                           [("mean", mean, bool(training)), ("var", var, bool(training))],
-                           [("output", y, "x")])
-    _pick(backend).batchnorm_forward(x, gamma, beta, y, mean, var, bool(training), float(eps))
+    _call("batchnorm_forward", backend, x, gamma, beta, y, mean, var, bool(training), float(eps))
 
 
 def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps, backend=None):
-    checks.check_array("grad_output", g, getattr(x, "shape", ()))
-    checks.check_batchnorm(x, [("weight", gamma)], [("mean", mean, False), ("var", var, False)],
-                           [("grad_input", gx, "x"), ("grad_weight", ggamma, "c"),
-                            ("grad_bias", gbeta, "c")])
-    _pick(backend).batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, float(eps))
+    _call("batchnorm_backward", backend, x, g, gamma, mean, var, gx, ggamma, gbeta, float(eps))

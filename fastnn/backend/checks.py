@@ -197,7 +197,7 @@ def _conv_arrays(shape):
     return (n, c, h, w), (oc, c // shape[15], kh, kw), (n, oc, oh, ow)
 
 
-def check_conv2d_forward(x, w, bias, y, shape):
+def check_conv2d_forward(x, w, bias, y, shape, relu=False):
     check_conv_shape(shape)
     xs, ws, ys = _conv_arrays(shape)
     check_array("input", x, xs)
@@ -283,3 +283,107 @@ def check_batchnorm(x, per_channel, stats, outputs):
     check_no_overlap(written, inputs)
     for i in range(len(written)):
         check_no_overlap(written[i:i + 1], written[i + 1:])
+
+
+def check_avgpool2d_forward(x, y, shape, count_include_pad):
+    check_avgpool2d(x, y, shape, "input", "output")
+
+
+def check_avgpool2d_backward(gy, gx, shape, count_include_pad):
+    check_avgpool2d(gy, gx, shape, "grad_output", "grad_input")
+
+
+def check_batchnorm_forward(x, gamma, beta, y, mean, var, training, eps):
+    check_batchnorm(x, [("weight", gamma), ("bias", beta)],
+                    [("mean", mean, bool(training)), ("var", var, bool(training))],
+                    [("output", y, "x")])
+
+
+def check_batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps):
+    check_array("grad_output", g, getattr(x, "shape", ()))
+    check_batchnorm(x, [("weight", gamma)], [("mean", mean, False), ("var", var, False)],
+                    [("grad_input", gx, "x"), ("grad_weight", ggamma, "c"),
+                     ("grad_bias", gbeta, "c")])
+
+
+# --- the checkers of the other kernels (fastnn/backend/contract.py names them) -------------
+def _gemm_output_ok(a, b, out, bias):
+    return (type(out) is np.ndarray and out.dtype == _F32 and out.shape == (a.shape[0], b.shape[1])
+            and out.flags.c_contiguous and out.flags.writeable
+            and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)
+            and (bias is None or (type(bias) is np.ndarray and bias.dtype == _F32
+                                  and bias.shape == (b.shape[1],) and bias.flags.c_contiguous)))
+
+
+def check_gemm(a, b, out, bias, relu, accumulate):
+    if not gemm_operands_ok(a, b):
+        check_gemm_operands(a, b)
+    if not _gemm_output_ok(a, b, out, bias):
+        if out is None:
+            raise TypeError("out must be a numpy.ndarray, got None")
+        check_gemm_output(a, b, out, bias)
+
+
+def check_relu_forward(x, out):
+    if not elementwise_ok((x,), out):
+        check_elementwise([("input", x)], out)
+
+
+def check_relu_backward(x, grad_out, out):
+    if not elementwise_ok((x, grad_out), out):
+        check_elementwise([("input", x), ("grad_output", grad_out)], out)
+
+
+def check_relu_backward_bias(y, grad_out, out, bias_grad):
+    require_float32("input", y)
+    require_rank("input", y, 2)
+    check_relu_backward(y, grad_out, out)
+    check_array("bias_grad", bias_grad, (y.shape[1],), writable=True, optional=True)
+    check_no_overlap([("out", out), ("bias_grad", bias_grad)],
+                     [("input", y), ("grad_output", grad_out)])
+
+
+def check_softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
+    require_float32("input", logits)
+    require_rank("input", logits, 2)
+    n, c = logits.shape
+    if c == 0 and n:
+        raise ValueError("input must have at least one class")
+    check_array("input", logits, (n, c))
+    check_labels(labels, n, c)
+    check_array("target", labels, (n,), dtype=np.int64)
+    check_array("losses", losses, (n,), writable=True)
+    check_array("grad", grad, (n, c), writable=True, optional=True)
+    check_no_overlap([("losses", losses), ("grad", grad)], [("input", logits)])
+
+
+def _check_update(param, arrays):
+    """An optimizer update: param and its state are written in place, so all must be writable
+    C-contiguous arrays of param's floating dtype and shape; the gradient is read only."""
+    if type(param) is not np.ndarray or param.dtype.kind != "f":
+        raise TypeError(f"param must be a floating numpy.ndarray, got "
+                        f"{getattr(param, 'dtype', type(param).__name__)}")
+    check_array("param", param, param.shape, dtype=param.dtype, writable=True)
+    for name, array, written, optional in arrays:
+        check_array(name, array, param.shape, dtype=param.dtype, writable=written,
+                    optional=optional)
+
+
+def check_sgd_step(param, grad, buf, *hyperparameters):
+    _check_update(param, [("grad", grad, False, False), ("momentum_buffer", buf, True, True)])
+
+
+def check_adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *hyperparameters):
+    _check_update(param, [("grad", grad, False, False), ("exp_avg", exp_avg, True, False),
+                          ("exp_avg_sq", exp_avg_sq, True, False),
+                          ("max_exp_avg_sq", max_exp_avg_sq, True, True)])
+
+
+def check_adagrad_step(param, grad, state_sum, *hyperparameters):
+    _check_update(param, [("grad", grad, False, False), ("state_sum", state_sum, True, False)])
+
+
+def check_rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, *hyperparameters):
+    _check_update(param, [("grad", grad, False, False), ("square_avg", square_avg, True, False),
+                          ("grad_avg", grad_avg, True, True),
+                          ("momentum_buffer", momentum_buffer, True, True)])
