@@ -11,7 +11,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx kernels/*.in) fastnn/backend/contract.py \
                   setup.py pyproject.toml
 
-.PHONY: train test bench bench-scaling data install clean wheel wheel-check mpi
+.PHONY: train test test-debug sanitize bench bench-scaling data install clean wheel wheel-check mpi
 
 train: $(VENV)/.installed-base data
 	$(VENV)/bin/fastnn train
@@ -87,6 +87,35 @@ wheel-check: wheel data
 	cd $(WHEEL_CHECK_DIR) && venv/bin/fastnn train --epochs 1 --no-progress --out run
 	@echo "wheel check: installed without a compiler and trained one epoch"
 
+# Checking builds, each in a virtual environment of its own with a non-editable install (the
+# in-place build `make test` uses stays optimised). The tests run from tests/ so that they
+# import the installed package, not the source tree.
+# - test-debug: FASTNN_DEBUG=1, the C kernels' index assertions and Cython's bounds checks.
+# - sanitize: FASTNN_SANITIZE=1, AddressSanitizer + UndefinedBehaviorSanitizer on the kernel,
+#   op, conv, optimizer, bad-input, contract, thread and fuzz tests; any report fails the run.
+#   The Numba backend runs those tests with NUMBA_BOUNDSCHECK=1.
+DEBUG_VENV ?= .venv-debug
+SANITIZE_VENV ?= .venv-sanitize
+SANITIZE_TESTS := test_kernels.py test_ops.py test_conv.py test_optim.py test_bad_input.py \
+                  test_kernel_contract.py test_threads.py test_fuzz.py test_layers.py
+ASAN_LIB = $(shell $${CC:-cc} -print-file-name=libasan.so)
+
+test-debug: data
+	[ -x $(DEBUG_VENV)/bin/python ] || $(PYTHON) -m venv $(DEBUG_VENV)
+	FASTNN_DEBUG=1 $(DEBUG_VENV)/bin/python -m pip install -q ".[dev]"
+	cd tests && ../$(DEBUG_VENV)/bin/python -c "import fastnn, sys; \
+	    assert 'site-packages' in fastnn.__file__, fastnn.__file__"
+	cd tests && ../$(DEBUG_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" .
+
+sanitize: data
+	[ -x $(SANITIZE_VENV)/bin/python ] || $(PYTHON) -m venv $(SANITIZE_VENV)
+	FASTNN_SANITIZE=1 $(SANITIZE_VENV)/bin/python -m pip install -q ".[dev]"
+	cd tests && LD_PRELOAD=$(ASAN_LIB) NUMBA_BOUNDSCHECK=1 \
+	    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    ../$(SANITIZE_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" \
+	    $(SANITIZE_TESTS)
+
 # Open MPI for fastnn.distributed and its tests (mpi4py, from the `distributed` extra, loads it).
 mpi:
 	@if command -v mpirun >/dev/null 2>&1; then \
@@ -99,4 +128,5 @@ mpi:
 	fi
 
 clean:
-	rm -rf build dist $(VENV) fastnn/*.so kernels/_kernels.c *.egg-info
+	rm -rf build dist $(VENV) $(DEBUG_VENV) $(SANITIZE_VENV) fastnn/*.so kernels/_kernels.c \
+	    kernels/_streaming.pxi *.egg-info

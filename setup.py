@@ -2,7 +2,8 @@
 
 The build never uses -march: the micro-kernels carry per-function target attributes and
 kernels/cpu_dispatch.c picks one at run time, so one wheel runs on any x86-64.
-FASTNN_DEBUG=1 builds with bounds checks, assertions and -O0 -g for debugging kernels.
+FASTNN_DEBUG=1 builds with Cython bounds checks and the C kernels' index assertions (-O1 -g);
+FASTNN_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer (make sanitize).
 """
 import os
 import sys
@@ -12,6 +13,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("FASTNN_DEBUG") == "1"
+# AddressSanitizer + UndefinedBehaviorSanitizer build for `make sanitize` (load libasan first).
+SANITIZE = os.environ.get("FASTNN_SANITIZE") == "1"
 
 C_SOURCES = [
     "kernels/alloc.c",
@@ -42,7 +45,15 @@ else:
     compile_args = ["-O3", "-std=gnu11", "-fopenmp", "-fno-math-errno"]
     link_args = ["-fopenmp"]
 if DEBUG:
-    compile_args = [a for a in compile_args if not a.startswith("-O")] + ["-O0", "-g"]
+    # FNN_DEBUG turns on the kernels' index assertions (FNN_ASSERT in fastnn_kernels.h). -O1
+    # rather than -O0: the suite runs in this build in CI, and an unoptimised GEMM is 30x slower.
+    compile_args = [a for a in compile_args if not a.startswith("-O")] + ["-O1", "-g",
+                                                                          "-DFNN_DEBUG=1"]
+if SANITIZE:
+    sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                  "-fno-omit-frame-pointer"]
+    compile_args = [a for a in compile_args if not a.startswith("-O")] + ["-O1", "-g"] + sanitizers
+    link_args = link_args + sanitizers
 
 def render_streaming_wrappers():
     """kernels/_streaming.pxi from kernels/_streaming.pxi.in and the kernels declared with a
@@ -89,6 +100,10 @@ extension = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
 )
 
+# A checking build (debug or sanitizers) keeps its generated C and its objects apart from the
+# optimised build's: both are rebuilt by timestamp only, so sharing them would mix the flags.
+variant = "sanitize" if SANITIZE else "debug" if DEBUG else None
+
 setup(
     ext_modules=cythonize(
         [extension],
@@ -99,5 +114,7 @@ setup(
             "initializedcheck": DEBUG,
             "cdivision": True,
         },
-    )
+        build_dir=os.path.join("build", f"cython-{variant}") if variant else None,
+    ),
+    options={"build": {"build_base": os.path.join("build", variant)}} if variant else {},
 )

@@ -59,6 +59,12 @@ static void im2col(const float *x, const fnn_conv_shape *s, ptrdiff_t c0, ptrdif
                 const ptrdiff_t off = j * s->dw - s->pw;
                 ptrdiff_t lo, hi;
                 valid_columns(off, s->sw, s->w, s->ow, &lo, &hi);
+                FNN_ASSERT_INDEX(c0 + ci, s->c);
+                FNN_ASSERT_RANGE(lo, hi, 1, s->ow);
+                if (hi > lo) { /* the first and last input columns read */
+                    FNN_ASSERT_INDEX(off + lo * s->sw, s->w);
+                    FNN_ASSERT_INDEX(off + (hi - 1) * s->sw, s->w);
+                }
                 for (ptrdiff_t oy = 0; oy < s->oh; ++oy) {
                     const ptrdiff_t yy = oy * s->sh - s->ph + i * s->dh;
                     float *out = row + oy * s->ow;
@@ -91,6 +97,11 @@ static void col2im(const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrd
                 const ptrdiff_t off = j * s->dw - s->pw;
                 ptrdiff_t lo, hi;
                 valid_columns(off, s->sw, s->w, s->ow, &lo, &hi);
+                FNN_ASSERT_INDEX(c0 + ci, s->c);
+                if (hi > lo) { /* the first and last input columns written */
+                    FNN_ASSERT_INDEX(off + lo * s->sw, s->w);
+                    FNN_ASSERT_INDEX(off + (hi - 1) * s->sw, s->w);
+                }
                 for (ptrdiff_t oy = 0; oy < s->oh; ++oy) {
                     const ptrdiff_t yy = oy * s->sh - s->ph + i * s->dh;
                     if (yy < 0 || yy >= s->h) continue;
@@ -175,9 +186,11 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
                                      NULL, 0, 0))
                     FAIL(status);
                 /* scatter to NCHW with the epilogue: bias, then ReLU (NaN kept) */
+                FNN_ASSERT_INDEX(n0 + nb - 1, s->n);
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     for (ptrdiff_t o = 0; o < ocpg; ++o) {
                         const ptrdiff_t oc = g * ocpg + o;
+                        FNN_ASSERT_INDEX(oc, s->oc);
                         bias_relu(out + o * ld + i * P, y + ((n0 + i) * s->oc + oc) * P, P,
                                   bias ? bias[oc] : 0.0f, relu);
                     }

@@ -19,6 +19,32 @@ int fnn_isa_active(void);              /* the ISA GEMM currently dispatches to *
 int fnn_isa_force(int isa);            /* 0 on success, -1 if the CPU lacks it */
 const char *fnn_isa_name(int isa);
 
+/* Index assertions, compiled in by FASTNN_DEBUG=1 builds (-DFNN_DEBUG): each index range a
+ * kernel computes from a shape is checked against the extent it indexes before use, and a
+ * violation aborts with the file and line (the Python checks should make that impossible). */
+#ifdef FNN_DEBUG
+#include <stdio.h>
+#include <stdlib.h>
+#define FNN_ASSERT_INDEX(i, n)                                                                \
+    do {                                                                                      \
+        if (!((ptrdiff_t)(i) >= 0 && (ptrdiff_t)(i) < (ptrdiff_t)(n))) {                      \
+            fprintf(stderr, "fastnn: index %td outside [0, %td) at %s:%d\n", (ptrdiff_t)(i), \
+                    (ptrdiff_t)(n), __FILE__, __LINE__);                                      \
+            abort();                                                                          \
+        }                                                                                     \
+    } while (0)
+#else
+#define FNN_ASSERT_INDEX(i, n) ((void)0)
+#endif
+/* [lo, hi) with stride step indexes an extent of n: its first and last index are inside. */
+#define FNN_ASSERT_RANGE(lo, hi, step, n)                                                     \
+    do {                                                                                      \
+        if ((hi) > (lo)) {                                                                    \
+            FNN_ASSERT_INDEX((lo) * (step), (n));                                             \
+            FNN_ASSERT_INDEX(((hi) - 1) * (step), (n));                                       \
+        }                                                                                     \
+    } while (0)
+
 /* Kernels that allocate return a status: FNN_OK, or FNN_ENOMEM when an allocation failed (the
  * output is then incomplete and must not be used; the wrappers raise MemoryError). */
 enum { FNN_OK = 0, FNN_ENOMEM = 1 };

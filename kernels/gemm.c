@@ -257,6 +257,8 @@ static void gemm_rows(const fnn_gemm_config *cfg, ptrdiff_t m0, ptrdiff_t m1, pt
 {
     for (ptrdiff_t ic = m0; ic < m1; ic += mc_max) {
         const ptrdiff_t mc = min_pd(mc_max, m1 - ic);
+        FNN_ASSERT_RANGE(ic, ic + mc, 1, m1);
+        FNN_ASSERT_INDEX(mc * kc - 1, mc_max * kc); /* the packed A block fits its buffer */
         const float *block = A + ic * rsa;
         const ptrdiff_t packed_from = a_in_place ? mc / cfg->mr * cfg->mr : 0;
         if (packed_from < mc)
@@ -291,6 +293,9 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
         const ptrdiff_t nc = min_pd(nc_max, N - jc);
         for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
             const ptrdiff_t kc = min_pd(kc_max, K - pc);
+            FNN_ASSERT_RANGE(jc, jc + nc, 1, N);
+            FNN_ASSERT_RANGE(pc, pc + kc, 1, K);
+            FNN_ASSERT_INDEX(round_up(nc, cfg->nr) * kc - 1, nc_max * kc_max); /* packed B fits */
             pack_b(cfg->nr, kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
             gemm_rows(cfg, 0, M, mc_max, nc, kc, A + pc * csa, rsa, csa, a_in_place, Bp, Ap,
                       C + jc, ldc,

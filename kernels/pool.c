@@ -143,8 +143,10 @@ void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_con
                 int64_t at = -1;
                 for (ptrdiff_t i = ilo; i < ihi; ++i) {
                     const ptrdiff_t row = (y0 + i * s->dh) * s->w;
+                    FNN_ASSERT_INDEX(y0 + i * s->dh, s->h);
                     for (ptrdiff_t j = jlo; j < jhi; ++j) {
                         const ptrdiff_t k = row + x0 + j * s->dw;
+                        FNN_ASSERT_INDEX(x0 + j * s->dw, s->w);
                         const float v = xp[k];
                         if (at < 0) {
                             best = v;
@@ -210,6 +212,8 @@ void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,
                 float div;
                 avg_window(s, oy, ox, count_include_pad, &ys, &ye, &xs, &xe, &div);
                 float acc = 0.0f;
+                FNN_ASSERT_RANGE(ys, ye, 1, s->h);
+                FNN_ASSERT_RANGE(xs, xe, 1, s->w);
                 for (ptrdiff_t yy = ys; yy < ye; ++yy)
                     for (ptrdiff_t xx = xs; xx < xe; ++xx) acc += xp[yy * s->w + xx];
                 y[p * out + oy * s->ow + ox] = div > 0 ? acc / div : 0.0f;
@@ -235,6 +239,8 @@ void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
                 avg_window(s, oy, ox, count_include_pad, &ys, &ye, &xs, &xe, &div);
                 if (div <= 0) continue;
                 const float g = gy[p * out + oy * s->ow + ox] / div;
+                FNN_ASSERT_RANGE(ys, ye, 1, s->h);
+                FNN_ASSERT_RANGE(xs, xe, 1, s->w);
                 for (ptrdiff_t yy = ys; yy < ye; ++yy)
                     for (ptrdiff_t xx = xs; xx < xe; ++xx) gxp[yy * s->w + xx] += g;
             }

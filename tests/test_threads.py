@@ -1,6 +1,7 @@
 """Issue 11, threads: per-thread GEMM scratch is freed when a thread exits; allocation failures
 raise MemoryError; the backend choice can be scoped to a thread; two Python threads training
 at once get bit-identical results to training one after the other, on every backend."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -33,8 +34,10 @@ def test_short_lived_threads_release_gemm_scratch():
             t = threading.Thread(target=work); t.start(); t.join()
         print(rss() - before)
     """)
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        pytest.skip("RSS says nothing under AddressSanitizer (its quarantine keeps freed memory)")
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                         check=True, env={"FASTNN_BACKEND": "cython", "PATH": "/usr/bin"})
+                         check=True, env=dict(os.environ, FASTNN_BACKEND="cython"))
     growth = float(out.stdout.split()[-1])
     assert growth <= 16, f"RSS grew by {growth:.1f} MiB over 300 short-lived threads"
 

@@ -148,7 +148,9 @@ def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None):
     has_relu = relu_output is not None
     masked = np.empty_like(gy) if has_relu else gy  # without the ReLU, gy is used as it is
     if has_relu or gb is not None:
-        flat, unused = (gy.shape[0], gy.shape[1], -1), np.empty((0, 0, 0), np.float32)
+        # explicit sizes: a -1 cannot be inferred when the batch is empty
+        flat = (gy.shape[0], gy.shape[1], gy.shape[2] * gy.shape[3])
+        unused = np.empty((0, 0, 0), np.float32)
         _mask_and_bias_grad(gy.reshape(flat),
                             relu_output.reshape(flat) if has_relu else unused,
                             masked.reshape(flat) if has_relu else unused,
@@ -318,7 +320,8 @@ def _bn_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps, has_gamma, want
 
 def _channels_last_flat(a):
     """(n, c, ...) as (n, c, everything else)."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    rest = int(np.prod(a.shape[2:], dtype=np.int64))  # not -1: an empty batch has no inference
+    return a.reshape(a.shape[0], a.shape[1], rest)
 
 
 def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps):
