@@ -22,7 +22,7 @@ _FLOATING = dtypes.FLOATING_NUMPY
 
 
 class Tensor:
-    __slots__ = ("_data", "grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
+    __slots__ = ("_data", "_grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
                  "_view_version", "_retains_grad", "_hooks", "_post_accumulate_hooks",
                  "__weakref__")
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
@@ -47,7 +47,7 @@ class Tensor:
         """Internal: wrap an array that is already of a fastnn dtype (no copy, no checks)."""
         t = object.__new__(Tensor)  # _init inlined: this runs for every op's output
         t._data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t.grad = t._base = t._view_fn = t._hooks = t._post_accumulate_hooks = None
+        t._grad = t._base = t._view_fn = t._hooks = t._post_accumulate_hooks = None
         t.requires_grad = requires_grad
         t._node = node
         t._version = [0]
@@ -67,6 +67,29 @@ class Tensor:
         self._data = value._data if isinstance(value, Tensor) else dtypes.as_array(value)
 
     # --- autograd -------------------------------------------------------------------------
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """As torch's: None, or a tensor of this tensor's size and dtype (an optimizer kernel
+        then reads it as such, so a mismatch is refused here, in torch's words)."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__module__}.{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    f"and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype.c_type}' to a "
+                    f"tensor with grad_dtype '{self.dtype.title}'. The gradient must match the "
+                    f"tensor's grad_dtype (defaults to the tensor's dtype).")
+        self._grad = value
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from fastnn.autograd.engine import backward
         if create_graph:
@@ -84,10 +107,10 @@ class Tensor:
         if g.dtype != self._data.dtype or g.shape != self._data.shape:
             g = np.broadcast_to(np.asarray(g, dtype=self._data.dtype), self._data.shape)
             owned = False
-        if self.grad is None:
-            self.grad = Tensor._wrap(g if owned else np.array(g, copy=True, order="C"))
+        if self._grad is None:
+            self._grad = Tensor._wrap(g if owned else np.array(g, copy=True, order="C"))
         else:
-            np.add(self.grad._data, g, out=self.grad._data)
+            np.add(self._grad._data, g, out=self._grad._data)
         if self._post_accumulate_hooks:
             for hook in list(self._post_accumulate_hooks.values()):
                 hook(self)
@@ -839,7 +862,7 @@ class Tensor:
 
 def _init(t, array, requires_grad, node):
     t._data = array
-    t.grad = None
+    t._grad = None
     t.requires_grad = requires_grad
     t._node = node
     t._version = [0]

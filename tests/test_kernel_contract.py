@@ -163,3 +163,41 @@ def test_streaming_wrappers_are_generated_from_the_contract():
         _kernels.sgd_step(z(10), z(9), None, 0.1, 0.0, 0.0, 0.0, False, False)
     with pytest.raises(ValueError, match="read-only"):
         _kernels.relu_forward(z(4), readonly(z(4)))
+
+
+def _message(fn):
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__, str(exc)
+    return None
+
+
+@pytest.mark.parametrize("case", ["size", "dtype", "type"])
+def test_assigning_a_mismatched_grad_raises_like_torch(case):
+    """An optimizer kernel reads .grad as the parameter's size and dtype: a mismatch is refused
+    when it is assigned, with torch's exception and words."""
+    torch = pytest.importorskip("torch")
+    values = {"size": lambda m: m.ones(4, 3), "dtype": lambda m: m.ones(3, 4, dtype=m.float64),
+              "type": lambda m: np.ones((3, 4), np.float32)}
+
+    def assign(m):
+        p = m.zeros(3, 4, requires_grad=True)
+        p.grad = values[case](m)
+    ours, theirs = _message(lambda: assign(fastnn)), _message(lambda: assign(torch))
+    assert ours[0] == theirs[0]
+    assert theirs[1].startswith(ours[1].split(" (defaults")[0][:60])
+
+
+@pytest.mark.parametrize("which", ["weight", "bias", "running_mean", "running_var"])
+def test_batch_norm_parameter_sizes_raise_like_torch(backend_name, which):
+    torch = pytest.importorskip("torch")
+
+    def call(m):
+        args = dict(weight=m.ones(3), bias=m.zeros(3), running_mean=m.zeros(3),
+                    running_var=m.ones(3))
+        args[which] = m.ones(2)
+        m.nn.functional.batch_norm(m.ones(4, 3, 2, 2), args["running_mean"],
+                                   args["running_var"], args["weight"], args["bias"],
+                                   training=which in ("weight", "bias"))
+    assert _message(lambda: call(fastnn)) == _message(lambda: call(torch))

@@ -68,6 +68,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """torch.nn.functional.batch_norm; updates running_mean/running_var in place if training."""
     if input.ndim < 2:
         raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
+    channels = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.numel() != channels:  # torch's check and words
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
     if training or running_mean is None:
         stats = []
         out = BatchNorm.apply(input, weight, bias, float(eps), True, stats)
