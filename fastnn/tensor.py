@@ -828,6 +828,96 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         return shape_ops.flatten(self, start_dim, end_dim)
 
+    # --- reordering, repeating, splitting, selecting (fastnn/ops/manipulation.py) ---------
+    def flip(self, *dims):
+        return manipulation.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts, dims=None):
+        return manipulation.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return manipulation.repeat(self, *sizes)
+
+    def tile(self, *dims):
+        return manipulation.tile(self, dims[0] if len(dims) == 1 else dims)
+
+    def chunk(self, chunks, dim=0):
+        return manipulation.chunk(self, chunks, dim)
+
+    def split(self, split_size, dim=0):
+        return manipulation.split(self, split_size, dim)
+
+    def index_select(self, dim, index):
+        return manipulation.index_select(self, dim, index)
+
+    def gather(self, dim, index):
+        return manipulation.gather(self, dim, index)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return manipulation.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return manipulation.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return manipulation.topk(self, k, dim, largest, sorted)
+
+    def nonzero(self, as_tuple=False):
+        return manipulation.nonzero(self, as_tuple)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return manipulation.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return manipulation.bincount(self, weights, minlength)
+
+    # --- rounding and elementwise tests (fastnn/ops/rounding.py) ---------------------------
+    def floor(self):
+        return rounding.floor(self)
+
+    def ceil(self):
+        return rounding.ceil(self)
+
+    def round(self, decimals=0):
+        return rounding.round(self, decimals)
+
+    def trunc(self):
+        return rounding.trunc(self)
+
+    def isnan(self):
+        return rounding.isnan(self)
+
+    def isinf(self):
+        return rounding.isinf(self)
+
+    def isfinite(self):
+        return rounding.isfinite(self)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return rounding.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return rounding.allclose(self, other, rtol, atol, equal_nan)
+
+    # --- statistics (fastnn/ops/statistics.py) ---------------------------------------------
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return statistics.prod(self, dim, keepdim, dtype)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return statistics.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return statistics.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def logsumexp(self, dim, keepdim=False):
+        return statistics.logsumexp(self, dim, keepdim)
+
+    def outer(self, vec2):
+        return linalg.outer(self, vec2)
+
+    def bmm(self, mat2):
+        return linalg.bmm(self, mat2)
+
     def transpose(self, dim0, dim1):
         return shape_ops.transpose(self, dim0, dim1)
 
@@ -907,5 +997,5 @@ def _raw(value):
 
 # The op modules import Tensor from here, so they are imported after the class exists.
 from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
-from fastnn.ops import reductions  # noqa: E402
+from fastnn.ops import manipulation, reductions, rounding, statistics  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402

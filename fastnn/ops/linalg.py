@@ -151,3 +151,25 @@ def mv(a, v):
         raise RuntimeError(f"vector + matrix @ vector expected, got {np.ndim(a._data)}, "
                            f"{np.ndim(v._data)}")
     return matmul(a, v)
+
+
+def outer(input, vec2):
+    """torch.outer: the (n, m) products of two 1-D tensors."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D"
+                           if input.ndim != 1 else
+                           f"outer: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+def bmm(input, mat2):
+    """torch.bmm: batched (b, n, m) @ (b, m, p), no broadcasting."""
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: "
+                           f"[{mat2.shape[0]}, {mat2.shape[1]}].")
+    return matmul(input, mat2)

@@ -90,16 +90,13 @@ class DistributedDataParallel(Module):
                 f"with single-device/multiple-device GPU modules or CPU modules, but got "
                 f"device_ids {device_ids}, output_device {output_device}, and module "
                 f"parameters {{device(type='cpu')}}.")
-        if not dist.is_initialized():
-            raise ValueError("Default process group has not been initialized, please make "
-                             "sure to call init_process_group.")
+        self._world_size = dist.get_world_size(process_group)  # raises if not initialised
         self.module = module
         self.dim = dim
         self.broadcast_buffers = broadcast_buffers
         self.process_group = process_group
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
-        self._world_size = dist.get_world_size(process_group)
         params = [p for p in module.parameters() if p.requires_grad]
         if not params:
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't "
