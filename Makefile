@@ -102,7 +102,7 @@ ASAN_LIB = $(shell $${CC:-cc} -print-file-name=libasan.so)
 
 test-debug: data
 	[ -x $(DEBUG_VENV)/bin/python ] || $(PYTHON) -m venv $(DEBUG_VENV)
-	FASTNN_DEBUG=1 $(DEBUG_VENV)/bin/python -m pip install -q ".[dev]"
+	FASTNN_DEBUG=1 $(DEBUG_VENV)/bin/python -m pip install -q ".[dev,distributed]"
 	cd tests && ../$(DEBUG_VENV)/bin/python -c "import fastnn, sys; \
 	    assert 'site-packages' in fastnn.__file__, fastnn.__file__"
 	cd tests && ../$(DEBUG_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" .

@@ -1,10 +1,16 @@
 from fastnn.nn import functional, init  # noqa: F401
-from fastnn.nn.activations import (Dropout, Identity, LeakyReLU, LogSoftmax,  # noqa: F401
-                                   Sigmoid, Softmax, Tanh)
+from fastnn.nn.activations import (ELU, GELU, Dropout, Dropout2d, Hardtanh,  # noqa: F401
+                                   Identity, LeakyReLU, LogSigmoid, LogSoftmax, PReLU, ReLU6,
+                                   Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
 from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d,  # noqa: F401
                             MaxPool2d)
 from fastnn.nn.layers import Flatten, Linear, ReLU, Sequential  # noqa: F401
-from fastnn.nn.loss import (BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,  # noqa: F401
-                            NLLLoss)
+from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,  # noqa: F401
+                            HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from fastnn.nn.module import Module  # noqa: F401
 from fastnn.nn.parameter import Parameter  # noqa: F401
+from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
+                                  ParameterList)
+from fastnn.nn.normalization import BatchNorm1d, GroupNorm, LayerNorm  # noqa: F401
+from fastnn.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: F401
+from fastnn.nn.resampling import Embedding, Unflatten, Upsample, ZeroPad2d  # noqa: F401

@@ -1,11 +1,38 @@
-"""torch.nn.functional's names for the ops fastnn implements."""
-from fastnn.ops.activation import dropout, log_softmax, softmax  # noqa: F401
-from fastnn.ops.elementwise import leaky_relu, relu, sigmoid, tanh  # noqa: F401
+"""torch.nn.functional's names for the ops fastnn implements, with torch's signatures."""
+from fastnn.ops import activation as _activation
+from fastnn.ops import elementwise as _elementwise
+from fastnn.ops.activation import log_softmax, softmax  # noqa: F401
+from fastnn.ops.elementwise import sigmoid, tanh  # noqa: F401
 from fastnn.ops.linear import linear  # noqa: F401
 from fastnn.ops.loss import cross_entropy  # noqa: F401
-from fastnn.ops.losses import (binary_cross_entropy_with_logits, l1_loss,  # noqa: F401
-                               mse_loss, nll_loss)
+from fastnn.ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                               huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from fastnn.ops.batchnorm import batch_norm  # noqa: F401,E402
 from fastnn.ops.conv import conv2d  # noqa: F401,E402
+from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa: F401
+                                       maybe_inplace, prelu, relu6, silu, softmin, softplus)
+from fastnn.ops.normalization import group_norm, layer_norm  # noqa: F401
 from fastnn.ops.pad import pad  # noqa: F401,E402
-from fastnn.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401,E402
+from fastnn.ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,  # noqa: F401
+                             avg_pool2d, max_pool1d, max_pool2d)
+from fastnn.ops.resampling import interpolate, one_hot  # noqa: F401
+
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else _elementwise.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return maybe_inplace(input, lambda x: _elementwise.leaky_relu(x, negative_slope), inplace)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    if not training or p == 0.0:
+        return input
+    return maybe_inplace(input, lambda x: _activation.dropout(x, p, training), inplace)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    from fastnn.nn.resampling import embedding as lookup
+    return lookup(input, weight, padding_idx)

@@ -96,7 +96,8 @@ class Sequential(Module):
             module = modules[i]
             # Linear or Conv2d then ReLU runs as one fused op (ReLU in the kernel's epilogue).
             # Exact types only: a subclass may override forward, and must run as written.
-            followed_by_relu = i + 1 < len(modules) and type(modules[i + 1]) is ReLU
+            followed_by_relu = (i + 1 < len(modules) and type(modules[i + 1]) is ReLU
+                                and not module._has_hooks() and not modules[i + 1]._has_hooks())
             if followed_by_relu and type(module) is Linear:
                 input = linear_relu(input, module.weight, module.bias)
                 i += 2

@@ -20,7 +20,40 @@ class Module:
                                   "\"forward\" function")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        return _call_with_hooks(self, hooks, args, kwargs)
+
+    # --- hooks (torch's register_*_hook; the handles have .remove()) ----------------------
+    def _hook_table(self, kind):
+        hooks = self.__dict__.get("_hooks")
+        if hooks is None:
+            hooks = {"forward_pre": {}, "forward": {}, "backward": {}}
+            object.__setattr__(self, "_hooks", hooks)
+        return hooks[kind]
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) -> None or new args, before forward."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._hook_table("forward_pre"), (hook, with_kwargs))
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """hook(module, args, output) -> None or a new output, after forward (how torch
+        programs pick out feature maps)."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._hook_table("forward"), (hook, with_kwargs))
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or new grad_input, when the
+        gradients with respect to the module's tensor inputs have been computed."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._hook_table("backward"), (hook, False))
+
+    def _has_hooks(self):
+        hooks = self.__dict__.get("_hooks")
+        return bool(hooks) and any(hooks.values())
 
     # --- registration ---------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -62,6 +95,9 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
+
+    def register_module(self, name, module):
+        self.add_module(name, module)
 
     def add_module(self, name, module):
         self._modules[name] = module
@@ -241,3 +277,72 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+
+def _call_with_hooks(module, hooks, args, kwargs):
+    for hook, with_kwargs in list(hooks["forward_pre"].values()):
+        result = hook(module, args, kwargs) if with_kwargs else hook(module, args)
+        if result is not None:
+            if with_kwargs:
+                args, kwargs = result
+            else:
+                args = result if isinstance(result, tuple) else (result,)
+    backward = _BackwardHooks(module, hooks["backward"]) if hooks["backward"] else None
+    if backward is not None:
+        args = backward.wrap_inputs(args)
+    output = module.forward(*args, **kwargs)
+    for hook, with_kwargs in list(hooks["forward"].values()):
+        result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
+        if result is not None:
+            output = result
+    if backward is not None:
+        backward.watch_output(output)
+    return output
+
+
+class _BackwardHooks:
+    """register_full_backward_hook for one call: each tensor input that requires grad passes
+    through an identity op whose gradient hook collects grad_input; a hook on the output
+    collects grad_output; once every input's gradient is in, the module's hooks run and may
+    replace grad_input."""
+
+    def __init__(self, module, hooks):
+        self.module, self.hooks = module, hooks
+        self.grad_output, self.grad_input = None, {}
+
+    def wrap_inputs(self, args):
+        from fastnn.tensor import Tensor
+        out = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                index = len(self.grad_input)
+                self.grad_input[index] = None
+                a = a * 1.0  # a node of this call's own, whose gradient is this input's
+                a.register_hook(lambda grad, index=index: self._input_ready(index, grad))
+            out.append(a)
+        return tuple(out)
+
+    def watch_output(self, output):
+        from fastnn.tensor import Tensor
+        if isinstance(output, Tensor) and output.requires_grad:
+            output.register_hook(self._output_ready)
+
+    def _output_ready(self, grad):
+        self.grad_output = (grad,)
+        if not self.grad_input:  # no input requires grad: torch reports grad_input (None,)
+            self._run((None,))
+
+    def _input_ready(self, index, grad):
+        self.grad_input[index] = grad
+        if any(g is None for g in self.grad_input.values()):
+            return None
+        grads = self._run(tuple(self.grad_input[i] for i in sorted(self.grad_input)))
+        return grads[index]
+
+    def _run(self, grads):
+        for hook, _ in list(self.hooks.values()):
+            result = hook(self.module, grads, self.grad_output)
+            if result is not None:
+                grads = tuple(result)
+        return grads

@@ -95,3 +95,62 @@ def cross_entropy_smoothed(input, target, reduction, label_smoothing):
     nll = nll_loss(logp, target, reduction="none")
     smooth = -logp.mean(dim=-1 if input.ndim == 1 else 1)
     return reduce(nll * (1 - label_smoothing) + smooth * label_smoothing, reduction)
+
+
+
+_reduction = reduce  # the losses below take torch's legacy `reduce` argument
+
+
+def _same_size(input, target, name):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         f"size.")
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)), each log clamped at -100 as torch's (a p of exactly 0
+    or 1 gives a finite loss)."""
+    from fastnn.ops import elementwise
+    _same_size(input, target, "binary_cross_entropy")
+    if ((input._data < 0) | (input._data > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    log_p = elementwise.clamp(elementwise.log(input), min=-100.0)
+    log_q = elementwise.clamp(elementwise.log(1.0 - input), min=-100.0)
+    loss = -(target * log_p + (1.0 - target) * log_q)
+    if weight is not None:
+        loss = loss * weight
+    return _reduction(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    from fastnn.ops import elementwise
+    diff = elementwise.abs(input - target)
+    if beta == 0.0:
+        return _reduction(diff, reduction)
+    quadratic = 0.5 * diff * diff / beta
+    return _reduction(elementwise.where(diff < beta, quadratic, diff - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    from fastnn.ops import elementwise
+    diff = elementwise.abs(input - target)
+    quadratic = 0.5 * diff * diff
+    loss = elementwise.where(diff < delta, quadratic, delta * (diff - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return _reduction(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log target - input), input being log-probabilities; 0 log 0 = 0."""
+    from fastnn.ops import elementwise
+    if log_target:
+        loss = elementwise.exp(target) * (target - input)
+    else:
+        safe = elementwise.where(target > 0, target, 1.0)
+        loss = elementwise.where(target > 0, target * elementwise.log(safe), 0.0) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduction(loss, reduction)

@@ -172,3 +172,63 @@ def adaptive_avg_pool2d(input, output_size):
         raise RuntimeError(f"adaptive_avg_pool2d: output size must be positive, got {size}")
     out = AdaptiveAvgPool2d.apply(x, size)
     return out.squeeze(0) if unbatched else out
+
+
+def _one_d(input, op):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: Expected 2D or 3D (batch mode) tensor for input, but got "
+                           f"{input.ndim}D")
+    return input.unsqueeze(-2)  # (N, C, L) as (N, C, 1, L): the 2-D kernels with height 1
+
+
+def _single(value):
+    return value[0] if isinstance(value, (tuple, list)) else value
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    k = _single(kernel_size)
+    s = k if stride is None or stride == [] else _single(stride)
+    out = max_pool2d(_one_d(input, "max_pool1d"), (1, k), (1, s), (0, _single(padding)),
+                     (1, _single(dilation)), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    k = _single(kernel_size)
+    s = k if stride is None or stride == [] else _single(stride)
+    return avg_pool2d(_one_d(input, "avg_pool1d"), (1, k), (1, s), (0, _single(padding)),
+                      ceil_mode, count_include_pad).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Each output cell takes the max over input rows [floor(i*H/oh), ceil((i+1)*H/oh)) and the
+    same for columns (torch's adaptive windows), as the max over a gathered window stack."""
+    from fastnn.ops import reductions
+    from fastnn.ops.shape import stack
+    if input.ndim not in (3, 4):  # any floating dtype: this is a composition of other ops
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to "
+                           f"adaptive_max_pool2d, but got input of size: {list(input.shape)}")
+    x, unbatched = (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    h, w = x.shape[2], x.shape[3]
+    oh, ow = (x.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
+    if min(oh, ow) < 1:
+        raise RuntimeError(f"adaptive_max_pool2d: output size must be positive, got {(oh, ow)}")
+    rows = []
+    for i in range(oh):
+        r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+        cols = []
+        for j in range(ow):
+            c0, c1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+            window = x[:, :, r0:r1, c0:c1].flatten(2)
+            cols.append(reductions.max(window, dim=2).values)
+        rows.append(stack(cols, dim=-1))
+    out = stack(rows, dim=-2)
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not implemented")
+    return out.squeeze(0) if unbatched else out

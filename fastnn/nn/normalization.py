@@ -1,0 +1,67 @@
+"""BatchNorm1d, LayerNorm and GroupNorm (torch's arguments, parameters, buffers and reprs)."""
+import numpy as np
+
+from fastnn.nn import functional as F
+from fastnn.nn.conv import BatchNorm2d
+from fastnn.nn.module import Module
+from fastnn.nn.parameter import Parameter
+
+
+class BatchNorm1d(BatchNorm2d):
+    """Over (N, C) or (N, C, L) input: statistics per channel over N (and L)."""
+
+    _dims = (2, 3)
+
+    def _check_input_dim(self, input):
+        if input.ndim not in self._dims:
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine, self.use_bias = elementwise_affine, bias
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dtype=np.float32))
+            if bias:
+                self.bias = Parameter(np.zeros(shape, dtype=np.float32))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.use_bias}")
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                     eps, affine)
+        self.use_bias = bias
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype=np.float32))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=np.float32))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.use_bias}")

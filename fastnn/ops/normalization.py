@@ -1,0 +1,40 @@
+"""layer_norm and group_norm as compositions of differentiable ops (mean, biased variance,
+rsqrt), with torch's argument checks and messages; batch norm has its kernel (batchnorm.py)."""
+from fastnn.ops import reductions
+
+
+def _normalize(x, dims, eps):
+    mean = reductions.mean(x, dim=dims, keepdim=True)
+    centred = x - mean
+    var = reductions.mean(centred * centred, dim=dims, keepdim=True)
+    return centred / (var + eps).sqrt()
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape or len(shape) > input.ndim:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    out = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, -1)
+    out = _normalize(grouped, (2,), eps).reshape(tuple(input.shape))
+    channel = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(channel)
+    if bias is not None:
+        out = out + bias.reshape(channel)
+    return out
