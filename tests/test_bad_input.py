@@ -29,8 +29,11 @@ def test_mismatched_batch_sizes_raise(backend_name):
         F.cross_entropy(fastnn.randn(3, 10), fastnn.tensor([0, 1]))
 
 
-def test_float_labels_raise_a_type_error():
-    with pytest.raises(TypeError, match="integer class indices"):
+def test_float_labels_of_the_wrong_shape_raise_like_torch():
+    """Float targets are class probabilities (same shape as the input); float class indices
+    get torch's message."""
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got "
+                                           "Float"):
         F.cross_entropy(fastnn.randn(2, 3), fastnn.tensor([0.0, 1.0]))
 
 

@@ -214,3 +214,47 @@ def test_module_hooks_fire_like_torch():
             h.remove()
         net(m.ones(5, 3)).sum()
     assert seen["fastnn"] == seen["torch"]
+
+
+LABELS = np.array([2, -100, 0, 3, 3])
+CE_CASES = {
+    "weights": dict(weight=np.array([0.5, 2.0, 1.0, 3.0]), target=np.array([2, 1, 0, 3, 3])),
+    "ignore default -100": dict(target=LABELS),
+    "ignore_index 3 weights sum": dict(ignore_index=3, target=np.array([2, 1, 0, 3, 3]),
+                                       weight=np.array([0.5, 2.0, 1.0, 3.0]), reduction="sum"),
+    "ignore none": dict(target=LABELS, reduction="none"),
+    "probabilities": dict(target=R.dirichlet(np.ones(4), 5)),
+    "probabilities weights smoothing": dict(target=R.dirichlet(np.ones(4), 5),
+                                            weight=np.array([0.5, 2.0, 1.0, 3.0]),
+                                            label_smoothing=0.2),
+    "smoothing ignore weights": dict(target=LABELS, weight=np.array([0.5, 2.0, 1.0, 3.0]),
+                                     label_smoothing=0.1),
+    "spatial": dict(target=np.array([[0, 1], [3, -100]]), shape=(2, 4, 2)),
+}
+
+
+@pytest.mark.parametrize("case", list(CE_CASES))
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_cross_entropy_and_nll_options_match_torch(case, loss):
+    options = dict(CE_CASES[case])
+    target, shape = options.pop("target"), options.pop("shape", (5, 4))
+    if loss == "nll_loss" and (target.dtype.kind == "f" or "label_smoothing" in options):
+        pytest.skip("nll_loss takes class indices and no smoothing")
+    x = R.standard_normal(shape)
+    results = []
+    for m in (torch, fastnn):
+        xt = m.tensor(x, requires_grad=True)
+        kwargs = {k: (m.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in options.items()}
+        inp = m.log_softmax(xt, 1) if loss == "nll_loss" else xt
+        out = getattr(m.nn.functional, loss)(inp, m.tensor(target), **kwargs)
+        out.sum().backward()
+        results.append((out.detach().numpy(), xt.grad.numpy()))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_loss_module_keeps_weight_as_a_buffer():
+    w = np.array([1.0, 2.0, 3.0], np.float32)
+    ours, theirs = fastnn.nn.CrossEntropyLoss(fastnn.tensor(w)), torch.nn.CrossEntropyLoss(
+        torch.tensor(w))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]

@@ -11,22 +11,38 @@ class _Loss(Module):
         self.reduction = reduction
 
 
-class CrossEntropyLoss(_Loss):
-    """Softmax + negative log-likelihood over integer class labels, computed stably in one
-    fused kernel; reduction 'mean' (default), 'sum' or 'none'; optional label_smoothing."""
+class _WeightedLoss(_Loss):
+    """A loss with per-class weights (a buffer, in state_dict when given, as torch's)."""
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(reduction)
-        self.label_smoothing = label_smoothing
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Softmax + negative log-likelihood: class indices (ignore_index skipped) or class
+    probabilities as targets, optional class weights and label smoothing; the plain case runs
+    the fused kernel."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, reduction=self.reduction,
-                               label_smoothing=self.label_smoothing)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+
     def forward(self, input, target):
-        return F.nll_loss(input, target, reduction=self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
 
 
 class MSELoss(_Loss):

@@ -50,11 +50,24 @@ class SoftmaxCrossEntropy(Function):
         return grad * np.float32(g), None, None
 
 
-def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """torch.nn.functional.cross_entropy. The common case (float32 logits, class indices in
+    range, no weights, no smoothing) runs the fused kernel; class weights, ignored targets,
+    class-probability targets and (N, C, d...) logits are composed from log_softmax."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+    general = (weight is not None or labels.dtype.kind == "f" or input.ndim > 2
+               or (labels.dtype.kind in "iu" and labels.size and input.ndim >= 1
+                   and (labels == ignore_index).any()))
+    if general:
+        from fastnn.ops.losses import cross_entropy_general
+        return cross_entropy_general(input, target if isinstance(target, Tensor) else
+                                     Tensor._wrap(labels), weight, ignore_index, reduction,
+                                     label_smoothing)
     if input._data.dtype != np.float32 and input._data.dtype.kind == "f" and not label_smoothing:
         return _cross_entropy_composed(input, target, reduction)
     if label_smoothing:

@@ -76,16 +76,92 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     return reduce(BCEWithLogits.apply(input, target), reduction)
 
 
-def nll_loss(input, target, reduction="mean"):
-    """-input[i, target[i]] for log-probabilities input (N, C) and class indices target."""
-    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+def _class_last(input):
+    """(N, C, d1, ...) or (N, C) or (C,) log-probabilities as (rows, C)."""
     if input.ndim == 1:
-        input, labels = input.unsqueeze(0), np.reshape(labels, (1,))
-    if input.ndim != 2:
-        raise ValueError(f"nll_loss expects (N, C) input, got {tuple(input.shape)}")
-    checks.check_labels(labels, input.shape[0], input.shape[1])
-    picked = input[np.arange(input.shape[0]), labels.astype(np.int64)]
-    return reduce(-picked, reduction)
+        return input.unsqueeze(0)
+    if input.ndim > 2:
+        order = (0,) + tuple(range(2, input.ndim)) + (1,)
+        return input.permute(order).reshape(-1, input.shape[1])
+    return input
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """-weight[t] * input[i, t] for log-probabilities input (N, C[, d...]) and class indices t;
+    rows whose target is ignore_index count for nothing, and 'mean' divides by the summed
+    weights of the rows that count, as torch's."""
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if labels.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {Tensor._wrap(labels).dtype.title}")
+    rows = _class_last(input)
+    n_classes = rows.shape[1]
+    flat = labels.reshape(-1).astype(np.int64)
+    if input.ndim >= 2 and labels.shape != (input.shape[0],) + tuple(input.shape[2:]):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({labels.shape[0] if labels.ndim else 1}).")
+    counted = flat != ignore_index
+    bad = flat[counted & ((flat < 0) | (flat >= n_classes))]
+    if bad.size:
+        raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    safe = np.where(counted, flat, 0)
+    picked = rows[Tensor._wrap(np.arange(rows.shape[0])), Tensor._wrap(safe)]
+    w = np.ones(n_classes, np.float64) if weight is None else np.asarray(
+        weight._data if isinstance(weight, Tensor) else weight, np.float64)
+    if w.shape != (n_classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(w.shape)}")
+    row_weight = np.where(counted, w[safe], 0.0).astype(rows._data.dtype)
+    losses = -picked * Tensor._wrap(row_weight)
+    if reduction == "none":
+        return losses.reshape(labels.shape) if input.ndim != 1 else losses.reshape(())
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":
+        return losses.sum() / float(row_weight.sum(dtype=np.float64))
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def cross_entropy_general(input, target, weight, ignore_index, reduction, label_smoothing):
+    """cross_entropy with class weights, ignored targets, class-probability targets or label
+    smoothing, composed from log_softmax as torch defines it."""
+    from fastnn.ops.activation import log_softmax
+    dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, dim)
+    n_classes = input.shape[dim]
+    if isinstance(target, Tensor) and target._data.dtype.kind == "f":
+        if tuple(target.shape) != tuple(input.shape):
+            if target.ndim == input.ndim - 1:  # class indices given as floats: torch's words
+                raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                                   f"{target.dtype.title}")
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got "
+                               f"{list(target.shape)}")
+        probs = target * (1 - label_smoothing) + label_smoothing / n_classes
+        per_class = logp * probs
+        if weight is not None:
+            per_class = per_class * weight.reshape((-1,) + (1,) * (input.ndim - 2)) \
+                if input.ndim > 1 else per_class * weight
+        return reduce(-per_class.sum(dim), reduction)  # 'mean': over the rows, as torch
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return nll
+    # torch: (1 - eps) * nll + eps * smooth, smooth = sum_c w_c (-logp_c) / C per counted row
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+    rows = _class_last(logp)
+    counted = (labels.reshape(-1) != ignore_index).astype(rows._data.dtype)
+    w = None if weight is None else (weight if isinstance(weight, Tensor) else Tensor(weight))
+    per_row = -(rows * w).sum(1) if w is not None else -rows.sum(1)
+    per_row = per_row * Tensor._wrap(counted) / n_classes
+    if reduction == "none":
+        smooth = per_row.reshape(labels.shape) if input.ndim != 1 else per_row.reshape(())
+    elif reduction == "sum":
+        smooth = per_row.sum()
+    else:
+        safe = np.where(counted > 0, labels.reshape(-1), 0).astype(np.int64)
+        denominator = counted.sum() if weight is None else float(
+            (np.asarray(w._data, np.float64)[safe] * counted).sum())
+        smooth = per_row.sum() / float(denominator)
+    return nll * (1 - label_smoothing) + smooth * label_smoothing
 
 
 def cross_entropy_smoothed(input, target, reduction, label_smoothing):
