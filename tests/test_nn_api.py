@@ -258,3 +258,38 @@ def test_cross_entropy_loss_module_keeps_weight_as_a_buffer():
     ours, theirs = fastnn.nn.CrossEntropyLoss(fastnn.tensor(w)), torch.nn.CrossEntropyLoss(
         torch.tensor(w))
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_and_value_match_torch(norm_type):
+    grads = [R.standard_normal((3, 4)), R.standard_normal(5) * 10]
+    results = []
+    for m in (torch, fastnn):
+        params = [m.nn.Parameter(m.zeros(*g.shape, dtype=m.float64)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = m.tensor(g)
+        total = m.nn.utils.clip_grad_norm_(params, max_norm=1.5, norm_type=norm_type)
+        clipped = [p.grad.numpy().copy() for p in params]
+        m.nn.utils.clip_grad_value_(params, 0.1)
+        vector = m.nn.utils.parameters_to_vector(params).detach().numpy()
+        results.append((float(total), clipped, [p.grad.numpy() for p in params], vector))
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-12)
+    for ours, theirs in zip(results[1][1] + results[1][2], results[0][1] + results[0][2]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_array_equal(results[1][3], results[0][3])
+
+
+def test_load_state_dict_not_strict_and_buffer_assignment_like_torch():
+    outcomes = []
+    for m in (torch, fastnn):
+        net = m.nn.Sequential(m.nn.Linear(2, 2), m.nn.BatchNorm1d(2))
+        state = {k: v for k, v in net.state_dict().items() if not k.startswith("1.running")}
+        state["extra"] = m.zeros(1)
+        result = net.load_state_dict(state, strict=False)
+        net[1].running_mean = m.ones(2)  # still a buffer
+        outcomes.append((sorted(result.missing_keys), result.unexpected_keys,
+                         "1.running_mean" in net.state_dict(),
+                         repr(net.load_state_dict(net.state_dict()))))
+        with pytest.raises(TypeError, match="cannot assign 'int' as buffer 'running_var'"):
+            net[1].running_var = 3
+    assert outcomes[0] == outcomes[1]

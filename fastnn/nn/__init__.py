@@ -1,4 +1,4 @@
-from fastnn.nn import functional, init  # noqa: F401
+from fastnn.nn import functional, init, utils  # noqa: F401
 from fastnn.nn.activations import (ELU, GELU, Dropout, Dropout2d, Hardtanh,  # noqa: F401
                                    Identity, LeakyReLU, LogSigmoid, LogSoftmax, PReLU, ReLU6,
                                    Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)

@@ -1,11 +1,22 @@
 """nn.Module: parameters and submodules registered by attribute assignment, in order, as torch
 does, so state_dict keys ('0.weight', 'fc1.bias') match PyTorch's for the same model."""
+import collections
 from collections import OrderedDict
 
 import numpy as np
 
 from fastnn.nn.parameter import Parameter
 from fastnn.tensor import Tensor
+
+
+class IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
+                                             ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns (torch's _IncompatibleKeys)."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 class Module:
@@ -60,8 +71,19 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign before Module.__init__() call")
         params, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
+        buffers = self.__dict__["_buffers"]
+        if name in buffers and not isinstance(value, (Parameter, Module)):
+            if value is not None and not isinstance(value, Tensor):  # torch's rule and words
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                f"(fastnn.Tensor or None expected)")
+            buffers[name] = value  # assigning to a buffer keeps it a buffer, as torch's
+            return
+        if name in params and value is None:
+            params[name] = None
+            return
         params.pop(name, None)
         modules.pop(name, None)
+        buffers.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
         elif isinstance(value, Module):
@@ -262,7 +284,7 @@ class Module:
                     f"for {name}: copying a param with shape {tuple(array.shape)} from "
                     f"checkpoint, the shape in current model is {tuple(param._data.shape)}.")
             param._data[...] = array
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------------
     def extra_repr(self):

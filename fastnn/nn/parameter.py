@@ -10,7 +10,9 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = []
-        super().__init__(data._data if isinstance(data, Tensor) else dtypes.as_array(data),
+        # A tensor is wrapped as it is, sharing its memory and keeping its dtype (torch's
+        # Parameter(t)); other data become an array of their own dtype.
+        super().__init__(data if isinstance(data, Tensor) else dtypes.as_array(data),
                          requires_grad=requires_grad)
 
     def __repr__(self):
