@@ -70,8 +70,12 @@ def render_streaming_wrappers():
         params = [f"{'const ' if kind == 'in' else ''}float[::1] {name}" for name, kind in arrays]
         params += [f"{ctype} {name}" for name, ctype in k.stream.scalars]
         pointers = [f"{name}_ptr" if kind == "opt" else f"&{name}[0]" for name, kind in arrays]
+        c_params = [f"{'const ' if kind == 'in' else ''}float *{name}" for name, kind in arrays]
+        c_params += ["Py_ssize_t n"] + [f"{'int' if ctype == 'bint' else ctype} {name}"
+                                        for name, ctype in k.stream.scalars]
         kernels.append(Tempita.bunch(
             name=k.name, doc=k.doc, signature=", ".join(params), first=arrays[0][0],
+            c_params=", ".join(c_params),
             checked=[name for name, kind in arrays[1:] if kind != "opt"],
             optional=[name for name, kind in arrays if kind == "opt"],
             c_function=k.stream.c_function,

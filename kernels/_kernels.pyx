@@ -32,22 +32,10 @@ cdef extern from "fastnn_kernels.h" nogil:
                    const float *A, Py_ssize_t rsa, Py_ssize_t csa,
                    const float *B, Py_ssize_t rsb, Py_ssize_t csb,
                    float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
-    void fnn_relu_forward(const float *x, float *y, Py_ssize_t n)
-    void fnn_relu_backward(const float *x, const float *gy, float *gx, Py_ssize_t n)
     void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *bias_grad,
                                 Py_ssize_t rows, Py_ssize_t cols)
     Py_ssize_t fnn_softmax_xent(Py_ssize_t N, Py_ssize_t C, const float *x, Py_ssize_t ldx,
                                 const int64_t *y, float *loss, float *grad, float grad_scale)
-    void fnn_sgd_step(float *p, const float *g, float *buf, Py_ssize_t n, float lr, float wd,
-                      float momentum, float dampening, int nesterov, int first)
-    void fnn_adam_step(float *p, const float *g, float *m, float *v, float *vmax, Py_ssize_t n,
-                       float step_size, float inv_bc2_sqrt, float b1, float b2, float eps,
-                       float l2, float decay)
-    void fnn_adagrad_step(float *p, const float *g, float *sum, Py_ssize_t n, float clr,
-                          float wd, float eps)
-    void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf,
-                          Py_ssize_t n, float lr, float alpha, float eps, float wd,
-                          float momentum)
     int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu,
                             float *y, const fnn_conv_shape *s)
     int fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,

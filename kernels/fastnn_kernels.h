@@ -106,6 +106,10 @@ void fnn_adagrad_step(float *p, const float *g, float *sum, ptrdiff_t n, float c
                       float eps);
 void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf, ptrdiff_t n,
                       float lr, float alpha, float eps, float wd, float momentum);
+void fnn_adadelta_step(float *p, const float *g, float *sq, float *acc, ptrdiff_t n, float lr,
+                       float rho, float eps, float wd);
+void fnn_adamax_step(float *p, const float *g, float *m, float *u, ptrdiff_t n, float clr,
+                     float b1, float b2, float eps, float wd);
 
 /* Convolution and pooling over NCHW float32 arrays; shapes in conv.h, checked in Python
  * (fastnn/ops/conv.py) before the call. gx/gw/gb may be NULL when not wanted. */

@@ -75,3 +75,37 @@ FNN_TARGET static void FNN_VARIANT(rmsprop_range)(float *p, const float *g, floa
         }
     }
 }
+
+/* Adadelta: g += wd * p; sq = rho sq + (1 - rho) g^2; delta = sqrt(acc + eps) / sqrt(sq + eps)
+ * * g; acc = rho acc + (1 - rho) delta^2; p -= lr * delta. */
+FNN_TARGET static void FNN_VARIANT(adadelta_range)(float *p, const float *g, float *sq,
+                                                     float *acc, ptrdiff_t n, float lr, float rho,
+                                                     float eps, float wd)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float gi = g[i] + wd * p[i];
+        const float si = rho * sq[i] + (1.0f - rho) * gi * gi;
+        sq[i] = si;
+        const float delta = sqrtf(acc[i] + eps) / sqrtf(si + eps) * gi;
+        acc[i] = rho * acc[i] + (1.0f - rho) * delta * delta;
+        p[i] -= lr * delta;
+    }
+}
+
+/* Adamax: g += wd * p; m = b1 m + (1 - b1) g; u = max(b2 u, |g| + eps); p -= clr * m / u. */
+FNN_TARGET static void FNN_VARIANT(adamax_range)(float *p, const float *g, float *m, float *u,
+                                                   ptrdiff_t n, float clr, float b1, float b2,
+                                                   float eps, float wd)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float gi = g[i] + wd * p[i];
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float scaled = b2 * u[i], fresh = fabsf(gi) + eps;
+        const float ui = scaled > fresh ? scaled : fresh;
+        m[i] = mi;
+        u[i] = ui;
+        p[i] -= clr * mi / ui;
+    }
+}

@@ -71,3 +71,19 @@ void fnn_rmsprop_step(float *p, const float *g, float *sq, float *ga, float *buf
     FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(rmsprop_range, p + lo, g + lo, sq + lo, ga ? ga + lo : NULL,
                                 buf ? buf + lo : NULL, hi - lo, lr, alpha, eps, wd, momentum));
 }
+
+void fnn_adadelta_step(float *p, const float *g, float *sq, float *acc, ptrdiff_t n, float lr,
+                       float rho, float eps, float wd)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(adadelta_range, p + lo, g + lo, sq + lo,
+                                                       acc + lo, hi - lo, lr, rho, eps, wd));
+}
+
+void fnn_adamax_step(float *p, const float *g, float *m, float *u, ptrdiff_t n, float clr,
+                     float b1, float b2, float eps, float wd)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(adamax_range, p + lo, g + lo, m + lo,
+                                                       u + lo, hi - lo, clr, b1, b2, eps, wd));
+}

@@ -178,6 +178,10 @@ OPTIMIZER_CALLS = {
     "adagrad": (1, lambda p, g, s: backend.adagrad_step(p, g, s[0], 0.01, 0.01, 1e-10)),
     "rmsprop": (3, lambda p, g, s: backend.rmsprop_step(p, g, s[0], None, s[2], 0.01, 0.99,
                                                         1e-8, 0.01, 0.9)),
+    "adadelta": (2, lambda p, g, s: backend.adadelta_step(p, g, s[0], s[1], 1.0, 0.9, 1e-6,
+                                                          0.01)),
+    "adamax": (2, lambda p, g, s: backend.adamax_step(p, g, s[0], s[1], 0.02, 0.9, 0.999, 1e-8,
+                                                      0.01)),
 }
 
 
@@ -275,7 +279,7 @@ def test_the_fuzz_covers_every_kernel():
                "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
                "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
                "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward",
-               "batchnorm_backward"}
+               "batchnorm_backward", "adadelta_step", "adamax_step"}
     assert set(contract.NAMES) == covered
 
 

@@ -280,6 +280,10 @@ STREAMING = {  # name -> (call(backend), the arrays it writes)
                                            1.1, 0.9, 0.999, 1e-8, 0.01, 0.999, backend=b),
     "adagrad": lambda a, b: backend.adagrad_step(a["p"], a["g"], a["v"], 0.01, 0.01, 1e-10,
                                                  backend=b),
+    "adadelta": lambda a, b: backend.adadelta_step(a["p"], a["g"], a["v"], a["vmax"], 1.0, 0.9,
+                                                   1e-6, 0.01, backend=b),
+    "adamax": lambda a, b: backend.adamax_step(a["p"], a["g"], a["m"], a["v"], 0.02, 0.9, 0.999,
+                                               1e-8, 0.01, backend=b),
     "rmsprop": lambda a, b: backend.rmsprop_step(a["p"], a["g"], a["v"], a["ga"], a["buf"], 0.01,
                                                  0.99, 1e-8, 0.01, 0.9, backend=b),
 }

@@ -17,6 +17,11 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=1e-2, initial_accumulator_value=0.1)),
     ("RMSprop", dict(lr=1e-2)),
     ("RMSprop", dict(lr=1e-2, alpha=0.9, momentum=0.5, centered=True, weight_decay=1e-3)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=1e-2)),
+    ("Adadelta", dict(maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2)),
 ]
 
 
@@ -46,7 +51,8 @@ def test_100_steps_match_pytorch(name, kwargs, backend_name):
     np.testing.assert_allclose(ours, tw.detach().numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adagrad", "RMSprop", "SGD"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adagrad", "RMSprop", "SGD", "Adadelta",
+                                  "Adamax"])
 def test_backends_agree_on_optimizer_steps(name):
     rng = np.random.default_rng(1)
     w0 = rng.standard_normal((300, 301)).astype(np.float32)  # above the threading threshold
@@ -129,3 +135,23 @@ def test_schedulers_match_pytorch(make):
         np.testing.assert_allclose(lrs, expected, rtol=1e-9, atol=1e-12)
     else:
         assert lrs[-1] < 0.1
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Adadelta", "Adamax", "RMSprop", "Adagrad"])
+def test_step_with_a_closure_returns_its_loss_like_torch(name):
+    import torch
+    results = []
+    for m in (torch, fastnn):
+        w = m.nn.Parameter(m.tensor([1.0, -2.0, 3.0]))
+        opt = getattr(m.optim, name)([w], lr=0.1)
+
+        def closure():
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+        losses = [float(opt.step(closure)) for _ in range(3)]
+        results.append((losses, w.detach().numpy().copy()))
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-5)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-6)

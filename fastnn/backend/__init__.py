@@ -211,6 +211,18 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
           float(momentum))
 
 
+def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,
+                  backend=None):
+    _call("adadelta_step", _update_backend(backend, param), param, grad, square_avg, acc_delta,
+          float(lr), float(rho), float(eps), float(weight_decay))
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_decay,
+                backend=None):
+    _call("adamax_step", _update_backend(backend, param), param, grad, exp_avg, exp_inf,
+          float(clr), float(beta1), float(beta2), float(eps), float(weight_decay))
+
+
 def conv2d_forward(x, w, bias, y, shape, relu=False, backend=None):
     _call("conv2d_forward", backend, x, w, bias, y, shape, bool(relu))
 

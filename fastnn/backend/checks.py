@@ -387,3 +387,13 @@ def check_rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, *hype
     _check_update(param, [("grad", grad, False, False), ("square_avg", square_avg, True, False),
                           ("grad_avg", grad_avg, True, True),
                           ("momentum_buffer", momentum_buffer, True, True)])
+
+
+def check_adadelta_step(param, grad, square_avg, acc_delta, *hyperparameters):
+    _check_update(param, [("grad", grad, False, False), ("square_avg", square_avg, True, False),
+                          ("acc_delta", acc_delta, True, False)])
+
+
+def check_adamax_step(param, grad, exp_avg, exp_inf, *hyperparameters):
+    _check_update(param, [("grad", grad, False, False), ("exp_avg", exp_avg, True, False),
+                          ("exp_inf", exp_inf, True, False)])

@@ -88,3 +88,13 @@ def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps):
 
 def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps):
     _kernels.batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps)
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
+    _kernels.adadelta_step(_flat(param), _flat(grad), _flat(square_avg), _flat(acc_delta), lr,
+                           rho, eps, weight_decay)
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_decay):
+    _kernels.adamax_step(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_inf), clr, beta1,
+                         beta2, eps, weight_decay)

@@ -563,6 +563,66 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
                  f(momentum))
 
 
+_ADADELTA = (_F, _F, _F, _F, float32, float32, float32, float32)
+
+
+@njit(void(*_ADADELTA, int64, int64), **_COMMON)
+def _adadelta_range(p, g, sq, acc, lr, rho, eps, wd, lo, hi):
+    p, g, sq, acc = p[lo:hi], g[lo:hi], sq[lo:hi], acc[lo:hi]
+    for i in range(hi - lo):
+        gi = g[i] + wd * p[i]
+        si = rho * sq[i] + (1 - rho) * gi * gi
+        sq[i] = si
+        delta = np.sqrt(acc[i] + eps) / np.sqrt(si + eps) * gi
+        acc[i] = rho * acc[i] + (1 - rho) * delta * delta
+        p[i] -= lr * delta
+
+
+@njit(void(*_ADADELTA, int64), parallel=True, **_COMMON)
+def _adadelta_parallel(p, g, sq, acc, lr, rho, eps, wd, parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _adadelta_range(p, g, sq, acc, lr, rho, eps, wd, n * part // parts,
+                        n * (part + 1) // parts)
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
+    f = np.float32
+    _elementwise(_adadelta_range, _adadelta_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), square_avg.reshape(-1), acc_delta.reshape(-1), f(lr),
+                 f(rho), f(eps), f(weight_decay))
+
+
+_ADAMAX = (_F, _F, _F, _F, float32, float32, float32, float32, float32)
+
+
+@njit(void(*_ADAMAX, int64, int64), **_COMMON)
+def _adamax_range(p, g, m, u, clr, b1, b2, eps, wd, lo, hi):
+    p, g, m, u = p[lo:hi], g[lo:hi], m[lo:hi], u[lo:hi]
+    for i in range(hi - lo):
+        gi = g[i] + wd * p[i]
+        mi = b1 * m[i] + (1 - b1) * gi
+        ui = max(b2 * u[i], abs(gi) + eps)
+        m[i] = mi
+        u[i] = ui
+        p[i] -= clr * mi / ui
+
+
+@njit(void(*_ADAMAX, int64), parallel=True, **_COMMON)
+def _adamax_parallel(p, g, m, u, clr, b1, b2, eps, wd, parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _adamax_range(p, g, m, u, clr, b1, b2, eps, wd, n * part // parts,
+                      n * (part + 1) // parts)
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_decay):
+    f = np.float32
+    _elementwise(_adamax_range, _adamax_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), exp_avg.reshape(-1), exp_inf.reshape(-1), f(clr),
+                 f(beta1), f(beta2), f(eps), f(weight_decay))
+
+
 def set_num_threads(n):
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 

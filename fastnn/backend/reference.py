@@ -120,3 +120,23 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
         param -= f32(lr) * momentum_buffer
     else:
         param -= f32(lr) * g / avg
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
+    f32 = np.float32
+    g = grad + f32(weight_decay) * param if weight_decay else grad
+    square_avg *= f32(rho)
+    square_avg += f32(1 - rho) * g * g
+    delta = np.sqrt(acc_delta + f32(eps)) / np.sqrt(square_avg + f32(eps)) * g
+    acc_delta *= f32(rho)
+    acc_delta += f32(1 - rho) * delta * delta
+    param -= f32(lr) * delta
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_decay):
+    f32 = np.float32
+    g = grad + f32(weight_decay) * param if weight_decay else grad
+    exp_avg *= f32(beta1)
+    exp_avg += f32(1 - beta1) * g
+    np.maximum(exp_inf * f32(beta2), np.abs(g) + f32(eps), out=exp_inf)
+    param -= f32(clr) * exp_avg / exp_inf

@@ -16,7 +16,7 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps))
 
-    def step(self):
+    def _step(self):
         for group, p, grad, state in self._updates():
             if not state:
                 state["step"] = 0

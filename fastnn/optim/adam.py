@@ -21,7 +21,7 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def step(self):
+    def _step(self):
         for group, p, grad, state in self._updates():
             lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
             if not state:

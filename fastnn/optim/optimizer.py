@@ -87,5 +87,17 @@ class Optimizer:
                                  if isinstance(getattr(v, "_data", v), np.ndarray) else v
                                  for k, v in value.items()}
 
-    def step(self):
-        raise NotImplementedError
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient. With a closure (torch's), the
+        closure is called first, with gradients enabled, to recompute the loss and the
+        gradients; its loss is returned."""
+        loss = None
+        if closure is not None:
+            from fastnn.autograd.grad_mode import enable_grad
+            with enable_grad():
+                loss = closure()
+        self._step()
+        return loss
+
+    def _step(self):
+        raise NotImplementedError(f"{type(self).__name__} defines no update rule")

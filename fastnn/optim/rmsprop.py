@@ -15,7 +15,7 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
 
-    def step(self):
+    def _step(self):
         for group, p, grad, state in self._updates():
             if not state:
                 state["step"] = 0

@@ -18,7 +18,7 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def step(self):
+    def _step(self):
         for group, p, grad, state in self._updates():
             momentum = group["momentum"]
             buf, first = None, False
