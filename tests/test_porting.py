@@ -437,3 +437,91 @@ def test_program_ports_by_changing_imports(name, source, tol, inputs):
         assert ours["shape_error"] == "mat1 and mat2 shapes cannot be multiplied (4x10 and 8x5)"
     if name == "mnist_net":
         np.testing.assert_allclose(ours["rowsum200"], 1, rtol=1e-5)
+
+
+QUICKSTART = '''
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import datasets
+from torchvision.transforms import ToTensor, Lambda
+
+training_data = datasets.FashionMNIST(root="data", train=True, download=True,
+                                      transform=ToTensor())
+test_data = datasets.FashionMNIST(root="data", train=False, download=True, transform=ToTensor(),
+                                  target_transform=Lambda(lambda y: torch.zeros(
+                                      10, dtype=torch.float).scatter_(0, torch.tensor(y), value=1)))
+batch_size = 64
+train_dataloader = DataLoader(torch.utils.data.Subset(training_data, range(12800)),
+                              batch_size=batch_size)
+test_dataloader = DataLoader(torch.utils.data.Subset(test_data, range(2000)),
+                             batch_size=batch_size)
+for X, y in test_dataloader:
+    shapes = (list(X.shape), X.dtype, list(y.shape), y.dtype)
+    break
+
+class NeuralNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(28*28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def forward(self, x):
+        x = self.flatten(x)
+        logits = self.linear_relu_stack(x)
+        return logits
+
+torch.manual_seed(0)
+model = NeuralNetwork()
+loss_fn = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=1e-1)
+losses = []
+model.train()
+for batch, (X, y) in enumerate(train_dataloader):
+    pred = model(X)
+    loss = loss_fn(pred, y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    if batch % 50 == 0:
+        losses.append(loss.item())
+model.eval()
+correct = 0
+with torch.no_grad():
+    for X, y in test_dataloader:
+        pred = model(X)
+        correct += (pred.argmax(1) == y.argmax(1)).type(torch.float).sum().item()
+torch.save(model.state_dict(), "model.pth")
+model = NeuralNetwork()
+model.load_state_dict(torch.load("model.pth", weights_only=True))
+with torch.no_grad():
+    again = (model(X).argmax(1) == y.argmax(1)).type(torch.float).sum().item()
+result = {"accuracy": correct / 2000, "losses": losses, "shapes": shapes, "again": again,
+          "last_batch": (pred.argmax(1) == y.argmax(1)).type(torch.float).sum().item()}
+'''
+
+
+def test_learn_the_basics_quickstart_runs_with_fastnn_imports(tmp_path, monkeypatch):
+    """pytorch/tutorials beginner_source/basics/quickstart_tutorial.py (on 12,800 training and
+    2,000 test images, one epoch, lr 0.1), with torch, torch.utils.data and torchvision
+    imports swapped for fastnn's. torchvision is not installed here, so the torch side of
+    this program cannot run; its result is checked for what the tutorial reports instead."""
+    from fastnn.data import DatasetNotFoundError, FashionMNIST
+    try:
+        FashionMNIST(train=False, download=False)
+    except DatasetNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (make data)")
+    source = to_fastnn(QUICKSTART).replace(
+        "from torchvision import datasets", "from fastnn.data import datasets").replace(
+        "from torchvision.transforms import", "from fastnn.data.transforms import")
+    assert not re.search(r"^\s*(import|from) (torch|torchvision)\b", source, re.M)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(source, namespace)
+    result = namespace["result"]
+    assert result["shapes"][0] == [64, 1, 28, 28] and result["shapes"][2] == [64, 10]
+    assert str(result["shapes"][1]) == "fastnn.float32"
+    assert result["losses"][-1] < result["losses"][0] < 2.4
+    assert result["accuracy"] > 0.6
+    assert result["again"] == result["last_batch"]  # the reloaded weights predict the same

@@ -46,8 +46,8 @@ def cache_dir():
 
 def search_dirs(root=None):
     dirs = []
-    if root is not None:
-        dirs.append(Path(root))
+    if root is not None:  # the files themselves, or torchvision's ROOT/FashionMNIST/raw layout
+        dirs += [Path(root), Path(root) / "FashionMNIST" / "raw"]
     if os.environ.get("FASTNN_DATA"):
         dirs.append(Path(os.environ["FASTNN_DATA"]))
     dirs += [cache_dir(), Path(DEBIAN_DIR)]
@@ -111,24 +111,49 @@ def load_file(key, root=None, download=True):
 
 
 class FashionMNIST:
-    """The images (N, 28, 28) uint8 and labels (N,) int64 of the train or test split."""
+    """The images (N, 28, 28) uint8 and labels (N,) int64 of the train or test split.
+
+    Items are (image, label) as torchvision's: without a transform the image is a float
+    tensor (1, 28, 28) in [0, 1] (what ToTensor gives); with one, the transform receives a PIL
+    image (as torchvision's transforms expect) and target_transform the int label. fastnn's
+    own DataLoader (fastnn.data.DataLoader) slices .images and .labels in whole batches and
+    does not go through __getitem__."""
 
     classes = CLASSES
 
-    def __init__(self, root=None, train=True, download=True):
+    def __init__(self, root=None, train=True, transform=None, target_transform=None,
+                 download=True):
         split = "train" if train else "test"
-        self.train = train
-        self.images = load_file(f"{split}-images", root, download)
-        self.labels = load_file(f"{split}-labels", root, download).astype(np.int64)
+        self.root, self.train = root, train
+        self.transform, self.target_transform = transform, target_transform
+        self.images = self._load(f"{split}-images", root, download)
+        self.labels = self._load(f"{split}-labels", root, download).astype(np.int64)
         if len(self.images) != len(self.labels):
             raise idx.IDXError(f"{len(self.images)} images but {len(self.labels)} labels")
+
+    @staticmethod
+    def _load(key, root, download):
+        return load_file(key, root, download)
 
     def __len__(self):
         return len(self.labels)
 
     def __getitem__(self, i):
-        return self.images[i].astype(np.float32)[np.newaxis] / np.float32(255), int(self.labels[i])
+        from fastnn.tensor import Tensor
+        image, label = self.images[i], int(self.labels[i])
+        if self.transform is None:
+            image = Tensor._wrap(image.astype(np.float32)[np.newaxis] / np.float32(255))
+        else:
+            from PIL import Image
+            image = self.transform(Image.fromarray(image))  # mode "L": 8-bit grayscale
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return image, label
 
     def __repr__(self):
-        return (f"Dataset FashionMNIST\n    Number of datapoints: {len(self)}\n"
-                f"    Split: {'Train' if self.train else 'Test'}")
+        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
+                 f"    Root location: {self.root}",
+                 f"    Split: {'Train' if self.train else 'Test'}"]
+        if self.transform is not None:
+            lines.append(f"    StandardTransform\nTransform: {self.transform!r}")
+        return "\n".join(lines)
