@@ -110,6 +110,12 @@ void fnn_adadelta_step(float *p, const float *g, float *sq, float *acc, ptrdiff_
                        float rho, float eps, float wd);
 void fnn_adamax_step(float *p, const float *g, float *m, float *u, ptrdiff_t n, float clr,
                      float b1, float b2, float eps, float wd);
+void fnn_nadam_step(float *p, const float *g, float *m, float *v, ptrdiff_t n, float grad_coef,
+                    float avg_coef, float b1, float b2, float inv_bc2, float eps, float wd,
+                    float decay);
+void fnn_radam_step(float *p, const float *g, float *m, float *v, ptrdiff_t n, float step_size,
+                    float rect_scale, int rectified, float b1, float b2, float eps, float wd,
+                    float decay);
 
 /* Convolution and pooling over NCHW float32 arrays; shapes in conv.h, checked in Python
  * (fastnn/ops/conv.py) before the call. gx/gw/gb may be NULL when not wanted. */

@@ -109,3 +109,43 @@ FNN_TARGET static void FNN_VARIANT(adamax_range)(float *p, const float *g, float
         p[i] -= clr * mi / ui;
     }
 }
+
+/* NAdam: p *= decay; g += wd * p; m, v as Adam; d = sqrt(v / bc2) + eps;
+ * p -= grad_coef * g / d + avg_coef * m / d. */
+FNN_TARGET static void FNN_VARIANT(nadam_range)(float *p, const float *g, float *m, float *v,
+                                                  ptrdiff_t n, float grad_coef, float avg_coef,
+                                                  float b1, float b2, float inv_bc2, float eps,
+                                                  float wd, float decay)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float pi = p[i] * decay;
+        const float gi = g[i] + wd * pi;
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        const float d = sqrtf(vi * inv_bc2) + eps;
+        p[i] = pi - grad_coef * gi / d - avg_coef * mi / d;
+    }
+}
+
+/* RAdam: p *= decay; g += wd * p; m, v as Adam; p -= step_size * m, times
+ * rect_scale / (sqrt(v) + eps) once the variance is rectified. */
+FNN_TARGET static void FNN_VARIANT(radam_range)(float *p, const float *g, float *m, float *v,
+                                                  ptrdiff_t n, float step_size, float rect_scale,
+                                                  int rectified, float b1, float b2, float eps,
+                                                  float wd, float decay)
+{
+#pragma omp simd
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const float pi = p[i] * decay;
+        const float gi = g[i] + wd * pi;
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        const float scale = rectified ? rect_scale / (sqrtf(vi) + eps) : 1.0f;
+        p[i] = pi - step_size * mi * scale;
+    }
+}

@@ -87,3 +87,23 @@ void fnn_adamax_step(float *p, const float *g, float *m, float *u, ptrdiff_t n, 
     FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN, FNN_ISA_CALL(adamax_range, p + lo, g + lo, m + lo,
                                                        u + lo, hi - lo, clr, b1, b2, eps, wd));
 }
+
+void fnn_nadam_step(float *p, const float *g, float *m, float *v, ptrdiff_t n, float grad_coef,
+                    float avg_coef, float b1, float b2, float inv_bc2, float eps, float wd,
+                    float decay)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN,
+                   FNN_ISA_CALL(nadam_range, p + lo, g + lo, m + lo, v + lo, hi - lo, grad_coef,
+                                avg_coef, b1, b2, inv_bc2, eps, wd, decay));
+}
+
+void fnn_radam_step(float *p, const float *g, float *m, float *v, ptrdiff_t n, float step_size,
+                    float rect_scale, int rectified, float b1, float b2, float eps, float wd,
+                    float decay)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_OPTIM], 1, __ATOMIC_RELAXED);
+    FNN_FOR_RANGES(n, OPTIM_PARALLEL_MIN,
+                   FNN_ISA_CALL(radam_range, p + lo, g + lo, m + lo, v + lo, hi - lo, step_size,
+                                rect_scale, rectified, b1, b2, eps, wd, decay));
+}

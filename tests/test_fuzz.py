@@ -182,6 +182,10 @@ OPTIMIZER_CALLS = {
                                                           0.01)),
     "adamax": (2, lambda p, g, s: backend.adamax_step(p, g, s[0], s[1], 0.02, 0.9, 0.999, 1e-8,
                                                       0.01)),
+    "nadam": (2, lambda p, g, s: backend.nadam_step(p, g, s[0], s[1], 0.01, 0.02, 0.9, 0.999,
+                                                    1.5, 1e-8, 0.01, 0.999)),
+    "radam": (2, lambda p, g, s: backend.radam_step(p, g, s[0], s[1], 0.01, 0.3, True, 0.9,
+                                                    0.999, 1e-8, 0.01, 0.999)),
 }
 
 
@@ -279,7 +283,8 @@ def test_the_fuzz_covers_every_kernel():
                "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
                "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
                "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward",
-               "batchnorm_backward", "adadelta_step", "adamax_step"}
+               "batchnorm_backward", "adadelta_step", "adamax_step", "nadam_step",
+               "radam_step"}
     assert set(contract.NAMES) == covered
 
 

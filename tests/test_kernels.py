@@ -284,6 +284,10 @@ STREAMING = {  # name -> (call(backend), the arrays it writes)
                                                    1e-6, 0.01, backend=b),
     "adamax": lambda a, b: backend.adamax_step(a["p"], a["g"], a["m"], a["v"], 0.02, 0.9, 0.999,
                                                1e-8, 0.01, backend=b),
+    "nadam": lambda a, b: backend.nadam_step(a["p"], a["g"], a["m"], a["v"], 0.01, 0.02, 0.9,
+                                             0.999, 1.5, 1e-8, 0.01, 0.999, backend=b),
+    "radam": lambda a, b: backend.radam_step(a["p"], a["g"], a["m"], a["v"], 0.01, 0.3, True,
+                                             0.9, 0.999, 1e-8, 0.01, 0.999, backend=b),
     "rmsprop": lambda a, b: backend.rmsprop_step(a["p"], a["g"], a["v"], a["ga"], a["buf"], 0.01,
                                                  0.99, 1e-8, 0.01, 0.9, backend=b),
 }

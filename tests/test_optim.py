@@ -22,6 +22,12 @@ CONFIGS = [
     ("Adadelta", dict(maximize=True)),
     ("Adamax", dict()),
     ("Adamax", dict(lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2, momentum_decay=1e-2)),
+    ("NAdam", dict(lr=1e-2, weight_decay=1e-2, decoupled_weight_decay=True)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=1e-2, betas=(0.8, 0.9), weight_decay=1e-2)),
+    ("RAdam", dict(lr=1e-2, weight_decay=1e-1, decoupled_weight_decay=True)),
 ]
 
 
@@ -52,7 +58,7 @@ def test_100_steps_match_pytorch(name, kwargs, backend_name):
 
 
 @pytest.mark.parametrize("name", ["Adam", "AdamW", "Adagrad", "RMSprop", "SGD", "Adadelta",
-                                  "Adamax"])
+                                  "Adamax", "NAdam", "RAdam"])
 def test_backends_agree_on_optimizer_steps(name):
     rng = np.random.default_rng(1)
     w0 = rng.standard_normal((300, 301)).astype(np.float32)  # above the threading threshold

@@ -223,6 +223,20 @@ def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_de
           float(clr), float(beta1), float(beta2), float(eps), float(weight_decay))
 
 
+def nadam_step(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, beta1, beta2, inv_bc2,
+               eps, weight_decay, decay=1.0, backend=None):
+    _call("nadam_step", _update_backend(backend, param), param, grad, exp_avg, exp_avg_sq,
+          float(grad_coef), float(avg_coef), float(beta1), float(beta2), float(inv_bc2),
+          float(eps), float(weight_decay), float(decay))
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectified, beta1, beta2,
+               eps, weight_decay, decay=1.0, backend=None):
+    _call("radam_step", _update_backend(backend, param), param, grad, exp_avg, exp_avg_sq,
+          float(step_size), float(rect_scale), bool(rectified), float(beta1), float(beta2),
+          float(eps), float(weight_decay), float(decay))
+
+
 def conv2d_forward(x, w, bias, y, shape, relu=False, backend=None):
     _call("conv2d_forward", backend, x, w, bias, y, shape, bool(relu))
 

@@ -397,3 +397,11 @@ def check_adadelta_step(param, grad, square_avg, acc_delta, *hyperparameters):
 def check_adamax_step(param, grad, exp_avg, exp_inf, *hyperparameters):
     _check_update(param, [("grad", grad, False, False), ("exp_avg", exp_avg, True, False),
                           ("exp_inf", exp_inf, True, False)])
+
+
+def check_nadam_step(param, grad, exp_avg, exp_avg_sq, *hyperparameters):
+    check_adam_step(param, grad, exp_avg, exp_avg_sq, None)
+
+
+def check_radam_step(param, grad, exp_avg, exp_avg_sq, *hyperparameters):
+    check_adam_step(param, grad, exp_avg, exp_avg_sq, None)

@@ -98,3 +98,15 @@ def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay
 def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_decay):
     _kernels.adamax_step(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_inf), clr, beta1,
                          beta2, eps, weight_decay)
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, beta1, beta2, inv_bc2,
+               eps, weight_decay, decay):
+    _kernels.nadam_step(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), grad_coef,
+                        avg_coef, beta1, beta2, inv_bc2, eps, weight_decay, decay)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectified, beta1, beta2,
+               eps, weight_decay, decay):
+    _kernels.radam_step(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), step_size,
+                        rect_scale, rectified, beta1, beta2, eps, weight_decay, decay)

@@ -623,6 +623,74 @@ def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_de
                  f(beta1), f(beta2), f(eps), f(weight_decay))
 
 
+_NADAM = (_F, _F, _F, _F, float32, float32, float32, float32, float32, float32, float32, float32)
+
+
+@njit(void(*_NADAM, int64, int64), **_COMMON)
+def _nadam_range(p, g, m, v, grad_coef, avg_coef, b1, b2, inv_bc2, eps, wd, decay, lo, hi):
+    p, g, m, v = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
+    for i in range(hi - lo):
+        pi = p[i] * decay
+        gi = g[i] + wd * pi
+        mi = b1 * m[i] + (1 - b1) * gi
+        vi = b2 * v[i] + (1 - b2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        d = np.sqrt(vi * inv_bc2) + eps
+        p[i] = pi - grad_coef * gi / d - avg_coef * mi / d
+
+
+@njit(void(*_NADAM, int64), parallel=True, **_COMMON)
+def _nadam_parallel(p, g, m, v, grad_coef, avg_coef, b1, b2, inv_bc2, eps, wd, decay, parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _nadam_range(p, g, m, v, grad_coef, avg_coef, b1, b2, inv_bc2, eps, wd, decay,
+                     n * part // parts, n * (part + 1) // parts)
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, beta1, beta2, inv_bc2,
+               eps, weight_decay, decay):
+    f = np.float32
+    _elementwise(_nadam_range, _nadam_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+                 f(grad_coef), f(avg_coef), f(beta1), f(beta2), f(inv_bc2), f(eps),
+                 f(weight_decay), f(decay))
+
+
+_RADAM = (_F, _F, _F, _F, float32, float32, boolean, float32, float32, float32, float32, float32)
+
+
+@njit(void(*_RADAM, int64, int64), **_COMMON)
+def _radam_range(p, g, m, v, step_size, rect_scale, rectified, b1, b2, eps, wd, decay, lo, hi):
+    p, g, m, v = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
+    for i in range(hi - lo):
+        pi = p[i] * decay
+        gi = g[i] + wd * pi
+        mi = b1 * m[i] + (1 - b1) * gi
+        vi = b2 * v[i] + (1 - b2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        scale = rect_scale / (np.sqrt(vi) + eps) if rectified else np.float32(1.0)
+        p[i] = pi - step_size * mi * scale
+
+
+@njit(void(*_RADAM, int64), parallel=True, **_COMMON)
+def _radam_parallel(p, g, m, v, step_size, rect_scale, rectified, b1, b2, eps, wd, decay, parts):
+    n = p.shape[0]
+    for part in prange(parts):
+        _radam_range(p, g, m, v, step_size, rect_scale, rectified, b1, b2, eps, wd, decay,
+                     n * part // parts, n * (part + 1) // parts)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectified, beta1,
+               beta2, eps, weight_decay, decay):
+    f = np.float32
+    _elementwise(_radam_range, _radam_parallel, param.size, param.reshape(-1),
+                 _input(grad).reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+                 f(step_size), f(rect_scale), bool(rectified), f(beta1), f(beta2), f(eps),
+                 f(weight_decay), f(decay))
+
+
 def set_num_threads(n):
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 

@@ -140,3 +140,31 @@ def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_de
     exp_avg += f32(1 - beta1) * g
     np.maximum(exp_inf * f32(beta2), np.abs(g) + f32(eps), out=exp_inf)
     param -= f32(clr) * exp_avg / exp_inf
+
+
+def _adam_moments(param, grad, exp_avg, exp_avg_sq, beta1, beta2, weight_decay, decay):
+    f32 = np.float32
+    if decay != 1.0:
+        param *= f32(decay)
+    g = grad + f32(weight_decay) * param if weight_decay else grad
+    exp_avg *= f32(beta1)
+    exp_avg += f32(1 - beta1) * g
+    exp_avg_sq *= f32(beta2)
+    exp_avg_sq += f32(1 - beta2) * g * g
+    return g
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, beta1, beta2, inv_bc2,
+               eps, weight_decay, decay):
+    f32 = np.float32
+    g = _adam_moments(param, grad, exp_avg, exp_avg_sq, beta1, beta2, weight_decay, decay)
+    d = np.sqrt(exp_avg_sq * f32(inv_bc2)) + f32(eps)
+    param -= f32(grad_coef) * g / d + f32(avg_coef) * exp_avg / d
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectified, beta1,
+               beta2, eps, weight_decay, decay):
+    f32 = np.float32
+    _adam_moments(param, grad, exp_avg, exp_avg_sq, beta1, beta2, weight_decay, decay)
+    scale = f32(rect_scale) / (np.sqrt(exp_avg_sq) + f32(eps)) if rectified else f32(1)
+    param -= f32(step_size) * exp_avg * scale
