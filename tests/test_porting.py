@@ -17,6 +17,7 @@ IMPORTS = [
     (r"^import torch$", "import fastnn as torch"),
     (r"^from torch import nn$", "from fastnn import nn"),
     (r"^import torch\.nn\.functional as F$", "import fastnn.nn.functional as F"),
+    (r"^from torch\.nn import (.*)$", r"from fastnn.nn import \1"),
     (r"^from torch import optim$", "from fastnn import optim"),
     (r"^from torch\.utils import data$", "from fastnn.utils import data"),
     (r"^from torch\.utils\.data import (.*)$", r"from fastnn.utils.data import \1"),
