@@ -32,10 +32,11 @@ from fastnn.ops.reductions import (all, any, argmax, argmin, cumsum, max, mean, 
 from fastnn.ops.shape import (cat, flatten, permute, reshape, squeeze, stack,  # noqa: F401
                               transpose, unsqueeze)
 from fastnn.ops.logical import masked_fill  # noqa: F401
+from fastnn.ops.einsum import einsum  # noqa: F401
 from fastnn.ops.linalg import bmm, outer  # noqa: F401
 from fastnn.ops.manipulation import (argsort, bincount, chunk, flip, gather,  # noqa: F401
-                                     index_select, nonzero, roll, sort, split, tile, topk,
-                                     unique)
+                                     index_select, nonzero, repeat_interleave, roll, sort,
+                                     split, tile, topk, unique)
 from fastnn.ops.rounding import (allclose, ceil, floor, isclose, isfinite, isinf,  # noqa: F401
                                  isnan, round, trunc)
 from fastnn.ops.statistics import logsumexp, prod, std, var  # noqa: F401

@@ -839,6 +839,9 @@ class Tensor:
     def repeat(self, *sizes):
         return manipulation.repeat(self, *sizes)
 
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return manipulation.repeat_interleave(self, repeats, dim)
+
     def tile(self, *dims):
         return manipulation.tile(self, dims[0] if len(dims) == 1 else dims)
 

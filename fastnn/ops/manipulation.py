@@ -266,3 +266,19 @@ def bincount(x, weights=None, minlength=0):
     if w is None:
         return Tensor._wrap(counts.astype(np.int64))
     return Tensor._wrap(counts.astype(w.dtype if w.dtype.kind == "f" else np.float64))
+
+
+def repeat_interleave(x, repeats, dim=None, *, output_size=None):
+    """Each element (or slice along dim) repeated repeats times in place, as torch's; the
+    gradient sums the copies (it is an index_select)."""
+    if dim is None:
+        x, dim = x.reshape(-1), 0
+    d = _dim(dim, x.ndim)
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.size > 1 and counts.shape != (x.shape[d],):
+        raise RuntimeError("repeats must have the same size as input along dim")
+    if (counts < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    index = np.repeat(np.arange(x.shape[d]), counts.reshape(-1) if counts.size > 1
+                      else int(counts))
+    return x[_along(d, x.ndim, Tensor._wrap(index.astype(np.int64)))]
