@@ -17,21 +17,20 @@ class BatchNorm1d(BatchNorm2d):
             raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
 
 
+def _affine(module, shape, affine, bias):
+    """weight (ones) and bias (zeros) of the given shape, or None where not wanted."""
+    module.register_parameter("weight", Parameter(np.ones(shape, np.float32)) if affine else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, np.float32))
+                              if affine and bias else None)
+
+
 class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine, self.use_bias = elementwise_affine, bias
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(shape, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(shape, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, shape, elementwise_affine, bias)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -49,15 +48,7 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                      eps, affine)
         self.use_bias = bias
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, (num_channels,), affine, bias)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

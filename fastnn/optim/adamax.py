@@ -1,7 +1,7 @@
 import numpy as np
 
 from fastnn import backend
-from fastnn.optim.optimizer import Optimizer, check_hyperparameters
+from fastnn.optim.optimizer import Optimizer, check_betas, check_hyperparameters
 
 
 class Adamax(Optimizer):
@@ -11,9 +11,7 @@ class Adamax(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         check_hyperparameters(lr=lr, epsilon=eps, weight_decay=weight_decay)
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=maximize))
 

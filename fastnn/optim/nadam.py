@@ -3,7 +3,7 @@ import math
 import numpy as np
 
 from fastnn import backend
-from fastnn.optim.optimizer import Optimizer, check_hyperparameters
+from fastnn.optim.optimizer import Optimizer, check_betas, check_hyperparameters
 
 
 class NAdam(Optimizer):
@@ -16,9 +16,7 @@ class NAdam(Optimizer):
                  maximize=False, capturable=False, differentiable=False):
         check_hyperparameters(lr=lr, epsilon=eps, weight_decay=weight_decay,
                               momentum_decay=momentum_decay)
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
@@ -55,9 +53,7 @@ class RAdam(Optimizer):
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
                  capturable=False, differentiable=False):
         check_hyperparameters(lr=lr, epsilon=eps, weight_decay=weight_decay)
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,

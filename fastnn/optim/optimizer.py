@@ -16,6 +16,14 @@ def check_hyperparameters(**values):
             raise ValueError(f"Invalid {label}: {value}")
 
 
+def check_betas(betas):
+    """torch's check of Adam-family betas: each in [0, 1)."""
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    return tuple(betas)
+
+
 class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
