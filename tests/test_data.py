@@ -113,7 +113,7 @@ def test_well_formed_but_wrong_data_fails_the_checksum(tmp_path, monkeypatch):
 
 def test_missing_files_name_every_way_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", str(tmp_path / "none"))
-    monkeypatch.setattr(fashion_mnist, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(fashion_mnist, "cache_dir", lambda spec=None: tmp_path / "cache")
     monkeypatch.delenv("FASTNN_DATA", raising=False)
     with pytest.raises(DatasetNotFoundError) as info:
         FashionMNIST(tmp_path / "empty", download=False)
@@ -137,3 +137,36 @@ def test_dataloader_batches(train_set):
     np.testing.assert_array_equal(next(iter(again))[1]._data, y._data)
     np.testing.assert_raises(AssertionError, np.testing.assert_array_equal,
                              next(iter(loader))[1]._data, y._data)
+
+
+def _write_idx(path, magic, array):
+    import gzip
+    import struct
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_reads_torchvisions_layout_with_transforms(tmp_path):
+    """MNIST has the same format and checks (without a pinned digest); a synthetic copy in
+    torchvision's ROOT/MNIST/raw layout loads, and items come as torchvision's."""
+    from fastnn.data import datasets, idx, transforms
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 60000), ("t10k", 10000)):
+        _write_idx(raw / f"{split}-images-idx3-ubyte.gz", idx.MAGIC_IMAGES,
+                   rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{split}-labels-idx1-ubyte.gz", idx.MAGIC_LABELS,
+                   rng.integers(0, 10, n))
+    test = datasets.MNIST(tmp_path, train=False, download=False,
+                          transform=transforms.Compose([transforms.ToTensor(),
+                                                        transforms.Normalize((0.1307,),
+                                                                             (0.3081,))]))
+    image, label = test[3]
+    assert len(test) == 10000 and tuple(image.shape) == (1, 28, 28) and isinstance(label, int)
+    expected = (test.images[3] / np.float32(255) - np.float32(0.1307)) / np.float32(0.3081)
+    np.testing.assert_allclose(image.numpy()[0], expected, rtol=1e-6)
+    _write_idx(raw / "t10k-labels-idx1-ubyte.gz", idx.MAGIC_LABELS, rng.integers(0, 10, 9999))
+    with pytest.raises(idx.IDXError, match="9999 items, expected 10000"):
+        datasets.MNIST(tmp_path, train=False, download=False)

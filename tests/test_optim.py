@@ -161,3 +161,27 @@ def test_step_with_a_closure_returns_its_loss_like_torch(name):
         results.append((losses, w.detach().numpy().copy()))
     assert results[1][0] == pytest.approx(results[0][0], rel=1e-5)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-6)
+
+
+@requires_torch
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.5, history_size=3, max_iter=5)])
+def test_lbfgs_matches_torch_on_a_least_squares_problem(kwargs):
+    import torch
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((20, 5)).astype(np.float32)
+    b = rng.standard_normal(20).astype(np.float32)
+    results = []
+    for m in (torch, fastnn):
+        w = m.nn.Parameter(m.zeros(5))
+        opt = m.optim.LBFGS([w], **kwargs)
+        A, B = m.tensor(a), m.tensor(b)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((A @ w - B) ** 2).mean() + 0.1 * (w ** 4).sum()
+            loss.backward()
+            return loss
+        losses = [float(opt.step(closure)) for _ in range(4)]
+        results.append((losses, w.detach().numpy().copy()))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-4)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-3, atol=1e-5)

@@ -1,3 +1,3 @@
-"""torchvision.datasets' name for the data set fastnn ships a loader for, so that
+"""torchvision.datasets' names for the data sets fastnn has loaders for, so that
 `from torchvision import datasets` ports as `from fastnn.data import datasets`."""
-from fastnn.data.fashion_mnist import FashionMNIST  # noqa: F401
+from fastnn.data.fashion_mnist import MNIST, FashionMNIST  # noqa: F401

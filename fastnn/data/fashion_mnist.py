@@ -40,17 +40,32 @@ class DatasetNotFoundError(FileNotFoundError):
     pass
 
 
-def cache_dir():
-    return Path(os.path.expanduser("~/.cache/fastnn/fashion-mnist"))
+class Spec:
+    """Where one IDX data set's files live and what they must be: torchvision's folder name
+    under a root, the cache folder, Debian's folder, the download mirror and FILES' table."""
+
+    def __init__(self, name, files, cache, debian, mirror):
+        self.name, self.files, self.cache, self.debian, self.mirror = (name, files, cache,
+                                                                       debian, mirror)
 
 
-def search_dirs(root=None):
+FASHION = Spec("FashionMNIST", FILES, "fashion-mnist", DEBIAN_DIR, MIRROR)
+
+
+def cache_dir(spec=FASHION):
+    return Path(os.path.expanduser(f"~/.cache/fastnn/{spec.cache}"))
+
+
+def search_dirs(root=None, spec=FASHION):
     dirs = []
-    if root is not None:  # the files themselves, or torchvision's ROOT/FashionMNIST/raw layout
-        dirs += [Path(root), Path(root) / "FashionMNIST" / "raw"]
+    if root is not None:  # the files themselves, or torchvision's ROOT/<Name>/raw layout
+        dirs += [Path(root), Path(root) / spec.name / "raw"]
     if os.environ.get("FASTNN_DATA"):
         dirs.append(Path(os.environ["FASTNN_DATA"]))
-    dirs += [cache_dir(), Path(DEBIAN_DIR)]
+    dirs.append(cache_dir(spec))
+    debian = DEBIAN_DIR if spec is FASHION else spec.debian  # the module's, read at call time
+    if debian:
+        dirs.append(Path(debian))
     return dirs
 
 
@@ -62,11 +77,11 @@ def _find(stem, dirs):
     return None
 
 
-def _download(stem, timeout=30):
-    target = cache_dir() / (stem + ".gz")
+def _download(stem, spec=FASHION, timeout=30):
+    target = cache_dir(spec) / (stem + ".gz")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".gz.part")
-    with urllib.request.urlopen(MIRROR + stem + ".gz", timeout=timeout) as response, \
+    with urllib.request.urlopen(spec.mirror + stem + ".gz", timeout=timeout) as response, \
             open(tmp, "wb") as f:
         while chunk := response.read(1 << 20):
             f.write(chunk)
@@ -74,7 +89,12 @@ def _download(stem, timeout=30):
     return target
 
 
-def _not_found_message(stem, dirs, download_error):
+def _not_found_message(stem, dirs, download_error, spec=FASHION):
+    if spec is not FASHION:
+        looked = "\n".join(f"  - {d}" for d in dirs)
+        return (f"{spec.name} file {stem}(.gz) not found. Looked in:\n{looked}\nand "
+                f"downloading from {spec.mirror} failed ({download_error}). Put the four .gz "
+                f"files in {cache_dir(spec)}, or pass root=DIR or set FASTNN_DATA=DIR")
     looked = "\n".join(f"  - {d}" for d in dirs)
     return (
         f"Fashion-MNIST file {stem}(.gz) not found. Looked in:\n{looked}\n"
@@ -87,26 +107,28 @@ def _not_found_message(stem, dirs, download_error):
     )
 
 
-def load_file(key, root=None, download=True):
-    """The verified array for one of FILES' keys."""
-    stem, magic, tail, count, digest = FILES[key]
-    dirs = search_dirs(root)
+def load_file(key, root=None, download=True, spec=FASHION):
+    """The verified array for one of the spec's file keys (magic, dimensions, count, and the
+    SHA-256 of the decompressed bytes where the spec knows it)."""
+    stem, magic, tail, count, digest = spec.files[key]
+    dirs = search_dirs(root, spec)
     path = _find(stem, dirs)
     if path is None:
         if not download:
-            raise DatasetNotFoundError(_not_found_message(stem, dirs, "download disabled"))
+            raise DatasetNotFoundError(_not_found_message(stem, dirs, "download disabled", spec))
         try:
-            path = _download(stem)
+            path = _download(stem, spec)
         except OSError as exc:
-            raise DatasetNotFoundError(_not_found_message(stem, dirs, exc)) from None
+            raise DatasetNotFoundError(_not_found_message(stem, dirs, exc, spec)) from None
     raw = idx.read_bytes(path)
     array = idx.parse(raw, path, magic, tail)
     if array.shape[0] != count:
         raise idx.IDXError(f"{path}: {array.shape[0]} items, expected {count}")
-    found = idx.sha256(raw)
-    if found != digest:
-        raise idx.IDXError(f"{path}: SHA-256 of the decompressed data is {found}, expected "
-                           f"{digest}; the file is altered or not Fashion-MNIST")
+    if digest is not None:
+        found = idx.sha256(raw)
+        if found != digest:
+            raise idx.IDXError(f"{path}: SHA-256 of the decompressed data is {found}, expected "
+                               f"{digest}; the file is altered or not {spec.name}")
     return array
 
 
@@ -120,6 +142,7 @@ class FashionMNIST:
     does not go through __getitem__."""
 
     classes = CLASSES
+    spec = FASHION
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None,
                  download=True):
@@ -131,9 +154,8 @@ class FashionMNIST:
         if len(self.images) != len(self.labels):
             raise idx.IDXError(f"{len(self.images)} images but {len(self.labels)} labels")
 
-    @staticmethod
-    def _load(key, root, download):
-        return load_file(key, root, download)
+    def _load(self, key, root, download):
+        return load_file(key, root, download, self.spec)
 
     def __len__(self):
         return len(self.labels)
@@ -157,3 +179,20 @@ class FashionMNIST:
         if self.transform is not None:
             lines.append(f"    StandardTransform\nTransform: {self.transform!r}")
         return "\n".join(lines)
+
+
+# MNIST (LeCun et al. 1998): the same IDX layout. No SHA-256 is pinned for it: none could be
+# verified on the machines fastnn is built on (they carry Fashion-MNIST only), so its files get
+# the format checks (magic, dimensions, counts) and not a digest.
+MNIST_FILES = {key: value[:4] + (None,) for key, value in FILES.items()}
+MNIST_SPEC = Spec("MNIST", MNIST_FILES, "mnist", None,
+                  "https://ossci-datasets.s3.amazonaws.com/mnist/")
+
+
+class MNIST(FashionMNIST):
+    """Handwritten digits 0-9, as torchvision.datasets.MNIST (ROOT/MNIST/raw or the files in
+    ROOT, $FASTNN_DATA, ~/.cache/fastnn/mnist)."""
+
+    classes = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
+               "7 - seven", "8 - eight", "9 - nine")
+    spec = MNIST_SPEC

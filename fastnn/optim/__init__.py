@@ -2,6 +2,7 @@ from fastnn.optim import lr_scheduler  # noqa: F401
 from fastnn.optim.adadelta import Adadelta  # noqa: F401
 from fastnn.optim.adagrad import Adagrad  # noqa: F401
 from fastnn.optim.adamax import Adamax  # noqa: F401
+from fastnn.optim.lbfgs import LBFGS  # noqa: F401
 from fastnn.optim.nadam import NAdam, RAdam  # noqa: F401
 from fastnn.optim.adam import Adam, AdamW  # noqa: F401
 from fastnn.optim.optimizer import Optimizer  # noqa: F401
