@@ -19,6 +19,9 @@ IMPORTS = [
     (r"^import torch\.nn\.functional as F$", "import fastnn.nn.functional as F"),
     (r"^from torch\.nn import (.*)$", r"from fastnn.nn import \1"),
     (r"^from torch import optim$", "from fastnn import optim"),
+    (r"^import torch\.nn as nn$", "import fastnn.nn as nn"),
+    (r"^import torch\.optim as optim$", "import fastnn.optim as optim"),
+    (r"^from torch\.optim\.lr_scheduler import (.*)$", r"from fastnn.optim.lr_scheduler import \1"),
     (r"^from torch\.utils import data$", "from fastnn.utils import data"),
     (r"^from torch\.utils\.data import (.*)$", r"from fastnn.utils.data import \1"),
 ]

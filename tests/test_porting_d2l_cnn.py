@@ -156,3 +156,95 @@ def inputs():
 def test_d2l_modern_cnn_ports_by_changing_imports(name, source, inputs):
     ours = compare(source, rtol=2e-4, atol=2e-5, **inputs)
     assert ours["losses"][-1] < ours["losses"][0]
+
+
+# pytorch/examples mnist/main.py: its Net, train() and test() as written there (dropout made a
+# parameter so the two libraries' random masks cannot differ), Adadelta and StepLR as in main(),
+# on Fashion-MNIST-shaped data handed over through a TensorDataset.
+EXAMPLES_MNIST = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.optim.lr_scheduler import StepLR
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(DROPOUT)
+        self.dropout2 = nn.Dropout(DROPOUT)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.relu(x)
+        x = self.conv2(x)
+        x = F.relu(x)
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        output = F.log_softmax(x, dim=1)
+        return output
+
+
+def train(model, train_loader, optimizer):
+    model.train()
+    losses = []
+    for batch_idx, (data, target) in enumerate(train_loader):
+        optimizer.zero_grad()
+        output = model(data)
+        loss = F.nll_loss(output, target)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test(model, test_loader):
+    model.eval()
+    test_loss = 0
+    correct = 0
+    with torch.no_grad():
+        for data, target in test_loader:
+            output = model(data)
+            test_loss += F.nll_loss(output, target, reduction='sum').item()
+            pred = output.argmax(dim=1, keepdim=True)
+            correct += pred.eq(target.view_as(pred)).sum().item()
+    return test_loss / len(test_loader.dataset), correct
+
+
+model = Net()
+init_from(model, 5)
+data = TensorDataset(torch.from_numpy(IMAGES), torch.from_numpy(LABELS))
+train_loader = DataLoader(data, batch_size=16)
+test_loader = DataLoader(data, batch_size=32)
+optimizer = optim.Adadelta(model.parameters(), lr=1.0)
+scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
+losses, tests = [], []
+for epoch in range(1, 3):
+    losses += train(model, train_loader, optimizer)
+    tests.append(test(model, test_loader))
+    scheduler.step()
+result = {"losses": losses, "test_loss": [t[0] for t in tests], "correct": [t[1] for t in tests],
+          "lr": scheduler.get_last_lr()[0], "fc2": model.fc2.weight.data}
+"""
+
+
+@requires_torch
+def test_pytorch_examples_mnist_ports_by_changing_imports():
+    rng = np.random.default_rng(1)
+    images = rng.random((48, 1, 28, 28), dtype=np.float32)
+    labels = (images.reshape(48, -1) @ rng.standard_normal((784, 10))).argmax(1)
+    ours = compare(COMMON + EXAMPLES_MNIST, rtol=5e-4, atol=5e-5, np=np, DROPOUT=0.0,
+                   IMAGES=images, LABELS=labels.astype(np.int64))
+    assert ours["lr"] == pytest.approx(0.49)
+    assert ours["losses"][-1] < ours["losses"][0]
