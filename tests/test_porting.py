@@ -410,6 +410,76 @@ result["shuffled"] = shuffled
 """
 
 
+# pytorch/tutorials beginner_source/basics: buildmodel_tutorial.py and autogradqs_tutorial.py,
+# their code as written (weights handed over from NumPy, random inputs from DATA).
+BASICS_BUILDMODEL_AUTOGRAD = """
+import torch
+from torch import nn
+
+device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+
+class NeuralNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(28*28, 512),
+            nn.ReLU(),
+            nn.Linear(512, 512),
+            nn.ReLU(),
+            nn.Linear(512, 10),
+        )
+
+    def forward(self, x):
+        x = self.flatten(x)
+        logits = self.linear_relu_stack(x)
+        return logits
+
+model = NeuralNetwork().to(device)
+model.load_state_dict({name: torch.from_numpy(INIT[:p.shape[0], :p.shape[1]] * 0.05 if p.ndim == 2
+                                              else INIT[0, :p.shape[0]] * 0.05)
+                       for name, p in model.state_dict().items()})
+X = torch.from_numpy(IMAGES[:3].reshape(3, 28, 28))
+logits = model(X)
+pred_probab = nn.Softmax(dim=1)(logits)
+y_pred = pred_probab.argmax(1)
+input_image = torch.from_numpy(IMAGES[3:6].reshape(3, 28, 28))
+flatten = nn.Flatten()
+flat_image = flatten(input_image)
+layer1 = nn.Linear(in_features=28*28, out_features=20)
+layer1.load_state_dict({"weight": torch.from_numpy(INIT[:20, :784] * 0.05),
+                        "bias": torch.from_numpy(INIT[20, :20] * 0.05)})
+hidden1 = layer1(flat_image)
+hidden1 = nn.ReLU()(hidden1)
+seq_modules = nn.Sequential(flatten, layer1, nn.ReLU(), nn.Linear(20, 10))
+sizes = [list(param.size()) for name, param in model.named_parameters()]
+
+x = torch.ones(5)
+y = torch.zeros(3)
+w = torch.from_numpy(DATA[:5, :3].copy()).requires_grad_()
+b = torch.from_numpy(DATA[5, :3].copy()).requires_grad_()
+z = torch.matmul(x, w)+b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+loss.backward()
+with torch.no_grad():
+    z2 = torch.matmul(x, w)+b
+z_det = z.detach()
+inp = torch.eye(4, 5, requires_grad=True)
+out = (inp+1).pow(2).t()
+out.backward(torch.ones_like(out), retain_graph=True)
+first = inp.grad.clone()
+out.backward(torch.ones_like(out), retain_graph=True)
+second = inp.grad.clone()
+inp.grad.zero_()
+out.backward(torch.ones_like(out), retain_graph=True)
+result = {"device": device, "logits": logits, "y_pred": y_pred, "hidden1": hidden1,
+          "flat_shape": list(flat_image.shape), "sizes": str(sizes), "loss": loss, "w_grad": w.grad,
+          "b_grad": b.grad, "z2_requires_grad": z2.requires_grad,
+          "z_det_requires_grad": z_det.requires_grad, "first": first, "second": second,
+          "zeroed": inp.grad, "z_grad_fn": z.grad_fn.name()}
+"""
+
+
 @pytest.fixture(scope="module")
 def inputs():
     rng = np.random.default_rng(0)
@@ -431,6 +501,7 @@ def inputs():
     ("layers", LAYERS, 1e-5),
     ("tutorial_idioms", TUTORIAL_IDIOMS, 1e-4),
     ("linreg_concise", LINREG_CONCISE, 1e-5),
+    ("basics_buildmodel_autograd", BASICS_BUILDMODEL_AUTOGRAD, 1e-5),
 ], ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
 def test_program_ports_by_changing_imports(name, source, tol, inputs):
     ours = compare(source, rtol=tol, atol=tol, **inputs)
