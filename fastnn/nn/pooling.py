@@ -1,24 +1,15 @@
 """MaxPool1d, AvgPool1d and AdaptiveMaxPool2d (the 2-D pooling layers are in nn/conv.py)."""
+from fastnn.nn.conv import MaxPool2d
 from fastnn.nn.module import Module
 from fastnn.ops import pool
 
 
-class MaxPool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+class MaxPool1d(MaxPool2d):
+    """The same arguments and repr as MaxPool2d, over (N, C, L) input."""
 
     def forward(self, input):
         return pool.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                                self.ceil_mode, self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool1d(Module):
