@@ -110,6 +110,18 @@ FNN_TARGET static void FNN_VARIANT(adamax_range)(float *p, const float *g, float
     }
 }
 
+/* The step NAdam and RAdam share with Adam: decoupled decay, L2 decay, both moments. */
+FNN_TARGET static inline void FNN_VARIANT(adam_moments)(float *p, const float *g, float *m,
+                                                          float *v, ptrdiff_t i, float b1,
+                                                          float b2, float wd, float decay,
+                                                          float *pi, float *gi)
+{
+    *pi = p[i] * decay;
+    *gi = g[i] + wd * *pi;
+    m[i] = b1 * m[i] + (1.0f - b1) * *gi;
+    v[i] = b2 * v[i] + (1.0f - b2) * *gi * *gi;
+}
+
 /* NAdam: p *= decay; g += wd * p; m, v as Adam; d = sqrt(v / bc2) + eps;
  * p -= grad_coef * g / d + avg_coef * m / d. */
 FNN_TARGET static void FNN_VARIANT(nadam_range)(float *p, const float *g, float *m, float *v,
@@ -119,12 +131,9 @@ FNN_TARGET static void FNN_VARIANT(nadam_range)(float *p, const float *g, float 
 {
 #pragma omp simd
     for (ptrdiff_t i = 0; i < n; ++i) {
-        const float pi = p[i] * decay;
-        const float gi = g[i] + wd * pi;
-        const float mi = b1 * m[i] + (1.0f - b1) * gi;
-        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
+        float pi, gi;
+        FNN_VARIANT(adam_moments)(p, g, m, v, i, b1, b2, wd, decay, &pi, &gi);
+        const float mi = m[i], vi = v[i];
         const float d = sqrtf(vi * inv_bc2) + eps;
         p[i] = pi - grad_coef * gi / d - avg_coef * mi / d;
     }
@@ -139,12 +148,9 @@ FNN_TARGET static void FNN_VARIANT(radam_range)(float *p, const float *g, float 
 {
 #pragma omp simd
     for (ptrdiff_t i = 0; i < n; ++i) {
-        const float pi = p[i] * decay;
-        const float gi = g[i] + wd * pi;
-        const float mi = b1 * m[i] + (1.0f - b1) * gi;
-        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
+        float pi, gi;
+        FNN_VARIANT(adam_moments)(p, g, m, v, i, b1, b2, wd, decay, &pi, &gi);
+        const float mi = m[i], vi = v[i];
         const float scale = rectified ? rect_scale / (sqrtf(vi) + eps) : 1.0f;
         p[i] = pi - step_size * mi * scale;
     }

@@ -623,6 +623,18 @@ def adamax_step(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_de
                  f(beta1), f(beta2), f(eps), f(weight_decay))
 
 
+@njit(inline="always", **_COMMON)
+def _adam_moments(p, g, m, v, i, b1, b2, wd, decay):
+    """The step NAdam and RAdam share with Adam: decays, then both moments, updated in place."""
+    pi = p[i] * decay
+    gi = g[i] + wd * pi
+    mi = b1 * m[i] + (1 - b1) * gi
+    vi = b2 * v[i] + (1 - b2) * gi * gi
+    m[i] = mi
+    v[i] = vi
+    return pi, gi, mi, vi
+
+
 _NADAM = (_F, _F, _F, _F, float32, float32, float32, float32, float32, float32, float32, float32)
 
 
@@ -630,12 +642,7 @@ _NADAM = (_F, _F, _F, _F, float32, float32, float32, float32, float32, float32, 
 def _nadam_range(p, g, m, v, grad_coef, avg_coef, b1, b2, inv_bc2, eps, wd, decay, lo, hi):
     p, g, m, v = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
     for i in range(hi - lo):
-        pi = p[i] * decay
-        gi = g[i] + wd * pi
-        mi = b1 * m[i] + (1 - b1) * gi
-        vi = b2 * v[i] + (1 - b2) * gi * gi
-        m[i] = mi
-        v[i] = vi
+        pi, gi, mi, vi = _adam_moments(p, g, m, v, i, b1, b2, wd, decay)
         d = np.sqrt(vi * inv_bc2) + eps
         p[i] = pi - grad_coef * gi / d - avg_coef * mi / d
 
@@ -664,12 +671,7 @@ _RADAM = (_F, _F, _F, _F, float32, float32, boolean, float32, float32, float32, 
 def _radam_range(p, g, m, v, step_size, rect_scale, rectified, b1, b2, eps, wd, decay, lo, hi):
     p, g, m, v = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
     for i in range(hi - lo):
-        pi = p[i] * decay
-        gi = g[i] + wd * pi
-        mi = b1 * m[i] + (1 - b1) * gi
-        vi = b2 * v[i] + (1 - b2) * gi * gi
-        m[i] = mi
-        v[i] = vi
+        pi, gi, mi, vi = _adam_moments(p, g, m, v, i, b1, b2, wd, decay)
         scale = rect_scale / (np.sqrt(vi) + eps) if rectified else np.float32(1.0)
         p[i] = pi - step_size * mi * scale
 
