@@ -22,6 +22,7 @@ C_SOURCES = [
     "kernels/threads.c",
     "kernels/fma_probe.c",
     "kernels/gemm.c",
+    "kernels/gemm_small.c",
     "kernels/conv.c",
     "kernels/pool.c",
     "kernels/batchnorm.c",
@@ -79,6 +80,13 @@ def render_streaming_wrappers():
             checked=[name for name, kind in arrays[1:] if kind != "opt"],
             optional=[name for name, kind in arrays if kind == "opt"],
             c_function=k.stream.c_function,
+            arrays=[Tempita.bunch(name=name, written=kind != "in", optional=kind == "opt")
+                    for name, kind in arrays],
+            object_signature=", ".join([name for name, _ in arrays] +
+                                       [f"{ctype} {name}" for name, ctype in k.stream.scalars]),
+            raw_args=", ".join([f"<{'const ' if kind == 'in' else ''}float *>{name}_data"
+                                for name, kind in arrays] + ["n"] +
+                               [name for name, _ in k.stream.scalars]),
             c_args=", ".join(pointers + ["n"] + [name for name, _ in k.stream.scalars])))
     template = Tempita.Template.from_filename(os.path.join("kernels", "_streaming.pxi.in"),
                                               encoding="utf-8")
@@ -95,7 +103,7 @@ extension = Extension(
     "fastnn._kernels",
     sources=["kernels/_kernels.pyx"] + C_SOURCES,
     include_dirs=["kernels", numpy.get_include()],
-    depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/softmax_xent_rows.h",
+    depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/gemm_small.h", "kernels/gemm_small_body.h", "kernels/softmax_xent_rows.h",
              "kernels/conv.h", "kernels/parallel.h", "kernels/isa_variants.h",
              "kernels/relu_ranges.h", "kernels/optimizer_ranges.h", "kernels/_streaming.pxi",
              "fastnn/backend/contract.py"],

@@ -7,6 +7,7 @@
  */
 #include "fastnn_kernels.h"
 #include "gemm_config.h"
+#include "gemm_small.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,13 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return FNN_OK;
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     int threads = fnn_get_num_threads();
+    const int small_form = fnn_sgemm_small_form(M, N, K, csa, rsb, csb);
+    if (small_form != FNN_SMALL_NONE) {
+        if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
+        fnn_sgemm_small(small_form, threads, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias,
+                        relu, accumulate);
+        return FNN_OK;
+    }
     /* Small products, and shallow ones (K below 16: writing the M x N output is the work, as
      * in the MLP's 256x10 @ 10x256 input gradient, 7.9 us on one thread, 14 us on two), do
      * not pay for a fork/join. */

@@ -39,6 +39,7 @@ _loaded = {}
 _tables = {}  # backend name -> {kernel name: implementation}
 _active = None  # the process-wide backend (use())
 _scoped = threading.local()  # a per-thread override (using())
+_validated = {}  # backend name -> {kernel: entry validating its own arguments}, see get()
 
 
 def names():
@@ -59,6 +60,10 @@ def get(name):
                               f"them or list them in its FALLBACK tuple")
         reference = get("numpy") if fallback else None
         _tables[name] = {k: getattr(reference if k in fallback else module, k) for k in KERNELS}
+        # A backend may validate the common call itself, in C, more cheaply than the checkers
+        # (the compiled backend's `<kernel>_if_valid`): such an entry runs the kernel and
+        # returns True, or returns False having done nothing, and _call goes the checked way.
+        _validated[name] = dict(getattr(module, "VALIDATED", {}))
         if fallback:
             warnings.warn(f"backend {name!r} runs {', '.join(fallback)} on the numpy reference",
                           RuntimeWarning, stacklevel=2)
@@ -127,18 +132,28 @@ def _pick(backend):
 
 
 def _call(kernel, backend, *args):
-    """The one way into a backend: the kernel's checker, then its implementation."""
+    """The one way into a backend: the kernel's checker, then its implementation (or the
+    backend's own validating entry, for a call it vouches for)."""
+    name = _pick(backend).NAME
+    validated = _validated[name].get(kernel)
+    if validated is not None and validated(*args):
+        return None
     _CHECKERS[kernel](*args)
-    return _tables[_pick(backend).NAME][kernel](*args)
+    return _tables[name][kernel](*args)
 
 
 # --- the checked entry points every op uses ------------------------------------------------
 
 def gemm(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
     """out = a @ b (+ out if accumulate) (+ bias) (then ReLU); a and b may have any strides."""
+    module = _pick(backend)
+    if module.NAME == "cython":  # the common call, validated in C (see gemm_if_valid)
+        done = module.gemm_if_valid(a, b, out, bias, bool(relu), bool(accumulate))
+        if done is not None:
+            return done
     if out is None and checks.gemm_operands_ok(a, b):
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-    _call("gemm", backend, a, b, out, bias, bool(relu), bool(accumulate))
+    _call("gemm", module.NAME, a, b, out, bias, bool(relu), bool(accumulate))
     return out
 
 

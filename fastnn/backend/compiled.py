@@ -1,7 +1,13 @@
 """The compiled backend: the hand-written C kernels (kernels/) through their Cython wrappers."""
 from fastnn import _kernels
+from fastnn.backend.contract import KERNELS
 
 NAME = "cython"
+
+# The checked GEMM for the common call (validated in C; None: take the checked path).
+gemm_if_valid = _kernels.gemm_if_valid
+# The streaming kernels' entries that validate their own common call in C (backend._call).
+VALIDATED = {k.name: getattr(_kernels, k.name + "_if_valid") for k in KERNELS if k.stream}
 
 
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):

@@ -90,20 +90,20 @@ class Sequential(Module):
         return self
 
     def forward(self, input):
-        modules = list(self._modules.values())
+        modules = tuple(self._modules.values())
+        last = len(modules) - 1
         i = 0
-        while i < len(modules):
+        while i <= last:
             module = modules[i]
+            kind = type(module)
             # Linear or Conv2d then ReLU runs as one fused op (ReLU in the kernel's epilogue).
             # Exact types only: a subclass may override forward, and must run as written.
-            followed_by_relu = (i + 1 < len(modules) and type(modules[i + 1]) is ReLU
-                                and not module._has_hooks() and not modules[i + 1]._has_hooks())
-            if followed_by_relu and type(module) is Linear:
-                input = linear_relu(input, module.weight, module.bias)
-                i += 2
-                continue
-            if followed_by_relu and type(module) is Conv2d:
-                input = module(input, relu=True)
+            if (kind is Linear or kind is Conv2d) and i < last and type(modules[i + 1]) is ReLU \
+                    and not module._has_hooks() and not modules[i + 1]._has_hooks():
+                if kind is Linear:
+                    input = linear_relu(input, module.weight, module.bias)
+                else:
+                    input = module(input, relu=True)
                 i += 2
                 continue
             input = module(input)

@@ -1,5 +1,7 @@
 """reshape/view, flatten, transpose/permute, indexing, clone: data movement only; the
 backward of each moves the gradient back the same way."""
+import math
+
 import numpy as np
 
 from fastnn.autograd.function import Function
@@ -178,9 +180,11 @@ def flatten(x, start_dim=0, end_dim=-1):
     start, end = start_dim % ndim, end_dim % ndim
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1], dtype=np.int64)),) + \
-        x.shape[end + 1:]
-    if tuple(shape) == tuple(x.shape):
+    dims = x.shape
+    if end == start:  # nothing to merge (a (N, 784) batch through nn.Flatten)
+        return x
+    shape = dims[:start] + (math.prod(dims[start:end + 1]),) + dims[end + 1:]
+    if shape == dims:
         return x
     return reshape(x, shape)
 

@@ -1,0 +1,124 @@
+/* Few-row products (M <= FNN_SMALL_M_MAX rows of A): a prediction on one example, a batch-1
+ * training step. The blocked GEMM (gemm.c) packs a KC x NC panel of B before it multiplies;
+ * with one row of A each packed element is then used once, and packing the MLP's 784 x 256
+ * weight cost 46 us against OpenBLAS's 7 us for the whole 1 x 784 @ 784 x 256 product (issue
+ * 12). These kernels read B in place, in whichever of its two layouts has contiguous rows:
+ *   dot form   B = W^T, W row-major (Linear's forward): each output is a dot product of a row
+ *              of A with a row of W, vectorised along K;
+ *   axpy form  B row-major (the input gradient g @ W, the weight gradient g^T @ x): rows of C
+ *              are sums of rows of B scaled by A's elements, vectorised along N.
+ * This is BLIS's "sup" (skinny/unpacked) idea at its extreme (Van Zee & Smith, "Supporting
+ * mixed-domain mixed-precision matrix multiplication within the BLIS framework", 2019 report,
+ * for the unpacked kernels). Threads split the columns of C; every element is still reduced
+ * over K in one order, so results do not depend on the thread count. They can differ from the
+ * blocked path's in the last bits (another summation order), as PyTorch's do between batch
+ * sizes. */
+#include "fastnn_kernels.h"
+#include "gemm_small.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TARGET_AVX512 __attribute__((target("avx512f,fma")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define TARGET_AVX512
+#define TARGET_AVX2
+#endif
+
+#define SMALL(name) name##_avx512
+#define SMALL_TARGET TARGET_AVX512
+#define VF 16
+#define MB 4
+#include "gemm_small_body.h"
+#undef SMALL
+#undef SMALL_TARGET
+#undef VF
+#undef MB
+
+#define SMALL(name) name##_avx2
+#define SMALL_TARGET TARGET_AVX2
+#define VF 8
+#define MB 2
+#include "gemm_small_body.h"
+#undef SMALL
+#undef SMALL_TARGET
+#undef VF
+#undef MB
+
+#define SMALL(name) name##_generic
+#define SMALL_TARGET
+#define VF 4
+#define MB 2
+#include "gemm_small_body.h"
+#undef SMALL
+#undef SMALL_TARGET
+#undef VF
+#undef MB
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+static const int floats_per_vector[3] = {4, 8, 16}; /* by enum fnn_isa */
+
+int fnn_sgemm_small_form(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t csa, ptrdiff_t rsb,
+                         ptrdiff_t csb)
+{
+    if (M < 1 || M > FNN_SMALL_M_MAX || N < 1 || K < 1) return FNN_SMALL_NONE;
+    if (rsb == 1 && csa == 1 && K >= 16) return FNN_SMALL_DOT;
+    if (csb == 1 && N >= floats_per_vector[fnn_isa_active()]) return FNN_SMALL_AXPY;
+    return FNN_SMALL_NONE;
+}
+
+static void run_cols(int isa, int form, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t rsa,
+                     ptrdiff_t csa, const float *B, ptrdiff_t rsb, ptrdiff_t csb, float *C,
+                     ptrdiff_t ldc, ptrdiff_t n0, ptrdiff_t n1, const float *bias, int relu,
+                     int accumulate)
+{
+    if (form == FNN_SMALL_DOT) {
+        if (isa == FNN_ISA_AVX512)
+            dot_cols_avx512(M, K, A, rsa, B, csb, C, ldc, n0, n1, bias, relu, accumulate);
+        else if (isa == FNN_ISA_AVX2)
+            dot_cols_avx2(M, K, A, rsa, B, csb, C, ldc, n0, n1, bias, relu, accumulate);
+        else
+            dot_cols_generic(M, K, A, rsa, B, csb, C, ldc, n0, n1, bias, relu, accumulate);
+    } else {
+        if (isa == FNN_ISA_AVX512)
+            axpy_cols_avx512(M, K, A, rsa, csa, B, rsb, C, ldc, n0, n1, bias, relu, accumulate);
+        else if (isa == FNN_ISA_AVX2)
+            axpy_cols_avx2(M, K, A, rsa, csa, B, rsb, C, ldc, n0, n1, bias, relu, accumulate);
+        else
+            axpy_cols_generic(M, K, A, rsa, csa, B, rsb, C, ldc, n0, n1, bias, relu, accumulate);
+    }
+}
+
+void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                     const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                     const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                     float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM_SMALL], 1, __ATOMIC_RELAXED);
+    const int isa = fnn_isa_active();
+    /* Columns are split in whole units: 4 rows of W (dot form) or 4 vectors (axpy form), and
+     * never so finely that a thread has less than one unit. */
+    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * floats_per_vector[isa];
+    const ptrdiff_t units = (N + unit - 1) / unit;
+    if (threads > units) threads = (int)units;
+    if (threads <= 1) {
+        run_cols(isa, form, M, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, N, bias, relu, accumulate);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const ptrdiff_t n0 = units * t / nt * unit;
+        ptrdiff_t n1 = units * (t + 1) / nt * unit;
+        if (n1 > N) n1 = N;
+        if (n1 > n0)
+            run_cols(isa, form, M, K, A, rsa, csa, B, rsb, csb, C, ldc, n0, n1, bias, relu,
+                     accumulate);
+    }
+#endif
+}

@@ -1,0 +1,107 @@
+"""The few-row GEMM path (kernels/gemm_small.c): M <= 16 rows read B in place, in the dot form
+(B = W^T, Linear's forward) or the axpy form (B with contiguous rows, the backward products).
+Every instruction set, every remainder of the register blocks, the epilogue flags, strided
+operands, thread counts; and proof that the path ran (its call counter)."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _kernels, backend
+
+ISAS = [isa for isa in ("generic", "avx2", "avx512") if _kernels.isa_supported(isa)]
+SMALL_M_MAX = 16
+
+
+@pytest.fixture
+def isa_forced(request):
+    previous = _kernels.isa_active()
+    _kernels.isa_force(request.param)
+    yield request.param
+    _kernels.isa_force(previous)
+
+
+def expected(a, b, start, bias, relu, accumulate):
+    out = a.astype(np.float64) @ b.astype(np.float64)
+    if accumulate:
+        out += start
+    if bias is not None:
+        out += bias
+    return np.maximum(out, 0) if relu else out
+
+
+def small_calls():
+    return _kernels.call_counts()["gemm_small"]
+
+
+@pytest.mark.parametrize("isa_forced", ISAS, indirect=True)
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 16])
+@pytest.mark.parametrize("n", [1, 3, 8, 17, 63, 65, 256])
+@pytest.mark.parametrize("k", [1, 5, 16, 17, 100, 784])
+def test_dot_and_axpy_forms_match_float64(isa_forced, m, n, k):
+    rng = np.random.default_rng(m * 1000 + n * 10 + k)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    w = rng.standard_normal((n, k), dtype=np.float32)  # dot form: a @ w.T
+    b = rng.standard_normal((k, n), dtype=np.float32)  # axpy form: a @ b
+    bias = rng.standard_normal(n, dtype=np.float32)
+    start = rng.standard_normal((m, n), dtype=np.float32)
+    tol = 1e-5 * 10 * max(k, 1) ** 0.5
+    for rhs in (w.T, b):
+        for relu, accumulate, with_bias in ((False, False, False), (True, True, True),
+                                            (True, False, True), (False, True, False)):
+            out = start.copy()
+            bvec = bias if with_bias else None
+            backend.gemm(a, rhs, out, bvec, relu, accumulate, backend="cython")
+            np.testing.assert_allclose(out, expected(a, rhs, start, bvec, relu, accumulate),
+                                       rtol=1e-4, atol=tol)
+
+
+@pytest.mark.parametrize("isa_forced", ISAS, indirect=True)
+def test_the_small_path_runs_for_few_rows_only(isa_forced):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((256, 784), dtype=np.float32)
+    for m, runs_small in ((1, True), (SMALL_M_MAX, True), (SMALL_M_MAX + 1, False)):
+        x = rng.standard_normal((m, 784), dtype=np.float32)
+        before = small_calls()
+        backend.gemm(x, w.T, backend="cython")          # Linear forward: dot form
+        backend.gemm(x[:, :256], w, backend="cython")   # input gradient g @ W: axpy form
+        assert (small_calls() - before == 2) == runs_small, m
+
+
+def test_axpy_tail_writes_only_its_columns():
+    # N not a multiple of the vector: the last block is moved back to end at N and must store
+    # only the new lanes, from B's own columns (NaN past the end of each row would show).
+    rng = np.random.default_rng(1)
+    for n in (16, 17, 31, 33, 70):
+        a = rng.standard_normal((3, 20), dtype=np.float32)
+        b = np.zeros((20, n + 5), dtype=np.float32)
+        b[:, :n] = rng.standard_normal((20, n), dtype=np.float32)
+        b[:, n:] = np.nan  # past the end of each row: must never be read into a stored lane
+        out = np.ones((3, n), dtype=np.float32)
+        backend.gemm(a, b[:, :n], out, accumulate=True, backend="cython")
+        np.testing.assert_allclose(out, 1.0 + a.astype(np.float64) @ b[:, :n], rtol=1e-5,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_small_path_same_bits_for_any_thread_count(threads):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 1500), dtype=np.float32)
+    w = rng.standard_normal((999, 1500), dtype=np.float32)  # enough work to split the columns
+    g = rng.standard_normal((5, 999), dtype=np.float32)
+    with fastnn.num_threads(1):
+        single = (backend.gemm(x, w.T, backend="cython"), backend.gemm(g, w, backend="cython"))
+    with fastnn.num_threads(threads):
+        for _ in range(3):
+            np.testing.assert_array_equal(backend.gemm(x, w.T, backend="cython"), single[0])
+            np.testing.assert_array_equal(backend.gemm(g, w, backend="cython"), single[1])
+
+
+def test_strided_operands_take_the_right_form():
+    rng = np.random.default_rng(2)
+    big = rng.standard_normal((40, 900), dtype=np.float32)
+    a = big[:3, ::3]                      # rows not contiguous: no dot form, axpy or blocked
+    w = rng.standard_normal((50, 300), dtype=np.float32)
+    b_rows = np.tile(big, (8, 1))[:300, 100:150]  # contiguous rows, a row stride: axpy form
+    for rhs in (w.T, b_rows, w.T[:, ::2], np.asfortranarray(b_rows)):
+        out = backend.gemm(a, rhs, backend="cython")
+        np.testing.assert_allclose(out, a.astype(np.float64) @ rhs, rtol=1e-4, atol=1e-3)
