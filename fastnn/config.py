@@ -23,6 +23,8 @@ def config():
         info["instruction_set"] = _kernels.isa_active()
         info["instruction_sets_supported"] = [
             name for name in ("avx512", "avx2", "generic") if _kernels.isa_supported(name)]
+        info["busy_core_adaptation"] = (
+            "on" if _kernels.get_adaptive_threads() else "off (FASTNN_ADAPTIVE_THREADS=0)")
     except ImportError:
         info["instruction_set"] = "not built"
     try:

@@ -56,6 +56,19 @@ cdef extern from "fastnn_kernels.h" nogil:
                                 double eps)
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
+    int fnn_region_threads()
+    long long fnn_now_ns()
+    ctypedef struct fnn_region:
+        long long start
+        int threads
+        long long done[64]
+        double work[64]
+    void fnn_region_judge(const fnn_region *r, long long end)
+    void fnn_set_adaptive_threads(int on)
+    int fnn_get_adaptive_threads()
+    long long fnn_contention_detections()
+    long long fnn_serial_remaining_ns()
+    void fnn_contention_reset()
     double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
@@ -130,6 +143,42 @@ def set_num_threads(int n):
 
 def get_num_threads():
     return fnn_get_num_threads()
+
+
+def set_adaptive_threads(bint on):
+    """Whether kernels drop to one thread while another process slows one of theirs."""
+    fnn_set_adaptive_threads(on)
+
+
+def get_adaptive_threads():
+    return bool(fnn_get_adaptive_threads())
+
+
+def contention_state():
+    """The busy-core adaptation (kernels/threads.c): how many times it switched to one
+    thread, the seconds left before the next probe, and the team size a region gets now."""
+    return {"detections": fnn_contention_detections(),
+            "serial_seconds_left": fnn_serial_remaining_ns() / 1e9,
+            "region_threads": fnn_region_threads()}
+
+
+def contention_reset():
+    fnn_contention_reset()
+
+
+def judge_region(list finished_after_ns, list work, long long span_ns):
+    """Tests: hand the busy-core check one region that started span_ns ago, whose thread t
+    finished finished_after_ns[t] after its start having done work[t]."""
+    cdef fnn_region r
+    cdef int t
+    if len(finished_after_ns) != len(work) or len(work) > 64:
+        raise ValueError("one finish time and one amount of work per thread, at most 64")
+    r.start = fnn_now_ns() - span_ns
+    r.threads = len(work)
+    for t in range(r.threads):
+        r.done[t] = r.start + <long long>finished_after_ns[t]
+        r.work[t] = work[t]
+    fnn_region_judge(&r, r.start + span_ns)
 
 
 def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,

@@ -20,7 +20,7 @@ void fnn_batchnorm_forward(const float *x, const float *gamma, const float *beta
                            ptrdiff_t HW, double eps)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_BATCHNORM], 1, __ATOMIC_RELAXED);
-    const int threads = N * C * HW >= (1 << 16) ? fnn_get_num_threads() : 1;
+    const int threads = N * C * HW >= (1 << 16) ? fnn_region_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (ptrdiff_t c = 0; c < C; ++c) {
         if (training) {
@@ -62,7 +62,7 @@ void fnn_batchnorm_backward(const float *x, const float *g, const float *gamma,
                             float *gbeta, ptrdiff_t N, ptrdiff_t C, ptrdiff_t HW, double eps)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_BATCHNORM], 1, __ATOMIC_RELAXED);
-    const int threads = N * C * HW >= (1 << 16) ? fnn_get_num_threads() : 1;
+    const int threads = N * C * HW >= (1 << 16) ? fnn_region_threads() : 1;
     const double M = (double)(N * HW);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (ptrdiff_t c = 0; c < C; ++c) {

@@ -153,10 +153,30 @@ static inline void bias_relu(const float *restrict src, float *restrict dst, ptr
  * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
 #define IMAGES_PER_GEMM 8
 
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+#define CONV_PARTS 8
+#define CONV_PARTIALS_MAX_FLOATS ((ptrdiff_t)1 << 25)
+
+static ptrdiff_t conv_parts(ptrdiff_t blocks, ptrdiff_t wsize)
+{
+    ptrdiff_t parts = blocks < CONV_PARTS ? blocks : CONV_PARTS;
+    const ptrdiff_t fit = CONV_PARTIALS_MAX_FLOATS / (wsize > 0 ? wsize : 1);
+    if (parts > fit) parts = fit;
+    return parts > 0 ? parts : 1;
+}
+
 static int conv_threads(const fnn_conv_shape *s)
 {
     const ptrdiff_t blocks = (s->n + IMAGES_PER_GEMM - 1) / IMAGES_PER_GEMM;
-    const int t = fnn_get_num_threads();
+    const int t = fnn_region_threads();
     return blocks < t ? (int)(blocks > 0 ? blocks : 1) : t;
 }
 
@@ -169,16 +189,19 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const int threads = conv_threads(s);
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         /* col: K x (B*P); out: ocpg x (B*P), the product before it is scattered to NCHW */
         float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
         float *out = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
+        double images = 0.0; /* this thread's share, for the busy-core check (threads.c) */
         if (!col || !out) FAIL(status);
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
         for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
             if (!col || !out) continue;
             const ptrdiff_t n0 = blk * B, nb = s->n - n0 < B ? s->n - n0 : B, ld = nb * P;
+            images += (double)nb;
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P, ld);
@@ -198,7 +221,9 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
         }
         free(col);
         free(out);
+        FNN_REGION_DONE(&region, thread_index(), images);
     }
+    fnn_region_judge(&region, fnn_now_ns());
     return status;
 }
 
@@ -211,18 +236,28 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const ptrdiff_t wsize = s->oc * K;
-    const int threads = conv_threads(s);
-    float *partial = gw ? fnn_calloc((size_t)threads * (size_t)wsize, sizeof(float)) : NULL;
-    /* per-thread bias-gradient sums, in double: each sums batch x pixels terms */
-    double *partial_b = gb ? fnn_calloc((size_t)threads * (size_t)s->oc, sizeof(double)) : NULL;
+    /* The weight and bias gradients are summed over the batch in `parts` partial sums, each
+     * over a fixed run of blocks, then added in order. The runs depend on the shapes only, not
+     * on the thread count, so the gradients have the same bits on any number of threads (and
+     * when the busy-core check in threads.c drops to one thread mid-run: issue 12). Up to
+     * CONV_PARTS runs, fewer when the partials of a large filter bank would pass 32 Mi floats;
+     * the threads share the runs out. */
+    const ptrdiff_t parts = conv_parts(blocks, wsize);
+    int threads = conv_threads(s);
+    if (threads > parts) threads = (int)parts;
+    float *partial = gw ? fnn_calloc((size_t)parts * (size_t)wsize, sizeof(float)) : NULL;
+    /* per-run bias-gradient sums, in double: each sums batch x pixels terms */
+    double *partial_b = gb ? fnn_calloc((size_t)parts * (size_t)s->oc, sizeof(double)) : NULL;
     if ((gw && !partial) || (gb && !partial_b)) {
         free(partial);
         free(partial_b);
         return FNN_ENOMEM;
     }
     if (gx) memset(gx, 0, (size_t)(s->n * s->c * s->h * s->w) * sizeof(float));
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
+        double images = 0.0;
 #ifdef _OPENMP
         const int t = omp_get_thread_num();
 #else
@@ -231,76 +266,82 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
         float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
         /* gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask applied */
         float *gyb = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
-        float *mine = partial ? partial + (size_t)t * (size_t)wsize : NULL;
         /* For tiny filters (K < ocpg, e.g. 3x3 on one input channel: K = 9) the weight gradient
          * is computed transposed, gW^T = col @ gy^T, so the short side is M (padded to MR = 12)
          * rather than N (padded to NR = 32: 9 of 32 lanes useful). */
         const int transposed = K < ocpg;
-        float *gw_t = mine && transposed ? fnn_malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
-        if (!col || !gyb || (mine && transposed && !gw_t)) FAIL(status);
-        double *mine_b = partial_b ? partial_b + (size_t)t * (size_t)s->oc : NULL;
-#pragma omp for schedule(static)
-        for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
-            if (!col || !gyb) continue;
-            const ptrdiff_t n0 = blk * B, nb = s->n - n0 < B ? s->n - n0 : B, ld = nb * P;
-            for (ptrdiff_t g = 0; g < s->groups; ++g) {
-                for (ptrdiff_t i = 0; i < nb; ++i)
-                    for (ptrdiff_t o = 0; o < ocpg; ++o) {
-                        const ptrdiff_t at = ((n0 + i) * s->oc + g * ocpg + o) * P;
-                        const float *src = gy + at;
-                        float *dst = gyb + o * ld + i * P;
-                        if (y) { /* fused ReLU: the gradient passes where the output was > 0 */
-                            relu_mask(y + at, src, dst, P);
-                        } else {
-                            memcpy(dst, src, (size_t)P * sizeof(float));
+        float *gw_t = partial && transposed ? fnn_malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
+        if (!col || !gyb || (partial && transposed && !gw_t)) FAIL(status);
+#pragma omp for schedule(static) nowait
+        for (ptrdiff_t part = 0; part < parts; ++part) {
+            float *mine = partial ? partial + (size_t)part * (size_t)wsize : NULL;
+            double *mine_b = partial_b ? partial_b + (size_t)part * (size_t)s->oc : NULL;
+            for (ptrdiff_t blk = blocks * part / parts; blk < blocks * (part + 1) / parts; ++blk) {
+                if (!col || !gyb) continue;
+                const ptrdiff_t n0 = blk * B, nb = s->n - n0 < B ? s->n - n0 : B, ld = nb * P;
+                images += (double)nb;
+                for (ptrdiff_t g = 0; g < s->groups; ++g) {
+                    for (ptrdiff_t i = 0; i < nb; ++i)
+                        for (ptrdiff_t o = 0; o < ocpg; ++o) {
+                            const ptrdiff_t at = ((n0 + i) * s->oc + g * ocpg + o) * P;
+                            const float *src = gy + at;
+                            float *dst = gyb + o * ld + i * P;
+                            if (y) { /* fused ReLU: the gradient passes where the output was > 0 */
+                                relu_mask(y + at, src, dst, P);
+                            } else {
+                                memcpy(dst, src, (size_t)P * sizeof(float));
+                            }
+                            if (mine_b) {
+                                float part = 0.0f;
+                                for (ptrdiff_t p = 0; p < P; ++p) part += dst[p];
+                                mine_b[g * ocpg + o] += part;
+                            }
                         }
-                        if (mine_b) {
-                            float part = 0.0f;
-                            for (ptrdiff_t p = 0; p < P; ++p) part += dst[p];
-                            mine_b[g * ocpg + o] += part;
+                    const float *wg = w + g * ocpg * K;
+                    if (mine) { /* gW_g += gy_block (ocpg x ld) @ col_block^T (ld x K) */
+                        for (ptrdiff_t i = 0; i < nb; ++i)
+                            im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P,
+                                   ld);
+                        if (transposed && gw_t) {
+                            if (fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg,
+                                                 NULL, 0, 0))
+                                FAIL(status);
+                            for (ptrdiff_t k = 0; k < K; ++k)
+                                for (ptrdiff_t o = 0; o < ocpg; ++o)
+                                    mine[(g * ocpg + o) * K + k] += gw_t[k * ocpg + o];
+                        } else if (!transposed) {
+                            if (fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld,
+                                                 mine + g * ocpg * K, K, NULL, 0, 1))
+                                FAIL(status);
                         }
                     }
-                const float *wg = w + g * ocpg * K;
-                if (mine) { /* gW_g += gy_block (ocpg x ld) @ col_block^T (ld x K) */
-                    for (ptrdiff_t i = 0; i < nb; ++i)
-                        im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P,
-                               ld);
-                    if (transposed && gw_t) {
-                        if (fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg,
-                                             NULL, 0, 0))
+                    if (gx) { /* col_block = W_g^T (K x ocpg) @ gy_block, scattered into gx */
+                        if (fnn_sgemm_serial(K, ld, ocpg, wg, 1, K, gyb, ld, 1, col, ld, NULL, 0, 0))
                             FAIL(status);
-                        for (ptrdiff_t k = 0; k < K; ++k)
-                            for (ptrdiff_t o = 0; o < ocpg; ++o)
-                                mine[(g * ocpg + o) * K + k] += gw_t[k * ocpg + o];
-                    } else if (!transposed) {
-                        if (fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld,
-                                             mine + g * ocpg * K, K, NULL, 0, 1))
-                            FAIL(status);
+                        for (ptrdiff_t i = 0; i < nb; ++i)
+                            col2im(col + i * P, s, g * cpg, cpg, gx + (n0 + i) * s->c * s->h * s->w,
+                                   ld);
                     }
-                }
-                if (gx) { /* col_block = W_g^T (K x ocpg) @ gy_block, scattered into gx */
-                    if (fnn_sgemm_serial(K, ld, ocpg, wg, 1, K, gyb, ld, 1, col, ld, NULL, 0, 0))
-                        FAIL(status);
-                    for (ptrdiff_t i = 0; i < nb; ++i)
-                        col2im(col + i * P, s, g * cpg, cpg, gx + (n0 + i) * s->c * s->h * s->w,
-                               ld);
                 }
             }
         }
         free(col);
         free(gyb);
         free(gw_t);
+        FNN_REGION_DONE(&region, t, images);
     }
+    fnn_region_judge(&region, fnn_now_ns());
     if (gw) {
         memset(gw, 0, (size_t)wsize * sizeof(float));
-        for (int t = 0; partial && t < threads; ++t)
-            for (ptrdiff_t i = 0; i < wsize; ++i) gw[i] += partial[(size_t)t * (size_t)wsize + i];
+        for (ptrdiff_t q = 0; partial && q < parts; ++q)
+            for (ptrdiff_t i = 0; i < wsize; ++i) gw[i] += partial[(size_t)q * (size_t)wsize + i];
     }
     free(partial);
     if (gb) {
         for (ptrdiff_t o = 0; o < s->oc; ++o) {
             double acc = 0.0;
-            for (int t = 0; partial_b && t < threads; ++t) acc += partial_b[(size_t)t * (size_t)s->oc + o];
+            for (ptrdiff_t q = 0; partial_b && q < parts; ++q)
+                acc += partial_b[(size_t)q * (size_t)s->oc + o];
             gb[o] = (float)acc;
         }
     }

@@ -150,4 +150,32 @@ double fnn_fma_probe(int isa, long long iters, int threads);
 void fnn_set_num_threads(int n);
 int fnn_get_num_threads(void);
 
+/* Busy-core adaptation (threads.c). Kernels size their teams with fnn_region_threads(): the
+ * thread count, or 1 while another process has been seen slowing one of the threads. An
+ * instrumented region fills an fnn_region (start on the caller; each thread its finish time
+ * and work) and hands it to fnn_region_judge once the team has joined. */
+#define FNN_REGION_MAX_THREADS 64
+typedef struct {
+    long long start;
+    int threads;
+    long long done[FNN_REGION_MAX_THREADS];
+    double work[FNN_REGION_MAX_THREADS];
+} fnn_region;
+long long fnn_now_ns(void);
+int fnn_region_threads(void);
+void fnn_region_judge(const fnn_region *r, long long end);
+void fnn_set_adaptive_threads(int on);
+int fnn_get_adaptive_threads(void);
+long long fnn_contention_detections(void);
+long long fnn_serial_remaining_ns(void);
+void fnn_contention_reset(void);
+/* Inside a region: thread t finished `work` units (ignored past FNN_REGION_MAX_THREADS). */
+#define FNN_REGION_DONE(r, t, w)                                                   \
+    do {                                                                           \
+        if ((t) < FNN_REGION_MAX_THREADS) {                                        \
+            (r)->done[t] = fnn_now_ns();                                           \
+            (r)->work[t] = (w);                                                    \
+        }                                                                          \
+    } while (0)
+
 #endif

@@ -336,7 +336,7 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM], 1, __ATOMIC_RELAXED);
     if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return FNN_OK;
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
-    int threads = fnn_get_num_threads();
+    int threads = fnn_region_threads();
     const int small_form = fnn_sgemm_small_form(M, N, K, csa, rsb, csb);
     if (small_form != FNN_SMALL_NONE) {
         if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
@@ -361,6 +361,7 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     if (threads <= 1)
         return gemm_serial(cfg, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
     int status = FNN_OK;
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
     {
@@ -375,8 +376,10 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
             gemm_serial(cfg, m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
                         C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))
             __atomic_store_n(&status, FNN_ENOMEM, __ATOMIC_RELAXED);
+        FNN_REGION_DONE(&region, t, (double)(m1 - m0) * (double)(n1 - n0));
     }
 #endif
+    fnn_region_judge(&region, fnn_now_ns());
     return status;
 }
 

@@ -109,6 +109,7 @@ void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
         run_cols(isa, form, M, K, A, rsa, csa, B, rsb, csb, C, ldc, 0, N, bias, relu, accumulate);
         return;
     }
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
     {
@@ -119,6 +120,8 @@ void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
         if (n1 > n0)
             run_cols(isa, form, M, K, A, rsa, csa, B, rsb, csb, C, ldc, n0, n1, bias, relu,
                      accumulate);
+        FNN_REGION_DONE(&region, t, (double)(n1 > n0 ? n1 - n0 : 0));
     }
 #endif
+    fnn_region_judge(&region, fnn_now_ns());
 }

@@ -9,7 +9,7 @@
 #include <omp.h>
 #define FNN_FOR_RANGES(n, min, body)                                                \
     do {                                                                           \
-        const int threads_ = (n) >= (min) ? fnn_get_num_threads() : 1;             \
+        const int threads_ = (n) >= (min) ? fnn_region_threads() : 1;             \
         _Pragma("omp parallel num_threads(threads_) if (threads_ > 1)")            \
         {                                                                          \
             const int t_ = omp_get_thread_num(), nt_ = omp_get_num_threads();      \

@@ -118,7 +118,7 @@ void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_con
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
     const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
-    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_get_num_threads() : 1;
+    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
     const int fast = s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && s->ph == 0 &&
                      s->pw == 0 && s->dh == 1 && s->dw == 1 && 2 * s->oh <= s->h &&
                      2 * s->ow <= s->w;
@@ -169,7 +169,7 @@ void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
     const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
-    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_get_num_threads() : 1;
+    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (ptrdiff_t p = 0; p < planes; ++p) {
         float *gxp = gx + p * in;
@@ -202,7 +202,7 @@ void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
     const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
-    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_get_num_threads() : 1;
+    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (ptrdiff_t p = 0; p < planes; ++p) {
         const float *xp = x + p * in;
@@ -227,7 +227,7 @@ void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
     const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
-    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_get_num_threads() : 1;
+    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (ptrdiff_t p = 0; p < planes; ++p) {
         float *gxp = gx + p * in;

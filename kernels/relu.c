@@ -38,7 +38,7 @@ void fnn_relu_backward_bias(const float *y, const float *gy, float *gz, float *b
                             ptrdiff_t rows, ptrdiff_t cols)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_RELU_BWD_BIAS], 1, __ATOMIC_RELAXED);
-    int threads = rows * cols >= RELU_PARALLEL_MIN ? fnn_get_num_threads() : 1;
+    int threads = rows * cols >= RELU_PARALLEL_MIN ? fnn_region_threads() : 1;
     if (threads > cols / 16) threads = cols / 16 > 1 ? (int)(cols / 16) : 1;
     if (threads <= 1) {
         FNN_ISA_CALL(relu_bias_cols, y, gy, gz, bias_grad, rows, cols, 0, cols);

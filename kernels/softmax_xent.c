@@ -55,7 +55,7 @@ ptrdiff_t fnn_softmax_xent(ptrdiff_t N, ptrdiff_t C, const float *x, ptrdiff_t l
     const fnn_xent_row vector_row = isa == FNN_ISA_AVX512 ? fnn_xent_row_avx512
                                   : isa == FNN_ISA_AVX2   ? fnn_xent_row_avx2
                                                           : NULL;
-    const int threads = N * C >= XENT_PARALLEL_MIN_ELEMS ? fnn_get_num_threads() : 1;
+    const int threads = N * C >= XENT_PARALLEL_MIN_ELEMS ? fnn_region_threads() : 1;
 #pragma omp parallel for num_threads(threads) reduction(+ : bad) schedule(static) if (threads > 1)
     for (ptrdiff_t i = 0; i < N; ++i) {
         float *g = grad ? grad + i * C : NULL;

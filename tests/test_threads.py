@@ -162,3 +162,96 @@ def test_two_threads_training_match_training_one_after_the_other(name):
     for seed, expected in zip((1, 2), sequential):
         for key in expected:
             assert np.array_equal(results[seed][key], expected[key]), (name, seed, key)
+
+
+# --- busy-core adaptation (kernels/threads.c, issue 12) --------------------------------------
+from fastnn import _kernels  # noqa: E402
+
+MS = 1_000_000  # nanoseconds
+
+
+@pytest.fixture
+def adaptation():
+    previous = _kernels.get_adaptive_threads()
+    _kernels.set_adaptive_threads(True)
+    _kernels.contention_reset()
+    with fastnn.num_threads(2):
+        yield
+    _kernels.contention_reset()
+    _kernels.set_adaptive_threads(previous)
+
+
+def slow_region():
+    # thread 1 did the same work as thread 0 in four times the time: it lost its core
+    _kernels.judge_region([1 * MS, 4 * MS], [100.0, 100.0], 4 * MS)
+
+
+def test_two_slow_regions_close_together_switch_kernels_to_one_thread(adaptation):
+    before = _kernels.contention_state()["detections"]
+    slow_region()
+    assert _kernels.contention_state()["region_threads"] == 2  # one slow region is noise
+    slow_region()
+    state = _kernels.contention_state()
+    assert state["detections"] == before + 1
+    assert state["region_threads"] == 1
+    assert 0.05 < state["serial_seconds_left"] <= 0.1
+
+
+def test_balanced_or_short_regions_keep_the_team(adaptation):
+    for _ in range(10):
+        _kernels.judge_region([3 * MS, 4 * MS], [75.0, 100.0], 4 * MS)  # equal rates
+        _kernels.judge_region([1000, 20_000], [1.0, 1.0], 20_000)  # 20 us: too short to judge
+    assert _kernels.contention_state()["region_threads"] == 2
+
+
+def test_uneven_shares_at_equal_rates_are_not_contention(adaptation):
+    # 3 column blocks over 2 threads: one finishes in half the time, having done half the work
+    for _ in range(5):
+        _kernels.judge_region([2 * MS, 4 * MS], [1.0, 2.0], 4 * MS)
+    assert _kernels.contention_state()["region_threads"] == 2
+
+
+def test_switched_off_never_drops_threads(adaptation):
+    _kernels.set_adaptive_threads(False)
+    for _ in range(5):
+        slow_region()
+    assert _kernels.contention_state()["region_threads"] == 2
+
+
+def test_results_do_not_change_while_on_one_thread(adaptation):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((300, 500), dtype=np.float32)
+    b = rng.standard_normal((500, 200), dtype=np.float32)
+    team = backend.gemm(a, b, backend="cython")
+    slow_region()
+    slow_region()
+    assert _kernels.contention_state()["region_threads"] == 1
+    np.testing.assert_array_equal(backend.gemm(a, b, backend="cython"), team)
+
+
+def test_the_setting_is_read_from_the_environment():
+    out = subprocess.run(
+        [sys.executable, "-c", "from fastnn import _kernels; print(_kernels.get_adaptive_threads())"],
+        env={**os.environ, "FASTNN_ADAPTIVE_THREADS": "0"}, capture_output=True, text=True,
+        check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_conv_gradients_have_the_same_bits_on_any_thread_count(threads):
+    # the weight and bias gradients are summed in partials over fixed runs of the batch, so a
+    # busy-core switch to one thread mid-training cannot change them (kernels/conv.c)
+    rng = np.random.default_rng(0)
+    x = fastnn.tensor(rng.standard_normal((70, 3, 9, 9), dtype=np.float32))
+    conv = nn.Conv2d(3, 5, 3, padding=1)
+
+    def grads():
+        conv.zero_grad()
+        conv(x).relu().sum().backward()
+        return conv.weight.grad.numpy().copy(), conv.bias.grad.numpy().copy()
+    with fastnn.num_threads(1):
+        single = grads()
+    with fastnn.num_threads(threads):
+        for _ in range(2):
+            for got, want in zip(grads(), single):
+                np.testing.assert_array_equal(got, want)
