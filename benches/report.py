@@ -19,7 +19,7 @@ def load(path):
         rows.append(dict(group=info["group"], contender=info["contender"],
                          threads=info["threads"], flops=info.get("flops"),
                          median=bench["stats"]["median"], rounds=bench["stats"]["rounds"],
-                         paired={k: info[k] for k in ("peak_fraction", "vs_compiled")
+                         paired={k: info[k] for k in ("peak_fraction", "vs_compiled", "vs_one_thread")
                                  if k in info}))
     return data, rows
 
@@ -138,6 +138,10 @@ def summary(rows):
                          "the Numba backend takes "
                          f"{r['paired']['vs_compiled']:.2f}x the compiled backend's time, from "
                          "epochs run back to back (median of 3 pairs).")
+        if "vs_one_thread" in r["paired"]:
+            notes.append(f"- {r['group']}, {r['contender']}: 2 threads take "
+                         f"{r['paired']['vs_one_thread']:.2f}x the 1-thread epoch's time beside "
+                         "the same busy process (median of 3 back-to-back pairs; goal <= 1.15).")
     return "\n".join(out + ([""] + notes if notes else []))
 
 
