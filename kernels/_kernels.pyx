@@ -28,6 +28,12 @@ cdef extern from "fastnn_kernels.h" nogil:
     long long fnn_call_count(int kernel)
     long long fnn_isa_call_count(int isa)
     void fnn_fail_next_allocations(int n)
+    int fnn_sgemm_bf16(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       const float *A, Py_ssize_t rsa, Py_ssize_t csa,
+                       const float *B, Py_ssize_t rsb, Py_ssize_t csb,
+                       float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
+    int fnn_bf16_supported()
+    void fnn_bf16_round(const float *x, float *y, Py_ssize_t n)
     int fnn_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    const float *A, Py_ssize_t rsa, Py_ssize_t csa,
                    const float *B, Py_ssize_t rsb, Py_ssize_t csb,
@@ -74,7 +80,7 @@ cdef extern from "fastnn_kernels.h" nogil:
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
-                "gemm_small")
+                "gemm_small", "gemm_bf16")
 
 
 def isa_supported(str name):
@@ -211,6 +217,51 @@ def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
                            b_ptr, b.strides[0] // 4, b.strides[1] // 4,
                            &out[0, 0], out.strides[0] // 4, bias_ptr, relu, accumulate)
     _raise_if_out_of_memory(status, "gemm")
+
+
+def bf16_supported():
+    """Whether the bfloat16 GEMM runs on VDPBF16PS here (AVX512_BF16, AVX-512 active)."""
+    return bool(fnn_bf16_supported())
+
+
+def bf16_round(const float[::1] x, float[::1] out):
+    """out = x rounded to bfloat16 (nearest even, denormals to zero as VCVTNEPS2BF16), as
+    float32 values."""
+    _same_length(x.shape[0], out.shape[0], "out", "bf16_round")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        fnn_bf16_round(&x[0], &out[0], x.shape[0])
+
+
+def gemm_bf16(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
+              const float[::1] bias=None, bint relu=False, bint accumulate=False):
+    """out = bf16(a) @ bf16(b) with float32 accumulation (the epilogue as gemm's). Returns
+    False, having written nothing, where the CPU has no bfloat16 dot products (the caller
+    then multiplies bfloat16-rounded copies in float32)."""
+    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
+    cdef const float *bias_ptr = NULL
+    cdef int status
+    if b.shape[0] != K or out.shape[0] != M or out.shape[1] != N:
+        raise ValueError(f"gemm_bf16: shapes {(M, K)} @ {(b.shape[0], N)} -> "
+                         f"{tuple(out.shape)} do not fit")
+    if bias is not None:
+        _same_length(N, bias.shape[0], "bias", "gemm_bf16")
+        if N:
+            bias_ptr = &bias[0]
+    for name, s0, s1 in (("a", a.strides[0], a.strides[1]), ("b", b.strides[0], b.strides[1]),
+                         ("out", out.strides[0], out.strides[1])):
+        if s0 % 4 or s1 % 4:
+            raise ValueError(f"gemm_bf16: {name}'s strides {(s0, s1)} are not whole "
+                             "float32 elements")
+    if not fnn_bf16_supported() or M == 0 or N == 0 or K == 0:
+        return False
+    with nogil:
+        status = fnn_sgemm_bf16(M, N, K, &a[0, 0], a.strides[0] // 4, a.strides[1] // 4,
+                                &b[0, 0], b.strides[0] // 4, b.strides[1] // 4,
+                                &out[0, 0], out.strides[0] // 4, bias_ptr, relu, accumulate)
+    _raise_if_out_of_memory(status, "gemm_bf16")
+    return True
 
 
 cdef inline bint _f32_matrix(object o):

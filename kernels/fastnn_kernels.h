@@ -56,7 +56,7 @@ void fnn_fail_next_allocations(int n); /* tests: make the next n allocations fai
 /* Calls into each kernel since load (proves in tests that compiled code ran). */
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
-       FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_COUNT };
+       FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_GEMM_BF16, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 /* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
 long long fnn_isa_call_count(int isa);
@@ -72,6 +72,17 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                float *C, ptrdiff_t ldc,
                const float *bias, int relu, int accumulate);
+
+/* The same product with A and B rounded to bfloat16 (nearest even) as they are packed and
+ * float32 accumulation (VDPBF16PS; kernels/gemm_bf16.c). Returns -1, touching nothing, where
+ * the CPU lacks AVX512_BF16 (or AVX-512 is not the active ISA): the caller then multiplies the
+ * rounded operands in float32. fnn_bf16_round writes x rounded to bfloat16, as float32. */
+int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                   const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                   const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                   float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
+int fnn_bf16_supported(void);
+void fnn_bf16_round(const float *x, float *y, ptrdiff_t n);
 
 /* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);

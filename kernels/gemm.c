@@ -8,6 +8,7 @@
 #include "fastnn_kernels.h"
 #include "gemm_config.h"
 #include "gemm_small.h"
+#include "gemm_grid.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static ptrdiff_t balanced_block(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
 static __declspec(thread) float *tls_buf = NULL;
 static __declspec(thread) size_t tls_cap = 0;
 
-static float *pack_buffer(size_t floats)
+float *fnn_gemm_scratch(size_t floats)
 {
     if (floats > tls_cap) {
         free(tls_buf);
@@ -76,7 +77,7 @@ static void pack_space_free(void *p)
 
 static void pack_key_create(void) { pack_key_ok = pthread_key_create(&pack_key, pack_space_free) == 0; }
 
-static float *pack_buffer(size_t floats)
+float *fnn_gemm_scratch(size_t floats)
 {
     pthread_once(&pack_key_once, pack_key_create);
     if (!pack_key_ok) return NULL;
@@ -106,8 +107,8 @@ static float *pack_buffer(size_t floats)
  * x86-64, so no dispatch): four rows are read sequentially and every store is a contiguous
  * 16 bytes, instead of one scalar move per element. Widths that are not a multiple of 4 (the
  * AVX2 kernel's MR of 6) take the scalar loop. */
-static void transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff_t kc,
-                                 float *dst)
+void fnn_transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff_t kc,
+                              float *dst)
 {
     ptrdiff_t k = 0;
 #if defined(__SSE2__)
@@ -138,7 +139,7 @@ static void pack_a(int mr, ptrdiff_t mc, ptrdiff_t kc,
         const int rows = (int)min_pd(mr, mc - i0);
         float *dst = Ap + i0 * kc;
         if (csa == 1 && rows == mr) {
-            transpose_into_panel(A + i0 * rsa, rsa, mr, kc, dst);
+            fnn_transpose_into_panel(A + i0 * rsa, rsa, mr, kc, dst);
         } else if (csa == 1) {
             for (int i = 0; i < rows; ++i) {
                 const float *src = A + (i0 + i) * rsa;
@@ -169,7 +170,7 @@ static void pack_b(int nr, ptrdiff_t kc, ptrdiff_t nc,
                 for (int j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
             }
         } else if (rsb == 1 && cols == nr) {
-            transpose_into_panel(B + j0 * csb, csb, nr, kc, dst); /* B = W^T, W row-major */
+            fnn_transpose_into_panel(B + j0 * csb, csb, nr, kc, dst); /* B = W^T, W row-major */
         } else {
             for (int j = 0; j < cols; ++j) {
                 const float *src = B + (j0 + j) * csb;
@@ -278,7 +279,7 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
     const ptrdiff_t kc_max = balanced_block(K, cfg->kc, 1);
     const ptrdiff_t mc_max = balanced_block(M, cfg->mc, cfg->mr);
     const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, cfg->nr));
-    float *buf = pack_buffer((size_t)(mc_max * kc_max + nc_max * kc_max));
+    float *buf = fnn_gemm_scratch((size_t)(mc_max * kc_max + nc_max * kc_max));
     if (!buf) return FNN_ENOMEM;
     float *Ap = buf, *Bp = buf + mc_max * kc_max;
     /* Packing A costs one pass over it per KC block and pays back on each of the nc/nr times
@@ -307,27 +308,6 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
 }
 
 
-/* Threads split C into a tm x tn grid of blocks (whole micro-tiles each). Among the grids with
- * tm * tn == threads, pick the one whose blocks have the smallest half-perimeter: that is the
- * amount of A and B each thread must pack and stream. */
-static void choose_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, int *tm, int *tn)
-{
-    double best = -1.0;
-    *tm = 1;
-    *tn = 1;
-    for (int a = 1; a <= threads; ++a) {
-        if (threads % a) continue;
-        const int b = threads / a;
-        if (a > ceil_div(M, mr) || b > ceil_div(N, nr)) continue;
-        const double cost = (double)ceil_div(M, a) + (double)ceil_div(N, b);
-        if (best < 0 || cost < best) {
-            best = cost;
-            *tm = a;
-            *tn = b;
-        }
-    }
-}
-
 int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
               const float *A, ptrdiff_t rsa, ptrdiff_t csa,
               const float *B, ptrdiff_t rsb, ptrdiff_t csb,
@@ -354,7 +334,7 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
      * the panel the other packed; private packing costs a duplicated pack but is steady. */
     int tm = 1, tn = 1;
     while (threads > 1) {
-        choose_grid(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
+        fnn_gemm_grid(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
         if (tm * tn == threads) break;
         --threads; /* too few micro-tiles for this many threads */
     }

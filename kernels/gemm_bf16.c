@@ -1,0 +1,319 @@
+/* bfloat16 GEMM with float32 accumulation, for autocast (issue 12): C = bf16(A) @ bf16(B), with
+ * the same flags as fnn_sgemm (bias, ReLU, accumulate). A and B arrive in float32 and are
+ * rounded to bfloat16 (round to nearest even, as VCVTNEPS2BF16 and torch's CPU casts) while
+ * they are packed, so no bfloat16 copy of a whole operand is ever made. Products of bfloat16
+ * pairs accumulate in float32 with VDPBF16PS (AVX512_BF16: 32 products per instruction, twice
+ * VFMADD231PS's 16).
+ *
+ * Layout. VDPBF16PS multiplies 32-bit lanes holding two bfloat16 values, (x[k], x[k+1]), and
+ * adds both products to the lane's float32 accumulator, so both operands are packed in k-pairs:
+ *   A  row-major pairs, one row of KC/2 words per row of A, read in place by the micro-kernel
+ *      (broadcast, as the float32 kernel reads A unpacked);
+ *   B  micro-panels of NR = 32 columns, each KC/2 rows of 32 words (two zmm per k-pair).
+ * The micro-kernel is the float32 one's 12 x 32 shape (gemm_config.h): 24 accumulators.
+ * Reference: Intel's "bfloat16 - Hardware Numerics Definition" (2018) for the rounding; the
+ * Goto/BLIS loops as in gemm.c.
+ *
+ * Results do not depend on the thread count (threads split C; every element is reduced over K
+ * in one order). */
+#include "fastnn_kernels.h"
+#include "gemm_grid.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+#define MR 12
+#define NR 32
+/* Block sizes chosen by measurement on Zen 5 (1 thread, 1024^3 and 256x784x256; FNN_BF16_KC and
+ * FNN_BF16_MC override them at build time for re-tuning): KC 2048 (1024 k-pairs) keeps the
+ * whole K of the MLP's layers in one block, so C is loaded and stored once; a B micro-panel
+ * (1024 x 128 B = 128 KiB) streams from L2 while the 12-row A sliver stays in L1. KC 768 was
+ * 2-4% slower. MC 240: A's block (240 x 2048 x 2 B = 960 KiB) fits Zen 5's 1 MiB L2. NC 2048:
+ * A's block is converted once per 2048 columns of C (at 1024^3, once in all). */
+#ifndef FNN_BF16_KC
+#define FNN_BF16_KC 2048
+#endif
+#ifndef FNN_BF16_MC
+#define FNN_BF16_MC 240
+#endif
+#define KC FNN_BF16_KC
+#define MC FNN_BF16_MC
+#define NC 2048
+
+static ptrdiff_t min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+
+/* float32 -> bfloat16, round to nearest even; NaN stays a (quiet) NaN; denormal inputs become
+ * signed zeros, as VCVTNEPS2BF16 does, so that the scalar edges round as the vectors do. */
+static inline uint32_t bf16_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (u >> 16) | 0x40u;
+    if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+static inline uint32_t pair_word(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+
+int fnn_bf16_supported(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           fnn_isa_active() == FNN_ISA_AVX512;
+#else
+    return 0;
+#endif
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,fma")))
+
+/* Pairs of one operand: width r-lines (rows of A, or columns of B) of depth kc (even; terms
+ * past K are zero), element (r, k) at src[r * rs + k * cs]. Written as dst[r * ldd + kp]
+ * (A's row-major pairs, ldd = kc / 2) or dst[kp * ldd + r] (a B micro-panel, ldd = NR) when
+ * `panel` is set. */
+TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t width,
+                                   ptrdiff_t k_avail, ptrdiff_t kc, uint32_t *dst, ptrdiff_t ldd,
+                                   int panel)
+{
+    const ptrdiff_t kp_n = kc / 2;
+    if (cs == 1) {
+        /* Along k the values are contiguous: 16 floats convert to 8 pair words. A B panel's
+         * lines are converted side by side first, then transposed in 4 x 4 blocks. */
+        uint32_t lines[NR * (KC / 2)];
+        uint32_t *rows = panel ? lines : dst;
+        const ptrdiff_t ld_rows = panel ? kp_n : ldd;
+        for (ptrdiff_t r = 0; r < width; ++r) {
+            const float *s = src + r * rs;
+            uint32_t *out = rows + r * ld_rows;
+            ptrdiff_t k = 0;
+            for (; k + 16 <= k_avail && k + 16 <= kc; k += 16) {
+                __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(s + k));
+                _mm256_storeu_si256((__m256i *)(out + k / 2), (__m256i)h);
+            }
+            for (; k < kc; k += 2)
+                out[k / 2] = pair_word(k < k_avail ? s[k] : 0.0f, k + 1 < k_avail ? s[k + 1] : 0.0f);
+        }
+        if (panel) {
+            if (width < NR) /* the panel's missing columns are zero pairs */
+                memset(lines + width * kp_n, 0, (size_t)((NR - width) * kp_n) * sizeof(uint32_t));
+            fnn_transpose_into_panel((const float *)lines, kp_n, NR, kp_n, (float *)dst);
+        }
+        return;
+    }
+    if (rs == 1) {
+        /* Across r the values are contiguous: two k rows of 16 r-values each convert to one
+         * vector of 32 bfloat16, interleaved into 16 pair words (r, (k, k+1)). */
+        static const uint16_t interleave[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
+                                                7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
+                                                13, 29, 14, 30, 15, 31};
+        const __m512i idx = _mm512_loadu_si512(interleave);
+        for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
+            const ptrdiff_t k = 2 * kp;
+            const float *s0 = src + k * cs, *s1 = src + (k + 1) * cs;
+            for (ptrdiff_t r0 = 0; r0 < width; r0 += 16) {
+                const int lanes = (int)min_pd(16, width - r0);
+                const __mmask16 m = (__mmask16)((1u << lanes) - 1u);
+                const __m512 lo = k < k_avail ? _mm512_maskz_loadu_ps(m, s0 + r0) : _mm512_setzero_ps();
+                const __m512 hi = k + 1 < k_avail ? _mm512_maskz_loadu_ps(m, s1 + r0) : _mm512_setzero_ps();
+                const __m512i words = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                if (panel) {
+                    _mm512_mask_storeu_epi32(dst + kp * ldd + r0, m, words);
+                } else {
+                    uint32_t tmp[16];
+                    _mm512_storeu_si512(tmp, words);
+                    for (int l = 0; l < lanes; ++l) dst[(r0 + l) * ldd + kp] = tmp[l];
+                }
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t r = 0; r < width; ++r)
+        for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
+            const ptrdiff_t k = 2 * kp;
+            const uint32_t w = pair_word(k < k_avail ? src[r * rs + k * cs] : 0.0f,
+                                         k + 1 < k_avail ? src[r * rs + (k + 1) * cs] : 0.0f);
+            if (panel)
+                dst[kp * ldd + r] = w;
+            else
+                dst[r * ldd + kp] = w;
+        }
+}
+
+#define ROW_DP(i, aw)                                                                          \
+    do {                                                                                       \
+        const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)(aw));                            \
+        c##i##0 = _mm512_dpbf16_ps(c##i##0, ai, b0);                                           \
+        c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1);                                           \
+    } while (0)
+
+#define ROW_STORE(i)                                                                           \
+    do {                                                                                       \
+        float *ci = c + (i) * ldc;                                                             \
+        if (accumulate) {                                                                      \
+            c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(ci));                             \
+            c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(ci + 16));                        \
+        }                                                                                      \
+        _mm512_storeu_ps(ci, c##i##0);                                                         \
+        _mm512_storeu_ps(ci + 16, c##i##1);                                                    \
+    } while (0)
+
+/* c[0:12, 0:32] (+)= A pairs (12 rows, row stride lda words) . B micro-panel (kp_n x 32). */
+TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, ptrdiff_t lda,
+                                     const uint32_t *b, float *c, ptrdiff_t ldc, int accumulate)
+{
+    const uint32_t *a4 = a + 4 * lda, *a8 = a + 8 * lda;
+    const ptrdiff_t l2 = 2 * lda, l3 = 3 * lda;
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
+    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
+    __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
+    __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+    for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+        ROW_DP(0, a[0]); ROW_DP(1, a[lda]); ROW_DP(2, a[l2]); ROW_DP(3, a[l3]);
+        ROW_DP(4, a4[0]); ROW_DP(5, a4[lda]); ROW_DP(6, a4[l2]); ROW_DP(7, a4[l3]);
+        ROW_DP(8, a8[0]); ROW_DP(9, a8[lda]); ROW_DP(10, a8[l2]); ROW_DP(11, a8[l3]);
+        ++a;
+        ++a4;
+        ++a8;
+        b += NR;
+    }
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3);
+    ROW_STORE(4); ROW_STORE(5); ROW_STORE(6); ROW_STORE(7);
+    ROW_STORE(8); ROW_STORE(9); ROW_STORE(10); ROW_STORE(11);
+}
+
+static void epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu)
+{
+    for (int i = 0; i < rows; ++i) {
+        float *ci = c + i * ldc;
+        if (bias)
+            for (int j = 0; j < cols; ++j) ci[j] += bias[j];
+        if (relu)
+            for (int j = 0; j < cols; ++j) ci[j] = ci[j] <= 0.0f ? 0.0f : ci[j];
+    }
+}
+
+TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
+                                        ptrdiff_t rsa, ptrdiff_t csa, const float *B, ptrdiff_t rsb,
+                                        ptrdiff_t csb, float *C, ptrdiff_t ldc, const float *bias,
+                                        int relu, int accumulate)
+{
+    /* K in near-equal even blocks of at most KC (1024 as 2 x 512, not 768 + 256) */
+    const ptrdiff_t k_blocks = (K + KC - 1) / KC;
+    const ptrdiff_t kc_max = min_pd(KC, ((K + k_blocks - 1) / k_blocks + 1) / 2 * 2);
+    const ptrdiff_t mc_max = min_pd(MC, (M + MR - 1) / MR * MR);
+    const ptrdiff_t nc_max = min_pd(NC, (N + NR - 1) / NR * NR);
+    uint32_t *Ap = (uint32_t *)fnn_gemm_scratch((size_t)(mc_max * (kc_max / 2) + nc_max * (kc_max / 2)));
+    if (!Ap) return FNN_ENOMEM;
+    uint32_t *Bp = Ap + mc_max * (kc_max / 2);
+    float tile[MR * NR] __attribute__((aligned(64)));
+    for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
+        const ptrdiff_t nc = min_pd(nc_max, N - jc);
+        for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
+            const ptrdiff_t k_avail = min_pd(kc_max, K - pc);
+            const ptrdiff_t kc = (k_avail + 1) / 2 * 2, kp_n = kc / 2;
+            const int acc = accumulate || pc > 0, last = pc + kc_max >= K;
+            for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
+                const ptrdiff_t cols = min_pd(NR, nc - jr);
+                uint32_t *panel = Bp + jr * kp_n;
+                /* columns past N are zero pairs */
+                if (cols < NR) memset(panel, 0, (size_t)(kp_n * NR) * sizeof(uint32_t));
+                pack_pairs(B + pc * rsb + (jc + jr) * csb, csb, rsb, cols, k_avail, kc, panel, NR, 1);
+            }
+            for (ptrdiff_t ic = 0; ic < M; ic += mc_max) {
+                const ptrdiff_t mc = min_pd(mc_max, M - ic);
+                const ptrdiff_t mc_padded = (mc + MR - 1) / MR * MR;
+                pack_pairs(A + ic * rsa + pc * csa, rsa, csa, mc, k_avail, kc, Ap, kp_n, 0);
+                if (mc_padded > mc) memset(Ap + mc * kp_n, 0, (size_t)((mc_padded - mc) * kp_n) * sizeof(uint32_t));
+                for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
+                    const int cols = (int)min_pd(NR, nc - jr);
+                    for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
+                        const int rows = (int)min_pd(MR, mc - ir);
+                        float *c = C + (ic + ir) * ldc + jc + jr;
+                        const int full = rows == MR && cols == NR;
+                        ukernel_bf16(kp_n, Ap + ir * kp_n, kp_n, Bp + jr * kp_n, full ? c : tile,
+                                     full ? ldc : NR, full ? acc : 0);
+                        if (!full)
+                            for (int i = 0; i < rows; ++i)
+                                for (int j = 0; j < cols; ++j)
+                                    c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j]
+                                                         : tile[i * NR + j];
+                        if (last && (bias || relu))
+                            epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL, relu);
+                    }
+                }
+            }
+        }
+    }
+    return FNN_OK;
+}
+#endif
+
+int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                   const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                   const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                   float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!fnn_bf16_supported() || M <= 0 || N <= 0 || K <= 0)
+#endif
+        return -1; /* the caller runs float32 on bfloat16-rounded operands instead */
+#if defined(__x86_64__) && defined(__GNUC__)
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM_BF16], 1, __ATOMIC_RELAXED);
+    int threads = fnn_region_threads();
+    if ((double)M * (double)N * (double)K < 64.0 * 64.0 * 64.0) threads = 1;
+    int tm = 1, tn = 1;
+    while (threads > 1) {
+        fnn_gemm_grid(threads, M, N, MR, NR, &tm, &tn);
+        if (tm * tn == threads) break;
+        --threads;
+    }
+    if (threads <= 1)
+        return gemm_bf16_serial(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
+    int status = FNN_OK;
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        const int t = omp_get_thread_num();
+        const int ti = t / tn, tj = t % tn;
+        const ptrdiff_t mu = (M + MR - 1) / MR, nu = (N + NR - 1) / NR;
+        const ptrdiff_t m0 = min_pd(M, mu * ti / tm * MR), m1 = min_pd(M, mu * (ti + 1) / tm * MR);
+        const ptrdiff_t n0 = min_pd(N, nu * tj / tn * NR), n1 = min_pd(N, nu * (tj + 1) / tn * NR);
+        if (m1 > m0 && n1 > n0 &&
+            gemm_bf16_serial(m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
+                             C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))
+            __atomic_store_n(&status, FNN_ENOMEM, __ATOMIC_RELAXED);
+        FNN_REGION_DONE(&region, t, (double)(m1 - m0) * (double)(n1 - n0));
+    }
+#endif
+    fnn_region_judge(&region, fnn_now_ns());
+    return status;
+#endif
+}
+
+void fnn_bf16_round(const float *x, float *y, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; ++i) {
+        const uint32_t u = bf16_bits(x[i]) << 16;
+        memcpy(y + i, &u, sizeof u);
+    }
+}

@@ -1,0 +1,35 @@
+/* What the float32 and bfloat16 GEMM drivers (gemm.c, gemm_bf16.c) share. */
+#ifndef FASTNN_GEMM_GRID_H
+#define FASTNN_GEMM_GRID_H
+#include <stddef.h>
+
+/* This thread's packing scratch, at least `floats` 4-byte words, freed when the thread exits
+ * (gemm.c); NULL when the allocation fails. */
+float *fnn_gemm_scratch(size_t floats);
+
+/* dst[k * width + r] = src[r * ld + k] for r < width, k < kc: 4-byte words moved bit for bit
+ * (float32 values, or bfloat16 pairs), in 4 x 4 SSE blocks where width allows (gemm.c). */
+void fnn_transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff_t kc, float *dst);
+
+/* Threads split C into a tm x tn grid of blocks (whole micro-tiles each). Among the grids with
+ * tm * tn == threads, pick the one whose blocks have the smallest half-perimeter: that is the
+ * amount of A and B each thread must pack and stream. */
+static inline void fnn_gemm_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, int *tm, int *tn)
+{
+    double best = -1.0;
+    *tm = 1;
+    *tn = 1;
+    for (int a = 1; a <= threads; ++a) {
+        if (threads % a) continue;
+        const int b = threads / a;
+        if (a > (M + mr - 1) / mr || b > (N + nr - 1) / nr) continue;
+        const double cost = (double)((M + a - 1) / a) + (double)((N + b - 1) / b);
+        if (best < 0 || cost < best) {
+            best = cost;
+            *tm = a;
+            *tn = b;
+        }
+    }
+}
+
+#endif

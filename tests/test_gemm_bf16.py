@@ -1,0 +1,106 @@
+"""The bfloat16 GEMM (kernels/gemm_bf16.c): operands rounded to bfloat16 (nearest even) as they
+are packed, products accumulated in float32 by VDPBF16PS. The oracle is float64 arithmetic on
+ml_dtypes' bfloat16 rounding of the operands; every layout the packing routines take, odd sizes,
+the epilogue flags, thread counts and the call counter that proves the kernel ran."""
+import ml_dtypes
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _kernels
+
+needs_bf16 = pytest.mark.skipif(not _kernels.bf16_supported(),
+                                reason="no AVX512_BF16 on this CPU (the fallback is tested in "
+                                       "test_autocast.py)")
+
+
+def rounded(x):
+    return x.astype(ml_dtypes.bfloat16).astype(np.float64)
+
+
+def expected(a, b, start, bias, relu, accumulate):
+    out = rounded(a) @ rounded(b)
+    if accumulate:
+        out += start
+    if bias is not None:
+        out += bias
+    return np.maximum(out, 0) if relu else out
+
+
+def layouts(rng, m, k, n):
+    """(a, b) pairs: row-major, transposed views (Linear's W^T), and strided slices."""
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    yield a, b
+    yield np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T
+    wide_a = rng.standard_normal((m, 2 * k), dtype=np.float32)
+    wide_b = rng.standard_normal((2 * k, 3 * n), dtype=np.float32)
+    yield wide_a[:, ::2], wide_b[::2, ::3]
+
+
+@needs_bf16
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (1, 256, 784), (12, 32, 2), (13, 33, 3),
+                                   (37, 65, 129), (256, 10, 256), (100, 300, 1000),
+                                   (250, 2049, 17)])
+def test_matches_float64_on_rounded_operands(m, n, k):
+    rng = np.random.default_rng(m * 7 + n * 3 + k)
+    start = rng.standard_normal((m, n), dtype=np.float32)
+    bias = rng.standard_normal(n, dtype=np.float32)
+    for a, b in layouts(rng, m, k, n):
+        for relu, accumulate, with_bias in ((False, False, False), (True, True, True),
+                                            (True, False, True)):
+            out = start.copy()
+            bvec = bias if with_bias else None
+            assert _kernels.gemm_bf16(a, b, out, bvec, relu, accumulate)
+            want = expected(a, b, start, bvec, relu, accumulate)
+            # float32 accumulation of exact bf16 x bf16 products: k roundings of float32
+            np.testing.assert_allclose(out, want, rtol=1e-5, atol=2e-6 * k ** 0.5 * 4)
+
+
+@needs_bf16
+def test_counts_its_calls_and_gives_the_same_bits_at_any_thread_count():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((300, 513), dtype=np.float32)
+    b = rng.standard_normal((513, 200), dtype=np.float32)
+    before = _kernels.call_counts()["gemm_bf16"]
+    outs = []
+    previous = fastnn.get_num_threads()
+    try:
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            out = np.empty((300, 200), np.float32)
+            _kernels.gemm_bf16(a, b, out)
+            outs.append(out)
+    finally:
+        fastnn.set_num_threads(previous)
+    assert _kernels.call_counts()["gemm_bf16"] == before + 2
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_zero_sizes_and_bad_shapes():
+    a = np.zeros((0, 5), np.float32)
+    b = np.zeros((5, 3), np.float32)
+    assert _kernels.gemm_bf16(a, b, np.empty((0, 3), np.float32)) is False
+    with pytest.raises(ValueError, match="do not fit"):
+        _kernels.gemm_bf16(np.zeros((2, 5), np.float32), b, np.empty((2, 4), np.float32))
+    with pytest.raises(ValueError, match="bias"):
+        _kernels.gemm_bf16(np.zeros((2, 5), np.float32), b, np.empty((2, 3), np.float32),
+                           np.zeros(4, np.float32))
+    raw = np.zeros(2 * 5 * 4 + 2, np.uint8)[2:].view(np.float32).reshape(2, 5)
+    odd = np.lib.stride_tricks.as_strided(raw, (2, 5), (22, 4))
+    with pytest.raises(ValueError, match="whole"):
+        _kernels.gemm_bf16(odd, b, np.empty((2, 3), np.float32))
+
+
+def test_round_is_nearest_even_with_specials():
+    values = np.array([1.0, 1.00390625, 1.01171875, -2.5e-3, 3.4e38, np.inf, -np.inf, 0.0,
+                       -0.0, 1e-30, 65504.0, 1 + 2 ** -8, 1 + 3 * 2 ** -8], np.float32)
+    out = np.empty_like(values)
+    _kernels.bf16_round(values, out)
+    np.testing.assert_array_equal(out, values.astype(ml_dtypes.bfloat16).astype(np.float32))
+    nan = np.array([np.nan], np.float32)
+    _kernels.bf16_round(nan, nan)
+    assert np.isnan(nan[0])
+    denormal = np.array([1e-40, -1e-40], np.float32)
+    _kernels.bf16_round(denormal, denormal)  # flushed to signed zero, as VCVTNEPS2BF16
+    assert denormal[0] == 0 and np.signbit(denormal[1])
