@@ -37,14 +37,16 @@ def fastnn_mlp(seed=0):
     return net, nn.CrossEntropyLoss(), fastnn.optim.SGD(net.parameters(), lr=LR)
 
 
-def fastnn_epoch(model, images, labels):
+def fastnn_epoch(model, images, labels, autocast=False):
+    """autocast: the forward pass and loss under fastnn.autocast("cpu", bfloat16)."""
     import fastnn
 
     net, loss_fn, optimizer = model
     for start in range(0, len(labels), BATCH):
         x = fastnn.from_numpy(images[start:start + BATCH])
         y = fastnn.from_numpy(labels[start:start + BATCH])
-        loss = loss_fn(net(x), y)
+        with fastnn.autocast("cpu", dtype=fastnn.bfloat16, enabled=autocast):
+            loss = loss_fn(net(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -63,14 +65,15 @@ def torch_mlp(seed=0):
     return net, nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=LR)
 
 
-def torch_epoch(model, images, labels):
+def torch_epoch(model, images, labels, autocast=False):
     import torch
 
     net, loss_fn, optimizer = model
     for start in range(0, len(labels), BATCH):
         x = torch.from_numpy(images[start:start + BATCH])
         y = torch.from_numpy(labels[start:start + BATCH])
-        loss = loss_fn(net(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = loss_fn(net(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -100,6 +100,10 @@ def _add_train(sub):
                             "r takes rows [r*B/N, (r+1)*B/N) of every global batch of size B, "
                             "gradients are averaged over the ranks, rank 0 alone prints and "
                             "writes OUT; threads per rank default to the cores per rank")
+    train.add_argument("--autocast", choices=["bf16"],
+                       help="train and evaluate under fastnn.autocast('cpu', dtype=bfloat16): "
+                            "linear, matmul and conv2d take bfloat16 operands with float32 "
+                            "accumulation, weights stay float32 (default: float32 throughout)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
@@ -140,6 +144,7 @@ def train_config(args):
         "tensorboard": args.tensorboard, "lr_schedule": args.lr_schedule,
         "augment": args.augment, "normalize": args.normalize,
         "train_subset": args.train_subset, "distributed": args.distributed,
+        "autocast": args.autocast,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if args.resume:

@@ -27,6 +27,12 @@ def config():
             "on" if _kernels.get_adaptive_threads() else "off (FASTNN_ADAPTIVE_THREADS=0)")
     except ImportError:
         info["instruction_set"] = "not built"
+    # what fastnn.autocast(dtype=bfloat16) runs (issue 12): the bfloat16 GEMM where the CPU has
+    # bfloat16 dot products, else the float32 GEMM on rounded operands (same products)
+    info["autocast_bf16_matmul"] = (
+        "VDPBF16PS (AVX512_BF16)" if backend.bf16_native() else
+        "fallback: float32 GEMM on bfloat16-rounded operands (no AVX512_BF16 kernel here)")
+    info["autocast_bf16_conv2d"] = "float32 kernel on bfloat16-rounded operands"
     try:
         import numba
         info["numba"] = numba.__version__

@@ -49,6 +49,7 @@ class TrainConfig:
     progress: bool = True
     train_subset: int = 0  # 0: every training image; N: the first N (quick runs, tests)
     distributed: bool = False  # data-parallel over the ranks of an MPI job (mpirun -n N)
+    autocast: str = ""  # "": float32; "bf16": forward passes under fastnn.autocast(bfloat16)
 
 
 def learning_rate(config):
@@ -226,7 +227,8 @@ class Run:
             split += f" / {len(self.val_set)} validation"
         self.log(f"fastnn {fastnn.__version__}: {config.model} on Fashion-MNIST ({split} / "
                  f"{len(self.test_set)} test), {config.optimizer} lr {learning_rate(config):g}, "
-                 f"backend {backend.current()}, {fastnn.get_num_threads()} threads{ranks}")
+                 f"backend {backend.current()}, {fastnn.get_num_threads()} threads{ranks}"
+                 + (", autocast bfloat16" if config.autocast == "bf16" else ""))
         interrupted = False
         try:
             for epoch in range(len(self.epochs) + 1, config.epochs + 1):
@@ -246,21 +248,29 @@ class Run:
             raise KeyboardInterrupt
         return metrics
 
+    def autocast(self):
+        """The mixed precision the run trains and evaluates under (--autocast)."""
+        if self.config.autocast not in ("", "bf16"):
+            raise ValueError(f"--autocast must be bf16, got {self.config.autocast!r}")
+        return fastnn.autocast("cpu", dtype=fastnn.bfloat16, enabled=self.config.autocast == "bf16")
+
     def _epoch(self, epoch):
         config = self.config
         start = time.perf_counter()
-        train_loss, train_acc = train_epoch(self.trained, self.loader, self.loss_fn,
-                                            self.optimizer, f"epoch {epoch}/{config.epochs}",
-                                            config.progress and self.writer, self.shard)
+        with self.autocast():
+            train_loss, train_acc = train_epoch(self.trained, self.loader, self.loss_fn,
+                                                self.optimizer, f"epoch {epoch}/{config.epochs}",
+                                                config.progress and self.writer, self.shard)
         seconds = time.perf_counter() - start
+        with self.autocast():
+            test_accuracy = accuracy(self.model, self.test_set, normalization(config), self.shard)
+            val_accuracy = (None if self.val_set is None else
+                            accuracy(self.model, self.val_set, normalization(config), self.shard))
         record = dict(epoch=epoch, train_loss=train_loss, train_accuracy=train_acc,
-                      test_accuracy=accuracy(self.model, self.test_set, normalization(config),
-                                             self.shard),
-                      seconds=seconds)
+                      test_accuracy=test_accuracy, seconds=seconds)
         line = (f"epoch {epoch:3d}  train loss {train_loss:.4f}  train acc {train_acc:.4f}  ")
         if self.val_set is not None:
-            record["val_accuracy"] = accuracy(self.model, self.val_set, normalization(config),
-                                              self.shard)
+            record["val_accuracy"] = val_accuracy
             line += f"val acc {record['val_accuracy']:.4f}  "
         else:
             line += f"test acc {record['test_accuracy']:.4f}  "

@@ -4,7 +4,7 @@
 # dtypes, contiguity and label ranges, and the typed memoryviews below re-check dtype and
 # layout (a mismatch raises ValueError, never reaches C). Only then is the GIL released.
 # Directives (boundscheck, wraparound, ...) are set once in setup.py.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint16_t
 cimport numpy as cnp
 
 cnp.import_array()
@@ -34,6 +34,8 @@ cdef extern from "fastnn_kernels.h" nogil:
                        float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
     int fnn_bf16_supported()
     void fnn_bf16_round(const float *x, float *y, Py_ssize_t n)
+    void fnn_f32_to_bf16(const float *x, uint16_t *y, Py_ssize_t n)
+    void fnn_bf16_to_f32(const uint16_t *x, float *y, Py_ssize_t n)
     int fnn_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    const float *A, Py_ssize_t rsa, Py_ssize_t csa,
                    const float *B, Py_ssize_t rsb, Py_ssize_t csb,
@@ -232,6 +234,24 @@ def bf16_round(const float[::1] x, float[::1] out):
         return
     with nogil:
         fnn_bf16_round(&x[0], &out[0], x.shape[0])
+
+
+def f32_to_bf16(const float[::1] x, uint16_t[::1] out):
+    """out = the bfloat16 bit patterns of x rounded to nearest even (denormals kept)."""
+    _same_length(x.shape[0], out.shape[0], "out", "f32_to_bf16")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        fnn_f32_to_bf16(&x[0], &out[0], x.shape[0])
+
+
+def bf16_to_f32(const uint16_t[::1] x, float[::1] out):
+    """out = the float32 values of bfloat16 bit patterns x (exact)."""
+    _same_length(x.shape[0], out.shape[0], "out", "bf16_to_f32")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        fnn_bf16_to_f32(&x[0], &out[0], x.shape[0])
 
 
 def gemm_bf16(const float[:, :] a, const float[:, :] b, float[:, ::1] out,

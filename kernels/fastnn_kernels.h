@@ -83,6 +83,10 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                    float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
 int fnn_bf16_supported(void);
 void fnn_bf16_round(const float *x, float *y, ptrdiff_t n);
+/* float32 <-> bfloat16 storage (uint16 bit patterns): the conversions of autocast's outputs and
+ * of Tensor.bfloat16()/.float(): nearest even, denormals kept, a NaN as the quiet NaN of its sign (as ml_dtypes). */
+void fnn_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n);
+void fnn_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
 
 /* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);

@@ -76,24 +76,20 @@ int fnn_bf16_supported(void)
 #include <immintrin.h>
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,fma")))
 
-/* Pairs of one operand: width r-lines (rows of A, or columns of B) of depth kc (even; terms
- * past K are zero), element (r, k) at src[r * rs + k * cs]. Written as dst[r * ldd + kp]
- * (A's row-major pairs, ldd = kc / 2) or dst[kp * ldd + r] (a B micro-panel, ldd = NR) when
- * `panel` is set. */
+/* One micro-panel of pairs: width (<= ldd) r-lines (rows of A, or columns of B) of depth kc
+ * (even; terms past K are zero), element (r, k) at src[r * rs + k * cs], written as
+ * dst[kp * ldd + r] (ldd = MR for A, NR for B); lines past width are zero pairs. */
 TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t width,
-                                   ptrdiff_t k_avail, ptrdiff_t kc, uint32_t *dst, ptrdiff_t ldd,
-                                   int panel)
+                                   ptrdiff_t k_avail, ptrdiff_t kc, uint32_t *dst, ptrdiff_t ldd)
 {
     const ptrdiff_t kp_n = kc / 2;
     if (cs == 1) {
-        /* Along k the values are contiguous: 16 floats convert to 8 pair words. A B panel's
-         * lines are converted side by side first, then transposed in 4 x 4 blocks. */
-        uint32_t lines[NR * (KC / 2)];
-        uint32_t *rows = panel ? lines : dst;
-        const ptrdiff_t ld_rows = panel ? kp_n : ldd;
+        /* Along k the values are contiguous: 16 floats convert to 8 pair words. The lines are
+         * converted side by side first, then transposed in 4 x 4 blocks. */
+        uint32_t lines[NR * (KC / 2)]; /* ldd <= NR */
         for (ptrdiff_t r = 0; r < width; ++r) {
             const float *s = src + r * rs;
-            uint32_t *out = rows + r * ld_rows;
+            uint32_t *out = lines + r * kp_n;
             ptrdiff_t k = 0;
             for (; k + 16 <= k_avail && k + 16 <= kc; k += 16) {
                 __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(s + k));
@@ -102,13 +98,13 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
             for (; k < kc; k += 2)
                 out[k / 2] = pair_word(k < k_avail ? s[k] : 0.0f, k + 1 < k_avail ? s[k + 1] : 0.0f);
         }
-        if (panel) {
-            if (width < NR) /* the panel's missing columns are zero pairs */
-                memset(lines + width * kp_n, 0, (size_t)((NR - width) * kp_n) * sizeof(uint32_t));
-            fnn_transpose_into_panel((const float *)lines, kp_n, NR, kp_n, (float *)dst);
-        }
+        if (width < ldd)
+            memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
+        fnn_transpose_into_panel((const float *)lines, kp_n, (int)ldd, kp_n, (float *)dst);
         return;
     }
+    if (width < ldd)
+        memset(dst, 0, (size_t)(kp_n * ldd) * sizeof(uint32_t));
     if (rs == 1) {
         /* Across r the values are contiguous: two k rows of 16 r-values each convert to one
          * vector of 32 bfloat16, interleaved into 16 pair words (r, (k, k+1)). */
@@ -125,13 +121,7 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
                 const __m512 lo = k < k_avail ? _mm512_maskz_loadu_ps(m, s0 + r0) : _mm512_setzero_ps();
                 const __m512 hi = k + 1 < k_avail ? _mm512_maskz_loadu_ps(m, s1 + r0) : _mm512_setzero_ps();
                 const __m512i words = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-                if (panel) {
-                    _mm512_mask_storeu_epi32(dst + kp * ldd + r0, m, words);
-                } else {
-                    uint32_t tmp[16];
-                    _mm512_storeu_si512(tmp, words);
-                    for (int l = 0; l < lanes; ++l) dst[(r0 + l) * ldd + kp] = tmp[l];
-                }
+                _mm512_mask_storeu_epi32(dst + kp * ldd + r0, m, words);
             }
         }
         return;
@@ -139,12 +129,8 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
     for (ptrdiff_t r = 0; r < width; ++r)
         for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
             const ptrdiff_t k = 2 * kp;
-            const uint32_t w = pair_word(k < k_avail ? src[r * rs + k * cs] : 0.0f,
-                                         k + 1 < k_avail ? src[r * rs + (k + 1) * cs] : 0.0f);
-            if (panel)
-                dst[kp * ldd + r] = w;
-            else
-                dst[r * ldd + kp] = w;
+            dst[kp * ldd + r] = pair_word(k < k_avail ? src[r * rs + k * cs] : 0.0f,
+                                          k + 1 < k_avail ? src[r * rs + (k + 1) * cs] : 0.0f);
         }
 }
 
@@ -166,12 +152,10 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
         _mm512_storeu_ps(ci + 16, c##i##1);                                                    \
     } while (0)
 
-/* c[0:12, 0:32] (+)= A pairs (12 rows, row stride lda words) . B micro-panel (kp_n x 32). */
-TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, ptrdiff_t lda,
-                                     const uint32_t *b, float *c, ptrdiff_t ldc, int accumulate)
+/* c[0:12, 0:32] (+)= A micro-panel (kp_n x 12 pairs) . B micro-panel (kp_n x 32 pairs). */
+TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const uint32_t *b,
+                                     float *c, ptrdiff_t ldc, int accumulate)
 {
-    const uint32_t *a4 = a + 4 * lda, *a8 = a + 8 * lda;
-    const ptrdiff_t l2 = 2 * lda, l3 = 3 * lda;
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -184,15 +168,19 @@ TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, ptrdiff_
     __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
     __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
     __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+    /* C's 24 lines are fetched into L2 while the products run: at K = 1024 the tile's store
+     * missing to L3 cost 5-10% of the product */
+    for (int i = 0; i < MR; ++i) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T1);
+        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T1);
+    }
     for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-        ROW_DP(0, a[0]); ROW_DP(1, a[lda]); ROW_DP(2, a[l2]); ROW_DP(3, a[l3]);
-        ROW_DP(4, a4[0]); ROW_DP(5, a4[lda]); ROW_DP(6, a4[l2]); ROW_DP(7, a4[l3]);
-        ROW_DP(8, a8[0]); ROW_DP(9, a8[lda]); ROW_DP(10, a8[l2]); ROW_DP(11, a8[l3]);
-        ++a;
-        ++a4;
-        ++a8;
+        ROW_DP(0, a[0]); ROW_DP(1, a[1]); ROW_DP(2, a[2]); ROW_DP(3, a[3]);
+        ROW_DP(4, a[4]); ROW_DP(5, a[5]); ROW_DP(6, a[6]); ROW_DP(7, a[7]);
+        ROW_DP(8, a[8]); ROW_DP(9, a[9]); ROW_DP(10, a[10]); ROW_DP(11, a[11]);
+        a += MR;
         b += NR;
     }
     ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3);
@@ -221,9 +209,10 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
     const ptrdiff_t kc_max = min_pd(KC, ((K + k_blocks - 1) / k_blocks + 1) / 2 * 2);
     const ptrdiff_t mc_max = min_pd(MC, (M + MR - 1) / MR * MR);
     const ptrdiff_t nc_max = min_pd(NC, (N + NR - 1) / NR * NR);
-    uint32_t *Ap = (uint32_t *)fnn_gemm_scratch((size_t)(mc_max * (kc_max / 2) + nc_max * (kc_max / 2)));
+    const size_t a_words = (size_t)(mc_max * (kc_max / 2)), b_words = (size_t)(nc_max * (kc_max / 2));
+    uint32_t *Ap = (uint32_t *)fnn_gemm_scratch(a_words + b_words);
     if (!Ap) return FNN_ENOMEM;
-    uint32_t *Bp = Ap + mc_max * (kc_max / 2);
+    uint32_t *Bp = Ap + a_words;
     float tile[MR * NR] __attribute__((aligned(64)));
     for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
         const ptrdiff_t nc = min_pd(nc_max, N - jc);
@@ -234,22 +223,26 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
             for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
                 const ptrdiff_t cols = min_pd(NR, nc - jr);
                 uint32_t *panel = Bp + jr * kp_n;
-                /* columns past N are zero pairs */
-                if (cols < NR) memset(panel, 0, (size_t)(kp_n * NR) * sizeof(uint32_t));
-                pack_pairs(B + pc * rsb + (jc + jr) * csb, csb, rsb, cols, k_avail, kc, panel, NR, 1);
+                pack_pairs(B + pc * rsb + (jc + jr) * csb, csb, rsb, cols, k_avail, kc, panel, NR);
             }
             for (ptrdiff_t ic = 0; ic < M; ic += mc_max) {
                 const ptrdiff_t mc = min_pd(mc_max, M - ic);
-                const ptrdiff_t mc_padded = (mc + MR - 1) / MR * MR;
-                pack_pairs(A + ic * rsa + pc * csa, rsa, csa, mc, k_avail, kc, Ap, kp_n, 0);
-                if (mc_padded > mc) memset(Ap + mc * kp_n, 0, (size_t)((mc_padded - mc) * kp_n) * sizeof(uint32_t));
+                /* A in micro-panels of MR rows, the MR pair words of one k-pair contiguous:
+                 * the micro-kernel then reads A as one sequential stream (row-major pairs
+                 * were 12 streams, 3-5% slower at 1024^3) */
+                for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
+                    const ptrdiff_t rows = min_pd(MR, mc - ir);
+                    uint32_t *sliver = Ap + ir * kp_n;
+                    pack_pairs(A + (ic + ir) * rsa + pc * csa, rsa, csa, rows, k_avail, kc, sliver,
+                               MR);
+                }
                 for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
                     const int cols = (int)min_pd(NR, nc - jr);
                     for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
                         const int rows = (int)min_pd(MR, mc - ir);
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         const int full = rows == MR && cols == NR;
-                        ukernel_bf16(kp_n, Ap + ir * kp_n, kp_n, Bp + jr * kp_n, full ? c : tile,
+                        ukernel_bf16(kp_n, Ap + ir * kp_n, Bp + jr * kp_n, full ? c : tile,
                                      full ? ldc : NR, full ? acc : 0);
                         if (!full)
                             for (int i = 0; i < rows; ++i)
@@ -308,6 +301,52 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     fnn_region_judge(&region, fnn_now_ns());
     return status;
 #endif
+}
+
+/* Storage conversion as torch's .bfloat16() and ml_dtypes: nearest even, denormals kept (only
+ * the GEMM's packing flushes them, as VCVTNEPS2BF16 does), every NaN the quiet NaN of its sign (0x7fc0 / 0xffc0). */
+#if defined(__x86_64__) && defined(__GNUC__)
+/* 16 at a time: the same integer rounding in AVX-512 registers (5x the scalar loop's speed) */
+__attribute__((target("avx512f,avx512bw"))) static ptrdiff_t f32_to_bf16_avx512(const float *x,
+                                                                              uint16_t *y,
+                                                                              ptrdiff_t n)
+{
+    const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
+    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i quiet_nan = _mm512_set1_epi32(0x7fc00000), sign = _mm512_set1_epi32((int)0x80000000u);
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512i u = _mm512_loadu_si512(x + i);
+        __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, half),
+                                     _mm512_and_si512(_mm512_srli_epi32(u, 16), one));
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, magnitude), inf);
+        r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_and_si512(u, sign), quiet_nan));
+        _mm256_storeu_si256((__m256i *)(y + i), _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
+    }
+    return i;
+}
+#endif
+
+void fnn_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (fnn_isa_active() == FNN_ISA_AVX512) i = f32_to_bf16_avx512(x, y, n);
+#endif
+    for (; i < n; ++i) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        const int nan = (u & 0x7fffffffu) > 0x7f800000u;
+        y[i] = (uint16_t)(nan ? ((u >> 16) & 0x8000u) | 0x7fc0u : rounded);
+    }
+}
+
+void fnn_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n)
+{
+    /* exact: a bfloat16 is the upper half of the float32 with the same value */
+    uint32_t *out = (uint32_t *)y;
+    for (ptrdiff_t i = 0; i < n; ++i) out[i] = (uint32_t)x[i] << 16;
 }
 
 void fnn_bf16_round(const float *x, float *y, ptrdiff_t n)

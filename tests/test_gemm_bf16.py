@@ -104,3 +104,33 @@ def test_round_is_nearest_even_with_specials():
     denormal = np.array([1e-40, -1e-40], np.float32)
     _kernels.bf16_round(denormal, denormal)  # flushed to signed zero, as VCVTNEPS2BF16
     assert denormal[0] == 0 and np.signbit(denormal[1])
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 1000])
+def test_storage_conversions_match_ml_dtypes_bit_for_bit(n):
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 10.0 ** rng.integers(-44, 38, n)).astype(np.float32)
+    specials = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-40, 3.39e38,
+                         1.00390625, 1.01171875], np.float32)
+    x[:min(n, len(specials))] = specials[:n]
+    payload = np.array([0x7f800001, 0xff812345, 0x7fbfffff], np.uint32).view(np.float32)
+    x[len(specials):len(specials) + 3] = payload[:max(0, min(3, n - len(specials)))]
+    bits = np.empty(n, np.uint16)
+    _kernels.f32_to_bf16(x, bits)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(bits, x.astype(ml_dtypes.bfloat16).view(np.uint16))
+    back = np.empty(n, np.float32)
+    _kernels.bf16_to_f32(bits, back)
+    np.testing.assert_array_equal(back.view(np.uint32), bits.astype(np.uint32) << 16)
+
+
+def test_tensor_casts_use_the_same_rounding_for_any_layout():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((7, 9), dtype=np.float32)
+    for view in (x, x.T, x[::2, 1::3]):
+        t = fastnn.from_numpy(view)
+        b = t.bfloat16()
+        np.testing.assert_array_equal(b.numpy().view(np.uint16),
+                                      view.astype(ml_dtypes.bfloat16).view(np.uint16))
+        np.testing.assert_array_equal(b.float().numpy(),
+                                      view.astype(ml_dtypes.bfloat16).astype(np.float32))

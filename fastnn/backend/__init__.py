@@ -157,6 +157,34 @@ def gemm(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
     return out
 
 
+def gemm_bf16(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
+    """out = bf16(a) @ bf16(b) (+ out if accumulate) (+ bias) (then ReLU), accumulated in
+    float32: autocast's matmul. The compiled backend on a CPU with AVX512_BF16 rounds the
+    operands while packing them (kernels/gemm_bf16.c); elsewhere rounded copies go through
+    the float32 GEMM, which forms the same products (a bf16 x bf16 product is exact in
+    float32) in another summation order. Same checks, same errors as gemm."""
+    module = _pick(backend)
+    if out is None and checks.gemm_operands_ok(a, b):
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
+    checks.check_gemm(a, b, out, bias, bool(relu), bool(accumulate))
+    if module.NAME == "cython" and module.gemm_bf16(a, b, out, bias, bool(relu),
+                                                    bool(accumulate)):
+        return out
+    return gemm(round_bf16(a), round_bf16(b), out, bias, relu, accumulate, backend=module.NAME)
+
+
+def bf16_native():
+    """Whether gemm_bf16 runs on bfloat16 dot-product instructions here (show_config)."""
+    module = _active_module()
+    return module.NAME == "cython" and module.bf16_supported()
+
+
+def round_bf16(x):
+    """x (float32) rounded to bfloat16, nearest even, as a float32 array."""
+    from fastnn import dtypes
+    return np.asarray(x).astype(dtypes.bfloat16.numpy).astype(np.float32)
+
+
 def relu_forward(x, out=None, backend=None):
     out = np.empty_like(x) if out is None and isinstance(x, np.ndarray) else out
     _call("relu_forward", backend, x, out)

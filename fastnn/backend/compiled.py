@@ -10,6 +10,11 @@ gemm_if_valid = _kernels.gemm_if_valid
 VALIDATED = {k.name: getattr(_kernels, k.name + "_if_valid") for k in KERNELS if k.stream}
 
 
+# The bfloat16 GEMM (False where the CPU has no AVX512_BF16: backend.gemm_bf16 falls back).
+gemm_bf16 = _kernels.gemm_bf16
+bf16_supported = _kernels.bf16_supported
+
+
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     _kernels.gemm(a, b, out, bias, relu, accumulate)
     return out

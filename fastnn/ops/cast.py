@@ -2,6 +2,7 @@
 floating dtypes, the gradient cast back (torch's ToCopyBackward0)."""
 from fastnn import dtypes
 from fastnn.autograd.function import Function
+from fastnn.ops.convert import convert
 
 
 class Cast(Function):
@@ -10,11 +11,11 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, x, target):
         ctx.source = x.dtype
-        return x.astype(target.numpy)
+        return convert(x, target.numpy)
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.source), None
+        return convert(g, ctx.source), None
 
 
 def cast(x, dtype):

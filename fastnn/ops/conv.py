@@ -6,6 +6,7 @@ import numpy as np
 from fastnn import backend
 from fastnn.autograd.function import Function
 from fastnn.ops.float32_kernels import float32_kernel
+from fastnn.ops.lowp import lower_precision_args
 
 
 def pair(value, name):
@@ -101,6 +102,7 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, group
     return conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu=True)
 
 
+@lower_precision_args
 @float32_kernel
 def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu):
     from fastnn.ops.pad import pad as pad_op

@@ -7,31 +7,33 @@ operands (w.T) reach the kernel as strided views; packing absorbs the transpose.
 """
 import numpy as np
 
-from fastnn import backend, dtypes
+from fastnn import amp, backend, dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import operand, unbroadcast
 
 
-def _mm(a, b):
-    """2-D float32 product on the backend's GEMM (any strides, no copies)."""
-    return backend.gemm(a, b)
+def _mm(a, b, gemm=None):
+    """2-D float32 product on the backend's GEMM (any strides, no copies); `gemm` is
+    backend.gemm_bf16 under autocast."""
+    return (gemm or backend.gemm)(a, b)
 
 
-def _batched(a, b):
+def _batched(a, b, gemm=None):
     """NumPy matmul semantics for operands of at least 2 dimensions each."""
+    gemm = gemm or backend.gemm
     if a.ndim == 2 and b.ndim == 2:
-        return _mm(a, b)
+        return gemm(a, b)
     if b.ndim == 2:  # (..., M, K) @ (K, N): one GEMM over all leading rows
         if a.shape[-1] != b.shape[0]:
             backend.checks.check_gemm_operands(a.reshape(-1, a.shape[-1]), b)
         rows = a.reshape(-1, a.shape[-1])
-        return _mm(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
+        return gemm(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a_full = np.broadcast_to(a, batch + a.shape[-2:])
     b_full = np.broadcast_to(b, batch + b.shape[-2:])
     out = np.empty(batch + (a.shape[-2], b.shape[-1]), dtype=np.float32)
     for index in np.ndindex(*batch):
-        backend.gemm(a_full[index], b_full[index], out=out[index])
+        gemm(a_full[index], b_full[index], out=out[index])
     return out
 
 
@@ -56,14 +58,7 @@ class MatMul(Function):
                 raise RuntimeError("both arguments to matmul need to be at least 1D, "
                                    f"but they are {a.ndim}D and {b.ndim}D")
         ctx.save_for_backward(a, b)
-        a2 = a[np.newaxis, :] if a.ndim == 1 else a
-        b2 = b[:, np.newaxis] if b.ndim == 1 else b
-        out = _batched(a2, b2)
-        if b.ndim == 1:
-            out = out[..., 0]
-        if a.ndim == 1:
-            out = out[..., 0, :] if b.ndim > 1 else out[..., 0]
-        return out
+        return product(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -71,18 +66,36 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         if getattr(ctx, "numpy", False):
             return _numpy_backward(a, b, g, need_a, need_b)
-        a2, b2, g2 = _as_matrices(a, b, g)
-        grad_a = grad_b = None
-        if need_a:  # dA = dC @ B^T
-            grad_a = unbroadcast(_batched(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
-        if need_b:  # dB = A^T @ dC
-            if a2.ndim > 2 and b2.ndim == 2:  # sum over the batch in one GEMM
-                rows = a2.reshape(-1, a2.shape[-1])
-                grad_b = _mm(rows.T, g2.reshape(-1, g2.shape[-1]))
-            else:
-                grad_b = unbroadcast(_batched(np.swapaxes(a2, -1, -2), g2), b2.shape)
-            grad_b = grad_b.reshape(b.shape)
-        return grad_a, grad_b
+        return gradients(a, b, g, need_a, need_b)
+
+
+def product(a, b, gemm=None):
+    """matmul of float32 arrays of at least 1 dimension on `gemm` (shapes checked)."""
+    a2 = a[np.newaxis, :] if a.ndim == 1 else a
+    b2 = b[:, np.newaxis] if b.ndim == 1 else b
+    out = _batched(a2, b2, gemm)
+    if b.ndim == 1:
+        out = out[..., 0]
+    if a.ndim == 1:
+        out = out[..., 0, :] if b.ndim > 1 else out[..., 0]
+    return out
+
+
+def gradients(a, b, g, need_a, need_b, gemm=None):
+    """matmul's (grad_a, grad_b) for float32 a, b and the gradient g of the product."""
+    a2, b2, g2 = _as_matrices(a, b, g)
+    grad_a = grad_b = None
+    if need_a:  # dA = dC @ B^T
+        grad_a = unbroadcast(_batched(g2, np.swapaxes(b2, -1, -2), gemm),
+                             a2.shape).reshape(a.shape)
+    if need_b:  # dB = A^T @ dC
+        if a2.ndim > 2 and b2.ndim == 2:  # sum over the batch in one GEMM
+            rows = a2.reshape(-1, a2.shape[-1])
+            grad_b = _mm(rows.T, g2.reshape(-1, g2.shape[-1]), gemm)
+        else:
+            grad_b = unbroadcast(_batched(np.swapaxes(a2, -1, -2), g2, gemm), b2.shape)
+        grad_b = grad_b.reshape(b.shape)
+    return grad_a, grad_b
 
 
 def _check_shapes(a, b):
@@ -121,7 +134,12 @@ def _numpy_backward(a, b, g, need_a, need_b):
 
 def matmul(a, b, out=None):
     from fastnn.ops.arithmetic import _out
-    return _out(MatMul.apply(operand(a), operand(b)), out)
+    a, b = operand(a), operand(b)
+    fast = amp.active_dtype()
+    if fast is not None:  # autocast: bfloat16/float16 operands, float32 accumulation
+        from fastnn.ops.lowp import matmul_lowp
+        return _out(matmul_lowp(a, b, fast), out)
+    return _out(MatMul.apply(a, b), out)
 
 
 def mm(a, b, out=None):

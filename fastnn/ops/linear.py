@@ -4,7 +4,7 @@ view that packing absorbs (no transpose copy). The fused layer's backward masks 
 and reduces the bias gradient in one pass (relu_backward_bias)."""
 import numpy as np
 
-from fastnn import backend, dtypes
+from fastnn import amp, backend, dtypes
 from fastnn.autograd.function import Function
 
 
@@ -77,6 +77,11 @@ class LinearReLU(Function):
 
 
 def linear(input, weight, bias=None):
+    fast = amp.active_dtype()
+    if fast is not None:  # autocast: bfloat16/float16 operands, float32 accumulation
+        out = _linear_lowp(input, weight, bias, fast)
+        if out is not None:
+            return out
     if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
         return _linear_numpy(input, weight, bias)
     return Linear.apply(input, weight, bias)
@@ -84,6 +89,11 @@ def linear(input, weight, bias=None):
 
 def linear_relu(input, weight, bias=None):
     """relu(linear(input, weight, bias)) in one fused op."""
+    fast = amp.active_dtype()
+    if fast is not None:
+        out = _linear_lowp(input, weight, bias, fast, relu=True)
+        if out is not None:
+            return out
     if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
         return _linear_numpy(input, weight, bias).relu()
     return LinearReLU.apply(input, weight, bias)
@@ -101,3 +111,8 @@ def _linear_numpy(input, weight, bias):
                            f"{x.shape[-1] if x.ndim else 1} and {w.shape[1]}x{w.shape[0]})")
     out = input @ weight.t()
     return out if bias is None else out + bias
+
+
+def _linear_lowp(input, weight, bias, dtype, relu=False):
+    from fastnn.ops.lowp import linear_lowp
+    return linear_lowp(input, weight, bias, dtype, relu)

@@ -6,7 +6,7 @@ same reason); backward only scales it by the incoming gradient.
 """
 import numpy as np
 
-from fastnn import backend
+from fastnn import amp, backend
 from fastnn.autograd.function import Function
 from fastnn.tensor import Tensor
 
@@ -50,6 +50,7 @@ class SoftmaxCrossEntropy(Function):
         return grad * np.float32(g), None, None
 
 
+@amp.float32_inputs
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """torch.nn.functional.cross_entropy. The common case (float32 logits, class indices in

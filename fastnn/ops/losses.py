@@ -3,6 +3,7 @@ PyTorch's reductions. Cross-entropy without label smoothing uses the fused kerne
 (fastnn/ops/loss.py)."""
 import numpy as np
 
+from fastnn import amp
 from fastnn.autograd.function import Function
 from fastnn.backend import checks
 from fastnn.ops.broadcast import unbroadcast
@@ -33,6 +34,7 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+@amp.float32_inputs
 def mse_loss(input, target, reduction="mean"):
     target = _tensor(target)
     _same_shape(input, target, "mse_loss")
@@ -40,6 +42,7 @@ def mse_loss(input, target, reduction="mean"):
     return reduce(diff * diff, reduction)
 
 
+@amp.float32_inputs
 def l1_loss(input, target, reduction="mean"):
     target = _tensor(target)
     _same_shape(input, target, "l1_loss")
@@ -70,6 +73,7 @@ class BCEWithLogits(Function):
         return gx, gy
 
 
+@amp.float32_inputs
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     target = _tensor(target).float()
     _same_shape(input, target, "binary_cross_entropy_with_logits")
@@ -86,6 +90,7 @@ def _class_last(input):
     return input
 
 
+@amp.float32_inputs
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """-weight[t] * input[i, t] for log-probabilities input (N, C[, d...]) and class indices t;
@@ -184,6 +189,7 @@ def _same_size(input, target, name):
                          f"size.")
 
 
+@amp.float32_inputs
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)), each log clamped at -100 as torch's (a p of exactly 0
@@ -200,6 +206,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduction(loss, reduction)
 
 
+@amp.float32_inputs
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     from fastnn.ops import elementwise
     diff = elementwise.abs(input - target)
@@ -209,6 +216,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduction(elementwise.where(diff < beta, quadratic, diff - 0.5 * beta), reduction)
 
 
+@amp.float32_inputs
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     from fastnn.ops import elementwise
     diff = elementwise.abs(input - target)
@@ -219,6 +227,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduction(loss, reduction)
 
 
+@amp.float32_inputs
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log target - input), input being log-probabilities; 0 log 0 = 0."""
     from fastnn.ops import elementwise
