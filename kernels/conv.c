@@ -16,6 +16,7 @@
  */
 #include "conv.h"
 #include "fastnn_kernels.h"
+#include "gemm_config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ int fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 
 /* A failed allocation or GEMM in any thread makes the whole call fail (FNN_ENOMEM). */
 #define FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
+
+static double ceil_units(ptrdiff_t n, double unit) { return (double)((ptrdiff_t)((n + unit - 1) / unit)) * unit; }
 
 /* The output columns ox whose input column ox*sw + off lies in [0, w): [lo, hi). */
 static void valid_columns(ptrdiff_t off, ptrdiff_t sw, ptrdiff_t w, ptrdiff_t ow, ptrdiff_t *lo,
@@ -147,12 +150,37 @@ static inline void bias_relu(const float *restrict src, float *restrict dst, ptr
     }
 }
 
+/* Whether the M x N product runs faster as its transpose (N x M, operands swapped and
+ * transposed): the micro-kernel pads M up to MR and N up to NR, so take the orientation with
+ * less padding, and on a tie the one with the longer side as M. (128,32,14,14) -> 64, 3x3,
+ * on Zen 5: the forward's W (64 x 288) @ col (288 x 1568) ran at 184 GFLOP/s, col^T @ W^T at
+ * 237; the weight gradient likewise (issue 12). */
+static int transpose_is_better(ptrdiff_t M, ptrdiff_t N)
+{
+    const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
+    const double mr = cfg->mr, nr = cfg->nr;
+    const double as_is = ceil_units(M, mr) * ceil_units(N, nr);
+    const double swapped = ceil_units(N, mr) * ceil_units(M, nr);
+    return swapped < as_is || (swapped == as_is && N > M);
+}
+
+/* dst (rows x P, row stride P) = src^T (src: P x rows, row stride rows), 8 pixels at a time
+ * so that the 8 source rows being read stay in L1. */
+static void planes_from_pixels(const float *restrict src, ptrdiff_t rows, ptrdiff_t P,
+                               float *restrict dst)
+{
+    for (ptrdiff_t p0 = 0; p0 < P; p0 += 8) {
+        const ptrdiff_t p1 = p0 + 8 < P ? p0 + 8 : P;
+        for (ptrdiff_t r = 0; r < rows; ++r)
+            for (ptrdiff_t p = p0; p < p1; ++p) dst[r * P + p] = src[p * rows + r];
+    }
+}
+
 /* Images per GEMM. One image's product (64 x 196 x 288 for the CNN's second layer) is too
  * small for the GEMM: the weights were repacked per image and edge tiles and call overheads
  * took half the time (~100 GFLOP/s a core). Putting IMAGES_PER_GEMM images' column matrices
  * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
 #define IMAGES_PER_GEMM 8
-
 static int thread_index(void)
 {
 #ifdef _OPENMP
@@ -189,10 +217,15 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const int threads = conv_threads(s);
+    /* the product as out^T = col^T @ W^T when that shape suits the micro-kernel better (the
+     * block's width B*P is the same for every block but the last, which follows the rest) and
+     * the filters are deep: measured side by side, 3x3 on 32 and 64 channels (K 288, 576) ran
+     * 2-7% faster so, 1x1 on 64 channels and 3x3 on one channel 15-19% slower */
+    const int by_pixels = K >= 128 && transpose_is_better(ocpg, (s->n < B ? s->n : B) * P);
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        /* col: K x (B*P); out: ocpg x (B*P), the product before it is scattered to NCHW */
+        /* col: K x (B*P); out: ocpg x (B*P) (or its transpose), before the scatter to NCHW */
         float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
         float *out = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
         double images = 0.0; /* this thread's share, for the busy-core check (threads.c) */
@@ -205,11 +238,22 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     im2col(x + (n0 + i) * s->c * s->h * s->w, s, g * cpg, cpg, col + i * P, ld);
+                FNN_ASSERT_INDEX(n0 + nb - 1, s->n);
+                if (by_pixels) {
+                    /* out (ld x ocpg) = col^T @ W_g^T with bias and ReLU in the GEMM's
+                     * epilogue, then each image's block transposed into its NCHW planes */
+                    if (fnn_sgemm_serial(ld, ocpg, K, col, 1, ld, w + g * ocpg * K, 1, K, out,
+                                         ocpg, bias ? bias + g * ocpg : NULL, relu, 0))
+                        FAIL(status);
+                    for (ptrdiff_t i = 0; i < nb; ++i)
+                        planes_from_pixels(out + i * P * ocpg, ocpg, P,
+                                           y + ((n0 + i) * s->oc + g * ocpg) * P);
+                    continue;
+                }
                 if (fnn_sgemm_serial(ocpg, ld, K, w + g * ocpg * K, K, 1, col, ld, 1, out, ld,
                                      NULL, 0, 0))
                     FAIL(status);
                 /* scatter to NCHW with the epilogue: bias, then ReLU (NaN kept) */
-                FNN_ASSERT_INDEX(n0 + nb - 1, s->n);
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     for (ptrdiff_t o = 0; o < ocpg; ++o) {
                         const ptrdiff_t oc = g * ocpg + o;
@@ -266,10 +310,10 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
         float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
         /* gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask applied */
         float *gyb = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
-        /* For tiny filters (K < ocpg, e.g. 3x3 on one input channel: K = 9) the weight gradient
-         * is computed transposed, gW^T = col @ gy^T, so the short side is M (padded to MR = 12)
-         * rather than N (padded to NR = 32: 9 of 32 lanes useful). */
-        const int transposed = K < ocpg;
+        /* The weight gradient is computed transposed, gW^T = col @ gy^T, where that pads less:
+         * for tiny filters (3x3 on one input channel: K = 9 would fill 9 of NR = 32 lanes) and
+         * for 64 filters of 288 (M = 64 pads to 72, the transpose not at all). */
+        const int transposed = transpose_is_better(ocpg, K);
         float *gw_t = partial && transposed ? fnn_malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
         if (!col || !gyb || (partial && transposed && !gw_t)) FAIL(status);
 #pragma omp for schedule(static) nowait

@@ -349,3 +349,34 @@ def test_numba_pooling_and_fused_conv_relu_match_the_reference(threads):
     for ours, reference in zip(grads["numba"], grads["numpy"]):
         np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-4)
     assert (grads["numba"][0] >= 0).all()
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("n,cin,cout,groups,relu", [(1, 16, 24, 1, True), (9, 32, 64, 1, False),
+                                                    (3, 32, 8, 2, True), (10, 64, 64, 1, True)])
+def test_deep_filters_forward_and_backward_match_the_reference(isa, n, cin, cout, groups, relu):
+    """Filters of 128+ taps per output (3x3 on 16+ channels), where the forward runs as
+    col^T @ W^T with bias and ReLU in the GEMM epilogue and the weight gradient transposed
+    (issue 12): against the NumPy reference, with a partial last block of images."""
+    from fastnn.ops.conv import conv_shape
+    rng = np.random.default_rng(n * cin)
+    x = rng.standard_normal((n, cin, 9, 11)).astype(np.float32)
+    w = (rng.standard_normal((cout, cin // groups, 3, 3)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    shape = conv_shape(x, w, (1, 1), (1, 1), (1, 1), groups)
+    gy = rng.standard_normal((n, cout, 9, 11)).astype(np.float32)
+    results = {}
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        for name in ("cython", "numpy"):
+            y = np.empty((n, cout, 9, 11), np.float32)
+            backend.conv2d_forward(x, w, b, y, shape, relu=relu, backend=name)
+            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            backend.conv2d_backward(x, w, gy, gx, gw, gb, shape, y if relu else None,
+                                    backend=name)
+            results[name] = (y, gx, gw, gb)
+    finally:
+        _kernels.isa_force(previous)
+    for got, want in zip(results["cython"], results["numpy"]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4)
