@@ -11,6 +11,10 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
+# paired ratios a benchmark may record in extra_info (measured back to back, see conftest.py)
+PAIRED = ("peak_fraction", "vs_compiled", "vs_one_thread", "vs_float32")
+
+
 def load(path):
     data = json.loads(Path(path).read_text())
     rows = []
@@ -19,8 +23,7 @@ def load(path):
         rows.append(dict(group=info["group"], contender=info["contender"],
                          threads=info["threads"], flops=info.get("flops"),
                          median=bench["stats"]["median"], rounds=bench["stats"]["rounds"],
-                         paired={k: info[k] for k in ("peak_fraction", "vs_compiled", "vs_one_thread")
-                                 if k in info}))
+                         paired={k: info[k] for k in PAIRED if k in info}))
     return data, rows
 
 
@@ -138,6 +141,11 @@ def summary(rows):
                          "the Numba backend takes "
                          f"{r['paired']['vs_compiled']:.2f}x the compiled backend's time, from "
                          "epochs run back to back (median of 3 pairs).")
+        if "vs_float32" in r["paired"]:
+            notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
+                         f"fastnn's bfloat16 GEMM runs {r['paired']['vs_float32']:.2f}x as fast "
+                         "as its float32 GEMM, from products run back to back (median of 5 "
+                         "pairs; goal >= 1.6).")
         if "vs_one_thread" in r["paired"]:
             notes.append(f"- {r['group']}, {r['contender']}: 2 threads take "
                          f"{r['paired']['vs_one_thread']:.2f}x the 1-thread epoch's time beside "

@@ -184,7 +184,7 @@ static void pack_b(int nr, ptrdiff_t kc, ptrdiff_t nc,
 }
 
 /* bias + ReLU on a finished tile while it is still in L1. ReLU keeps NaN (as torch.relu). */
-static void epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu)
+void fnn_gemm_epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu)
 {
     for (int i = 0; i < rows; ++i) {
         float *ci = c + i * ldc;
@@ -213,7 +213,7 @@ static int empty_product(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float *C, ptrdif
     if (M > 0 && N > 0 && K > 0) return 0;
     for (ptrdiff_t i = 0; K <= 0 && N > 0 && i < M; ++i) {
         if (!accumulate) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
-        epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
+        fnn_gemm_epilogue(C + i * ldc, ldc, 1, (int)N, bias, relu);
     }
     return 1;
 }
@@ -245,7 +245,7 @@ static void macro_kernel(const fnn_gemm_config *cfg, ptrdiff_t mc, ptrdiff_t nc,
                     for (int j = 0; j < cols; ++j)
                         c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
             if (last && (bias || relu))
-                epilogue(c, ldc, rows, cols, bias ? bias + jr : NULL, relu);
+                fnn_gemm_epilogue(c, ldc, rows, cols, bias ? bias + jr : NULL, relu);
         }
     }
 }

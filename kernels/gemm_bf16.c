@@ -188,17 +188,6 @@ TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const ui
     ROW_STORE(8); ROW_STORE(9); ROW_STORE(10); ROW_STORE(11);
 }
 
-static void epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu)
-{
-    for (int i = 0; i < rows; ++i) {
-        float *ci = c + i * ldc;
-        if (bias)
-            for (int j = 0; j < cols; ++j) ci[j] += bias[j];
-        if (relu)
-            for (int j = 0; j < cols; ++j) ci[j] = ci[j] <= 0.0f ? 0.0f : ci[j];
-    }
-}
-
 TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
                                         ptrdiff_t rsa, ptrdiff_t csa, const float *B, ptrdiff_t rsb,
                                         ptrdiff_t csb, float *C, ptrdiff_t ldc, const float *bias,
@@ -250,7 +239,7 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                                     c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j]
                                                          : tile[i * NR + j];
                         if (last && (bias || relu))
-                            epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL, relu);
+                            fnn_gemm_epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL, relu);
                     }
                 }
             }

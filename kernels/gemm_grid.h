@@ -11,6 +11,9 @@ float *fnn_gemm_scratch(size_t floats);
  * (float32 values, or bfloat16 pairs), in 4 x 4 SSE blocks where width allows (gemm.c). */
 void fnn_transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff_t kc, float *dst);
 
+/* c[0:rows, 0:cols] (row stride ldc) += bias (per column), then ReLU (NaN kept), if set. */
+void fnn_gemm_epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu);
+
 /* Threads split C into a tm x tn grid of blocks (whole micro-tiles each). Among the grids with
  * tm * tn == threads, pick the one whose blocks have the smallest half-perimeter: that is the
  * amount of A and B each thread must pack and stream. */

@@ -12,7 +12,9 @@ its FALLBACK tuple to use the NumPy reference (stated in a warning when the back
 Every call goes through the entry points below: they allocate the outputs, run
 `checks.check_<kernel>(*args)` (shapes, dtypes, layouts, writability, overlaps, label ranges,
 with PyTorch's messages where PyTorch has them), and only then call the backend. So no backend
-ever sees an unchecked argument, and a bad call raises the same exception on all three.
+ever sees an unchecked argument, and a bad call raises the same exception on all three. (The
+compiled backend validates the common call in C first, `gemm_if_valid` and the `*_if_valid`
+entries: they accept exactly what the checkers accept and hand anything else to them.)
 
 The active backend is process-wide (`use`, FASTNN_BACKEND), with a per-thread override
 (`using`); the thread count is process-wide on every backend (fastnn.set_num_threads).
