@@ -77,6 +77,7 @@ cdef extern from "fastnn_kernels.h" nogil:
     long long fnn_contention_detections()
     long long fnn_serial_remaining_ns()
     void fnn_contention_reset()
+    void fnn_region_note_end(long long end)
     double fnn_fma_probe(int isa, long long iters, int threads)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
@@ -174,14 +175,16 @@ def contention_reset():
     fnn_contention_reset()
 
 
-def judge_region(list finished_after_ns, list work, long long span_ns):
-    """Tests: hand the busy-core check one region that started span_ns ago, whose thread t
-    finished finished_after_ns[t] after its start having done work[t]."""
+def judge_region(list finished_after_ns, list work, long long span_ns, long long idle_ns=0):
+    """Tests: hand the busy-core check one region that started span_ns ago, idle_ns after the
+    previous team region ended, whose thread t finished finished_after_ns[t] after its start
+    having done work[t]."""
     cdef fnn_region r
     cdef int t
     if len(finished_after_ns) != len(work) or len(work) > 64:
         raise ValueError("one finish time and one amount of work per thread, at most 64")
     r.start = fnn_now_ns() - span_ns
+    fnn_region_note_end(r.start - idle_ns)
     r.threads = len(work)
     for t in range(r.threads):
         r.done[t] = r.start + <long long>finished_after_ns[t]

@@ -184,6 +184,9 @@ int fnn_get_adaptive_threads(void);
 long long fnn_contention_detections(void);
 long long fnn_serial_remaining_ns(void);
 void fnn_contention_reset(void);
+/* Tests: record that a team region ended at `end` (a region long after the last one is not
+ * judged: its threads were waking up). */
+void fnn_region_note_end(long long end);
 /* Inside a region: thread t finished `work` units (ignored past FNN_REGION_MAX_THREADS). */
 #define FNN_REGION_DONE(r, t, w)                                                   \
     do {                                                                           \

@@ -9,10 +9,11 @@
  * dynamically does not cure it (a thread descheduled while it holds a chunk still stalls the
  * join), so the kernels watch for it instead: each instrumented region (GEMM, convolution)
  * records when every thread finished its share and how much work that share was. A region
- * is slow when its slowest thread's rate is below half the fastest's. Slow regions come every
- * few milliseconds under contention (the shared thread is off its core for a time slice, then
- * runs a slice, so slow and clean regions alternate, and "two slow regions in a row" missed
- * most of them); when two come within 20 ms of each other, every kernel runs on one thread
+ * is slow when its slowest thread's rate is below a quarter of the fastest's. Slow regions
+ * come every few milliseconds under contention (the shared thread is off its core for a time
+ * slice, then runs a slice, so slow and clean regions alternate, and "two slow regions in a
+ * row" missed most of them); when two come within 20 ms of each other, every kernel runs on
+ * one thread
  * (fnn_region_threads) for a back-off period, 100 ms doubling to 1.6 s while the contention
  * persists, then probes with the full team again. A process alone on its cores rarely sees
  * one slow region, let alone two that close, and keeps its speed. FASTNN_ADAPTIVE_THREADS=0
@@ -55,10 +56,22 @@ long long fnn_now_ns(void)
  * a region's thread count changes nothing but its speed (every kernel gives the same bits for
  * any thread count). */
 enum { MIN_BACKOFF_NS = 100000000LL, MAX_BACKOFF_NS = 1600000000LL };
-#define SLOW_RATE_RATIO 0.5    /* slowest thread's rate below this fraction of the fastest's */
+/* Slowest thread's rate below this fraction of the fastest's. A thread that shares its core
+ * with a busy process loses whole time slices (milliseconds) and runs a region at a few percent
+ * of the other's rate; a virtual machine's steal and wake-up jitter (tens of microseconds)
+ * brought short regions down to 0.3-0.6 of it, and at 0.5 such regions tripped the check on
+ * an otherwise idle machine. */
+#define SLOW_RATE_RATIO 0.25
 #define MIN_REGION_NS 30000LL  /* shorter regions are too noisy to judge */
 #define STRIKE_WINDOW_NS 20000000LL /* two slow regions this close mean a busy core */
 #define CLEAN_TO_RESET 64      /* consecutive clean regions that reset the back-off */
+/* A region that starts longer than this after the previous team region ended is not judged:
+ * libgomp's idle threads stop spinning and sleep after a fraction of a millisecond, and the
+ * one woken last starts late. On an unloaded machine that wake-up made the first region after
+ * every pause look slow (a 2-thread batch-32 forward ran at its 1-thread speed in the
+ * benchmarks, whose contenders pause between rounds); a busy core shows in regions back to
+ * back, as in a training loop. */
+#define IDLE_GAP_NS 200000LL
 
 static int adaptive = -1; /* -1: not read from the environment yet */
 static long long serial_until = 0;
@@ -66,6 +79,7 @@ static long long backoff = MIN_BACKOFF_NS;
 static long long last_strike = 0; /* end of the last slow region, 0: none yet */
 static int clean = 0;
 static long long detections = 0;
+static long long last_team_end = 0; /* when the last team region ended, 0: none yet */
 
 static int adaptive_enabled(void)
 {
@@ -96,9 +110,13 @@ int fnn_region_threads(void)
     return n;
 }
 
+void fnn_region_note_end(long long end) { __atomic_store_n(&last_team_end, end, __ATOMIC_RELAXED); }
+
 void fnn_region_judge(const fnn_region *r, long long end)
 {
     if (r->threads < 2 || r->threads > FNN_REGION_MAX_THREADS || !adaptive_enabled()) return;
+    const long long previous_end = __atomic_exchange_n(&last_team_end, end, __ATOMIC_RELAXED);
+    if (previous_end == 0 || r->start - previous_end > IDLE_GAP_NS) return;
     if (end - r->start < MIN_REGION_NS) return;
     double slow = -1.0, fast = 0.0;
     for (int t = 0; t < r->threads; ++t) {
@@ -140,4 +158,5 @@ void fnn_contention_reset(void)
     __atomic_store_n(&backoff, MIN_BACKOFF_NS, __ATOMIC_RELAXED);
     __atomic_store_n(&last_strike, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&clean, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&last_team_end, 0, __ATOMIC_RELAXED);
 }

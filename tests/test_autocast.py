@@ -233,3 +233,28 @@ def test_short_training_run_under_autocast_learns():
         assert all(p.grad.dtype == fastnn.float32 for p in model.parameters())
         losses[mode] = float(loss)
     assert losses[True] < 0.2 and abs(losses[True] - losses[False]) < 0.02
+
+
+def test_bfloat16_tensors_multiply_on_the_bfloat16_gemm_without_autocast():
+    """A model.bfloat16() (no autocast): linear and matmul of bfloat16 tensors accumulate in
+    float32 on the bfloat16 GEMM and return bfloat16, gradients in bfloat16, as torch's CPU."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 40), dtype=np.float32).astype(bf16)
+    w = rng.standard_normal((5, 40), dtype=np.float32).astype(bf16)
+    b = rng.standard_normal(5, dtype=np.float32).astype(bf16)
+    exact = x.astype(np.float64) @ w.astype(np.float64).T + b.astype(np.float64)
+    before = _kernels.call_counts()["gemm_bf16"]
+    xt, wt, bt = (fastnn.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.linear(xt, wt, bt)
+    z = xt @ wt.T
+    assert y.dtype == z.dtype == fastnn.bfloat16
+    if _kernels.bf16_supported():
+        assert _kernels.call_counts()["gemm_bf16"] - before == 2
+    np.testing.assert_allclose(y.detach().float().numpy(),
+                               exact.astype(bf16).astype(np.float64), rtol=2 ** -7, atol=1e-6)
+    (y.float().sum() + z.float().sum()).backward()
+    assert xt.grad.dtype == wt.grad.dtype == bt.grad.dtype == fastnn.bfloat16
+    want = np.broadcast_to(2 * x.astype(np.float32).sum(axis=0), (5, 40))
+    np.testing.assert_allclose(wt.grad.float().numpy(), want, rtol=2 ** -6, atol=1e-2)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        F.linear(xt, fastnn.tensor(w.astype(np.float32)))

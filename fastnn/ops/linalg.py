@@ -136,7 +136,10 @@ def matmul(a, b, out=None):
     from fastnn.ops.arithmetic import _out
     a, b = operand(a), operand(b)
     fast = amp.active_dtype()
-    if fast is not None:  # autocast: bfloat16/float16 operands, float32 accumulation
+    if fast is None and a._data.dtype == b._data.dtype and a._data.dtype.kind == "V":
+        from fastnn.ops.lowp import lowp_dtype
+        fast = lowp_dtype(a, b)
+    if fast is not None:  # autocast, or bfloat16 tensors: float32 accumulation
         from fastnn.ops.lowp import matmul_lowp
         return _out(matmul_lowp(a, b, fast), out)
     return _out(MatMul.apply(a, b), out)

@@ -78,7 +78,9 @@ class LinearReLU(Function):
 
 def linear(input, weight, bias=None):
     fast = amp.active_dtype()
-    if fast is not None:  # autocast: bfloat16/float16 operands, float32 accumulation
+    if fast is None and input._data.dtype != np.float32:
+        fast = _lowp_dtype(input, weight, bias)
+    if fast is not None:  # autocast or bfloat16 tensors: float32 accumulation
         out = _linear_lowp(input, weight, bias, fast)
         if out is not None:
             return out
@@ -90,6 +92,8 @@ def linear(input, weight, bias=None):
 def linear_relu(input, weight, bias=None):
     """relu(linear(input, weight, bias)) in one fused op."""
     fast = amp.active_dtype()
+    if fast is None and input._data.dtype != np.float32:
+        fast = _lowp_dtype(input, weight, bias)
     if fast is not None:
         out = _linear_lowp(input, weight, bias, fast, relu=True)
         if out is not None:
@@ -111,6 +115,11 @@ def _linear_numpy(input, weight, bias):
                            f"{x.shape[-1] if x.ndim else 1} and {w.shape[1]}x{w.shape[0]})")
     out = input @ weight.t()
     return out if bias is None else out + bias
+
+
+def _lowp_dtype(input, weight, bias):
+    from fastnn.ops.lowp import lowp_dtype
+    return lowp_dtype(input, weight, bias)
 
 
 def _linear_lowp(input, weight, bias, dtype, relu=False):

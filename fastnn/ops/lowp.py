@@ -54,6 +54,20 @@ def _eligible(*tensors):
                              t._data.dtype.itemsize < 8) for t in tensors)
 
 
+def lowp_dtype(*tensors):
+    """The dtype linear/matmul products round their operands to: autocast's when it is on, else
+    bfloat16 when every operand is bfloat16 (torch's CPU bfloat16 matmul: float32 accumulation,
+    a bfloat16 result; NumPy's ml_dtypes matmul took 100x longer); None for float32 kernels."""
+    fast = amp.active_dtype()
+    if fast is not None:
+        return fast
+    bf16 = dtypes.bfloat16.numpy
+    if bf16 is not None and all(t is None or (isinstance(t, Tensor) and t._data.dtype == bf16)
+                                for t in tensors):
+        return dtypes.bfloat16
+    return None
+
+
 class LinearLowp(Function):
     backward_name = "AddmmBackward0"
 
