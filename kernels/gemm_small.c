@@ -48,6 +48,22 @@
 #undef VF
 #undef MB
 
+/* autocast's few-row products (fnn_sgemm_bf16): only where AVX512_BF16 runs */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SMALL(name) name##_avx512_bf16
+#define SMALL_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16,fma")))
+#define SMALL_ROUND
+#define VF 16
+#define MB 4
+#include "gemm_small_body.h"
+#undef SMALL
+#undef SMALL_TARGET
+#undef SMALL_ROUND
+#undef VF
+#undef MB
+#endif
+
 #define SMALL(name) name##_generic
 #define SMALL_TARGET
 #define VF 4
@@ -71,12 +87,20 @@ int fnn_sgemm_small_form(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t csa, p
     return FNN_SMALL_NONE;
 }
 
+/* The kernel variants: an enum fnn_isa, or this one (AVX-512 with bfloat16 rounding) */
+#define VARIANT_AVX512_BF16 3
+
 static void run_cols(int isa, int form, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t rsa,
                      ptrdiff_t csa, const float *B, ptrdiff_t rsb, ptrdiff_t csb, float *C,
                      ptrdiff_t ldc, ptrdiff_t n0, ptrdiff_t n1, const float *bias, int relu,
                      int accumulate)
 {
     if (form == FNN_SMALL_DOT) {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (isa == VARIANT_AVX512_BF16)
+            dot_cols_avx512_bf16(M, K, A, rsa, B, csb, C, ldc, n0, n1, bias, relu, accumulate);
+        else
+#endif
         if (isa == FNN_ISA_AVX512)
             dot_cols_avx512(M, K, A, rsa, B, csb, C, ldc, n0, n1, bias, relu, accumulate);
         else if (isa == FNN_ISA_AVX2)
@@ -84,6 +108,12 @@ static void run_cols(int isa, int form, ptrdiff_t M, ptrdiff_t K, const float *A
         else
             dot_cols_generic(M, K, A, rsa, B, csb, C, ldc, n0, n1, bias, relu, accumulate);
     } else {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (isa == VARIANT_AVX512_BF16)
+            axpy_cols_avx512_bf16(M, K, A, rsa, csa, B, rsb, C, ldc, n0, n1, bias, relu,
+                                  accumulate);
+        else
+#endif
         if (isa == FNN_ISA_AVX512)
             axpy_cols_avx512(M, K, A, rsa, csa, B, rsb, C, ldc, n0, n1, bias, relu, accumulate);
         else if (isa == FNN_ISA_AVX2)
@@ -93,16 +123,14 @@ static void run_cols(int isa, int form, ptrdiff_t M, ptrdiff_t K, const float *A
     }
 }
 
-void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                     const float *A, ptrdiff_t rsa, ptrdiff_t csa,
-                     const float *B, ptrdiff_t rsb, ptrdiff_t csb,
-                     float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+static void small_product(int isa, int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                          const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                          float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
-    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM_SMALL], 1, __ATOMIC_RELAXED);
-    const int isa = fnn_isa_active();
     /* Columns are split in whole units: 4 rows of W (dot form) or 4 vectors (axpy form), and
      * never so finely that a thread has less than one unit. */
-    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * floats_per_vector[isa];
+    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * (isa == VARIANT_AVX512_BF16 ? 16 : floats_per_vector[isa]);
     const ptrdiff_t units = (N + unit - 1) / unit;
     if (threads > units) threads = (int)units;
     if (threads <= 1) {
@@ -124,4 +152,24 @@ void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
     }
 #endif
     fnn_region_judge(&region, fnn_now_ns());
+}
+
+void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                     const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                     const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                     float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM_SMALL], 1, __ATOMIC_RELAXED);
+    small_product(fnn_isa_active(), form, threads, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
+                  bias, relu, accumulate);
+}
+
+void fnn_sgemm_small_bf16(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                          const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                          float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM_SMALL], 1, __ATOMIC_RELAXED);
+    small_product(VARIANT_AVX512_BF16, form, threads, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc,
+                  bias, relu, accumulate);
 }

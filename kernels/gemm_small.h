@@ -18,4 +18,10 @@ void fnn_sgemm_small(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
                      const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                      const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                      float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
+/* The same with B's elements rounded to bfloat16 as they are read; A must hold bfloat16 values
+ * already (AVX512_BF16 only: called by fnn_sgemm_bf16, which requires it). */
+void fnn_sgemm_small_bf16(int form, int threads, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          const float *A, ptrdiff_t rsa, ptrdiff_t csa,
+                          const float *B, ptrdiff_t rsb, ptrdiff_t csb,
+                          float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
 #endif

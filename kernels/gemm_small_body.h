@@ -1,6 +1,7 @@
 /* The few-row product kernels (see gemm_small.c), one body compiled per instruction set: the
  * includer defines SMALL(name) (the variant's name), SMALL_TARGET (its target attribute),
- * VF (floats per vector: 16, 8 or 4) and MB (rows of A per register block). No include guard.
+ * VF (floats per vector: 16, 8 or 4) and MB (rows of A per register block), and SMALL_ROUND
+ * for the bfloat16 variant. No include guard.
  *
  * GCC vector extensions rather than intrinsics: one body serves AVX-512, AVX2 and SSE2, and
  * `acc += a * b` contracts to an FMA (-std=gnu11 implies -ffp-contract=fast) where the target
@@ -18,6 +19,29 @@ static inline __attribute__((always_inline)) SMALL_TARGET VEC SMALL(splat)(float
 {
     return x - (VEC){0}; /* one broadcast; x - 0 is x exactly, -0 and NaN included */
 }
+
+#ifdef SMALL_ROUND
+/* SMALL_ROUND: B's elements rounded to bfloat16 as they are loaded (VCVTNEPS2BF16, nearest
+ * even, denormals to zero as VDPBF16PS takes them), A already rounded by the caller (it is
+ * read once per block of columns), products accumulated in float32: autocast's few-row
+ * products, the weights read in place as in the float32 kernels. */
+static inline __attribute__((always_inline)) SMALL_TARGET VEC SMALL(round)(VEC x)
+{
+    const __m256i h = (__m256i)_mm512_cvtneps_pbh((__m512)x);
+    return (VEC)_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
+}
+
+static inline __attribute__((always_inline)) SMALL_TARGET float SMALL(round1)(float x)
+{
+    VEC v = SMALL(splat)(x);
+    return SMALL(round)(v)[0];
+}
+#define LOADED_B(v) SMALL(round)(v)
+#define SCALAR_B(x) SMALL(round1)(x)
+#else
+#define LOADED_B(v) (v)
+#define SCALAR_B(x) (x)
+#endif
 
 /* Lane sum by halving (log2 VF shuffles and adds, not VF - 1 dependent scalar adds). */
 static inline __attribute__((always_inline)) SMALL_TARGET float SMALL(hsum)(VEC v)
@@ -64,7 +88,7 @@ SMALL(dot_block)(int mb, int nb, ptrdiff_t K, const float *A, ptrdiff_t rsa, con
     const ptrdiff_t kv = K / VF * VF;
     for (ptrdiff_t k = 0; k < kv; k += VF) {
         VEC w[4], a[MB];
-        for (int j = 0; j < nb; ++j) w[j] = SMALL(load)(W + j * ldw + k);
+        for (int j = 0; j < nb; ++j) w[j] = LOADED_B(SMALL(load)(W + j * ldw + k));
         for (int i = 0; i < mb; ++i) a[i] = SMALL(load)(A + i * rsa + k);
         for (int i = 0; i < mb; ++i)
             for (int j = 0; j < nb; ++j) acc[i][j] += a[i] * w[j];
@@ -73,7 +97,7 @@ SMALL(dot_block)(int mb, int nb, ptrdiff_t K, const float *A, ptrdiff_t rsa, con
         float *ci = C + i * ldc + n0;
         for (int j = 0; j < nb; ++j) {
             float s = SMALL(hsum)(acc[i][j]);
-            for (ptrdiff_t k = kv; k < K; ++k) s += A[i * rsa + k] * W[j * ldw + k];
+            for (ptrdiff_t k = kv; k < K; ++k) s += A[i * rsa + k] * SCALAR_B(W[j * ldw + k]);
             ci[j] = SMALL(finish)(ci[j], s, bias, n0 + j, relu, accumulate);
         }
     }
@@ -129,7 +153,7 @@ SMALL(axpy_block)(int mb, int nv, ptrdiff_t K, const float *A, ptrdiff_t rsa, pt
     for (ptrdiff_t k = 0; k < K; ++k) {
         VEC b[4];
         const float *bk = B + k * rsb + n0;
-        for (int v = 0; v < nv; ++v) b[v] = SMALL(load)(bk + v * VF);
+        for (int v = 0; v < nv; ++v) b[v] = LOADED_B(SMALL(load)(bk + v * VF));
         for (int i = 0; i < mb; ++i) {
             const VEC a = SMALL(splat)(A[i * rsa + k * csa]);
             for (int v = 0; v < nv; ++v) acc[i][v] += a * b[v];
@@ -185,3 +209,5 @@ static SMALL_TARGET void SMALL(axpy_cols)(ptrdiff_t M, ptrdiff_t K, const float 
 }
 
 #undef VEC
+#undef LOADED_B
+#undef SCALAR_B

@@ -134,3 +134,31 @@ def test_tensor_casts_use_the_same_rounding_for_any_layout():
                                       view.astype(ml_dtypes.bfloat16).view(np.uint16))
         np.testing.assert_array_equal(b.float().numpy(),
                                       view.astype(ml_dtypes.bfloat16).astype(np.float32))
+
+
+@needs_bf16
+@pytest.mark.parametrize("m", [1, 5, 16])
+def test_few_rows_read_the_weights_in_place_on_any_thread_count(m):
+    """At most 16 rows (autocast inference) the weights are rounded as they are read, not
+    packed (gemm_small.c's bfloat16 variant): the same values as the oracle, the same bits on
+    1 and 2 threads, for W^T (dot form) and row-major B (axpy form)."""
+    rng = np.random.default_rng(m)
+    a = rng.standard_normal((m, 784), dtype=np.float32)
+    w = rng.standard_normal((300, 784), dtype=np.float32)
+    bias = rng.standard_normal(300, dtype=np.float32)
+    for b in (w.T, np.ascontiguousarray(w.T)):
+        outs = []
+        previous = fastnn.get_num_threads()
+        small_before = _kernels.call_counts()["gemm_small"]
+        try:
+            for threads in (1, 2):
+                fastnn.set_num_threads(threads)
+                out = np.empty((m, 300), np.float32)
+                _kernels.gemm_bf16(a, b, out, bias, True, False)
+                outs.append(out)
+        finally:
+            fastnn.set_num_threads(previous)
+        assert _kernels.call_counts()["gemm_small"] == small_before + 2
+        np.testing.assert_array_equal(outs[0], outs[1])
+        np.testing.assert_allclose(outs[0], expected(a, b, None, bias, True, False),
+                                   rtol=1e-5, atol=1e-4)
