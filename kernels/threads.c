@@ -9,11 +9,11 @@
  * dynamically does not cure it (a thread descheduled while it holds a chunk still stalls the
  * join), so the kernels watch for it instead: each instrumented region (GEMM, convolution)
  * records when every thread finished its share and how much work that share was. A region
- * is slow when its slowest thread's rate is below a quarter of the fastest's. Slow regions
- * come every few milliseconds under contention (the shared thread is off its core for a time
- * slice, then runs a slice, so slow and clean regions alternate, and "two slow regions in a
- * row" missed most of them); when two come within 20 ms of each other, every kernel runs on
- * one thread
+ * is slow when its slowest thread's rate is below a quarter of the fastest's and it finished
+ * at least 0.3 ms after it (a lost time slice, not a late wake-up). Slow regions come every
+ * few milliseconds under contention (the shared thread is off its core for a time slice, then
+ * runs a slice, so slow and clean regions alternate, and "two slow regions in a row" missed
+ * most of them); when two come within 20 ms of each other, every kernel runs on one thread
  * (fnn_region_threads) for a back-off period, 100 ms doubling to 1.6 s while the contention
  * persists, then probes with the full team again. A process alone on its cores rarely sees
  * one slow region, let alone two that close, and keeps its speed. FASTNN_ADAPTIVE_THREADS=0
@@ -63,6 +63,13 @@ enum { MIN_BACKOFF_NS = 100000000LL, MAX_BACKOFF_NS = 1600000000LL };
  * an otherwise idle machine. */
 #define SLOW_RATE_RATIO 0.25
 #define MIN_REGION_NS 30000LL  /* shorter regions are too noisy to judge */
+/* ... and the slow thread must also finish this much after the fast one. A thread that shares
+ * its core with a busy process loses whole scheduler time slices (milliseconds); one that is
+ * merely late (woken last, or briefly preempted by another spinning thread pool in the
+ * process, such as OpenBLAS's) loses tens of microseconds. On a noisy VM the rate test alone
+ * flagged 1-9 regions a second of back-to-back 20-40 us products, enough to run most of
+ * them on one thread. */
+#define MIN_LATENESS_NS 300000LL
 #define STRIKE_WINDOW_NS 20000000LL /* two slow regions this close mean a busy core */
 #define CLEAN_TO_RESET 64      /* consecutive clean regions that reset the back-off */
 /* A region that starts longer than this after the previous team region ended is not judged:
@@ -119,15 +126,18 @@ void fnn_region_judge(const fnn_region *r, long long end)
     if (previous_end == 0 || r->start - previous_end > IDLE_GAP_NS) return;
     if (end - r->start < MIN_REGION_NS) return;
     double slow = -1.0, fast = 0.0;
+    long long first = 0, last = 0;
     for (int t = 0; t < r->threads; ++t) {
         const long long took = r->done[t] - r->start;
         if (r->work[t] <= 0.0 || took <= 0) continue;
         const double rate = r->work[t] / (double)took;
         if (slow < 0.0 || rate < slow) slow = rate;
         if (rate > fast) fast = rate;
+        if (first == 0 || r->done[t] < first) first = r->done[t];
+        if (r->done[t] > last) last = r->done[t];
     }
     if (slow < 0.0) return;
-    if (slow >= SLOW_RATE_RATIO * fast) {
+    if (slow >= SLOW_RATE_RATIO * fast || last - first < MIN_LATENESS_NS) {
         if (__atomic_add_fetch(&clean, 1, __ATOMIC_RELAXED) >= CLEAN_TO_RESET)
             __atomic_store_n(&backoff, MIN_BACKOFF_NS, __ATOMIC_RELAXED);
         return;
