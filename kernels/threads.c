@@ -10,7 +10,7 @@
  * join), so the kernels watch for it instead: each instrumented region (GEMM, convolution)
  * records when every thread finished its share and how much work that share was. A region
  * is slow when its slowest thread's rate is below a quarter of the fastest's and it finished
- * at least 0.3 ms after it (a lost time slice, not a late wake-up). Slow regions come every
+ * at least 1 ms after it (a lost time slice, not a late wake-up). Slow regions come every
  * few milliseconds under contention (the shared thread is off its core for a time slice, then
  * runs a slice, so slow and clean regions alternate, and "two slow regions in a row" missed
  * most of them); when two come within 20 ms of each other, every kernel runs on one thread
@@ -65,11 +65,12 @@ enum { MIN_BACKOFF_NS = 100000000LL, MAX_BACKOFF_NS = 1600000000LL };
 #define MIN_REGION_NS 30000LL  /* shorter regions are too noisy to judge */
 /* ... and the slow thread must also finish this much after the fast one. A thread that shares
  * its core with a busy process loses whole scheduler time slices (milliseconds); one that is
- * merely late (woken last, or briefly preempted by another spinning thread pool in the
- * process, such as OpenBLAS's) loses tens of microseconds. On a noisy VM the rate test alone
- * flagged 1-9 regions a second of back-to-back 20-40 us products, enough to run most of
- * them on one thread. */
-#define MIN_LATENESS_NS 300000LL
+ * merely late (woken last, preempted by another spinning thread pool in the process such as
+ * OpenBLAS's, or its virtual CPU briefly descheduled by the host) loses tens to hundreds of
+ * microseconds. On a noisy VM the rate test alone flagged 1-9 regions a second of
+ * back-to-back 20-40 us products, and with 0.3 ms here still 1-3: enough to run the batch-32
+ * forward at its 1-thread speed. At 1 ms: one in 12 s, and the busy-core epoch unchanged. */
+#define MIN_LATENESS_NS 1000000LL
 #define STRIKE_WINDOW_NS 20000000LL /* two slow regions this close mean a busy core */
 #define CLEAN_TO_RESET 64      /* consecutive clean regions that reset the back-off */
 /* A region that starts longer than this after the previous team region ended is not judged:
