@@ -14,7 +14,7 @@
  * few milliseconds under contention (the shared thread is off its core for a time slice, then
  * runs a slice, so slow and clean regions alternate, and "two slow regions in a row" missed
  * most of them); when two come within 20 ms of each other, every kernel runs on one thread
- * (fnn_region_threads) for a back-off period, 100 ms doubling to 1.6 s while the contention
+ * (fnn_region_threads) for a back-off period, 10 ms doubling to 1.6 s while the contention
  * persists, then probes with the full team again. A process alone on its cores rarely sees
  * one slow region, let alone two that close, and keeps its speed. FASTNN_ADAPTIVE_THREADS=0
  * turns this off. */
@@ -55,7 +55,10 @@ long long fnn_now_ns(void)
  * kernels at once only blur the heuristic (relaxed atomics, no torn values), never results:
  * a region's thread count changes nothing but its speed (every kernel gives the same bits for
  * any thread count). */
-enum { MIN_BACKOFF_NS = 100000000LL, MAX_BACKOFF_NS = 1600000000LL };
+/* The first back-off is short: a false alarm (the host preempting a virtual CPU for a few
+ * milliseconds) then costs 10 ms on one thread, not 100 ms, while persistent contention
+ * doubles it to 1.6 s within a few probes. */
+enum { MIN_BACKOFF_NS = 10000000LL, MAX_BACKOFF_NS = 1600000000LL };
 /* Slowest thread's rate below this fraction of the fastest's. A thread that shares its core
  * with a busy process loses whole time slices (milliseconds) and runs a region at a few percent
  * of the other's rate; a virtual machine's steal and wake-up jitter (tens of microseconds)

@@ -194,7 +194,7 @@ def test_two_slow_regions_close_together_switch_kernels_to_one_thread(adaptation
     state = _kernels.contention_state()
     assert state["detections"] == before + 1
     assert state["region_threads"] == 1
-    assert 0.05 < state["serial_seconds_left"] <= 0.1
+    assert 0.005 < state["serial_seconds_left"] <= 0.01
 
 
 def test_balanced_or_short_regions_keep_the_team(adaptation):
