@@ -34,7 +34,10 @@ int fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 /* A failed allocation or GEMM in any thread makes the whole call fail (FNN_ENOMEM). */
 #define FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
 
-static double ceil_units(ptrdiff_t n, double unit) { return (double)((ptrdiff_t)((n + unit - 1) / unit)) * unit; }
+static double ceil_units(ptrdiff_t n, double unit)
+{
+    return (double)((ptrdiff_t)((n + unit - 1) / unit)) * unit;
+}
 
 /* The output columns ox whose input column ox*sw + off lies in [0, w): [lo, hi). */
 static void valid_columns(ptrdiff_t off, ptrdiff_t sw, ptrdiff_t w, ptrdiff_t ow, ptrdiff_t *lo,

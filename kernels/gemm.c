@@ -332,12 +332,8 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
      * Sharing one packed B panel between threads (BLIS's scheme) measured 5-25% slower here
      * whenever the host placed the two vCPUs apart, since each core then reads the half of
      * the panel the other packed; private packing costs a duplicated pack but is steady. */
-    int tm = 1, tn = 1;
-    while (threads > 1) {
-        fnn_gemm_grid(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
-        if (tm * tn == threads) break;
-        --threads; /* too few micro-tiles for this many threads */
-    }
+    int tm, tn;
+    threads = fnn_gemm_team(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
     if (threads <= 1)
         return gemm_serial(cfg, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
     int status = FNN_OK;
@@ -346,12 +342,8 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 #pragma omp parallel num_threads(threads)
     {
         const int t = omp_get_thread_num();
-        const int ti = t / tn, tj = t % tn;
-        const ptrdiff_t mu = ceil_div(M, cfg->mr), nu = ceil_div(N, cfg->nr);
-        const ptrdiff_t m0 = min_pd(M, mu * ti / tm * cfg->mr);
-        const ptrdiff_t m1 = min_pd(M, mu * (ti + 1) / tm * cfg->mr);
-        const ptrdiff_t n0 = min_pd(N, nu * tj / tn * cfg->nr);
-        const ptrdiff_t n1 = min_pd(N, nu * (tj + 1) / tn * cfg->nr);
+        ptrdiff_t m0, m1, n0, n1;
+        fnn_gemm_block(t, tm, tn, M, N, cfg->mr, cfg->nr, &m0, &m1, &n0, &n1);
         if (m1 > m0 && n1 > n0 &&
             gemm_serial(cfg, m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
                         C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))

@@ -61,7 +61,10 @@ static inline uint32_t bf16_bits(float f)
     return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 }
 
-static inline uint32_t pair_word(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+static inline uint32_t pair_word(float lo, float hi)
+{
+    return bf16_bits(lo) | (bf16_bits(hi) << 16);
+}
 
 int fnn_bf16_supported(void)
 {
@@ -98,7 +101,8 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
                 _mm256_storeu_si256((__m256i *)(out + k / 2), (__m256i)h);
             }
             for (; k < kc; k += 2)
-                out[k / 2] = pair_word(k < k_avail ? s[k] : 0.0f, k + 1 < k_avail ? s[k + 1] : 0.0f);
+                out[k / 2] = pair_word(k < k_avail ? s[k] : 0.0f,
+                                       k + 1 < k_avail ? s[k + 1] : 0.0f);
         }
         if (width < ldd)
             memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
@@ -120,9 +124,11 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
             for (ptrdiff_t r0 = 0; r0 < width; r0 += 16) {
                 const int lanes = (int)min_pd(16, width - r0);
                 const __mmask16 m = (__mmask16)((1u << lanes) - 1u);
-                const __m512 lo = k < k_avail ? _mm512_maskz_loadu_ps(m, s0 + r0) : _mm512_setzero_ps();
-                const __m512 hi = k + 1 < k_avail ? _mm512_maskz_loadu_ps(m, s1 + r0) : _mm512_setzero_ps();
-                const __m512i words = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                const __m512 zero = _mm512_setzero_ps();
+                const __m512 lo = k < k_avail ? _mm512_maskz_loadu_ps(m, s0 + r0) : zero;
+                const __m512 hi = k + 1 < k_avail ? _mm512_maskz_loadu_ps(m, s1 + r0) : zero;
+                const __m512i words =
+                    _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
                 _mm512_mask_storeu_epi32(dst + kp * ldd + r0, m, words);
             }
         }
@@ -200,7 +206,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
     const ptrdiff_t kc_max = min_pd(KC, ((K + k_blocks - 1) / k_blocks + 1) / 2 * 2);
     const ptrdiff_t mc_max = min_pd(MC, (M + MR - 1) / MR * MR);
     const ptrdiff_t nc_max = min_pd(NC, (N + NR - 1) / NR * NR);
-    const size_t a_words = (size_t)(mc_max * (kc_max / 2)), b_words = (size_t)(nc_max * (kc_max / 2));
+    const size_t a_words = (size_t)(mc_max * (kc_max / 2));
+    const size_t b_words = (size_t)(nc_max * (kc_max / 2));
     uint32_t *Ap = (uint32_t *)fnn_gemm_scratch(a_words + b_words);
     if (!Ap) return FNN_ENOMEM;
     uint32_t *Bp = Ap + a_words;
@@ -241,7 +248,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                                     c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j]
                                                          : tile[i * NR + j];
                         if (last && (bias || relu))
-                            fnn_gemm_epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL, relu);
+                            fnn_gemm_epilogue(c, ldc, rows, cols, bias ? bias + jc + jr : NULL,
+                                              relu);
                     }
                 }
             }
@@ -281,12 +289,8 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
         return FNN_OK;
     }
     if ((double)M * (double)N * (double)K < 64.0 * 64.0 * 64.0) threads = 1;
-    int tm = 1, tn = 1;
-    while (threads > 1) {
-        fnn_gemm_grid(threads, M, N, MR, NR, &tm, &tn);
-        if (tm * tn == threads) break;
-        --threads;
-    }
+    int tm, tn;
+    threads = fnn_gemm_team(threads, M, N, MR, NR, &tm, &tn);
     if (threads <= 1)
         return gemm_bf16_serial(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
     int status = FNN_OK;
@@ -295,10 +299,8 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 #pragma omp parallel num_threads(threads)
     {
         const int t = omp_get_thread_num();
-        const int ti = t / tn, tj = t % tn;
-        const ptrdiff_t mu = (M + MR - 1) / MR, nu = (N + NR - 1) / NR;
-        const ptrdiff_t m0 = min_pd(M, mu * ti / tm * MR), m1 = min_pd(M, mu * (ti + 1) / tm * MR);
-        const ptrdiff_t n0 = min_pd(N, nu * tj / tn * NR), n1 = min_pd(N, nu * (tj + 1) / tn * NR);
+        ptrdiff_t m0, m1, n0, n1;
+        fnn_gemm_block(t, tm, tn, M, N, MR, NR, &m0, &m1, &n0, &n1);
         if (m1 > m0 && n1 > n0 &&
             gemm_bf16_serial(m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
                              C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))
@@ -312,7 +314,8 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
 }
 
 /* Storage conversion as torch's .bfloat16() and ml_dtypes: nearest even, denormals kept (only
- * the GEMM's packing flushes them, as VCVTNEPS2BF16 does), every NaN the quiet NaN of its sign (0x7fc0 / 0xffc0). */
+ * the GEMM's packing flushes them, as VCVTNEPS2BF16 does), every NaN the quiet NaN of its sign
+ * (0x7fc0 / 0xffc0). */
 #if defined(__x86_64__) && defined(__GNUC__)
 /* 16 at a time: the same integer rounding in AVX-512 registers (5x the scalar loop's speed) */
 __attribute__((target("avx512f,avx512bw"))) static ptrdiff_t f32_to_bf16_avx512(const float *x,
@@ -321,7 +324,8 @@ __attribute__((target("avx512f,avx512bw"))) static ptrdiff_t f32_to_bf16_avx512(
 {
     const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
     const __m512i magnitude = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-    const __m512i quiet_nan = _mm512_set1_epi32(0x7fc00000), sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512i quiet_nan = _mm512_set1_epi32(0x7fc00000);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     ptrdiff_t i = 0;
     for (; i + 16 <= n; i += 16) {
         const __m512i u = _mm512_loadu_si512(x + i);

@@ -17,7 +17,8 @@ void fnn_gemm_epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float 
 /* Threads split C into a tm x tn grid of blocks (whole micro-tiles each). Among the grids with
  * tm * tn == threads, pick the one whose blocks have the smallest half-perimeter: that is the
  * amount of A and B each thread must pack and stream. */
-static inline void fnn_gemm_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, int *tm, int *tn)
+static inline void fnn_gemm_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, int *tm,
+                                 int *tn)
 {
     double best = -1.0;
     *tm = 1;
@@ -33,6 +34,38 @@ static inline void fnn_gemm_grid(int threads, ptrdiff_t M, ptrdiff_t N, int mr, 
             *tn = b;
         }
     }
+}
+
+/* The team for an M x N product: the largest count up to `threads` whose grid gives every
+ * thread at least one micro-tile, and that grid. */
+static inline int fnn_gemm_team(int threads, ptrdiff_t M, ptrdiff_t N, int mr, int nr, int *tm,
+                                int *tn)
+{
+    *tm = 1;
+    *tn = 1;
+    while (threads > 1) {
+        fnn_gemm_grid(threads, M, N, mr, nr, tm, tn);
+        if (*tm * *tn == threads) break;
+        --threads; /* too few micro-tiles for this many threads */
+    }
+    return threads;
+}
+
+/* Thread t's block of C in the tm x tn grid: rows [*m0, *m1), columns [*n0, *n1), in whole
+ * micro-tiles (possibly empty). */
+static inline void fnn_gemm_block(int t, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr, int nr,
+                                  ptrdiff_t *m0, ptrdiff_t *m1, ptrdiff_t *n0, ptrdiff_t *n1)
+{
+    const int ti = t / tn, tj = t % tn;
+    const ptrdiff_t mu = (M + mr - 1) / mr, nu = (N + nr - 1) / nr;
+    *m0 = mu * ti / tm * mr;
+    *m1 = mu * (ti + 1) / tm * mr;
+    *n0 = nu * tj / tn * nr;
+    *n1 = nu * (tj + 1) / tn * nr;
+    if (*m0 > M) *m0 = M;
+    if (*m1 > M) *m1 = M;
+    if (*n0 > N) *n0 = N;
+    if (*n1 > N) *n1 = N;
 }
 
 #endif

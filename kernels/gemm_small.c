@@ -130,7 +130,8 @@ static void small_product(int isa, int form, int threads, ptrdiff_t M, ptrdiff_t
 {
     /* Columns are split in whole units: 4 rows of W (dot form) or 4 vectors (axpy form), and
      * never so finely that a thread has less than one unit. */
-    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * (isa == VARIANT_AVX512_BF16 ? 16 : floats_per_vector[isa]);
+    const int vf = isa == VARIANT_AVX512_BF16 ? 16 : floats_per_vector[isa];
+    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * vf;
     const ptrdiff_t units = (N + unit - 1) / unit;
     if (threads > units) threads = (int)units;
     if (threads <= 1) {
