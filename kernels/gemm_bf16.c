@@ -288,7 +288,7 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                              relu, accumulate);
         return FNN_OK;
     }
-    if ((double)M * (double)N * (double)K < 64.0 * 64.0 * 64.0) threads = 1;
+    if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
     int tm, tn;
     threads = fnn_gemm_team(threads, M, N, MR, NR, &tm, &tn);
     if (threads <= 1)
