@@ -307,6 +307,11 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
     return FNN_OK;
 }
 
+static int gemm_serial_args(const void *cfg, const fnn_gemm_args *p)
+{
+    return gemm_serial(cfg, p->M, p->N, p->K, p->A, p->rsa, p->csa, p->B, p->rsb, p->csb, p->C,
+                       p->ldc, p->bias, p->relu, p->accumulate);
+}
 
 int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
               const float *A, ptrdiff_t rsa, ptrdiff_t csa,
@@ -332,10 +337,16 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
      * Sharing one packed B panel between threads (BLIS's scheme) measured 5-25% slower here
      * whenever the host placed the two vCPUs apart, since each core then reads the half of
      * the panel the other packed; private packing costs a duplicated pack but is steady. */
+    const fnn_gemm_args p = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate};
+    return fnn_gemm_run_team(threads, cfg->mr, cfg->nr, &p, gemm_serial_args, cfg);
+}
+
+int fnn_gemm_run_team(int threads, int mr, int nr, const fnn_gemm_args *p,
+                      fnn_gemm_serial_fn serial, const void *ctx)
+{
     int tm, tn;
-    threads = fnn_gemm_team(threads, M, N, cfg->mr, cfg->nr, &tm, &tn);
-    if (threads <= 1)
-        return gemm_serial(cfg, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
+    threads = fnn_gemm_team(threads, p->M, p->N, mr, nr, &tm, &tn);
+    if (threads <= 1) return serial(ctx, p);
     int status = FNN_OK;
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #ifdef _OPENMP
@@ -343,10 +354,12 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     {
         const int t = omp_get_thread_num();
         ptrdiff_t m0, m1, n0, n1;
-        fnn_gemm_block(t, tm, tn, M, N, cfg->mr, cfg->nr, &m0, &m1, &n0, &n1);
-        if (m1 > m0 && n1 > n0 &&
-            gemm_serial(cfg, m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
-                        C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))
+        fnn_gemm_block(t, tm, tn, p->M, p->N, mr, nr, &m0, &m1, &n0, &n1);
+        const fnn_gemm_args block = {m1 - m0, n1 - n0, p->K, p->A + m0 * p->rsa, p->rsa, p->csa,
+                                     p->B + n0 * p->csb, p->rsb, p->csb, p->C + m0 * p->ldc + n0,
+                                     p->ldc, p->bias ? p->bias + n0 : NULL, p->relu,
+                                     p->accumulate};
+        if (m1 > m0 && n1 > n0 && serial(ctx, &block))
             __atomic_store_n(&status, FNN_ENOMEM, __ATOMIC_RELAXED);
         FNN_REGION_DONE(&region, t, (double)(m1 - m0) * (double)(n1 - n0));
     }

@@ -24,9 +24,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
@@ -257,6 +254,13 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
     }
     return FNN_OK;
 }
+
+static int gemm_bf16_serial_args(const void *unused, const fnn_gemm_args *p)
+{
+    (void)unused;
+    return gemm_bf16_serial(p->M, p->N, p->K, p->A, p->rsa, p->csa, p->B, p->rsb, p->csb, p->C,
+                            p->ldc, p->bias, p->relu, p->accumulate);
+}
 #endif
 
 int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
@@ -289,27 +293,8 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
         return FNN_OK;
     }
     if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
-    int tm, tn;
-    threads = fnn_gemm_team(threads, M, N, MR, NR, &tm, &tn);
-    if (threads <= 1)
-        return gemm_bf16_serial(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate);
-    int status = FNN_OK;
-    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-    {
-        const int t = omp_get_thread_num();
-        ptrdiff_t m0, m1, n0, n1;
-        fnn_gemm_block(t, tm, tn, M, N, MR, NR, &m0, &m1, &n0, &n1);
-        if (m1 > m0 && n1 > n0 &&
-            gemm_bf16_serial(m1 - m0, n1 - n0, K, A + m0 * rsa, rsa, csa, B + n0 * csb, rsb, csb,
-                             C + m0 * ldc + n0, ldc, bias ? bias + n0 : NULL, relu, accumulate))
-            __atomic_store_n(&status, FNN_ENOMEM, __ATOMIC_RELAXED);
-        FNN_REGION_DONE(&region, t, (double)(m1 - m0) * (double)(n1 - n0));
-    }
-#endif
-    fnn_region_judge(&region, fnn_now_ns());
-    return status;
+    const fnn_gemm_args p = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate};
+    return fnn_gemm_run_team(threads, MR, NR, &p, gemm_bf16_serial_args, NULL);
 #endif
 }
 

@@ -68,4 +68,26 @@ static inline void fnn_gemm_block(int t, int tm, int tn, ptrdiff_t M, ptrdiff_t 
     if (*n1 > N) *n1 = N;
 }
 
+/* One product C (M x N, row stride ldc) (+)= A (M x K) @ B (K x N), strides as fnn_sgemm's. */
+typedef struct {
+    ptrdiff_t M, N, K;
+    const float *A;
+    ptrdiff_t rsa, csa;
+    const float *B;
+    ptrdiff_t rsb, csb;
+    float *C;
+    ptrdiff_t ldc;
+    const float *bias;
+    int relu, accumulate;
+} fnn_gemm_args;
+
+/* A driver's single-threaded product (ctx: its own settings); returns FNN_OK or FNN_ENOMEM. */
+typedef int (*fnn_gemm_serial_fn)(const void *ctx, const fnn_gemm_args *p);
+
+/* Run p on a team of up to `threads` (gemm.c): each thread takes its block of C in whole
+ * mr x nr micro-tiles (fnn_gemm_team, fnn_gemm_block) and runs `serial` on it, the region
+ * timed for the busy-core check; fewer than two usable threads run `serial` on the caller. */
+int fnn_gemm_run_team(int threads, int mr, int nr, const fnn_gemm_args *p,
+                      fnn_gemm_serial_fn serial, const void *ctx);
+
 #endif
