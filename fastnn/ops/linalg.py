@@ -40,10 +40,7 @@ def _batched(a, b, gemm=None):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.backward_name = ("DotBackward0" if a.ndim == b.ndim == 1 else
-                             "MvBackward0" if a.ndim == 2 and b.ndim == 1 else
-                             "MmBackward0" if a.ndim == 2 and b.ndim == 2 else
-                             "UnsafeViewBackward0" if b.ndim <= 2 else "BmmBackward0")
+        ctx.backward_name = backward_name(a, b)
         if a.dtype != b.dtype:
             raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
                                f"{dtypes.to_dtype(a.dtype).c_type} != "
@@ -67,6 +64,14 @@ class MatMul(Function):
         if getattr(ctx, "numpy", False):
             return _numpy_backward(a, b, g, need_a, need_b)
         return gradients(a, b, g, need_a, need_b)
+
+
+def backward_name(a, b):
+    """torch's grad_fn name for matmul of operands with these ranks."""
+    return ("DotBackward0" if a.ndim == b.ndim == 1 else
+            "MvBackward0" if a.ndim == 2 and b.ndim == 1 else
+            "MmBackward0" if a.ndim == 2 and b.ndim == 2 else
+            "UnsafeViewBackward0" if b.ndim <= 2 else "BmmBackward0")
 
 
 def product(a, b, gemm=None):

@@ -77,13 +77,9 @@ class LinearReLU(Function):
 
 
 def linear(input, weight, bias=None):
-    fast = amp.active_dtype()
-    if fast is None and input._data.dtype != np.float32:
-        fast = _lowp_dtype(input, weight, bias)
-    if fast is not None:  # autocast or bfloat16 tensors: float32 accumulation
-        out = _linear_lowp(input, weight, bias, fast)
-        if out is not None:
-            return out
+    out = _linear_lowp(input, weight, bias, relu=False)
+    if out is not None:  # autocast or bfloat16 tensors: float32 accumulation
+        return out
     if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
         return _linear_numpy(input, weight, bias)
     return Linear.apply(input, weight, bias)
@@ -91,13 +87,9 @@ def linear(input, weight, bias=None):
 
 def linear_relu(input, weight, bias=None):
     """relu(linear(input, weight, bias)) in one fused op."""
-    fast = amp.active_dtype()
-    if fast is None and input._data.dtype != np.float32:
-        fast = _lowp_dtype(input, weight, bias)
-    if fast is not None:
-        out = _linear_lowp(input, weight, bias, fast, relu=True)
-        if out is not None:
-            return out
+    out = _linear_lowp(input, weight, bias, relu=True)
+    if out is not None:
+        return out
     if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
         return _linear_numpy(input, weight, bias).relu()
     return LinearReLU.apply(input, weight, bias)
@@ -117,11 +109,12 @@ def _linear_numpy(input, weight, bias):
     return out if bias is None else out + bias
 
 
-def _lowp_dtype(input, weight, bias):
-    from fastnn.ops.lowp import lowp_dtype
-    return lowp_dtype(input, weight, bias)
-
-
-def _linear_lowp(input, weight, bias, dtype, relu=False):
-    from fastnn.ops.lowp import linear_lowp
-    return linear_lowp(input, weight, bias, dtype, relu)
+def _linear_lowp(input, weight, bias, relu):
+    """The product on rounded operands (fastnn.ops.lowp) under autocast or for bfloat16
+    tensors; None for the float32 kernels (one thread-local read and a dtype test then)."""
+    fast = amp.active_dtype()
+    if fast is None and input._data.dtype == np.float32:
+        return None
+    from fastnn.ops.lowp import linear_lowp, lowp_dtype
+    fast = fast or lowp_dtype(input, weight, bias)
+    return None if fast is None else linear_lowp(input, weight, bias, fast, relu)

@@ -113,15 +113,9 @@ def linear_lowp(input, weight, bias, dtype, relu=False):
 class MatMulLowp(Function):
     @staticmethod
     def forward(ctx, a, b, dtype):
+        linalg._check_shapes(a, b)  # torch's messages for 0-D operands and mismatched K
+        ctx.backward_name = linalg.backward_name(a, b)
         a32, b32 = _float32(a), _float32(b)
-        if a32.ndim == 0 or b32.ndim == 0:
-            raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
-                               f"{a32.ndim}D and {b32.ndim}D")
-        linalg._check_shapes(a32, b32)
-        ctx.backward_name = ("DotBackward0" if a.ndim == b.ndim == 1 else
-                             "MvBackward0" if a.ndim == 2 and b.ndim == 1 else
-                             "MmBackward0" if a.ndim == 2 and b.ndim == 2 else
-                             "UnsafeViewBackward0" if b.ndim <= 2 else "BmmBackward0")
         ctx.save_for_backward(a32, b32)
         ctx.dtypes, ctx.dtype, ctx.gemm = (a.dtype, b.dtype), dtype, _gemm_for(dtype)
         return convert(np.asarray(linalg.product(a32, b32, ctx.gemm)), dtype.numpy)
