@@ -50,6 +50,24 @@ def test_mlp_forward_small_batch(benchmark, threads, contender, rng, batch):
     benchmark(run)
 
 
+@pytest.mark.parametrize("batch", [1, 32])
+def test_mlp_forward_autocast(benchmark, threads, contender, rng, batch):
+    """The same forward under autocast(bfloat16): fastnn's few-row bfloat16 products (batch 1)
+    and its bfloat16 GEMM (batch 32) against torch.autocast."""
+    if contender not in ("fastnn-cython", "torch"):
+        pytest.skip("autocast is compared between the compiled backend and PyTorch")
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    x = lib.from_numpy(rng.random((batch, 784), dtype=np.float32))
+    net = _mlp(contender)[0]
+
+    def run():
+        with lib.no_grad(), lib.autocast("cpu", dtype=lib.bfloat16):
+            return net(x)
+    record(benchmark, f"MLP forward batch {batch}, autocast bfloat16", contender, threads,
+           2 * batch * (784 * 256 + 256 * 10))
+    benchmark(run)
+
+
 def test_mlp_training_step_batch_1(benchmark, threads, contender, rng):
     if contender == "numpy":
         pytest.skip("the NumPy contender has no autograd or optimizer")

@@ -39,6 +39,8 @@ def is_autocast_enabled(device_type=None):
 
 
 def is_autocast_cpu_enabled():
+    warnings.warn("fastnn.is_autocast_cpu_enabled() is deprecated. Please use "
+                  "fastnn.is_autocast_enabled('cpu') instead.", DeprecationWarning, stacklevel=2)
     return active_dtype() is not None
 
 
@@ -50,6 +52,8 @@ def get_autocast_dtype(device_type):
 
 
 def get_autocast_cpu_dtype():
+    warnings.warn("fastnn.get_autocast_cpu_dtype() is deprecated. Please use "
+                  "fastnn.get_autocast_dtype('cpu') instead.", DeprecationWarning, stacklevel=2)
     return get_autocast_dtype("cpu")
 
 

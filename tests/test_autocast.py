@@ -258,3 +258,49 @@ def test_bfloat16_tensors_multiply_on_the_bfloat16_gemm_without_autocast():
     np.testing.assert_allclose(wt.grad.float().numpy(), want, rtol=2 ** -6, atol=1e-2)
     with pytest.raises(RuntimeError, match="same dtype"):
         F.linear(xt, fastnn.tensor(w.astype(np.float32)))
+
+
+@needs_torch
+def test_state_functions_and_cpu_module_match_torch():
+    """set/get/is_* autocast functions, their deprecated CPU spellings (with torch's warning
+    category) and the torch.cpu device functions, side by side."""
+    for m in (fastnn, torch):
+        try:
+            m.set_autocast_enabled("cpu", True)
+            assert m.is_autocast_enabled("cpu") and not m.is_autocast_enabled()
+            m.set_autocast_dtype("cpu", m.float16)
+            assert m.get_autocast_dtype("cpu") == m.float16
+            with pytest.warns(DeprecationWarning, match="is_autocast_cpu_enabled.. is deprecated"):
+                assert m.is_autocast_cpu_enabled()
+            with pytest.warns(DeprecationWarning, match="get_autocast_cpu_dtype.. is deprecated"):
+                assert m.get_autocast_cpu_dtype() == m.float16
+        finally:
+            m.set_autocast_enabled("cpu", False)
+            m.set_autocast_dtype("cpu", m.bfloat16)
+        assert not m.is_autocast_enabled("cpu")
+        assert m.get_autocast_dtype("cpu") == m.bfloat16
+        assert m.get_autocast_dtype("cuda") == m.float16
+    for name in ("is_available", "device_count", "current_device", "synchronize"):
+        assert getattr(fastnn.cpu, name)() == getattr(torch.cpu, name)()
+    for m in (fastnn, torch):
+        with pytest.raises(ValueError, match=r"Expected `device_type` of type `str`, got: "
+                                             r"`<class 'int'>`"):
+            m.autocast(0)
+
+
+@pytest.mark.parametrize("name", ["cython", "numba", "numpy"])
+def test_bfloat16_gemm_entry_on_every_backend_with_gemm_checks(name):
+    """backend.gemm_bf16 on each backend: the same rounded products (the compiled one on
+    VDPBF16PS where it can, the others on the float32 GEMM of rounded operands) and gemm's
+    checks and messages for bad calls."""
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((19, 70), dtype=np.float32)
+    b = rng.standard_normal((70, 33), dtype=np.float32)
+    exact = a.astype(bf16).astype(np.float64) @ b.astype(bf16).astype(np.float64)
+    out = backend.gemm_bf16(a, b, backend=name)
+    np.testing.assert_allclose(out, exact, rtol=1e-5, atol=1e-4)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied "
+                                           r"\(19x70 and 33x70\)"):
+        backend.gemm_bf16(a, b.T, backend=name)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied"):
+        backend.gemm(a, b.T, backend=name)
