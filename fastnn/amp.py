@@ -146,11 +146,17 @@ def _to_float32(value):
     return value
 
 
-def lower_precision(value, dtype):
-    """An argument of a lower-precision op under autocast: floating tensors other than
-    float64 cast to `dtype` (torch's is_eligible), everything else as it is."""
+def eligible(value):
+    """Whether autocast's lower-precision cast applies to an argument: a floating tensor other
+    than float64 (torch's is_eligible)."""
     from fastnn.tensor import Tensor
-    if isinstance(value, Tensor) and value._data.dtype.kind in "fV" and \
-            value._data.dtype.itemsize < 8 and value._data.dtype != dtype.numpy:
+    return isinstance(value, Tensor) and value._data.dtype.kind in "fV" and \
+        value._data.dtype.itemsize < 8
+
+
+def lower_precision(value, dtype):
+    """An argument of a lower-precision op under autocast: eligible tensors cast to `dtype`,
+    everything else as it is."""
+    if eligible(value) and value._data.dtype != dtype.numpy:
         return value._cast(dtype)
     return value

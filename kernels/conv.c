@@ -184,6 +184,7 @@ static void planes_from_pixels(const float *restrict src, ptrdiff_t rows, ptrdif
  * took half the time (~100 GFLOP/s a core). Putting IMAGES_PER_GEMM images' column matrices
  * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
 #define IMAGES_PER_GEMM 8
+
 static int thread_index(void)
 {
 #ifdef _OPENMP
@@ -222,8 +223,9 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
     const int threads = conv_threads(s);
     /* the product as out^T = col^T @ W^T when that shape suits the micro-kernel better (the
      * block's width B*P is the same for every block but the last, which follows the rest) and
-     * the filters are deep: measured side by side, 3x3 on 32 and 64 channels (K 288, 576) ran
-     * 2-7% faster so, 1x1 on 64 channels and 3x3 on one channel 15-19% slower */
+     * the filters are deep: measured side by side (fwd + both bwd), 3x3 on 32 and 64 channels
+     * (K 288, 576) ran 5-10% faster so, 1x1 on 64 channels and 3x3 on one channel 15-19%
+     * slower */
     const int by_pixels = K >= 128 && transpose_is_better(ocpg, (s->n < B ? s->n : B) * P);
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)

@@ -76,7 +76,8 @@
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
-static const int floats_per_vector[3] = {4, 8, 16}; /* by enum fnn_isa */
+/* by enum fnn_isa, then the AVX-512 bfloat16 variant (VARIANT_AVX512_BF16, below) */
+static const int floats_per_vector[4] = {4, 8, 16, 16};
 
 int fnn_sgemm_small_form(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t csa, ptrdiff_t rsb,
                          ptrdiff_t csb)
@@ -130,8 +131,7 @@ static void small_product(int isa, int form, int threads, ptrdiff_t M, ptrdiff_t
 {
     /* Columns are split in whole units: 4 rows of W (dot form) or 4 vectors (axpy form), and
      * never so finely that a thread has less than one unit. */
-    const int vf = isa == VARIANT_AVX512_BF16 ? 16 : floats_per_vector[isa];
-    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * vf;
+    const ptrdiff_t unit = form == FNN_SMALL_DOT ? 4 : 4 * floats_per_vector[isa];
     const ptrdiff_t units = (N + unit - 1) / unit;
     if (threads > units) threads = (int)units;
     if (threads <= 1) {

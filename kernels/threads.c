@@ -66,11 +66,10 @@ enum { MIN_BACKOFF_NS = 10000000LL, MAX_BACKOFF_NS = 1600000000LL };
  * an otherwise idle machine. */
 #define SLOW_RATE_RATIO 0.25
 #define MIN_REGION_NS 30000LL  /* shorter regions are too noisy to judge */
-/* ... and the slow thread must also finish this much after the fast one. A thread that shares
- * its core with a busy process loses whole scheduler time slices (milliseconds); one that is
- * merely late (woken last, preempted by another spinning thread pool in the process such as
- * OpenBLAS's, or its virtual CPU briefly descheduled by the host) loses tens to hundreds of
- * microseconds. On a noisy VM the rate test alone flagged 1-9 regions a second of
+/* ... and the slow thread must also finish this much after the fast one: a lost time slice
+ * is milliseconds, while a thread that is merely late (woken last, preempted by another
+ * spinning thread pool in the process such as OpenBLAS's, or its virtual CPU briefly
+ * descheduled by the host) loses tens to hundreds of microseconds. On a noisy VM the rate test alone flagged 1-9 regions a second of
  * back-to-back 20-40 us products, and with 0.3 ms here still 1-3: enough to run the batch-32
  * forward at its 1-thread speed. At 1 ms: one in 12 s, and the busy-core epoch unchanged. */
 #define MIN_LATENESS_NS 1000000LL

@@ -13,6 +13,7 @@ except ImportError:  # an unbuilt checkout: ml_dtypes converts
 
 _BF16 = dtypes.bfloat16.numpy
 _F32 = np.dtype(np.float32)
+_IN_C = _kernels is not None and _BF16 is not None
 
 
 def convert(x, dtype):
@@ -21,12 +22,15 @@ def convert(x, dtype):
     source = x.dtype
     if source == dtype:
         return x
-    if _kernels is not None and x.size and {source, dtype} == {_F32, np.dtype(_BF16)}:
-        src = np.ascontiguousarray(x)
-        out = np.empty(x.shape, dtype)
-        if dtype == _F32:
-            _kernels.bf16_to_f32(src.reshape(-1).view(np.uint16), out.reshape(-1))
-        else:
-            _kernels.f32_to_bf16(src.reshape(-1), out.reshape(-1).view(np.uint16))
-        return out
+    if _IN_C and x.size:
+        if source == _BF16 and dtype == _F32:
+            out = np.empty(x.shape, dtype)
+            _kernels.bf16_to_f32(np.ascontiguousarray(x).reshape(-1).view(np.uint16),
+                                 out.reshape(-1))
+            return out
+        if source == _F32 and dtype == _BF16:
+            out = np.empty(x.shape, dtype)
+            _kernels.f32_to_bf16(np.ascontiguousarray(x).reshape(-1),
+                                 out.reshape(-1).view(np.uint16))
+            return out
     return x.astype(dtype)

@@ -48,10 +48,9 @@ def _round_grad(g, dtype, target):
 
 
 def _eligible(*tensors):
-    """Whether autocast's lower-precision cast applies: every tensor argument floating and
-    not float64 (a float64 operand keeps the op in float64, as in torch)."""
-    return all(t is None or (isinstance(t, Tensor) and t._data.dtype.kind in "fV" and
-                             t._data.dtype.itemsize < 8) for t in tensors)
+    """Whether every tensor argument is eligible (amp.eligible; a float64 operand keeps the op
+    in float64, as in torch). None stands for an absent bias."""
+    return all(t is None or amp.eligible(t) for t in tensors)
 
 
 def lowp_dtype(*tensors):
