@@ -80,10 +80,14 @@ cdef extern from "fastnn_kernels.h" nogil:
     void fnn_region_note_end(long long end)
     double fnn_fma_probe(int isa, long long iters, int threads)
 
+cdef extern from "conv_implicit.h" nogil:
+    void fnn_conv_implicit_set_mode(int mode)
+    int fnn_conv_implicit_mode()
+
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
-                "gemm_small", "gemm_bf16")
+                "gemm_small", "gemm_bf16", "conv2d_implicit")
 
 
 def isa_supported(str name):
@@ -106,6 +110,21 @@ def isa_force(str name):
         raise ValueError(f"unknown instruction set {name!r}; expected one of {ISA_NAMES}")
     if fnn_isa_force(ISA_NAMES.index(name)) != 0:
         raise RuntimeError(f"this CPU does not support the {name} kernels")
+
+
+CONV_IMPLICIT_MODES = ("never", "auto", "always")
+
+
+def conv_implicit_mode(str mode=None):
+    """Which stride-1 convolution passes run as implicit GEMMs (kernels/conv_implicit.c):
+    "auto" (the measured rules in conv.c, the default), "always" (every one that can: tests)
+    or "never" (all on im2col: side-by-side benchmarks). Returns the mode before the call."""
+    previous = CONV_IMPLICIT_MODES[fnn_conv_implicit_mode()]
+    if mode is not None:
+        if mode not in CONV_IMPLICIT_MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {CONV_IMPLICIT_MODES}")
+        fnn_conv_implicit_set_mode(CONV_IMPLICIT_MODES.index(mode))
+    return previous
 
 
 def isa_call_counts():

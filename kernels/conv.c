@@ -15,6 +15,7 @@
  * given thread count always gives the same bits); grad_b sums grad_y over the batch and pixels.
  */
 #include "conv.h"
+#include "conv_implicit.h"
 #include "fastnn_kernels.h"
 #include "gemm_config.h"
 
@@ -212,11 +213,52 @@ static int conv_threads(const fnn_conv_shape *s)
     return blocks < t ? (int)(blocks > 0 ? blocks : 1) : t;
 }
 
+/* Which stride-1 passes run as implicit GEMMs (conv_implicit.c), by side-by-side measurement
+ * against im2col here (issue 12, Zen 5, 1 thread, fwd / wgrad / igrad ms):
+ *   (128,32,14,14)->64 3x3  im2col 7.4 / 7.0 / 6.4   implicit 6.4 / 6.7 / 6.6
+ *   (256,6,14,14)->16 5x5           2.3 / 3.0 / 2.2            1.7 / 2.3 / 4.3
+ *   (64,64,14,14)->64 3x3           6.7 / 6.8 / 6.1            5.6 / 6.0 / 5.6
+ *   (128,1,28,28)->32 3x3           1.2 / 3.2 / 1.4            2.1 / 3.4 / 5.9
+ * The GEMM is one image's, so it needs depth: short filters (K below 128 taps: first layers,
+ * 1x1 on 64 channels) leave the forward's micro-tiles storing more than they multiply, while
+ * im2col puts 8 images side by side. The input gradient is the forward of a convolution with
+ * cpg output channels, so it wants as many, and the weight gradient only a few taps. */
+enum { PASS_FORWARD, PASS_INPUT_GRAD, PASS_WEIGHT_GRAD };
+
+static int implicit_suits(const fnn_conv_shape *s, int pass)
+{
+    const int mode = fnn_conv_implicit_mode();
+    if (mode == FNN_IMPLICIT_NEVER || s->sh != 1 || s->sw != 1) return 0;
+    /* the input gradient is a forward convolution of gy padded by d (k - 1) - p >= 0 */
+    if (pass == PASS_INPUT_GRAD && (s->ph > s->dh * (s->kh - 1) || s->pw > s->dw * (s->kw - 1)))
+        return 0;
+    if (mode == FNN_IMPLICIT_ALWAYS) return 1;
+    const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups, taps = s->kh * s->kw;
+    switch (pass) {
+    case PASS_FORWARD: return cpg * taps >= 128;
+    case PASS_INPUT_GRAD: return cpg >= 32 && ocpg * taps >= 128;
+    default: return cpg * taps >= 16;
+    }
+}
+
+static fnn_iconv implicit_shape(const fnn_conv_shape *s)
+{
+    const fnn_iconv is = {.n = s->n, .groups = s->groups, .c = s->c / s->groups, .h = s->h,
+                          .w = s->w, .oc = s->oc / s->groups, .oh = s->oh, .ow = s->ow,
+                          .kh = s->kh, .kw = s->kw, .ph = s->ph, .pw = s->pw, .dh = s->dh,
+                          .dw = s->dw};
+    return is;
+}
+
 int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
                        const fnn_conv_shape *s)
 {
     int status = FNN_OK;
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
+    if (implicit_suits(s, PASS_FORWARD)) {
+        const fnn_iconv is = implicit_shape(s);
+        return fnn_conv2d_implicit_forward(x, NULL, w, bias, relu, y, &is);
+    }
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;
@@ -276,11 +318,32 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
     return status;
 }
 
+static int backward_im2col(const float *x, const float *w, const float *y, const float *gy,
+                           float *gx, float *gw, float *gb, const fnn_conv_shape *s);
+
 int fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
                         float *gx, float *gw, float *gb, const fnn_conv_shape *s)
 {
-    int status = FNN_OK;
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
+    if (gx && implicit_suits(s, PASS_INPUT_GRAD)) {
+        const int status = fnn_conv2d_implicit_input_grad(gy, y, w, gx, s);
+        if (status != FNN_OK) return status;
+        gx = NULL;
+    }
+    if ((gw || gb) && implicit_suits(s, PASS_WEIGHT_GRAD)) {
+        const int status = fnn_conv2d_implicit_weight_grad(x, gy, y, gw, gb, s);
+        if (status != FNN_OK) return status;
+        gw = NULL;
+        gb = NULL;
+    }
+    if (!gx && !gw && !gb) return FNN_OK;
+    return backward_im2col(x, w, y, gy, gx, gw, gb, s);
+}
+
+static int backward_im2col(const float *x, const float *w, const float *y, const float *gy,
+                           float *gx, float *gw, float *gb, const fnn_conv_shape *s)
+{
+    int status = FNN_OK;
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;

@@ -380,3 +380,118 @@ def test_deep_filters_forward_and_backward_match_the_reference(isa, n, cin, cout
         _kernels.isa_force(previous)
     for got, want in zip(results["cython"], results["numpy"]):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4)
+
+
+implicit_cases = st.fixed_dictionaries({
+    "n": st.integers(0, 3), "groups": st.sampled_from([1, 2]), "cpg": st.integers(1, 5),
+    "ocpg": st.integers(1, 40), "h": st.integers(1, 16), "w": st.integers(1, 17),
+    "kh": st.integers(1, 5), "kw": st.integers(1, 5), "padding": st.integers(0, 3),
+    "dilation": st.integers(1, 2), "relu": st.booleans(), "seed": st.integers(0, 99)})
+
+
+def _implicit_against_reference(c, isa, threads):
+    from fastnn.ops.conv import conv_shape
+    cin, cout = c["cpg"] * c["groups"], c["ocpg"] * c["groups"]
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal((c["n"], cin, c["h"], c["w"])).astype(np.float32)
+    w = (rng.standard_normal((cout, c["cpg"], c["kh"], c["kw"])) * 0.3).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    pad, dil = (c["padding"], c["padding"]), (c["dilation"], c["dilation"])
+    shape = conv_shape(x, w, (1, 1), pad, dil, c["groups"])
+    out_shape = (c["n"], cout, shape[5], shape[6])
+    gy = rng.standard_normal(out_shape).astype(np.float32)
+    results = {}
+    previous = (_kernels.isa_active(), _kernels.conv_implicit_mode("always"), fastnn.get_num_threads())
+    try:
+        _kernels.isa_force(isa)
+        fastnn.set_num_threads(threads)
+        for name in ("cython", "numpy"):
+            counts = _kernels.call_counts()["conv2d_implicit"]
+            y = np.empty(out_shape, np.float32)
+            backend.conv2d_forward(x, w, b, y, shape, relu=c["relu"], backend=name)
+            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            backend.conv2d_backward(x, w, gy, gx, gw, gb, shape, y if c["relu"] else None,
+                                    backend=name)
+            results[name] = (y, gx, gw, gb)
+            ran = _kernels.call_counts()["conv2d_implicit"] - counts
+            # the forward (not called on an empty batch), the weight gradient, and the input
+            # gradient unless the padding is too wide for it (a forward convolution of gy
+            # padded by d(k-1) - p)
+            wide = c["padding"] > c["dilation"] * (min(c["kh"], c["kw"]) - 1)
+            expected = (c["n"] > 0) + 1 + (not wide)
+            assert ran == (0 if name == "numpy" else expected)
+    finally:
+        _kernels.isa_force(previous[0])
+        _kernels.conv_implicit_mode(previous[1])
+        fastnn.set_num_threads(previous[2])
+    for got, want in zip(results["cython"], results["numpy"]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=25, deadline=None)
+@given(case=implicit_cases)
+def test_implicit_gemm_convolution_matches_the_reference(isa, threads, case):
+    """Stride-1 convolutions as implicit GEMMs (kernels/conv_implicit.c, issue 12), forced on
+    for every pass: forward with bias and fused ReLU, both gradients through the ReLU mask,
+    against the NumPy reference on random shapes: channel counts that are not whole
+    micro-tiles, output rows shorter and longer than a 12- or 32-pixel panel, dilation, groups,
+    padding up to 3 (wider than the filter's reach, where the input gradient falls back to
+    im2col), and empty batches."""
+    c = case
+    assume(c["h"] + 2 * c["padding"] >= c["dilation"] * (c["kh"] - 1) + 1)
+    assume(c["w"] + 2 * c["padding"] >= c["dilation"] * (c["kw"] - 1) + 1)
+    _implicit_against_reference(c, isa, threads)
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("n,cin,cout,h,w,k,p", [(3, 32, 64, 14, 14, 3, 1), (2, 6, 16, 14, 14, 5, 0),
+                                                 (2, 64, 40, 7, 7, 3, 1), (2, 33, 20, 28, 28, 3, 1),
+                                                 (1, 64, 128, 14, 14, 1, 0)])
+def test_implicit_gemm_on_the_benchmark_layers(isa, n, cin, cout, h, w, k, p):
+    """The layers the rules in conv.c send to the implicit GEMM (deep filters, several K
+    blocks of taps and pixel blocks), against the reference on each instruction set."""
+    case = dict(n=n, groups=1, cpg=cin, ocpg=cout, h=h, w=w, kh=k, kw=k, padding=p, dilation=1,
+                relu=True, seed=n + cin)
+    _implicit_against_reference(case, isa, 2)
+
+
+def test_implicit_gemm_rules_and_nonfinite_inputs():
+    """In the default mode the deep 3x3 layer takes the implicit GEMM on all three passes and
+    the first layer (9 taps) keeps im2col; inf and NaN in the input spread to the
+    same outputs and gradients as in im2col."""
+    from fastnn.ops.conv import conv_shape
+    assert _kernels.conv_implicit_mode() == "auto"
+    rng = np.random.default_rng(0)
+    for cin, ran_expected in ((32, 3), (1, 0)):  # the first layer keeps im2col
+        x = rng.standard_normal((2, cin, 14, 14)).astype(np.float32)
+        w = rng.standard_normal((64, cin, 3, 3)).astype(np.float32)
+        shape = conv_shape(x, w, (1, 1), (1, 1), (1, 1), 1)
+        before = _kernels.call_counts()["conv2d_implicit"]
+        y = np.empty((2, 64, 14, 14), np.float32)
+        backend.conv2d_forward(x, w, None, y, shape)
+        backend.conv2d_backward(x, w, np.ones_like(y), np.empty_like(x), np.empty_like(w), None,
+                                shape)
+        assert _kernels.call_counts()["conv2d_implicit"] - before == ran_expected
+    x = rng.standard_normal((2, 32, 14, 14)).astype(np.float32)
+    x[0, 3, 5, 13] = np.inf
+    x[1, 0, 0, 0] = np.nan
+    w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+    shape = conv_shape(x, w, (1, 1), (1, 1), (1, 1), 1)
+    gy = rng.standard_normal((2, 64, 14, 14)).astype(np.float32)
+    runs = []
+    for mode in ("never", "always"):
+        previous = _kernels.conv_implicit_mode(mode)
+        try:
+            y = np.empty((2, 64, 14, 14), np.float32)
+            gx, gw = np.empty_like(x), np.empty_like(w)
+            backend.conv2d_forward(x, w, None, y, shape)
+            backend.conv2d_backward(x, w, gy, gx, gw, None, shape)
+            runs.append((y, gx, gw))
+        finally:
+            _kernels.conv_implicit_mode(previous)
+    for got, want in zip(runs[1], runs[0]):
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+        ok = np.isfinite(want)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-4, atol=1e-3)

@@ -1,0 +1,621 @@
+/* Stride-1 convolution as an implicit GEMM: the column matrix is never written.
+ *
+ * One image's group of channels is copied into a zero-padded buffer xp (cin x hp x wp, where
+ * hp = h + 2 ph, wp = w + 2 pw). With stride 1, tap k = (c, i, j) of output pixel (oy, ox)
+ * reads xp[off[k] + oy wp + ox], off[k] = c hp wp + i dh wp + j dw: row k of im2col's column
+ * matrix is, output row by output row, a contiguous run of xp. The GEMM's packing gathers
+ * those runs straight into micro-panels (AVX-512 masked loads, a few per tap), and the packed
+ * micro-kernels of gemm_config.h do the rest. im2col wrote K x P floats per image to memory
+ * and the GEMM read them back, 12.5x the input for the 5x5 layer: it took 21% of the 3x3
+ * forward and 34% of the 5x5 one (perf, issue 12).
+ *
+ * The same scheme gives all three passes:
+ *   forward      y = W @ col, as y^T = col^T @ W^T when that pads the micro-tile less;
+ *   input grad   gx = the forward convolution of gy (padded by d(k-1) - p) with the filters
+ *                flipped and transposed (the adjoint of a stride-1 convolution);
+ *   weight grad  gW = gy @ col^T, the pixels as the reduction.
+ * Literature: the implicit GEMM of cuDNN (Chetlur et al. 2014); Georganas et al. 2018.
+ *
+ * Threads take whole images (the forward and input gradient) or fixed runs of images (the
+ * weight gradient, summed run by run in order, so any thread count gives the same bits, as
+ * conv.c).
+ */
+#include "conv.h"
+#include "conv_implicit.h"
+#include "fastnn_kernels.h"
+#include "gemm_config.h"
+#include "gemm_grid.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+#define FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
+
+static int implicit_mode = FNN_IMPLICIT_AUTO;
+
+void fnn_conv_implicit_set_mode(int mode) { implicit_mode = mode; }
+int fnn_conv_implicit_mode(void) { return implicit_mode; }
+
+/* Floats past the end of xp and of the packed panels that pack_panel_avx512 may touch. */
+#define SLACK 16
+
+static ptrdiff_t min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+static ptrdiff_t ceil_div(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
+static ptrdiff_t round_up(ptrdiff_t a, ptrdiff_t b) { return ceil_div(a, b) * b; }
+
+/* Blocks of at most `cap`, near-equal and whole multiples of `unit` (as gemm.c's). */
+static ptrdiff_t balanced(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
+{
+    const ptrdiff_t blocks = ceil_div(total, cap);
+    return min_pd(cap, round_up(ceil_div(total, blocks), unit));
+}
+
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* One group of one image, seen through the padded buffer. */
+typedef struct {
+    ptrdiff_t cin, h, w, ph, pw, hp, wp; /* input channels (of the group) and sizes */
+    ptrdiff_t oc, oh, ow, P;             /* output channels (of the group); P = oh * ow */
+    ptrdiff_t K;                         /* taps: cin * kh * kw */
+    ptrdiff_t *off;                      /* K offsets into xp */
+    ptrdiff_t xp_size;                   /* floats in xp, with the zero tail the panels read */
+} geometry;
+
+static int geometry_init(geometry *g, const fnn_iconv *s, int mr, int nr)
+{
+    g->cin = s->c;
+    g->h = s->h;
+    g->w = s->w;
+    g->ph = s->ph;
+    g->pw = s->pw;
+    g->hp = s->h + 2 * s->ph;
+    g->wp = s->w + 2 * s->pw;
+    g->oc = s->oc;
+    g->oh = s->oh;
+    g->ow = s->ow;
+    g->P = s->oh * s->ow;
+    g->K = s->c * s->kh * s->kw;
+    g->off = fnn_malloc((size_t)(g->K > 0 ? g->K : 1) * sizeof(ptrdiff_t));
+    if (!g->off) return 0;
+    for (ptrdiff_t c = 0; c < s->c; ++c)
+        for (ptrdiff_t i = 0; i < s->kh; ++i)
+            for (ptrdiff_t j = 0; j < s->kw; ++j)
+                g->off[(c * s->kh + i) * s->kw + j] = c * g->hp * g->wp + i * s->dh * g->wp
+                                                      + j * s->dw;
+    (void)mr;
+    (void)nr;
+    g->xp_size = g->cin * g->hp * g->wp;
+    return 1;
+}
+
+/* The group's channels of one image into xp's interior; where mask is given, the values whose
+ * mask (the fused ReLU's output) is not positive are zeroed. The border and tail of xp were
+ * zeroed when it was allocated and are never written. */
+static void pad_image(const geometry *g, const float *src, const float *mask, float *xp)
+{
+    for (ptrdiff_t c = 0; c < g->cin; ++c)
+        for (ptrdiff_t y = 0; y < g->h; ++y) {
+            const float *s = src + (c * g->h + y) * g->w;
+            float *d = xp + (c * g->hp + y + g->ph) * g->wp + g->pw;
+            FNN_ASSERT_RANGE(0, g->w, 1, g->w);
+            FNN_ASSERT_INDEX((c * g->hp + y + g->ph) * g->wp + g->pw + g->w - 1, g->xp_size);
+            if (mask) {
+                const float *m = mask + (c * g->h + y) * g->w;
+#pragma omp simd
+                for (ptrdiff_t x = 0; x < g->w; ++x) {
+                    const float v = s[x];
+                    d[x] = m[x] > 0.0f ? v : 0.0f;
+                }
+            } else { /* rows are short (14 floats): a memcpy call cost more than the copy */
+#pragma omp simd
+                for (ptrdiff_t x = 0; x < g->w; ++x) d[x] = s[x];
+            }
+        }
+}
+
+/* Panels of `width` rows of a row-major matrix (rows x [k0, k0 + kc), row stride ld): panel q
+ * at dst + q * width * kc holds dst[k * width + r] = src[(q width + r) ld + k0 + k], zero for
+ * rows past `rows`. For the filters (one row per output channel) and for gy (one per channel,
+ * ld = P). */
+static void pack_rows(const float *src, ptrdiff_t ld, ptrdiff_t rows, int width, ptrdiff_t k0,
+                      ptrdiff_t kc, float *dst)
+{
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += width) {
+        const int n = (int)min_pd(width, rows - r0);
+        float *d = dst + r0 * kc;
+        if (n == width) {
+            fnn_transpose_into_panel(src + r0 * ld + k0, ld, width, kc, d);
+            continue;
+        }
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            for (int r = 0; r < n; ++r) d[k * width + r] = src[(r0 + r) * ld + k0 + k];
+            for (int r = n; r < width; ++r) d[k * width + r] = 0.0f;
+        }
+    }
+}
+
+/* Where output pixel p (numbered oy * ow + ox) reads tap 0 in xp. */
+static ptrdiff_t pixel_at(const geometry *g, ptrdiff_t p) { return p / g->ow * g->wp + p % g->ow; }
+
+/* A panel's lanes [lane, lane + len) read the contiguous run xp[off[k] + src ...]: a stretch of
+ * one output row. */
+typedef struct {
+    int lane, len;
+    ptrdiff_t src;
+} run;
+
+/* The runs of the n (<= width) pixels from p; returns how many. */
+static int panel_runs(const geometry *g, ptrdiff_t p, int n, run *runs)
+{
+    int count = 0;
+    for (int l = 0; l < n;) {
+        const ptrdiff_t ox = (p + l) % g->ow;
+        const int len = (int)min_pd(g->ow - ox, n - l);
+        runs[count++] = (run){l, len, pixel_at(g, p + l)};
+        l += len;
+    }
+    return count;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* One panel, 12 or 32 lanes, each tap's lanes gathered from its runs with masked loads (the
+ * lanes outside a run are neither read nor faulted on); lanes past the last run are zero.
+ * The 12-lane panels of the forward (3x3 on 14 x 14: one or two runs each) take a full load of
+ * the first run and a masked load of the second, and store 16 lanes, the last 4 overwritten
+ * by the next tap (panels and xp carry 16 floats of slack for this): the general loop over
+ * runs and masks took 30% of the input gradient. */
+__attribute__((target("avx512f"))) static void pack_panel_avx512(
+    const float *xp, const ptrdiff_t *off, ptrdiff_t kc, const run *runs, int nruns, int width,
+    float *d)
+{
+    if (width == 12 && nruns <= 2 && runs[0].len + (nruns == 2 ? runs[1].len : 0) == 12) {
+        const float *a = xp + runs[0].src;
+        if (nruns == 1) {
+            for (ptrdiff_t k = 0; k < kc; ++k) _mm512_storeu_ps(d + k * 12, _mm512_loadu_ps(a + off[k]));
+            return;
+        }
+        const __mmask16 second = (__mmask16)(0x0fffu & ~((1u << runs[1].lane) - 1u));
+        const float *b = xp + runs[1].src - runs[1].lane;
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            const __m512 v = _mm512_loadu_ps(a + off[k]);
+            _mm512_storeu_ps(d + k * 12, _mm512_mask_loadu_ps(v, second, b + off[k]));
+        }
+        return;
+    }
+    __mmask16 m0[FNN_NR_MAX], m1[FNN_NR_MAX];
+    for (int r = 0; r < nruns; ++r) {
+        const unsigned bits = (unsigned)(((1ull << runs[r].len) - 1) << runs[r].lane);
+        m0[r] = (__mmask16)(bits & 0xffffu);
+        m1[r] = (__mmask16)(bits >> 16);
+    }
+    for (ptrdiff_t k = 0; k < kc; ++k) {
+        __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+        for (int r = 0; r < nruns; ++r) {
+            const float *at = xp + off[k] + runs[r].src - runs[r].lane;
+            if (m0[r]) v0 = _mm512_mask_loadu_ps(v0, m0[r], at);
+            if (m1[r]) v1 = _mm512_mask_loadu_ps(v1, m1[r], at + 16);
+        }
+        if (width == 12) {
+            _mm512_mask_storeu_ps(d + k * 12, 0x0fff, v0);
+        } else {
+            _mm512_storeu_ps(d + k * 32, v0);
+            _mm512_storeu_ps(d + k * 32 + 16, v1);
+        }
+    }
+}
+#endif
+
+/* Panels of `width` output pixels from p0 (count of them, the last panel's missing lanes zero)
+ * for taps [k0, k0 + kc): dst[k * width + r] = xp[off[k0 + k] + pixel_at(p0 + q width + r)] in
+ * panel q. Only the pixels the convolution outputs are packed, so no work is spent on the
+ * padded columns. */
+static void pack_pixels(const geometry *g, const float *xp, ptrdiff_t k0, ptrdiff_t kc,
+                        ptrdiff_t p0, ptrdiff_t count, int width, float *dst)
+{
+    run runs[FNN_NR_MAX];
+    const ptrdiff_t *off = g->off + k0;
+    for (ptrdiff_t q0 = 0; q0 < count; q0 += width) {
+        float *d = dst + q0 * kc;
+        const int n = (int)min_pd(width, count - q0);
+        const int nruns = panel_runs(g, p0 + q0, n, runs);
+        FNN_ASSERT_INDEX(off[kc - 1] + pixel_at(g, p0 + q0 + n - 1), g->xp_size);
+#if defined(__x86_64__)
+        if ((width == 12 || width == 32) && fnn_isa_active() == FNN_ISA_AVX512) {
+            pack_panel_avx512(xp, off, kc, runs, nruns, width, d);
+            continue;
+        }
+#endif
+        for (ptrdiff_t k = 0; k < kc; ++k) {
+            float *dk = d + k * width;
+            for (int r = 0; r < nruns; ++r) {
+                const float *s = xp + off[k] + runs[r].src;
+                for (int i = 0; i < runs[r].len; ++i) dk[runs[r].lane + i] = s[i];
+            }
+            for (int i = n; i < width; ++i) dk[i] = 0.0f;
+        }
+    }
+}
+
+/* Panels of `width` taps from k0 (taps of them; past K zero) over output pixels [p0, p0 + pc):
+ * dst[p * width + r] = xp[off[k0 + q width + r] + pixel_at(p0 + p)] in panel q. The transpose
+ * of pack_pixels, for the weight gradient, where the pixels are the reduction. */
+static void pack_taps(const geometry *g, const float *xp, ptrdiff_t k0, ptrdiff_t taps,
+                      ptrdiff_t p0, ptrdiff_t pc, int width, float *dst)
+{
+    for (ptrdiff_t q0 = 0; q0 < taps; q0 += width) {
+        const int n = (int)min_pd(width, taps - q0);
+        float *d = dst + q0 * pc;
+        const float *rows[FNN_NR_MAX > FNN_MR_MAX ? FNN_NR_MAX : FNN_MR_MAX];
+        for (int r = 0; r < n; ++r) {
+            rows[r] = xp + g->off[k0 + q0 + r];
+            FNN_ASSERT_INDEX(g->off[k0 + q0 + r] + pixel_at(g, p0 + pc - 1), g->xp_size);
+        }
+        /* a run of pixels at a time: [p, p + len) of one output row, contiguous in xp */
+        for (ptrdiff_t p = 0; p < pc;) {
+            const ptrdiff_t at = pixel_at(g, p0 + p);
+            const ptrdiff_t len = min_pd(g->ow - (p0 + p) % g->ow, pc - p);
+            float *dp = d + p * width;
+            ptrdiff_t i = 0;
+#if defined(__SSE2__)
+            /* 4 x 4 blocks in SSE registers, as fnn_transpose_into_panel */
+            if (n == width && width % 4 == 0) {
+                for (; i + 4 <= len; i += 4)
+                    for (int r = 0; r < width; r += 4) {
+                        const ptrdiff_t a = at + i;
+                        __m128 r0 = _mm_loadu_ps(rows[r] + a), r1 = _mm_loadu_ps(rows[r + 1] + a);
+                        __m128 r2 = _mm_loadu_ps(rows[r + 2] + a), r3 = _mm_loadu_ps(rows[r + 3] + a);
+                        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                        float *o = dp + i * width + r;
+                        _mm_storeu_ps(o, r0);
+                        _mm_storeu_ps(o + width, r1);
+                        _mm_storeu_ps(o + 2 * width, r2);
+                        _mm_storeu_ps(o + 3 * width, r3);
+                    }
+            }
+#endif
+            for (; i < len; ++i) {
+                for (int r = 0; r < n; ++r) dp[i * width + r] = rows[r][at + i];
+                for (int r = n; r < width; ++r) dp[i * width + r] = 0.0f;
+            }
+            p += len;
+        }
+    }
+}
+
+/* C (mp x np micro-tiles, row stride ldc) (+)= the packed panels' product. Each B micro-panel
+ * stays in L1 while every A micro-panel passes it. */
+static void run_tiles(const fnn_gemm_config *cfg, ptrdiff_t mp, ptrdiff_t np, ptrdiff_t kc,
+                      const float *Ap, const float *Bp, float *C, ptrdiff_t ldc, int accumulate)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    for (ptrdiff_t jr = 0; jr < np; ++jr)
+        for (ptrdiff_t ir = 0; ir < mp; ++ir)
+            cfg->kernel(kc, Ap + ir * mr * kc, Bp + jr * nr * kc, C + ir * mr * ldc + jr * nr, ldc,
+                        accumulate);
+}
+
+/* Whether the forward runs as y^T = col^T @ W^T (outputs as rows): the orientation whose
+ * micro-tiles pad less. (128,32,14,14) -> 64: P = 224 rows, 64 columns, no padding; the other
+ * way 64 output channels pad to 72 rows. (256,6,14,14) -> 16, 5x5: 16 channels would fill half
+ * of NR = 32, so the other way. */
+static int pixels_as_rows(const fnn_gemm_config *cfg, ptrdiff_t P, ptrdiff_t oc)
+{
+    const double rows = (double)round_up(P, cfg->mr) * (double)round_up(oc, cfg->nr);
+    const double cols = (double)round_up(oc, cfg->mr) * (double)round_up(P, cfg->nr);
+    return rows <= cols;
+}
+
+/* The filters of every group, packed once per call: group q's K x oc as kc blocks of panels
+ * `width` wide, block b at wpk + q * stride + pc * round_up(oc, width). */
+static void pack_filters(const fnn_iconv *s, const geometry *g, const float *w, int width,
+                         ptrdiff_t kc_max, float *wpk, ptrdiff_t stride)
+{
+    for (ptrdiff_t q = 0; q < s->groups; ++q)
+        for (ptrdiff_t pc = 0; pc < g->K; pc += kc_max) {
+            const ptrdiff_t kc = min_pd(kc_max, g->K - pc);
+            pack_rows(w + q * g->oc * g->K, g->K, g->oc, width, pc, kc,
+                      wpk + q * stride + pc * round_up(g->oc, width));
+        }
+}
+
+/* y[o][ox] = v + b, then ReLU if relu (NaN kept), for one output row. */
+static inline float bias_relu1(float v, float b, int relu)
+{
+    v += b;
+    return relu && v <= 0.0f ? 0.0f : v;
+}
+
+/* Pixels as rows (out: ow pixels x ldo): every channel's pixels moved to y's planes in
+ * 4 x 4 blocks transposed in SSE registers, with the bias and ReLU on the way. */
+static void store_transposed(const float *out, ptrdiff_t ldo, ptrdiff_t oc, ptrdiff_t ow,
+                             ptrdiff_t plane, const float *bias, int relu, float *y)
+{
+    ptrdiff_t o = 0;
+#if defined(__SSE2__)
+    const __m128 zero = _mm_setzero_ps();
+    for (; o + 4 <= oc; o += 4) {
+        const __m128 b = bias ? _mm_loadu_ps(bias + o) : zero;
+        ptrdiff_t ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+            const float *s = out + ox * ldo + o;
+            __m128 r0 = _mm_add_ps(_mm_loadu_ps(s), b);
+            __m128 r1 = _mm_add_ps(_mm_loadu_ps(s + ldo), b);
+            __m128 r2 = _mm_add_ps(_mm_loadu_ps(s + 2 * ldo), b);
+            __m128 r3 = _mm_add_ps(_mm_loadu_ps(s + 3 * ldo), b);
+            if (relu) { /* v <= 0 -> 0, NaN kept: and-not with the mask of v <= 0 */
+                r0 = _mm_andnot_ps(_mm_cmple_ps(r0, zero), r0);
+                r1 = _mm_andnot_ps(_mm_cmple_ps(r1, zero), r1);
+                r2 = _mm_andnot_ps(_mm_cmple_ps(r2, zero), r2);
+                r3 = _mm_andnot_ps(_mm_cmple_ps(r3, zero), r3);
+            }
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(y + o * plane + ox, r0);
+            _mm_storeu_ps(y + (o + 1) * plane + ox, r1);
+            _mm_storeu_ps(y + (o + 2) * plane + ox, r2);
+            _mm_storeu_ps(y + (o + 3) * plane + ox, r3);
+        }
+        for (; ox < ow; ++ox)
+            for (ptrdiff_t i = o; i < o + 4; ++i)
+                y[i * plane + ox] = bias_relu1(out[ox * ldo + i], bias ? bias[i] : 0.0f, relu);
+    }
+#endif
+    for (; o < oc; ++o)
+        for (ptrdiff_t ox = 0; ox < ow; ++ox)
+            y[o * plane + ox] = bias_relu1(out[ox * ldo + o], bias ? bias[o] : 0.0f, relu);
+}
+
+/* out (the GEMM's tile buffer) into y's planes, with the bias and ReLU (NaN kept). by_rows:
+ * out is P x ldo (pixels as rows), else oc x ldo. */
+static void store_output(const geometry *g, const float *out, ptrdiff_t ldo, int by_rows,
+                         const float *bias, int relu, float *y)
+{
+    if (by_rows) {
+        store_transposed(out, ldo, g->oc, g->P, g->P, bias, relu, y);
+        return;
+    }
+    for (ptrdiff_t o = 0; o < g->oc; ++o) {
+        const float b = bias ? bias[o] : 0.0f;
+        const float *s = out + o * ldo;
+        float *d = y + o * g->P;
+#pragma omp simd
+        for (ptrdiff_t p = 0; p < g->P; ++p) d[p] = bias_relu1(s[p], b, relu);
+    }
+}
+
+int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *w,
+                                const float *bias, int relu, float *y, const fnn_iconv *s)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_IMPLICIT], 1, __ATOMIC_RELAXED);
+    const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
+    const int mr = cfg->mr, nr = cfg->nr;
+    geometry g;
+    if (!geometry_init(&g, s, mr, nr)) return FNN_ENOMEM;
+    const int by_rows = pixels_as_rows(cfg, g.P, g.oc);
+    const ptrdiff_t kc_max = balanced(g.K, cfg->kc, 1);
+    /* the filters are B (panels of nr channels) when the outputs are rows, else A */
+    const int wwidth = by_rows ? nr : mr;
+    const ptrdiff_t wstride = round_up(g.oc, wwidth) * g.K;
+    /* outputs per block: the rows of an A block (MC) or the columns of a B panel (NC) */
+    const ptrdiff_t pblock = by_rows ? balanced(g.P, cfg->mc, mr) : balanced(g.P, cfg->nc, nr);
+    const ptrdiff_t rows = by_rows ? round_up(g.P, mr) : round_up(g.oc, mr);
+    const ptrdiff_t ldo = by_rows ? round_up(g.oc, nr) : round_up(g.P, nr);
+    float *wpk = fnn_malloc((size_t)(s->groups * wstride) * sizeof(float));
+    int status = wpk ? FNN_OK : FNN_ENOMEM;
+    if (wpk) pack_filters(s, &g, w, wwidth, kc_max, wpk, wstride);
+    int threads = fnn_region_threads();
+    if (threads > s->n) threads = (int)(s->n > 0 ? s->n : 1);
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        float *xp = fnn_calloc((size_t)(g.xp_size + SLACK), sizeof(float));
+        float *panel = fnn_malloc((size_t)(round_up(pblock, by_rows ? mr : nr) * kc_max + SLACK) *
+                                  sizeof(float));
+        float *out = fnn_malloc((size_t)(rows * ldo) * sizeof(float));
+        const int ok = wpk && xp && panel && out;
+        double images = 0.0;
+        if (!ok) FAIL(status);
+#pragma omp for schedule(static) nowait
+        for (ptrdiff_t n = 0; n < s->n; ++n) {
+            if (!ok) continue;
+            images += 1.0;
+            for (ptrdiff_t q = 0; q < s->groups; ++q) {
+                const ptrdiff_t at = (n * s->groups + q) * g.cin * g.h * g.w;
+                pad_image(&g, x + at, mask ? mask + at : NULL, xp);
+                const float *wq = wpk + q * wstride;
+                for (ptrdiff_t p0 = 0; p0 < g.P; p0 += pblock) {
+                    const ptrdiff_t pn = min_pd(pblock, g.P - p0);
+                    for (ptrdiff_t pc = 0; pc < g.K; pc += kc_max) {
+                        const ptrdiff_t kc = min_pd(kc_max, g.K - pc);
+                        const float *wb = wq + pc * round_up(g.oc, wwidth);
+                        if (by_rows) {
+                            pack_pixels(&g, xp, pc, kc, p0, pn, mr, panel);
+                            run_tiles(cfg, ceil_div(pn, mr), ldo / nr, kc, panel, wb,
+                                      out + p0 * ldo, ldo, pc > 0);
+                        } else {
+                            pack_pixels(&g, xp, pc, kc, p0, pn, nr, panel);
+                            run_tiles(cfg, rows / mr, ceil_div(pn, nr), kc, wb, panel, out + p0,
+                                      ldo, pc > 0);
+                        }
+                    }
+                }
+                store_output(&g, out, ldo, by_rows, bias ? bias + q * g.oc : NULL, relu,
+                             y + (n * s->groups + q) * g.oc * g.oh * g.ow);
+            }
+        }
+        free(xp);
+        free(panel);
+        free(out);
+        FNN_REGION_DONE(&region, thread_index(), images);
+    }
+    fnn_region_judge(&region, fnn_now_ns());
+    free(wpk);
+    free(g.off);
+    return status;
+}
+
+int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float *w, float *gx,
+                                   const fnn_conv_shape *s)
+{
+    const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups, taps = s->kh * s->kw;
+    /* the adjoint: filters [g][c][o][kh-1-i][kw-1-j] = w[g][o][c][i][j] */
+    float *flipped = fnn_malloc((size_t)(s->oc * cpg * taps) * sizeof(float));
+    if (!flipped) return FNN_ENOMEM;
+    for (ptrdiff_t q = 0; q < s->groups; ++q)
+        for (ptrdiff_t o = 0; o < ocpg; ++o)
+            for (ptrdiff_t c = 0; c < cpg; ++c)
+                for (ptrdiff_t t = 0; t < taps; ++t)
+                    flipped[((q * cpg + c) * ocpg + o) * taps + (taps - 1 - t)] =
+                        w[((q * ocpg + o) * cpg + c) * taps + t];
+    const fnn_iconv adj = {
+        .n = s->n, .groups = s->groups, .c = ocpg, .h = s->oh, .w = s->ow,
+        .oc = cpg, .oh = s->h, .ow = s->w, .kh = s->kh, .kw = s->kw,
+        .ph = s->dh * (s->kh - 1) - s->ph, .pw = s->dw * (s->kw - 1) - s->pw,
+        .dh = s->dh, .dw = s->dw};
+    const int status = fnn_conv2d_implicit_forward(gy, y, flipped, NULL, 0, gx, &adj);
+    free(flipped);
+    return status;
+}
+
+/* Image n's gy for group q (oc x P) masked by the fused ReLU's output y into gym (or gy itself
+ * without a mask); adds each channel's sum to gb (double). */
+static const float *masked_grad(const geometry *g, const float *gy, const float *y, float *gym,
+                                double *gb)
+{
+    const float *src = gy;
+    if (y) {
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < g->oc * g->P; ++i) {
+            const float v = gy[i];
+            gym[i] = y[i] > 0.0f ? v : 0.0f;
+        }
+        src = gym;
+    }
+    for (ptrdiff_t o = 0; gb && o < g->oc; ++o) {
+        float sum = 0.0f;
+        for (ptrdiff_t p = 0; p < g->P; ++p) sum += src[o * g->P + p];
+        gb[o] += sum;
+    }
+    return src;
+}
+
+#define PARTS 8
+#define PARTIALS_MAX_FLOATS ((ptrdiff_t)1 << 25)
+
+int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
+                                    float *gb, const fnn_conv_shape *s)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_IMPLICIT], 1, __ATOMIC_RELAXED);
+    const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
+    const int mr = cfg->mr, nr = cfg->nr;
+    const fnn_iconv is = {.n = s->n, .groups = s->groups, .c = s->c / s->groups, .h = s->h,
+                          .w = s->w, .oc = s->oc / s->groups, .oh = s->oh, .ow = s->ow,
+                          .kh = s->kh, .kw = s->kw, .ph = s->ph, .pw = s->pw, .dh = s->dh,
+                          .dw = s->dw};
+    geometry g;
+    if (!geometry_init(&g, &is, mr, nr)) return FNN_ENOMEM;
+    /* gW^T = col @ gy^T (taps as rows) or gW = gy @ col^T, whichever pads less */
+    const int taps_as_rows = pixels_as_rows(cfg, g.K, g.oc);
+    const ptrdiff_t rows = taps_as_rows ? round_up(g.K, mr) : round_up(g.oc, mr);
+    const ptrdiff_t cols = taps_as_rows ? round_up(g.oc, nr) : round_up(g.K, nr);
+    const ptrdiff_t acc_size = s->groups * rows * cols; /* one run's sum, as the GEMM's C */
+    /* fixed runs of images, summed in order: the same bits on any thread count */
+    ptrdiff_t parts = s->n < PARTS ? s->n : PARTS;
+    if (parts > PARTIALS_MAX_FLOATS / acc_size) parts = PARTIALS_MAX_FLOATS / acc_size;
+    if (parts < 1) parts = 1;
+    int threads = fnn_region_threads();
+    if (threads > parts) threads = (int)parts;
+    const ptrdiff_t kc_max = balanced(g.P, cfg->kc, 1);
+    /* the tap panels are a block of at most MC (taps as rows) or NC taps */
+    const ptrdiff_t tblock = taps_as_rows ? balanced(g.K, cfg->mc, mr) : balanced(g.K, cfg->nc, nr);
+    float *acc = gw ? fnn_calloc((size_t)(parts * acc_size), sizeof(float)) : NULL;
+    double *acc_b = gb ? fnn_calloc((size_t)(parts * s->oc), sizeof(double)) : NULL;
+    int status = (gw && !acc) || (gb && !acc_b) ? FNN_ENOMEM : FNN_OK;
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        float *xp = fnn_calloc((size_t)g.xp_size, sizeof(float));
+        float *gym = y ? fnn_malloc((size_t)(g.oc * g.P) * sizeof(float)) : NULL;
+        float *grad_panels = fnn_malloc((size_t)((taps_as_rows ? cols : rows) * kc_max) *
+                                        sizeof(float));
+        float *tap_panels = fnn_malloc((size_t)(round_up(tblock, taps_as_rows ? mr : nr) *
+                                                kc_max) * sizeof(float));
+        const int ok = status == FNN_OK && xp && (gym || !y) && grad_panels && tap_panels;
+        double images = 0.0;
+        if (!ok) FAIL(status);
+#pragma omp for schedule(static) nowait
+        for (ptrdiff_t part = 0; part < parts; ++part) {
+            if (!ok) continue;
+            for (ptrdiff_t n = s->n * part / parts; n < s->n * (part + 1) / parts; ++n) {
+                images += 1.0;
+                for (ptrdiff_t q = 0; q < s->groups; ++q) {
+                    const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
+                    const float *gyp = masked_grad(&g, gy + at_y, y ? y + at_y : NULL, gym,
+                                                   acc_b ? acc_b + part * s->oc + q * g.oc : NULL);
+                    if (!acc) continue;
+                    pad_image(&g, x + (n * s->groups + q) * g.cin * g.h * g.w, NULL, xp);
+                    float *c = acc + part * acc_size + q * rows * cols;
+                    for (ptrdiff_t pc = 0; pc < g.P; pc += kc_max) {
+                        const ptrdiff_t kc = min_pd(kc_max, g.P - pc);
+                        pack_rows(gyp, g.P, g.oc, taps_as_rows ? nr : mr, pc, kc, grad_panels);
+                        for (ptrdiff_t t0 = 0; t0 < g.K; t0 += tblock) {
+                            const ptrdiff_t tn = min_pd(tblock, g.K - t0);
+                            if (taps_as_rows) {
+                                pack_taps(&g, xp, t0, tn, pc, kc, mr, tap_panels);
+                                run_tiles(cfg, ceil_div(tn, mr), cols / nr, kc, tap_panels,
+                                          grad_panels, c + t0 * cols, cols, 1);
+                            } else {
+                                pack_taps(&g, xp, t0, tn, pc, kc, nr, tap_panels);
+                                run_tiles(cfg, rows / mr, ceil_div(tn, nr), kc, grad_panels,
+                                          tap_panels, c + t0, cols, 1);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        free(xp);
+        free(gym);
+        free(grad_panels);
+        free(tap_panels);
+        FNN_REGION_DONE(&region, thread_index(), images);
+    }
+    fnn_region_judge(&region, fnn_now_ns());
+    if (gw && status == FNN_OK) {
+        for (ptrdiff_t q = 0; q < s->groups; ++q)
+            for (ptrdiff_t o = 0; o < g.oc; ++o)
+                for (ptrdiff_t k = 0; k < g.K; ++k) {
+                    const ptrdiff_t at = q * rows * cols + (taps_as_rows ? k * cols + o : o * cols + k);
+                    float sum = 0.0f;
+                    for (ptrdiff_t part = 0; part < parts; ++part) sum += acc[part * acc_size + at];
+                    gw[(q * g.oc + o) * g.K + k] = sum;
+                }
+    }
+    if (gb && status == FNN_OK)
+        for (ptrdiff_t o = 0; o < s->oc; ++o) {
+            double sum = 0.0;
+            for (ptrdiff_t part = 0; part < parts; ++part) sum += acc_b[part * s->oc + o];
+            gb[o] = (float)sum;
+        }
+    free(acc);
+    free(acc_b);
+    free(g.off);
+    return status;
+}

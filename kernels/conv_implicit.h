@@ -1,0 +1,29 @@
+/* Stride-1 convolution as an implicit GEMM (conv_implicit.c), called by conv.c. */
+#ifndef FASTNN_CONV_IMPLICIT_H
+#define FASTNN_CONV_IMPLICIT_H
+#include "conv.h"
+#include <stddef.h>
+
+/* A stride-1 convolution, NCHW: c and oc are channels per group. */
+typedef struct {
+    ptrdiff_t n, groups, c, h, w, oc, oh, ow, kh, kw, ph, pw, dh, dw;
+} fnn_iconv;
+
+/* y = conv(x) (+ bias, then ReLU if relu); where mask is given (x's shape), x is read as 0
+ * wherever mask <= 0. */
+int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *w,
+                                const float *bias, int relu, float *y, const fnn_iconv *s);
+/* gx from gy (masked by the ReLU output y when given); needs stride 1 and ph <= dh (kh - 1),
+ * pw <= dw (kw - 1). */
+int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float *w, float *gx,
+                                   const fnn_conv_shape *s);
+/* gw and/or gb (either may be NULL); needs stride 1. */
+int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
+                                    float *gb, const fnn_conv_shape *s);
+
+/* Which stride-1 passes conv.c sends here: those its measured rules pick (the default), every
+ * one it can (tests), or none (side-by-side benchmarks against im2col). */
+enum { FNN_IMPLICIT_NEVER = 0, FNN_IMPLICIT_AUTO = 1, FNN_IMPLICIT_ALWAYS = 2 };
+void fnn_conv_implicit_set_mode(int mode);
+int fnn_conv_implicit_mode(void);
+#endif
