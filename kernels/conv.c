@@ -17,6 +17,7 @@
 #include "conv.h"
 #include "conv_implicit.h"
 #include "fastnn_kernels.h"
+#include "parallel.h"
 #include "gemm_config.h"
 
 #include <stdlib.h>
@@ -186,15 +187,6 @@ static void planes_from_pixels(const float *restrict src, ptrdiff_t rows, ptrdif
  * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
 #define IMAGES_PER_GEMM 8
 
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 #define CONV_PARTS 8
 #define CONV_PARTIALS_MAX_FLOATS ((ptrdiff_t)1 << 25)
 
@@ -312,7 +304,7 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
         }
         free(col);
         free(out);
-        FNN_REGION_DONE(&region, thread_index(), images);
+        FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());
     return status;

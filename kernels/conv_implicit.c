@@ -23,10 +23,10 @@
 #include "conv.h"
 #include "conv_implicit.h"
 #include "fastnn_kernels.h"
+#include "parallel.h"
 #include "gemm_config.h"
 #include "gemm_grid.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -58,15 +58,6 @@ static ptrdiff_t balanced(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
 {
     const ptrdiff_t blocks = ceil_div(total, cap);
     return min_pd(cap, round_up(ceil_div(total, blocks), unit));
-}
-
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 /* One group of one image, seen through the padded buffer. */
@@ -275,19 +266,13 @@ static void pack_taps(const geometry *g, const float *xp, ptrdiff_t k0, ptrdiff_
             float *dp = d + p * width;
             ptrdiff_t i = 0;
 #if defined(__SSE2__)
-            /* 4 x 4 blocks in SSE registers, as fnn_transpose_into_panel */
+            /* 4 x 4 blocks in SSE registers */
             if (n == width && width % 4 == 0) {
                 for (; i + 4 <= len; i += 4)
                     for (int r = 0; r < width; r += 4) {
                         const ptrdiff_t a = at + i;
-                        __m128 r0 = _mm_loadu_ps(rows[r] + a), r1 = _mm_loadu_ps(rows[r + 1] + a);
-                        __m128 r2 = _mm_loadu_ps(rows[r + 2] + a), r3 = _mm_loadu_ps(rows[r + 3] + a);
-                        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-                        float *o = dp + i * width + r;
-                        _mm_storeu_ps(o, r0);
-                        _mm_storeu_ps(o + width, r1);
-                        _mm_storeu_ps(o + 2 * width, r2);
-                        _mm_storeu_ps(o + 3 * width, r3);
+                        fnn_transpose_4x4(rows[r] + a, rows[r + 1] + a, rows[r + 2] + a,
+                                          rows[r + 3] + a, dp + i * width + r, width);
                     }
             }
 #endif
@@ -463,7 +448,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
         free(xp);
         free(panel);
         free(out);
-        FNN_REGION_DONE(&region, thread_index(), images);
+        FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());
     free(wpk);
@@ -595,7 +580,7 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
         free(gym);
         free(grad_panels);
         free(tap_panels);
-        FNN_REGION_DONE(&region, thread_index(), images);
+        FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());
     if (gw && status == FNN_OK) {

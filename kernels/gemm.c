@@ -115,14 +115,7 @@ void fnn_transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff
     for (; width % 4 == 0 && k + 4 <= kc; k += 4) {
         for (int r = 0; r < width; r += 4) {
             const float *s = src + r * ld + k;
-            __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + ld);
-            __m128 r2 = _mm_loadu_ps(s + 2 * ld), r3 = _mm_loadu_ps(s + 3 * ld);
-            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-            float *d = dst + k * width + r;
-            _mm_storeu_ps(d, r0);
-            _mm_storeu_ps(d + width, r1);
-            _mm_storeu_ps(d + 2 * width, r2);
-            _mm_storeu_ps(d + 3 * width, r3);
+            fnn_transpose_4x4(s, s + ld, s + 2 * ld, s + 3 * ld, dst + k * width + r, width);
         }
     }
 #endif

@@ -11,6 +11,22 @@ float *fnn_gemm_scratch(size_t floats);
  * (float32 values, or bfloat16 pairs), in 4 x 4 SSE blocks where width allows (gemm.c). */
 void fnn_transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff_t kc, float *dst);
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+/* dst[k * width + r] = rows[r][k] for a 4 x 4 block (r, k < 4), transposed in SSE registers:
+ * four sequential reads and four contiguous 16-byte stores instead of sixteen scalar moves. */
+static inline void fnn_transpose_4x4(const float *r0, const float *r1, const float *r2,
+                                     const float *r3, float *dst, ptrdiff_t width)
+{
+    __m128 a = _mm_loadu_ps(r0), b = _mm_loadu_ps(r1), c = _mm_loadu_ps(r2), d = _mm_loadu_ps(r3);
+    _MM_TRANSPOSE4_PS(a, b, c, d);
+    _mm_storeu_ps(dst, a);
+    _mm_storeu_ps(dst + width, b);
+    _mm_storeu_ps(dst + 2 * width, c);
+    _mm_storeu_ps(dst + 3 * width, d);
+}
+#endif
+
 /* c[0:rows, 0:cols] (row stride ldc) += bias (per column), then ReLU (NaN kept), if set. */
 void fnn_gemm_epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu);
 

@@ -25,4 +25,14 @@
     } while (0)
 #endif
 
+/* This thread's number in the OpenMP team (0 without OpenMP). */
+static inline int fnn_thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 #endif
