@@ -106,7 +106,7 @@ extension = Extension(
     sources=["kernels/_kernels.pyx"] + C_SOURCES,
     include_dirs=["kernels", numpy.get_include()],
     depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/gemm_small.h", "kernels/gemm_grid.h", "kernels/gemm_small_body.h", "kernels/softmax_xent_rows.h",
-             "kernels/conv.h", "kernels/conv_implicit.h", "kernels/parallel.h", "kernels/isa_variants.h",
+             "kernels/conv.h", "kernels/conv_implicit.h", "kernels/conv_shared.h", "kernels/ukernel_12x32.h", "kernels/parallel.h", "kernels/isa_variants.h",
              "kernels/relu_ranges.h", "kernels/optimizer_ranges.h", "kernels/_streaming.pxi",
              "fastnn/backend/contract.py"],
     extra_compile_args=compile_args,

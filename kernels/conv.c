@@ -16,9 +16,11 @@
  */
 #include "conv.h"
 #include "conv_implicit.h"
+#include "conv_shared.h"
 #include "fastnn_kernels.h"
 #include "parallel.h"
 #include "gemm_config.h"
+#include "gemm_grid.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +34,6 @@ int fnn_sgemm_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                      const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                      const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                      float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
-
-/* A failed allocation or GEMM in any thread makes the whole call fail (FNN_ENOMEM). */
-#define FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
-
-static double ceil_units(ptrdiff_t n, double unit)
-{
-    return (double)((ptrdiff_t)((n + unit - 1) / unit)) * unit;
-}
 
 /* The output columns ox whose input column ox*sw + off lies in [0, w): [lo, hi). */
 static void valid_columns(ptrdiff_t off, ptrdiff_t sw, ptrdiff_t w, ptrdiff_t ow, ptrdiff_t *lo,
@@ -125,77 +119,17 @@ static void col2im(const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrd
     }
 }
 
-/* dst = src where out > 0, else 0: the fused ReLU's mask. src is loaded unconditionally so the
- * compiler may turn the select into vector and/blend: written as `out > 0 ? src : 0` it kept a
- * branch (it may not speculate the load), and on ReLU outputs, positive about half the time,
- * the mispredictions made the backward of the first conv 5x slower (19 ms vs 3 ms). */
-static inline void relu_mask(const float *restrict out, const float *restrict src,
-                             float *restrict dst, ptrdiff_t n)
-{
-#pragma omp simd
-    for (ptrdiff_t p = 0; p < n; ++p) {
-        const float v = src[p];
-        dst[p] = out[p] > 0.0f ? v : 0.0f;
-    }
-}
-
-/* dst = src + b, then ReLU if relu (NaN kept): the forward epilogue, as a vector loop. */
-static inline void bias_relu(const float *restrict src, float *restrict dst, ptrdiff_t n,
-                             float b, int relu)
-{
-    if (relu) {
-#pragma omp simd
-        for (ptrdiff_t p = 0; p < n; ++p) {
-            const float v = src[p] + b;
-            dst[p] = v <= 0.0f ? 0.0f : v;
-        }
-    } else {
-#pragma omp simd
-        for (ptrdiff_t p = 0; p < n; ++p) dst[p] = src[p] + b;
-    }
-}
-
-/* Whether the M x N product runs faster as its transpose (N x M, operands swapped and
- * transposed): the micro-kernel pads M up to MR and N up to NR, so take the orientation with
- * less padding, and on a tie the one with the longer side as M. (128,32,14,14) -> 64, 3x3,
- * on Zen 5: the forward's W (64 x 288) @ col (288 x 1568) ran at 184 GFLOP/s, col^T @ W^T at
- * 237; the weight gradient likewise (issue 12). */
-static int transpose_is_better(ptrdiff_t M, ptrdiff_t N)
-{
-    const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
-    const double mr = cfg->mr, nr = cfg->nr;
-    const double as_is = ceil_units(M, mr) * ceil_units(N, nr);
-    const double swapped = ceil_units(N, mr) * ceil_units(M, nr);
-    return swapped < as_is || (swapped == as_is && N > M);
-}
-
-/* dst (rows x P, row stride P) = src^T (src: P x rows, row stride rows), 8 pixels at a time
- * so that the 8 source rows being read stay in L1. */
-static void planes_from_pixels(const float *restrict src, ptrdiff_t rows, ptrdiff_t P,
-                               float *restrict dst)
-{
-    for (ptrdiff_t p0 = 0; p0 < P; p0 += 8) {
-        const ptrdiff_t p1 = p0 + 8 < P ? p0 + 8 : P;
-        for (ptrdiff_t r = 0; r < rows; ++r)
-            for (ptrdiff_t p = p0; p < p1; ++p) dst[r * P + p] = src[p * rows + r];
-    }
-}
-
 /* Images per GEMM. One image's product (64 x 196 x 288 for the CNN's second layer) is too
  * small for the GEMM: the weights were repacked per image and edge tiles and call overheads
  * took half the time (~100 GFLOP/s a core). Putting IMAGES_PER_GEMM images' column matrices
  * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
 #define IMAGES_PER_GEMM 8
 
-#define CONV_PARTS 8
-#define CONV_PARTIALS_MAX_FLOATS ((ptrdiff_t)1 << 25)
-
-static ptrdiff_t conv_parts(ptrdiff_t blocks, ptrdiff_t wsize)
+/* Whether the M x N product runs better as its transpose, on the active micro-kernel. */
+static int transpose_is_better(ptrdiff_t M, ptrdiff_t N)
 {
-    ptrdiff_t parts = blocks < CONV_PARTS ? blocks : CONV_PARTS;
-    const ptrdiff_t fit = CONV_PARTIALS_MAX_FLOATS / (wsize > 0 ? wsize : 1);
-    if (parts > fit) parts = fit;
-    return parts > 0 ? parts : 1;
+    const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
+    return fnn_transpose_pads_less(cfg->mr, cfg->nr, M, N);
 }
 
 static int conv_threads(const fnn_conv_shape *s)
@@ -268,7 +202,7 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
         float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
         float *out = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
         double images = 0.0; /* this thread's share, for the busy-core check (threads.c) */
-        if (!col || !out) FAIL(status);
+        if (!col || !out) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
             if (!col || !out) continue;
@@ -283,21 +217,21 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
                      * epilogue, then each image's block transposed into its NCHW planes */
                     if (fnn_sgemm_serial(ld, ocpg, K, col, 1, ld, w + g * ocpg * K, 1, K, out,
                                          ocpg, bias ? bias + g * ocpg : NULL, relu, 0))
-                        FAIL(status);
+                        FNN_CONV_FAIL(status);
                     for (ptrdiff_t i = 0; i < nb; ++i)
-                        planes_from_pixels(out + i * P * ocpg, ocpg, P,
-                                           y + ((n0 + i) * s->oc + g * ocpg) * P);
+                        fnn_planes_from_pixels(out + i * P * ocpg, ocpg, ocpg, P, P, NULL, 0,
+                                               y + ((n0 + i) * s->oc + g * ocpg) * P);
                     continue;
                 }
                 if (fnn_sgemm_serial(ocpg, ld, K, w + g * ocpg * K, K, 1, col, ld, 1, out, ld,
                                      NULL, 0, 0))
-                    FAIL(status);
+                    FNN_CONV_FAIL(status);
                 /* scatter to NCHW with the epilogue: bias, then ReLU (NaN kept) */
                 for (ptrdiff_t i = 0; i < nb; ++i)
                     for (ptrdiff_t o = 0; o < ocpg; ++o) {
                         const ptrdiff_t oc = g * ocpg + o;
                         FNN_ASSERT_INDEX(oc, s->oc);
-                        bias_relu(out + o * ld + i * P, y + ((n0 + i) * s->oc + oc) * P, P,
+                        fnn_bias_relu(out + o * ld + i * P, y + ((n0 + i) * s->oc + oc) * P, P,
                                   bias ? bias[oc] : 0.0f, relu);
                     }
             }
@@ -317,13 +251,14 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
                         float *gx, float *gw, float *gb, const fnn_conv_shape *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
+    const fnn_iconv is = implicit_shape(s);
     if (gx && implicit_suits(s, PASS_INPUT_GRAD)) {
-        const int status = fnn_conv2d_implicit_input_grad(gy, y, w, gx, s);
+        const int status = fnn_conv2d_implicit_input_grad(gy, y, w, gx, &is);
         if (status != FNN_OK) return status;
         gx = NULL;
     }
     if ((gw || gb) && implicit_suits(s, PASS_WEIGHT_GRAD)) {
-        const int status = fnn_conv2d_implicit_weight_grad(x, gy, y, gw, gb, s);
+        const int status = fnn_conv2d_implicit_weight_grad(x, gy, y, gw, gb, &is);
         if (status != FNN_OK) return status;
         gw = NULL;
         gb = NULL;
@@ -341,12 +276,9 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const ptrdiff_t wsize = s->oc * K;
     /* The weight and bias gradients are summed over the batch in `parts` partial sums, each
-     * over a fixed run of blocks, then added in order. The runs depend on the shapes only, not
-     * on the thread count, so the gradients have the same bits on any number of threads (and
-     * when the busy-core check in threads.c drops to one thread mid-run: issue 12). Up to
-     * CONV_PARTS runs, fewer when the partials of a large filter bank would pass 32 Mi floats;
-     * the threads share the runs out. */
-    const ptrdiff_t parts = conv_parts(blocks, wsize);
+     * over a fixed run of blocks, then added in order (fnn_conv_parts); the threads share the
+     * runs out. */
+    const ptrdiff_t parts = fnn_conv_parts(blocks, wsize);
     int threads = conv_threads(s);
     if (threads > parts) threads = (int)parts;
     float *partial = gw ? fnn_calloc((size_t)parts * (size_t)wsize, sizeof(float)) : NULL;
@@ -375,7 +307,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
          * for 64 filters of 288 (M = 64 pads to 72, the transpose not at all). */
         const int transposed = transpose_is_better(ocpg, K);
         float *gw_t = partial && transposed ? fnn_malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
-        if (!col || !gyb || (partial && transposed && !gw_t)) FAIL(status);
+        if (!col || !gyb || (partial && transposed && !gw_t)) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t part = 0; part < parts; ++part) {
             float *mine = partial ? partial + (size_t)part * (size_t)wsize : NULL;
@@ -391,7 +323,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
                             const float *src = gy + at;
                             float *dst = gyb + o * ld + i * P;
                             if (y) { /* fused ReLU: the gradient passes where the output was > 0 */
-                                relu_mask(y + at, src, dst, P);
+                                fnn_relu_mask(y + at, src, dst, P);
                             } else {
                                 memcpy(dst, src, (size_t)P * sizeof(float));
                             }
@@ -409,19 +341,19 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
                         if (transposed && gw_t) {
                             if (fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg,
                                                  NULL, 0, 0))
-                                FAIL(status);
+                                FNN_CONV_FAIL(status);
                             for (ptrdiff_t k = 0; k < K; ++k)
                                 for (ptrdiff_t o = 0; o < ocpg; ++o)
                                     mine[(g * ocpg + o) * K + k] += gw_t[k * ocpg + o];
                         } else if (!transposed) {
                             if (fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld,
                                                  mine + g * ocpg * K, K, NULL, 0, 1))
-                                FAIL(status);
+                                FNN_CONV_FAIL(status);
                         }
                     }
                     if (gx) { /* col_block = W_g^T (K x ocpg) @ gy_block, scattered into gx */
                         if (fnn_sgemm_serial(K, ld, ocpg, wg, 1, K, gyb, ld, 1, col, ld, NULL, 0, 0))
-                            FAIL(status);
+                            FNN_CONV_FAIL(status);
                         for (ptrdiff_t i = 0; i < nb; ++i)
                             col2im(col + i * P, s, g * cpg, cpg, gx + (n0 + i) * s->c * s->h * s->w,
                                    ld);

@@ -22,6 +22,7 @@
  */
 #include "conv.h"
 #include "conv_implicit.h"
+#include "conv_shared.h"
 #include "fastnn_kernels.h"
 #include "parallel.h"
 #include "gemm_config.h"
@@ -39,8 +40,6 @@
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
-#define FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
-
 static int implicit_mode = FNN_IMPLICIT_AUTO;
 
 void fnn_conv_implicit_set_mode(int mode) { implicit_mode = mode; }
@@ -49,27 +48,17 @@ int fnn_conv_implicit_mode(void) { return implicit_mode; }
 /* Floats past the end of xp and of the packed panels that pack_panel_avx512 may touch. */
 #define SLACK 16
 
-static ptrdiff_t min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
-static ptrdiff_t ceil_div(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
-static ptrdiff_t round_up(ptrdiff_t a, ptrdiff_t b) { return ceil_div(a, b) * b; }
-
-/* Blocks of at most `cap`, near-equal and whole multiples of `unit` (as gemm.c's). */
-static ptrdiff_t balanced(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
-{
-    const ptrdiff_t blocks = ceil_div(total, cap);
-    return min_pd(cap, round_up(ceil_div(total, blocks), unit));
-}
-
 /* One group of one image, seen through the padded buffer. */
 typedef struct {
     ptrdiff_t cin, h, w, ph, pw, hp, wp; /* input channels (of the group) and sizes */
     ptrdiff_t oc, oh, ow, P;             /* output channels (of the group); P = oh * ow */
     ptrdiff_t K;                         /* taps: cin * kh * kw */
     ptrdiff_t *off;                      /* K offsets into xp */
-    ptrdiff_t xp_size;                   /* floats in xp, with the zero tail the panels read */
+    ptrdiff_t xp_size;                   /* floats in xp (allocated with SLACK more) */
+    int masked_loads;                    /* pack panels with AVX-512 masked loads */
 } geometry;
 
-static int geometry_init(geometry *g, const fnn_iconv *s, int mr, int nr)
+static int geometry_init(geometry *g, const fnn_iconv *s, const fnn_gemm_config *cfg)
 {
     g->cin = s->c;
     g->h = s->h;
@@ -90,9 +79,8 @@ static int geometry_init(geometry *g, const fnn_iconv *s, int mr, int nr)
             for (ptrdiff_t j = 0; j < s->kw; ++j)
                 g->off[(c * s->kh + i) * s->kw + j] = c * g->hp * g->wp + i * s->dh * g->wp
                                                       + j * s->dw;
-    (void)mr;
-    (void)nr;
     g->xp_size = g->cin * g->hp * g->wp;
+    g->masked_loads = cfg == &fnn_gemm_configs[FNN_ISA_AVX512];
     return 1;
 }
 
@@ -105,41 +93,14 @@ static void pad_image(const geometry *g, const float *src, const float *mask, fl
         for (ptrdiff_t y = 0; y < g->h; ++y) {
             const float *s = src + (c * g->h + y) * g->w;
             float *d = xp + (c * g->hp + y + g->ph) * g->wp + g->pw;
-            FNN_ASSERT_RANGE(0, g->w, 1, g->w);
             FNN_ASSERT_INDEX((c * g->hp + y + g->ph) * g->wp + g->pw + g->w - 1, g->xp_size);
             if (mask) {
-                const float *m = mask + (c * g->h + y) * g->w;
-#pragma omp simd
-                for (ptrdiff_t x = 0; x < g->w; ++x) {
-                    const float v = s[x];
-                    d[x] = m[x] > 0.0f ? v : 0.0f;
-                }
+                fnn_relu_mask(mask + (c * g->h + y) * g->w, s, d, g->w);
             } else { /* rows are short (14 floats): a memcpy call cost more than the copy */
 #pragma omp simd
                 for (ptrdiff_t x = 0; x < g->w; ++x) d[x] = s[x];
             }
         }
-}
-
-/* Panels of `width` rows of a row-major matrix (rows x [k0, k0 + kc), row stride ld): panel q
- * at dst + q * width * kc holds dst[k * width + r] = src[(q width + r) ld + k0 + k], zero for
- * rows past `rows`. For the filters (one row per output channel) and for gy (one per channel,
- * ld = P). */
-static void pack_rows(const float *src, ptrdiff_t ld, ptrdiff_t rows, int width, ptrdiff_t k0,
-                      ptrdiff_t kc, float *dst)
-{
-    for (ptrdiff_t r0 = 0; r0 < rows; r0 += width) {
-        const int n = (int)min_pd(width, rows - r0);
-        float *d = dst + r0 * kc;
-        if (n == width) {
-            fnn_transpose_into_panel(src + r0 * ld + k0, ld, width, kc, d);
-            continue;
-        }
-        for (ptrdiff_t k = 0; k < kc; ++k) {
-            for (int r = 0; r < n; ++r) d[k * width + r] = src[(r0 + r) * ld + k0 + k];
-            for (int r = n; r < width; ++r) d[k * width + r] = 0.0f;
-        }
-    }
 }
 
 /* Where output pixel p (numbered oy * ow + ox) reads tap 0 in xp. */
@@ -158,7 +119,7 @@ static int panel_runs(const geometry *g, ptrdiff_t p, int n, run *runs)
     int count = 0;
     for (int l = 0; l < n;) {
         const ptrdiff_t ox = (p + l) % g->ow;
-        const int len = (int)min_pd(g->ow - ox, n - l);
+        const int len = (int)fnn_min_pd(g->ow - ox, n - l);
         runs[count++] = (run){l, len, pixel_at(g, p + l)};
         l += len;
     }
@@ -225,11 +186,11 @@ static void pack_pixels(const geometry *g, const float *xp, ptrdiff_t k0, ptrdif
     const ptrdiff_t *off = g->off + k0;
     for (ptrdiff_t q0 = 0; q0 < count; q0 += width) {
         float *d = dst + q0 * kc;
-        const int n = (int)min_pd(width, count - q0);
+        const int n = (int)fnn_min_pd(width, count - q0);
         const int nruns = panel_runs(g, p0 + q0, n, runs);
         FNN_ASSERT_INDEX(off[kc - 1] + pixel_at(g, p0 + q0 + n - 1), g->xp_size);
 #if defined(__x86_64__)
-        if ((width == 12 || width == 32) && fnn_isa_active() == FNN_ISA_AVX512) {
+        if ((width == 12 || width == 32) && g->masked_loads) {
             pack_panel_avx512(xp, off, kc, runs, nruns, width, d);
             continue;
         }
@@ -252,7 +213,7 @@ static void pack_taps(const geometry *g, const float *xp, ptrdiff_t k0, ptrdiff_
                       ptrdiff_t p0, ptrdiff_t pc, int width, float *dst)
 {
     for (ptrdiff_t q0 = 0; q0 < taps; q0 += width) {
-        const int n = (int)min_pd(width, taps - q0);
+        const int n = (int)fnn_min_pd(width, taps - q0);
         float *d = dst + q0 * pc;
         const float *rows[FNN_NR_MAX > FNN_MR_MAX ? FNN_NR_MAX : FNN_MR_MAX];
         for (int r = 0; r < n; ++r) {
@@ -262,7 +223,7 @@ static void pack_taps(const geometry *g, const float *xp, ptrdiff_t k0, ptrdiff_
         /* a run of pixels at a time: [p, p + len) of one output row, contiguous in xp */
         for (ptrdiff_t p = 0; p < pc;) {
             const ptrdiff_t at = pixel_at(g, p0 + p);
-            const ptrdiff_t len = min_pd(g->ow - (p0 + p) % g->ow, pc - p);
+            const ptrdiff_t len = fnn_min_pd(g->ow - (p0 + p) % g->ow, pc - p);
             float *dp = d + p * width;
             ptrdiff_t i = 0;
 #if defined(__SSE2__)
@@ -297,74 +258,17 @@ static void run_tiles(const fnn_gemm_config *cfg, ptrdiff_t mp, ptrdiff_t np, pt
                         accumulate);
 }
 
-/* Whether the forward runs as y^T = col^T @ W^T (outputs as rows): the orientation whose
- * micro-tiles pad less. (128,32,14,14) -> 64: P = 224 rows, 64 columns, no padding; the other
- * way 64 output channels pad to 72 rows. (256,6,14,14) -> 16, 5x5: 16 channels would fill half
- * of NR = 32, so the other way. */
-static int pixels_as_rows(const fnn_gemm_config *cfg, ptrdiff_t P, ptrdiff_t oc)
-{
-    const double rows = (double)round_up(P, cfg->mr) * (double)round_up(oc, cfg->nr);
-    const double cols = (double)round_up(oc, cfg->mr) * (double)round_up(P, cfg->nr);
-    return rows <= cols;
-}
-
 /* The filters of every group, packed once per call: group q's K x oc as kc blocks of panels
- * `width` wide, block b at wpk + q * stride + pc * round_up(oc, width). */
+ * `width` wide, block b at wpk + q * stride + pc * fnn_round_up(oc, width). */
 static void pack_filters(const fnn_iconv *s, const geometry *g, const float *w, int width,
                          ptrdiff_t kc_max, float *wpk, ptrdiff_t stride)
 {
     for (ptrdiff_t q = 0; q < s->groups; ++q)
         for (ptrdiff_t pc = 0; pc < g->K; pc += kc_max) {
-            const ptrdiff_t kc = min_pd(kc_max, g->K - pc);
-            pack_rows(w + q * g->oc * g->K, g->K, g->oc, width, pc, kc,
-                      wpk + q * stride + pc * round_up(g->oc, width));
+            const ptrdiff_t kc = fnn_min_pd(kc_max, g->K - pc);
+            fnn_gemm_pack_a(width, g->oc, kc, w + q * g->oc * g->K + pc, g->K, 1,
+                            wpk + q * stride + pc * fnn_round_up(g->oc, width));
         }
-}
-
-/* y[o][ox] = v + b, then ReLU if relu (NaN kept), for one output row. */
-static inline float bias_relu1(float v, float b, int relu)
-{
-    v += b;
-    return relu && v <= 0.0f ? 0.0f : v;
-}
-
-/* Pixels as rows (out: ow pixels x ldo): every channel's pixels moved to y's planes in
- * 4 x 4 blocks transposed in SSE registers, with the bias and ReLU on the way. */
-static void store_transposed(const float *out, ptrdiff_t ldo, ptrdiff_t oc, ptrdiff_t ow,
-                             ptrdiff_t plane, const float *bias, int relu, float *y)
-{
-    ptrdiff_t o = 0;
-#if defined(__SSE2__)
-    const __m128 zero = _mm_setzero_ps();
-    for (; o + 4 <= oc; o += 4) {
-        const __m128 b = bias ? _mm_loadu_ps(bias + o) : zero;
-        ptrdiff_t ox = 0;
-        for (; ox + 4 <= ow; ox += 4) {
-            const float *s = out + ox * ldo + o;
-            __m128 r0 = _mm_add_ps(_mm_loadu_ps(s), b);
-            __m128 r1 = _mm_add_ps(_mm_loadu_ps(s + ldo), b);
-            __m128 r2 = _mm_add_ps(_mm_loadu_ps(s + 2 * ldo), b);
-            __m128 r3 = _mm_add_ps(_mm_loadu_ps(s + 3 * ldo), b);
-            if (relu) { /* v <= 0 -> 0, NaN kept: and-not with the mask of v <= 0 */
-                r0 = _mm_andnot_ps(_mm_cmple_ps(r0, zero), r0);
-                r1 = _mm_andnot_ps(_mm_cmple_ps(r1, zero), r1);
-                r2 = _mm_andnot_ps(_mm_cmple_ps(r2, zero), r2);
-                r3 = _mm_andnot_ps(_mm_cmple_ps(r3, zero), r3);
-            }
-            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-            _mm_storeu_ps(y + o * plane + ox, r0);
-            _mm_storeu_ps(y + (o + 1) * plane + ox, r1);
-            _mm_storeu_ps(y + (o + 2) * plane + ox, r2);
-            _mm_storeu_ps(y + (o + 3) * plane + ox, r3);
-        }
-        for (; ox < ow; ++ox)
-            for (ptrdiff_t i = o; i < o + 4; ++i)
-                y[i * plane + ox] = bias_relu1(out[ox * ldo + i], bias ? bias[i] : 0.0f, relu);
-    }
-#endif
-    for (; o < oc; ++o)
-        for (ptrdiff_t ox = 0; ox < ow; ++ox)
-            y[o * plane + ox] = bias_relu1(out[ox * ldo + o], bias ? bias[o] : 0.0f, relu);
 }
 
 /* out (the GEMM's tile buffer) into y's planes, with the bias and ReLU (NaN kept). by_rows:
@@ -373,16 +277,11 @@ static void store_output(const geometry *g, const float *out, ptrdiff_t ldo, int
                          const float *bias, int relu, float *y)
 {
     if (by_rows) {
-        store_transposed(out, ldo, g->oc, g->P, g->P, bias, relu, y);
+        fnn_planes_from_pixels(out, ldo, g->oc, g->P, g->P, bias, relu, y);
         return;
     }
-    for (ptrdiff_t o = 0; o < g->oc; ++o) {
-        const float b = bias ? bias[o] : 0.0f;
-        const float *s = out + o * ldo;
-        float *d = y + o * g->P;
-#pragma omp simd
-        for (ptrdiff_t p = 0; p < g->P; ++p) d[p] = bias_relu1(s[p], b, relu);
-    }
+    for (ptrdiff_t o = 0; o < g->oc; ++o)
+        fnn_bias_relu(out + o * ldo, y + o * g->P, g->P, bias ? bias[o] : 0.0f, relu);
 }
 
 int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *w,
@@ -392,16 +291,19 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     const int mr = cfg->mr, nr = cfg->nr;
     geometry g;
-    if (!geometry_init(&g, s, mr, nr)) return FNN_ENOMEM;
-    const int by_rows = pixels_as_rows(cfg, g.P, g.oc);
-    const ptrdiff_t kc_max = balanced(g.K, cfg->kc, 1);
+    if (!geometry_init(&g, s, cfg)) return FNN_ENOMEM;
+    /* y^T = col^T @ W^T (pixels as rows) or y = W @ col, whichever pads the micro-tiles
+     * less: (128,32,14,14) -> 64 has 196 pixel rows and 64 columns; (256,6,14,14) -> 16 would
+     * fill half of NR = 32 with its 16 channels, so it takes the other way */
+    const int by_rows = fnn_transpose_pads_less(mr, nr, g.oc, g.P);
+    const ptrdiff_t kc_max = fnn_balanced_block(g.K, cfg->kc, 1);
     /* the filters are B (panels of nr channels) when the outputs are rows, else A */
     const int wwidth = by_rows ? nr : mr;
-    const ptrdiff_t wstride = round_up(g.oc, wwidth) * g.K;
+    const ptrdiff_t wstride = fnn_round_up(g.oc, wwidth) * g.K;
     /* outputs per block: the rows of an A block (MC) or the columns of a B panel (NC) */
-    const ptrdiff_t pblock = by_rows ? balanced(g.P, cfg->mc, mr) : balanced(g.P, cfg->nc, nr);
-    const ptrdiff_t rows = by_rows ? round_up(g.P, mr) : round_up(g.oc, mr);
-    const ptrdiff_t ldo = by_rows ? round_up(g.oc, nr) : round_up(g.P, nr);
+    const ptrdiff_t pblock = by_rows ? fnn_balanced_block(g.P, cfg->mc, mr) : fnn_balanced_block(g.P, cfg->nc, nr);
+    const ptrdiff_t rows = by_rows ? fnn_round_up(g.P, mr) : fnn_round_up(g.oc, mr);
+    const ptrdiff_t ldo = by_rows ? fnn_round_up(g.oc, nr) : fnn_round_up(g.P, nr);
     float *wpk = fnn_malloc((size_t)(s->groups * wstride) * sizeof(float));
     int status = wpk ? FNN_OK : FNN_ENOMEM;
     if (wpk) pack_filters(s, &g, w, wwidth, kc_max, wpk, wstride);
@@ -411,12 +313,12 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         float *xp = fnn_calloc((size_t)(g.xp_size + SLACK), sizeof(float));
-        float *panel = fnn_malloc((size_t)(round_up(pblock, by_rows ? mr : nr) * kc_max + SLACK) *
+        float *panel = fnn_malloc((size_t)(fnn_round_up(pblock, by_rows ? mr : nr) * kc_max + SLACK) *
                                   sizeof(float));
         float *out = fnn_malloc((size_t)(rows * ldo) * sizeof(float));
         const int ok = wpk && xp && panel && out;
         double images = 0.0;
-        if (!ok) FAIL(status);
+        if (!ok) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t n = 0; n < s->n; ++n) {
             if (!ok) continue;
@@ -426,17 +328,17 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                 pad_image(&g, x + at, mask ? mask + at : NULL, xp);
                 const float *wq = wpk + q * wstride;
                 for (ptrdiff_t p0 = 0; p0 < g.P; p0 += pblock) {
-                    const ptrdiff_t pn = min_pd(pblock, g.P - p0);
+                    const ptrdiff_t pn = fnn_min_pd(pblock, g.P - p0);
                     for (ptrdiff_t pc = 0; pc < g.K; pc += kc_max) {
-                        const ptrdiff_t kc = min_pd(kc_max, g.K - pc);
-                        const float *wb = wq + pc * round_up(g.oc, wwidth);
+                        const ptrdiff_t kc = fnn_min_pd(kc_max, g.K - pc);
+                        const float *wb = wq + pc * fnn_round_up(g.oc, wwidth);
                         if (by_rows) {
                             pack_pixels(&g, xp, pc, kc, p0, pn, mr, panel);
-                            run_tiles(cfg, ceil_div(pn, mr), ldo / nr, kc, panel, wb,
+                            run_tiles(cfg, fnn_ceil_div(pn, mr), ldo / nr, kc, panel, wb,
                                       out + p0 * ldo, ldo, pc > 0);
                         } else {
                             pack_pixels(&g, xp, pc, kc, p0, pn, nr, panel);
-                            run_tiles(cfg, rows / mr, ceil_div(pn, nr), kc, wb, panel, out + p0,
+                            run_tiles(cfg, rows / mr, fnn_ceil_div(pn, nr), kc, wb, panel, out + p0,
                                       ldo, pc > 0);
                         }
                     }
@@ -457,11 +359,11 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
 }
 
 int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float *w, float *gx,
-                                   const fnn_conv_shape *s)
+                                   const fnn_iconv *s)
 {
-    const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups, taps = s->kh * s->kw;
+    const ptrdiff_t cpg = s->c, ocpg = s->oc, taps = s->kh * s->kw;
     /* the adjoint: filters [g][c][o][kh-1-i][kw-1-j] = w[g][o][c][i][j] */
-    float *flipped = fnn_malloc((size_t)(s->oc * cpg * taps) * sizeof(float));
+    float *flipped = fnn_malloc((size_t)(s->groups * ocpg * cpg * taps) * sizeof(float));
     if (!flipped) return FNN_ENOMEM;
     for (ptrdiff_t q = 0; q < s->groups; ++q)
         for (ptrdiff_t o = 0; o < ocpg; ++o)
@@ -486,11 +388,7 @@ static const float *masked_grad(const geometry *g, const float *gy, const float 
 {
     const float *src = gy;
     if (y) {
-#pragma omp simd
-        for (ptrdiff_t i = 0; i < g->oc * g->P; ++i) {
-            const float v = gy[i];
-            gym[i] = y[i] > 0.0f ? v : 0.0f;
-        }
+        fnn_relu_mask(y, gy, gym, g->oc * g->P);
         src = gym;
     }
     for (ptrdiff_t o = 0; gb && o < g->oc; ++o) {
@@ -501,37 +399,29 @@ static const float *masked_grad(const geometry *g, const float *gy, const float 
     return src;
 }
 
-#define PARTS 8
-#define PARTIALS_MAX_FLOATS ((ptrdiff_t)1 << 25)
-
 int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
-                                    float *gb, const fnn_conv_shape *s)
+                                    float *gb, const fnn_iconv *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_IMPLICIT], 1, __ATOMIC_RELAXED);
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     const int mr = cfg->mr, nr = cfg->nr;
-    const fnn_iconv is = {.n = s->n, .groups = s->groups, .c = s->c / s->groups, .h = s->h,
-                          .w = s->w, .oc = s->oc / s->groups, .oh = s->oh, .ow = s->ow,
-                          .kh = s->kh, .kw = s->kw, .ph = s->ph, .pw = s->pw, .dh = s->dh,
-                          .dw = s->dw};
+    const ptrdiff_t oc_all = s->groups * s->oc;
     geometry g;
-    if (!geometry_init(&g, &is, mr, nr)) return FNN_ENOMEM;
+    if (!geometry_init(&g, s, cfg)) return FNN_ENOMEM;
     /* gW^T = col @ gy^T (taps as rows) or gW = gy @ col^T, whichever pads less */
-    const int taps_as_rows = pixels_as_rows(cfg, g.K, g.oc);
-    const ptrdiff_t rows = taps_as_rows ? round_up(g.K, mr) : round_up(g.oc, mr);
-    const ptrdiff_t cols = taps_as_rows ? round_up(g.oc, nr) : round_up(g.K, nr);
+    const int taps_as_rows = fnn_transpose_pads_less(mr, nr, g.oc, g.K);
+    const ptrdiff_t rows = taps_as_rows ? fnn_round_up(g.K, mr) : fnn_round_up(g.oc, mr);
+    const ptrdiff_t cols = taps_as_rows ? fnn_round_up(g.oc, nr) : fnn_round_up(g.K, nr);
     const ptrdiff_t acc_size = s->groups * rows * cols; /* one run's sum, as the GEMM's C */
     /* fixed runs of images, summed in order: the same bits on any thread count */
-    ptrdiff_t parts = s->n < PARTS ? s->n : PARTS;
-    if (parts > PARTIALS_MAX_FLOATS / acc_size) parts = PARTIALS_MAX_FLOATS / acc_size;
-    if (parts < 1) parts = 1;
+    const ptrdiff_t parts = fnn_conv_parts(s->n, acc_size);
     int threads = fnn_region_threads();
     if (threads > parts) threads = (int)parts;
-    const ptrdiff_t kc_max = balanced(g.P, cfg->kc, 1);
+    const ptrdiff_t kc_max = fnn_balanced_block(g.P, cfg->kc, 1);
     /* the tap panels are a block of at most MC (taps as rows) or NC taps */
-    const ptrdiff_t tblock = taps_as_rows ? balanced(g.K, cfg->mc, mr) : balanced(g.K, cfg->nc, nr);
+    const ptrdiff_t tblock = taps_as_rows ? fnn_balanced_block(g.K, cfg->mc, mr) : fnn_balanced_block(g.K, cfg->nc, nr);
     float *acc = gw ? fnn_calloc((size_t)(parts * acc_size), sizeof(float)) : NULL;
-    double *acc_b = gb ? fnn_calloc((size_t)(parts * s->oc), sizeof(double)) : NULL;
+    double *acc_b = gb ? fnn_calloc((size_t)(parts * oc_all), sizeof(double)) : NULL;
     int status = (gw && !acc) || (gb && !acc_b) ? FNN_ENOMEM : FNN_OK;
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -540,11 +430,11 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
         float *gym = y ? fnn_malloc((size_t)(g.oc * g.P) * sizeof(float)) : NULL;
         float *grad_panels = fnn_malloc((size_t)((taps_as_rows ? cols : rows) * kc_max) *
                                         sizeof(float));
-        float *tap_panels = fnn_malloc((size_t)(round_up(tblock, taps_as_rows ? mr : nr) *
+        float *tap_panels = fnn_malloc((size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) *
                                                 kc_max) * sizeof(float));
         const int ok = status == FNN_OK && xp && (gym || !y) && grad_panels && tap_panels;
         double images = 0.0;
-        if (!ok) FAIL(status);
+        if (!ok) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t part = 0; part < parts; ++part) {
             if (!ok) continue;
@@ -553,22 +443,23 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                 for (ptrdiff_t q = 0; q < s->groups; ++q) {
                     const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
                     const float *gyp = masked_grad(&g, gy + at_y, y ? y + at_y : NULL, gym,
-                                                   acc_b ? acc_b + part * s->oc + q * g.oc : NULL);
+                                                   acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
                     if (!acc) continue;
                     pad_image(&g, x + (n * s->groups + q) * g.cin * g.h * g.w, NULL, xp);
                     float *c = acc + part * acc_size + q * rows * cols;
                     for (ptrdiff_t pc = 0; pc < g.P; pc += kc_max) {
-                        const ptrdiff_t kc = min_pd(kc_max, g.P - pc);
-                        pack_rows(gyp, g.P, g.oc, taps_as_rows ? nr : mr, pc, kc, grad_panels);
+                        const ptrdiff_t kc = fnn_min_pd(kc_max, g.P - pc);
+                        fnn_gemm_pack_a(taps_as_rows ? nr : mr, g.oc, kc, gyp + pc, g.P, 1,
+                                        grad_panels);
                         for (ptrdiff_t t0 = 0; t0 < g.K; t0 += tblock) {
-                            const ptrdiff_t tn = min_pd(tblock, g.K - t0);
+                            const ptrdiff_t tn = fnn_min_pd(tblock, g.K - t0);
                             if (taps_as_rows) {
                                 pack_taps(&g, xp, t0, tn, pc, kc, mr, tap_panels);
-                                run_tiles(cfg, ceil_div(tn, mr), cols / nr, kc, tap_panels,
+                                run_tiles(cfg, fnn_ceil_div(tn, mr), cols / nr, kc, tap_panels,
                                           grad_panels, c + t0 * cols, cols, 1);
                             } else {
                                 pack_taps(&g, xp, t0, tn, pc, kc, nr, tap_panels);
-                                run_tiles(cfg, rows / mr, ceil_div(tn, nr), kc, grad_panels,
+                                run_tiles(cfg, rows / mr, fnn_ceil_div(tn, nr), kc, grad_panels,
                                           tap_panels, c + t0, cols, 1);
                             }
                         }
@@ -594,9 +485,9 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                 }
     }
     if (gb && status == FNN_OK)
-        for (ptrdiff_t o = 0; o < s->oc; ++o) {
+        for (ptrdiff_t o = 0; o < oc_all; ++o) {
             double sum = 0.0;
-            for (ptrdiff_t part = 0; part < parts; ++part) sum += acc_b[part * s->oc + o];
+            for (ptrdiff_t part = 0; part < parts; ++part) sum += acc_b[part * oc_all + o];
             gb[o] = (float)sum;
         }
     free(acc);

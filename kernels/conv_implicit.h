@@ -1,7 +1,6 @@
 /* Stride-1 convolution as an implicit GEMM (conv_implicit.c), called by conv.c. */
 #ifndef FASTNN_CONV_IMPLICIT_H
 #define FASTNN_CONV_IMPLICIT_H
-#include "conv.h"
 #include <stddef.h>
 
 /* A stride-1 convolution, NCHW: c and oc are channels per group. */
@@ -16,10 +15,10 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
 /* gx from gy (masked by the ReLU output y when given); needs stride 1 and ph <= dh (kh - 1),
  * pw <= dw (kw - 1). */
 int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float *w, float *gx,
-                                   const fnn_conv_shape *s);
+                                   const fnn_iconv *s);
 /* gw and/or gb (either may be NULL); needs stride 1. */
 int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
-                                    float *gb, const fnn_conv_shape *s);
+                                    float *gb, const fnn_iconv *s);
 
 /* Which stride-1 passes conv.c sends here: those its measured rules pick (the default), every
  * one it can (tests), or none (side-by-side benchmarks against im2col). */

@@ -22,19 +22,6 @@
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
-static ptrdiff_t min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
-static ptrdiff_t ceil_div(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
-static ptrdiff_t round_up(ptrdiff_t a, ptrdiff_t b) { return ceil_div(a, b) * b; }
-
-/* Split `total` into ceil(total/cap) near-equal blocks, each a multiple of `unit`, so that a
- * 784-deep product runs as 4 x 196 rather than 3 x 256 + 16 (a short last block wastes the
- * packing and the loop overhead of a whole pass). */
-static ptrdiff_t balanced_block(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
-{
-    ptrdiff_t blocks = ceil_div(total, cap);
-    return min_pd(cap, round_up(ceil_div(total, blocks), unit));
-}
-
 /* Packing buffers live per thread and grow on demand: allocating ~1 MiB per call would cost
  * page faults comparable to a small product. A thread's buffer is freed when the thread exits
  * (a pthread key destructor): a program that runs products on short-lived threads (a thread
@@ -123,13 +110,12 @@ void fnn_transpose_into_panel(const float *src, ptrdiff_t ld, int width, ptrdiff
         for (int r = 0; r < width; ++r) dst[k * width + r] = src[r * ld + k];
 }
 
-/* Ap holds ceil(mc/mr) micro-panels, each kc x mr with the mr values of one k contiguous;
- * rows past mc are zero so the micro-kernel never needs an edge case. */
-static void pack_a(int mr, ptrdiff_t mc, ptrdiff_t kc,
+/* Rows past mc are zero so the micro-kernel never needs an edge case. */
+void fnn_gemm_pack_a(int mr, ptrdiff_t mc, ptrdiff_t kc,
                    const float *A, ptrdiff_t rsa, ptrdiff_t csa, float *Ap)
 {
     for (ptrdiff_t i0 = 0; i0 < mc; i0 += mr) {
-        const int rows = (int)min_pd(mr, mc - i0);
+        const int rows = (int)fnn_min_pd(mr, mc - i0);
         float *dst = Ap + i0 * kc;
         if (csa == 1 && rows == mr) {
             fnn_transpose_into_panel(A + i0 * rsa, rsa, mr, kc, dst);
@@ -155,7 +141,7 @@ static void pack_b(int nr, ptrdiff_t kc, ptrdiff_t nc,
                    const float *B, ptrdiff_t rsb, ptrdiff_t csb, float *Bp)
 {
     for (ptrdiff_t j0 = 0; j0 < nc; j0 += nr) {
-        const int cols = (int)min_pd(nr, nc - j0);
+        const int cols = (int)fnn_min_pd(nr, nc - j0);
         float *dst = Bp + j0 * kc;
         if (csb == 1) {
             for (ptrdiff_t k = 0; k < kc; ++k) {
@@ -220,9 +206,9 @@ static void macro_kernel(const fnn_gemm_config *cfg, ptrdiff_t mc, ptrdiff_t nc,
     const int mr = cfg->mr, nr = cfg->nr;
     float tile[FNN_MR_MAX * FNN_NR_MAX] __attribute__((aligned(64)));
     for (ptrdiff_t jr = 0; jr < nc; jr += nr) {
-        const int cols = (int)min_pd(nr, nc - jr);
+        const int cols = (int)fnn_min_pd(nr, nc - jr);
         for (ptrdiff_t ir = 0; ir < mc; ir += mr) {
-            const int rows = (int)min_pd(mr, mc - ir);
+            const int rows = (int)fnn_min_pd(mr, mc - ir);
             float *c = C + ir * ldc + jr;
             const int full = rows == mr && cols == nr;
             float *dst = full ? c : tile;
@@ -251,13 +237,13 @@ static void gemm_rows(const fnn_gemm_config *cfg, ptrdiff_t m0, ptrdiff_t m1, pt
                       int acc, int last, const float *bias, int relu)
 {
     for (ptrdiff_t ic = m0; ic < m1; ic += mc_max) {
-        const ptrdiff_t mc = min_pd(mc_max, m1 - ic);
+        const ptrdiff_t mc = fnn_min_pd(mc_max, m1 - ic);
         FNN_ASSERT_RANGE(ic, ic + mc, 1, m1);
         FNN_ASSERT_INDEX(mc * kc - 1, mc_max * kc); /* the packed A block fits its buffer */
         const float *block = A + ic * rsa;
         const ptrdiff_t packed_from = a_in_place ? mc / cfg->mr * cfg->mr : 0;
         if (packed_from < mc)
-            pack_a(cfg->mr, mc - packed_from, kc, block + packed_from * rsa, rsa, csa,
+            fnn_gemm_pack_a(cfg->mr, mc - packed_from, kc, block + packed_from * rsa, rsa, csa,
                    Ap + packed_from * kc);
         const a_source a = {block, rsa, csa, Ap, a_in_place};
         macro_kernel(cfg, mc, nc, kc, &a, Bp, C + ic * ldc, ldc, acc, last, bias, relu);
@@ -269,9 +255,9 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
                         const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                         float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate)
 {
-    const ptrdiff_t kc_max = balanced_block(K, cfg->kc, 1);
-    const ptrdiff_t mc_max = balanced_block(M, cfg->mc, cfg->mr);
-    const ptrdiff_t nc_max = min_pd(cfg->nc, round_up(N, cfg->nr));
+    const ptrdiff_t kc_max = fnn_balanced_block(K, cfg->kc, 1);
+    const ptrdiff_t mc_max = fnn_balanced_block(M, cfg->mc, cfg->mr);
+    const ptrdiff_t nc_max = fnn_min_pd(cfg->nc, fnn_round_up(N, cfg->nr));
     float *buf = fnn_gemm_scratch((size_t)(mc_max * kc_max + nc_max * kc_max));
     if (!buf) return FNN_ENOMEM;
     float *Ap = buf, *Bp = buf + mc_max * kc_max;
@@ -282,15 +268,15 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
      * (1024^3 in 1024-wide panels) packing won by 2-3%. With AVX-512's NC of 512 (gemm_config.h) A is
      * therefore always read in place there; the AVX2 and generic kernels always pack it. BLIS
      * makes the same choice in its "sup" path for small sizes. */
-    const int a_in_place = cfg->kernel_strided != NULL && ceil_div(nc_max, cfg->nr) <= 16;
+    const int a_in_place = cfg->kernel_strided != NULL && fnn_ceil_div(nc_max, cfg->nr) <= 16;
 
     for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
-        const ptrdiff_t nc = min_pd(nc_max, N - jc);
+        const ptrdiff_t nc = fnn_min_pd(nc_max, N - jc);
         for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
-            const ptrdiff_t kc = min_pd(kc_max, K - pc);
+            const ptrdiff_t kc = fnn_min_pd(kc_max, K - pc);
             FNN_ASSERT_RANGE(jc, jc + nc, 1, N);
             FNN_ASSERT_RANGE(pc, pc + kc, 1, K);
-            FNN_ASSERT_INDEX(round_up(nc, cfg->nr) * kc - 1, nc_max * kc_max); /* packed B fits */
+            FNN_ASSERT_INDEX(fnn_round_up(nc, cfg->nr) * kc - 1, nc_max * kc_max); /* packed B fits */
             pack_b(cfg->nr, kc, nc, B + pc * rsb + jc * csb, rsb, csb, Bp);
             gemm_rows(cfg, 0, M, mc_max, nc, kc, A + pc * csa, rsa, csa, a_in_place, Bp, Ap,
                       C + jc, ldc,

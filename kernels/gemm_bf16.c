@@ -45,8 +45,6 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 #define MC FNN_BF16_MC
 #define NC 2048
 
-static ptrdiff_t min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
-
 /* float32 -> bfloat16, round to nearest even; NaN stays a (quiet) NaN; denormal inputs become
  * signed zeros, as VCVTNEPS2BF16 does, so that the scalar edges round as the vectors do. */
 static inline uint32_t bf16_bits(float f)
@@ -76,6 +74,7 @@ int fnn_bf16_supported(void)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include "ukernel_12x32.h"
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,fma")))
 
 /* One micro-panel of pairs: width (<= ldd) r-lines (rows of A, or columns of B) of depth kc
@@ -119,7 +118,7 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
             const ptrdiff_t k = 2 * kp;
             const float *s0 = src + k * cs, *s1 = src + (k + 1) * cs;
             for (ptrdiff_t r0 = 0; r0 < width; r0 += 16) {
-                const int lanes = (int)min_pd(16, width - r0);
+                const int lanes = (int)fnn_min_pd(16, width - r0);
                 const __mmask16 m = (__mmask16)((1u << lanes) - 1u);
                 const __m512 zero = _mm512_setzero_ps();
                 const __m512 lo = k < k_avail ? _mm512_maskz_loadu_ps(m, s0 + r0) : zero;
@@ -146,33 +145,11 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
         c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1);                                           \
     } while (0)
 
-#define ROW_STORE(i)                                                                           \
-    do {                                                                                       \
-        float *ci = c + (i) * ldc;                                                             \
-        if (accumulate) {                                                                      \
-            c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(ci));                             \
-            c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(ci + 16));                        \
-        }                                                                                      \
-        _mm512_storeu_ps(ci, c##i##0);                                                         \
-        _mm512_storeu_ps(ci + 16, c##i##1);                                                    \
-    } while (0)
-
 /* c[0:12, 0:32] (+)= A micro-panel (kp_n x 12 pairs) . B micro-panel (kp_n x 32 pairs). */
 TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const uint32_t *b,
                                      float *c, ptrdiff_t ldc, int accumulate)
 {
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
-    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
-    __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
-    __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+    FNN_TILE_12X32_ZERO;
     /* C's 24 lines are fetched into L2 while the products run: at K = 1024 the tile's store
      * missing to L3 cost 5-10% of the product */
     for (int i = 0; i < MR; ++i) {
@@ -188,9 +165,7 @@ TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const ui
         a += MR;
         b += NR;
     }
-    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3);
-    ROW_STORE(4); ROW_STORE(5); ROW_STORE(6); ROW_STORE(7);
-    ROW_STORE(8); ROW_STORE(9); ROW_STORE(10); ROW_STORE(11);
+    FNN_TILE_12X32_STORE;
 }
 
 TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
@@ -199,10 +174,9 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                                         int relu, int accumulate)
 {
     /* K in near-equal even blocks of at most KC (1024 as 2 x 512, not 768 + 256) */
-    const ptrdiff_t k_blocks = (K + KC - 1) / KC;
-    const ptrdiff_t kc_max = min_pd(KC, ((K + k_blocks - 1) / k_blocks + 1) / 2 * 2);
-    const ptrdiff_t mc_max = min_pd(MC, (M + MR - 1) / MR * MR);
-    const ptrdiff_t nc_max = min_pd(NC, (N + NR - 1) / NR * NR);
+    const ptrdiff_t kc_max = fnn_balanced_block(K, KC, 2);
+    const ptrdiff_t mc_max = fnn_min_pd(MC, fnn_round_up(M, MR));
+    const ptrdiff_t nc_max = fnn_min_pd(NC, fnn_round_up(N, NR));
     const size_t a_words = (size_t)(mc_max * (kc_max / 2));
     const size_t b_words = (size_t)(nc_max * (kc_max / 2));
     uint32_t *Ap = (uint32_t *)fnn_gemm_scratch(a_words + b_words);
@@ -210,31 +184,31 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
     uint32_t *Bp = Ap + a_words;
     float tile[MR * NR] __attribute__((aligned(64)));
     for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
-        const ptrdiff_t nc = min_pd(nc_max, N - jc);
+        const ptrdiff_t nc = fnn_min_pd(nc_max, N - jc);
         for (ptrdiff_t pc = 0; pc < K; pc += kc_max) {
-            const ptrdiff_t k_avail = min_pd(kc_max, K - pc);
+            const ptrdiff_t k_avail = fnn_min_pd(kc_max, K - pc);
             const ptrdiff_t kc = (k_avail + 1) / 2 * 2, kp_n = kc / 2;
             const int acc = accumulate || pc > 0, last = pc + kc_max >= K;
             for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
-                const ptrdiff_t cols = min_pd(NR, nc - jr);
+                const ptrdiff_t cols = fnn_min_pd(NR, nc - jr);
                 uint32_t *panel = Bp + jr * kp_n;
                 pack_pairs(B + pc * rsb + (jc + jr) * csb, csb, rsb, cols, k_avail, kc, panel, NR);
             }
             for (ptrdiff_t ic = 0; ic < M; ic += mc_max) {
-                const ptrdiff_t mc = min_pd(mc_max, M - ic);
+                const ptrdiff_t mc = fnn_min_pd(mc_max, M - ic);
                 /* A in micro-panels of MR rows, the MR pair words of one k-pair contiguous:
                  * the micro-kernel then reads A as one sequential stream (row-major pairs
                  * were 12 streams, 3-5% slower at 1024^3) */
                 for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
-                    const ptrdiff_t rows = min_pd(MR, mc - ir);
+                    const ptrdiff_t rows = fnn_min_pd(MR, mc - ir);
                     uint32_t *sliver = Ap + ir * kp_n;
                     pack_pairs(A + (ic + ir) * rsa + pc * csa, rsa, csa, rows, k_avail, kc, sliver,
                                MR);
                 }
                 for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
-                    const int cols = (int)min_pd(NR, nc - jr);
+                    const int cols = (int)fnn_min_pd(NR, nc - jr);
                     for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
-                        const int rows = (int)min_pd(MR, mc - ir);
+                        const int rows = (int)fnn_min_pd(MR, mc - ir);
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         const int full = rows == MR && cols == NR;
                         ukernel_bf16(kp_n, Ap + ir * kp_n, Bp + jr * kp_n, full ? c : tile,

@@ -3,6 +3,31 @@
 #define FASTNN_GEMM_GRID_H
 #include <stddef.h>
 
+static inline ptrdiff_t fnn_min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+static inline ptrdiff_t fnn_ceil_div(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
+static inline ptrdiff_t fnn_round_up(ptrdiff_t a, ptrdiff_t b) { return fnn_ceil_div(a, b) * b; }
+
+/* Split `total` into ceil(total/cap) near-equal blocks, each a multiple of `unit`, so that a
+ * 784-deep product runs as 4 x 196 rather than 3 x 256 + 16 (a short last block wastes the
+ * packing and the loop overhead of a whole pass). */
+static inline ptrdiff_t fnn_balanced_block(ptrdiff_t total, ptrdiff_t cap, ptrdiff_t unit)
+{
+    const ptrdiff_t blocks = fnn_ceil_div(total, cap);
+    return fnn_min_pd(cap, fnn_round_up(fnn_ceil_div(total, blocks), unit));
+}
+
+/* Whether an M x N product runs better as its transpose (N x M, operands swapped): the
+ * micro-kernel pads M up to mr and N up to nr, so take the orientation with less padding, and
+ * on a tie the one with the longer side as M. (128,32,14,14) -> 64, 3x3, on Zen 5: the
+ * forward's W (64 x 288) @ col ran at 184 GFLOP/s, col^T @ W^T at 237; the weight gradient
+ * likewise (issue 12). */
+static inline int fnn_transpose_pads_less(int mr, int nr, ptrdiff_t M, ptrdiff_t N)
+{
+    const double as_is = (double)fnn_round_up(M, mr) * (double)fnn_round_up(N, nr);
+    const double swapped = (double)fnn_round_up(N, mr) * (double)fnn_round_up(M, nr);
+    return swapped < as_is || (swapped == as_is && N > M);
+}
+
 /* This thread's packing scratch, at least `floats` 4-byte words, freed when the thread exits
  * (gemm.c); NULL when the allocation fails. */
 float *fnn_gemm_scratch(size_t floats);
@@ -26,6 +51,11 @@ static inline void fnn_transpose_4x4(const float *r0, const float *r1, const flo
     _mm_storeu_ps(dst + 3 * width, d);
 }
 #endif
+
+/* Ap = ceil(mc/mr) micro-panels of A (mc x kc, element (i, k) at A[i rsa + k csa]), each
+ * kc x mr with the mr values of one k contiguous; rows past mc are zero (gemm.c). */
+void fnn_gemm_pack_a(int mr, ptrdiff_t mc, ptrdiff_t kc, const float *A, ptrdiff_t rsa,
+                     ptrdiff_t csa, float *Ap);
 
 /* c[0:rows, 0:cols] (row stride ldc) += bias (per column), then ReLU (NaN kept), if set. */
 void fnn_gemm_epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu);

@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "ukernel_12x32.h"
 
 #define FNN_TARGET_AVX512 __attribute__((target("avx512f,fma")))
 
@@ -13,17 +14,6 @@
         __m512 ai = _mm512_set1_ps(element);                  \
         c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);           \
         c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);           \
-    } while (0)
-
-#define ROW_STORE(i)                                                              \
-    do {                                                                          \
-        float *ci = c + (i) * ldc;                                                \
-        if (accumulate) {                                                         \
-            c##i##0 = _mm512_add_ps(c##i##0, _mm512_loadu_ps(ci));                \
-            c##i##1 = _mm512_add_ps(c##i##1, _mm512_loadu_ps(ci + 16));           \
-        }                                                                         \
-        _mm512_storeu_ps(ci, c##i##0);                                            \
-        _mm512_storeu_ps(ci + 16, c##i##1);                                       \
     } while (0)
 
 /* Rows 0-3, 4-7 and 8-11 are addressed from three pointers with the row stride (and three times
@@ -42,18 +32,7 @@ void ukernel_body(ptrdiff_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, co
             _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
         }
     }
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
-    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
-    __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
-    __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+    FNN_TILE_12X32_ZERO;
     for (ptrdiff_t k = 0; k < kc; ++k) {
         __m512 b0 = _mm512_loadu_ps(b);
         __m512 b1 = _mm512_loadu_ps(b + 16);
@@ -65,9 +44,7 @@ void ukernel_body(ptrdiff_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, co
         a8 += csa;
         b += FNN_NR_AVX512;
     }
-    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3);
-    ROW_STORE(4); ROW_STORE(5); ROW_STORE(6); ROW_STORE(7);
-    ROW_STORE(8); ROW_STORE(9); ROW_STORE(10); ROW_STORE(11);
+    FNN_TILE_12X32_STORE;
 }
 
 FNN_TARGET_AVX512

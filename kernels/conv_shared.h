@@ -1,0 +1,106 @@
+/* What the two convolution drivers (conv.c: im2col + GEMM; conv_implicit.c: implicit GEMM)
+ * share: the row loops of their epilogues and ReLU masks, and how the weight gradient is
+ * split into partial sums. */
+#ifndef FASTNN_CONV_SHARED_H
+#define FASTNN_CONV_SHARED_H
+#include "fastnn_kernels.h"
+#include <stddef.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+/* A failed allocation or GEMM in any thread makes the whole call fail (FNN_ENOMEM). */
+#define FNN_CONV_FAIL(status) __atomic_store_n(&(status), FNN_ENOMEM, __ATOMIC_RELAXED)
+
+/* dst = src where out > 0, else 0: the fused ReLU's mask. src is loaded unconditionally so the
+ * compiler may turn the select into vector and/blend: written as `out > 0 ? src : 0` it kept a
+ * branch (it may not speculate the load), and on ReLU outputs, positive about half the time,
+ * the mispredictions made the backward of the first conv 5x slower (19 ms vs 3 ms). */
+static inline void fnn_relu_mask(const float *restrict out, const float *restrict src,
+                                 float *restrict dst, ptrdiff_t n)
+{
+#pragma omp simd
+    for (ptrdiff_t p = 0; p < n; ++p) {
+        const float v = src[p];
+        dst[p] = out[p] > 0.0f ? v : 0.0f;
+    }
+}
+
+/* dst = src + b, then ReLU if relu (NaN kept): the forward epilogue, as a vector loop. */
+static inline void fnn_bias_relu(const float *restrict src, float *restrict dst, ptrdiff_t n,
+                                 float b, int relu)
+{
+    if (relu) {
+#pragma omp simd
+        for (ptrdiff_t p = 0; p < n; ++p) {
+            const float v = src[p] + b;
+            dst[p] = v <= 0.0f ? 0.0f : v;
+        }
+    } else {
+#pragma omp simd
+        for (ptrdiff_t p = 0; p < n; ++p) dst[p] = src[p] + b;
+    }
+}
+
+/* v + b, then ReLU if relu (NaN kept). */
+static inline float fnn_bias_relu1(float v, float b, int relu)
+{
+    v += b;
+    return relu && v <= 0.0f ? 0.0f : v;
+}
+
+/* y (oc planes of `plane` floats) from out (ow pixels as rows, row stride ldo): every
+ * channel's pixels moved to its plane in 4 x 4 blocks transposed in SSE registers, with the
+ * bias and ReLU on the way. Element by element, the strided reads of this transpose had taken
+ * a fifth of the 3x3 forward (issue 12). */
+static inline void fnn_planes_from_pixels(const float *out, ptrdiff_t ldo, ptrdiff_t oc, ptrdiff_t ow,
+                             ptrdiff_t plane, const float *bias, int relu, float *y)
+{
+    ptrdiff_t o = 0;
+#if defined(__SSE2__)
+    const __m128 zero = _mm_setzero_ps();
+    for (; o + 4 <= oc; o += 4) {
+        const __m128 b = bias ? _mm_loadu_ps(bias + o) : zero;
+        ptrdiff_t ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+            const float *s = out + ox * ldo + o;
+            __m128 r0 = _mm_add_ps(_mm_loadu_ps(s), b);
+            __m128 r1 = _mm_add_ps(_mm_loadu_ps(s + ldo), b);
+            __m128 r2 = _mm_add_ps(_mm_loadu_ps(s + 2 * ldo), b);
+            __m128 r3 = _mm_add_ps(_mm_loadu_ps(s + 3 * ldo), b);
+            if (relu) { /* v <= 0 -> 0, NaN kept: and-not with the mask of v <= 0 */
+                r0 = _mm_andnot_ps(_mm_cmple_ps(r0, zero), r0);
+                r1 = _mm_andnot_ps(_mm_cmple_ps(r1, zero), r1);
+                r2 = _mm_andnot_ps(_mm_cmple_ps(r2, zero), r2);
+                r3 = _mm_andnot_ps(_mm_cmple_ps(r3, zero), r3);
+            }
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(y + o * plane + ox, r0);
+            _mm_storeu_ps(y + (o + 1) * plane + ox, r1);
+            _mm_storeu_ps(y + (o + 2) * plane + ox, r2);
+            _mm_storeu_ps(y + (o + 3) * plane + ox, r3);
+        }
+        for (; ox < ow; ++ox)
+            for (ptrdiff_t i = o; i < o + 4; ++i)
+                y[i * plane + ox] = fnn_bias_relu1(out[ox * ldo + i], bias ? bias[i] : 0.0f, relu);
+    }
+#endif
+    for (; o < oc; ++o)
+        for (ptrdiff_t ox = 0; ox < ow; ++ox)
+            y[o * plane + ox] = fnn_bias_relu1(out[ox * ldo + o], bias ? bias[o] : 0.0f, relu);
+}
+
+/* How many partial sums the weight gradient is split into over `units` (images or blocks of
+ * them), each over a fixed run of units and added in order: the runs depend on the shapes
+ * only, so the gradient has the same bits on any thread count (and when the busy-core check
+ * drops to one thread mid-run: issue 12). Up to 8, fewer when the partials of `floats` each
+ * would pass 32 Mi floats. */
+static inline ptrdiff_t fnn_conv_parts(ptrdiff_t units, ptrdiff_t floats)
+{
+    ptrdiff_t parts = units < 8 ? units : 8;
+    const ptrdiff_t fit = ((ptrdiff_t)1 << 25) / (floats > 0 ? floats : 1);
+    if (parts > fit) parts = fit;
+    return parts > 0 ? parts : 1;
+}
+
+#endif
