@@ -182,9 +182,10 @@ def bf16_native():
 
 
 def round_bf16(x):
-    """x (float32) rounded to bfloat16, nearest even, as a float32 array."""
+    """x (float32) rounded to bfloat16, nearest even, as a float32 array (in C where built)."""
     from fastnn import dtypes
-    return np.asarray(x).astype(dtypes.bfloat16.numpy).astype(np.float32)
+    from fastnn.ops.convert import rounded
+    return rounded(np.asarray(x), dtypes.bfloat16.numpy)
 
 
 def relu_forward(x, out=None, backend=None):

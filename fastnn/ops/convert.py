@@ -34,3 +34,8 @@ def convert(x, dtype):
                                  out.reshape(-1).view(np.uint16))
             return out
     return x.astype(dtype)
+
+
+def rounded(x, dtype):
+    """float32 x rounded to numpy dtype `dtype` (nearest even), as float32."""
+    return convert(convert(x, dtype), np.float32)

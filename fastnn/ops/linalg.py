@@ -12,14 +12,9 @@ from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import operand, unbroadcast
 
 
-def _mm(a, b, gemm=None):
-    """2-D float32 product on the backend's GEMM (any strides, no copies); `gemm` is
-    backend.gemm_bf16 under autocast."""
-    return (gemm or backend.gemm)(a, b)
-
-
 def _batched(a, b, gemm=None):
-    """NumPy matmul semantics for operands of at least 2 dimensions each."""
+    """NumPy matmul semantics for float32 operands of at least 2 dimensions each, on the
+    backend's GEMM (any strides, no copies) or `gemm` (backend.gemm_bf16 under autocast)."""
     gemm = gemm or backend.gemm
     if a.ndim == 2 and b.ndim == 2:
         return gemm(a, b)
@@ -96,7 +91,7 @@ def gradients(a, b, g, need_a, need_b, gemm=None):
     if need_b:  # dB = A^T @ dC
         if a2.ndim > 2 and b2.ndim == 2:  # sum over the batch in one GEMM
             rows = a2.reshape(-1, a2.shape[-1])
-            grad_b = _mm(rows.T, g2.reshape(-1, g2.shape[-1]), gemm)
+            grad_b = _batched(rows.T, g2.reshape(-1, g2.shape[-1]), gemm)
         else:
             grad_b = unbroadcast(_batched(np.swapaxes(a2, -1, -2), g2, gemm), b2.shape)
         grad_b = grad_b.reshape(b.shape)

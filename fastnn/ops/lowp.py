@@ -17,14 +17,9 @@ import numpy as np
 from fastnn import amp, backend, dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops import linalg
-from fastnn.ops.convert import convert
+from fastnn.ops.convert import convert, rounded
 from fastnn.ops.linear import _rows
 from fastnn.tensor import Tensor
-
-
-def _rounded(x, dtype):
-    """float32 x rounded to dtype (nearest even), as float32."""
-    return convert(convert(x, dtype.numpy), np.float32)
 
 
 def _gemm_for(dtype):
@@ -33,7 +28,8 @@ def _gemm_for(dtype):
         return backend.gemm_bf16
 
     def gemm(a, b, out=None, bias=None, relu=False, accumulate=False):
-        return backend.gemm(_rounded(a, dtype), _rounded(b, dtype), out, bias, relu, accumulate)
+        return backend.gemm(rounded(a, dtype.numpy), rounded(b, dtype.numpy), out, bias, relu,
+                            accumulate)
     return gemm
 
 
@@ -77,7 +73,7 @@ class LinearLowp(Function):
         x32, w32 = _float32(x), _float32(weight)
         rows = _rows(x32, w32)
         gemm = _gemm_for(dtype)
-        b32 = None if bias is None else _rounded(_float32(bias), dtype)
+        b32 = None if bias is None else rounded(_float32(bias), dtype.numpy)
         out32 = gemm(rows, w32.T, bias=b32, relu=relu)
         out = convert(out32, dtype.numpy)
         ctx.save_for_backward(rows, w32, out32 if relu else None)
