@@ -12,7 +12,7 @@ RESULTS = Path(__file__).parent / "results"
 
 
 # paired ratios a benchmark may record in extra_info (measured back to back, see conftest.py)
-PAIRED = ("peak_fraction", "vs_compiled", "vs_one_thread", "vs_float32")
+PAIRED = ("peak_fraction", "vs_compiled", "vs_one_thread", "vs_float32", "vs_im2col")
 
 
 def load(path):
@@ -146,6 +146,11 @@ def summary(rows):
                          f"fastnn's bfloat16 GEMM runs {r['paired']['vs_float32']:.2f}x as fast "
                          "as its float32 GEMM, from products run back to back (median of 5 "
                          "pairs; goal >= 1.6).")
+        if "vs_im2col" in r["paired"]:
+            notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
+                         f"with every pass on im2col + GEMM the step takes "
+                         f"{r['paired']['vs_im2col']:.2f}x the time of the default (stride-1 "
+                         "passes as implicit GEMMs), run back to back (median of 5 pairs).")
         if "vs_one_thread" in r["paired"]:
             notes.append(f"- {r['group']}, {r['contender']}: 2 threads take "
                          f"{r['paired']['vs_one_thread']:.2f}x the 1-thread epoch's time beside "

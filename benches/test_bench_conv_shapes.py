@@ -1,11 +1,13 @@
 """The six convolutions of issue 12, forward and both backward passes (the input requires a
 gradient, as inside a network), fastnn's compiled kernels against PyTorch (oneDNN) at each
 thread count: the first layers of d2l's LeNet and of the `--model cnn` network, and the
-channel-heavy middle layers where an im2col GEMM is weakest."""
+channel-heavy middle layers where an im2col GEMM is weakest. For fastnn, the same step with
+every pass on im2col + GEMM runs back to back with the default (the stride-1 passes the rules
+in kernels/conv.c send to the implicit GEMM) for the vs_im2col ratio."""
 import numpy as np
 import pytest
 
-from conftest import record
+from conftest import paired_ratio, record
 
 # (batch, in channels, size) -> out channels, kernel, padding
 SHAPES = [((128, 1, 28), 32, 3, 1), ((128, 32, 14), 64, 3, 1), ((256, 1, 28), 6, 5, 2),
@@ -35,3 +37,14 @@ def test_conv2d_forward_and_both_backward(benchmark, threads, contender, rng, sh
         conv.weight.grad = conv.bias.grad = xt.grad = None
         conv(xt).sum().backward()
     benchmark(step)
+    if contender == "fastnn-cython":
+        from fastnn import _kernels
+
+        def on_im2col():
+            previous = _kernels.conv_implicit_mode("never")
+            try:
+                step()
+            finally:
+                _kernels.conv_implicit_mode(previous)
+        # im2col time over the default's, back to back (above 1: the implicit GEMM is faster)
+        benchmark.extra_info["vs_im2col"] = paired_ratio(on_im2col, step)
