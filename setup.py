@@ -26,6 +26,7 @@ C_SOURCES = [
     "kernels/gemm_bf16.c",
     "kernels/conv.c",
     "kernels/conv_implicit.c",
+    "kernels/conv_winograd.c",
     "kernels/pool.c",
     "kernels/batchnorm.c",
     "kernels/gemm_ukernel_avx512.c",

@@ -83,11 +83,13 @@ cdef extern from "fastnn_kernels.h" nogil:
 cdef extern from "conv_implicit.h" nogil:
     void fnn_conv_implicit_set_mode(int mode)
     int fnn_conv_implicit_mode()
+    void fnn_conv_winograd_enable(int on)
+    int fnn_conv_winograd_enabled()
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
-                "gemm_small", "gemm_bf16", "conv2d_implicit")
+                "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd")
 
 
 def isa_supported(str name):
@@ -124,6 +126,16 @@ def conv_implicit_mode(str mode=None):
         if mode not in CONV_IMPLICIT_MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {CONV_IMPLICIT_MODES}")
         fnn_conv_implicit_set_mode(CONV_IMPLICIT_MODES.index(mode))
+    return previous
+
+
+def conv_winograd(enabled=None):
+    """Whether 3x3 stride-1 forward convolutions (and input gradients) that take the implicit
+    GEMM run by Winograd's F(2x2, 3x3) on AVX-512 (the default) or stay on the implicit GEMM
+    (tests and side-by-side benchmarks). Returns the setting before the call."""
+    previous = bool(fnn_conv_winograd_enabled())
+    if enabled is not None:
+        fnn_conv_winograd_enable(bool(enabled))
     return previous
 
 

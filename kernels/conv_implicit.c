@@ -84,23 +84,12 @@ static int geometry_init(geometry *g, const fnn_iconv *s, const fnn_gemm_config 
     return 1;
 }
 
-/* The group's channels of one image into xp's interior; where mask is given, the values whose
- * mask (the fused ReLU's output) is not positive are zeroed. The border and tail of xp were
- * zeroed when it was allocated and are never written. */
+/* The group's channels of one image into xp's interior (fnn_pad_planes). */
 static void pad_image(const geometry *g, const float *src, const float *mask, float *xp)
 {
-    for (ptrdiff_t c = 0; c < g->cin; ++c)
-        for (ptrdiff_t y = 0; y < g->h; ++y) {
-            const float *s = src + (c * g->h + y) * g->w;
-            float *d = xp + (c * g->hp + y + g->ph) * g->wp + g->pw;
-            FNN_ASSERT_INDEX((c * g->hp + y + g->ph) * g->wp + g->pw + g->w - 1, g->xp_size);
-            if (mask) {
-                fnn_relu_mask(mask + (c * g->h + y) * g->w, s, d, g->w);
-            } else { /* rows are short (14 floats): a memcpy call cost more than the copy */
-#pragma omp simd
-                for (ptrdiff_t x = 0; x < g->w; ++x) d[x] = s[x];
-            }
-        }
+    FNN_ASSERT_INDEX(((g->cin - 1) * g->hp + g->h - 1 + g->ph) * g->wp + g->pw + g->w - 1,
+                     g->xp_size);
+    fnn_pad_planes(src, mask, g->cin, g->h, g->w, xp, g->hp, g->wp, g->ph, g->pw);
 }
 
 /* Where output pixel p (numbered oy * ow + ox) reads tap 0 in xp. */
@@ -288,6 +277,13 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                                 const float *bias, int relu, float *y, const fnn_iconv *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_IMPLICIT], 1, __ATOMIC_RELAXED);
+    /* Winograd where it suits, on finite values only: a tile's transform mixes its 16 inputs,
+     * so an inf would reach outputs whose window does not hold it (torch's direct convolution
+     * keeps those finite) */
+    if (fnn_conv2d_winograd_suits(s) &&
+        fnn_all_finite(x, s->n * s->groups * s->c * s->h * s->w) &&
+        fnn_all_finite(w, s->groups * s->oc * s->c * 9))
+        return fnn_conv2d_winograd_forward(x, mask, w, bias, relu, y, s);
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     const int mr = cfg->mr, nr = cfg->nr;
     geometry g;

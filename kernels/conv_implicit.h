@@ -20,6 +20,15 @@ int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float 
 int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
                                     float *gb, const fnn_iconv *s);
 
+/* The same forward by Winograd's F(2x2, 3x3) (conv_winograd.c): 3x3 filters, stride and
+ * dilation 1, on AVX-512; fnn_conv2d_implicit_forward takes it where it suits. */
+int fnn_conv2d_winograd_suits(const fnn_iconv *s);
+int fnn_conv2d_winograd_forward(const float *x, const float *mask, const float *w,
+                                const float *bias, int relu, float *y, const fnn_iconv *s);
+/* On by default; off keeps 3x3 layers on the implicit GEMM (tests, A/B benchmarks). */
+void fnn_conv_winograd_enable(int on);
+int fnn_conv_winograd_enabled(void);
+
 /* Which stride-1 passes conv.c sends here: those its measured rules pick (the default), every
  * one it can (tests), or none (side-by-side benchmarks against im2col). */
 enum { FNN_IMPLICIT_NEVER = 0, FNN_IMPLICIT_AUTO = 1, FNN_IMPLICIT_ALWAYS = 2 };

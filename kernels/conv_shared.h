@@ -90,6 +90,36 @@ static inline void fnn_planes_from_pixels(const float *out, ptrdiff_t ldo, ptrdi
             y[o * plane + ox] = fnn_bias_relu1(out[ox * ldo + o], bias ? bias[o] : 0.0f, relu);
 }
 
+/* c planes of h x w (src) into the interior of c planes of hp x wp (dst) at row ph, column
+ * pw; where mask is given, the values whose mask (the fused ReLU's output) is not positive are
+ * zeroed. The caller zeroed dst's border once, when it allocated it; it is never written. */
+static inline void fnn_pad_planes(const float *src, const float *mask, ptrdiff_t c, ptrdiff_t h,
+                                  ptrdiff_t w, float *dst, ptrdiff_t hp, ptrdiff_t wp,
+                                  ptrdiff_t ph, ptrdiff_t pw)
+{
+    for (ptrdiff_t ch = 0; ch < c; ++ch)
+        for (ptrdiff_t y = 0; y < h; ++y) {
+            const float *s = src + (ch * h + y) * w;
+            float *d = dst + (ch * hp + y + ph) * wp + pw;
+            if (mask) {
+                fnn_relu_mask(mask + (ch * h + y) * w, s, d, w);
+            } else { /* rows are short (14 floats): a memcpy call cost more than the copy */
+#pragma omp simd
+                for (ptrdiff_t x = 0; x < w; ++x) d[x] = s[x];
+            }
+        }
+}
+
+/* Whether x[0:n] holds no inf or NaN (all exponent bits set), as integer tests that vectorise. */
+static inline int fnn_all_finite(const float *x, ptrdiff_t n)
+{
+    const unsigned *bits = (const unsigned *)(const void *)x;
+    unsigned bad = 0;
+#pragma omp simd reduction(| : bad)
+    for (ptrdiff_t i = 0; i < n; ++i) bad |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+    return !bad;
+}
+
 /* How many partial sums the weight gradient is split into over `units` (images or blocks of
  * them), each over a fixed run of units and added in order: the runs depend on the shapes
  * only, so the gradient has the same bits on any thread count (and when the busy-core check

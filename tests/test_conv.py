@@ -495,3 +495,62 @@ def test_implicit_gemm_rules_and_nonfinite_inputs():
         np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
         ok = np.isfinite(want)
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-4, atol=1e-3)
+
+
+winograd_cases = st.fixed_dictionaries({
+    "n": st.integers(1, 6), "groups": st.sampled_from([1, 2]), "cpg": st.integers(1, 40),
+    "ocpg": st.integers(1, 70), "h": st.integers(1, 15), "w": st.integers(1, 15),
+    "padding": st.integers(0, 2), "relu": st.booleans(), "seed": st.integers(0, 99)})
+
+
+@pytest.mark.skipif(not _kernels.isa_supported("avx512"), reason="Winograd runs on AVX-512")
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=30, deadline=None)
+@given(case=winograd_cases)
+def test_winograd_3x3_matches_the_reference(threads, case):
+    """3x3 stride-1 forward and input gradient by Winograd's F(2x2, 3x3)
+    (kernels/conv_winograd.c, issue 12) against the NumPy reference: odd output sizes (a
+    last row or column of half tiles), outputs smaller than one tile, padding 0-2, groups,
+    channel counts that are not whole panels, batches that do not fill a step of 4 images."""
+    c = dict(case, kh=3, kw=3, dilation=1)
+    assume(c["h"] + 2 * c["padding"] >= 3 and c["w"] + 2 * c["padding"] >= 3)
+    before = _kernels.call_counts()["conv2d_winograd"]
+    assert _kernels.conv_winograd()
+    _implicit_against_reference(c, "avx512", threads)
+    # the forward and the input gradient (a forward convolution of gy padded by 2 - p)
+    assert _kernels.call_counts()["conv2d_winograd"] - before == 2
+
+
+@pytest.mark.skipif(not _kernels.isa_supported("avx512"), reason="Winograd runs on AVX-512")
+def test_winograd_switch_and_nonfinite_inputs():
+    """conv_winograd(False) keeps 3x3 layers on the implicit GEMM; both give the same values to
+    rounding. An inf or NaN in the input sends the call to the implicit GEMM: a tile's
+    transform mixes its 16 inputs, so Winograd would spread it to outputs whose window does
+    not hold it, where torch's direct convolution keeps them finite."""
+    from fastnn.ops.conv import conv_shape
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 16, 10, 11)).astype(np.float32)
+    w = rng.standard_normal((24, 16, 3, 3)).astype(np.float32)
+    shape = conv_shape(x, w, (1, 1), (1, 1), (1, 1), 1)
+    runs = []
+    previous = _kernels.isa_active()
+    _kernels.isa_force("avx512")
+    try:
+        for finite in (True, False):
+            if not finite:
+                x[0, 2, 4, 5] = np.inf
+                x[2, 0, 9, 10] = np.nan
+            for on in (True, False):
+                before = _kernels.call_counts()["conv2d_winograd"]
+                was = _kernels.conv_winograd(on)
+                try:
+                    y = np.empty((3, 24, 10, 11), np.float32)
+                    backend.conv2d_forward(x, w, None, y, shape)
+                finally:
+                    _kernels.conv_winograd(was)
+                assert _kernels.call_counts()["conv2d_winograd"] - before == int(on and finite)
+                runs.append(y)
+    finally:
+        _kernels.isa_force(previous)
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(np.isfinite(runs[2]), np.isfinite(runs[3]))

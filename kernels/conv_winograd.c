@@ -1,0 +1,253 @@
+/* 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", CVPR 2016), on the AVX-512 micro-kernel.
+ *
+ * The output is cut into 2x2 tiles; tile t reads a 4x4 patch d of the padded input, and
+ *     y_tile = A^T [ (G g G^T) (.) (B^T d B) ] A
+ * for each filter g, where (.) is the element-wise product over the 16 positions xi of the
+ * 4x4 transforms. Summed over the input channels, each position is a GEMM:
+ *     M[xi] (tiles x oc) = V[xi] (tiles x cin) @ U[xi] (cin x oc),
+ * 16 products of 16 multiply-adds per tile and channel pair where the direct convolution
+ * needs 36: 2.25x fewer. The deep 3x3 layers ran on the implicit GEMM at ~90% of the FMA
+ * peak, as oneDNN's direct convolution does, so only fewer multiplications could pass it
+ * (issue 12).
+ *
+ * Work goes a panel of 12 tiles (the micro-kernel's MR) at a time, tiles counted across a
+ * few images so that the panels are full: the panel's input transform (16 x cin x 12 floats,
+ * written as the micro-kernel's packed A panels), its 16 x oc/32 micro-kernel calls against
+ * the filters' transforms (packed once per call as B panels) and its output transform into a
+ * pixel-major buffer all stay in L1/L2. The buffer goes to the NCHW planes with the bias and
+ * ReLU (fnn_planes_from_pixels). The transforms only add and subtract (and halve, for the
+ * filters), so the result differs from the direct sum by a few roundings.
+ *
+ * Threads take whole images. This file serves the forward and, through the adjoint
+ * (conv_implicit.c), the input gradient; the weight gradient stays on the implicit GEMM.
+ */
+#include "conv_implicit.h"
+#include "conv_shared.h"
+#include "fastnn_kernels.h"
+#include "gemm_config.h"
+#include "gemm_grid.h"
+#include "parallel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+static int winograd_enabled = 1;
+
+void fnn_conv_winograd_enable(int on) { winograd_enabled = on != 0; }
+int fnn_conv_winograd_enabled(void) { return winograd_enabled; }
+
+#define PANEL FNN_MR_AVX512 /* tiles per panel */
+#define NRW FNN_NR_AVX512   /* output channels per B panel */
+#define XI 16               /* positions of a 4x4 transform */
+/* Images whose tiles share panels: 49 tiles of a 14x14 output pad to 60 alone (22% waste),
+ * four images' 196 to 204. */
+#define IMAGES_PER_STEP 4
+
+int fnn_conv2d_winograd_suits(const fnn_iconv *s)
+{
+    return winograd_enabled && fnn_isa_active() == FNN_ISA_AVX512 && s->kh == 3 && s->kw == 3 &&
+           s->dh == 1 && s->dw == 1 && s->c <= FNN_KC_AVX512 && s->oh > 0 && s->ow > 0;
+}
+
+#if defined(__x86_64__)
+#define TARGET __attribute__((target("avx512f,fma")))
+
+/* U = G g G^T for every (o, c) of group q, packed as B panels: position xi's cin x oc matrix
+ * as panels of NRW channels (zero past oc), [xi][panel][c][NRW]. */
+static void transform_filters(const float *w, ptrdiff_t cin, ptrdiff_t oc, ptrdiff_t ocpad,
+                              float *up)
+{
+    memset(up, 0, (size_t)(XI * ocpad * cin) * sizeof(float));
+    for (ptrdiff_t o = 0; o < oc; ++o)
+        for (ptrdiff_t c = 0; c < cin; ++c) {
+            const float *g = w + (o * cin + c) * 9;
+            float a[4][3], u[4][4];
+            for (int j = 0; j < 3; ++j) { /* G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 */
+                a[0][j] = g[j];
+                a[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                a[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                a[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; ++i) { /* (G g) G^T */
+                u[i][0] = a[i][0];
+                u[i][1] = 0.5f * (a[i][0] + a[i][1] + a[i][2]);
+                u[i][2] = 0.5f * (a[i][0] - a[i][1] + a[i][2]);
+                u[i][3] = a[i][2];
+            }
+            for (int xi = 0; xi < XI; ++xi)
+                up[((xi * (ocpad / NRW) + o / NRW) * cin + c) * NRW + o % NRW] = u[xi / 4][xi % 4];
+        }
+}
+
+/* Where each lane (tile) of a panel reads its 4x4 patch: tile t0 + r of the step's tiles
+ * (image t / T, then row-major 2x2 tiles), or NULL past the last tile. */
+typedef struct {
+    const float *at[PANEL];
+    ptrdiff_t image[PANEL], oy[PANEL], ox[PANEL];
+} panel_tiles;
+
+/* V = B^T d B for the panel's tiles, channel by channel, as the packed A panels of the 16
+ * GEMMs: vp[(xi * cin + c) * PANEL + r]. Rows of B^T: (1,0,-1,0), (0,1,1,0), (0,-1,1,0),
+ * (0,1,0,-1). */
+TARGET static void transform_inputs(const panel_tiles *pt, ptrdiff_t cin, ptrdiff_t plane,
+                                    ptrdiff_t wp, float *vp)
+{
+    for (ptrdiff_t c = 0; c < cin; ++c) {
+        float d[16][PANEL];
+        for (int r = 0; r < PANEL; ++r) {
+            const float *p = pt->at[r];
+            if (!p) {
+                for (int e = 0; e < 16; ++e) d[e][r] = 0.0f;
+                continue;
+            }
+            p += c * plane;
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) d[i * 4 + j][r] = p[i * wp + j];
+        }
+        float t[16][PANEL];
+#pragma omp simd
+        for (int r = 0; r < PANEL; ++r)
+            for (int j = 0; j < 4; ++j) { /* B^T d, column j */
+                t[0 + j][r] = d[0 + j][r] - d[8 + j][r];
+                t[4 + j][r] = d[4 + j][r] + d[8 + j][r];
+                t[8 + j][r] = d[8 + j][r] - d[4 + j][r];
+                t[12 + j][r] = d[4 + j][r] - d[12 + j][r];
+            }
+        for (int i = 0; i < 4; ++i) { /* (B^T d) B, row i */
+            float *v0 = vp + ((i * 4 + 0) * cin + c) * PANEL, *v1 = vp + ((i * 4 + 1) * cin + c) * PANEL;
+            float *v2 = vp + ((i * 4 + 2) * cin + c) * PANEL, *v3 = vp + ((i * 4 + 3) * cin + c) * PANEL;
+#pragma omp simd
+            for (int r = 0; r < PANEL; ++r) {
+                const float a = t[i * 4][r], b = t[i * 4 + 1][r], e = t[i * 4 + 2][r];
+                const float f = t[i * 4 + 3][r];
+                v0[r] = a - e;
+                v1[r] = b + e;
+                v2[r] = e - b;
+                v3[r] = b - f;
+            }
+        }
+    }
+}
+
+/* Y = A^T m A for each of the panel's tiles, A^T = ((1,1,1,0), (0,1,-1,-1)), into the images'
+ * pixel-major buffers (out[image]: ow * oh pixels x ldo), the 2x2 outputs that fall inside
+ * the output only. m: [xi][r][ldo]. */
+TARGET static void transform_outputs(const panel_tiles *pt, const float *m, ptrdiff_t ldo,
+                                     ptrdiff_t oh, ptrdiff_t ow, float *const *out)
+{
+    for (int r = 0; r < PANEL; ++r) {
+        if (!pt->at[r]) continue;
+        const ptrdiff_t oy = pt->oy[r], ox = pt->ox[r];
+        float *o00 = out[pt->image[r]] + (oy * ow + ox) * ldo;
+        float *o01 = o00 + ldo, *o10 = o00 + ow * ldo, *o11 = o10 + ldo;
+        const int right = ox + 1 < ow, below = oy + 1 < oh;
+        const float *mr = m + r * ldo;
+        const ptrdiff_t step = PANEL * ldo; /* from one position to the next */
+#pragma omp simd
+        for (ptrdiff_t o = 0; o < ldo; ++o) {
+            float s0[4], s1[4];
+            for (int j = 0; j < 4; ++j) {
+                const float m0 = mr[j * step + o], m1 = mr[(4 + j) * step + o];
+                const float m2 = mr[(8 + j) * step + o], m3 = mr[(12 + j) * step + o];
+                s0[j] = m0 + m1 + m2;
+                s1[j] = m1 - m2 - m3;
+            }
+            o00[o] = s0[0] + s0[1] + s0[2];
+            if (right) o01[o] = s0[1] - s0[2] - s0[3];
+            if (below) o10[o] = s1[0] + s1[1] + s1[2];
+            if (right && below) o11[o] = s1[1] - s1[2] - s1[3];
+        }
+    }
+}
+
+int fnn_conv2d_winograd_forward(const float *x, const float *mask, const float *w,
+                                const float *bias, int relu, float *y, const fnn_iconv *s)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_WINOGRAD], 1, __ATOMIC_RELAXED);
+    const fnn_gemm_config *cfg = &fnn_gemm_configs[FNN_ISA_AVX512];
+    const ptrdiff_t cin = s->c, oc = s->oc, oh = s->oh, ow = s->ow;
+    const ptrdiff_t th = (oh + 1) / 2, tw = (ow + 1) / 2, T = th * tw, P = oh * ow;
+    /* the padded input, tall and wide enough for every tile's 4x4 patch */
+    const ptrdiff_t hp = s->h + 2 * s->ph > 2 * th + 2 ? s->h + 2 * s->ph : 2 * th + 2;
+    const ptrdiff_t wp = s->w + 2 * s->pw > 2 * tw + 2 ? s->w + 2 * s->pw : 2 * tw + 2;
+    const ptrdiff_t plane = hp * wp, ocpad = fnn_round_up(oc, NRW);
+    const ptrdiff_t ustride = XI * ocpad * cin;
+    float *up = fnn_malloc((size_t)(s->groups * ustride) * sizeof(float));
+    if (!up) return FNN_ENOMEM;
+    for (ptrdiff_t q = 0; q < s->groups; ++q)
+        transform_filters(w + q * oc * cin * 9, cin, oc, ocpad, up + q * ustride);
+    int status = FNN_OK;
+    const ptrdiff_t steps = fnn_ceil_div(s->n, IMAGES_PER_STEP);
+    int threads = fnn_region_threads();
+    if (threads > steps) threads = (int)(steps > 0 ? steps : 1);
+    fnn_region region = {.start = fnn_now_ns(), .threads = threads};
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        float *xp = fnn_calloc((size_t)(IMAGES_PER_STEP * cin * plane), sizeof(float));
+        float *vp = fnn_aligned_malloc(64, (size_t)(XI * cin * PANEL) * sizeof(float));
+        float *m = fnn_aligned_malloc(64, (size_t)(XI * PANEL * ocpad) * sizeof(float));
+        float *pixels = fnn_malloc((size_t)(IMAGES_PER_STEP * P * ocpad) * sizeof(float));
+        const int ok = xp && vp && m && pixels;
+        double images = 0.0;
+        if (!ok) FNN_CONV_FAIL(status);
+        float *out[IMAGES_PER_STEP];
+        for (int i = 0; i < IMAGES_PER_STEP; ++i) out[i] = pixels ? pixels + i * P * ocpad : NULL;
+#pragma omp for schedule(static) nowait
+        for (ptrdiff_t step = 0; step < steps; ++step) {
+            if (!ok) continue;
+            const ptrdiff_t n0 = step * IMAGES_PER_STEP;
+            const ptrdiff_t nb = fnn_min_pd(IMAGES_PER_STEP, s->n - n0);
+            images += (double)nb;
+            for (ptrdiff_t q = 0; q < s->groups; ++q) {
+                for (ptrdiff_t i = 0; i < nb; ++i) {
+                    const ptrdiff_t at = ((n0 + i) * s->groups + q) * cin * s->h * s->w;
+                    fnn_pad_planes(x + at, mask ? mask + at : NULL, cin, s->h, s->w,
+                                   xp + i * cin * plane, hp, wp, s->ph, s->pw);
+                }
+                const float *uq = up + q * ustride;
+                for (ptrdiff_t t0 = 0; t0 < nb * T; t0 += PANEL) {
+                    panel_tiles pt;
+                    for (int r = 0; r < PANEL; ++r) {
+                        const ptrdiff_t t = t0 + r, i = t / T, ty = t % T / tw, tx = t % T % tw;
+                        pt.at[r] = t < nb * T ? xp + i * cin * plane + 2 * ty * wp + 2 * tx : NULL;
+                        pt.image[r] = i;
+                        pt.oy[r] = 2 * ty;
+                        pt.ox[r] = 2 * tx;
+                        FNN_ASSERT_INDEX(t < nb * T ? i * cin * plane + (2 * ty + 3) * wp + 2 * tx + 3
+                                                    : 0,
+                                         IMAGES_PER_STEP * cin * plane);
+                    }
+                    transform_inputs(&pt, cin, plane, wp, vp);
+                    for (int xi = 0; xi < XI; ++xi)
+                        for (ptrdiff_t jp = 0; jp < ocpad / NRW; ++jp)
+                            cfg->kernel(cin, vp + xi * cin * PANEL,
+                                        uq + (xi * (ocpad / NRW) + jp) * cin * NRW,
+                                        m + xi * PANEL * ocpad + jp * NRW, ocpad, 0);
+                    transform_outputs(&pt, m, ocpad, oh, ow, out);
+                }
+                for (ptrdiff_t i = 0; i < nb; ++i)
+                    fnn_planes_from_pixels(out[i], ocpad, oc, P, P, bias ? bias + q * oc : NULL,
+                                           relu, y + ((n0 + i) * s->groups + q) * oc * P);
+            }
+        }
+        free(xp);
+        free(vp);
+        free(m);
+        free(pixels);
+        FNN_REGION_DONE(&region, fnn_thread_index(), images);
+    }
+    fnn_region_judge(&region, fnn_now_ns());
+    free(up);
+    return status;
+}
+#else /* not x86-64: fnn_conv2d_winograd_suits is never true (no AVX-512) */
+int fnn_conv2d_winograd_forward(const float *x, const float *mask, const float *w,
+                                const float *bias, int relu, float *y, const fnn_iconv *s)
+{
+    (void)x; (void)mask; (void)w; (void)bias; (void)relu; (void)y; (void)s;
+    return FNN_ENOMEM;
+}
+#endif
