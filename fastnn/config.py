@@ -25,6 +25,9 @@ def config():
             name for name in ("avx512", "avx2", "generic") if _kernels.isa_supported(name)]
         info["busy_core_adaptation"] = (
             "on" if _kernels.get_adaptive_threads() else "off (FASTNN_ADAPTIVE_THREADS=0)")
+        # the compiled kernels' 3x3 stride-1 convolution (finite inputs; issue 12)
+        info["conv2d_3x3"] = ("Winograd F(2x2,3x3)" if _kernels.isa_active() == "avx512"
+                              and _kernels.conv_winograd() else "implicit GEMM")
     except ImportError:
         info["instruction_set"] = "not built"
     # what fastnn.autocast(dtype=bfloat16) runs (issue 12): the bfloat16 GEMM where the CPU has

@@ -46,11 +46,19 @@ def test_set_num_threads_reaches_the_kernels():
 
 
 def test_show_config_names_backend_and_instruction_set(capsys):
+    from fastnn import _kernels
     fastnn.show_config()
     text = capsys.readouterr().out
     assert "backend: cython" in text
     assert any(f"instruction_set: {isa}" in text for isa in ("avx512", "avx2", "generic"))
     assert "threads:" in text and "numpy:" in text
+    wants = "Winograd" if _kernels.isa_active() == "avx512" else "implicit GEMM"
+    assert f"conv2d_3x3: {wants}" in text
+    was = _kernels.conv_winograd(False)
+    try:
+        assert fastnn.config.config()["conv2d_3x3"] == "implicit GEMM"
+    finally:
+        _kernels.conv_winograd(was)
 
 
 def _loss_trajectory(name, steps=60):
