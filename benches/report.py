@@ -150,7 +150,8 @@ def summary(rows):
             notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
                          f"with every pass on im2col + GEMM the step takes "
                          f"{r['paired']['vs_im2col']:.2f}x the time of the default (stride-1 "
-                         "passes as implicit GEMMs), run back to back (median of 5 pairs).")
+                         "passes as implicit GEMMs, 3x3 ones by Winograd), run back to back (median of 5 "
+                         "pairs).")
         if "vs_one_thread" in r["paired"]:
             notes.append(f"- {r['group']}, {r['contender']}: 2 threads take "
                          f"{r['paired']['vs_one_thread']:.2f}x the 1-thread epoch's time beside "
