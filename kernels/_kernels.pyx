@@ -89,7 +89,8 @@ cdef extern from "conv_implicit.h" nogil:
 ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
-                "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd")
+                "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
+                "conv2d_24x16")
 
 
 def isa_supported(str name):

@@ -327,11 +327,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
                             } else {
                                 memcpy(dst, src, (size_t)P * sizeof(float));
                             }
-                            if (mine_b) {
-                                float part = 0.0f;
-                                for (ptrdiff_t p = 0; p < P; ++p) part += dst[p];
-                                mine_b[g * ocpg + o] += part;
-                            }
+                            if (mine_b) mine_b[g * ocpg + o] += fnn_sum_plane(dst, P);
                         }
                     const float *wg = w + g * ocpg * K;
                     if (mine) { /* gW_g += gy_block (ocpg x ld) @ col_block^T (ld x K) */

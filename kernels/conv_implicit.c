@@ -247,6 +247,29 @@ static void run_tiles(const fnn_gemm_config *cfg, ptrdiff_t mp, ptrdiff_t np, pt
                         accumulate);
 }
 
+/* Whether an M x N product (N <= 16) pads less on the 24 x 16 tile (AVX-512) than on the 12 x 32
+ * one in its better orientation: the 5x5 layer's forward (M = 100 pixels, N = 16 channels)
+ * fills 1728 tile lanes instead of 3072, its weight gradient 2688 instead of 3840. Both
+ * tiles run at the same FMA rate, so the padded area is the time. */
+static int narrow_suits(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N)
+{
+    if (cfg != &fnn_gemm_configs[FNN_ISA_AVX512] || N > FNN_NARROW_NR) return 0;
+    const double narrow = (double)fnn_round_up(M, cfg->mr) * FNN_NARROW_NR;
+    const double as_is = (double)fnn_round_up(M, cfg->mr) * (double)fnn_round_up(N, cfg->nr);
+    const double swapped = (double)fnn_round_up(N, cfg->mr) * (double)fnn_round_up(M, cfg->nr);
+    return narrow < as_is && narrow < swapped;
+}
+
+/* C (rows of `panels` 12-wide A panels x 16 columns, row stride ldc) (+)= the product with the
+ * one 16-wide B panel, two A panels per 24 x 16 tile. */
+static void run_narrow(ptrdiff_t panels, ptrdiff_t kc, const float *Ap, const float *Bp, float *C,
+                       ptrdiff_t ldc, int accumulate)
+{
+    for (ptrdiff_t q = 0; q < panels; q += 2)
+        fnn_ukernel_avx512_24x16(kc, Ap + q * FNN_MR_AVX512 * kc, Bp, C + q * FNN_MR_AVX512 * ldc,
+                                 ldc, accumulate, (int)fnn_min_pd(2, panels - q));
+}
+
 /* The filters of every group, packed once per call: group q's K x oc as kc blocks of panels
  * `width` wide, block b at wpk + q * stride + pc * fnn_round_up(oc, width). */
 static void pack_filters(const fnn_iconv *s, const geometry *g, const float *w, int width,
@@ -291,15 +314,20 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     /* y^T = col^T @ W^T (pixels as rows) or y = W @ col, whichever pads the micro-tiles
      * less: (128,32,14,14) -> 64 has 196 pixel rows and 64 columns; (256,6,14,14) -> 16 would
      * fill half of NR = 32 with its 16 channels, so it takes the other way */
-    const int by_rows = fnn_transpose_pads_less(mr, nr, g.oc, g.P);
+    const int narrow = narrow_suits(cfg, g.P, g.oc);
+    const int by_rows = narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.P);
+    const int nrb = narrow ? FNN_NARROW_NR : nr;
+    if (narrow) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_NARROW], 1, __ATOMIC_RELAXED);
     const ptrdiff_t kc_max = fnn_balanced_block(g.K, cfg->kc, 1);
-    /* the filters are B (panels of nr channels) when the outputs are rows, else A */
-    const int wwidth = by_rows ? nr : mr;
+    /* the filters are B (panels of nrb channels) when the outputs are rows, else A */
+    const int wwidth = by_rows ? nrb : mr;
     const ptrdiff_t wstride = fnn_round_up(g.oc, wwidth) * g.K;
     /* outputs per block: the rows of an A block (MC) or the columns of a B panel (NC) */
-    const ptrdiff_t pblock = by_rows ? fnn_balanced_block(g.P, cfg->mc, mr) : fnn_balanced_block(g.P, cfg->nc, nr);
+    const ptrdiff_t pblock = narrow    ? 2 * mr
+                             : by_rows ? fnn_balanced_block(g.P, cfg->mc, mr)
+                                       : fnn_balanced_block(g.P, cfg->nc, nr);
     const ptrdiff_t rows = by_rows ? fnn_round_up(g.P, mr) : fnn_round_up(g.oc, mr);
-    const ptrdiff_t ldo = by_rows ? fnn_round_up(g.oc, nr) : fnn_round_up(g.P, nr);
+    const ptrdiff_t ldo = by_rows ? fnn_round_up(g.oc, nrb) : fnn_round_up(g.P, nr);
     float *wpk = fnn_malloc((size_t)(s->groups * wstride) * sizeof(float));
     int status = wpk ? FNN_OK : FNN_ENOMEM;
     if (wpk) pack_filters(s, &g, w, wwidth, kc_max, wpk, wstride);
@@ -330,8 +358,12 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                         const float *wb = wq + pc * fnn_round_up(g.oc, wwidth);
                         if (by_rows) {
                             pack_pixels(&g, xp, pc, kc, p0, pn, mr, panel);
-                            run_tiles(cfg, fnn_ceil_div(pn, mr), ldo / nr, kc, panel, wb,
-                                      out + p0 * ldo, ldo, pc > 0);
+                            if (narrow)
+                                run_narrow(fnn_ceil_div(pn, mr), kc, panel, wb, out + p0 * ldo,
+                                           ldo, pc > 0);
+                            else
+                                run_tiles(cfg, fnn_ceil_div(pn, mr), ldo / nr, kc, panel, wb,
+                                          out + p0 * ldo, ldo, pc > 0);
                         } else {
                             pack_pixels(&g, xp, pc, kc, p0, pn, nr, panel);
                             run_tiles(cfg, rows / mr, fnn_ceil_div(pn, nr), kc, wb, panel, out + p0,
@@ -387,11 +419,7 @@ static const float *masked_grad(const geometry *g, const float *gy, const float 
         fnn_relu_mask(y, gy, gym, g->oc * g->P);
         src = gym;
     }
-    for (ptrdiff_t o = 0; gb && o < g->oc; ++o) {
-        float sum = 0.0f;
-        for (ptrdiff_t p = 0; p < g->P; ++p) sum += src[o * g->P + p];
-        gb[o] += sum;
-    }
+    for (ptrdiff_t o = 0; gb && o < g->oc; ++o) gb[o] += fnn_sum_plane(src + o * g->P, g->P);
     return src;
 }
 
@@ -405,9 +433,12 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
     geometry g;
     if (!geometry_init(&g, s, cfg)) return FNN_ENOMEM;
     /* gW^T = col @ gy^T (taps as rows) or gW = gy @ col^T, whichever pads less */
-    const int taps_as_rows = fnn_transpose_pads_less(mr, nr, g.oc, g.K);
+    const int narrow = narrow_suits(cfg, g.K, g.oc);
+    const int taps_as_rows = narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.K);
+    const int nrb = narrow ? FNN_NARROW_NR : nr;
+    if (narrow) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_NARROW], 1, __ATOMIC_RELAXED);
     const ptrdiff_t rows = taps_as_rows ? fnn_round_up(g.K, mr) : fnn_round_up(g.oc, mr);
-    const ptrdiff_t cols = taps_as_rows ? fnn_round_up(g.oc, nr) : fnn_round_up(g.K, nr);
+    const ptrdiff_t cols = taps_as_rows ? fnn_round_up(g.oc, nrb) : fnn_round_up(g.K, nr);
     const ptrdiff_t acc_size = s->groups * rows * cols; /* one run's sum, as the GEMM's C */
     /* fixed runs of images, summed in order: the same bits on any thread count */
     const ptrdiff_t parts = fnn_conv_parts(s->n, acc_size);
@@ -445,14 +476,18 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                     float *c = acc + part * acc_size + q * rows * cols;
                     for (ptrdiff_t pc = 0; pc < g.P; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, g.P - pc);
-                        fnn_gemm_pack_a(taps_as_rows ? nr : mr, g.oc, kc, gyp + pc, g.P, 1,
+                        fnn_gemm_pack_a(taps_as_rows ? nrb : mr, g.oc, kc, gyp + pc, g.P, 1,
                                         grad_panels);
                         for (ptrdiff_t t0 = 0; t0 < g.K; t0 += tblock) {
                             const ptrdiff_t tn = fnn_min_pd(tblock, g.K - t0);
                             if (taps_as_rows) {
                                 pack_taps(&g, xp, t0, tn, pc, kc, mr, tap_panels);
-                                run_tiles(cfg, fnn_ceil_div(tn, mr), cols / nr, kc, tap_panels,
-                                          grad_panels, c + t0 * cols, cols, 1);
+                                if (narrow)
+                                    run_narrow(fnn_ceil_div(tn, mr), kc, tap_panels, grad_panels,
+                                               c + t0 * cols, cols, 1);
+                                else
+                                    run_tiles(cfg, fnn_ceil_div(tn, mr), cols / nr, kc,
+                                              tap_panels, grad_panels, c + t0 * cols, cols, 1);
                             } else {
                                 pack_taps(&g, xp, t0, tn, pc, kc, nr, tap_panels);
                                 run_tiles(cfg, rows / mr, fnn_ceil_div(tn, nr), kc, grad_panels,

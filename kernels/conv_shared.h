@@ -26,6 +26,22 @@ static inline void fnn_relu_mask(const float *restrict out, const float *restric
     }
 }
 
+/* The sum of x[0:n] in 16 interleaved partial sums, added in a fixed order: the bias gradient
+ * of one channel of one image. The plain loop was one chain of dependent adds (4 cycles each),
+ * 9% of the 3x3 layer's weight gradient (issue 12); the lanes vectorise. */
+static inline float fnn_sum_plane(const float *x, ptrdiff_t n)
+{
+    float lanes[16] = {0.0f};
+    ptrdiff_t p = 0;
+    for (; p + 16 <= n; p += 16)
+#pragma omp simd
+        for (int l = 0; l < 16; ++l) lanes[l] += x[p + l];
+    for (int l = 0; p < n; ++p, ++l) lanes[l] += x[p];
+    for (int width = 8; width >= 1; width /= 2)
+        for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+    return lanes[0];
+}
+
 /* dst = src + b, then ReLU if relu (NaN kept): the forward epilogue, as a vector loop. */
 static inline void fnn_bias_relu(const float *restrict src, float *restrict dst, ptrdiff_t n,
                                  float b, int relu)

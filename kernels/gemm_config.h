@@ -60,6 +60,11 @@ typedef struct {
 void fnn_ukernel_avx512(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
 void fnn_ukernel_avx2(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
 void fnn_ukernel_generic(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, int);
+/* AVX-512 only: C (24 or 12 rows, 16 columns) from `panels` consecutive 12-wide A panels and
+ * one 16-wide B panel, for N <= 16 (gemm_ukernel_avx512.c). */
+#define FNN_NARROW_NR 16
+void fnn_ukernel_avx512_24x16(ptrdiff_t kc, const float *a, const float *b, float *c,
+                              ptrdiff_t ldc, int accumulate, int panels);
 void fnn_ukernel_avx512_strided(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
                                 float *, ptrdiff_t, int);
 

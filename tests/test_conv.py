@@ -457,6 +457,24 @@ def test_implicit_gemm_on_the_benchmark_layers(isa, n, cin, cout, h, w, k, p):
     _implicit_against_reference(case, isa, 2)
 
 
+@pytest.mark.skipif(not _kernels.isa_supported("avx512"), reason="the 24 x 16 tile is AVX-512")
+def test_narrow_tile_runs_where_it_pads_less():
+    """(256,6,14,14) -> 16, 5x5: 16 output channels half-fill the 12 x 32 tile, so the forward
+    and the weight gradient take the 24 x 16 one (kernels/gemm_ukernel_avx512.c); the input
+    gradient (6 channels out) does not. With 12 channels the 12 x 32 tile pads less."""
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force("avx512")
+        for cout, expected in ((16, 2), (12, 0), (5, 0)):
+            before = _kernels.call_counts()["conv2d_24x16"]
+            case = dict(n=2, groups=1, cpg=6, ocpg=cout, h=14, w=14, kh=5, kw=5, padding=0,
+                        dilation=1, relu=True, seed=cout)
+            _implicit_against_reference(case, "avx512", 2)
+            assert _kernels.call_counts()["conv2d_24x16"] - before == expected
+    finally:
+        _kernels.isa_force(previous)
+
+
 def test_implicit_gemm_rules_and_nonfinite_inputs():
     """In the default mode the deep 3x3 layer takes the implicit GEMM on all three passes and
     the first layer (9 taps) keeps im2col; inf and NaN in the input spread to the
