@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 static inline ptrdiff_t fnn_min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+static inline ptrdiff_t fnn_max_pd(ptrdiff_t a, ptrdiff_t b) { return a > b ? a : b; }
 static inline ptrdiff_t fnn_ceil_div(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
 static inline ptrdiff_t fnn_round_up(ptrdiff_t a, ptrdiff_t b) { return fnn_ceil_div(a, b) * b; }
 

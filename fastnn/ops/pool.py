@@ -59,7 +59,8 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gx = np.zeros(ctx.in_shape, dtype=np.float32)
+        # every backend zeroes gx plane by plane (in cache) before adding into it
+        gx = np.empty(ctx.in_shape, dtype=np.float32)
         if g.size:
             backend.maxpool2d_backward(np.ascontiguousarray(g, dtype=np.float32), ctx.idx, gx,
                                        ctx.shape)
