@@ -427,6 +427,15 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                                     float *gb, const fnn_iconv *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_IMPLICIT], 1, __ATOMIC_RELAXED);
+    /* Winograd where it suits. A non-finite input would spread through the transforms to
+     * weights whose taps never saw it, so a gradient with any inf or NaN is computed again
+     * here, directly: checking the small result is cheaper than scanning x and gy (5% of the
+     * pass), and any non-finite input leaves its mark in the result */
+    if (gw && fnn_conv2d_winograd_weight_grad_suits(s)) {
+        const int status = fnn_conv2d_winograd_weight_grad(x, gy, y, gw, gb, s);
+        if (status != FNN_OK || fnn_all_finite(gw, s->groups * s->oc * s->c * s->kh * s->kw))
+            return status;
+    }
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     const int mr = cfg->mr, nr = cfg->nr;
     const ptrdiff_t oc_all = s->groups * s->oc;

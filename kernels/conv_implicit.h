@@ -25,6 +25,11 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
 int fnn_conv2d_winograd_suits(const fnn_iconv *s);
 int fnn_conv2d_winograd_forward(const float *x, const float *mask, const float *w,
                                 const float *bias, int relu, float *y, const fnn_iconv *s);
+/* gw (required) and gb (may be NULL) by the same transforms, where
+ * fnn_conv2d_winograd_weight_grad_suits; fnn_conv2d_implicit_weight_grad takes it there. */
+int fnn_conv2d_winograd_weight_grad_suits(const fnn_iconv *s);
+int fnn_conv2d_winograd_weight_grad(const float *x, const float *gy, const float *y, float *gw,
+                                    float *gb, const fnn_iconv *s);
 /* On by default; off keeps 3x3 layers on the implicit GEMM (tests, A/B benchmarks). */
 void fnn_conv_winograd_enable(int on);
 int fnn_conv_winograd_enabled(void);

@@ -539,7 +539,7 @@ winograd_cases = st.fixed_dictionaries({
 @settings(max_examples=30, deadline=None)
 @given(case=winograd_cases)
 def test_winograd_3x3_matches_the_reference(threads, case):
-    """3x3 stride-1 forward and input gradient by Winograd's F(2x2, 3x3)
+    """3x3 stride-1 forward, input gradient and weight gradient by Winograd's F(2x2, 3x3)
     (kernels/conv_winograd.c, issue 12) against the NumPy reference: odd output sizes (a
     last row or column of half tiles), outputs smaller than one tile, padding 0-2, groups,
     channel counts that are not whole panels, batches that do not fill a step of 4 images."""
@@ -548,8 +548,49 @@ def test_winograd_3x3_matches_the_reference(threads, case):
     before = _kernels.call_counts()["conv2d_winograd"]
     assert _kernels.conv_winograd()
     _implicit_against_reference(c, "avx512", threads)
-    # the forward and the input gradient (a forward convolution of gy padded by 2 - p)
-    assert _kernels.call_counts()["conv2d_winograd"] - before == 2
+    # the forward, the input gradient (a forward convolution of gy padded by 2 - p) and, from
+    # 16 input channels, the weight gradient
+    assert _kernels.call_counts()["conv2d_winograd"] - before == 2 + (c["cpg"] >= 16)
+
+
+@pytest.mark.skipif(not _kernels.isa_supported("avx512"), reason="Winograd runs on AVX-512")
+@pytest.mark.parametrize("where", ["x", "gy", "none"])
+def test_winograd_weight_gradient_recomputes_a_nonfinite_result_directly(where):
+    """An inf or NaN in x or gy spreads through the transforms to weights whose taps never saw
+    it; a weight gradient with any non-finite value is computed again on the implicit GEMM, so
+    the pattern of non-finite weights is the direct convolution's (winograd off)."""
+    from fastnn.ops.conv import conv_shape
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 16, 9, 12)).astype(np.float32)
+    w = rng.standard_normal((20, 16, 3, 3)).astype(np.float32)
+    shape = conv_shape(x, w, (1, 1), (1, 1), (1, 1), 1)
+    gy = rng.standard_normal((4, 20, 9, 12)).astype(np.float32)
+    if where == "x":
+        x[1, 3, 0, 0] = np.inf  # a corner: only some taps of channel 3 ever read it
+    elif where == "gy":
+        gy[2, 5, 4, 4] = np.nan
+    runs = []
+    previous = _kernels.isa_active()
+    _kernels.isa_force("avx512")
+    try:
+        for on in (True, False):
+            was = _kernels.conv_winograd(on)
+            try:
+                before = _kernels.call_counts()["conv2d_winograd"]
+                gw, gb = np.empty_like(w), np.empty(20, np.float32)
+                backend.conv2d_backward(x, w, gy, None, gw, gb, shape, None)
+                assert _kernels.call_counts()["conv2d_winograd"] - before == int(on)
+            finally:
+                _kernels.conv_winograd(was)
+            runs.append((gw, gb))
+    finally:
+        _kernels.isa_force(previous)
+    for got, want in zip(runs[0], runs[1]):
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+        ok = np.isfinite(want)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-4, atol=1e-3)
+    if where == "x":
+        assert 0 < np.isfinite(runs[1][0]).sum() < w.size  # the direct pattern is partial
 
 
 @pytest.mark.skipif(not _kernels.isa_supported("avx512"), reason="Winograd runs on AVX-512")
