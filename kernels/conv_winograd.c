@@ -19,8 +19,9 @@
  * ReLU (fnn_planes_from_pixels). The transforms only add and subtract (and halve, for the
  * filters), so the result differs from the direct sum by a few roundings.
  *
- * Threads take whole images. This file serves the forward and, through the adjoint
- * (conv_implicit.c), the input gradient; the weight gradient stays on the implicit GEMM.
+ * Threads take whole images. This file serves the forward, through the adjoint
+ * (conv_implicit.c) the input gradient, and by the transposed products (below) the weight
+ * gradient.
  */
 #include "conv_implicit.h"
 #include "conv_shared.h"
