@@ -4,7 +4,7 @@
 # dtypes, contiguity and label ranges, and the typed memoryviews below re-check dtype and
 # layout (a mismatch raises ValueError, never reaches C). Only then is the GIL released.
 # Directives (boundscheck, wraparound, ...) are set once in setup.py.
-from libc.stdint cimport int64_t, uint16_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t
 cimport numpy as cnp
 
 cnp.import_array()
@@ -51,6 +51,9 @@ cdef extern from "fastnn_kernels.h" nogil:
     void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s)
     void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
                                 const fnn_conv_shape *s)
+    void fnn_maxpool2x2_forward(const float *x, float *y, uint8_t *code, const fnn_conv_shape *s)
+    void fnn_maxpool2x2_backward(const float *gy, const uint8_t *code, float *gx,
+                                 const fnn_conv_shape *s)
     void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,
                                int count_include_pad)
     void fnn_avgpool2d_backward(const float *gy, float *gx, const fnn_conv_shape *s,
@@ -590,6 +593,42 @@ def maxpool2d_backward(cnp.ndarray gy, cnp.ndarray idx, cnp.ndarray gx, tuple sh
     cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
     with nogil:
         fnn_maxpool2d_backward(gyp, ip, gxp, &s)
+
+
+cdef uint8_t *_codes(cnp.ndarray a, Py_ssize_t size) except? NULL:
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_UINT8 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and a.size == size):
+        raise ValueError(f"codes: expected a C-contiguous uint8 array of {size} elements")
+    return <uint8_t *>cnp.PyArray_DATA(a)
+
+
+cdef fnn_conv_shape _shape_2x2(tuple shape) except *:
+    cdef fnn_conv_shape s = _shape(shape)
+    if not (s.kh == 2 and s.kw == 2 and s.sh == 2 and s.sw == 2 and s.ph == 0 and s.pw == 0
+            and s.dh == 1 and s.dw == 1 and 2 * s.oh <= s.h and 2 * s.ow <= s.w):
+        raise ValueError(f"window codes need 2x2 windows of stride 2 without padding or "
+                         f"dilation inside the input, got shape {shape}")
+    return s
+
+
+def maxpool2x2_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray code, tuple shape):
+    cdef fnn_conv_shape s = _shape_2x2(shape)
+    cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
+    cdef float *yp = _f32_out(y, s.n * s.c * s.oh * s.ow, "output")
+    cdef uint8_t *cp = _codes(code, s.n * s.c * s.oh * s.ow)
+    if not cnp.PyArray_ISWRITEABLE(code):
+        raise ValueError("codes must be writable")
+    with nogil:
+        fnn_maxpool2x2_forward(xp, yp, cp, &s)
+
+
+def maxpool2x2_backward(cnp.ndarray gy, cnp.ndarray code, cnp.ndarray gx, tuple shape):
+    cdef fnn_conv_shape s = _shape_2x2(shape)
+    cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
+    cdef const uint8_t *cp = _codes(code, s.n * s.c * s.oh * s.ow)
+    cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
+    with nogil:
+        fnn_maxpool2x2_backward(gyp, cp, gxp, &s)
 
 
 def avgpool2d_forward(cnp.ndarray x, cnp.ndarray y, tuple shape, bint count_include_pad):

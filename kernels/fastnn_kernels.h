@@ -142,6 +142,10 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
 int fnn_conv2d_backward(const float *x, const float *w, const float *y, const float *gy,
                          float *gx, float *gw, float *gb, const fnn_conv_shape *s);
 void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_conv_shape *s);
+/* 2 x 2, stride 2, no padding or dilation: the argmax as a window code dy * 2 + dx (pool.c). */
+void fnn_maxpool2x2_forward(const float *x, float *y, uint8_t *code, const fnn_conv_shape *s);
+void fnn_maxpool2x2_backward(const float *gy, const uint8_t *code, float *gx,
+                             const fnn_conv_shape *s);
 void fnn_maxpool2d_backward(const float *gy, const int64_t *idx, float *gx,
                             const fnn_conv_shape *s);
 void fnn_avgpool2d_forward(const float *x, float *y, const fnn_conv_shape *s,

@@ -38,8 +38,8 @@ static inline void take(float v, int64_t k, float *best, int64_t *at)
  * registers. The scalar version below is bound by a chain of dependent selects per output
  * (~5 ns each); this does 16 per ~10 instructions. Returns the first column not done. */
 __attribute__((target("avx512f"))) static ptrdiff_t
-maxpool_2x2_row_avx512(const float *r0, const float *r1, float *yo, int64_t *io, ptrdiff_t ow,
-                       int64_t base, ptrdiff_t w)
+maxpool_2x2_row_avx512(const float *r0, const float *r1, float *yo, int64_t *io, uint8_t *co,
+                       ptrdiff_t ow, int64_t base, ptrdiff_t w)
 {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4,
                                           2, 0);
@@ -73,6 +73,10 @@ maxpool_2x2_row_avx512(const float *r0, const float *r1, float *yo, int64_t *io,
             k = _mm512_mask_blend_epi32(win, k, codes[t]);
         }
         _mm512_mask_storeu_ps(yo + ox, out, m);
+        if (co) { /* the window code dy * 2 + dx is k itself */
+            _mm512_mask_cvtepi32_storeu_epi8(co + ox, out, k);
+            continue;
+        }
         /* index in the plane: 2*(ox + lane) + (k & 1) + (k >> 1) * W, then + base (int64) */
         __m512i col = _mm512_slli_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)ox),
                                                          _mm512_srli_epi32(even, 1)), 1);
@@ -87,26 +91,32 @@ maxpool_2x2_row_avx512(const float *r0, const float *r1, float *yo, int64_t *io,
 }
 #endif
 
-static void maxpool_2x2(const float *xp, float *yp, int64_t *ip, const fnn_conv_shape *s)
+/* One plane; the argmax as its flat index (ip) or as its window code dy * 2 + dx (cp). */
+static void maxpool_2x2(const float *xp, float *yp, int64_t *ip, uint8_t *cp,
+                        const fnn_conv_shape *s)
 {
     for (ptrdiff_t oy = 0; oy < s->oh; ++oy) {
         const float *r0 = xp + 2 * oy * s->w, *r1 = r0 + s->w;
         const int64_t base = 2 * oy * s->w;
+        int64_t *io = ip ? ip + oy * s->ow : NULL;
+        uint8_t *co = cp ? cp + oy * s->ow : NULL;
         ptrdiff_t start = 0;
 #if defined(__x86_64__)
         if (fnn_isa_active() == FNN_ISA_AVX512)
-            start = maxpool_2x2_row_avx512(r0, r1, yp + oy * s->ow, ip + oy * s->ow, s->ow, base,
-                                           s->w);
+            start = maxpool_2x2_row_avx512(r0, r1, yp + oy * s->ow, io, co, s->ow, base, s->w);
 #endif
         for (ptrdiff_t ox = start; ox < s->ow; ++ox) {
             const ptrdiff_t x0 = 2 * ox;
             float best = r0[x0];
-            int64_t at = base + x0;
-            take(r0[x0 + 1], base + x0 + 1, &best, &at);
-            take(r1[x0], base + s->w + x0, &best, &at);
-            take(r1[x0 + 1], base + s->w + x0 + 1, &best, &at);
+            int64_t code = 0;
+            take(r0[x0 + 1], 1, &best, &code);
+            take(r1[x0], 2, &best, &code);
+            take(r1[x0 + 1], 3, &best, &code);
             yp[oy * s->ow + ox] = best;
-            ip[oy * s->ow + ox] = at;
+            if (co)
+                co[ox] = (uint8_t)code;
+            else
+                io[ox] = base + (code >> 1) * s->w + x0 + (code & 1);
         }
     }
 }
@@ -128,7 +138,7 @@ void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_con
         float *yp = y + p * out;
         int64_t *ip = idx + p * out;
         if (fast) {
-            maxpool_2x2(xp, yp, ip, s);
+            maxpool_2x2(xp, yp, ip, NULL, s);
             continue;
         }
         for (ptrdiff_t oy = 0; oy < s->oh; ++oy) {
@@ -160,6 +170,55 @@ void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_con
                 ip[oy * s->ow + ox] = at;
             }
         }
+    }
+}
+
+/* Whether the window is 2 x 2, stride 2, unpadded and undilated, all inside the input: the
+ * case of the window-code kernels below. */
+static int is_2x2(const fnn_conv_shape *s)
+{
+    return s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && s->ph == 0 && s->pw == 0 &&
+           s->dh == 1 && s->dw == 1 && 2 * s->oh <= s->h && 2 * s->ow <= s->w;
+}
+
+/* 2 x 2 max pooling that keeps each window's argmax as a one-byte code (dy * 2 + dx) instead of
+ * an int64 index: the pooling of the CNN is bound by memory traffic (12.8 MB in for its first
+ * layer, at ~10 GB/s on one core), and the indices were 6.4 MB more written in the forward and
+ * read in the backward; the codes are 0.8 MB. Used when return_indices is not asked for. */
+void fnn_maxpool2x2_forward(const float *x, float *y, uint8_t *code, const fnn_conv_shape *s)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
+    if (!is_2x2(s)) return; /* checked by the caller: never reached */
+    const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
+    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (ptrdiff_t p = 0; p < planes; ++p)
+        maxpool_2x2(x + p * in, y + p * out, NULL, code + p * out, s);
+}
+
+/* gx from gy and the window codes: each plane zeroed, then each output's gradient stored at its
+ * code's tap, as the indices' backward does. Writing every element instead (gy or zero per tap,
+ * interleaved with permutes and masked stores) ran 20% slower into fresh memory: masked
+ * stores of 14-window rows cost more than a memset in cache. A code above 3 sends its
+ * gradient nowhere (as an index off the plane). */
+void fnn_maxpool2x2_backward(const float *gy, const uint8_t *code, float *gx,
+                             const fnn_conv_shape *s)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
+    if (!is_2x2(s)) return; /* checked by the caller: never reached */
+    const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
+    const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (ptrdiff_t p = 0; p < planes; ++p) {
+        const float *gp = gy + p * out;
+        const uint8_t *cp = code + p * out;
+        float *xp = gx + p * in;
+        memset(xp, 0, (size_t)in * sizeof(float));
+        for (ptrdiff_t oy = 0; oy < s->oh; ++oy)
+            for (ptrdiff_t ox = 0; ox < s->ow; ++ox) {
+                const unsigned c = cp[oy * s->ow + ox];
+                if (c < 4) xp[(2 * oy + (c >> 1)) * s->w + 2 * ox + (c & 1)] = gp[oy * s->ow + ox];
+            }
     }
 }
 

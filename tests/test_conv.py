@@ -313,6 +313,78 @@ def test_maxpool_2x2_and_fused_conv_relu_each_instruction_set(isa, size):
     assert (convs["cython"] >= 0).all()
 
 
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("size", [(2, 3, 28, 28), (1, 2, 14, 15), (1, 1, 2, 2), (2, 1, 7, 9),
+                                  (1, 1, 66, 70), (3, 2, 3, 6)])
+def test_maxpool_window_codes_match_the_indices(isa, size):
+    """maxpool2x2_forward/backward (one-byte window codes, used without return_indices) on every
+    backend and instruction set: the same maxima as maxpool2d_forward, codes that name the same
+    tap as its indices (ties and NaNs in the data, odd sizes, rows of 1-35 windows), and the
+    same input gradient, with zeros in the odd last row and column no window covers. A code
+    above 3 sends its gradient nowhere."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(-3, 3, size).astype(np.float32)
+    x.reshape(-1)[::13] = np.nan
+    from fastnn.ops.pool import pool_shape
+    shape = pool_shape(x, (2, 2), (2, 2), (0, 0), (1, 1), False, "max_pool2d")
+    n, c, oh, ow = shape[:2] + shape[5:7]
+    y_ref, idx = np.empty((n, c, oh, ow), np.float32), np.empty((n, c, oh, ow), np.int64)
+    backend.maxpool2d_forward(x, y_ref, idx, shape, backend="numpy")
+    rows, cols = np.divmod(idx, size[3])
+    want_codes = (rows - 2 * np.arange(oh)[:, None]) * 2 + cols - 2 * np.arange(ow)
+    gy = rng.standard_normal((n, c, oh, ow)).astype(np.float32)
+    gx_ref = np.empty_like(x)
+    backend.maxpool2d_backward(gy, idx, gx_ref, shape, backend="numpy")
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        for name in BACKENDS:
+            before = _kernels.call_counts()["pool2d"]
+            y, codes = np.empty_like(y_ref), np.empty((n, c, oh, ow), np.uint8)
+            backend.maxpool2x2_forward(x, y, codes, shape, backend=name)
+            np.testing.assert_array_equal(y, y_ref, err_msg=name)
+            np.testing.assert_array_equal(codes, want_codes, err_msg=name)
+            gx = np.full_like(x, 7.0)  # every element must be written
+            backend.maxpool2x2_backward(gy, codes, gx, shape, backend=name)
+            np.testing.assert_array_equal(gx, gx_ref, err_msg=name)
+            codes.reshape(-1)[::3] = 9
+            backend.maxpool2x2_backward(gy, codes, gx, shape, backend=name)
+            lost = np.where(codes > 3, -1, idx)  # an index off the plane is skipped too
+            backend.maxpool2d_backward(gy, lost, gx_ref_lost := np.empty_like(x), shape,
+                                       backend="numpy")
+            np.testing.assert_array_equal(gx, gx_ref_lost, err_msg=name)
+            if name == "cython":
+                assert _kernels.call_counts()["pool2d"] - before == 3
+    finally:
+        _kernels.isa_force(previous)
+
+
+def test_max_pool2d_keeps_int64_indices_only_when_asked(monkeypatch):
+    """F.max_pool2d on 2x2 windows runs the window-code kernels unless return_indices is set;
+    both give the same values and gradients."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    calls = []
+    for kind in ("maxpool2x2_forward", "maxpool2x2_backward", "maxpool2d_forward",
+                 "maxpool2d_backward"):
+        real = getattr(backend, kind)
+        monkeypatch.setattr(backend, kind,
+                            lambda *a, _real=real, _kind=kind: calls.append(_kind) or _real(*a))
+    grads = []
+    for indices in (False, True):
+        xt = fastnn.tensor(x, requires_grad=True)
+        out = F.max_pool2d(xt, 2, return_indices=indices)
+        y, idx = out if indices else (out, None)
+        (y * y).sum().backward()
+        grads.append((y.detach().numpy(), xt.grad.numpy()))
+        if indices:
+            assert idx.dtype == fastnn.int64 and idx.shape == (2, 3, 4, 4)
+    assert calls == ["maxpool2x2_forward", "maxpool2x2_backward", "maxpool2d_forward",
+                     "maxpool2d_backward"]
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_numba_pooling_and_fused_conv_relu_match_the_reference(threads):
     """The Numba kernels on what the random torch comparisons rarely hit: ties and NaNs in max

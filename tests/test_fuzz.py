@@ -246,14 +246,20 @@ def test_pooling_forward_and_backward(data):
     params = dict(stride=data.draw(st.sampled_from([None, 1, 2])),
                   padding=data.draw(st.sampled_from([0, 0, 1])),
                   ceil_mode=data.draw(st.booleans()))
-    kind = data.draw(st.sampled_from(["max", "avg"]))
+    kind = data.draw(st.sampled_from(["max", "max", "avg"]))
+    # without indices, 2x2 windows of stride 2 keep one-byte window codes
+    # (maxpool2x2_forward/backward) instead of int64 indices (maxpool2d_forward/backward)
+    indices = kind == "max" and data.draw(st.booleans())
 
     def pool(x):
         xt = fastnn.tensor(x, requires_grad=True)
-        f = F.max_pool2d if kind == "max" else F.avg_pool2d
-        y = f(xt, kernel, **params)
+        if kind == "max":
+            y = F.max_pool2d(xt, kernel, return_indices=indices, **params)
+            y, idx = y if indices else (y, None)
+        else:
+            y, idx = F.avg_pool2d(xt, kernel, **params), None
         (y * y).sum().backward()
-        return y.detach().numpy(), xt.grad.numpy()
+        return y.detach().numpy(), xt.grad.numpy(), None if idx is None else idx.numpy()
     same_everywhere(pool, x, rtol=1e-3, atol=1e-3)
 
 
@@ -282,6 +288,7 @@ def test_the_fuzz_covers_every_kernel():
     covered = {"gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
                "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
+               "maxpool2x2_forward", "maxpool2x2_backward",
                "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward",
                "batchnorm_backward", "adadelta_step", "adamax_step", "nadam_step",
                "radam_step"}

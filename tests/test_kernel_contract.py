@@ -59,6 +59,17 @@ BAD_CALLS = {
         POOL[:5] + (9, 9) + POOL[7:]),
     "maxpool backward grad_input short": lambda: backend.maxpool2d_backward(
         z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.int64), z(2, 3, 4, 3), POOL),
+    "maxpool2x2 codes int64": lambda: backend.maxpool2x2_forward(
+        z(2, 3, 4, 4), z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.int64), POOL),
+    "maxpool2x2 codes read-only": lambda: backend.maxpool2x2_forward(
+        z(2, 3, 4, 4), z(2, 3, 2, 2), readonly(z(2, 3, 2, 2, dtype=np.uint8)), POOL),
+    "maxpool2x2 on 3x3 windows": lambda: backend.maxpool2x2_forward(
+        z(2, 3, 4, 4), z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.uint8),
+        POOL[:7] + (3, 3) + POOL[9:]),
+    "maxpool2x2 ceil-mode window past the input": lambda: backend.maxpool2x2_forward(
+        z(2, 3, 3, 3), z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.uint8), (2, 3, 3, 3, 3, 2, 2) + POOL[7:]),
+    "maxpool2x2 backward grad_input short": lambda: backend.maxpool2x2_backward(
+        z(2, 3, 2, 2), z(2, 3, 2, 2, dtype=np.uint8), z(2, 3, 4, 3), POOL),
     "avgpool output read-only": lambda: backend.avgpool2d_forward(
         z(2, 3, 4, 4), readonly(z(2, 3, 2, 2)), POOL, True),
     "avgpool backward wrong": lambda: backend.avgpool2d_backward(

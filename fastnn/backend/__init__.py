@@ -299,6 +299,14 @@ def maxpool2d_backward(gy, idx, gx, shape, backend=None):
     _call("maxpool2d_backward", backend, gy, idx, gx, shape)
 
 
+def maxpool2x2_forward(x, y, code, shape, backend=None):
+    _call("maxpool2x2_forward", backend, x, y, code, shape)
+
+
+def maxpool2x2_backward(gy, code, gx, shape, backend=None):
+    _call("maxpool2x2_backward", backend, gy, code, gx, shape)
+
+
 def avgpool2d_forward(x, y, shape, count_include_pad, backend=None):
     _call("avgpool2d_forward", backend, x, y, shape, bool(count_include_pad))
 

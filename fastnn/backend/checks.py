@@ -254,6 +254,40 @@ def check_maxpool2d_backward(gy, idx, gx, shape):
     check_no_overlap([("grad_input", gx)], [("grad_output", gy), ("indices", idx)])
 
 
+def is_2x2_pooling(shape):
+    """The window-code kernels' case: 2x2 windows, stride 2, no padding or dilation, every
+    window inside the input."""
+    n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
+    return (kh, kw, sh, sw, ph, pw, dh, dw) == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * oh <= h \
+        and 2 * ow <= w
+
+
+def _check_2x2(shape):
+    check_conv_shape(shape, pooling=True)
+    if not is_2x2_pooling(shape):
+        raise ValueError(f"window codes need 2x2 windows of stride 2 without padding or "
+                         f"dilation inside the input, got shape {shape}")
+
+
+def check_maxpool2x2_forward(x, y, code, shape):
+    _check_2x2(shape)
+    xs, ys = _pool_arrays(shape)
+    check_array("input", x, xs)
+    check_array("output", y, ys, writable=True)
+    check_array("codes", code, ys, dtype=np.uint8, writable=True)
+    check_no_overlap([("output", y), ("codes", code)], [("input", x)])
+    check_no_overlap([("output", y)], [("codes", code)])
+
+
+def check_maxpool2x2_backward(gy, code, gx, shape):
+    _check_2x2(shape)
+    xs, ys = _pool_arrays(shape)
+    check_array("grad_output", gy, ys)
+    check_array("codes", code, ys, dtype=np.uint8)
+    check_array("grad_input", gx, xs, writable=True)
+    check_no_overlap([("grad_input", gx)], [("grad_output", gy), ("codes", code)])
+
+
 def check_avgpool2d(x, y, shape, x_name, y_name):
     check_conv_shape(shape, pooling=True)
     xs, ys = _pool_arrays(shape)

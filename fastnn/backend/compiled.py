@@ -85,6 +85,14 @@ def maxpool2d_backward(gy, idx, gx, shape):
     _kernels.maxpool2d_backward(gy, idx, gx, shape)
 
 
+def maxpool2x2_forward(x, y, code, shape):
+    _kernels.maxpool2x2_forward(x, y, code, shape)
+
+
+def maxpool2x2_backward(gy, code, gx, shape):
+    _kernels.maxpool2x2_backward(gy, code, gx, shape)
+
+
 def avgpool2d_forward(x, y, shape, count_include_pad):
     _kernels.avgpool2d_forward(x, y, shape, count_include_pad)
 

@@ -113,6 +113,11 @@ KERNELS = (
            "y = max over each window, idx = the flat index of the max in its input plane"),
     Kernel("maxpool2d_backward", ("gy", "idx", "gx", "shape"),
            "gx = gy scattered to idx (indices outside the plane are skipped)"),
+    Kernel("maxpool2x2_forward", ("x", "y", "code", "shape"),
+           "2x2 stride-2 windows (no padding or dilation): y = the max, code = its tap dy*2 + dx "
+           "(uint8)"),
+    Kernel("maxpool2x2_backward", ("gy", "code", "gx", "shape"),
+           "gx = gy at each window's code tap, zero everywhere else (a code above 3: nowhere)"),
     Kernel("avgpool2d_forward", ("x", "y", "shape", "count_include_pad"),
            "y = mean over each window (torch's divisor)"),
     Kernel("avgpool2d_backward", ("gy", "gx", "shape", "count_include_pad"),

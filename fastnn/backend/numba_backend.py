@@ -700,4 +700,5 @@ def set_num_threads(n):
 # Convolution, pooling and batch norm live in their own module; it needs _gemm_blocks_nn above.
 from fastnn.backend.numba_conv import (  # noqa: E402,F401
     avgpool2d_backward, avgpool2d_forward, batchnorm_backward, batchnorm_forward,
-    conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward)
+    conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, maxpool2x2_backward,
+    maxpool2x2_forward)

@@ -256,6 +256,43 @@ def maxpool2d_backward(gy, idx, gx, shape):
     _maxpool_backward(gy, idx, gx, _shape(shape))
 
 
+@njit(parallel=True, **_OPTS)
+def _maxpool2x2_forward(x, y, code):
+    n, c, oh, ow = y.shape
+    for plane in prange(n * c):
+        i, ch = plane // c, plane % c
+        for oy in range(oh):
+            for ox in range(ow):
+                best, at = x[i, ch, 2 * oy, 2 * ox], 0
+                for k in range(1, 4):  # the first maximum, or the first NaN (which wins)
+                    v = x[i, ch, 2 * oy + k // 2, 2 * ox + k % 2]
+                    if v > best or (v != v and best == best):
+                        best, at = v, k
+                y[i, ch, oy, ox] = best
+                code[i, ch, oy, ox] = at
+
+
+@njit(parallel=True, **_OPTS)
+def _maxpool2x2_backward(gy, code, gx):
+    n, c, oh, ow = gy.shape
+    for plane in prange(n * c):
+        i, ch = plane // c, plane % c
+        gx[i, ch] = 0.0
+        for oy in range(oh):
+            for ox in range(ow):
+                k = code[i, ch, oy, ox]
+                if k < 4:
+                    gx[i, ch, 2 * oy + k // 2, 2 * ox + k % 2] = gy[i, ch, oy, ox]
+
+
+def maxpool2x2_forward(x, y, code, shape):
+    _maxpool2x2_forward(x, y, code)
+
+
+def maxpool2x2_backward(gy, code, gx, shape):
+    _maxpool2x2_backward(gy, code, gx)
+
+
 def avgpool2d_forward(x, y, shape, count_include_pad):
     _avgpool_forward(x, y, _shape(shape), bool(count_include_pad))
 

@@ -10,7 +10,8 @@ NAME = "numpy"
 from fastnn.backend.reference_conv import (avgpool2d_backward, avgpool2d_forward,  # noqa: E402,F401
                                            batchnorm_backward, batchnorm_forward,
                                            conv2d_backward, conv2d_forward, maxpool2d_backward,
-                                           maxpool2d_forward)
+                                           maxpool2d_forward, maxpool2x2_backward,
+                                           maxpool2x2_forward)
 
 
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):

@@ -79,6 +79,29 @@ def maxpool2d_backward(gy, idx, gx, shape):
     np.add.at(flat, (planes[inside], at[inside]), gy.reshape(-1)[inside])
 
 
+def _windows_2x2(a, oh, ow):
+    """(n, c, oh, ow, 4): each 2x2 window's taps in the order dy * 2 + dx."""
+    n, c = a.shape[:2]
+    return (a[:, :, :2 * oh, :2 * ow].reshape(n, c, oh, 2, ow, 2).transpose(0, 1, 2, 4, 3, 5)
+            .reshape(n, c, oh, ow, 4))
+
+
+def maxpool2x2_forward(x, y, code, shape):
+    taps = _windows_2x2(x, *y.shape[2:])
+    best = np.argmax(taps, axis=-1)  # first maximum, or the first NaN (NaN wins, as torch)
+    y[...] = np.take_along_axis(taps, best[..., None], axis=-1)[..., 0]
+    code[...] = best
+
+
+def maxpool2x2_backward(gy, code, gx, shape):
+    gx[...] = 0
+    oh, ow = gy.shape[2:]
+    taps = np.where(code[..., None] == np.arange(4, dtype=np.uint8), gy[..., None], np.float32(0))
+    n, c = gy.shape[:2]
+    gx[:, :, :2 * oh, :2 * ow] = taps.reshape(n, c, oh, ow, 2, 2).transpose(0, 1, 2, 4, 3, 5) \
+        .reshape(n, c, 2 * oh, 2 * ow)
+
+
 def _avg_divisors(shape, count_include_pad):
     n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
 
