@@ -1,7 +1,8 @@
-"""bfloat16 (issue 12): the autocast matmul at 1024^3 and at the MLP's 256x784x256, fastnn's
-bfloat16 GEMM (float32 operands rounded while packed) against PyTorch's bfloat16 matmul on
-tensors already in bfloat16 (its fastest case), with fastnn's float32 GEMM run back to back
-for the ratio; and d2l's MLP epoch under autocast, fastnn against torch.autocast. The NumPy
+"""bfloat16 (issue 12): matmul of two bfloat16 tensors at 1024^3 and at the MLP's 256x784x256,
+fastnn.matmul against torch.matmul (both: float32 accumulation, a bfloat16 result), with
+fastnn's float32 GEMM run back to back for the ratio; the autocast GEMM (float32 operands
+rounded while packed) as its own row; and d2l's MLP epoch under autocast, fastnn against
+torch.autocast. The NumPy
 contender has no bfloat16 arithmetic; fastnn's Numba and NumPy backends would only run the
 float32 fallback, so they are not timed here."""
 import numpy as np
@@ -33,13 +34,39 @@ def test_bf16_matmul(benchmark, threads, contender, rng, m, k, n):
         ab, bb = torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
         benchmark(torch.matmul, ab, bb)
         return
+    import fastnn
+    from fastnn import backend
+    ab, bb = fastnn.from_numpy(a).bfloat16(), fastnn.from_numpy(b).bfloat16()
+    benchmark(fastnn.matmul, ab, bb)
+    # fastnn's float32 GEMM time over its bfloat16 GEMM time, run back to back (goal >= 1.6)
+    out = np.empty((m, n), np.float32)
+    a16, b16 = ab.numpy(), bb.numpy()
+    benchmark.extra_info["vs_float32"] = paired_ratio(
+        lambda: [backend.gemm(a, b, out) for _ in range(5)],
+        lambda: [backend.gemm_bf16_storage(a16, b16) for _ in range(5)])
+
+
+@pytest.mark.parametrize("m,k,n", SIZES, ids=lambda v: str(v))
+def test_autocast_gemm(benchmark, threads, contender, rng, m, k, n):
+    """The GEMM autocast runs: float32 operands rounded to bfloat16 while packed, a float32
+    result; torch's is the same autocast matmul on float32 tensors."""
+    _skip_without_bf16(contender)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    record(benchmark, f"autocast bfloat16 GEMM {m}x{k} @ {k}x{n} (float32 operands)",
+           contender, threads, 2 * m * n * k)
+    if contender == "torch":
+        import torch
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+
+        def product():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return torch.matmul(ta, tb)
+        benchmark(product)
+        return
     from fastnn import backend
     out = np.empty((m, n), np.float32)
     benchmark(backend.gemm_bf16, a, b, out)
-    # fastnn's float32 GEMM time over its bfloat16 GEMM time, run back to back (goal >= 1.6)
-    benchmark.extra_info["vs_float32"] = paired_ratio(
-        lambda: [backend.gemm(a, b, out) for _ in range(5)],
-        lambda: [backend.gemm_bf16(a, b, out) for _ in range(5)])
 
 
 @pytest.fixture(scope="module")

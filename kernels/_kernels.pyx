@@ -32,6 +32,11 @@ cdef extern from "fastnn_kernels.h" nogil:
                        const float *A, Py_ssize_t rsa, Py_ssize_t csa,
                        const float *B, Py_ssize_t rsb, Py_ssize_t csb,
                        float *C, Py_ssize_t ldc, const float *bias, int relu, int accumulate)
+    int fnn_gemm_bf16_storage(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                              const uint16_t *A, Py_ssize_t rsa, Py_ssize_t csa,
+                              const uint16_t *B, Py_ssize_t rsb, Py_ssize_t csb,
+                              float *C, uint16_t *C16, Py_ssize_t ldc, const float *bias,
+                              int relu, int accumulate)
     int fnn_bf16_supported()
     void fnn_bf16_round(const float *x, float *y, Py_ssize_t n)
     void fnn_f32_to_bf16(const float *x, uint16_t *y, Py_ssize_t n)
@@ -319,6 +324,55 @@ def gemm_bf16(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
                                 &b[0, 0], b.strides[0] // 4, b.strides[1] // 4,
                                 &out[0, 0], out.strides[0] // 4, bias_ptr, relu, accumulate)
     _raise_if_out_of_memory(status, "gemm_bf16")
+    return True
+
+
+def gemm_bf16_storage(const uint16_t[:, :] a, const uint16_t[:, :] b, cnp.ndarray out,
+                      const float[::1] bias=None, bint relu=False, bint accumulate=False):
+    """out = a @ b for a and b in bfloat16 storage (their uint16 bit patterns), accumulated in
+    float32, with gemm's epilogue; out is float32, or uint16 (bfloat16 storage, rounded to
+    nearest even, not with accumulate). Either is C-contiguous by rows (any row stride).
+    Returns False, having written nothing, where the CPU has no bfloat16 dot products (the
+    caller widens to float32)."""
+    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
+    cdef const float *bias_ptr = NULL
+    cdef float *c32 = NULL
+    cdef uint16_t *c16 = NULL
+    cdef Py_ssize_t ldc, item
+    cdef int status
+    if out.ndim != 2 or b.shape[0] != K or out.shape[0] != M or out.shape[1] != N:
+        raise ValueError(f"gemm_bf16_storage: shapes {(M, K)} @ {(b.shape[0], N)} -> "
+                         f"{tuple((<object>out).shape)} do not fit")
+    if cnp.PyArray_TYPE(out) == cnp.NPY_FLOAT32:
+        item = 4
+    elif cnp.PyArray_TYPE(out) == cnp.NPY_UINT16 and not accumulate:
+        item = 2
+    else:
+        raise ValueError("gemm_bf16_storage: out must be float32, or uint16 without accumulate")
+    if not cnp.PyArray_ISWRITEABLE(out):
+        raise ValueError("gemm_bf16_storage: out must be writable")
+    if out.strides[1] != item or out.strides[0] % item or out.strides[0] < N * item:
+        raise ValueError("gemm_bf16_storage: out must have contiguous rows that do not overlap")
+    ldc = out.strides[0] // item
+    if bias is not None:
+        _same_length(N, bias.shape[0], "bias", "gemm_bf16_storage")
+        if N:
+            bias_ptr = &bias[0]
+    for name, s0, s1 in (("a", a.strides[0], a.strides[1]), ("b", b.strides[0], b.strides[1])):
+        if s0 % 2 or s1 % 2:
+            raise ValueError(f"gemm_bf16_storage: {name}'s strides {(s0, s1)} are not whole "
+                             "bfloat16 elements")
+    if not fnn_bf16_supported() or M == 0 or N == 0 or K == 0:
+        return False
+    if item == 4:
+        c32 = <float *>cnp.PyArray_DATA(out)
+    else:
+        c16 = <uint16_t *>cnp.PyArray_DATA(out)
+    with nogil:
+        status = fnn_gemm_bf16_storage(M, N, K, &a[0, 0], a.strides[0] // 2, a.strides[1] // 2,
+                                       &b[0, 0], b.strides[0] // 2, b.strides[1] // 2,
+                                       c32, c16, ldc, bias_ptr, relu, accumulate)
+    _raise_if_out_of_memory(status, "gemm_bf16_storage")
     return True
 
 

@@ -82,6 +82,14 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                    const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                    const float *B, ptrdiff_t rsb, ptrdiff_t csb,
                    float *C, ptrdiff_t ldc, const float *bias, int relu, int accumulate);
+/* The same with A and B in bfloat16 storage (uint16): packed as they are; C float32, or (C NULL,
+ * accumulate 0) C16 in bfloat16 storage, rounded to nearest even as fnn_f32_to_bf16; -1 as
+ * above, and for C and C16 both given. */
+int fnn_gemm_bf16_storage(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          const uint16_t *A, ptrdiff_t rsa, ptrdiff_t csa,
+                          const uint16_t *B, ptrdiff_t rsb, ptrdiff_t csb,
+                          float *C, uint16_t *C16, ptrdiff_t ldc, const float *bias, int relu,
+                          int accumulate);
 int fnn_bf16_supported(void);
 void fnn_bf16_round(const float *x, float *y, ptrdiff_t n);
 /* float32 <-> bfloat16 storage (uint16 bit patterns): the conversions of autocast's outputs and

@@ -288,7 +288,8 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
 
 static int gemm_serial_args(const void *cfg, const fnn_gemm_args *p)
 {
-    return gemm_serial(cfg, p->M, p->N, p->K, p->A, p->rsa, p->csa, p->B, p->rsb, p->csb, p->C,
+    return gemm_serial(cfg, p->M, p->N, p->K, (const float *)p->A, p->rsa, p->csa,
+                       (const float *)p->B, p->rsb, p->csb, p->C,
                        p->ldc, p->bias, p->relu, p->accumulate);
 }
 
@@ -334,10 +335,12 @@ int fnn_gemm_run_team(int threads, int mr, int nr, const fnn_gemm_args *p,
         const int t = omp_get_thread_num();
         ptrdiff_t m0, m1, n0, n1;
         fnn_gemm_block(t, tm, tn, p->M, p->N, mr, nr, &m0, &m1, &n0, &n1);
-        const fnn_gemm_args block = {m1 - m0, n1 - n0, p->K, p->A + m0 * p->rsa, p->rsa, p->csa,
-                                     p->B + n0 * p->csb, p->rsb, p->csb, p->C + m0 * p->ldc + n0,
-                                     p->ldc, p->bias ? p->bias + n0 : NULL, p->relu,
-                                     p->accumulate};
+        const fnn_gemm_args block = {m1 - m0, n1 - n0, p->K,
+                                     fnn_operand_at(p->A, m0 * p->rsa, p->half), p->rsa, p->csa,
+                                     fnn_operand_at(p->B, n0 * p->csb, p->half), p->rsb, p->csb,
+                                     p->C ? p->C + m0 * p->ldc + n0 : NULL, p->ldc,
+                                     p->bias ? p->bias + n0 : NULL, p->relu, p->accumulate,
+                                     p->half, p->C16 ? p->C16 + m0 * p->ldc + n0 : NULL};
         if (m1 > m0 && n1 > n0 && serial(ctx, &block))
             __atomic_store_n(&status, FNN_ENOMEM, __ATOMIC_RELAXED);
         FNN_REGION_DONE(&region, t, (double)(m1 - m0) * (double)(n1 - n0));

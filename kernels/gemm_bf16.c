@@ -75,7 +75,7 @@ int fnn_bf16_supported(void)
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #include "ukernel_12x32.h"
-#define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,fma")))
+#define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
 /* One micro-panel of pairs: width (<= ldd) r-lines (rows of A, or columns of B) of depth kc
  * (even; terms past K are zero), element (r, k) at src[r * rs + k * cs], written as
@@ -138,6 +138,70 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
         }
 }
 
+/* pack_pairs for operands already in bfloat16 storage (uint16, as torch's bfloat16 tensors):
+ * nothing to round, and half the bytes to read. Along k a pair (k, k+1) is two adjacent
+ * values, so a line of pairs is the line itself read as 32-bit words; across r two k rows of
+ * 16 values widen to the 16 pair words (r, (k, k+1)). */
+TARGET_BF16 static void pack_pairs_half(const uint16_t *src, ptrdiff_t rs, ptrdiff_t cs,
+                                        ptrdiff_t width, ptrdiff_t k_avail, ptrdiff_t kc,
+                                        uint32_t *dst, ptrdiff_t ldd)
+{
+    const ptrdiff_t kp_n = kc / 2;
+    if (cs == 1) {
+        uint32_t lines[NR * (KC / 2)]; /* ldd <= NR */
+        const ptrdiff_t whole = (k_avail < kc ? k_avail : kc) / 2; /* pairs with both values */
+        for (ptrdiff_t r = 0; r < width; ++r) {
+            const uint16_t *line = src + r * rs;
+            uint32_t *out = lines + r * kp_n;
+            memcpy(out, line, (size_t)whole * sizeof(uint32_t));
+            for (ptrdiff_t kp = whole; kp < kp_n; ++kp) /* the odd last value, then zeros */
+                out[kp] = 2 * kp < k_avail ? line[2 * kp] : 0u;
+        }
+        if (width < ldd)
+            memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
+        fnn_transpose_into_panel((const float *)lines, kp_n, (int)ldd, kp_n, (float *)dst);
+        return;
+    }
+    if (width < ldd)
+        memset(dst, 0, (size_t)(kp_n * ldd) * sizeof(uint32_t));
+    if (rs == 1) {
+        for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
+            const ptrdiff_t k = 2 * kp;
+            const uint16_t *s0 = src + k * cs, *s1 = src + (k + 1) * cs;
+            for (ptrdiff_t r0 = 0; r0 < width; r0 += 16) {
+                const int lanes = (int)fnn_min_pd(16, width - r0);
+                const __mmask16 m = (__mmask16)((1u << lanes) - 1u);
+                const __m512i lo = k < k_avail
+                    ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s0 + r0))
+                    : _mm512_setzero_si512();
+                const __m512i hi = k + 1 < k_avail
+                    ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s1 + r0))
+                    : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(dst + kp * ldd + r0, m,
+                                         _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t r = 0; r < width; ++r)
+        for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
+            const ptrdiff_t k = 2 * kp;
+            dst[kp * ldd + r] = (k < k_avail ? (uint32_t)src[r * rs + k * cs] : 0u) |
+                                (k + 1 < k_avail ? (uint32_t)src[r * rs + (k + 1) * cs] << 16 : 0u);
+        }
+}
+
+/* A micro-panel of pairs from either storage. */
+TARGET_BF16 static void pack_operand(const void *src, int half, ptrdiff_t rs, ptrdiff_t cs,
+                                     ptrdiff_t width, ptrdiff_t k_avail, ptrdiff_t kc,
+                                     uint32_t *dst, ptrdiff_t ldd)
+{
+    if (half)
+        pack_pairs_half((const uint16_t *)src, rs, cs, width, k_avail, kc, dst, ldd);
+    else
+        pack_pairs((const float *)src, rs, cs, width, k_avail, kc, dst, ldd);
+}
+
 #define ROW_DP(i, aw)                                                                          \
     do {                                                                                       \
         const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)(aw));                            \
@@ -168,13 +232,25 @@ TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const ui
     FNN_TILE_12X32_STORE;
 }
 
-TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A,
-                                        ptrdiff_t rsa, ptrdiff_t csa, const float *B, ptrdiff_t rsb,
+TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const void *A,
+                                        ptrdiff_t rsa, ptrdiff_t csa, const void *B, ptrdiff_t rsb,
                                         ptrdiff_t csb, float *C, ptrdiff_t ldc, const float *bias,
-                                        int relu, int accumulate)
+                                        int relu, int accumulate, int half, uint16_t *C16)
 {
     /* K in near-equal even blocks of at most KC (1024 as 2 x 512, not 768 + 256) */
     const ptrdiff_t kc_max = fnn_balanced_block(K, KC, 2);
+    /* A bfloat16 C: each finished tile rounded from the tile buffer into C16 when K is one
+     * block (a separate pass over a float32 C took 5% of the 1024^3 product); over several
+     * blocks the float32 sums go to scratch first. */
+    float *sums = NULL;
+    const ptrdiff_t ld16 = ldc;
+    if (C16 && kc_max < K) {
+        sums = fnn_malloc((size_t)(M * N) * sizeof(float));
+        if (!sums) return FNN_ENOMEM;
+        C = sums;
+        ldc = N;
+    }
+    const int direct16 = C16 && !sums;
     const ptrdiff_t mc_max = fnn_min_pd(MC, fnn_round_up(M, MR));
     const ptrdiff_t nc_max = fnn_min_pd(NC, fnn_round_up(N, NR));
     const size_t a_words = (size_t)(mc_max * (kc_max / 2));
@@ -192,7 +268,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
             for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
                 const ptrdiff_t cols = fnn_min_pd(NR, nc - jr);
                 uint32_t *panel = Bp + jr * kp_n;
-                pack_pairs(B + pc * rsb + (jc + jr) * csb, csb, rsb, cols, k_avail, kc, panel, NR);
+                pack_operand(fnn_operand_at(B, pc * rsb + (jc + jr) * csb, half), half, csb, rsb,
+                             cols, k_avail, kc, panel, NR);
             }
             for (ptrdiff_t ic = 0; ic < M; ic += mc_max) {
                 const ptrdiff_t mc = fnn_min_pd(mc_max, M - ic);
@@ -202,13 +279,23 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                 for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
                     const ptrdiff_t rows = fnn_min_pd(MR, mc - ir);
                     uint32_t *sliver = Ap + ir * kp_n;
-                    pack_pairs(A + (ic + ir) * rsa + pc * csa, rsa, csa, rows, k_avail, kc, sliver,
-                               MR);
+                    pack_operand(fnn_operand_at(A, (ic + ir) * rsa + pc * csa, half), half, rsa,
+                                 csa, rows, k_avail, kc, sliver, MR);
                 }
                 for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
                     const int cols = (int)fnn_min_pd(NR, nc - jr);
                     for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
                         const int rows = (int)fnn_min_pd(MR, mc - ir);
+                        if (direct16) {
+                            ukernel_bf16(kp_n, Ap + ir * kp_n, Bp + jr * kp_n, tile, NR, 0);
+                            if (bias || relu)
+                                fnn_gemm_epilogue(tile, NR, rows, cols,
+                                                  bias ? bias + jc + jr : NULL, relu);
+                            for (int i = 0; i < rows; ++i)
+                                fnn_f32_to_bf16(tile + i * NR, C16 + (ic + ir + i) * ld16 + jc + jr,
+                                                cols);
+                            continue;
+                        }
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         const int full = rows == MR && cols == NR;
                         ukernel_bf16(kp_n, Ap + ir * kp_n, Bp + jr * kp_n, full ? c : tile,
@@ -226,6 +313,10 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
             }
         }
     }
+    if (sums) {
+        for (ptrdiff_t i = 0; i < M; ++i) fnn_f32_to_bf16(sums + i * N, C16 + i * ld16, N);
+        free(sums);
+    }
     return FNN_OK;
 }
 
@@ -233,9 +324,31 @@ static int gemm_bf16_serial_args(const void *unused, const fnn_gemm_args *p)
 {
     (void)unused;
     return gemm_bf16_serial(p->M, p->N, p->K, p->A, p->rsa, p->csa, p->B, p->rsb, p->csb, p->C,
-                            p->ldc, p->bias, p->relu, p->accumulate);
+                            p->ldc, p->bias, p->relu, p->accumulate, p->half, p->C16);
 }
 #endif
+
+/* The same product with A and B in bfloat16 storage (torch's bfloat16 tensors): packed without
+ * rounding. Every size takes the packed path (the few-row kernels read float32 weights). */
+int fnn_gemm_bf16_storage(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          const uint16_t *A, ptrdiff_t rsa, ptrdiff_t csa,
+                          const uint16_t *B, ptrdiff_t rsb, ptrdiff_t csb,
+                          float *C, uint16_t *C16, ptrdiff_t ldc, const float *bias, int relu,
+                          int accumulate)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!fnn_bf16_supported() || M <= 0 || N <= 0 || K <= 0 || (C16 && (C || accumulate)))
+#endif
+        return -1; /* the caller widens to float32 instead */
+#if defined(__x86_64__) && defined(__GNUC__)
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_GEMM_BF16], 1, __ATOMIC_RELAXED);
+    int threads = fnn_region_threads();
+    if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
+    const fnn_gemm_args p = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate, 1,
+                             C16};
+    return fnn_gemm_run_team(threads, MR, NR, &p, gemm_bf16_serial_args, NULL);
+#endif
+}
 
 int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                    const float *A, ptrdiff_t rsa, ptrdiff_t csa,

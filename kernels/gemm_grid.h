@@ -2,6 +2,7 @@
 #ifndef FASTNN_GEMM_GRID_H
 #define FASTNN_GEMM_GRID_H
 #include <stddef.h>
+#include <stdint.h>
 
 static inline ptrdiff_t fnn_min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
 static inline ptrdiff_t fnn_max_pd(ptrdiff_t a, ptrdiff_t b) { return a > b ? a : b; }
@@ -115,18 +116,29 @@ static inline void fnn_gemm_block(int t, int tm, int tn, ptrdiff_t M, ptrdiff_t 
     if (*n1 > N) *n1 = N;
 }
 
-/* One product C (M x N, row stride ldc) (+)= A (M x K) @ B (K x N), strides as fnn_sgemm's. */
+/* One product C (M x N, row stride ldc) (+)= A (M x K) @ B (K x N), strides as fnn_sgemm's, in
+ * elements of A and B: float32, or bfloat16 storage (uint16) where `half` is set; C float32, or
+ * rounded to bfloat16 storage in C16 (gemm_bf16.c only). */
 typedef struct {
     ptrdiff_t M, N, K;
-    const float *A;
+    const void *A;
     ptrdiff_t rsa, csa;
-    const float *B;
+    const void *B;
     ptrdiff_t rsb, csb;
     float *C;
     ptrdiff_t ldc;
     const float *bias;
     int relu, accumulate;
+    int half;
+    uint16_t *C16; /* bfloat16 storage for C instead of C (row stride ldc), or NULL */
 } fnn_gemm_args;
+
+/* base + offset elements of an operand of fnn_gemm_args */
+static inline const void *fnn_operand_at(const void *base, ptrdiff_t offset, int half)
+{
+    return half ? (const void *)((const uint16_t *)base + offset)
+                : (const void *)((const float *)base + offset);
+}
 
 /* A driver's single-threaded product (ctx: its own settings); returns FNN_OK or FNN_ENOMEM. */
 typedef int (*fnn_gemm_serial_fn)(const void *ctx, const fnn_gemm_args *p);

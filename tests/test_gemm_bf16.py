@@ -162,3 +162,83 @@ def test_few_rows_read_the_weights_in_place_on_any_thread_count(m):
         np.testing.assert_array_equal(outs[0], outs[1])
         np.testing.assert_allclose(outs[0], expected(a, b, None, bias, True, False),
                                    rtol=1e-5, atol=1e-4)
+
+
+@needs_bf16
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (5, 7, 3), (13, 33, 35), (37, 65, 129),
+                                   (100, 300, 1000), (30, 40, 4099)])
+def test_bfloat16_storage_operands_match_the_rounding_path(m, n, k):
+    """gemm_bf16_storage (operands already in bfloat16 storage, as torch's bfloat16 tensors) on
+    every packing layout: the float64 oracle on the same values; a float32 out, and a bfloat16
+    out that is the float32 result rounded to nearest even (one K block: rounded tile by tile;
+    K = 4099 spans several blocks); the epilogue flags."""
+    rng = np.random.default_rng(m + 2 * n + 3 * k)
+    bias = rng.standard_normal(n, dtype=np.float32)
+    start = rng.standard_normal((m, n), dtype=np.float32)
+    for a, b in layouts(rng, m, k, n):
+        a16, b16 = a.astype(ml_dtypes.bfloat16), b.astype(ml_dtypes.bfloat16)
+        for relu, with_bias, accumulate in ((False, False, False), (True, True, False),
+                                            (False, True, True)):
+            bvec = bias if with_bias else None
+            out = start.copy()
+            assert _kernels.gemm_bf16_storage(a16.view(np.uint16), b16.view(np.uint16), out,
+                                              bvec, relu, accumulate)
+            want = expected(a, b, start, bvec, relu, accumulate)
+            np.testing.assert_allclose(out, want, rtol=1e-5, atol=2e-6 * k ** 0.5 * 4)
+            if accumulate:
+                with pytest.raises(ValueError, match="uint16 without accumulate"):
+                    _kernels.gemm_bf16_storage(a16.view(np.uint16), b16.view(np.uint16),
+                                               np.empty((m, n), np.uint16), bvec, relu, True)
+                continue
+            out16 = np.empty((m, n), ml_dtypes.bfloat16)
+            assert _kernels.gemm_bf16_storage(a16.view(np.uint16), b16.view(np.uint16),
+                                              out16.view(np.uint16), bvec, relu)
+            np.testing.assert_array_equal(out16.view(np.uint16),
+                                          out.astype(ml_dtypes.bfloat16).view(np.uint16))
+
+
+@needs_bf16
+def test_bfloat16_tensor_matmul_packs_the_stored_values():
+    """fastnn.matmul of two bfloat16 tensors runs gemm_bf16_storage and returns torch's
+    bfloat16 result (float32 sums rounded once); the backward gives bfloat16 gradients."""
+    rng = np.random.default_rng(5)
+    a = fastnn.tensor(rng.standard_normal((40, 70), dtype=np.float32)).bfloat16()
+    b = fastnn.tensor(rng.standard_normal((70, 30), dtype=np.float32)).bfloat16()
+    a.requires_grad_(True)
+    before = _kernels.call_counts()["gemm_bf16"]
+    y = fastnn.matmul(a, b)
+    assert _kernels.call_counts()["gemm_bf16"] == before + 1
+    assert y.dtype == fastnn.bfloat16 and y.shape == (40, 30)
+    want = (a.detach().float().numpy().astype(np.float64) @ b.float().numpy()).astype(np.float32)
+    np.testing.assert_allclose(y.detach().float().numpy(), want, rtol=8e-3, atol=1e-2)
+    y.float().sum().backward()
+    assert a.grad.dtype == fastnn.bfloat16 and a.grad.shape == (40, 70)
+    np.testing.assert_allclose(a.grad.float().numpy(),
+                               np.broadcast_to(b.float().numpy().sum(1), (40, 70)),
+                               rtol=8e-3, atol=1e-2)
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+def test_bfloat16_storage_gemm_on_every_instruction_set(isa):
+    """backend.gemm_bf16_storage where the kernel runs (AVX512_BF16) and where it falls back to
+    the float32 GEMM on the widened values: the same products, a bfloat16 or float32 out, and
+    the checks' errors for a float32 operand or a mismatched out."""
+    from fastnn import backend
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((33, 50), dtype=np.float32).astype(ml_dtypes.bfloat16)
+    b = rng.standard_normal((50, 20), dtype=np.float32).astype(ml_dtypes.bfloat16)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        out = backend.gemm_bf16_storage(a, b)
+        assert out.shape == (33, 20)
+        np.testing.assert_allclose(out.astype(np.float32), want, rtol=8e-3, atol=2e-2)
+        out32 = backend.gemm_bf16_storage(a, b, np.empty((33, 20), np.float32))
+        np.testing.assert_allclose(out32, want, rtol=1e-5, atol=1e-4)
+        with pytest.raises(TypeError, match="bfloat16"):
+            backend.gemm_bf16_storage(a.astype(np.float32), b)
+        with pytest.raises(ValueError):
+            backend.gemm_bf16_storage(a, b, np.empty((33, 21), np.float32))
+    finally:
+        _kernels.isa_force(previous)

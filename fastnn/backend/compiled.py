@@ -12,6 +12,7 @@ VALIDATED = {k.name: getattr(_kernels, k.name + "_if_valid") for k in KERNELS if
 
 # The bfloat16 GEMM (False where the CPU has no AVX512_BF16: backend.gemm_bf16 falls back).
 gemm_bf16 = _kernels.gemm_bf16
+gemm_bf16_storage = _kernels.gemm_bf16_storage
 bf16_supported = _kernels.bf16_supported
 
 

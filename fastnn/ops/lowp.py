@@ -110,14 +110,21 @@ class MatMulLowp(Function):
     def forward(ctx, a, b, dtype):
         linalg._check_shapes(a, b)  # torch's messages for 0-D operands and mismatched K
         ctx.backward_name = linalg.backward_name(a, b)
-        a32, b32 = _float32(a), _float32(b)
-        ctx.save_for_backward(a32, b32)
         ctx.dtypes, ctx.dtype, ctx.gemm = (a.dtype, b.dtype), dtype, _gemm_for(dtype)
-        return convert(np.asarray(linalg.product(a32, b32, ctx.gemm)), dtype.numpy)
+        if dtype is dtypes.bfloat16 and a.dtype == b.dtype == dtype.numpy:
+            # bfloat16 tensors: their values packed as they are (no float32 copies; widened
+            # for the backward only if it runs)
+            ctx.save_for_backward(a, b)
+            out = linalg.product(a, b, backend.gemm_bf16_storage)
+        else:
+            a32, b32 = _float32(a), _float32(b)
+            ctx.save_for_backward(a32, b32)
+            out = linalg.product(a32, b32, ctx.gemm)
+        return convert(np.asarray(out), dtype.numpy)
 
     @staticmethod
     def backward(ctx, g):
-        a32, b32 = ctx.saved_tensors
+        a32, b32 = (_float32(x) for x in ctx.saved_tensors)
         need_a, need_b = ctx.needs_input_grad[:2]
         grads = linalg.gradients(a32, b32, _float32(np.asarray(g)), need_a, need_b, ctx.gemm)
         return tuple(None if gr is None else _round_grad(np.asarray(gr), ctx.dtype, dt)
