@@ -417,14 +417,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
             for (ptrdiff_t i = 0; i < wsize; ++i) gw[i] += partial[(size_t)q * (size_t)wsize + i];
     }
     free(partial);
-    if (gb) {
-        for (ptrdiff_t o = 0; o < s->oc; ++o) {
-            double acc = 0.0;
-            for (ptrdiff_t q = 0; partial_b && q < parts; ++q)
-                acc += partial_b[(size_t)q * (size_t)s->oc + o];
-            gb[o] = (float)acc;
-        }
-    }
+    if (gb && partial_b) fnn_bias_from_parts(partial_b, parts, s->oc, gb);
     free(partial_b);
     return status;
 }

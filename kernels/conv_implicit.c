@@ -45,7 +45,7 @@ static int implicit_mode = FNN_IMPLICIT_AUTO;
 void fnn_conv_implicit_set_mode(int mode) { implicit_mode = mode; }
 int fnn_conv_implicit_mode(void) { return implicit_mode; }
 
-/* Floats past the end of xp and of the packed panels that pack_panel_avx512 may touch. */
+/* Floats past the end of the packed panels that pack_panel_avx512's 16-lane stores may touch. */
 #define SLACK 16
 
 /* One group of one image, seen through the padded buffer. */
@@ -84,12 +84,17 @@ static int geometry_init(geometry *g, const fnn_iconv *s, const fnn_gemm_config 
     return 1;
 }
 
-/* The group's channels of one image into xp's interior (fnn_pad_planes). */
-static void pad_image(const geometry *g, const float *src, const float *mask, float *xp)
+/* The group's channels of one image as the packing reads them: src itself when the layer has
+ * no padding and no mask (the 1x1 layer: copying it took a third of its input gradient's
+ * time), else copied into xp's interior (fnn_pad_planes). The packing reads only the runs, so
+ * reading src in place never goes past the image. */
+static const float *image_at(const geometry *g, const float *src, const float *mask, float *xp)
 {
+    if (g->ph == 0 && g->pw == 0 && !mask) return src;
     FNN_ASSERT_INDEX(((g->cin - 1) * g->hp + g->h - 1 + g->ph) * g->wp + g->pw + g->w - 1,
                      g->xp_size);
     fnn_pad_planes(src, mask, g->cin, g->h, g->w, xp, g->hp, g->wp, g->ph, g->pw);
+    return xp;
 }
 
 /* Where output pixel p (numbered oy * ow + ox) reads tap 0 in xp. */
@@ -118,25 +123,27 @@ static int panel_runs(const geometry *g, ptrdiff_t p, int n, run *runs)
 #if defined(__x86_64__)
 #include <immintrin.h>
 /* One panel, 12 or 32 lanes, each tap's lanes gathered from its runs with masked loads (the
- * lanes outside a run are neither read nor faulted on); lanes past the last run are zero.
- * The 12-lane panels of the forward (3x3 on 14 x 14: one or two runs each) take a full load of
- * the first run and a masked load of the second, and store 16 lanes, the last 4 overwritten
- * by the next tap (panels and xp carry 16 floats of slack for this): the general loop over
- * runs and masks took 30% of the input gradient. */
+ * lanes outside a run are neither read nor faulted on, so the image may be read in place);
+ * lanes past the last run are zero. The 12-lane panels of the forward (3x3 on 14 x 14: one or
+ * two runs each) take one masked load per run and store 16 lanes, the last 4 overwritten by
+ * the next tap (panels carry 16 floats of slack for this): the general loop over runs and
+ * masks took 30% of the input gradient. */
 __attribute__((target("avx512f"))) static void pack_panel_avx512(
     const float *xp, const ptrdiff_t *off, ptrdiff_t kc, const run *runs, int nruns, int width,
     float *d)
 {
     if (width == 12 && nruns <= 2 && runs[0].len + (nruns == 2 ? runs[1].len : 0) == 12) {
         const float *a = xp + runs[0].src;
+        const __mmask16 first = (__mmask16)((1u << runs[0].len) - 1u);
         if (nruns == 1) {
-            for (ptrdiff_t k = 0; k < kc; ++k) _mm512_storeu_ps(d + k * 12, _mm512_loadu_ps(a + off[k]));
+            for (ptrdiff_t k = 0; k < kc; ++k)
+                _mm512_storeu_ps(d + k * 12, _mm512_maskz_loadu_ps(first, a + off[k]));
             return;
         }
         const __mmask16 second = (__mmask16)(0x0fffu & ~((1u << runs[1].lane) - 1u));
         const float *b = xp + runs[1].src - runs[1].lane;
         for (ptrdiff_t k = 0; k < kc; ++k) {
-            const __m512 v = _mm512_loadu_ps(a + off[k]);
+            const __m512 v = _mm512_maskz_loadu_ps(first, a + off[k]);
             _mm512_storeu_ps(d + k * 12, _mm512_mask_loadu_ps(v, second, b + off[k]));
         }
         return;
@@ -349,7 +356,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
             images += 1.0;
             for (ptrdiff_t q = 0; q < s->groups; ++q) {
                 const ptrdiff_t at = (n * s->groups + q) * g.cin * g.h * g.w;
-                pad_image(&g, x + at, mask ? mask + at : NULL, xp);
+                const float *img = image_at(&g, x + at, mask ? mask + at : NULL, xp);
                 const float *wq = wpk + q * wstride;
                 for (ptrdiff_t p0 = 0; p0 < g.P; p0 += pblock) {
                     const ptrdiff_t pn = fnn_min_pd(pblock, g.P - p0);
@@ -357,7 +364,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                         const ptrdiff_t kc = fnn_min_pd(kc_max, g.K - pc);
                         const float *wb = wq + pc * fnn_round_up(g.oc, wwidth);
                         if (by_rows) {
-                            pack_pixels(&g, xp, pc, kc, p0, pn, mr, panel);
+                            pack_pixels(&g, img, pc, kc, p0, pn, mr, panel);
                             if (narrow)
                                 run_narrow(fnn_ceil_div(pn, mr), kc, panel, wb, out + p0 * ldo,
                                            ldo, pc > 0);
@@ -365,7 +372,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                                 run_tiles(cfg, fnn_ceil_div(pn, mr), ldo / nr, kc, panel, wb,
                                           out + p0 * ldo, ldo, pc > 0);
                         } else {
-                            pack_pixels(&g, xp, pc, kc, p0, pn, nr, panel);
+                            pack_pixels(&g, img, pc, kc, p0, pn, nr, panel);
                             run_tiles(cfg, rows / mr, fnn_ceil_div(pn, nr), kc, wb, panel, out + p0,
                                       ldo, pc > 0);
                         }
@@ -481,7 +488,8 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                     const float *gyp = masked_grad(&g, gy + at_y, y ? y + at_y : NULL, gym,
                                                    acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
                     if (!acc) continue;
-                    pad_image(&g, x + (n * s->groups + q) * g.cin * g.h * g.w, NULL, xp);
+                    const float *img = image_at(&g, x + (n * s->groups + q) * g.cin * g.h * g.w,
+                                                NULL, xp);
                     float *c = acc + part * acc_size + q * rows * cols;
                     for (ptrdiff_t pc = 0; pc < g.P; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, g.P - pc);
@@ -490,7 +498,7 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                         for (ptrdiff_t t0 = 0; t0 < g.K; t0 += tblock) {
                             const ptrdiff_t tn = fnn_min_pd(tblock, g.K - t0);
                             if (taps_as_rows) {
-                                pack_taps(&g, xp, t0, tn, pc, kc, mr, tap_panels);
+                                pack_taps(&g, img, t0, tn, pc, kc, mr, tap_panels);
                                 if (narrow)
                                     run_narrow(fnn_ceil_div(tn, mr), kc, tap_panels, grad_panels,
                                                c + t0 * cols, cols, 1);
@@ -498,7 +506,7 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                                     run_tiles(cfg, fnn_ceil_div(tn, mr), cols / nr, kc,
                                               tap_panels, grad_panels, c + t0 * cols, cols, 1);
                             } else {
-                                pack_taps(&g, xp, t0, tn, pc, kc, nr, tap_panels);
+                                pack_taps(&g, img, t0, tn, pc, kc, nr, tap_panels);
                                 run_tiles(cfg, rows / mr, fnn_ceil_div(tn, nr), kc, grad_panels,
                                           tap_panels, c + t0, cols, 1);
                             }
@@ -524,12 +532,7 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                     gw[(q * g.oc + o) * g.K + k] = sum;
                 }
     }
-    if (gb && status == FNN_OK)
-        for (ptrdiff_t o = 0; o < oc_all; ++o) {
-            double sum = 0.0;
-            for (ptrdiff_t part = 0; part < parts; ++part) sum += acc_b[part * oc_all + o];
-            gb[o] = (float)sum;
-        }
+    if (gb && status == FNN_OK) fnn_bias_from_parts(acc_b, parts, oc_all, gb);
     free(acc);
     free(acc_b);
     free(g.off);

@@ -42,6 +42,18 @@ static inline float fnn_sum_plane(const float *x, ptrdiff_t n)
     return lanes[0];
 }
 
+/* gb[o] = the `parts` runs' partial sums (double, parts x oc) added in run order: the bias
+ * gradient of the convolution drivers, the same bits on any thread count. */
+static inline void fnn_bias_from_parts(const double *partial, ptrdiff_t parts, ptrdiff_t oc,
+                                       float *gb)
+{
+    for (ptrdiff_t o = 0; o < oc; ++o) {
+        double sum = 0.0;
+        for (ptrdiff_t part = 0; part < parts; ++part) sum += partial[part * oc + o];
+        gb[o] = (float)sum;
+    }
+}
+
 /* dst = src + b, then ReLU if relu (NaN kept): the forward epilogue, as a vector loop. */
 static inline void fnn_bias_relu(const float *restrict src, float *restrict dst, ptrdiff_t n,
                                  float b, int relu)

@@ -449,12 +449,7 @@ int fnn_conv2d_winograd_weight_grad(const float *x, const float *gy, const float
                     }
                 }
     }
-    if (status == FNN_OK && gb)
-        for (ptrdiff_t o = 0; o < oc_all; ++o) {
-            double sum = 0.0;
-            for (ptrdiff_t part = 0; part < parts; ++part) sum += acc_b[part * oc_all + o];
-            gb[o] = (float)sum;
-        }
+    if (status == FNN_OK && gb) fnn_bias_from_parts(acc_b, parts, oc_all, gb);
     free(acc);
     free(acc_b);
     return status;

@@ -77,6 +77,16 @@ int fnn_bf16_supported(void)
 #include "ukernel_12x32.h"
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
+/* `width` lines of kp_n pair words each (lines[r * kp_n + kp]) as a micro-panel,
+ * dst[kp * ldd + r], the lines past width zero pairs. */
+static void lines_to_panel(uint32_t *lines, ptrdiff_t width, ptrdiff_t kp_n, uint32_t *dst,
+                           ptrdiff_t ldd)
+{
+    if (width < ldd)
+        memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
+    fnn_transpose_into_panel((const float *)lines, kp_n, (int)ldd, kp_n, (float *)dst);
+}
+
 /* One micro-panel of pairs: width (<= ldd) r-lines (rows of A, or columns of B) of depth kc
  * (even; terms past K are zero), element (r, k) at src[r * rs + k * cs], written as
  * dst[kp * ldd + r] (ldd = MR for A, NR for B); lines past width are zero pairs. */
@@ -100,9 +110,7 @@ TARGET_BF16 static void pack_pairs(const float *src, ptrdiff_t rs, ptrdiff_t cs,
                 out[k / 2] = pair_word(k < k_avail ? s[k] : 0.0f,
                                        k + 1 < k_avail ? s[k + 1] : 0.0f);
         }
-        if (width < ldd)
-            memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
-        fnn_transpose_into_panel((const float *)lines, kp_n, (int)ldd, kp_n, (float *)dst);
+        lines_to_panel(lines, width, kp_n, dst, ldd);
         return;
     }
     if (width < ldd)
@@ -157,9 +165,7 @@ TARGET_BF16 static void pack_pairs_half(const uint16_t *src, ptrdiff_t rs, ptrdi
             for (ptrdiff_t kp = whole; kp < kp_n; ++kp) /* the odd last value, then zeros */
                 out[kp] = 2 * kp < k_avail ? line[2 * kp] : 0u;
         }
-        if (width < ldd)
-            memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
-        fnn_transpose_into_panel((const float *)lines, kp_n, (int)ldd, kp_n, (float *)dst);
+        lines_to_panel(lines, width, kp_n, dst, ldd);
         return;
     }
     if (width < ldd)
