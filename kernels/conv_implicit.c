@@ -325,6 +325,9 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     const int by_rows = narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.P);
     const int nrb = narrow ? FNN_NARROW_NR : nr;
     if (narrow) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_NARROW], 1, __ATOMIC_RELAXED);
+    /* narrow outputs at most 12 wide: two output rows at a time straight from the image, with
+     * no packing (fnn_ukernel_avx512_rows16) */
+    const int in_place_rows = narrow && g.ow <= FNN_ROWS16_MAX_WIDTH;
     const ptrdiff_t kc_max = fnn_balanced_block(g.K, cfg->kc, 1);
     /* the filters are B (panels of nrb channels) when the outputs are rows, else A */
     const int wwidth = by_rows ? nrb : mr;
@@ -358,7 +361,16 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                 const ptrdiff_t at = (n * s->groups + q) * g.cin * g.h * g.w;
                 const float *img = image_at(&g, x + at, mask ? mask + at : NULL, xp);
                 const float *wq = wpk + q * wstride;
-                for (ptrdiff_t p0 = 0; p0 < g.P; p0 += pblock) {
+                for (ptrdiff_t oy = 0; in_place_rows && oy < g.oh; oy += 2) {
+                    FNN_ASSERT_INDEX(g.off[g.K - 1] + (fnn_min_pd(oy + 2, g.oh) - 1) * g.wp +
+                                         g.ow - 1, g.xp_size);
+                    for (ptrdiff_t pc = 0; pc < g.K; pc += kc_max)
+                        fnn_ukernel_avx512_rows16(fnn_min_pd(kc_max, g.K - pc), img + oy * g.wp,
+                                                  g.off + pc, g.wp, (int)fnn_min_pd(2, g.oh - oy),
+                                                  (int)g.ow, wq + pc * FNN_NARROW_NR,
+                                                  out + oy * g.ow * ldo, ldo, pc > 0);
+                }
+                for (ptrdiff_t p0 = 0; !in_place_rows && p0 < g.P; p0 += pblock) {
                     const ptrdiff_t pn = fnn_min_pd(pblock, g.P - p0);
                     for (ptrdiff_t pc = 0; pc < g.K; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, g.K - pc);

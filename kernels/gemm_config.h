@@ -65,6 +65,12 @@ void fnn_ukernel_generic(ptrdiff_t, const float *, const float *, float *, ptrdi
 #define FNN_NARROW_NR 16
 void fnn_ukernel_avx512_24x16(ptrdiff_t kc, const float *a, const float *b, float *c,
                               ptrdiff_t ldc, int accumulate, int panels);
+/* AVX-512 only: C (rows (1 or 2) x width output pixels, one per row of C, x 16 columns) from an
+ * image read in place, pixel (r, j) of tap k at img[off[k] + r wp + j] (gemm_ukernel_avx512.c). */
+#define FNN_ROWS16_MAX_WIDTH 12
+void fnn_ukernel_avx512_rows16(ptrdiff_t kc, const float *img, const ptrdiff_t *off,
+                               ptrdiff_t wp, int rows, int width, const float *b, float *c,
+                               ptrdiff_t ldc, int accumulate);
 void fnn_ukernel_avx512_strided(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *,
                                 float *, ptrdiff_t, int);
 

@@ -119,6 +119,57 @@ void fnn_ukernel_avx512_24x16(ptrdiff_t kc, const float *a, const float *b, floa
         narrow_body(kc, a, b, c, ldc, accumulate, 0);
 }
 
+/* R (1 or 2) output rows of W (<= 12) pixels x 16 channels read straight from the image, no
+ * packing: pixel (r, j) of tap k is img[off[k] + r wp + j], B is kc x 16 weights. The 5x5
+ * layer's outputs are 10 wide: two rows fill 20 of the 24-accumulator tile, and packing its
+ * 12-pixel panels had taken 30% of the forward (issue 12). R and W are constants in each
+ * instance, so the tile stays in registers. */
+static inline __attribute__((always_inline)) FNN_TARGET_AVX512
+void rows_body(ptrdiff_t kc, const float *img, const ptrdiff_t *off, ptrdiff_t wp, const float *b,
+               float *c, ptrdiff_t ldc, int accumulate, const int R, const int W)
+{
+    __m512 acc[24];
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i)
+        if (i < R * W) acc[i] = _mm512_setzero_ps();
+    for (ptrdiff_t k = 0; k < kc; ++k) {
+        const __m512 bk = _mm512_loadu_ps(b + 16 * k);
+        const float *p0 = img + off[k], *p1 = p0 + wp;
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; ++j) {
+            if (j < W) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(p0[j]), bk, acc[j]);
+            if (R == 2 && j < W)
+                acc[W + j] = _mm512_fmadd_ps(_mm512_set1_ps(p1[j]), bk, acc[W + j]);
+        }
+    }
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i)
+        if (i < R * W) {
+            float *ci = c + i * ldc;
+            _mm512_storeu_ps(ci, accumulate ? _mm512_add_ps(acc[i], _mm512_loadu_ps(ci)) : acc[i]);
+        }
+}
+
+#define ROWS_CASE(w)                                                                       \
+    case w:                                                                                \
+        if (rows == 2)                                                                     \
+            rows_body(kc, img, off, wp, b, c, ldc, accumulate, 2, w);                      \
+        else                                                                               \
+            rows_body(kc, img, off, wp, b, c, ldc, accumulate, 1, w);                      \
+        return;
+
+FNN_TARGET_AVX512
+void fnn_ukernel_avx512_rows16(ptrdiff_t kc, const float *img, const ptrdiff_t *off,
+                               ptrdiff_t wp, int rows, int width, const float *b, float *c,
+                               ptrdiff_t ldc, int accumulate)
+{
+    switch (width) {
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
+        ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
+    default: return; /* the driver sends widths up to FNN_ROWS16_MAX_WIDTH only */
+    }
+}
+
 #else /* not x86-64: never dispatched to (fnn_isa_supported says no) */
 void fnn_ukernel_avx512(ptrdiff_t kc, const float *a, const float *b,
                         float *c, ptrdiff_t ldc, int accumulate)
@@ -134,5 +185,12 @@ void fnn_ukernel_avx512_24x16(ptrdiff_t kc, const float *a, const float *b, floa
                               ptrdiff_t ldc, int accumulate, int panels)
 {
     (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)accumulate; (void)panels;
+}
+void fnn_ukernel_avx512_rows16(ptrdiff_t kc, const float *img, const ptrdiff_t *off,
+                               ptrdiff_t wp, int rows, int width, const float *b, float *c,
+                               ptrdiff_t ldc, int accumulate)
+{
+    (void)kc; (void)img; (void)off; (void)wp; (void)rows; (void)width; (void)b; (void)c;
+    (void)ldc; (void)accumulate;
 }
 #endif
