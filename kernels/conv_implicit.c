@@ -328,6 +328,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     /* narrow outputs at most 12 wide: two output rows at a time straight from the image, with
      * no packing (fnn_ukernel_avx512_rows16) */
     const int in_place_rows = narrow && g.ow <= FNN_ROWS16_MAX_WIDTH;
+    const int pointwise = s->kh == 1 && s->kw == 1;
     const ptrdiff_t kc_max = fnn_balanced_block(g.K, cfg->kc, 1);
     /* the filters are B (panels of nrb channels) when the outputs are rows, else A */
     const int wwidth = by_rows ? nrb : mr;
@@ -375,7 +376,23 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                     for (ptrdiff_t pc = 0; pc < g.K; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, g.K - pc);
                         const float *wb = wq + pc * fnn_round_up(g.oc, wwidth);
-                        if (by_rows) {
+                        if (by_rows && pointwise && img == x + at && cfg->kernel_strided) {
+                            /* 1x1 unpadded, read in place: pixel i of channel k at
+                             * img[k P + i], so the strided micro-kernel takes its A straight
+                             * from the planes; only a last partial tile is packed */
+                            const ptrdiff_t whole = pn / mr * mr;
+                            for (ptrdiff_t jr = 0; jr < ldo / nr; ++jr)
+                                for (ptrdiff_t ir = 0; ir < whole; ir += mr)
+                                    cfg->kernel_strided(kc, img + pc * g.P + p0 + ir, 1, g.P,
+                                                        wb + jr * nr * kc,
+                                                        out + (p0 + ir) * ldo + jr * nr, ldo,
+                                                        pc > 0);
+                            if (whole < pn) {
+                                pack_pixels(&g, img, pc, kc, p0 + whole, pn - whole, mr, panel);
+                                run_tiles(cfg, 1, ldo / nr, kc, panel, wb,
+                                          out + (p0 + whole) * ldo, ldo, pc > 0);
+                            }
+                        } else if (by_rows) {
                             pack_pixels(&g, img, pc, kc, p0, pn, mr, panel);
                             if (narrow)
                                 run_narrow(fnn_ceil_div(pn, mr), kc, panel, wb, out + p0 * ldo,
