@@ -250,13 +250,16 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         /* col: K x (B*P); out: ocpg x (B*P) (or its transpose), before the scatter to NCHW */
-        float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
-        float *out = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
+        float *buf[2];
+        const size_t sizes[2] = {(size_t)(K * B * P), (size_t)(ocpg * B * P)};
+        int got;
+        float *owned = fnn_thread_buffers(buf, sizes, 2, &got);
+        float *col = buf[0], *out = buf[1];
         double images = 0.0; /* this thread's share, for the busy-core check (threads.c) */
-        if (!col || !out) FNN_CONV_FAIL(status);
+        if (!got) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
-            if (!col || !out) continue;
+            if (!got) continue;
             const ptrdiff_t n0 = blk * B, nb = s->n - n0 < B ? s->n - n0 : B, ld = nb * P;
             images += (double)nb;
             for (ptrdiff_t g = 0; g < s->groups; ++g) {
@@ -287,8 +290,7 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
                     }
             }
         }
-        free(col);
-        free(out);
+        free(owned);
         FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());
@@ -350,15 +352,19 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
 #else
         const int t = 0;
 #endif
-        float *col = fnn_malloc((size_t)(K * B * P) * sizeof(float));
-        /* gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask applied */
-        float *gyb = fnn_malloc((size_t)(ocpg * B * P) * sizeof(float));
         /* The weight gradient is computed transposed, gW^T = col @ gy^T, where that pads less:
          * for tiny filters (3x3 on one input channel: K = 9 would fill 9 of NR = 32 lanes) and
          * for 64 filters of 288 (M = 64 pads to 72, the transpose not at all). */
         const int transposed = transpose_is_better(ocpg, K);
-        float *gw_t = partial && transposed ? fnn_malloc((size_t)(K * ocpg) * sizeof(float)) : NULL;
-        if (!col || !gyb || (partial && transposed && !gw_t)) FNN_CONV_FAIL(status);
+        /* col; gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask
+         * applied; gw_t */
+        float *buf[3];
+        const size_t sizes[3] = {(size_t)(K * B * P), (size_t)(ocpg * B * P),
+                                 (size_t)(partial && transposed ? K * ocpg : 0)};
+        int got;
+        float *owned = fnn_thread_buffers(buf, sizes, 3, &got);
+        float *col = buf[0], *gyb = buf[1], *gw_t = partial && transposed ? buf[2] : NULL;
+        if (!got) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t part = 0; part < parts; ++part) {
             float *mine = partial ? partial + (size_t)part * (size_t)wsize : NULL;
@@ -408,9 +414,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
                 }
             }
         }
-        free(col);
-        free(gyb);
-        free(gw_t);
+        free(owned);
         FNN_REGION_DONE(&region, t, images);
     }
     fnn_region_judge(&region, fnn_now_ns());

@@ -347,11 +347,15 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        float *xp = fnn_calloc((size_t)(g.xp_size + SLACK), sizeof(float));
-        float *panel = fnn_malloc((size_t)(fnn_round_up(pblock, by_rows ? mr : nr) * kc_max + SLACK) *
-                                  sizeof(float));
-        float *out = fnn_malloc((size_t)(rows * ldo) * sizeof(float));
-        const int ok = wpk && xp && panel && out;
+        float *buf[3];
+        const size_t sizes[3] = {(size_t)(g.xp_size + SLACK),
+                                 (size_t)(fnn_round_up(pblock, by_rows ? mr : nr) * kc_max + SLACK),
+                                 (size_t)(rows * ldo)};
+        int got;
+        float *owned = fnn_thread_buffers(buf, sizes, 3, &got);
+        float *xp = buf[0], *panel = buf[1], *out = buf[2];
+        if (got) memset(xp, 0, sizes[0] * sizeof(float)); /* the zero border */
+        const int ok = wpk && got;
         double images = 0.0;
         if (!ok) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
@@ -411,9 +415,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                              y + (n * s->groups + q) * g.oc * g.oh * g.ow);
             }
         }
-        free(xp);
-        free(panel);
-        free(out);
+        free(owned);
         FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());
@@ -498,13 +500,15 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        float *xp = fnn_calloc((size_t)g.xp_size, sizeof(float));
-        float *gym = y ? fnn_malloc((size_t)(g.oc * g.P) * sizeof(float)) : NULL;
-        float *grad_panels = fnn_malloc((size_t)((taps_as_rows ? cols : rows) * kc_max) *
-                                        sizeof(float));
-        float *tap_panels = fnn_malloc((size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) *
-                                                kc_max) * sizeof(float));
-        const int ok = status == FNN_OK && xp && (gym || !y) && grad_panels && tap_panels;
+        float *buf[4];
+        const size_t sizes[4] = {(size_t)g.xp_size, (size_t)(y ? g.oc * g.P : 0),
+                                 (size_t)((taps_as_rows ? cols : rows) * kc_max),
+                                 (size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) * kc_max)};
+        int got;
+        float *owned = fnn_thread_buffers(buf, sizes, 4, &got);
+        float *xp = buf[0], *gym = y ? buf[1] : NULL, *grad_panels = buf[2], *tap_panels = buf[3];
+        if (got) memset(xp, 0, sizes[0] * sizeof(float)); /* the zero border */
+        const int ok = status == FNN_OK && got;
         double images = 0.0;
         if (!ok) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
@@ -544,10 +548,7 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                 }
             }
         }
-        free(xp);
-        free(gym);
-        free(grad_panels);
-        free(tap_panels);
+        free(owned);
         FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());

@@ -227,11 +227,15 @@ int fnn_conv2d_winograd_forward(const float *x, const float *mask, const float *
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        float *xp = fnn_calloc((size_t)(IMAGES_PER_STEP * cin * plane), sizeof(float));
-        float *vp = fnn_aligned_malloc(64, (size_t)(XI * cin * PANEL) * sizeof(float));
-        float *m = fnn_aligned_malloc(64, (size_t)(XI * PANEL * ocpad) * sizeof(float));
-        float *pixels = fnn_malloc((size_t)(IMAGES_PER_STEP * P * ocpad) * sizeof(float));
-        const int ok = xp && vp && m && pixels;
+        float *buf[4];
+        const size_t sizes[4] = {(size_t)(IMAGES_PER_STEP * cin * plane),
+                                 (size_t)(XI * cin * PANEL), (size_t)(XI * PANEL * ocpad),
+                                 (size_t)(IMAGES_PER_STEP * P * ocpad)};
+        int got;
+        float *owned = fnn_thread_buffers(buf, sizes, 4, &got);
+        float *xp = buf[0], *vp = buf[1], *m = buf[2], *pixels = buf[3];
+        if (got) memset(xp, 0, sizes[0] * sizeof(float)); /* the zero borders */
+        const int ok = got;
         double images = 0.0;
         if (!ok) FNN_CONV_FAIL(status);
         float *out[IMAGES_PER_STEP];
@@ -265,10 +269,7 @@ int fnn_conv2d_winograd_forward(const float *x, const float *mask, const float *
                                            relu, y + ((n0 + i) * s->groups + q) * oc * P);
             }
         }
-        free(xp);
-        free(vp);
-        free(m);
-        free(pixels);
+        free(owned);
         FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());
@@ -363,21 +364,23 @@ int fnn_conv2d_winograd_weight_grad(const float *x, const float *gy, const float
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        /* In the thread's GEMM scratch, which persists (no GEMM runs here): fresh buffers of
-         * this size cost page faults on every call, 12% of the pass. xp (zero borders), v
-         * (zero rows past cin), dmp, one image's masked gradient planes (ocpad x P, zero rows
-         * past oc), then the step's images pixel-major. */
-        const size_t xp_n = (size_t)(WGRAD_IMAGES * cin * plane), v_n = (size_t)(XI * cpad * ldt);
-        const size_t dmp_n = (size_t)(XI * ocpad * ldt), planes_n = (size_t)(ocpad * P);
-        float *xp = fnn_gemm_scratch(xp_n + v_n + dmp_n + planes_n +
-                                     (size_t)(WGRAD_IMAGES * P * ocpad));
-        float *v = xp ? xp + xp_n : NULL, *dmp = xp ? v + v_n : NULL;
-        float *planes = xp ? dmp + dmp_n : NULL, *pixels = xp ? planes + planes_n : NULL;
-        if (xp) {
-            memset(xp, 0, (xp_n + v_n) * sizeof(float));
-            memset(planes, 0, planes_n * sizeof(float));
+        /* The thread's buffers (fnn_thread_buffers: fresh ones cost page faults on every call,
+         * 12% of this pass): xp (zero borders), v (zero rows past cin), dmp, one image's
+         * masked gradient planes (ocpad x P, zero rows past oc), then the step's images
+         * pixel-major. */
+        float *buf[5];
+        const size_t sizes[5] = {(size_t)(WGRAD_IMAGES * cin * plane), (size_t)(XI * cpad * ldt),
+                                 (size_t)(XI * ocpad * ldt), (size_t)(ocpad * P),
+                                 (size_t)(WGRAD_IMAGES * P * ocpad)};
+        int got;
+        float *owned = fnn_thread_buffers(buf, sizes, 5, &got);
+        float *xp = buf[0], *v = buf[1], *dmp = buf[2], *planes = buf[3], *pixels = buf[4];
+        if (got) {
+            memset(xp, 0, sizes[0] * sizeof(float));
+            memset(v, 0, sizes[1] * sizeof(float));
+            memset(planes, 0, sizes[3] * sizeof(float));
         }
-        const int ok = status == FNN_OK && xp;
+        const int ok = status == FNN_OK && got;
         double images = 0.0;
         if (!ok) FNN_CONV_FAIL(status);
 #pragma omp for schedule(static) nowait
@@ -419,6 +422,7 @@ int fnn_conv2d_winograd_weight_grad(const float *x, const float *gy, const float
                 }
             }
         }
+        free(owned);
         FNN_REGION_DONE(&region, fnn_thread_index(), images);
     }
     fnn_region_judge(&region, fnn_now_ns());

@@ -22,33 +22,34 @@
 
 extern long long fnn_call_counts[FNN_K_COUNT];
 
-/* Packing buffers live per thread and grow on demand: allocating ~1 MiB per call would cost
+/* Packing buffers live per thread and grow on demand, one per slot (the GEMM's packing; the
+ * convolution drivers' buffers, which are in use while they call the GEMM): allocating ~1 MiB per call would cost
  * page faults comparable to a small product. A thread's buffer is freed when the thread exits
  * (a pthread key destructor): a program that runs products on short-lived threads (a thread
  * pool recycling its workers) otherwise leaked one buffer per thread, 373 MiB over 300
  * threads doing one 512x512 product each (issue 11). libgomp's own workers persist, and so
  * do theirs. */
 #if defined(_WIN32)
-static __declspec(thread) float *tls_buf = NULL;
-static __declspec(thread) size_t tls_cap = 0;
+static __declspec(thread) float *tls_buf[FNN_SCRATCH_SLOTS];
+static __declspec(thread) size_t tls_cap[FNN_SCRATCH_SLOTS];
 
-float *fnn_gemm_scratch(size_t floats)
+float *fnn_thread_scratch(int slot, size_t floats)
 {
-    if (floats > tls_cap) {
-        free(tls_buf);
-        tls_cap = 0;
-        tls_buf = fnn_aligned_malloc(64, floats * sizeof(float));
-        if (!tls_buf) return NULL;
-        tls_cap = floats;
+    if (floats > tls_cap[slot]) {
+        free(tls_buf[slot]);
+        tls_cap[slot] = 0;
+        tls_buf[slot] = fnn_aligned_malloc(64, floats * sizeof(float));
+        if (!tls_buf[slot]) return NULL;
+        tls_cap[slot] = floats;
     }
-    return tls_buf;
+    return tls_buf[slot];
 }
 #else
 #include <pthread.h>
 
 typedef struct {
-    float *buf;
-    size_t cap;
+    float *buf[FNN_SCRATCH_SLOTS];
+    size_t cap[FNN_SCRATCH_SLOTS];
 } pack_space;
 
 static pthread_key_t pack_key;
@@ -58,13 +59,13 @@ static int pack_key_ok = 0;
 static void pack_space_free(void *p)
 {
     pack_space *space = p;
-    free(space->buf);
+    for (int slot = 0; slot < FNN_SCRATCH_SLOTS; ++slot) free(space->buf[slot]);
     free(space);
 }
 
 static void pack_key_create(void) { pack_key_ok = pthread_key_create(&pack_key, pack_space_free) == 0; }
 
-float *fnn_gemm_scratch(size_t floats)
+float *fnn_thread_scratch(int slot, size_t floats)
 {
     pthread_once(&pack_key_once, pack_key_create);
     if (!pack_key_ok) return NULL;
@@ -77,16 +78,18 @@ float *fnn_gemm_scratch(size_t floats)
             return NULL;
         }
     }
-    if (floats > space->cap) {
-        free(space->buf);
-        space->cap = 0;
-        space->buf = fnn_aligned_malloc(64, floats * sizeof(float));
-        if (!space->buf) return NULL;
-        space->cap = floats;
+    if (floats > space->cap[slot]) {
+        free(space->buf[slot]);
+        space->cap[slot] = 0;
+        space->buf[slot] = fnn_aligned_malloc(64, floats * sizeof(float));
+        if (!space->buf[slot]) return NULL;
+        space->cap[slot] = floats;
     }
-    return space->buf;
+    return space->buf[slot];
 }
 #endif
+
+float *fnn_gemm_scratch(size_t floats) { return fnn_thread_scratch(FNN_SCRATCH_GEMM, floats); }
 
 /* Pack `width` rows of a row-major source (row stride ld), each `kc` long, into a k-major
  * panel: dst[k * width + r] = src[r * ld + k]. This is the transpose that packing a row-major A

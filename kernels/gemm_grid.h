@@ -30,8 +30,11 @@ static inline int fnn_transpose_pads_less(int mr, int nr, ptrdiff_t M, ptrdiff_t
     return swapped < as_is || (swapped == as_is && N > M);
 }
 
-/* This thread's packing scratch, at least `floats` 4-byte words, freed when the thread exits
- * (gemm.c); NULL when the allocation fails. */
+/* This thread's scratch in `slot`, at least `floats` 4-byte words, 64-byte aligned, kept and
+ * grown across calls, freed when the thread exits (gemm.c); NULL when the allocation fails.
+ * fnn_gemm_scratch is the GEMM drivers' slot. */
+enum { FNN_SCRATCH_GEMM, FNN_SCRATCH_CONV, FNN_SCRATCH_SLOTS };
+float *fnn_thread_scratch(int slot, size_t floats);
 float *fnn_gemm_scratch(size_t floats);
 
 /* dst[k * width + r] = src[r * ld + k] for r < width, k < kc: 4-byte words moved bit for bit

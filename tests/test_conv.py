@@ -698,3 +698,25 @@ def test_winograd_switch_and_nonfinite_inputs():
         _kernels.isa_force(previous)
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(np.isfinite(runs[2]), np.isfinite(runs[3]))
+
+
+def test_a_layer_past_the_thread_scratch_cap_allocates_for_the_call():
+    """The conv drivers keep their buffers per thread up to 32 MiB (conv_shared.h,
+    FNN_CONV_SCRATCH_MAX); a layer needing more (im2col of 8 images of 224 x 224 x 27 taps,
+    43 MiB) gets a block for the call only, and the same results as the reference."""
+    from fastnn.ops.conv import conv_shape
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((8, 3, 224, 224)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    shape = conv_shape(x, w, (1, 1), (1, 1), (1, 1), 1)
+    gy = rng.standard_normal((8, 4, 224, 224)).astype(np.float32)
+    out = {}
+    for name in ("cython", "numpy"):
+        y = np.empty((8, 4, 224, 224), np.float32)
+        backend.conv2d_forward(x, w, b, y, shape, backend=name)
+        gx, gw = np.empty_like(x), np.empty_like(w)
+        backend.conv2d_backward(x, w, gy, gx, gw, None, shape, None, backend=name)
+        out[name] = (y, gx, gw)
+    for got, want in zip(out["cython"], out["numpy"]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=5e-3)
