@@ -84,13 +84,19 @@ static int geometry_init(geometry *g, const fnn_iconv *s, const fnn_gemm_config 
     return 1;
 }
 
-/* The group's channels of one image as the packing reads them: src itself when the layer has
- * no padding and no mask (the 1x1 layer: copying it took a third of its input gradient's
- * time), else copied into xp's interior (fnn_pad_planes). The packing reads only the runs, so
- * reading src in place never goes past the image. */
+/* Whether the packing reads the image in place: no padding and no mask (the 1x1 layer: copying
+ * it took a third of its input gradient's time). The packing reads only the runs, so reading
+ * in place never goes past the image. */
+static int in_place(const geometry *g, const float *mask)
+{
+    return g->ph == 0 && g->pw == 0 && !mask;
+}
+
+/* The group's channels of one image as the packing reads them: src itself in place, else
+ * copied into xp's interior (fnn_pad_planes). */
 static const float *image_at(const geometry *g, const float *src, const float *mask, float *xp)
 {
-    if (g->ph == 0 && g->pw == 0 && !mask) return src;
+    if (in_place(g, mask)) return src;
     FNN_ASSERT_INDEX(((g->cin - 1) * g->hp + g->h - 1 + g->ph) * g->wp + g->pw + g->w - 1,
                      g->xp_size);
     fnn_pad_planes(src, mask, g->cin, g->h, g->w, xp, g->hp, g->wp, g->ph, g->pw);
@@ -348,7 +354,8 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         float *buf[3];
-        const size_t sizes[3] = {(size_t)(g.xp_size + SLACK),
+        /* xp, the padded copy of the image, unless it is read in place */
+        const size_t sizes[3] = {in_place(&g, mask) ? 0 : (size_t)(g.xp_size + SLACK),
                                  (size_t)(fnn_round_up(pblock, by_rows ? mr : nr) * kc_max + SLACK),
                                  (size_t)(rows * ldo)};
         int got;
@@ -447,20 +454,6 @@ int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float 
     return status;
 }
 
-/* Image n's gy for group q (oc x P) masked by the fused ReLU's output y into gym (or gy itself
- * without a mask); adds each channel's sum to gb (double). */
-static const float *masked_grad(const geometry *g, const float *gy, const float *y, float *gym,
-                                double *gb)
-{
-    const float *src = gy;
-    if (y) {
-        fnn_relu_mask(y, gy, gym, g->oc * g->P);
-        src = gym;
-    }
-    for (ptrdiff_t o = 0; gb && o < g->oc; ++o) gb[o] += fnn_sum_plane(src + o * g->P, g->P);
-    return src;
-}
-
 int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
                                     float *gb, const fnn_iconv *s)
 {
@@ -501,7 +494,8 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         float *buf[4];
-        const size_t sizes[4] = {(size_t)g.xp_size, (size_t)(y ? g.oc * g.P : 0),
+        const size_t sizes[4] = {in_place(&g, NULL) ? 0 : (size_t)g.xp_size,
+                                 (size_t)(y ? g.oc * g.P : 0),
                                  (size_t)((taps_as_rows ? cols : rows) * kc_max),
                                  (size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) * kc_max)};
         int got;
@@ -518,8 +512,9 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                 images += 1.0;
                 for (ptrdiff_t q = 0; q < s->groups; ++q) {
                     const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
-                    const float *gyp = masked_grad(&g, gy + at_y, y ? y + at_y : NULL, gym,
-                                                   acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
+                    const float *gyp = fnn_masked_grad(
+                        gy + at_y, y ? y + at_y : NULL, gym, g.oc, g.P,
+                        acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
                     if (!acc) continue;
                     const float *img = image_at(&g, x + (n * s->groups + q) * g.cin * g.h * g.w,
                                                 NULL, xp);

@@ -69,6 +69,21 @@ static inline float fnn_sum_plane(const float *x, ptrdiff_t n)
     return lanes[0];
 }
 
+/* One image's output gradient for a weight gradient: gy (oc planes of P) masked by the fused
+ * ReLU's output y into dst when y is given, else gy itself (no copy); each channel's sum is
+ * added to gb (double) when given. */
+static inline const float *fnn_masked_grad(const float *gy, const float *y, float *dst,
+                                           ptrdiff_t oc, ptrdiff_t P, double *gb)
+{
+    const float *src = gy;
+    if (y) {
+        fnn_relu_mask(y, gy, dst, oc * P);
+        src = dst;
+    }
+    for (ptrdiff_t o = 0; gb && o < oc; ++o) gb[o] += fnn_sum_plane(src + o * P, P);
+    return src;
+}
+
 /* gb[o] = the `parts` runs' partial sums (double, parts x oc) added in run order: the bias
  * gradient of the convolution drivers, the same bits on any thread count. */
 static inline void fnn_bias_from_parts(const double *partial, ptrdiff_t parts, ptrdiff_t oc,

@@ -396,13 +396,14 @@ int fnn_conv2d_winograd_weight_grad(const float *x, const float *gy, const float
                         fnn_pad_planes(x + at, NULL, cin, s->h, s->w, xp + i * cin * plane, hp,
                                        wp, s->ph, s->pw);
                         const ptrdiff_t at_y = ((n0 + i) * s->groups + q) * oc * P;
-                        if (y)
-                            fnn_relu_mask(y + at_y, gy + at_y, planes, oc * P);
-                        else
-                            memcpy(planes, gy + at_y, (size_t)(oc * P) * sizeof(float));
-                        for (ptrdiff_t o = 0; acc_b && o < oc; ++o)
-                            acc_b[part * oc_all + q * oc + o] += fnn_sum_plane(planes + o * P, P);
-                        fnn_transpose_into_panel(planes, P, (int)ocpad, P, pixels + i * P * ocpad);
+                        const float *src = fnn_masked_grad(
+                            gy + at_y, y ? y + at_y : NULL, planes, oc, P,
+                            acc_b ? acc_b + part * oc_all + q * oc : NULL);
+                        if (ocpad > oc && src != planes) { /* the transpose reads ocpad rows */
+                            memcpy(planes, src, (size_t)(oc * P) * sizeof(float));
+                            src = planes;
+                        }
+                        fnn_transpose_into_panel(src, P, (int)ocpad, P, pixels + i * P * ocpad);
                     }
                     const ptrdiff_t tiles = nb * T;
                     for (ptrdiff_t t0 = 0; t0 < tiles; t0 += PANEL) {

@@ -67,46 +67,30 @@ void fnn_ukernel_avx512_strided(ptrdiff_t kc, const float *a, ptrdiff_t rsa, ptr
  * accumulator per row: 24 accumulators, each FMA taking its A element as an embedded
  * broadcast. A is `panels` (1 or 2) consecutive 12-wide micro-panels (a, a + 12 kc): the
  * packing of the 12 x 32 path, unchanged. */
-#define NARROW_ZERO(i) __m512 n##i = _mm512_setzero_ps()
-#define NARROW_FMA(i, p) n##i = _mm512_fmadd_ps(_mm512_set1_ps(p[(i) % 12]), b0, n##i)
-#define NARROW_STORE(i)                                                            \
-    do {                                                                           \
-        float *ci = c + (i) * ldc;                                                 \
-        _mm512_storeu_ps(ci, accumulate ? _mm512_add_ps(n##i, _mm512_loadu_ps(ci)) \
-                                        : n##i);                                   \
-    } while (0)
-
 static inline __attribute__((always_inline)) FNN_TARGET_AVX512
 void narrow_body(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                 int accumulate, const int two)
+                 int accumulate, const int rows)
 {
     const float *a1 = a + 12 * kc;
-    NARROW_ZERO(0); NARROW_ZERO(1); NARROW_ZERO(2); NARROW_ZERO(3); NARROW_ZERO(4);
-    NARROW_ZERO(5); NARROW_ZERO(6); NARROW_ZERO(7); NARROW_ZERO(8); NARROW_ZERO(9);
-    NARROW_ZERO(10); NARROW_ZERO(11); NARROW_ZERO(12); NARROW_ZERO(13); NARROW_ZERO(14);
-    NARROW_ZERO(15); NARROW_ZERO(16); NARROW_ZERO(17); NARROW_ZERO(18); NARROW_ZERO(19);
-    NARROW_ZERO(20); NARROW_ZERO(21); NARROW_ZERO(22); NARROW_ZERO(23);
+    __m512 acc[24];
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i)
+        if (i < rows) acc[i] = _mm512_setzero_ps();
     for (ptrdiff_t k = 0; k < kc; ++k) {
-        const __m512 b0 = _mm512_loadu_ps(b + 16 * k);
-        const float *p = a + 12 * k;
-        NARROW_FMA(0, p); NARROW_FMA(1, p); NARROW_FMA(2, p); NARROW_FMA(3, p);
-        NARROW_FMA(4, p); NARROW_FMA(5, p); NARROW_FMA(6, p); NARROW_FMA(7, p);
-        NARROW_FMA(8, p); NARROW_FMA(9, p); NARROW_FMA(10, p); NARROW_FMA(11, p);
-        if (two) {
-            const float *q = a1 + 12 * k;
-            NARROW_FMA(12, q); NARROW_FMA(13, q); NARROW_FMA(14, q); NARROW_FMA(15, q);
-            NARROW_FMA(16, q); NARROW_FMA(17, q); NARROW_FMA(18, q); NARROW_FMA(19, q);
-            NARROW_FMA(20, q); NARROW_FMA(21, q); NARROW_FMA(22, q); NARROW_FMA(23, q);
+        const __m512 bk = _mm512_loadu_ps(b + 16 * k);
+        const float *p = a + 12 * k, *q = a1 + 12 * k;
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) {
+            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i]), bk, acc[i]);
+            if (rows == 24) acc[12 + i] = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), bk, acc[12 + i]);
         }
     }
-    NARROW_STORE(0); NARROW_STORE(1); NARROW_STORE(2); NARROW_STORE(3); NARROW_STORE(4);
-    NARROW_STORE(5); NARROW_STORE(6); NARROW_STORE(7); NARROW_STORE(8); NARROW_STORE(9);
-    NARROW_STORE(10); NARROW_STORE(11);
-    if (two) {
-        NARROW_STORE(12); NARROW_STORE(13); NARROW_STORE(14); NARROW_STORE(15);
-        NARROW_STORE(16); NARROW_STORE(17); NARROW_STORE(18); NARROW_STORE(19);
-        NARROW_STORE(20); NARROW_STORE(21); NARROW_STORE(22); NARROW_STORE(23);
-    }
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i)
+        if (i < rows) {
+            float *ci = c + i * ldc;
+            _mm512_storeu_ps(ci, accumulate ? _mm512_add_ps(acc[i], _mm512_loadu_ps(ci)) : acc[i]);
+        }
 }
 
 FNN_TARGET_AVX512
@@ -114,9 +98,9 @@ void fnn_ukernel_avx512_24x16(ptrdiff_t kc, const float *a, const float *b, floa
                               ptrdiff_t ldc, int accumulate, int panels)
 {
     if (panels == 2)
-        narrow_body(kc, a, b, c, ldc, accumulate, 1);
+        narrow_body(kc, a, b, c, ldc, accumulate, 24);
     else
-        narrow_body(kc, a, b, c, ldc, accumulate, 0);
+        narrow_body(kc, a, b, c, ldc, accumulate, 12);
 }
 
 /* R (1 or 2) output rows of W (<= 12) pixels x 16 channels read straight from the image, no

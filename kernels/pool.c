@@ -121,6 +121,14 @@ static void maxpool_2x2(const float *xp, float *yp, int64_t *ip, uint8_t *cp,
     }
 }
 
+/* Whether the window is 2 x 2, stride 2, unpadded and undilated, all inside the input: the
+ * vectorised path of the indices kernel and the case of the window-code kernels. */
+static int is_2x2(const fnn_conv_shape *s)
+{
+    return s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && s->ph == 0 && s->pw == 0 &&
+           s->dh == 1 && s->dw == 1 && 2 * s->oh <= s->h && 2 * s->ow <= s->w;
+}
+
 /* Max pooling; idx[plane][o] = the argmax's flat index y*W + x in its input plane, as torch's
  * return_indices. Ties keep the first; a NaN wins and stays (torch propagates NaN). A window
  * with no tap inside the input (possible only with dilation) gives -inf and index -1. */
@@ -129,9 +137,7 @@ void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_con
     __atomic_fetch_add(&fnn_call_counts[FNN_K_POOL], 1, __ATOMIC_RELAXED);
     const ptrdiff_t planes = s->n * s->c, in = s->h * s->w, out = s->oh * s->ow;
     const int threads = planes * out >= POOL_PARALLEL_MIN ? fnn_region_threads() : 1;
-    const int fast = s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && s->ph == 0 &&
-                     s->pw == 0 && s->dh == 1 && s->dw == 1 && 2 * s->oh <= s->h &&
-                     2 * s->ow <= s->w;
+    const int fast = is_2x2(s);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (ptrdiff_t p = 0; p < planes; ++p) {
         const float *xp = x + p * in;
@@ -171,14 +177,6 @@ void fnn_maxpool2d_forward(const float *x, float *y, int64_t *idx, const fnn_con
             }
         }
     }
-}
-
-/* Whether the window is 2 x 2, stride 2, unpadded and undilated, all inside the input: the
- * case of the window-code kernels below. */
-static int is_2x2(const fnn_conv_shape *s)
-{
-    return s->kh == 2 && s->kw == 2 && s->sh == 2 && s->sw == 2 && s->ph == 0 && s->pw == 0 &&
-           s->dh == 1 && s->dw == 1 && 2 * s->oh <= s->h && 2 * s->ow <= s->w;
 }
 
 /* 2 x 2 max pooling that keeps each window's argmax as a one-byte code (dy * 2 + dx) instead of

@@ -461,6 +461,13 @@ implicit_cases = st.fixed_dictionaries({
     "dilation": st.integers(1, 2), "relu": st.booleans(), "seed": st.integers(0, 99)})
 
 
+def _agree_where_finite(got, want):
+    """The same pattern of inf/NaN as `want`, and its values where it is finite."""
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+    ok = np.isfinite(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-4, atol=1e-3)
+
+
 def _implicit_against_reference(c, isa, threads, mode="always"):
     from fastnn.ops.conv import conv_shape
     cin, cout = c["cpg"] * c["groups"], c["ocpg"] * c["groups"]
@@ -595,9 +602,7 @@ def test_implicit_gemm_rules_and_nonfinite_inputs():
         finally:
             _kernels.conv_implicit_mode(previous)
     for got, want in zip(runs[1], runs[0]):
-        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
-        ok = np.isfinite(want)
-        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-4, atol=1e-3)
+        _agree_where_finite(got, want)
 
 
 winograd_cases = st.fixed_dictionaries({
@@ -658,9 +663,7 @@ def test_winograd_weight_gradient_recomputes_a_nonfinite_result_directly(where):
     finally:
         _kernels.isa_force(previous)
     for got, want in zip(runs[0], runs[1]):
-        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
-        ok = np.isfinite(want)
-        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-4, atol=1e-3)
+        _agree_where_finite(got, want)
     if where == "x":
         assert 0 < np.isfinite(runs[1][0]).sum() < w.size  # the direct pattern is partial
 

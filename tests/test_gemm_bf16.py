@@ -8,6 +8,7 @@ import pytest
 
 import fastnn
 from fastnn import _kernels
+from conftest import requires_torch
 
 needs_bf16 = pytest.mark.skipif(not _kernels.bf16_supported(),
                                 reason="no AVX512_BF16 on this CPU (the fallback is tested in "
@@ -242,3 +243,27 @@ def test_bfloat16_storage_gemm_on_every_instruction_set(isa):
             backend.gemm_bf16_storage(a, b, np.empty((33, 21), np.float32))
     finally:
         _kernels.isa_force(previous)
+
+
+@requires_torch
+def test_bfloat16_tensor_matmul_matches_torch():
+    """x @ w on bfloat16 tensors against torch.matmul on the same bfloat16 tensors: the
+    result's dtype, its values (float32 sums rounded once to bfloat16: at most one bfloat16
+    step apart where the summation orders differ) and the gradients of both operands."""
+    import torch
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((37, 70), dtype=np.float32)
+    b = rng.standard_normal((70, 45), dtype=np.float32)
+    g = rng.standard_normal((37, 45), dtype=np.float32)
+    fa, fb = (fastnn.tensor(v).bfloat16().requires_grad_(True) for v in (a, b))
+    ta, tb = (torch.tensor(v).bfloat16().requires_grad_(True) for v in (a, b))
+    fy, ty = fastnn.matmul(fa, fb), torch.matmul(ta, tb)
+    assert fy.dtype == fastnn.bfloat16 and ty.dtype == torch.bfloat16
+    want = ty.detach().float().numpy()
+    np.testing.assert_allclose(fy.detach().float().numpy(), want, rtol=2 ** -7, atol=1e-2)
+    fy.backward(fastnn.tensor(g).bfloat16())
+    ty.backward(torch.tensor(g).bfloat16())
+    for ours, theirs in ((fa, ta), (fb, tb)):
+        assert ours.grad.dtype == fastnn.bfloat16
+        np.testing.assert_allclose(ours.grad.float().numpy(), theirs.grad.float().numpy(),
+                                   rtol=2 ** -7, atol=1e-2)

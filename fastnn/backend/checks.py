@@ -233,25 +233,35 @@ def _pool_arrays(shape):
     return (n, c, h, w), (n, c, oh, ow)
 
 
-def check_maxpool2d_forward(x, y, idx, shape):
-    check_conv_shape(shape, pooling=True)
+def _check_maxpool_forward(x, y, argmax, shape, name, dtype):
+    """The arrays of a max pooling forward, whose argmax (`name`) is int64 indices or uint8
+    window codes."""
     xs, ys = _pool_arrays(shape)
     check_array("input", x, xs)
     check_array("output", y, ys, writable=True)
-    check_array("indices", idx, ys, dtype=np.int64, writable=True)
-    check_no_overlap([("output", y), ("indices", idx)], [("input", x)])
-    check_no_overlap([("output", y)], [("indices", idx)])
+    check_array(name, argmax, ys, dtype=dtype, writable=True)
+    check_no_overlap([("output", y), (name, argmax)], [("input", x)])
+    check_no_overlap([("output", y)], [(name, argmax)])
+
+
+def _check_maxpool_backward(gy, argmax, gx, shape, name, dtype):
+    xs, ys = _pool_arrays(shape)
+    check_array("grad_output", gy, ys)
+    check_array(name, argmax, ys, dtype=dtype)
+    check_array("grad_input", gx, xs, writable=True)
+    check_no_overlap([("grad_input", gx)], [("grad_output", gy), (name, argmax)])
+
+
+def check_maxpool2d_forward(x, y, idx, shape):
+    check_conv_shape(shape, pooling=True)
+    _check_maxpool_forward(x, y, idx, shape, "indices", np.int64)
 
 
 def check_maxpool2d_backward(gy, idx, gx, shape):
     """The indices are range-checked where they are used (each backend skips, never follows,
     an index outside the input plane)."""
     check_conv_shape(shape, pooling=True)
-    xs, ys = _pool_arrays(shape)
-    check_array("grad_output", gy, ys)
-    check_array("indices", idx, ys, dtype=np.int64)
-    check_array("grad_input", gx, xs, writable=True)
-    check_no_overlap([("grad_input", gx)], [("grad_output", gy), ("indices", idx)])
+    _check_maxpool_backward(gy, idx, gx, shape, "indices", np.int64)
 
 
 def is_2x2_pooling(shape):
@@ -271,21 +281,13 @@ def _check_2x2(shape):
 
 def check_maxpool2x2_forward(x, y, code, shape):
     _check_2x2(shape)
-    xs, ys = _pool_arrays(shape)
-    check_array("input", x, xs)
-    check_array("output", y, ys, writable=True)
-    check_array("codes", code, ys, dtype=np.uint8, writable=True)
-    check_no_overlap([("output", y), ("codes", code)], [("input", x)])
-    check_no_overlap([("output", y)], [("codes", code)])
+    _check_maxpool_forward(x, y, code, shape, "codes", np.uint8)
 
 
 def check_maxpool2x2_backward(gy, code, gx, shape):
+    """A code above 3 is handled where it is used (each backend sends it nowhere)."""
     _check_2x2(shape)
-    xs, ys = _pool_arrays(shape)
-    check_array("grad_output", gy, ys)
-    check_array("codes", code, ys, dtype=np.uint8)
-    check_array("grad_input", gx, xs, writable=True)
-    check_no_overlap([("grad_input", gx)], [("grad_output", gy), ("codes", code)])
+    _check_maxpool_backward(gy, code, gx, shape, "codes", np.uint8)
 
 
 def check_avgpool2d(x, y, shape, x_name, y_name):
