@@ -267,3 +267,37 @@ def test_bfloat16_tensor_matmul_matches_torch():
         assert ours.grad.dtype == fastnn.bfloat16
         np.testing.assert_allclose(ours.grad.float().numpy(), theirs.grad.float().numpy(),
                                    rtol=2 ** -7, atol=1e-2)
+
+
+@needs_bf16
+@pytest.mark.parametrize("offset", [0, 1])
+def test_bfloat16_out_rounds_specials_and_any_operand_alignment(offset):
+    """The bfloat16 result is rounded in registers tile by tile: inf, NaN (inf * 0 and
+    inf - inf), ties and values near the largest finite bfloat16 round as ml_dtypes rounds the
+    float32 result, on edge tiles (33 columns) too. The operands start 2 bytes past a 4-byte
+    boundary (offset 1) or on one: pair words read in place need the boundary."""
+    rng = np.random.default_rng(11)
+    m, k, n = 29, 64, 33
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    a[0, 0], b[0, :2] = np.inf, (1.0, 0.0)       # C[0,0] inf, C[0,1] NaN (inf * 0)
+    a[1, :2], b[:2, 2] = (np.inf, np.inf), (1.0, -1.0)  # C[1,2] inf - inf
+    a[2, :] = 0.0
+    # C[2,3] = 2^127 (1.9921875 + 0.75 / 128): a float32 past the halfway point between the
+    # largest finite bfloat16 (2^127 * 1.9921875) and 2^128, so its bfloat16 is inf
+    a[2, :2], b[:2, 3] = (2.0 ** 127, 2.0 ** 120), (1.9921875, 0.75)
+    a16 = np.empty((m, k + 1), ml_dtypes.bfloat16)[:, offset:offset + k]
+    b16 = np.empty((k, n + 1), ml_dtypes.bfloat16)[:, offset:offset + n]
+    a16[...], b16[...] = a, b
+    out = np.empty((m, n), np.float32)
+    out16 = np.empty((m, n), ml_dtypes.bfloat16)
+    with np.errstate(invalid="ignore"):
+        want = rounded(a) @ rounded(b)
+    assert _kernels.gemm_bf16_storage(a16.view(np.uint16), b16.view(np.uint16), out)
+    assert _kernels.gemm_bf16_storage(a16.view(np.uint16), b16.view(np.uint16),
+                                      out16.view(np.uint16))
+    np.testing.assert_array_equal(out16.view(np.uint16),
+                                  out.astype(ml_dtypes.bfloat16).view(np.uint16))
+    assert np.isposinf(out[0, 0]) and np.isnan(out[0, 1]) and np.isnan(out[1, 2])
+    assert np.isposinf(out16.astype(np.float32)[2, 3])
+    np.testing.assert_allclose(out[3:], want[3:], rtol=1e-5, atol=1e-3)  # ordinary rows

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import dtypes
 from fastnn.backend import checks, contract
 
 KERNELS = contract.NAMES
@@ -183,8 +184,6 @@ def gemm_bf16_storage(a, b, out=None, bias=None, relu=False, accumulate=False, b
     AVX512_BF16 packs the bfloat16 values as they are, with nothing to round and half the
     bytes to read, and rounds each finished tile of C; elsewhere their float32 widening
     (exact) goes through the float32 GEMM."""
-    from fastnn import dtypes
-    from fastnn.ops.convert import convert
     bf16 = dtypes.bfloat16.numpy
     for name, x in (("a", a), ("b", b)):
         if not isinstance(x, np.ndarray) or x.dtype != bf16 or x.ndim != 2:
@@ -210,6 +209,7 @@ def gemm_bf16_storage(a, b, out=None, bias=None, relu=False, accumulate=False, b
                                            out.view(np.uint16) if out.dtype == bf16 else out,
                                            bias, bool(relu), bool(accumulate)):
         return out
+    from fastnn.ops.convert import convert
     result = gemm(convert(a, np.float32), convert(b, np.float32),
                   out if out.dtype == np.float32 else None, bias, relu, accumulate,
                   backend=module.NAME)
