@@ -5,6 +5,10 @@
 """
 __version__ = "0.1.0"
 
+from fastnn import memory as _memory
+
+_memory.tune_malloc()  # freed arrays reused, not re-faulted (issue 12; fastnn/memory.py)
+
 from fastnn.dtypes import (bfloat16, bool_, double, dtype, float16, float32,  # noqa: F401
                            float64, get_default_dtype, half, int8, int16, int32, int64, long,
                            promote_types, result_type, set_default_dtype, short, uint8)

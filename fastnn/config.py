@@ -36,6 +36,8 @@ def config():
         "VDPBF16PS (AVX512_BF16)" if backend.bf16_native() else
         "fallback: float32 GEMM on bfloat16-rounded operands (no AVX512_BF16 kernel here)")
     info["autocast_bf16_conv2d"] = "float32 kernel on bfloat16-rounded operands"
+    from fastnn import memory
+    info["malloc"] = memory.state
     try:
         import numba
         info["numba"] = numba.__version__
