@@ -2,6 +2,8 @@
 are packed, products accumulated in float32 by VDPBF16PS. The oracle is float64 arithmetic on
 ml_dtypes' bfloat16 rounding of the operands; every layout the packing routines take, odd sizes,
 the epilogue flags, thread counts and the call counter that proves the kernel ran."""
+import re
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -301,3 +303,16 @@ def test_bfloat16_out_rounds_specials_and_any_operand_alignment(offset):
     assert np.isposinf(out[0, 0]) and np.isnan(out[0, 1]) and np.isnan(out[1, 2])
     assert np.isposinf(out16.astype(np.float32)[2, 3])
     np.testing.assert_allclose(out[3:], want[3:], rtol=1e-5, atol=1e-3)  # ordinary rows
+
+
+@pytest.mark.parametrize("bias", [np.ones(5, np.float32), np.ones(4, np.float64),
+                                  np.ones(8, np.float32)[::2], np.ones((1, 4), np.float32)])
+def test_autocast_gemm_refuses_a_bad_bias_as_gemm_does(bias):
+    """backend.gemm_bf16 with a new out skips the full checks only for a float32 vector bias of
+    the right length: any other bias gets gemm's own error (type and words)."""
+    from fastnn import backend
+    a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
+    with pytest.raises((TypeError, ValueError, RuntimeError)) as want:
+        backend.gemm(a, b, None, bias)
+    with pytest.raises(type(want.value), match=re.escape(str(want.value))):
+        backend.gemm_bf16(a, b, None, bias)

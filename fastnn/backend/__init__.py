@@ -168,8 +168,13 @@ def gemm_bf16(a, b, out=None, bias=None, relu=False, accumulate=False, backend=N
     float32) in another summation order. Same checks, same errors as gemm."""
     module = _pick(backend)
     if out is None and checks.gemm_operands_ok(a, b):
+        # a new out for checked operands and bias: nothing to overlap, nothing else to check
+        # (check_gemm was a third of autocast's batch-1 Linear)
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-    checks.check_gemm(a, b, out, bias, bool(relu), bool(accumulate))
+        if not checks.gemm_bias_ok(bias, b.shape[1]):
+            checks.check_gemm(a, b, out, bias, bool(relu), bool(accumulate))
+    else:
+        checks.check_gemm(a, b, out, bias, bool(relu), bool(accumulate))
     if module.NAME == "cython" and module.gemm_bf16(a, b, out, bias, bool(relu),
                                                     bool(accumulate)):
         return out

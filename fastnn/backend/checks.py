@@ -45,6 +45,13 @@ def gemm_operands_ok(a, b):
             and not a.strides[1] % 4 and not b.strides[0] % 4 and not b.strides[1] % 4)
 
 
+def gemm_bias_ok(bias, n):
+    """True when bias is absent or a contiguous float32 vector of length n (gemm_operands_ok's
+    companion for the bias)."""
+    return bias is None or (type(bias) is np.ndarray and bias.dtype == _F32 and bias.ndim == 1
+                            and bias.shape[0] == n and bias.flags.c_contiguous)
+
+
 def check_gemm_operands(a, b):
     require_float32("mat1", a)
     require_float32("mat2", b)

@@ -21,6 +21,8 @@ from fastnn.ops.convert import convert, rounded
 from fastnn.ops.linear import _rows
 from fastnn.tensor import Tensor
 
+_F32 = np.dtype(np.float32)
+
 
 def _gemm_for(dtype):
     """The GEMM that rounds both operands to dtype and accumulates in float32."""
@@ -34,7 +36,7 @@ def _gemm_for(dtype):
 
 
 def _float32(x):
-    return convert(x, np.float32)
+    return x if x.dtype == _F32 else convert(x, np.float32)
 
 
 def _round_grad(g, dtype, target):
