@@ -254,6 +254,54 @@ TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const ui
 
 static void tile_to_bf16(const float *tile, int rows, int cols, uint16_t *c16, ptrdiff_t ld16);
 
+/* The edge row panel (rows <= R < MR: 256 = 21 x 12 + 4) as an R x 32 tile, so its padded
+ * rows cost no products: a 12-row tile there was 3% of a 256x784x256 product. Always inlined
+ * with a constant R, so the accumulators live in registers. */
+static inline __attribute__((always_inline)) TARGET_BF16 void
+ukernel_bf16_short(const int R, ptrdiff_t kp_n, const uint32_t *a, const uint32_t *b, float *c,
+                   ptrdiff_t ldc, int accumulate)
+{
+    __m512 lo[8], hi[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+    for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; ++i) {
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            lo[i] = _mm512_dpbf16_ps(lo[i], ai, b0);
+            hi[i] = _mm512_dpbf16_ps(hi[i], ai, b1);
+        }
+        a += MR;
+        b += NR;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+        float *ci = c + i * ldc;
+        if (accumulate) {
+            lo[i] = _mm512_add_ps(lo[i], _mm512_loadu_ps(ci));
+            hi[i] = _mm512_add_ps(hi[i], _mm512_loadu_ps(ci + 16));
+        }
+        _mm512_storeu_ps(ci, lo[i]);
+        _mm512_storeu_ps(ci + 16, hi[i]);
+    }
+}
+
+/* c[0:rows, 0:32] (+)= the product, rows of c past `rows` untouched only where the caller
+ * passes a tile buffer (it does for every partial tile). */
+TARGET_BF16 static void ukernel_bf16_rows(int rows, ptrdiff_t kp_n, const uint32_t *a,
+                                          const uint32_t *b, float *c, ptrdiff_t ldc,
+                                          int accumulate)
+{
+    if (rows <= 4)
+        ukernel_bf16_short(4, kp_n, a, b, c, ldc, accumulate);
+    else if (rows <= 8)
+        ukernel_bf16_short(8, kp_n, a, b, c, ldc, accumulate);
+    else
+        ukernel_bf16(kp_n, a, b, c, ldc, accumulate);
+}
+
 TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const void *A,
                                         ptrdiff_t rsa, ptrdiff_t csa, const void *B, ptrdiff_t rsb,
                                         ptrdiff_t csb, float *C, ptrdiff_t ldc, const float *bias,
@@ -309,7 +357,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                     for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
                         const int rows = (int)fnn_min_pd(MR, mc - ir);
                         if (direct16) {
-                            ukernel_bf16(kp_n, Ap + ir * kp_n, Bp + jr * kp_n, tile, NR, 0);
+                            ukernel_bf16_rows(rows, kp_n, Ap + ir * kp_n, Bp + jr * kp_n, tile, NR,
+                                              0);
                             if (bias || relu)
                                 fnn_gemm_epilogue(tile, NR, rows, cols,
                                                   bias ? bias + jc + jr : NULL, relu);
@@ -318,8 +367,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                         }
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         const int full = rows == MR && cols == NR;
-                        ukernel_bf16(kp_n, Ap + ir * kp_n, Bp + jr * kp_n, full ? c : tile,
-                                     full ? ldc : NR, full ? acc : 0);
+                        ukernel_bf16_rows(rows, kp_n, Ap + ir * kp_n, Bp + jr * kp_n,
+                                          full ? c : tile, full ? ldc : NR, full ? acc : 0);
                         if (!full)
                             for (int i = 0; i < rows; ++i)
                                 for (int j = 0; j < cols; ++j)
