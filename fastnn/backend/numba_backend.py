@@ -126,19 +126,20 @@ def _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts, s
                         min(n, hi))
 
 
-_ROWS = 6  # rows of out per _rows_times_b call
+_ROWS = 4  # rows of out per _rows_times_b call
 
 
 @njit(void(_M, _M, _M, int64), **_COMMON)
 def _rows_times_b(a, b, out, i0):
-    """out[i0:i0+6] += a[i0:i0+6] @ b, six rows of A by four rows of B at a time (the k-outer
+    """out[i0:i0+4] += a[i0:i0+4] @ b, four rows of A by four rows of B at a time (the k-outer
     form, for products whose B rows are contiguous: see _dot_form for when it is used).
 
-    24 scalars of A stay in (broadcast) registers while the j loop, which LLVM vectorises, reads
-    4 rows of B and updates 6 rows of C in memory: each loaded element of C takes 4 FMAs and
-    each of B 6, which lifts this from load/store-bound (~50 GFLOP/s a core) to 160-200 on the
-    MLP's 256x256x784 products (4 rows: 140-150; 8 rows spill). The rows are sliced afresh for
-    each k step: with the row views hoisted out of the k loop, the 4-row code ran at ~110."""
+    16 scalars of A stay in (broadcast) registers while the j loop, which LLVM vectorises, reads
+    4 rows of B and updates 4 rows of C in memory: each loaded element of C takes 4 FMAs and
+    each of B 4. With Numba 0.68 (LLVM 22) on Zen 5, at the MLP's g^T @ x (256x256x784),
+    interleaved in one process: 4x4 117 GFLOP/s, 6x4 78-99 (three of its 24 broadcasts spill),
+    8x4 92, 5x4 104, 4x6 105. The rows are sliced afresh for each k step: with the row views
+    hoisted out of the k loop, the code ran at ~110 (6 rows, Numba 0.60)."""
     kd = a.shape[1]
     n = b.shape[1]
     k = 0
@@ -148,18 +149,13 @@ def _rows_times_b(a, b, out, i0):
         a10, a11, a12, a13 = a[i0 + 1, k], a[i0 + 1, k + 1], a[i0 + 1, k + 2], a[i0 + 1, k + 3]
         a20, a21, a22, a23 = a[i0 + 2, k], a[i0 + 2, k + 1], a[i0 + 2, k + 2], a[i0 + 2, k + 3]
         a30, a31, a32, a33 = a[i0 + 3, k], a[i0 + 3, k + 1], a[i0 + 3, k + 2], a[i0 + 3, k + 3]
-        a40, a41, a42, a43 = a[i0 + 4, k], a[i0 + 4, k + 1], a[i0 + 4, k + 2], a[i0 + 4, k + 3]
-        a50, a51, a52, a53 = a[i0 + 5, k], a[i0 + 5, k + 1], a[i0 + 5, k + 2], a[i0 + 5, k + 3]
-        c0, c1, c2 = out[i0, :n], out[i0 + 1, :n], out[i0 + 2, :n]
-        c3, c4, c5 = out[i0 + 3, :n], out[i0 + 4, :n], out[i0 + 5, :n]
+        c0, c1, c2, c3 = out[i0, :n], out[i0 + 1, :n], out[i0 + 2, :n], out[i0 + 3, :n]
         for j in range(n):
             x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
             c0[j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
             c1[j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
             c2[j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
             c3[j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
-            c4[j] += a40 * x0 + a41 * x1 + a42 * x2 + a43 * x3
-            c5[j] += a50 * x0 + a51 * x1 + a52 * x2 + a53 * x3
         k += 4
     while k < kd:
         brow = b[k]
