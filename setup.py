@@ -24,6 +24,7 @@ C_SOURCES = [
     "kernels/gemm.c",
     "kernels/gemm_small.c",
     "kernels/gemm_bf16.c",
+    "kernels/reduce.c",
     "kernels/conv.c",
     "kernels/conv_implicit.c",
     "kernels/conv_winograd.c",

@@ -20,6 +20,7 @@ cdef extern from "conv.h" nogil:
         Py_ssize_t n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups
 
 cdef extern from "fastnn_kernels.h" nogil:
+    double fnn_sum_f32(const float *x, Py_ssize_t n)
     int fnn_isa_supported(int isa)
     int fnn_isa_best()
     int fnn_isa_active()
@@ -98,7 +99,7 @@ ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
-                "conv2d_24x16")
+                "conv2d_24x16", "sum")
 
 
 def isa_supported(str name):
@@ -149,7 +150,7 @@ def conv_winograd(enabled=None):
 
 
 def isa_call_counts():
-    """How many times the ReLU and optimizer loops ran in each instruction set's variant."""
+    """How many times the ReLU, optimizer and sum loops ran in each instruction set's variant."""
     return {name: fnn_isa_call_count(i) for i, name in enumerate(ISA_NAMES)}
 
 
@@ -267,6 +268,17 @@ def gemm(const float[:, :] a, const float[:, :] b, float[:, ::1] out,
 def bf16_supported():
     """Whether the bfloat16 GEMM runs on VDPBF16PS here (AVX512_BF16, AVX-512 active)."""
     return bool(fnn_bf16_supported())
+
+
+def sum_all(const float[::1] x, float[::1] out):
+    """out[0] = the sum of x, accumulated as kernels/reduce.c describes and rounded once to
+    float32."""
+    _same_length(1, out.shape[0], "out", "sum_all")
+    cdef double total = 0.0
+    if x.shape[0]:
+        with nogil:
+            total = fnn_sum_f32(&x[0], x.shape[0])
+    out[0] = <float>total
 
 
 def bf16_round(const float[::1] x, float[::1] out):

@@ -57,7 +57,7 @@ void fnn_fail_next_allocations(int n); /* tests: make the next n allocations fai
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
        FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_GEMM_BF16, FNN_K_CONV_IMPLICIT,
-       FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_COUNT };
+       FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 /* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
 long long fnn_isa_call_count(int isa);
@@ -98,6 +98,9 @@ void fnn_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n);
 void fnn_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
 
 /* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
+/* The sum of x[0:n] in float64 (float32 lanes over blocks of 4096, reduce.c); the same bits on
+ * any thread count and instruction set. */
+double fnn_sum_f32(const float *x, ptrdiff_t n);
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);
 /* gx = gy where x > 0, else 0 (gradient 0 at x == 0, as PyTorch). */
 void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);

@@ -155,6 +155,20 @@ def test_relu(data):
 
 @FUZZ
 @given(st.data())
+def test_sum_all(data):
+    """The full sum: any rank, the sizes past its parallel threshold, and every dtype and
+    layout (only C-contiguous float32 is accepted, with the same error elsewhere). The
+    tolerance is the float32 lanes' rounding against the reference's exact sum."""
+    rank = data.draw(st.integers(0, 3))
+    shape = tuple(data.draw(st.sampled_from(SIZES)) for _ in range(rank))
+    if data.draw(st.booleans()):
+        shape = (data.draw(st.sampled_from(LARGE + [1 << 19])),)
+    x = data.draw(array(shape))
+    same_everywhere(lambda x: backend.sum_all(x), x, rtol=1e-5, atol=2e-3)
+
+
+@FUZZ
+@given(st.data())
 def test_softmax_cross_entropy(data):
     n, c = data.draw(st.sampled_from(SIZES + [300])), data.draw(st.sampled_from(SIZES + [1000]))
     logits = data.draw(array((n, c)))
@@ -285,7 +299,7 @@ def test_batch_norm_forward_and_backward(data):
 def test_the_fuzz_covers_every_kernel():
     """A new kernel in the contract needs a fuzz case here."""
     from fastnn.backend import contract
-    covered = {"gemm", "relu_forward", "relu_backward", "relu_backward_bias",
+    covered = {"gemm", "sum_all", "relu_forward", "relu_backward", "relu_backward_bias",
                "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
                "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
                "maxpool2x2_forward", "maxpool2x2_backward",

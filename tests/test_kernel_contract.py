@@ -32,6 +32,9 @@ def conv_args(**change):
 
 
 BAD_CALLS = {
+    "sum of float64": lambda: backend.sum_all(z(5, dtype=np.float64)),
+    "sum of a strided view": lambda: backend.sum_all(z(10)[::2]),
+    "sum of a transposed matrix": lambda: backend.sum_all(z(4, 6).T),
     "conv bias too short": lambda: backend.conv2d_forward(**conv_args(bias=z(2))),
     "conv bias 2-D": lambda: backend.conv2d_forward(**conv_args(bias=z(4, 1))),
     "conv weight wrong": lambda: backend.conv2d_forward(**conv_args(w=z(4, 3, 3, 2))),
@@ -174,6 +177,8 @@ def test_streaming_wrappers_are_generated_from_the_contract():
         _kernels.sgd_step(z(10), z(9), None, 0.1, 0.0, 0.0, 0.0, False, False)
     with pytest.raises(ValueError, match="read-only"):
         _kernels.relu_forward(z(4), readonly(z(4)))
+    with pytest.raises(ValueError, match="sum_all: out has 2 elements, expected 1"):
+        _kernels.sum_all(z(4), z(2))
 
 
 def _message(fn):

@@ -121,6 +121,49 @@ def test_relu_matches_reference(name, n, seed):
 
 @pytest.mark.parametrize("name", BACKENDS)
 @settings(max_examples=25, deadline=None)
+@given(n=st.sampled_from([0, 1, 63, 64, 65, 4095, 4097, 1 << 18, (1 << 18) + 3, 3 << 19]),
+       seed=st.integers(0, 5))
+def test_sum_all_matches_reference(name, n, seed):
+    """The full sum against the exact (float64) sum rounded once: within the float32 lanes'
+    rounding, which is bounded by the sum of magnitudes, not the (cancelling) result."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) + 0.5).astype(np.float32)
+    got = backend.sum_all(x, backend=name)
+    want = reference.sum_all(x, np.empty(1, np.float32))[0]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(x).sum() / 64 + 1e-6)
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+def test_sum_all_same_bits_on_every_thread_count_and_instruction_set(isa):
+    """The compiled sum cuts the array into 64 fixed parts and sums each part's 64 lanes in a
+    fixed order, so neither the thread count nor the instruction set changes a bit; the call
+    and ISA counters prove the kernel ran. 1e8 then 3 million ones: a float32 running sum loses
+    every one (1e8's spacing is 8), this sum at most the 63 that share the big value's lane."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3 << 19) + 5).astype(np.float32)
+    previous, threads = _kernels.isa_active(), fastnn.get_num_threads()
+    bits = set()
+    try:
+        _kernels.isa_force(isa)
+        for count in (1, 2):
+            fastnn.set_num_threads(count)
+            calls, runs = _kernels.call_counts()["sum"], _kernels.isa_call_counts()[isa]
+            bits.add(backend.sum_all(x, backend="cython").tobytes())
+            assert _kernels.call_counts()["sum"] == calls + 1
+            assert _kernels.isa_call_counts()[isa] > runs
+    finally:
+        _kernels.isa_force(previous)
+        fastnn.set_num_threads(threads)
+    assert len(bits) == 1
+    ones = np.ones(3_000_001, np.float32)
+    ones[0] = 1e8
+    assert abs(float(backend.sum_all(ones, backend="cython")) - (1e8 + 3_000_000)) <= 64
+    assert np.cumsum(ones, dtype=np.float32)[-1] == np.float32(1e8)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@settings(max_examples=25, deadline=None)
 @given(rows=dims, cols=dims, want_bias=st.booleans(), seed=st.integers(0, 5))
 def test_relu_backward_bias_matches_reference(name, rows, cols, want_bias, seed):
     rng = np.random.default_rng(seed)

@@ -236,6 +236,14 @@ def round_bf16(x):
     return rounded(np.asarray(x), dtypes.bfloat16.numpy)
 
 
+def sum_all(x, backend=None):
+    """The sum of every element of a C-contiguous float32 array, as a float32 scalar (blocks
+    of 4096 in float32, float64 across them: kernels/reduce.c)."""
+    out = np.empty(1, dtype=np.float32)
+    _call("sum_all", backend, x, out)
+    return out[0]
+
+
 def relu_forward(x, out=None, backend=None):
     out = np.empty_like(x) if out is None and isinstance(x, np.ndarray) else out
     _call("relu_forward", backend, x, out)

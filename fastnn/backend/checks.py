@@ -377,6 +377,14 @@ def check_relu_backward(x, grad_out, out):
         check_elementwise([("input", x), ("grad_output", grad_out)], out)
 
 
+def check_sum_all(x, out):
+    require_float32("input", x)
+    if not x.flags.c_contiguous:
+        raise ValueError("input must be C-contiguous")
+    check_array("out", out, (1,), writable=True)
+    check_no_overlap([("out", out)], [("input", x)])
+
+
 def check_relu_backward_bias(y, grad_out, out, bias_grad):
     require_float32("input", y)
     require_rank("input", y, 2)

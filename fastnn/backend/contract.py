@@ -44,6 +44,9 @@ KERNELS = (
            Stream("fnn_relu_forward", (("x", "in"), ("out", "out")))),
     Kernel("relu_backward", ("x", "grad_out", "out"), "out = grad_out where x > 0, else 0",
            Stream("fnn_relu_backward", (("x", "in"), ("grad_out", "in"), ("out", "out")))),
+    Kernel("sum_all", ("x", "out"),
+           "out[0] = the sum of every element of x (float32, any shape, C-contiguous), "
+           "accumulated in float32 blocks of 4096 and float64 across them"),
     Kernel("relu_backward_bias", ("y", "grad_out", "out", "bias_grad"),
            "out = grad_out where y > 0 (y 2-D), bias_grad = out.sum(0) unless None"),
     Kernel("softmax_cross_entropy", ("logits", "labels", "losses", "grad", "grad_scale"),

@@ -208,6 +208,64 @@ def _gemm_parallel_nn(a, b, out, bias, has_bias, relu, accumulate, parts):
                         n_blocks * (part + 1) // parts)
 
 
+_SUM_PARTS, _SUM_BLOCK, _SUM_LANES = 64, 4096, 64
+
+
+@njit(float64(float32[::1], int64, int64), **_COMMON)
+def _sum_part(x, lo, hi):
+    """kernels/sum_ranges.h's part: 64 float32 lanes over blocks of 4096, the lane sums of each
+    block in float64 (here in lane order rather than pairwise: the tests compare with the
+    reference's tolerance, not bits)."""
+    total = 0.0
+    i = lo
+    lane = np.zeros(_SUM_LANES, np.float32)
+    while i + _SUM_LANES <= hi:
+        stop = i + _SUM_BLOCK if i + _SUM_BLOCK <= hi else hi - (hi - i) % _SUM_LANES
+        lane[:] = 0.0
+        while i < stop:
+            block = x[i:i + _SUM_LANES]
+            for j in range(_SUM_LANES):
+                lane[j] += block[j]
+            i += _SUM_LANES
+        for j in range(_SUM_LANES):
+            total += np.float64(lane[j])
+    while i < hi:
+        total += np.float64(x[i])
+        i += 1
+    return total
+
+
+@njit(float64(float32[::1]), **_COMMON)
+def _sum_serial(x):
+    n = x.shape[0]
+    total = 0.0
+    for p in range(_SUM_PARTS):
+        total += _sum_part(x, n * p // _SUM_PARTS, n * (p + 1) // _SUM_PARTS)
+    return total
+
+
+@njit(float64(float32[::1], int64), parallel=True, **_COMMON)
+def _sum_parallel(x, threads):
+    n = x.shape[0]
+    parts = np.zeros(_SUM_PARTS, np.float64)
+    for t in prange(threads):
+        for p in range(_SUM_PARTS * t // threads, _SUM_PARTS * (t + 1) // threads):
+            parts[p] = _sum_part(x, n * p // _SUM_PARTS, n * (p + 1) // _SUM_PARTS)
+    total = 0.0
+    for p in range(_SUM_PARTS):
+        total += parts[p]
+    return total
+
+
+def sum_all(x, out):
+    flat = _input(x).reshape(-1)
+    n = flat.shape[0]
+    threads = _parts(n, _PARALLEL_MIN_ELEMENTS, n)
+    total = _sum_serial(flat) if threads == 1 else _sum_parallel(flat, threads)
+    out[0] = np.float32(total)
+    return out
+
+
 @njit(void(float32[::1], float32[::1]), parallel=True, **_COMMON)
 def _relu_forward(x, out):
     for i in prange(x.shape[0]):

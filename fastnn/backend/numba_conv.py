@@ -4,6 +4,10 @@ GEMM, parallel over images (per-thread partial weight gradients, summed in a fix
 thread count always gives the same bits); pooling loops over each window, parallel over planes;
 batch norm sums each channel in double. `shape` is (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph,
 pw, dh, dw, groups), as for the other backends. Compiled on first use and cached.
+
+Numba's cache checks only this file's source: the cached code embeds numba_backend's _ROWS and
+_gemm_blocks_nn as they were when it was compiled, so a change to those must also change this
+file (when _ROWS went from 6 to 4, a stale cache gave wrong convolutions).
 """
 import numba
 import numpy as np

@@ -26,6 +26,12 @@ def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     return out
 
 
+def sum_all(x, out):
+    """The exact sum (float64 accumulation), rounded once to float32."""
+    out[0] = np.float32(np.sum(x, dtype=np.float64))
+    return out
+
+
 def relu_forward(x, out):
     return np.maximum(x, np.float32(0), out=out)  # propagates NaN, as torch.relu
 
