@@ -10,9 +10,10 @@ faults (5.6 ms a step; 3.7-4.2 ms with the settings below, against PyTorch's 4.9
 
 So at import fastnn raises glibc's two thresholds (the effect of preloading tcmalloc or
 jemalloc, which PyTorch's CPU performance tuning guide recommends): blocks up to MMAP_THRESHOLD
-come from the heap, and up to TRIM_THRESHOLD of free memory stays mapped at its top. Nothing changes where
-malloc is not glibc's, where the environment already tunes it (MALLOC_*_ env variables,
-GLIBC_TUNABLES), or with FASTNN_MALLOC_TUNING=0; `fastnn.show_config()` says which applies.
+come from the heap, and up to TRIM_THRESHOLD of free memory stays mapped at its top. Nothing
+changes where malloc is not glibc's, where the environment already tunes it (MALLOC_*_
+variables, GLIBC_TUNABLES), or with FASTNN_MALLOC_TUNING=0; `fastnn.show_config()` says which
+applies. The setting is process-wide: other libraries in the process (PyTorch too) get it.
 """
 import ctypes
 import os

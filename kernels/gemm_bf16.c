@@ -156,8 +156,8 @@ TARGET_BF16 static void pack_pairs_half(const uint16_t *src, ptrdiff_t rs, ptrdi
 {
     const ptrdiff_t kp_n = kc / 2;
     if (cs == 1) {
-        const ptrdiff_t whole = (k_avail < kc ? k_avail : kc) / 2; /* pairs with both values */
         uint32_t lines[NR * (KC / 2)]; /* ldd <= NR */
+        const ptrdiff_t whole = (k_avail < kc ? k_avail : kc) / 2; /* pairs with both values */
         for (ptrdiff_t r = 0; r < width; ++r) {
             const uint16_t *line = src + r * rs;
             uint32_t *out = lines + r * kp_n;
@@ -182,9 +182,12 @@ TARGET_BF16 static void pack_pairs_half(const uint16_t *src, ptrdiff_t rs, ptrdi
             ptrdiff_t r0 = 0;
             if (k + 1 < k_avail)
                 for (; r0 + 32 <= width; r0 += 32) {
-                    const __m512i lo = _mm512_loadu_si512(s0 + r0), hi = _mm512_loadu_si512(s1 + r0);
-                    const __m512i a = _mm512_unpacklo_epi16(lo, hi), b = _mm512_unpackhi_epi16(lo, hi);
-                    _mm512_storeu_si512(dst + kp * ldd + r0, _mm512_permutex2var_epi64(a, first, b));
+                    const __m512i lo = _mm512_loadu_si512(s0 + r0);
+                    const __m512i hi = _mm512_loadu_si512(s1 + r0);
+                    const __m512i a = _mm512_unpacklo_epi16(lo, hi);
+                    const __m512i b = _mm512_unpackhi_epi16(lo, hi);
+                    _mm512_storeu_si512(dst + kp * ldd + r0,
+                                        _mm512_permutex2var_epi64(a, first, b));
                     _mm512_storeu_si512(dst + kp * ldd + r0 + 16,
                                         _mm512_permutex2var_epi64(a, second, b));
                 }
@@ -288,8 +291,8 @@ ukernel_bf16_short(const int R, ptrdiff_t kp_n, const uint32_t *a, const uint32_
     }
 }
 
-/* c[0:rows, 0:32] (+)= the product, rows of c past `rows` untouched only where the caller
- * passes a tile buffer (it does for every partial tile). */
+/* c[0:rows, 0:32] (+)= the product in the narrowest tile that covers `rows`; that tile may
+ * write rows past `rows`, so partial tiles go to the caller's tile buffer, never to C. */
 TARGET_BF16 static void ukernel_bf16_rows(int rows, ptrdiff_t kp_n, const uint32_t *a,
                                           const uint32_t *b, float *c, ptrdiff_t ldc,
                                           int accumulate)
@@ -362,7 +365,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                             if (bias || relu)
                                 fnn_gemm_epilogue(tile, NR, rows, cols,
                                                   bias ? bias + jc + jr : NULL, relu);
-                            tile_to_bf16(tile, rows, cols, C16 + (ic + ir) * ld16 + jc + jr, ld16);
+                            tile_to_bf16(tile, rows, cols, C16 + (ic + ir) * ld16 + jc + jr,
+                                         ld16);
                             continue;
                         }
                         float *c = C + (ic + ir) * ldc + jc + jr;
@@ -466,8 +470,8 @@ __attribute__((target("avx512f,avx512bw"))) static inline __m256i bf16_storage16
                                  _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)));
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(
         _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000u)),
-                                                      _mm512_set1_epi32(0x7fc00000)));
+    const __m512i sign = _mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000u));
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(sign, _mm512_set1_epi32(0x7fc00000)));
     return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
 }
 
@@ -483,12 +487,12 @@ __attribute__((target("avx512f,avx512bw"))) static ptrdiff_t f32_to_bf16_avx512(
 
 /* A finished rows x cols tile (row stride NR) into bfloat16 storage, as fnn_f32_to_bf16 rounds
  * (a call per row of the tile was 4% of a 1024^3 product) */
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static void tile_to_bf16(const float *tile, int rows,
-                                                                   int cols, uint16_t *c16,
-                                                                   ptrdiff_t ld16)
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+tile_to_bf16(const float *tile, int rows, int cols, uint16_t *c16, ptrdiff_t ld16)
 {
     const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    const __mmask16 m1 =
+        (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
     for (int i = 0; i < rows; ++i) {
         uint16_t *out = c16 + i * ld16;
         _mm256_mask_storeu_epi16(out, m0, bf16_storage16(_mm512_load_ps(tile + i * NR)));

@@ -51,13 +51,15 @@ double fnn_sum_f32(const float *x, ptrdiff_t n)
             const int t = 0, nt = 1;
 #endif
             for (int p = SUM_PARTS * t / nt; p < SUM_PARTS * (t + 1) / nt; ++p)
-                part[p] = sum_part(x + n * p / SUM_PARTS, n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
+                part[p] = sum_part(x + n * p / SUM_PARTS,
+                                   n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
             FNN_REGION_DONE(&region, t, (double)(SUM_PARTS * (t + 1) / nt - SUM_PARTS * t / nt));
         }
         fnn_region_judge(&region, fnn_now_ns());
     } else {
         for (int p = 0; p < SUM_PARTS; ++p)
-            part[p] = sum_part(x + n * p / SUM_PARTS, n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
+            part[p] = sum_part(x + n * p / SUM_PARTS,
+                               n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
     }
     double total = 0.0;
     for (int p = 0; p < SUM_PARTS; ++p) total += part[p];

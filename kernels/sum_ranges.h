@@ -20,7 +20,8 @@ FNN_TARGET static double FNN_VARIANT(sum_part)(const float *x, ptrdiff_t n)
             for (int j = 0; j < FNN_SUM_LANES; ++j) lane[j] += x[i + j];
         /* the 64 lane sums pairwise in float64 (a fixed order) */
         double pairs[FNN_SUM_LANES / 2];
-        for (int j = 0; j < FNN_SUM_LANES / 2; ++j) pairs[j] = (double)lane[2 * j] + lane[2 * j + 1];
+        for (int j = 0; j < FNN_SUM_LANES / 2; ++j)
+            pairs[j] = (double)lane[2 * j] + lane[2 * j + 1];
         for (int width = FNN_SUM_LANES / 4; width >= 1; width /= 2)
             for (int j = 0; j < width; ++j) pairs[j] = pairs[2 * j] + pairs[2 * j + 1];
         total += pairs[0];

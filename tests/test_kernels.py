@@ -134,7 +134,8 @@ def test_sum_all_matches_reference(name, n, seed):
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(x).sum() / 64 + 1e-6)
 
 
-@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512")
+                                 if _kernels.isa_supported(i)])
 def test_sum_all_same_bits_on_every_thread_count_and_instruction_set(isa):
     """The compiled sum cuts the array into 64 fixed parts and sums each part's 64 lanes in a
     fixed order, so neither the thread count nor the instruction set changes a bit; the call
