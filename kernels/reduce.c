@@ -8,9 +8,7 @@
  * into SUM_PARTS fixed parts whatever the thread count, so the bits do not depend on it. */
 #include "fastnn_kernels.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "parallel.h"
 
 #define FNN_VARIANTS_FILE "sum_ranges.h"
 #include "isa_variants.h"
@@ -40,27 +38,13 @@ double fnn_sum_f32(const float *x, ptrdiff_t n)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_SUM], 1, __ATOMIC_RELAXED);
     double part[SUM_PARTS];
-    const int threads = n >= SUM_PARALLEL_MIN ? fnn_region_threads() : 1;
-    if (threads > 1) {
-        fnn_region region = {.start = fnn_now_ns(), .threads = threads};
-#pragma omp parallel num_threads(threads)
-        {
-#ifdef _OPENMP
-            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-            const int t = 0, nt = 1;
-#endif
-            for (int p = SUM_PARTS * t / nt; p < SUM_PARTS * (t + 1) / nt; ++p)
-                part[p] = sum_part(x + n * p / SUM_PARTS,
-                                   n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
-            FNN_REGION_DONE(&region, t, (double)(SUM_PARTS * (t + 1) / nt - SUM_PARTS * t / nt));
-        }
-        fnn_region_judge(&region, fnn_now_ns());
-    } else {
-        for (int p = 0; p < SUM_PARTS; ++p)
+    /* the parts over the team once the array is large enough to amortise a fork/join */
+    const ptrdiff_t parts_to_thread = n >= SUM_PARALLEL_MIN ? 0 : SUM_PARTS + 1;
+    FNN_FOR_RANGES((ptrdiff_t)SUM_PARTS, parts_to_thread, {
+        for (ptrdiff_t p = lo; p < hi; ++p)
             part[p] = sum_part(x + n * p / SUM_PARTS,
                                n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
-    }
+    });
     double total = 0.0;
     for (int p = 0; p < SUM_PARTS; ++p) total += part[p];
     return total;
