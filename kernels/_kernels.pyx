@@ -634,20 +634,24 @@ def conv2d_backward(cnp.ndarray x, cnp.ndarray w, cnp.ndarray gy, cnp.ndarray gx
     _raise_if_out_of_memory(status, "conv2d backward")
 
 
-cdef int64_t *_i64(cnp.ndarray a, Py_ssize_t size) except? NULL:
-    if not (cnp.PyArray_TYPE(a) == cnp.NPY_INT64 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+cdef void *_window_record(cnp.ndarray a, Py_ssize_t size, int npy_type, str what,
+                          bint written) except? NULL:
+    """A pooling's record of each window's maximum: int64 indices or uint8 window codes."""
+    if not (cnp.PyArray_TYPE(a) == npy_type and cnp.PyArray_IS_C_CONTIGUOUS(a)
             and a.size == size):
-        raise ValueError(f"indices: expected a C-contiguous int64 array of {size} elements")
-    return <int64_t *>cnp.PyArray_DATA(a)
+        dtype = "int64" if npy_type == cnp.NPY_INT64 else "uint8"
+        raise ValueError(f"{what}: expected a C-contiguous {dtype} array of {size} elements")
+    if written and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{what} must be writable")
+    return cnp.PyArray_DATA(a)
 
 
 def maxpool2d_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, tuple shape):
     cdef fnn_conv_shape s = _shape(shape)
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
     cdef float *yp = _f32_out(y, s.n * s.c * s.oh * s.ow, "output")
-    cdef int64_t *ip = _i64(idx, s.n * s.c * s.oh * s.ow)
-    if not cnp.PyArray_ISWRITEABLE(idx):
-        raise ValueError("indices must be writable")
+    cdef int64_t *ip = <int64_t *>_window_record(idx, s.n * s.c * s.oh * s.ow, cnp.NPY_INT64,
+                                                 "indices", True)
     with nogil:
         fnn_maxpool2d_forward(xp, yp, ip, &s)
 
@@ -655,17 +659,11 @@ def maxpool2d_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray idx, tuple shape
 def maxpool2d_backward(cnp.ndarray gy, cnp.ndarray idx, cnp.ndarray gx, tuple shape):
     cdef fnn_conv_shape s = _shape(shape)
     cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
-    cdef const int64_t *ip = _i64(idx, s.n * s.c * s.oh * s.ow)
+    cdef const int64_t *ip = <const int64_t *>_window_record(
+        idx, s.n * s.c * s.oh * s.ow, cnp.NPY_INT64, "indices", False)
     cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
     with nogil:
         fnn_maxpool2d_backward(gyp, ip, gxp, &s)
-
-
-cdef uint8_t *_codes(cnp.ndarray a, Py_ssize_t size) except? NULL:
-    if not (cnp.PyArray_TYPE(a) == cnp.NPY_UINT8 and cnp.PyArray_IS_C_CONTIGUOUS(a)
-            and a.size == size):
-        raise ValueError(f"codes: expected a C-contiguous uint8 array of {size} elements")
-    return <uint8_t *>cnp.PyArray_DATA(a)
 
 
 cdef fnn_conv_shape _shape_2x2(tuple shape) except *:
@@ -681,9 +679,8 @@ def maxpool2x2_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray code, tuple sha
     cdef fnn_conv_shape s = _shape_2x2(shape)
     cdef const float *xp = _f32(x, s.n * s.c * s.h * s.w, "input")
     cdef float *yp = _f32_out(y, s.n * s.c * s.oh * s.ow, "output")
-    cdef uint8_t *cp = _codes(code, s.n * s.c * s.oh * s.ow)
-    if not cnp.PyArray_ISWRITEABLE(code):
-        raise ValueError("codes must be writable")
+    cdef uint8_t *cp = <uint8_t *>_window_record(code, s.n * s.c * s.oh * s.ow, cnp.NPY_UINT8,
+                                                 "codes", True)
     with nogil:
         fnn_maxpool2x2_forward(xp, yp, cp, &s)
 
@@ -691,7 +688,8 @@ def maxpool2x2_forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray code, tuple sha
 def maxpool2x2_backward(cnp.ndarray gy, cnp.ndarray code, cnp.ndarray gx, tuple shape):
     cdef fnn_conv_shape s = _shape_2x2(shape)
     cdef const float *gyp = _f32(gy, s.n * s.c * s.oh * s.ow, "grad_output")
-    cdef const uint8_t *cp = _codes(code, s.n * s.c * s.oh * s.ow)
+    cdef const uint8_t *cp = <const uint8_t *>_window_record(
+        code, s.n * s.c * s.oh * s.ow, cnp.NPY_UINT8, "codes", False)
     cdef float *gxp = _f32_out(gx, s.n * s.c * s.h * s.w, "grad_input")
     with nogil:
         fnn_maxpool2x2_backward(gyp, cp, gxp, &s)

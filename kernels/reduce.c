@@ -14,25 +14,10 @@
 #include "isa_variants.h"
 
 extern long long fnn_call_counts[FNN_K_COUNT];
-extern long long fnn_isa_calls[3];
 
 enum { SUM_PARTS = 64 };
 /* 256 Ki floats (1 MiB): below this one core streams it faster than two synchronise */
 #define SUM_PARALLEL_MIN (1 << 18)
-
-static double sum_part(const float *x, ptrdiff_t n)
-{
-    double s;
-    const int isa = fnn_isa_active();
-    __atomic_fetch_add(&fnn_isa_calls[isa], 1, __ATOMIC_RELAXED);
-    if (isa == FNN_ISA_AVX512)
-        s = sum_part_avx512(x, n);
-    else if (isa == FNN_ISA_AVX2)
-        s = sum_part_avx2(x, n);
-    else
-        s = sum_part_generic(x, n);
-    return s;
-}
 
 double fnn_sum_f32(const float *x, ptrdiff_t n)
 {
@@ -42,8 +27,8 @@ double fnn_sum_f32(const float *x, ptrdiff_t n)
     const ptrdiff_t parts_to_thread = n >= SUM_PARALLEL_MIN ? 0 : SUM_PARTS + 1;
     FNN_FOR_RANGES((ptrdiff_t)SUM_PARTS, parts_to_thread, {
         for (ptrdiff_t p = lo; p < hi; ++p)
-            part[p] = sum_part(x + n * p / SUM_PARTS,
-                               n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS);
+            FNN_ISA_CALL(sum_part, x + n * p / SUM_PARTS,
+                         n * (p + 1) / SUM_PARTS - n * p / SUM_PARTS, &part[p]);
     });
     double total = 0.0;
     for (int p = 0; p < SUM_PARTS; ++p) total += part[p];

@@ -38,11 +38,4 @@ def convert(x, dtype):
 
 def rounded(x, dtype):
     """float32 x rounded to numpy dtype `dtype` (nearest even), as float32."""
-    if _IN_C and x.size and dtype == _BF16 and x.dtype == _F32:
-        # both steps in C with one float32 allocation (autocast rounds every bias per call)
-        half = np.empty(x.size, np.uint16)
-        _kernels.f32_to_bf16(np.ascontiguousarray(x).reshape(-1), half)
-        out = np.empty(x.shape, _F32)
-        _kernels.bf16_to_f32(half, out.reshape(-1))
-        return out
     return convert(convert(x, dtype), np.float32)
