@@ -81,6 +81,20 @@ def test_relu(benchmark, threads, contender, rng):
     benchmark(relu_step(contender, x, g))
 
 
+def test_full_sum(benchmark, threads, contender, rng):
+    """x.sum() of a conv layer's output ((64,128,14,14), 6.4 MB), as `conv(x).sum()` reduces
+    in every conv benchmark: fastnn's sum kernel (kernels/reduce.c) on each backend, NumPy's
+    pairwise sum, torch.sum."""
+    x = rng.standard_normal((64, 128, 14, 14), dtype=np.float32)
+    record(benchmark, "sum of a (64,128,14,14) tensor", contender, threads)
+    if contender == "numpy":
+        benchmark(np.sum, x)
+        return
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    t = lib.from_numpy(x)
+    benchmark(t.sum)
+
+
 def linear_relu_step(contender, x, w, b, g):
     if contender == "numpy":
         def step():

@@ -297,3 +297,28 @@ def test_creation_functions():
     assert 0 <= r.numpy().min() and r.numpy().max() < 1
     n = fastnn.normal(1.0, 0.01, size=(2000,))
     assert n.numpy().mean() == pytest.approx(1.0, abs=1e-3) and n.numpy().std() == pytest.approx(0.01, rel=0.1)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+@pytest.mark.parametrize("op", ["sum", "mean"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_full_reductions_of_large_tensors_match_torch(op, keepdim):
+    """sum()/mean() over every element of a float32 tensor from 16 Ki elements run on the
+    backend's sum kernel (kernels/reduce.c); the value, dtype, shape (keepdim) and gradient
+    are torch's, and the kernel ran. A 0-d result without keepdim, as torch's."""
+    import torch
+    from fastnn import _kernels
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((64, 33, 5, 7)) + 0.25).astype(np.float32)  # 73,920 elements
+    ours = fastnn.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    before = _kernels.call_counts()["sum"]
+    got = getattr(ours, op)(dim=None, keepdim=keepdim) if keepdim else getattr(ours, op)()
+    want = getattr(theirs, op)(dim=tuple(range(4)), keepdim=True) if keepdim \
+        else getattr(theirs, op)()
+    assert _kernels.call_counts()["sum"] == before + 1
+    assert tuple(got.shape) == tuple(want.shape) and got.dtype == fastnn.float32
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=2e-6)
+    (got * 3.0).sum().backward()
+    (want * 3.0).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
