@@ -3,211 +3,20 @@
 Explicit float32 signatures (so accumulators are not promoted and the compiled code is what we
 test), `cache=True` so only the first process pays for compilation, and fastmath limited to
 {'contract'} (FMA contraction) because the softmax relies on inf/NaN semantics that full
-fastmath would let LLVM break (the GEMM's dot products also allow reassociation, see _GEMM).
-`prange` loops write disjoint output rows.
+fastmath would let LLVM break. `prange` loops write disjoint output rows. The matrix product,
+which needs explicit vectors to hold its register tile, is in numba_gemm.py.
 """
 import numba
 import numpy as np
 from numba import boolean, float32, float64, int64, njit, prange, void
+
+from fastnn.backend import numba_gemm
 
 NAME = "numba"
 FASTMATH = {"contract"}
 _COMMON = dict(cache=True, fastmath=FASTMATH, nogil=True)
 
 _M = float32[:, ::1]
-# The GEMM alone may reassociate: its sums are reordered into vector lanes either way, and
-# without reassoc LLVM will not vectorise a reduction.
-_GEMM = dict(cache=True, fastmath={"contract", "reassoc"}, nogil=True)
-# Columns of out per pass over a thread's rows: 63 rows of B^T at K 784 are 200 KiB, so the
-# block of B^T stays in L2 while every 5-row block of A streams past it.
-_COL_BLOCK = 63
-
-
-@njit(void(_M, _M, _M, int64, int64), **_GEMM)
-def _dot_5x3(a, bt, out, i0, j0):
-    """out[i0:i0+5, j0:j0+3] = a[i0:i0+5] @ bt[j0:j0+3].T as 15 dot products in one k loop.
-
-    Numba cannot hold a register tile across a k loop the way the C micro-kernel does when k is
-    the outer loop (LLVM keeps such accumulators in memory). With k as the inner loop of dot
-    products over contiguous rows, it can: LLVM vectorises the 15 reductions into 15 vector
-    accumulators, and each vector loaded from A feeds 3 FMAs, each from B^T 5. On one Zen 5
-    core at 256x784x256 this ran at ~205 GFLOP/s, 4x4 at 160-195, 4x5 and 5x4 at 180-205, and
-    the best k-outer (row-streaming) form at ~110."""
-    a0, a1, a2, a3, a4 = a[i0], a[i0 + 1], a[i0 + 2], a[i0 + 3], a[i0 + 4]
-    b0, b1, b2 = bt[j0], bt[j0 + 1], bt[j0 + 2]
-    s00 = s01 = s02 = np.float32(0.0)
-    s10 = s11 = s12 = np.float32(0.0)
-    s20 = s21 = s22 = np.float32(0.0)
-    s30 = s31 = s32 = np.float32(0.0)
-    s40 = s41 = s42 = np.float32(0.0)
-    for k in range(a.shape[1]):
-        x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
-        y0, y1, y2 = b0[k], b1[k], b2[k]
-        s00 += x0 * y0
-        s01 += x0 * y1
-        s02 += x0 * y2
-        s10 += x1 * y0
-        s11 += x1 * y1
-        s12 += x1 * y2
-        s20 += x2 * y0
-        s21 += x2 * y1
-        s22 += x2 * y2
-        s30 += x3 * y0
-        s31 += x3 * y1
-        s32 += x3 * y2
-        s40 += x4 * y0
-        s41 += x4 * y1
-        s42 += x4 * y2
-    o0, o1, o2, o3, o4 = out[i0], out[i0 + 1], out[i0 + 2], out[i0 + 3], out[i0 + 4]
-    o0[j0], o0[j0 + 1], o0[j0 + 2] = s00, s01, s02
-    o1[j0], o1[j0 + 1], o1[j0 + 2] = s10, s11, s12
-    o2[j0], o2[j0 + 1], o2[j0 + 2] = s20, s21, s22
-    o3[j0], o3[j0 + 1], o3[j0 + 2] = s30, s31, s32
-    o4[j0], o4[j0 + 1], o4[j0 + 2] = s40, s41, s42
-
-
-_DOT_ROWS, _DOT_COLS = 5, 3  # the block _dot_5x3 computes
-
-
-@njit(void(_M, _M, _M, int64, int64, int64, int64), **_GEMM)
-def _dot_edges(a, bt, out, i0, i1, j0, j1):
-    """out[i0:i1, j0:j1] one dot product at a time: the rows and columns past the 4x4 blocks."""
-    for i in range(i0, i1):
-        a_row, o_row = a[i], out[i]
-        for j in range(j0, j1):
-            b_row = bt[j]
-            total = np.float32(0.0)
-            for k in range(a.shape[1]):
-                total += a_row[k] * b_row[k]
-            o_row[j] = total
-
-
-@njit(void(_M, _M, _M, _M, float32[::1], boolean, boolean, boolean, int64, int64, int64, int64),
-      **_COMMON)
-def _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, i0, i1, j0, j1):
-    """out[i0:i1, j0:j1] = (start if accumulate) + a @ bt.T (+ bias) (ReLU): one thread's share
-    of the product (the split points are multiples of the block except at the edges)."""
-    full_rows = i0 + (i1 - i0) // _DOT_ROWS * _DOT_ROWS
-    full_cols = j0 + (j1 - j0) // _DOT_COLS * _DOT_COLS
-    for c0 in range(j0, j1, _COL_BLOCK):
-        c1 = min(j1, c0 + _COL_BLOCK)
-        c1_full = min(c1, full_cols)
-        for r in range(i0, full_rows, _DOT_ROWS):
-            for c in range(c0, c1_full, _DOT_COLS):
-                _dot_5x3(a, bt, out, r, c)
-        _dot_edges(a, bt, out, full_rows, i1, c0, c1_full)
-    _dot_edges(a, bt, out, i0, i1, full_cols, j1)
-    for i in range(i0, i1):
-        row = out[i, j0:j1]
-        for j in range(j1 - j0):
-            v = row[j]
-            if accumulate:
-                v += start[i, j0 + j]
-            if has_bias:
-                v += bias[j0 + j]
-            if relu and v <= 0.0:
-                v = np.float32(0.0)
-            row[j] = v
-
-
-@njit(void(_M, _M, _M, _M, float32[::1], boolean, boolean, boolean, int64, boolean), parallel=True,
-      **_COMMON)
-def _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts, split_rows):
-    m, n = a.shape[0], bt.shape[0]
-    unit = _DOT_ROWS if split_rows else _DOT_COLS  # whole blocks per thread
-    blocks = ((m if split_rows else n) + unit - 1) // unit
-    for part in prange(parts):
-        lo, hi = blocks * part // parts * unit, blocks * (part + 1) // parts * unit
-        if split_rows:
-            _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, min(m, lo),
-                        min(m, hi), 0, n)
-        else:
-            _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, 0, m, min(n, lo),
-                        min(n, hi))
-
-
-_ROWS = 4  # rows of out per _rows_times_b call
-
-
-@njit(void(_M, _M, _M, int64), **_COMMON)
-def _rows_times_b(a, b, out, i0):
-    """out[i0:i0+4] += a[i0:i0+4] @ b, four rows of A by four rows of B at a time (the k-outer
-    form, for products whose B rows are contiguous: see _dot_form for when it is used).
-
-    16 scalars of A stay in (broadcast) registers while the j loop, which LLVM vectorises, reads
-    4 rows of B and updates 4 rows of C in memory: each loaded element of C takes 4 FMAs and
-    each of B 4. With Numba 0.68 (LLVM 22) on Zen 5, at the MLP's g^T @ x (256x256x784),
-    interleaved in one process: 4x4 117 GFLOP/s, 6x4 78-99 (three of its 24 broadcasts spill),
-    8x4 92, 5x4 104, 4x6 105. The rows are sliced afresh for each k step: with the row views
-    hoisted out of the k loop, the code ran at ~110 (6 rows, Numba 0.60)."""
-    kd = a.shape[1]
-    n = b.shape[1]
-    k = 0
-    while k + 4 <= kd:
-        b0, b1, b2, b3 = b[k, :n], b[k + 1, :n], b[k + 2, :n], b[k + 3, :n]
-        a00, a01, a02, a03 = a[i0, k], a[i0, k + 1], a[i0, k + 2], a[i0, k + 3]
-        a10, a11, a12, a13 = a[i0 + 1, k], a[i0 + 1, k + 1], a[i0 + 1, k + 2], a[i0 + 1, k + 3]
-        a20, a21, a22, a23 = a[i0 + 2, k], a[i0 + 2, k + 1], a[i0 + 2, k + 2], a[i0 + 2, k + 3]
-        a30, a31, a32, a33 = a[i0 + 3, k], a[i0 + 3, k + 1], a[i0 + 3, k + 2], a[i0 + 3, k + 3]
-        c0, c1, c2, c3 = out[i0, :n], out[i0 + 1, :n], out[i0 + 2, :n], out[i0 + 3, :n]
-        for j in range(n):
-            x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
-            c0[j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
-            c1[j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
-            c2[j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
-            c3[j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
-        k += 4
-    while k < kd:
-        brow = b[k]
-        for i in range(_ROWS):
-            aik = a[i0 + i, k]
-            crow = out[i0 + i]
-            for j in range(n):
-                crow[j] += aik * brow[j]
-        k += 1
-
-
-@njit(void(_M, _M, _M, float32[::1], boolean, boolean, boolean, int64, int64), **_COMMON)
-def _gemm_blocks_nn(a, b, out, bias, has_bias, relu, accumulate, blk0, blk1):
-    """Row blocks [blk0, blk1) of out = a @ b (_ROWS rows each) in the k-outer form."""
-    m, k_dim = a.shape
-    n = b.shape[1]
-    for blk in range(blk0, blk1):
-        i0 = blk * _ROWS
-        i1 = min(i0 + _ROWS, m)
-        if not accumulate:
-            for i in range(i0, i1):
-                out[i, :] = 0
-        if i1 - i0 == _ROWS:
-            _rows_times_b(a, b, out, i0)
-        else:  # the last rows
-            for i in range(i0, i1):
-                crow = out[i]
-                for k in range(k_dim):
-                    aik = a[i, k]
-                    brow = b[k]
-                    for j in range(n):
-                        crow[j] += aik * brow[j]
-        for i in range(i0, i1):
-            crow = out[i]
-            for j in range(n):
-                v = crow[j]
-                if has_bias:
-                    v += bias[j]
-                if relu and v <= 0.0:
-                    v = np.float32(0.0)
-                crow[j] = v
-
-
-@njit(void(_M, _M, _M, float32[::1], boolean, boolean, boolean, int64), parallel=True,
-      **_COMMON)
-def _gemm_parallel_nn(a, b, out, bias, has_bias, relu, accumulate, parts):
-    n_blocks = (a.shape[0] + _ROWS - 1) // _ROWS
-    for part in prange(parts):
-        _gemm_blocks_nn(a, b, out, bias, has_bias, relu, accumulate, n_blocks * part // parts,
-                        n_blocks * (part + 1) // parts)
-
-
 _SUM_PARTS, _SUM_BLOCK, _SUM_LANES = 64, 4096, 64
 
 
@@ -497,47 +306,11 @@ def _parts(work, minimum, units):
     return max(1, min(threads_now(), units))
 
 
-# The dot-product form needs K long enough to fill its vector lanes and to amortise the
-# horizontal sums: at K 10 (the MLP's output-layer input gradient) it was 4x slower than the
-# k-outer form.
-_DOT_MIN_K = 64
-
-
-def _dot_form(a, b):
-    """Whether to run a @ b as dot products of rows of A and rows of B^T: when B comes
-    transposed (x @ W^T, Linear's forward: no copy needed) and K is long enough. Otherwise the
-    k-outer form, which beat the dot form on every other layout measured (with the copy either
-    form then needs): 142 vs 119 GFLOP/s on g^T @ x, 155 vs 130 on g @ W, one Zen 5 core."""
-    return a.shape[1] >= _DOT_MIN_K and b.T.flags.c_contiguous
-
-
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):
-    bias = None if bias is None else _input(bias)
-    has_bias = bias is not None
-    bias = bias if has_bias else _NO_BIAS
     m, k = a.shape
     n = b.shape[1]
-    parts = _parts(2 * m * k * n, _PARALLEL_MIN_FLOPS, (max(m, n) + 3) // 4)
-    if _dot_form(a, b):
-        a, bt = _input(a), _input(b.T)
-        start = out.copy() if accumulate else _NO_GRAD
-        if parts == 1:
-            _gemm_block(a, bt, out, start, bias, has_bias, relu, accumulate, 0, m, 0, n)
-        else:
-            # Split the wider side, as the C driver does. For x @ W^T that gives each thread
-            # half of W's rows: the halves the next update writes, which then stay in one
-            # core's cache (rows of out split: both cores read all of W, and the update's
-            # writes invalidated it in the other one).
-            _gemm_parallel(a, bt, out, start, bias, has_bias, relu, accumulate, parts, m > n)
-    else:
-        a, b = _input(a), _input(b)
-        blocks = (m + _ROWS - 1) // _ROWS
-        parts = min(parts, blocks)
-        if parts == 1:
-            _gemm_blocks_nn(a, b, out, bias, has_bias, relu, accumulate, 0, blocks)
-        else:
-            _gemm_parallel_nn(a, b, out, bias, has_bias, relu, accumulate, parts)
-    return out
+    parts = _parts(2 * m * k * n, _PARALLEL_MIN_FLOPS, max(m, n))
+    return numba_gemm.gemm(a, b, out, bias, relu, accumulate, parts)
 
 
 def relu_forward(x, out):
@@ -751,7 +524,7 @@ def set_num_threads(n):
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
-# Convolution, pooling and batch norm live in their own module; it needs _gemm_blocks_nn above.
+# Convolution, pooling and batch norm live in their own module (it needs threads_now above).
 from fastnn.backend.numba_conv import (  # noqa: E402,F401
     avgpool2d_backward, avgpool2d_forward, batchnorm_backward, batchnorm_forward,
     conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, maxpool2x2_backward,

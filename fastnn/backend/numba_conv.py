@@ -1,19 +1,22 @@
 """Convolution, pooling and batch norm for the Numba backend: the algorithms of kernels/conv.c,
-pool.c and batchnorm.c written with @njit. Convolution is im2col feeding the backend's k-outer
-GEMM, parallel over images (per-thread partial weight gradients, summed in a fixed order, so a
-thread count always gives the same bits); pooling loops over each window, parallel over planes;
-batch norm sums each channel in double. `shape` is (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph,
-pw, dh, dw, groups), as for the other backends. Compiled on first use and cached.
+pool.c and batchnorm.c written with @njit. Convolution is im2col feeding the backend's
+register-tiled GEMM (numba_gemm.gemm_range), parallel over images (per-thread partial weight
+gradients, summed in a fixed order, so a thread count always gives the same bits); pooling
+loops over each window, parallel over planes; batch norm sums each channel in double. `shape`
+is (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups), as for the other backends.
+Compiled on first use and cached.
 
-Numba's cache checks only this file's source: the cached code embeds numba_backend's _ROWS and
-_gemm_blocks_nn as they were when it was compiled, so a change to those must also change this
-file (when _ROWS went from 6 to 4, a stale cache gave wrong convolutions).
+Numba's cache checks only this file's source: the cached code embeds numba_gemm's kernel as it
+was when this file was compiled, so a change there that alters its arguments or results must also
+change this file (when the old k-outer GEMM's row block went from 6 to 4, a stale cache gave wrong
+convolutions).
 """
 import numba
 import numpy as np
 from numba import njit, prange
 
-from fastnn.backend.numba_backend import _ROWS, _gemm_blocks_nn, threads_now
+from fastnn.backend.numba_backend import threads_now
+from fastnn.backend.numba_gemm import gemm_range
 
 _OPTS = dict(cache=True, fastmath={"contract"}, nogil=True)
 _EMPTY = np.zeros(0, dtype=np.float32)
@@ -72,14 +75,14 @@ def _conv_forward(x, w, bias, y, shape, has_bias, relu):
     cpg, ocpg = c // groups, oc // groups
     kdim, p = cpg * kh * kw, oh * ow
     wmat = w.reshape((oc, kdim))
-    no_bias = np.zeros(0, np.float32)  # (a global array would be read-only here)
+    no_bias = np.zeros((1, 0), np.float32)
     for img in prange(n):
         cols = np.empty((kdim, p), np.float32)
         out = y[img].reshape((oc, p))
         for g in range(groups):
             _im2col(x[img], cols, g * cpg, cpg, shape)
-            _gemm_blocks_nn(wmat[g * ocpg:(g + 1) * ocpg], cols, out[g * ocpg:(g + 1) * ocpg],
-                            no_bias, False, False, False, 0, (ocpg + _ROWS - 1) // _ROWS)
+            gemm_range(wmat[g * ocpg:(g + 1) * ocpg], cols, out[g * ocpg:(g + 1) * ocpg], no_bias,
+                       False, False, False, 0, ocpg, 0, p)
         for o in range(oc):  # bias and ReLU (which keeps NaN, as torch.relu) per channel
             row = out[o]
             b = bias[o] if has_bias else np.float32(0.0)
@@ -94,11 +97,8 @@ def _conv_backward(x, w, gy, gx, gw_parts, shape, want_x, want_w):
     cpg, ocpg = c // groups, oc // groups
     kdim, p = cpg * kh * kw, oh * ow
     wmat = w.reshape((oc, kdim))
-    w_t = np.empty((groups, kdim, ocpg), np.float32)  # each group's W^T, for gcols = W^T gy
-    for g in range(groups):
-        w_t[g] = wmat[g * ocpg:(g + 1) * ocpg].T
     parts = gw_parts.shape[0]
-    no_bias = np.zeros(0, np.float32)
+    no_bias = np.zeros((1, 0), np.float32)
     for part in prange(parts):
         cols = np.empty((kdim, p), np.float32)
         gcols = np.empty((kdim, p), np.float32)
@@ -111,12 +111,12 @@ def _conv_backward(x, w, gy, gx, gw_parts, shape, want_x, want_w):
                 gy_g = gy_img[g * ocpg:(g + 1) * ocpg]
                 if want_w:  # gW_g += gy_g @ cols^T
                     _im2col(x[img], cols, g * cpg, cpg, shape)
-                    cols_t = np.ascontiguousarray(cols.T)
-                    _gemm_blocks_nn(gy_g, cols_t, gw[g * ocpg:(g + 1) * ocpg], no_bias, False,
-                                    False, True, 0, (ocpg + _ROWS - 1) // _ROWS)
+                    cols_t = np.ascontiguousarray(cols.T)  # B's rows must be contiguous
+                    gemm_range(gy_g, cols_t, gw[g * ocpg:(g + 1) * ocpg], no_bias, False, False,
+                               True, 0, ocpg, 0, kdim)
                 if want_x:  # gx += col2im(W_g^T @ gy_g)
-                    _gemm_blocks_nn(w_t[g], gy_g, gcols, no_bias, False, False, False, 0,
-                                    (kdim + _ROWS - 1) // _ROWS)
+                    gemm_range(wmat[g * ocpg:(g + 1) * ocpg].T, gy_g, gcols, no_bias, False,
+                               False, False, 0, kdim, 0, p)
                     _col2im_add(gcols, gx[img], g * cpg, cpg, shape)
 
 
