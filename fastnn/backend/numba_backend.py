@@ -119,12 +119,15 @@ def _relu_backward_bias_parallel(y, grad_out, out, bias_grad, want_bias, parts):
                                  min(cols, col_blocks * (part + 1) // parts * 16))
 
 
-@njit(int64(float32[:, ::1], int64[::1], float32[::1], float32[:, ::1], boolean, float32),
-      parallel=True, locals={"total": float64}, **_COMMON)
-def _softmax_cross_entropy(x, labels, losses, grad, want_grad, scale):
-    n_rows, n_classes = x.shape
+_SOFTMAX = (float32[:, ::1], int64[::1], float32[::1], float32[:, ::1], boolean, float32)
+
+
+@njit(int64(*_SOFTMAX, int64, int64), locals={"total": float64}, **_COMMON)
+def _softmax_cross_entropy_rows(x, labels, losses, grad, want_grad, scale, lo, hi):
+    """Rows [lo, hi); returns how many labels were out of range."""
+    n_classes = x.shape[1]
     bad = 0
-    for i in prange(n_rows):
+    for i in range(lo, hi):
         row_max = np.float32(-np.inf)
         has_nan = False
         for k in range(n_classes):
@@ -153,6 +156,16 @@ def _softmax_cross_entropy(x, labels, losses, grad, want_grad, scale):
                 grad[i, y] -= scale
         if out_of_range:
             bad += 1
+    return bad
+
+
+@njit(int64(*_SOFTMAX, int64), parallel=True, **_COMMON)
+def _softmax_cross_entropy_parallel(x, labels, losses, grad, want_grad, scale, parts):
+    n_rows = x.shape[0]
+    bad = 0
+    for part in prange(parts):
+        bad += _softmax_cross_entropy_rows(x, labels, losses, grad, want_grad, scale,
+                                           n_rows * part // parts, n_rows * (part + 1) // parts)
     return bad
 
 
@@ -337,8 +350,14 @@ def relu_backward_bias(y, grad_out, out, bias_grad):
 
 def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     want_grad = grad is not None
-    bad = _softmax_cross_entropy(_input(logits), _input(labels), losses, grad if want_grad else _NO_GRAD,
-                                 want_grad, np.float32(grad_scale))
+    args = (_input(logits), _input(labels), losses, grad if want_grad else _NO_GRAD, want_grad,
+            np.float32(grad_scale))
+    # The MLP's 256x10 logits take ~5 us on one core; a parallel launch costs more than that.
+    parts = _parts(logits.size, _PARALLEL_MIN_ELEMENTS, logits.shape[0])
+    if parts == 1:
+        bad = _softmax_cross_entropy_rows(*args, 0, logits.shape[0])
+    else:
+        bad = _softmax_cross_entropy_parallel(*args, parts)
     if bad:
         raise IndexError(f"{bad} target labels were out of range inside the kernel")
     return bad
