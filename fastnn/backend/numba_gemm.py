@@ -19,6 +19,9 @@ The kernels are compiled without Numba's reference counting (`_nrt=False`: they 
 nothing). With it, every array passed into an inlined helper was increfed and decrefed with
 atomic calls, 110 of them per tile: at K 10 (the MLP's output layer) a 256x256 product took
 61 us against 11 without.
+
+Numba's cache checks only this file's source: the cached code embeds numba_simd's intrinsics as
+they were when it was compiled, so a change to those must also change this file.
 """
 import numpy as np
 from numba import boolean, float32, int64, njit, prange, types, void
@@ -179,9 +182,10 @@ def _gemm_parallel(a, b, out, bias, has_bias, relu_out, accumulate, parts, split
     m, n = out.shape
     unit = _ROWS if split_rows else _COLS
     units = ((m if split_rows else n) + unit - 1) // unit
+    size = m if split_rows else n
     for part in prange(parts):
-        lo, hi = min(m if split_rows else n, units * part // parts * unit), \
-            min(m if split_rows else n, units * (part + 1) // parts * unit)
+        lo = min(size, units * part // parts * unit)
+        hi = min(size, units * (part + 1) // parts * unit)
         i0, i1, j0, j1 = (lo, hi, 0, n) if split_rows else (0, m, lo, hi)
         if transposed:
             gemm_range_bt(a, b, out, bias, has_bias, relu_out, accumulate, i0, i1, j0, j1,

@@ -12,7 +12,7 @@ The intrinsics take arrays and indices and do no bounds checks, like Numba's own
 boundscheck off: the callers keep every index in range (the masked forms touch only the lanes
 below `count`).
 """
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import types
 from numba.core import cgutils
 from numba.core.extending import intrinsic, models, register_model
@@ -22,6 +22,9 @@ _FLOAT = ir.FloatType()
 _VEC = ir.VectorType(_FLOAT, LANES)
 _I32 = ir.IntType(32)
 _MASK = ir.VectorType(ir.IntType(1), LANES)
+# Intrinsics over pointers are named by the pointer type: LLVM 15 and later have one opaque
+# pointer type ("p0"); LLVM 14 (Numba 0.60's llvmlite) names the pointee too.
+_POINTER = "p0" if binding.llvm_version_info >= (15,) else "p0v16f32"
 
 
 class F32x16(types.Type):
@@ -92,7 +95,7 @@ def load_first(typingctx, array, i, j, count):
     the count is not read)."""
     def codegen(context, builder, signature, args):
         pointer = _lane_pointer(context, builder, signature.args[0], args[0], args[1:3])
-        masked_load = _intrinsic(builder, "llvm.masked.load.v16f32.p0", _VEC,
+        masked_load = _intrinsic(builder, f"llvm.masked.load.v16f32.{_POINTER}", _VEC,
                                  [_VEC.as_pointer(), _I32, _MASK, _VEC])
         return builder.call(masked_load, [pointer, ir.Constant(_I32, 4),
                                           _first_lanes(builder, args[3]), ir.Constant(_VEC, None)])
@@ -113,7 +116,7 @@ def store_first(typingctx, array, i, j, value, count):
     """array[i, j:j+count] = the first count lanes of value (memory past them untouched)."""
     def codegen(context, builder, signature, args):
         pointer = _lane_pointer(context, builder, signature.args[0], args[0], args[1:3])
-        masked_store = _intrinsic(builder, "llvm.masked.store.v16f32.p0", ir.VoidType(),
+        masked_store = _intrinsic(builder, f"llvm.masked.store.v16f32.{_POINTER}", ir.VoidType(),
                                   [_VEC, _VEC.as_pointer(), _I32, _MASK])
         builder.call(masked_store, [args[3], pointer, ir.Constant(_I32, 4),
                                     _first_lanes(builder, args[4])])
