@@ -94,37 +94,57 @@ static void im2col(const float *x, const fnn_conv_shape *s, ptrdiff_t c0, ptrdif
  * reads the tap's column-matrix row at x - j dw + pw) and is added to x once. Scattering row
  * by row re-read each stretch just stored, shifted by one pixel, once per tap; with short rows
  * (10 pixels in the 5x5 layer) that took 58% of its input gradient (issue 12). Lanes outside
- * the tap's valid output columns are masked off, so nothing outside col is read. */
+ * the tap's valid output columns are masked off, so nothing outside col is read. Kernels
+ * wider than COL2IM_MAX_KW taps (its precomputed masks) take the scalar col2im. */
+#define COL2IM_MAX_KW 32
+
 __attribute__((target("avx512f"))) static void col2im_stride1_avx512(
     const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrdiff_t cn, float *x,
     ptrdiff_t plane)
 {
+    /* A tap's mask and column offset depend only on the stretch and the tap's column j, so
+     * they are found once per stretch, not once per row and tap. The taps alternate between
+     * two accumulators and each kernel row starts its own pair: one chain of kh * kw dependent
+     * adds made the loop latency-bound (the 5x5 layer's input gradient spent 20% of its step
+     * here; issue 12). */
+    __mmask16 mask[COL2IM_MAX_KW];
+    ptrdiff_t offset[COL2IM_MAX_KW];
     for (ptrdiff_t ci = 0; ci < cn; ++ci) {
         float *xc = x + (c0 + ci) * s->h * s->w;
         FNN_ASSERT_INDEX(c0 + ci, s->c);
-        for (ptrdiff_t y = 0; y < s->h; ++y)
-            for (ptrdiff_t x0 = 0; x0 < s->w; x0 += 16) {
+        for (ptrdiff_t x0 = 0; x0 < s->w; x0 += 16) {
+            for (ptrdiff_t j = 0; j < s->kw; ++j) {
+                /* input column x = ox + shift for output column ox in [0, ow) */
+                const ptrdiff_t shift = j * s->dw - s->pw;
+                const ptrdiff_t a = fnn_max_pd(fnn_max_pd(x0, shift), 0);
+                const ptrdiff_t b = fnn_min_pd(fnn_min_pd(x0 + 16, s->ow + shift), s->w);
+                mask[j] = b <= a ? 0 : (__mmask16)(((1u << (b - a)) - 1u) << (a - x0));
+                offset[j] = j * plane + x0 - shift;
+                if (b > a) FNN_ASSERT_RANGE(a - shift, b - shift, 1, s->ow);
+            }
+            const ptrdiff_t n = fnn_min_pd(16, s->w - x0);
+            const __mmask16 out = (__mmask16)((1u << n) - 1u);
+            for (ptrdiff_t y = 0; y < s->h; ++y) {
                 __m512 acc = _mm512_setzero_ps();
                 for (ptrdiff_t i = 0; i < s->kh; ++i) {
                     const ptrdiff_t oy = y + s->ph - i * s->dh;
                     if (oy < 0 || oy >= s->oh) continue;
-                    for (ptrdiff_t j = 0; j < s->kw; ++j) {
-                        /* input column x = ox + shift for output column ox in [0, ow) */
-                        const ptrdiff_t shift = j * s->dw - s->pw;
-                        const ptrdiff_t a = fnn_max_pd(fnn_max_pd(x0, shift), 0);
-                        const ptrdiff_t b = fnn_min_pd(fnn_min_pd(x0 + 16, s->ow + shift), s->w);
-                        if (b <= a) continue;
-                        FNN_ASSERT_RANGE(a - shift, b - shift, 1, s->ow);
-                        const __mmask16 m = (__mmask16)(((1u << (b - a)) - 1u) << (a - x0));
-                        const float *row = col + ((ci * s->kh + i) * s->kw + j) * plane + oy * s->ow;
-                        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, row + x0 - shift));
+                    const float *taps = col + (ci * s->kh + i) * s->kw * plane + oy * s->ow;
+                    __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+                    ptrdiff_t j = 0;
+                    for (; j + 1 < s->kw; j += 2) {
+                        even = _mm512_add_ps(even, _mm512_maskz_loadu_ps(mask[j], taps + offset[j]));
+                        odd = _mm512_add_ps(odd, _mm512_maskz_loadu_ps(mask[j + 1],
+                                                                       taps + offset[j + 1]));
                     }
+                    if (j < s->kw)
+                        even = _mm512_add_ps(even, _mm512_maskz_loadu_ps(mask[j], taps + offset[j]));
+                    acc = _mm512_add_ps(acc, _mm512_add_ps(even, odd));
                 }
-                const ptrdiff_t n = fnn_min_pd(16, s->w - x0);
-                const __mmask16 out = (__mmask16)((1u << n) - 1u);
                 float *xr = xc + y * s->w + x0;
                 _mm512_mask_storeu_ps(xr, out, _mm512_add_ps(_mm512_maskz_loadu_ps(out, xr), acc));
             }
+        }
     }
 }
 #endif
@@ -134,7 +154,7 @@ static void col2im(const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrd
                    float *x, ptrdiff_t plane)
 {
 #if defined(__x86_64__)
-    if (s->sw == 1 && s->sh == 1 && fnn_isa_active() == FNN_ISA_AVX512) {
+    if (s->sw == 1 && s->sh == 1 && s->kw <= COL2IM_MAX_KW && fnn_isa_active() == FNN_ISA_AVX512) {
         col2im_stride1_avx512(col, s, c0, cn, x, plane);
         return;
     }
