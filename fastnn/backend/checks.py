@@ -118,6 +118,12 @@ except ImportError:
     pass
 
 
+def labels_in_range(labels, n_classes):
+    """Whether labels is a C-contiguous int64 vector with every value in [0, n_classes)."""
+    return (type(labels) is np.ndarray and labels.dtype == np.int64 and labels.ndim == 1
+            and labels.flags.c_contiguous and bool(_labels_in_range(labels, n_classes)))
+
+
 def check_labels(labels, n_rows, n_classes):
     if (type(labels) is np.ndarray and labels.dtype == np.int64 and labels.shape == (n_rows,)
             and (not n_rows or _labels_in_range(labels, n_classes))):

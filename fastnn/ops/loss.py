@@ -7,6 +7,7 @@ same reason); backward only scales it by the incoming gradient.
 import numpy as np
 
 from fastnn import amp, backend
+from fastnn.backend import checks
 from fastnn.autograd.function import Function
 from fastnn.tensor import Tensor
 
@@ -34,7 +35,8 @@ class SoftmaxCrossEntropy(Function):
         ctx.reduction = reduction
         if reduction == "none":
             return losses[0] if unbatched else losses
-        total = np.float32(losses.sum(dtype=np.float64))
+        # (one row: its loss, without NumPy's float64 sum)
+        total = losses[0] if n == 1 else np.float32(losses.sum(dtype=np.float64))
         if reduction == "mean":
             return np.asarray(np.float32(total / n) if n else np.float32(np.nan))
         return np.asarray(total)
@@ -63,7 +65,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     general = (weight is not None or labels.dtype.kind == "f" or input.ndim > 2
                or (labels.dtype.kind in "iu" and labels.size and input.ndim >= 1
-                   and (labels == ignore_index).any()))
+                   and _may_ignore(labels, ignore_index, input.shape[-1])))
     if general:
         from fastnn.ops.losses import cross_entropy_general
         return cross_entropy_general(input, target if isinstance(target, Tensor) else
@@ -76,6 +78,15 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return cross_entropy_smoothed(input, target, reduction, label_smoothing)
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     return SoftmaxCrossEntropy.apply(input, labels, reduction)
+
+
+def _may_ignore(labels, ignore_index, n_classes):
+    """Whether some label may equal ignore_index. With the default -100, labels all in
+    [0, n_classes) (one C pass) cannot: that answer saves the comparison's 2 us of a
+    batch-1 loss. Labels out of range go the general way, which ignores or rejects them."""
+    if not 0 <= ignore_index < n_classes and checks.labels_in_range(labels, n_classes):
+        return False
+    return bool((labels == ignore_index).any())
 
 
 def _cross_entropy_composed(input, target, reduction):
