@@ -6,6 +6,7 @@ import pytest
 
 from fastnn.backend import numba_gemm
 from fastnn.backend.numba_simd import transpose16
+from test_gemm_small import expected  # the float64 product with the GEMM's epilogue
 
 pytestmark = pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning")
 
@@ -34,15 +35,6 @@ SHAPES = [(1, 1, 1), (7, 5, 3), (8, 16, 32), (9, 17, 33), (31, 70, 47), (13, 0, 
           (5, 7, 0), (1, 784, 256), (3, 10, 16), (17, 33, 15), (256, 256, 784)]
 
 
-def _expected(a, b, start, bias, relu, accumulate):
-    product = a.astype(np.float64) @ b.astype(np.float64)
-    if accumulate:
-        product += start
-    if bias is not None:
-        product += bias
-    return np.where(product <= 0, 0.0, product) if relu else product
-
-
 @pytest.mark.parametrize("m,k,n", SHAPES)
 @pytest.mark.parametrize("b_layout", sorted(B_LAYOUTS))
 @pytest.mark.parametrize("a_layout", sorted(A_LAYOUTS))
@@ -56,7 +48,7 @@ def test_gemm_matches_float64_on_every_layout(m, k, n, a_layout, b_layout):
                     start = out.copy()
                     numba_gemm.gemm(a, b, out, bias, relu, accumulate, parts)
                     np.testing.assert_allclose(
-                        out, _expected(a, b, start, bias, relu, accumulate),
+                        out, expected(a, b, start, bias, relu, accumulate),
                         rtol=1e-4, atol=1e-4 * max(1, k) ** 0.5,
                         err_msg=f"parts={parts} bias={bias is not None} relu={relu} "
                                 f"accumulate={accumulate}")
