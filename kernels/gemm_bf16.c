@@ -44,6 +44,8 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 #define KC FNN_BF16_KC
 #define MC FNN_BF16_MC
 #define NC 2048
+/* Widest product (columns) whose A is read in place rather than packed (see gemm_bf16_serial). */
+#define IN_PLACE_A_MAX_N 256
 
 /* float32 -> bfloat16, round to nearest even; NaN stays a (quiet) NaN; denormal inputs become
  * signed zeros, as VCVTNEPS2BF16 does, so that the scalar edges round as the vectors do. */
@@ -225,6 +227,10 @@ TARGET_BF16 static void pack_operand(const void *src, int half, ptrdiff_t rs, pt
         pack_pairs((const float *)src, rs, cs, width, k_avail, kc, dst, ldd);
 }
 
+/* A's pair words: a packed micro-panel, or two bfloat16 values of a row of A read in place as one
+ * 32-bit word (may_alias: that storage is uint16). */
+typedef uint32_t __attribute__((may_alias)) pair_words;
+
 #define ROW_DP(i, aw)                                                                          \
     do {                                                                                       \
         const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)(aw));                            \
@@ -232,9 +238,11 @@ TARGET_BF16 static void pack_operand(const void *src, int half, ptrdiff_t rs, pt
         c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1);                                           \
     } while (0)
 
-/* c[0:12, 0:32] (+)= A micro-panel (kp_n x 12 pairs) . B micro-panel (kp_n x 32 pairs). */
-TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const uint32_t *b,
-                                     float *c, ptrdiff_t ldc, int accumulate)
+/* c[0:12, 0:32] (+)= A (kp_n x 12 pairs: row i's pair kp at a[i ars + kp aks]; a packed
+ * micro-panel has ars 1, aks MR) . B micro-panel (kp_n x 32 pairs). */
+static inline __attribute__((always_inline)) TARGET_BF16 void
+ukernel_bf16(ptrdiff_t kp_n, const pair_words *a, ptrdiff_t ars, ptrdiff_t aks, const uint32_t *b,
+             float *c, ptrdiff_t ldc, int accumulate)
 {
     FNN_TILE_12X32_ZERO;
     /* C's 24 lines are fetched into L2 while the products run: at K = 1024 the tile's store
@@ -246,10 +254,11 @@ TARGET_BF16 static void ukernel_bf16(ptrdiff_t kp_n, const uint32_t *a, const ui
     for (ptrdiff_t kp = 0; kp < kp_n; ++kp) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-        ROW_DP(0, a[0]); ROW_DP(1, a[1]); ROW_DP(2, a[2]); ROW_DP(3, a[3]);
-        ROW_DP(4, a[4]); ROW_DP(5, a[5]); ROW_DP(6, a[6]); ROW_DP(7, a[7]);
-        ROW_DP(8, a[8]); ROW_DP(9, a[9]); ROW_DP(10, a[10]); ROW_DP(11, a[11]);
-        a += MR;
+        ROW_DP(0, a[0]); ROW_DP(1, a[ars]); ROW_DP(2, a[2 * ars]); ROW_DP(3, a[3 * ars]);
+        ROW_DP(4, a[4 * ars]); ROW_DP(5, a[5 * ars]); ROW_DP(6, a[6 * ars]);
+        ROW_DP(7, a[7 * ars]); ROW_DP(8, a[8 * ars]); ROW_DP(9, a[9 * ars]);
+        ROW_DP(10, a[10 * ars]); ROW_DP(11, a[11 * ars]);
+        a += aks;
         b += NR;
     }
     FNN_TILE_12X32_STORE;
@@ -261,8 +270,8 @@ static void tile_to_bf16(const float *tile, int rows, int cols, uint16_t *c16, p
  * rows cost no products: a 12-row tile there was 3% of a 256x784x256 product. Always inlined
  * with a constant R, so the accumulators live in registers. */
 static inline __attribute__((always_inline)) TARGET_BF16 void
-ukernel_bf16_short(const int R, ptrdiff_t kp_n, const uint32_t *a, const uint32_t *b, float *c,
-                   ptrdiff_t ldc, int accumulate)
+ukernel_bf16_short(const int R, ptrdiff_t kp_n, const pair_words *a, ptrdiff_t ars, ptrdiff_t aks,
+                   const uint32_t *b, float *c, ptrdiff_t ldc, int accumulate)
 {
     __m512 lo[8], hi[8];
 #pragma GCC unroll 8
@@ -272,11 +281,11 @@ ukernel_bf16_short(const int R, ptrdiff_t kp_n, const uint32_t *a, const uint32_
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
 #pragma GCC unroll 8
         for (int i = 0; i < R; ++i) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * ars]);
             lo[i] = _mm512_dpbf16_ps(lo[i], ai, b0);
             hi[i] = _mm512_dpbf16_ps(hi[i], ai, b1);
         }
-        a += MR;
+        a += aks;
         b += NR;
     }
 #pragma GCC unroll 8
@@ -293,16 +302,32 @@ ukernel_bf16_short(const int R, ptrdiff_t kp_n, const uint32_t *a, const uint32_
 
 /* c[0:rows, 0:32] (+)= the product in the narrowest tile that covers `rows`; that tile may
  * write rows past `rows`, so partial tiles go to the caller's tile buffer, never to C. */
-TARGET_BF16 static void ukernel_bf16_rows(int rows, ptrdiff_t kp_n, const uint32_t *a,
-                                          const uint32_t *b, float *c, ptrdiff_t ldc,
-                                          int accumulate)
+static inline __attribute__((always_inline)) TARGET_BF16 void
+ukernel_bf16_rows(int rows, ptrdiff_t kp_n, const pair_words *a, ptrdiff_t ars, ptrdiff_t aks,
+                  const uint32_t *b, float *c, ptrdiff_t ldc, int accumulate)
 {
     if (rows <= 4)
-        ukernel_bf16_short(4, kp_n, a, b, c, ldc, accumulate);
+        ukernel_bf16_short(4, kp_n, a, ars, aks, b, c, ldc, accumulate);
     else if (rows <= 8)
-        ukernel_bf16_short(8, kp_n, a, b, c, ldc, accumulate);
+        ukernel_bf16_short(8, kp_n, a, ars, aks, b, c, ldc, accumulate);
     else
-        ukernel_bf16(kp_n, a, b, c, ldc, accumulate);
+        ukernel_bf16(kp_n, a, ars, aks, b, c, ldc, accumulate);
+}
+
+/* The packed micro-panel's and the row-major operand's forms as separate functions (each with
+ * its strides known inside). */
+TARGET_BF16 static void ukernel_bf16_packed(int rows, ptrdiff_t kp_n, const uint32_t *a,
+                                            const uint32_t *b, float *c, ptrdiff_t ldc,
+                                            int accumulate)
+{
+    ukernel_bf16_rows(rows, kp_n, a, 1, MR, b, c, ldc, accumulate);
+}
+
+TARGET_BF16 static void ukernel_bf16_in_place(int rows, ptrdiff_t kp_n, const pair_words *a,
+                                              ptrdiff_t ars, const uint32_t *b, float *c,
+                                              ptrdiff_t ldc, int accumulate)
+{
+    ukernel_bf16_rows(rows, kp_n, a, ars, 1, b, c, ldc, accumulate);
 }
 
 TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const void *A,
@@ -324,6 +349,14 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
         ldc = N;
     }
     const int direct16 = C16 && !sums;
+    /* Rows of A in bfloat16 storage, K even, hold their pairs (k, k+1) as aligned 32-bit words,
+     * so the micro-kernel can read them where they are. Packing A pays off only when many
+     * column panels reuse it. Measured at 1 thread, in place against packed: 256x784x256
+     * 235 against 251-266 us, 1024x1024x256 1211-1297 against 1324-1530, and N = 10 29 against
+     * 42; at 1024^3 (32 panels) packed was 4% faster. At 2 threads the 256x784x256 product
+     * (each thread's half of N) took 135-139 us against 159-195. */
+    const int in_place_a = half && csa == 1 && rsa % 2 == 0 && K % 2 == 0 &&
+                           (uintptr_t)A % 4 == 0 && N <= IN_PLACE_A_MAX_N;
     const ptrdiff_t mc_max = fnn_min_pd(MC, fnn_round_up(M, MR));
     const ptrdiff_t nc_max = fnn_min_pd(NC, fnn_round_up(N, NR));
     const size_t a_words = (size_t)(mc_max * (kc_max / 2));
@@ -348,9 +381,11 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                 const ptrdiff_t mc = fnn_min_pd(mc_max, M - ic);
                 /* A in micro-panels of MR rows, the MR pair words of one k-pair contiguous:
                  * the micro-kernel then reads A as one sequential stream (row-major pairs
-                 * were 12 streams, 3-5% slower at 1024^3) */
+                 * were 12 streams, 3-5% slower at 1024^3); with in_place_a only an edge
+                 * panel is packed */
                 for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
                     const ptrdiff_t rows = fnn_min_pd(MR, mc - ir);
+                    if (in_place_a && rows == MR) continue;
                     uint32_t *sliver = Ap + ir * kp_n;
                     pack_operand(fnn_operand_at(A, (ic + ir) * rsa + pc * csa, half), half, rsa,
                                  csa, rows, k_avail, kc, sliver, MR);
@@ -359,9 +394,19 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                     const int cols = (int)fnn_min_pd(NR, nc - jr);
                     for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
                         const int rows = (int)fnn_min_pd(MR, mc - ir);
+                        /* (an edge panel of fewer than MR rows is packed: its narrower
+                         * tiles read MR, 8 or 4 rows, past the end of A) */
+                        const int in_place = in_place_a && rows == MR;
+                        const pair_words *a_rows =
+                            in_place ? (const pair_words *)((const uint16_t *)A + (ic + ir) * rsa + pc)
+                                     : Ap + ir * kp_n;
                         if (direct16) {
-                            ukernel_bf16_rows(rows, kp_n, Ap + ir * kp_n, Bp + jr * kp_n, tile, NR,
-                                              0);
+                            if (in_place)
+                                ukernel_bf16_in_place(rows, kp_n, a_rows, rsa / 2, Bp + jr * kp_n,
+                                                      tile, NR, 0);
+                            else
+                                ukernel_bf16_packed(rows, kp_n, a_rows, Bp + jr * kp_n, tile, NR,
+                                                    0);
                             if (bias || relu)
                                 fnn_gemm_epilogue(tile, NR, rows, cols,
                                                   bias ? bias + jc + jr : NULL, relu);
@@ -371,8 +416,12 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                         }
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         const int full = rows == MR && cols == NR;
-                        ukernel_bf16_rows(rows, kp_n, Ap + ir * kp_n, Bp + jr * kp_n,
-                                          full ? c : tile, full ? ldc : NR, full ? acc : 0);
+                        if (in_place)
+                            ukernel_bf16_in_place(rows, kp_n, a_rows, rsa / 2, Bp + jr * kp_n,
+                                                  full ? c : tile, full ? ldc : NR, full ? acc : 0);
+                        else
+                            ukernel_bf16_packed(rows, kp_n, a_rows, Bp + jr * kp_n,
+                                                full ? c : tile, full ? ldc : NR, full ? acc : 0);
                         if (!full)
                             for (int i = 0; i < rows; ++i)
                                 for (int j = 0; j < cols; ++j)

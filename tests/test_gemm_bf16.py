@@ -169,7 +169,11 @@ def test_few_rows_read_the_weights_in_place_on_any_thread_count(m):
 
 @needs_bf16
 @pytest.mark.parametrize("m,n,k", [(1, 1, 1), (5, 7, 3), (13, 33, 35), (37, 65, 129),
-                                   (100, 300, 1000), (30, 40, 4099)])
+                                   (100, 300, 1000), (30, 40, 4099),
+                                   # K even and N <= 256: row-major A read in place, with
+                                   # edge panels of 1, 4, 8 and 11 rows packed
+                                   (12, 32, 2), (13, 40, 64), (20, 17, 30), (23, 256, 784),
+                                   (256, 256, 784)])
 def test_bfloat16_storage_operands_match_the_rounding_path(m, n, k):
     """gemm_bf16_storage (operands already in bfloat16 storage, as torch's bfloat16 tensors) on
     every packing layout: the float64 oracle on the same values; a float32 out, and a bfloat16
@@ -316,3 +320,37 @@ def test_autocast_gemm_refuses_a_bad_bias_as_gemm_does(bias):
         backend.gemm(a, b, None, bias)
     with pytest.raises(type(want.value), match=re.escape(str(want.value))):
         backend.gemm_bf16(a, b, None, bias)
+
+
+@needs_bf16
+@pytest.mark.parametrize("m", [1, 12, 13, 20, 25])
+def test_in_place_a_reads_nothing_past_its_last_row(m):
+    """Row-major bfloat16 A (K even, N <= 256) is read in place, its edge panel packed: A ends
+    right before a page the process cannot read, so one read past its last row would crash."""
+    import ctypes
+    import mmap
+    k, n = 64, 40
+    page = mmap.PAGESIZE
+    size = 2 * page + m * k * 2
+    pages = (size + page - 1) // page * page
+    buffer = mmap.mmap(-1, pages)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    assert libc.mprotect(base + pages - page, page, 0) == 0  # PROT_NONE: the guard page
+    try:
+        end = pages - page
+        a16 = np.frombuffer(buffer, np.uint16, count=m * k, offset=end - m * k * 2).reshape(m, k)
+        rng = np.random.default_rng(m)
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        a16[...] = a.astype(ml_dtypes.bfloat16).view(np.uint16)
+        b16 = b.astype(ml_dtypes.bfloat16)
+        out = np.empty((m, n), np.float32)
+        assert _kernels.gemm_bf16_storage(a16, b16.view(np.uint16), out)
+        want = a16.view(ml_dtypes.bfloat16).astype(np.float64) @ b16.astype(np.float64)
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-4)
+    finally:
+        libc.mprotect(base + pages - page, page, 3)  # readable again before the unmap
+        del a16
+        buffer.close()
