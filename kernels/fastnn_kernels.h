@@ -97,10 +97,10 @@ void fnn_bf16_round(const float *x, float *y, ptrdiff_t n);
 void fnn_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n);
 void fnn_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
 
-/* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
 /* The sum of x[0:n] in float64 (float32 lanes over blocks of 4096, reduce.c); the same bits on
  * any thread count and instruction set. */
 double fnn_sum_f32(const float *x, ptrdiff_t n);
+/* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);
 /* gx = gy where x > 0, else 0 (gradient 0 at x == 0, as PyTorch). */
 void fnn_relu_backward(const float *x, const float *gy, float *gx, ptrdiff_t n);

@@ -314,20 +314,17 @@ ukernel_bf16_rows(int rows, ptrdiff_t kp_n, const pair_words *a, ptrdiff_t ars, 
         ukernel_bf16(kp_n, a, ars, aks, b, c, ldc, accumulate);
 }
 
-/* The packed micro-panel's and the row-major operand's forms as separate functions (each with
- * its strides known inside). */
-TARGET_BF16 static void ukernel_bf16_packed(int rows, ptrdiff_t kp_n, const uint32_t *a,
-                                            const uint32_t *b, float *c, ptrdiff_t ldc,
-                                            int accumulate)
+/* A tile with A from a packed micro-panel (row stride 1, pair stride MR) or, in_place, from
+ * A's rows (row stride ars pair words, pair stride 1): the micro-kernels are inlined once for
+ * each form, so each runs with its strides known. */
+TARGET_BF16 static void ukernel_bf16_tile(int in_place, int rows, ptrdiff_t kp_n,
+                                          const pair_words *a, ptrdiff_t ars, const uint32_t *b,
+                                          float *c, ptrdiff_t ldc, int accumulate)
 {
-    ukernel_bf16_rows(rows, kp_n, a, 1, MR, b, c, ldc, accumulate);
-}
-
-TARGET_BF16 static void ukernel_bf16_in_place(int rows, ptrdiff_t kp_n, const pair_words *a,
-                                              ptrdiff_t ars, const uint32_t *b, float *c,
-                                              ptrdiff_t ldc, int accumulate)
-{
-    ukernel_bf16_rows(rows, kp_n, a, ars, 1, b, c, ldc, accumulate);
+    if (in_place)
+        ukernel_bf16_rows(rows, kp_n, a, ars, 1, b, c, ldc, accumulate);
+    else
+        ukernel_bf16_rows(rows, kp_n, a, 1, MR, b, c, ldc, accumulate);
 }
 
 TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const void *A,
@@ -401,12 +398,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                             in_place ? (const pair_words *)((const uint16_t *)A + (ic + ir) * rsa + pc)
                                      : Ap + ir * kp_n;
                         if (direct16) {
-                            if (in_place)
-                                ukernel_bf16_in_place(rows, kp_n, a_rows, rsa / 2, Bp + jr * kp_n,
-                                                      tile, NR, 0);
-                            else
-                                ukernel_bf16_packed(rows, kp_n, a_rows, Bp + jr * kp_n, tile, NR,
-                                                    0);
+                            ukernel_bf16_tile(in_place, rows, kp_n, a_rows, rsa / 2,
+                                              Bp + jr * kp_n, tile, NR, 0);
                             if (bias || relu)
                                 fnn_gemm_epilogue(tile, NR, rows, cols,
                                                   bias ? bias + jc + jr : NULL, relu);
@@ -416,12 +409,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                         }
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         const int full = rows == MR && cols == NR;
-                        if (in_place)
-                            ukernel_bf16_in_place(rows, kp_n, a_rows, rsa / 2, Bp + jr * kp_n,
-                                                  full ? c : tile, full ? ldc : NR, full ? acc : 0);
-                        else
-                            ukernel_bf16_packed(rows, kp_n, a_rows, Bp + jr * kp_n,
-                                                full ? c : tile, full ? ldc : NR, full ? acc : 0);
+                        ukernel_bf16_tile(in_place, rows, kp_n, a_rows, rsa / 2, Bp + jr * kp_n,
+                                          full ? c : tile, full ? ldc : NR, full ? acc : 0);
                         if (!full)
                             for (int i = 0; i < rows; ++i)
                                 for (int j = 0; j < cols; ++j)

@@ -119,15 +119,16 @@ except ImportError:
 
 
 def labels_in_range(labels, n_classes):
-    """Whether labels is a C-contiguous int64 vector with every value in [0, n_classes)."""
+    """Whether labels is a C-contiguous int64 vector with every value in [0, n_classes) (the
+    hot path of check_labels; an empty vector is)."""
     return (type(labels) is np.ndarray and labels.dtype == np.int64 and labels.ndim == 1
-            and labels.flags.c_contiguous and bool(_labels_in_range(labels, n_classes)))
+            and labels.flags.c_contiguous
+            and (not labels.shape[0] or bool(_labels_in_range(labels, n_classes))))
 
 
 def check_labels(labels, n_rows, n_classes):
-    if (type(labels) is np.ndarray and labels.dtype == np.int64 and labels.shape == (n_rows,)
-            and (not n_rows or _labels_in_range(labels, n_classes))):
-        return  # the hot path; the checks below word the error
+    if labels_in_range(labels, n_classes) and labels.shape[0] == n_rows:
+        return  # the hot path; the checks below word the error (or pass other layouts)
     if not isinstance(labels, np.ndarray):
         raise TypeError(f"target must be a numpy.ndarray, got {type(labels).__name__}")
     if labels.dtype.kind not in "iu":

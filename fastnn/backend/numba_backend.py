@@ -353,23 +353,23 @@ def softmax_cross_entropy(logits, labels, losses, grad, grad_scale):
     args = (_input(logits), _input(labels), losses, grad if want_grad else _NO_GRAD, want_grad,
             np.float32(grad_scale))
     # The MLP's 256x10 logits take ~5 us on one core; a parallel launch costs more than that.
-    parts = _parts(logits.size, _PARALLEL_MIN_ELEMENTS, logits.shape[0])
-    if parts == 1:
-        bad = _softmax_cross_entropy_rows(*args, 0, logits.shape[0])
-    else:
-        bad = _softmax_cross_entropy_parallel(*args, parts)
+    bad = _over_ranges(_softmax_cross_entropy_rows, _softmax_cross_entropy_parallel,
+                       logits.size, logits.shape[0], *args)
     if bad:
         raise IndexError(f"{bad} target labels were out of range inside the kernel")
     return bad
 
 
+def _over_ranges(serial, parallel, work, units, *args):
+    """A range kernel over [0, units): serial(*args, 0, units) on the calling thread, or
+    parallel(*args, parts) over threads once `work` elements are many; its result."""
+    parts = _parts(work, _PARALLEL_MIN_ELEMENTS, units)
+    return serial(*args, 0, units) if parts == 1 else parallel(*args, parts)
+
+
 def _elementwise(serial, parallel, n, *args):
-    """Run an update kernel on the calling thread, or over threads once n is large."""
-    parts = _parts(n, _PARALLEL_MIN_ELEMENTS, n)
-    if parts == 1:
-        serial(*args, 0, n)
-    else:
-        parallel(*args, parts)
+    """An update kernel over n elements (see _over_ranges)."""
+    _over_ranges(serial, parallel, n, n, *args)
 
 
 def sgd_step(param, grad, buf, lr, weight_decay, momentum, dampening, nesterov, first):

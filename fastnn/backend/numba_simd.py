@@ -103,15 +103,6 @@ def load_first(typingctx, array, i, j, count):
 
 
 @intrinsic
-def store(typingctx, array, i, j, value):
-    """array[i, j:j+16] = value."""
-    def codegen(context, builder, signature, args):
-        builder.store(args[3], _lane_pointer(context, builder, signature.args[0], args[0],
-                                             args[1:3]), align=4)
-    return types.void(array, i, j, value), codegen
-
-
-@intrinsic
 def store_first(typingctx, array, i, j, value, count):
     """array[i, j:j+count] = the first count lanes of value (memory past them untouched)."""
     def codegen(context, builder, signature, args):
