@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TEST_EXTRAS ?= dev,torch,tensorboard,distributed
 BENCH_EXTRAS ?= dev,bench
 DATA_DIR := /usr/share/datasets/fashion-mnist
-KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx kernels/*.in) fastnn/backend/contract.py \
+KERNEL_SOURCES := $(wildcard kernels/*.c kernels/*.h kernels/*.pyx kernels/*.pxi kernels/*.in) fastnn/backend/contract.py \
                   setup.py pyproject.toml
 
 .PHONY: train test test-debug sanitize bench bench-scaling data install clean wheel wheel-check mpi

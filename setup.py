@@ -110,10 +110,13 @@ extension = Extension(
     depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/gemm_small.h", "kernels/gemm_grid.h", "kernels/gemm_small_body.h", "kernels/softmax_xent_rows.h",
              "kernels/conv.h", "kernels/conv_implicit.h", "kernels/conv_shared.h", "kernels/ukernel_12x32.h", "kernels/parallel.h", "kernels/isa_variants.h",
              "kernels/relu_ranges.h", "kernels/optimizer_ranges.h", "kernels/_streaming.pxi",
+             "kernels/_aligned_alloc.pxi",
              "fastnn/backend/contract.py"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+                   # PyDataMem_SetHandler (the aligned allocator) is NumPy 1.22 API
+                   ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],
 )
 
 # A checking build (debug or sanitizers) keeps its generated C and its objects apart from the

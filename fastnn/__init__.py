@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 from fastnn import memory as _memory
 
 _memory.tune_malloc()  # freed arrays reused, not re-faulted (issue 12; fastnn/memory.py)
+_memory.align_arrays()  # vector loads that do not straddle cache lines (fastnn/memory.py)
 
 from fastnn.dtypes import (bfloat16, bool_, double, dtype, float16, float32,  # noqa: F401
                            float64, get_default_dtype, half, int8, int16, int32, int64, long,
@@ -20,6 +21,7 @@ from fastnn.autograd.grad_mode import (enable_grad, inference_mode,  # noqa: F40
 from fastnn.random import Generator, initial_seed, manual_seed, seed  # noqa: F401
 from fastnn.threads import get_num_threads, num_threads, set_num_threads  # noqa: F401
 from fastnn.config import show_config  # noqa: F401
+from fastnn.printing import set_printoptions  # noqa: F401
 from fastnn.creation import (arange, as_tensor, asarray, empty, empty_like,  # noqa: F401
                              eye, from_dlpack, from_numpy, full, full_like, linspace,
                              logspace, normal, ones, ones_like, rand, rand_like, randint,

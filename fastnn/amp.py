@@ -16,7 +16,12 @@ import warnings
 
 from fastnn import dtypes
 
-_state = threading.local()  # .cpu: the active autocast dtype, or None when off
+class _AutocastState(threading.local):
+    cpu = None  # the active autocast dtype, or None when off (a class default: reading it
+    # costs no failed lookup, as getattr(local, "cpu", None) did on every op)
+
+
+_state = _AutocastState()
 
 # torch.get_autocast_dtype's defaults per device
 _DEFAULT_DTYPE = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
@@ -28,7 +33,7 @@ _KNOWN_DEVICES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "id
 
 def active_dtype():
     """The CPU autocast dtype in force on this thread, or None (the ops' one cheap check)."""
-    return getattr(_state, "cpu", None)
+    return _state.cpu
 
 
 def is_autocast_enabled(device_type=None):

@@ -38,6 +38,7 @@ def config():
     info["autocast_bf16_conv2d"] = "float32 kernel on bfloat16-rounded operands"
     from fastnn import memory
     info["malloc"] = memory.state
+    info["array_alignment"] = memory.alignment
     try:
         import numba
         info["numba"] = numba.__version__

@@ -1,4 +1,4 @@
-"""Freed array memory kept for reuse (issue 12).
+"""Freed array memory kept for reuse, and arrays aligned to cache lines (issue 12).
 
 A training step allocates the same large arrays every time: a conv layer's output, its
 gradient, im2col buffers. glibc's malloc serves requests above its mmap threshold (128 KiB,
@@ -25,6 +25,7 @@ TRIM_THRESHOLD = 128 << 20  # 64 MiB still let the CNN step's freed arrays be tr
 _ENV_TUNING = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
 
 state = "not applied"
+alignment = "not applied"
 
 
 def tune_malloc():
@@ -53,3 +54,22 @@ def _glibc():
         return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
     except (AttributeError, ValueError, OSError):
         return False
+
+
+def align_arrays():
+    """At import: NumPy arrays of 1 KiB or more allocated 64-byte aligned in the importing
+    thread (kernels/_aligned_alloc.pxi says why and how), unless FASTNN_ALIGNED_ARRAYS=0 or the
+    compiled kernels are not built. Returns the state show_config reports."""
+    global alignment
+    if os.environ.get("FASTNN_ALIGNED_ARRAYS", "1") == "0":
+        alignment = "NumPy's default (FASTNN_ALIGNED_ARRAYS=0)"
+        return alignment
+    try:
+        from fastnn import _kernels
+    except ImportError:
+        alignment = "NumPy's default (the compiled kernels are not built)"
+        return alignment
+    _kernels.set_aligned_allocator(True)
+    alignment = ("64-byte aligned arrays of 1 KiB or more (fastnn's NumPy allocator, in the "
+                 "thread that imported fastnn)")
+    return alignment

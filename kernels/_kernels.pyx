@@ -490,6 +490,36 @@ def relu_backward_bias(const float[:, ::1] y, const float[:, ::1] grad_out, floa
                                y.shape[0], y.shape[1])
 
 
+def relu_backward_bias_new(y, grad_out, bint want_bias):
+    """(grad_out masked by y > 0, its column sums or None) into new arrays, for the common call
+    validated here in C: y and grad_out float32, rank 2, C-contiguous and aligned, one shape.
+    Otherwise None, touching nothing, and the caller takes the checked path (which words the
+    error). At batch 1 the checks and four memoryviews were 4.4 of the 4.5 us this took."""
+    if type(y) is not cnp.ndarray or type(grad_out) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray Y = <cnp.ndarray>y
+    cdef cnp.ndarray G = <cnp.ndarray>grad_out
+    if not (_is_f32_c(Y, 2) and _is_f32_c(G, 2)):
+        return None
+    cdef Py_ssize_t rows = cnp.PyArray_DIM(Y, 0), cols = cnp.PyArray_DIM(Y, 1)
+    if cnp.PyArray_DIM(G, 0) != rows or cnp.PyArray_DIM(G, 1) != cols or rows == 0 or cols == 0:
+        return None
+    cdef cnp.npy_intp dims[2]
+    dims[0] = rows
+    dims[1] = cols
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
+    cdef cnp.ndarray bias_grad = None
+    cdef float *bias_ptr = NULL
+    if want_bias:
+        bias_grad = cnp.PyArray_EMPTY(1, &dims[1], cnp.NPY_FLOAT32, 0)
+        bias_ptr = <float *>cnp.PyArray_DATA(bias_grad)
+    with nogil:
+        fnn_relu_backward_bias(<const float *>cnp.PyArray_DATA(Y),
+                               <const float *>cnp.PyArray_DATA(G),
+                               <float *>cnp.PyArray_DATA(out), bias_ptr, rows, cols)
+    return out, bias_grad
+
+
 def softmax_cross_entropy(cnp.ndarray logits, cnp.ndarray labels, cnp.ndarray losses,
                           cnp.ndarray grad, float grad_scale):
     """Per-row losses into `losses`; (softmax - onehot) * grad_scale into `grad` unless None.
@@ -567,6 +597,32 @@ cdef inline float *_opt_ptr(float[::1] a):
 
 # relu_forward, relu_backward and the optimizer updates: generated from the kernel contract
 include "_streaming.pxi"
+include "_aligned_alloc.pxi"
+
+
+def sgd_steps_if_valid(list params, list grads, float lr, float weight_decay):
+    """Plain SGD (no momentum), params[i] -= lr * (grads[i] + weight_decay * params[i]) for every
+    pair, in one call: what sgd_step_if_valid does for each, after validating them all. False,
+    having touched nothing, if any pair is not the common call. A batch-1 step of the MLP
+    spent ~6 us of its 24 us update in four trips through Python (issue 12)."""
+    cdef Py_ssize_t i, n, count = len(params)
+    if len(grads) != count:
+        return False
+    for i in range(count):
+        if not (_stream_array_ok(params[i], params[i], True)
+                and _stream_array_ok(grads[i], params[i], False)):
+            return False
+    cdef float *param_data
+    cdef const float *grad_data
+    for i in range(count):
+        n = cnp.PyArray_SIZE(<cnp.ndarray>params[i])
+        if n == 0:
+            continue
+        param_data = <float *>cnp.PyArray_DATA(<cnp.ndarray>params[i])
+        grad_data = <const float *>cnp.PyArray_DATA(<cnp.ndarray>grads[i])
+        with nogil:
+            fnn_sgd_step(param_data, grad_data, NULL, n, lr, weight_decay, 0.0, 0.0, 0, 0)
+    return True
 
 
 

@@ -104,3 +104,46 @@ def test_gemm_entry_runs_the_common_call_like_the_checked_path():
     fast = compiled.gemm_if_valid(a, w.T, None, bias, True, False)
     checked = compiled.gemm(a, w.T, np.empty((5, 9), np.float32), bias, True, False)
     np.testing.assert_array_equal(fast, checked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), m=st.integers(0, 5), n=st.integers(0, 5), want_bias=st.booleans())
+def test_relu_backward_bias_entry_accepts_only_what_the_checker_accepts(data, m, n, want_bias):
+    y = data.draw(arrays((m, n)), label="y")
+    g = data.draw(arrays((m, n)), label="grad_out")
+    result = compiled.relu_backward_bias_new(y, g, want_bias)
+    if result is not None:
+        out, bias_grad = result
+        assert (bias_grad is not None) == want_bias
+        checks.check_relu_backward_bias(y, g, out, bias_grad)  # must not raise
+
+
+def test_relu_backward_bias_entry_runs_like_the_checked_path():
+    rng = np.random.default_rng(0)
+    y = np.maximum(rng.standard_normal((7, 37), dtype=np.float32), 0)
+    g = rng.standard_normal((7, 37), dtype=np.float32)
+    out, bias_grad = compiled.relu_backward_bias_new(y, g, True)
+    checked_out, checked_bias = np.empty_like(y), np.empty(37, np.float32)
+    compiled.relu_backward_bias(y, g, checked_out, checked_bias)
+    np.testing.assert_array_equal(out, checked_out)
+    np.testing.assert_array_equal(bias_grad, checked_bias)
+    assert compiled.relu_backward_bias_new(y, g, False)[1] is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), count=st.integers(0, 3),
+       shapes=st.lists(st.sampled_from([(0,), (1,), (7,), (3, 5)]), min_size=3, max_size=3))
+def test_sgd_steps_entry_runs_all_or_nothing(data, count, shapes):
+    """One call updates every (param, grad) pair exactly as sgd_step does each, or, when any
+    pair is not the common call, returns False having written nothing."""
+    params = [np.arange(int(np.prod(s)), dtype=np.float32).reshape(s) + 1 for s in shapes[:count]]
+    grads = [data.draw(arrays(p.shape), label=f"grad {i}") for i, p in enumerate(params)]
+    before = [p.copy() for p in params]
+    if compiled.sgd_steps_if_valid(params, grads, 0.5, 0.25):
+        for p, g, b in zip(params, grads, before):
+            checks.check_sgd_step(b, g, None, 0.5, 0.25, 0.0, 0.0, False, False)
+            compiled.sgd_step(b, g, None, 0.5, 0.25, 0.0, 0.0, False, False)
+            np.testing.assert_array_equal(p, b)
+    else:
+        for p, b in zip(params, before):
+            np.testing.assert_array_equal(p, b)

@@ -12,15 +12,21 @@ import threading
 import numpy as np
 
 from fastnn.autograd.function import Node, edge_of
+from fastnn.tensor import Tensor
 
-_callbacks = threading.local()  # functions to run when the running backward pass ends
+
+class _PassState(threading.local):
+    queue = None  # functions to run when this thread's running backward pass ends
+
+
+_callbacks = _PassState()
 
 
 def queue_callback(fn):
     """Run fn() once the backward pass running on this thread has finished (torch's
     Variable._execution_engine.queue_callback; DistributedDataParallel waits for its
     gradient all-reduces this way). Outside a backward pass it raises, as torch's does."""
-    queue = getattr(_callbacks, "queue", None)
+    queue = _callbacks.queue
     if queue is None:
         raise RuntimeError("Final callbacks can only be installed during backward pass.")
     queue.append(fn)
@@ -28,7 +34,7 @@ def queue_callback(fn):
 
 def running_pass():
     """An object that identifies the backward pass running on this thread (None outside one)."""
-    return getattr(_callbacks, "queue", None)
+    return _callbacks.queue
 
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -69,7 +75,6 @@ def _topological_order(root):
 
 
 def _root_gradient(root, grad):
-    from fastnn.tensor import Tensor
     if grad is None:
         if root._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -88,7 +93,7 @@ def backward(root, grad=None, retain_graph=False, inputs=None, capture=None):
     """Accumulate d(root)/d(leaf) into every leaf's .grad (or, with `capture`, a dict from
     id(tensor) to tensor, return the gradients of those tensors instead); then run the
     callbacks queued during the pass."""
-    outer = getattr(_callbacks, "queue", None)
+    outer = _callbacks.queue
     _callbacks.queue = queue = []
     try:
         captured = _backward(root, grad, retain_graph, inputs, capture)
@@ -129,13 +134,18 @@ def _backward(root, grad, retain_graph, inputs, capture):
                 # A fresh array no one else holds becomes .grad as is (no copy of a weight-
                 # sized gradient every step); views, shared or read-only arrays are copied.
                 # (With retain_graph a backward may return an array its ctx keeps: copy.)
-                owned = (not retain_graph and g.base is None and g.flags.writeable
-                         and g.flags.c_contiguous and id(g) not in handed)
+                flags = g.flags
+                owned = (not retain_graph and g.base is None and flags.writeable
+                         and flags.c_contiguous and id(g) not in handed)
                 handed.add(id(g))
-                _deliver(entry, g, owned, wanted, captured, capture is not None)
+                if wanted is None:  # (capture sets wanted)
+                    entry._accumulate_grad(g, owned)
+                else:
+                    _deliver(entry, g, owned, wanted, captured, capture is not None)
             continue
         if g is not None:
-            g = _run_prehooks(entry, g)
+            if entry.prehooks:
+                g = _run_prehooks(entry, g)
             if entry.retained:
                 for t in entry.retained:
                     t._accumulate_grad(g)
@@ -173,9 +183,6 @@ def _deliver(leaf, g, owned, wanted, captured, capturing):
 
 
 def _run_prehooks(node, g):
-    if not node.prehooks:
-        return g
-    from fastnn.tensor import Tensor
     for hook in list(node.prehooks.values()):
         new = hook(Tensor._wrap(g))
         if new is not None:
@@ -187,7 +194,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          allow_unused=None, materialize_grads=False):
     """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, returned
     rather than accumulated into .grad."""
-    from fastnn.tensor import Tensor
     if create_graph:
         raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)

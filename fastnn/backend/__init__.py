@@ -264,11 +264,16 @@ def relu_backward(x, grad_out, out=None, backend=None):
 
 def relu_backward_bias(y, grad_out, want_bias=True, backend=None):
     """(grad_out masked by y > 0, its column sums or None): a Linear+ReLU epilogue's backward."""
+    module = _pick(backend)
+    if module.NAME == "cython":  # the common call, validated in C (relu_backward_bias_new)
+        done = module.relu_backward_bias_new(y, grad_out, bool(want_bias))
+        if done is not None:
+            return done
     checks.require_float32("input", y)
     checks.require_rank("input", y, 2)
     out = np.empty_like(y, order="C")
     bias_grad = np.empty(y.shape[1], dtype=np.float32) if want_bias else None
-    _call("relu_backward_bias", backend, y, grad_out, out, bias_grad)
+    _call("relu_backward_bias", module.NAME, y, grad_out, out, bias_grad)
     return out, bias_grad
 
 
@@ -304,6 +309,15 @@ def sgd_step(param, grad, buf=None, lr=0.1, weight_decay=0.0, momentum=0.0, damp
     """One SGD update of `param` in place (torch.optim.SGD's rule); buf is the momentum buffer."""
     _call("sgd_step", _update_backend(backend, param), param, grad, buf, float(lr),
           float(weight_decay), float(momentum), float(dampening), bool(nesterov), bool(first))
+
+
+def sgd_steps(params, grads, lr, weight_decay, backend=None):
+    """Plain SGD (no momentum) of every params[i] (float32 arrays) by grads[i], in place, in one
+    compiled call: True when done, False (nothing done) where that call does not apply, and
+    the caller updates them one by one with sgd_step."""
+    module = _pick(backend)
+    return module.NAME == "cython" and module.sgd_steps_if_valid(params, grads, float(lr),
+                                                                 float(weight_decay))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, inv_bc2_sqrt,

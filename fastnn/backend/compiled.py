@@ -6,6 +6,10 @@ NAME = "cython"
 
 # The checked GEMM for the common call (validated in C; None: take the checked path).
 gemm_if_valid = _kernels.gemm_if_valid
+# A Linear+ReLU backward's mask and bias sums into new arrays, validated in C (or None).
+relu_backward_bias_new = _kernels.relu_backward_bias_new
+# Plain SGD over a list of parameters in one call, validated in C (or False).
+sgd_steps_if_valid = _kernels.sgd_steps_if_valid
 # The streaming kernels' entries that validate their own common call in C (backend._call).
 VALIDATED = {k.name: getattr(_kernels, k.name + "_if_valid") for k in KERNELS if k.stream}
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from fastnn.nn import functional as F
 from fastnn.nn import init
-from fastnn.nn.module import Module
+from fastnn.nn.module import Module, registered
 from fastnn.nn.parameter import Parameter
 from fastnn.nn.conv import Conv2d
 from fastnn.ops.linear import linear_relu
@@ -29,6 +29,8 @@ class Linear(Module):
         init.default_(self.weight, self.bias)
 
     def forward(self, input):
+        if type(self) is Linear:  # (a subclass may define weight or bias otherwise)
+            return F.linear(input, registered(self, "weight"), registered(self, "bias"))
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
@@ -101,7 +103,8 @@ class Sequential(Module):
             if (kind is Linear or kind is Conv2d) and i < last and type(modules[i + 1]) is ReLU \
                     and not module._has_hooks() and not modules[i + 1]._has_hooks():
                 if kind is Linear:
-                    input = linear_relu(input, module.weight, module.bias)
+                    input = linear_relu(input, registered(module, "weight"),
+                                        registered(module, "bias"))
                 else:
                     input = module(input, relu=True)
                 i += 2

@@ -19,6 +19,16 @@ class IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
         return super().__repr__()
 
 
+def registered(module, name):
+    """module.<name> for a registered parameter, read from _parameters directly; else the
+    attribute as usual. For a module of a class that defines no attribute of that name this is
+    the object attribute access finds (Module.__setattr__ keeps registered names out of the
+    instance __dict__), without the failed lookup that precedes __getattr__: 0.04 us against
+    0.47, four times in a batch-1 MLP forward (issue 12)."""
+    params = module._parameters
+    return params[name] if name in params else getattr(module, name)
+
+
 class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())

@@ -49,7 +49,9 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         g2 = np.asarray(g.reshape(-1, ctx.saved_tensors[1].shape[0]), dtype=np.float32)
-        grad_b = g2.sum(axis=0) if ctx.needs_input_grad[2] else None
+        grad_b = None
+        if ctx.needs_input_grad[2]:  # one row is its own sum (a copy: 0.2 us against 0.9)
+            grad_b = g2[0].copy() if g2.shape[0] == 1 else g2.sum(axis=0)
         return _backward(ctx, g2, grad_b)
 
 

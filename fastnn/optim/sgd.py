@@ -19,13 +19,34 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def _step(self):
-        for group, p, grad, state in self._updates():
+        # A group without momentum has no state to keep (torch's SGD keeps none either): its
+        # whole update is one compiled call where that applies, else one call per parameter.
+        for group in self.param_groups:
             momentum = group["momentum"]
-            buf, first = None, False
-            if momentum:
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = np.empty_like(p._data)
-                    first = True
-            backend.sgd_step(p._data, grad, buf, group["lr"], group["weight_decay"], momentum,
-                             group["dampening"], group["nesterov"], first)
+            if not momentum and self._plain_steps(group):
+                continue
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                buf, first = None, False
+                if momentum:
+                    state = self.state.setdefault(id(p), {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = np.empty_like(p._data)
+                        first = True
+                backend.sgd_step(p._data, np.ascontiguousarray(p.grad._data), buf, group["lr"],
+                                 group["weight_decay"], momentum, group["dampening"],
+                                 group["nesterov"], first)
+
+    @staticmethod
+    def _plain_steps(group):
+        """Every parameter of a momentum-free group with a gradient, updated in one call (see
+        backend.sgd_steps); False where that call does not apply."""
+        params, grads = [], []
+        for p in group["params"]:
+            grad = p.grad
+            if grad is not None:
+                params.append(p._data)
+                grads.append(grad._data)
+        return backend.sgd_steps(params, grads, group["lr"], group["weight_decay"])
