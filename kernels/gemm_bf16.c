@@ -44,7 +44,7 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 #define KC FNN_BF16_KC
 #define MC FNN_BF16_MC
 #define NC 2048
-/* Widest product (columns) whose A is read in place rather than packed (see gemm_bf16_serial). */
+/* Widest product (columns) whose A is read in place rather than packed (see reads_a_in_place). */
 #define IN_PLACE_A_MAX_N 256
 
 /* float32 -> bfloat16, round to nearest even; NaN stays a (quiet) NaN; denormal inputs become
@@ -79,14 +79,40 @@ int fnn_bf16_supported(void)
 #include "ukernel_12x32.h"
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
+/* ldd lines of kp_n pair words, line r at src + r * ld, as a micro-panel: dst[kp * ldd + r].
+ * Each line is read 64 bytes at a time (masked at its end, which reads nothing past it) and
+ * 16 x 16 blocks are transposed in registers; a block's lines past ldd (12-row panels of A)
+ * are zeros that are not stored. Bits are moved, never computed on. The 4 x 4 SSE transpose
+ * (fnn_transpose_into_panel) read 16 bytes of each of 12 lines at a time: reading A's rows
+ * in place that way took 4.5% of a 1024^3 product. */
+TARGET_BF16 static void panel_from_lines(const uint32_t *src, ptrdiff_t ld, int ldd,
+                                         ptrdiff_t kp_n, uint32_t *dst)
+{
+    for (int r0 = 0; r0 < ldd; r0 += 16) {
+        const int rows = ldd - r0 < 16 ? ldd - r0 : 16;
+        const __mmask16 store = (__mmask16)((1u << rows) - 1u);
+        for (ptrdiff_t kp = 0; kp < kp_n; kp += 16) {
+            const int words = kp_n - kp < 16 ? (int)(kp_n - kp) : 16;
+            const __mmask16 load = (__mmask16)((1u << words) - 1u);
+            __m512 r[16];
+            for (int i = 0; i < 16; ++i)
+                r[i] = i < rows ? _mm512_maskz_loadu_ps(load, src + (r0 + i) * ld + kp)
+                                : _mm512_setzero_ps();
+            fnn_transpose16x16(r);
+            for (int i = 0; i < words; ++i)
+                _mm512_mask_storeu_ps(dst + (kp + i) * ldd + r0, store, r[i]);
+        }
+    }
+}
+
 /* `width` lines of kp_n pair words each (lines[r * kp_n + kp]) as a micro-panel,
  * dst[kp * ldd + r], the lines past width zero pairs. */
-static void lines_to_panel(uint32_t *lines, ptrdiff_t width, ptrdiff_t kp_n, uint32_t *dst,
-                           ptrdiff_t ldd)
+TARGET_BF16 static void lines_to_panel(uint32_t *lines, ptrdiff_t width, ptrdiff_t kp_n,
+                                       uint32_t *dst, ptrdiff_t ldd)
 {
     if (width < ldd)
         memset(lines + width * kp_n, 0, (size_t)((ldd - width) * kp_n) * sizeof(uint32_t));
-    fnn_transpose_into_panel((const float *)lines, kp_n, (int)ldd, kp_n, (float *)dst);
+    panel_from_lines(lines, kp_n, (int)ldd, kp_n, dst);
 }
 
 /* One micro-panel of pairs: width (<= ldd) r-lines (rows of A, or columns of B) of depth kc
@@ -158,8 +184,14 @@ TARGET_BF16 static void pack_pairs_half(const uint16_t *src, ptrdiff_t rs, ptrdi
 {
     const ptrdiff_t kp_n = kc / 2;
     if (cs == 1) {
-        uint32_t lines[NR * (KC / 2)]; /* ldd <= NR */
         const ptrdiff_t whole = (k_avail < kc ? k_avail : kc) / 2; /* pairs with both values */
+        if (width == ldd && 2 * whole == kc && rs % 2 == 0 && (uintptr_t)src % 4 == 0) {
+            /* a full panel of whole pairs: its lines are rows of aligned 32-bit words, moved
+             * straight into the panel (copying them out first was 2.8% of a 1024^3 product) */
+            panel_from_lines((const uint32_t *)(const void *)src, rs / 2, (int)ldd, kp_n, dst);
+            return;
+        }
+        uint32_t lines[NR * (KC / 2)]; /* ldd <= NR */
         for (ptrdiff_t r = 0; r < width; ++r) {
             const uint16_t *line = src + r * rs;
             uint32_t *out = lines + r * kp_n;
@@ -327,11 +359,31 @@ TARGET_BF16 static void ukernel_bf16_tile(int in_place, int rows, ptrdiff_t kp_n
         ukernel_bf16_rows(rows, kp_n, a, 1, MR, b, c, ldc, accumulate);
 }
 
-TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const void *A,
-                                        ptrdiff_t rsa, ptrdiff_t csa, const void *B, ptrdiff_t rsb,
-                                        ptrdiff_t csb, float *C, ptrdiff_t ldc, const float *bias,
-                                        int relu, int accumulate, int half, uint16_t *C16)
+/* Whether a product of N columns reads A's rows in place rather than packing them: rows of A
+ * in bfloat16 storage, K even, hold their pairs (k, k+1) as aligned 32-bit words, so the
+ * micro-kernel can read them where they are. Packing A pays off only when many column panels
+ * reuse it. Measured at 1 thread, in place against packed: 256x784x256 235 against 251-266
+ * us, 1024x1024x256 1211-1297 against 1324-1530, and N = 10 29 against 42; at 1024^3 (32
+ * panels) packed was 4% faster. At 2 threads the 256x784x256 product (each thread's half of
+ * N) took 135-139 us against 159-195. */
+static int reads_a_in_place(const fnn_gemm_args *p, ptrdiff_t N)
 {
+    return p->half && p->csa == 1 && p->rsa % 2 == 0 && p->K % 2 == 0 &&
+           (uintptr_t)p->A % 4 == 0 && N <= IN_PLACE_A_MAX_N;
+}
+
+/* The product of one thread's block. a_shared: all of A already packed (one k block, rows
+ * from the block's first, MR-row micro-panels of K/2 pairs: pack_shared_a), or NULL. */
+TARGET_BF16 static int gemm_bf16_serial(const fnn_gemm_args *p, const uint32_t *a_shared)
+{
+    const ptrdiff_t M = p->M, N = p->N, K = p->K, rsa = p->rsa, csa = p->csa, rsb = p->rsb,
+                    csb = p->csb;
+    const void *A = p->A, *B = p->B;
+    float *C = p->C;
+    ptrdiff_t ldc = p->ldc;
+    const float *bias = p->bias;
+    const int relu = p->relu, accumulate = p->accumulate, half = p->half;
+    uint16_t *C16 = p->C16;
     /* K in near-equal even blocks of at most KC (1024 as 2 x 512, not 768 + 256) */
     const ptrdiff_t kc_max = fnn_balanced_block(K, KC, 2);
     /* A bfloat16 C: each finished tile rounded from the tile buffer into C16 when K is one
@@ -346,14 +398,7 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
         ldc = N;
     }
     const int direct16 = C16 && !sums;
-    /* Rows of A in bfloat16 storage, K even, hold their pairs (k, k+1) as aligned 32-bit words,
-     * so the micro-kernel can read them where they are. Packing A pays off only when many
-     * column panels reuse it. Measured at 1 thread, in place against packed: 256x784x256
-     * 235 against 251-266 us, 1024x1024x256 1211-1297 against 1324-1530, and N = 10 29 against
-     * 42; at 1024^3 (32 panels) packed was 4% faster. At 2 threads the 256x784x256 product
-     * (each thread's half of N) took 135-139 us against 159-195. */
-    const int in_place_a = half && csa == 1 && rsa % 2 == 0 && K % 2 == 0 &&
-                           (uintptr_t)A % 4 == 0 && N <= IN_PLACE_A_MAX_N;
+    const int in_place_a = !a_shared && reads_a_in_place(p, N);
     const ptrdiff_t mc_max = fnn_min_pd(MC, fnn_round_up(M, MR));
     const ptrdiff_t nc_max = fnn_min_pd(NC, fnn_round_up(N, NR));
     const size_t a_words = (size_t)(mc_max * (kc_max / 2));
@@ -380,7 +425,7 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                  * the micro-kernel then reads A as one sequential stream (row-major pairs
                  * were 12 streams, 3-5% slower at 1024^3); with in_place_a only an edge
                  * panel is packed */
-                for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
+                for (ptrdiff_t ir = 0; ir < mc && !a_shared; ir += MR) {
                     const ptrdiff_t rows = fnn_min_pd(MR, mc - ir);
                     if (in_place_a && rows == MR) continue;
                     uint32_t *sliver = Ap + ir * kp_n;
@@ -396,7 +441,8 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
                         const int in_place = in_place_a && rows == MR;
                         const pair_words *a_rows =
                             in_place ? (const pair_words *)((const uint16_t *)A + (ic + ir) * rsa + pc)
-                                     : Ap + ir * kp_n;
+                            : a_shared ? a_shared + (ic + ir) * kp_n
+                                       : Ap + ir * kp_n;
                         if (direct16) {
                             ukernel_bf16_tile(in_place, rows, kp_n, a_rows, rsa / 2,
                                               Bp + jr * kp_n, tile, NR, 0);
@@ -431,11 +477,44 @@ TARGET_BF16 static int gemm_bf16_serial(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, c
     return FNN_OK;
 }
 
-static int gemm_bf16_serial_args(const void *unused, const fnn_gemm_args *p)
+static int gemm_bf16_serial_args(const void *a_shared, const fnn_gemm_args *p)
 {
-    (void)unused;
-    return gemm_bf16_serial(p->M, p->N, p->K, p->A, p->rsa, p->csa, p->B, p->rsb, p->csb, p->C,
-                            p->ldc, p->bias, p->relu, p->accumulate, p->half, p->C16);
+    return gemm_bf16_serial(p, (const uint32_t *)a_shared);
+}
+
+/* All of A (one k block) as MR-row micro-panels of K/2 pairs, packed by the team. */
+static void pack_shared_a(int threads, const fnn_gemm_args *p, uint32_t *a_shared)
+{
+    const ptrdiff_t kp_n = (p->K + 1) / 2, slivers = fnn_ceil_div(p->M, MR);
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+#endif
+    for (ptrdiff_t s = 0; s < slivers; ++s)
+        pack_operand(fnn_operand_at(p->A, s * MR * p->rsa, p->half), p->half, p->rsa, p->csa,
+                     fnn_min_pd(MR, p->M - s * MR), p->K, 2 * kp_n, a_shared + s * MR * kp_n,
+                     MR);
+}
+
+/* The product on the team. When the team splits only N (a wide C: 1024^3 at 2 threads is 1 x
+ * 2) every thread needs all of A, and each packed it for itself: a third of the packing at 2
+ * threads. With one k block A is then packed once, by the whole team, into micro-panels all
+ * threads read. */
+static int gemm_bf16_run(int threads, const fnn_gemm_args *p)
+{
+    int tm, tn;
+    const int team = fnn_gemm_team(threads, p->M, p->N, MR, NR, &tm, &tn);
+    ptrdiff_t m0, m1, n0, n1;
+    fnn_gemm_block(0, tm, tn, p->M, p->N, MR, NR, &m0, &m1, &n0, &n1);
+    if (team < 2 || tm != 1 || p->K > KC || reads_a_in_place(p, n1 - n0))
+        return fnn_gemm_run_team(threads, MR, NR, p, gemm_bf16_serial_args, NULL);
+    const ptrdiff_t words = fnn_ceil_div(p->M, MR) * MR * ((p->K + 1) / 2);
+    uint32_t *a_shared = fnn_aligned_malloc(64, (size_t)words * sizeof(uint32_t));
+    if (!a_shared) return FNN_ENOMEM;
+    pack_shared_a(team, p, a_shared);
+    const int status = fnn_gemm_run_team(threads, MR, NR, p, gemm_bf16_serial_args, a_shared);
+    free(a_shared);
+    return status;
 }
 #endif
 
@@ -457,7 +536,7 @@ int fnn_gemm_bf16_storage(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
     const fnn_gemm_args p = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate, 1,
                              C16};
-    return fnn_gemm_run_team(threads, MR, NR, &p, gemm_bf16_serial_args, NULL);
+    return gemm_bf16_run(threads, &p);
 #endif
 }
 
@@ -492,7 +571,7 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     }
     if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
     const fnn_gemm_args p = {M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias, relu, accumulate};
-    return fnn_gemm_run_team(threads, MR, NR, &p, gemm_bf16_serial_args, NULL);
+    return gemm_bf16_run(threads, &p);
 #endif
 }
 

@@ -354,3 +354,31 @@ def test_in_place_a_reads_nothing_past_its_last_row(m):
         libc.mprotect(base + pages - page, page, 3)  # readable again before the unmap
         del a16
         buffer.close()
+
+
+@needs_bf16
+@pytest.mark.parametrize("m,n,k", [(37, 600, 130), (13, 1100, 67), (250, 700, 2048),
+                                   (40, 640, 4099)])
+def test_a_packed_once_for_the_team_gives_the_same_bits(m, n, k):
+    """At 2 threads a wide product splits only N; with one K block (K <= 2048) the team packs
+    A once into shared micro-panels (gemm_bf16_run). Every layout of A, odd K and an edge
+    panel (m % 12): the bits of the 1-thread product, which packs A itself; K = 4099 (several
+    blocks) keeps per-thread packing."""
+    rng = np.random.default_rng(m + n + k)
+    previous = fastnn.get_num_threads()
+    try:
+        for a, b in layouts(rng, m, k, n):
+            a16, b16 = a.astype(ml_dtypes.bfloat16), b.astype(ml_dtypes.bfloat16)
+            results = []
+            for threads in (1, 2):
+                fastnn.set_num_threads(threads)
+                out, out_s = np.empty((m, n), np.float32), np.empty((m, n), np.float32)
+                assert _kernels.gemm_bf16(a, b, out)
+                assert _kernels.gemm_bf16_storage(a16.view(np.uint16), b16.view(np.uint16), out_s)
+                results.append((out, out_s))
+            np.testing.assert_array_equal(results[0][0], results[1][0])
+            np.testing.assert_array_equal(results[0][1], results[1][1])
+            np.testing.assert_allclose(results[1][0], expected(a, b, None, None, False, False),
+                                       rtol=1e-5, atol=2e-6 * k ** 0.5 * 4)
+    finally:
+        fastnn.set_num_threads(previous)
