@@ -22,9 +22,10 @@ _SUM_PARTS, _SUM_BLOCK, _SUM_LANES = 64, 4096, 64
 
 @njit(float64(float32[::1], int64, int64), **_COMMON)
 def _sum_part(x, lo, hi):
-    """kernels/sum_ranges.h's part: 64 float32 lanes over blocks of 4096, the lane sums of each
-    block in float64 (here in lane order rather than pairwise: the tests compare with the
-    reference's tolerance, not bits)."""
+    """kernels/sum_ranges.h's part: 64 float32 lanes over blocks of 4096, each block's lane
+    sums carried on in float64 (the C kernel keeps a float64 total per lane and sums the 64
+    pairwise at the end; here they are added in lane order after each block: the tests compare
+    with the reference's tolerance, not bits)."""
     total = 0.0
     i = lo
     lane = np.zeros(_SUM_LANES, np.float32)
