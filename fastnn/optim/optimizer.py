@@ -16,6 +16,26 @@ def check_hyperparameters(**values):
             raise ValueError(f"Invalid {label}: {value}")
 
 
+_ABSENT = object()
+
+
+def implementation_flags(foreach=None, differentiable=False, fused=_ABSENT, capturable=_ABSENT):
+    """torch's flags that choose how an update runs rather than what it computes, as the
+    param_groups entries torch keeps (fused and capturable only for the optimizers that have
+    them). foreach and fused change nothing here: every update is one compiled pass already.
+    differentiable=True (a step that autograd records) needs higher-order gradients, which
+    fastnn does not have."""
+    if differentiable:
+        raise NotImplementedError("differentiable=True (gradients through the optimizer step) "
+                                  "is not supported by fastnn")
+    flags = dict(foreach=foreach, differentiable=differentiable)
+    if fused is not _ABSENT:
+        flags["fused"] = fused
+    if capturable is not _ABSENT:
+        flags["capturable"] = capturable
+    return flags
+
+
 def check_betas(betas):
     """torch's check of Adam-family betas: each in [0, 1)."""
     for i, beta in enumerate(betas):
@@ -99,6 +119,11 @@ class Optimizer:
         """One update of every parameter that has a gradient. With a closure (torch's), the
         closure is called first, with gradients enabled, to recompute the loss and the
         gradients; its loss is returned."""
+        for group in self.param_groups:
+            if group.get("capturable"):  # torch's words for CPU tensors
+                raise AssertionError("If capturable=True, params and state_steps must be on "
+                                     "supported devices: ['cuda', 'xpu', 'hpu', "
+                                     "'privateuseone', 'xla'].")
         loss = None
         if closure is not None:
             from fastnn.autograd.grad_mode import enable_grad

@@ -2,7 +2,7 @@ import numpy as np
 
 from fastnn import backend
 
-from fastnn.optim.optimizer import Optimizer, check_hyperparameters
+from fastnn.optim.optimizer import Optimizer, check_hyperparameters, implementation_flags
 
 
 class SGD(Optimizer):
@@ -11,19 +11,22 @@ class SGD(Optimizer):
     (or g + momentum * buf with nesterov); then p -= lr * g."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         check_hyperparameters(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize,
+                                      **implementation_flags(foreach, differentiable, fused)))
 
     def _step(self):
         # A group without momentum has no state to keep (torch's SGD keeps none either): its
         # whole update is one compiled call where that applies, else one call per parameter.
         for group in self.param_groups:
-            momentum = group["momentum"]
-            if not momentum and self._plain_steps(group):
+            momentum, maximize = group["momentum"], group.get("maximize", False)
+            if not momentum and not maximize and self._plain_steps(group):
                 continue
             for p in group["params"]:
                 if p.grad is None:
@@ -35,7 +38,8 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = np.empty_like(p._data)
                         first = True
-                backend.sgd_step(p._data, np.ascontiguousarray(p.grad._data), buf, group["lr"],
+                grad = np.ascontiguousarray(p.grad._data)
+                backend.sgd_step(p._data, -grad if maximize else grad, buf, group["lr"],
                                  group["weight_decay"], momentum, group["dampening"],
                                  group["nesterov"], first)
 
