@@ -11,6 +11,7 @@ from fastnn.nn.module import Module  # noqa: F401
 from fastnn.nn.parameter import Parameter  # noqa: F401
 from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
                                   ParameterList)
-from fastnn.nn.normalization import BatchNorm1d, GroupNorm, LayerNorm  # noqa: F401
+from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  # noqa: F401
+                                     LayerNorm)
 from fastnn.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: F401
 from fastnn.nn.resampling import Embedding, Unflatten, Upsample, ZeroPad2d  # noqa: F401

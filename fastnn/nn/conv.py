@@ -4,7 +4,7 @@ import numpy as np
 
 from fastnn import creation
 from fastnn.nn import init
-from fastnn.nn.module import Module
+from fastnn.nn.module import Module, factory_kwargs
 from fastnn.nn.parameter import Parameter
 from fastnn.ops import batchnorm, conv, pad, pool
 
@@ -13,7 +13,7 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros"):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         if groups < 1 or in_channels % groups:
             raise ValueError("in_channels must be divisible by groups")
@@ -40,6 +40,7 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        factory_kwargs(self, device, dtype)
 
     def reset_parameters(self):
         init.default_(self.weight, self.bias)
@@ -124,7 +125,7 @@ class AdaptiveAvgPool2d(Module):
 
 class BatchNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, bias=True):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -145,6 +146,7 @@ class BatchNorm2d(Module):
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
+        factory_kwargs(self, device, dtype)
 
     def _check_input_dim(self, input):
         if input.ndim != 4:

@@ -5,7 +5,7 @@ import numpy as np
 
 from fastnn.nn import functional as F
 from fastnn.nn import init
-from fastnn.nn.module import Module, registered
+from fastnn.nn.module import Module, factory_kwargs, registered
 from fastnn.nn.parameter import Parameter
 from fastnn.nn.conv import Conv2d
 from fastnn.ops.linear import linear_relu
@@ -14,7 +14,7 @@ from fastnn.ops.linear import linear_relu
 class Linear(Module):
     """y = x W^T + b with W of shape (out_features, in_features), as torch.nn.Linear."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -24,6 +24,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        factory_kwargs(self, device, dtype)
 
     def reset_parameters(self):
         init.default_(self.weight, self.bias)

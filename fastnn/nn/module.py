@@ -19,6 +19,17 @@ class IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
         return super().__repr__()
 
 
+def factory_kwargs(module, device, dtype):
+    """A layer's device= and dtype= constructor arguments, as torch's: the device must be the
+    CPU (torch's CPU-only errors otherwise), and a dtype casts the layer's floating parameters
+    and buffers (module.to(dtype=...)) once they are made."""
+    if device is not None:
+        from fastnn.device import check_device
+        check_device(device)
+    if dtype is not None:
+        module.to(dtype=dtype)
+
+
 def registered(module, name):
     """module.<name> for a registered parameter, read from _parameters directly; else the
     attribute as usual. For a module of a class that defines no attribute of that name this is

@@ -3,7 +3,7 @@ import numpy as np
 
 from fastnn.nn import functional as F
 from fastnn.nn.conv import BatchNorm2d
-from fastnn.nn.module import Module
+from fastnn.nn.module import Module, factory_kwargs
 from fastnn.nn.parameter import Parameter
 
 
@@ -25,12 +25,14 @@ def _affine(module, shape, affine, bias):
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine, self.use_bias = elementwise_affine, bias
         _affine(self, shape, elementwise_affine, bias)
+        factory_kwargs(self, device, dtype)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -41,7 +43,8 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
+                 *, bias=True):
         super().__init__()
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
@@ -49,6 +52,7 @@ class GroupNorm(Module):
                                                                      eps, affine)
         self.use_bias = bias
         _affine(self, (num_channels,), affine, bias)
+        factory_kwargs(self, device, dtype)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -56,3 +60,14 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.use_bias}")
+
+
+class CosineSimilarity(Module):
+    """torch.nn.CosineSimilarity: F.cosine_similarity(x1, x2, dim, eps)."""
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)

@@ -3,7 +3,7 @@ import numpy as np
 
 from fastnn.nn import functional as F
 from fastnn.nn import init
-from fastnn.nn.module import Module
+from fastnn.nn.module import Module, factory_kwargs
 from fastnn.nn.parameter import Parameter
 from fastnn.tensor import Tensor
 
@@ -56,7 +56,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False):
+                 _freeze=False, device=None, dtype=None):
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -74,6 +74,7 @@ class Embedding(Module):
         else:
             self.weight = Parameter(_weight)
         self.weight.requires_grad_(not _freeze)
+        factory_kwargs(self, device, dtype)
 
     def forward(self, input):
         return embedding(input, self.weight, self.padding_idx)

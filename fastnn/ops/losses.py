@@ -74,10 +74,22 @@ class BCEWithLogits(Function):
 
 
 @amp.float32_inputs
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """torch's: weight scales each element's loss; pos_weight (broadcast with the target, so
+    one per class along the last dimension) scales the positive term,
+    loss = weight * (pos_weight * y * softplus(-x) + (1 - y) * softplus(x)), composed from
+    differentiable ops; without it the fused, overflow-free BCEWithLogits."""
     target = _tensor(target).float()
     _same_shape(input, target, "binary_cross_entropy_with_logits")
-    return reduce(BCEWithLogits.apply(input, target), reduction)
+    if pos_weight is None:
+        loss = BCEWithLogits.apply(input, target)
+    else:
+        from fastnn.ops.nonlinearities import softplus
+        loss = (1.0 - target) * softplus(input) + _tensor(pos_weight) * target * softplus(-input)
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduction(loss, reduction)
 
 
 def _class_last(input):

@@ -38,3 +38,22 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias.reshape(channel)
     return out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps), as torch.nn.functional.normalize."""
+    result = input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    if out is None:
+        return result
+    out.copy_(result)
+    return out
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim, x1 and x2 broadcast, as
+    torch's: each norm clamped on its own (two tiny vectors still compare by direction), and,
+    as torch clamps in place under no_grad, the gradient taken through the unclamped norm."""
+    def clamped(x):
+        norm = x.norm(2, dim, keepdim=True)
+        return norm + (norm.clamp(min=eps) - norm).detach()
+    return ((x1 / clamped(x1)) * (x2 / clamped(x2))).sum(dim)

@@ -1,0 +1,103 @@
+"""Arguments PyTorch programs pass that fastnn had no name for: layers' device= and dtype=,
+BCEWithLogitsLoss's weight and pos_weight, F.normalize, F.cosine_similarity and
+nn.CosineSimilarity. Each against a hand-computed value, and against torch where installed."""
+import inspect
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import nn
+from fastnn.nn import functional as F
+
+try:
+    import torch
+except ImportError:  # the comparisons need PyTorch
+    torch = None
+
+LAYERS = {"Linear": (4, 3), "Conv2d": (2, 3, 3), "BatchNorm1d": (3,), "BatchNorm2d": (3,),
+          "Embedding": (5, 3), "LayerNorm": (3,), "GroupNorm": (1, 3)}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layers_take_device_and_dtype(name):
+    layer = getattr(nn, name)(*LAYERS[name], device="cpu", dtype=fastnn.float64)
+    assert {p.dtype for p in layer.parameters()} == {fastnn.float64}
+    assert all(b.dtype in (fastnn.float64, fastnn.int64) for b in layer.buffers())
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        getattr(nn, name)(*LAYERS[name], device="cuda")
+    if torch is not None:  # the same parameters, in the same order and kinds
+        ours = [(k, p.kind) for k, p in inspect.signature(getattr(nn, name)).parameters.items()]
+        theirs = [(k, p.kind) for k, p in
+                  inspect.signature(getattr(torch.nn, name)).parameters.items()]
+        assert ours == theirs
+
+
+def test_bce_with_logits_weights_by_formula():
+    x = fastnn.tensor([[2.0, -1.0, 0.5]], requires_grad=True)
+    y = fastnn.tensor([[1.0, 0.0, 1.0]])
+    w, pw = fastnn.tensor([[0.5, 2.0, 1.0]]), fastnn.tensor([3.0, 1.0, 0.25])
+    loss = F.binary_cross_entropy_with_logits(x, y, w, pos_weight=pw, reduction="sum")
+    xs, ys = x.detach().numpy().astype(np.float64), y.numpy()
+    softplus = np.log1p(np.exp(xs))
+    want = (w.numpy() * (pw.numpy() * ys * (softplus - xs) + (1 - ys) * softplus)).sum()
+    assert abs(float(loss) - want) < 1e-5
+    loss.backward()
+    sig = 1 / (1 + np.exp(-xs))
+    grad = w.numpy() * (sig * (pw.numpy() * ys + 1 - ys) - pw.numpy() * ys)
+    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-5, atol=1e-6)
+    module = nn.BCEWithLogitsLoss(weight=w, pos_weight=pw)
+    assert sorted(module.state_dict()) == ["pos_weight", "weight"]
+
+
+def test_normalize_and_cosine_similarity_by_formula():
+    a = fastnn.tensor([[3.0, 4.0], [1e-13, 0.0]])
+    np.testing.assert_allclose(F.normalize(a).numpy(), [[0.6, 0.8], [0.1, 0.0]], rtol=1e-6)
+    b = fastnn.tensor([[4.0, 3.0], [1e-9, 1e-9]])
+    # each norm clamped at eps on its own: the tiny pair compares by direction
+    np.testing.assert_allclose(F.cosine_similarity(a, b).numpy(), [24 / 25, 1e-22 / 1e-16],
+                               rtol=1e-5)
+    np.testing.assert_allclose(nn.CosineSimilarity(dim=0)(a, b).numpy(),
+                               F.cosine_similarity(a, b, dim=0).numpy())
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("kwargs", [{}, {"pos_weight": 1}, {"weight": 1},
+                                    {"weight": 1, "pos_weight": 1}])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_matches_torch(kwargs, reduction):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((4, 3)) * 10).astype(np.float32)
+    y = (rng.random((4, 3)) > 0.5).astype(np.float32)
+    extra = {"weight": rng.random((4, 3)).astype(np.float32),
+             "pos_weight": np.array([1.0, 2.0, 0.5], np.float32)}
+    results = []
+    for lib in (torch, fastnn):
+        xt = lib.tensor(x, requires_grad=True)
+        given = {k: lib.from_numpy(extra[k].copy()) for k in kwargs}
+        loss = lib.nn.BCEWithLogitsLoss(reduction=reduction, **given)(xt, lib.from_numpy(y))
+        loss.sum().backward()
+        results.append((loss.detach().numpy(), xt.grad.numpy()))
+    for theirs, ours in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("shapes,kwargs", [(((4, 5), (4, 5)), {}), (((4, 5), (1, 5)), {}),
+                                           (((4, 5), (4, 5)), {"dim": 0}),
+                                           (((4, 5), (4, 5)), {"dim": -1, "eps": 0.5})])
+def test_cosine_similarity_and_normalize_match_torch(shapes, kwargs):
+    rng = np.random.default_rng(1)
+    x1, x2 = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    x1[0] *= 1e-9  # a row below eps: clamped norm, gradient through the unclamped one
+    results = []
+    for lib in (torch, fastnn):
+        t1, t2 = lib.tensor(x1, requires_grad=True), lib.tensor(x2, requires_grad=True)
+        sim = lib.nn.functional.cosine_similarity(t1, t2, **kwargs)
+        unit = lib.nn.functional.normalize(t2, dim=kwargs.get("dim", 1))
+        (sim.sum() + (unit * unit.detach() * 3).sum()).backward()
+        results.append([sim.detach().numpy(), unit.detach().numpy(), t1.grad.numpy(),
+                        t2.grad.numpy()])
+    for theirs, ours in zip(*results):
+        scale = max(1.0, float(np.abs(theirs).max()))
+        np.testing.assert_allclose(ours / scale, theirs / scale, rtol=1e-5, atol=1e-6)
