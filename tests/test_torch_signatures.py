@@ -101,3 +101,58 @@ def test_cosine_similarity_and_normalize_match_torch(shapes, kwargs):
     for theirs, ours in zip(*results):
         scale = max(1.0, float(np.abs(theirs).max()))
         np.testing.assert_allclose(ours / scale, theirs / scale, rtol=1e-5, atol=1e-6)
+
+
+LEGACY = [({"size_average": False}, "sum"), ({"reduce": False}, "none"),
+          ({"size_average": True}, "mean"), ({"size_average": False, "reduce": True}, "sum")]
+
+
+@pytest.mark.parametrize("kwargs,reduction", LEGACY)
+@pytest.mark.parametrize("name", ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+                                  "BCEWithLogitsLoss", "BCELoss", "SmoothL1Loss"])
+def test_legacy_size_average_and_reduce_choose_the_reduction(name, kwargs, reduction):
+    """torch's deprecated arguments still decide the reduction (they had been ignored, so
+    size_average=False averaged instead of summing), with torch's warning."""
+    with pytest.warns(UserWarning, match=f"please use reduction='{reduction}' instead"):
+        assert getattr(nn, name)(**kwargs).reduction == reduction
+
+
+@pytest.mark.parametrize("kwargs,reduction", LEGACY)
+def test_legacy_arguments_of_the_functional_losses(kwargs, reduction):
+    x = fastnn.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
+    y = fastnn.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    for fn in (F.mse_loss, F.l1_loss, F.binary_cross_entropy_with_logits):
+        with pytest.warns(UserWarning):
+            got = fn(x, y, **kwargs)
+        np.testing.assert_allclose(got.numpy(), fn(x, y, reduction=reduction).numpy())
+
+
+def test_regression_losses_broadcast_a_target_of_another_size_with_torchs_warning():
+    pred, target = fastnn.tensor([[1.0], [2.0]]), fastnn.tensor([0.0, 1.0])
+    with pytest.warns(UserWarning, match=r"Using a target size \(fastnn.Size\(\[2\]\)\) that is "
+                                         r"different to the input size"):
+        loss = F.mse_loss(pred, target)
+    assert float(loss) == pytest.approx(((1 - 0) ** 2 + (1 - 1) ** 2 + 4 + 1) / 4)
+    with pytest.raises(ValueError, match=r"Target size \(fastnn.Size\(\[2\]\)\) must be the same"):
+        F.binary_cross_entropy_with_logits(pred, target)
+
+
+def test_mse_and_l1_take_per_element_weights():
+    x, y = fastnn.tensor([1.0, 2.0, 3.0]), fastnn.zeros(3)
+    w = fastnn.tensor([1.0, 2.0, 3.0])
+    assert float(F.mse_loss(x, y, weight=w)) == pytest.approx(36 / 6)  # sum(w e^2) / sum(w)
+    assert float(F.l1_loss(x, y, weight=w, reduction="sum")) == pytest.approx(14.0)
+    with pytest.raises(ValueError, match="Weights and input must have the same size."):
+        F.mse_loss(x, y, weight=fastnn.ones(2))
+
+
+@pytest.mark.parametrize("a,b,clash", [((3, 2), (3,), (2, 3, 1)), ((2, 3, 4), (5, 6, 4), (3, 6, 1)),
+                                        ((4, 1, 3), (2, 5), (3, 5, 2))])
+def test_shapes_that_do_not_broadcast_raise_torchs_error(a, b, clash):
+    x, y = fastnn.randn(*a), fastnn.randn(*b)
+    message = (rf"The size of tensor a \({clash[0]}\) must match the size of tensor b "
+               rf"\({clash[1]}\) at non-singleton dimension {clash[2]}")
+    for op in (lambda: x + y, lambda: x - y, lambda: x * y, lambda: x / y, lambda: x == y,
+               lambda: x < y, lambda: fastnn.maximum(x, y), lambda: fastnn.where(x > 0, x, y)):
+        with pytest.raises(RuntimeError, match=message):
+            op()

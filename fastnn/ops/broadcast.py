@@ -37,10 +37,28 @@ def operand(value):
     return Tensor._wrap(dtypes.as_array(value))
 
 
+def check_broadcast(a_shape, b_shape):
+    """Raise torch's error when two shapes do not broadcast (NumPy's ValueError otherwise):
+    the first clash from the right, numbered as a dimension of the result."""
+    if a_shape[len(a_shape) - len(b_shape):] == b_shape or \
+            b_shape[len(b_shape) - len(a_shape):] == a_shape:  # (a bias's shape: no loop)
+        return
+    ndim = max(len(a_shape), len(b_shape))
+    for i in range(1, ndim + 1):
+        da = a_shape[-i] if i <= len(a_shape) else 1
+        db = b_shape[-i] if i <= len(b_shape) else 1
+        if da != db and da != 1 and db != 1:
+            raise RuntimeError(f"The size of tensor a ({da}) must match the size of tensor b "
+                               f"({db}) at non-singleton dimension {ndim - i}")
+
+
 def promote(a, b):
-    """(a, b) with tensor operands cast to torch's result dtype for a binary op."""
+    """(a, b) with tensor operands cast to torch's result dtype for a binary op, after torch's
+    check that their shapes broadcast."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
+            if a._data.shape != b._data.shape:
+                check_broadcast(a._data.shape, b._data.shape)
             if a._data.dtype == b._data.dtype:
                 return a, b
         elif type(b) in _PY_NUMBERS and a._data.dtype.kind == "f":

@@ -3,7 +3,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import floating, operand, unbroadcast
+from fastnn.ops.broadcast import check_broadcast, floating, operand, unbroadcast
 
 
 def _float32_contiguous(x, op):
@@ -106,7 +106,9 @@ def abs(x):
 
 
 def maximum(a, b):
-    return Maximum.apply(operand(a), operand(b))
+    a, b = operand(a), operand(b)
+    check_broadcast(np.shape(getattr(a, "_data", a)), np.shape(getattr(b, "_data", b)))
+    return Maximum.apply(a, b)
 
 
 class Sqrt(Function):
@@ -235,7 +237,11 @@ def clamp(x, min=None, max=None):
 def where(condition, input, other):
     from fastnn.tensor import Tensor
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    return Where.apply(cond.astype(bool), operand(input), operand(other))
+    input, other = operand(input), operand(other)
+    shapes = [np.shape(getattr(x, "_data", x)) for x in (cond, input, other)]
+    check_broadcast(shapes[0], shapes[1])  # (torch's order: condition with input, then other)
+    check_broadcast(np.broadcast_shapes(shapes[0], shapes[1]), shapes[2])
+    return Where.apply(cond.astype(bool), input, other)
 
 
 def sign(x):

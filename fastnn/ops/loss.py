@@ -58,6 +58,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """torch.nn.functional.cross_entropy. The common case (float32 logits, class indices in
     range, no weights, no smoothing) runs the fused kernel; class weights, ignored targets,
     class-probability targets and (N, C, d...) logits are composed from log_softmax."""
+    if size_average is not None or reduce is not None:
+        from fastnn.ops.losses import legacy_reduction
+        reduction = legacy_reduction(size_average, reduce)
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if not 0.0 <= label_smoothing <= 1.0:

@@ -1,6 +1,8 @@
 """Losses built from differentiable ops (and one stable fused op for BCE-with-logits), with
 PyTorch's reductions. Cross-entropy without label smoothing uses the fused kernel
 (fastnn/ops/loss.py)."""
+import warnings
+
 import numpy as np
 
 from fastnn import amp
@@ -10,6 +12,18 @@ from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_reduction(size_average, reduce):
+    """torch's reading of the deprecated size_average / reduce arguments (either given): each
+    None counts as True; reduce=False gives 'none', else size_average picks 'mean' or 'sum'.
+    Warns as torch does."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", stacklevel=3)
+    return reduction
 
 
 def reduce(loss, reduction):
@@ -22,12 +36,13 @@ def reduce(loss, reduction):
     return loss
 
 
-def _same_shape(input, target, name):
-    if input.shape != target.shape:
-        raise ValueError(f"{name}: Using a target size ({tuple(target.shape)}) that is different "
-                         f"to the input size ({tuple(input.shape)}). This will likely lead to "
-                         "incorrect results due to broadcasting. Please ensure they have the "
-                         "same size.")
+def _warn_if_broadcast(input, target):
+    """torch's regression losses broadcast a target of another size, with this warning (a
+    (N, 1) prediction against an (N,) target becomes N x N)."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size ({target.shape!r}) that is different to the input "
+                      f"size ({input.shape!r}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
 def _tensor(x):
@@ -35,18 +50,35 @@ def _tensor(x):
 
 
 @amp.float32_inputs
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     target = _tensor(target)
-    _same_shape(input, target, "mse_loss")
+    _warn_if_broadcast(input, target)
     diff = input - target
-    return reduce(diff * diff, reduction)
+    return _weighted(diff * diff, weight, input, reduction)
 
 
 @amp.float32_inputs
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     target = _tensor(target)
-    _same_shape(input, target, "l1_loss")
-    return reduce((input - target).abs(), reduction)
+    _warn_if_broadcast(input, target)
+    return _weighted((input - target).abs(), weight, input, reduction)
+
+
+def _weighted(loss, weight, input, reduction):
+    """torch's per-element weights of mse_loss / l1_loss: 'mean' divides by their sum."""
+    if weight is None:
+        return _reduction(loss, reduction)
+    weight = _tensor(weight)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _reduction(loss, reduction)
 
 
 class BCEWithLogits(Function):
@@ -80,8 +112,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     one per class along the last dimension) scales the positive term,
     loss = weight * (pos_weight * y * softplus(-x) + (1 - y) * softplus(x)), composed from
     differentiable ops; without it the fused, overflow-free BCEWithLogits."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     target = _tensor(target).float()
-    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
+                         f"({input.shape!r})")
     if pos_weight is None:
         loss = BCEWithLogits.apply(input, target)
     else:
@@ -108,6 +144,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """-weight[t] * input[i, t] for log-probabilities input (N, C[, d...]) and class indices t;
     rows whose target is ignore_index count for nothing, and 'mean' divides by the summed
     weights of the rows that count, as torch's."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     if labels.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {Tensor._wrap(labels).dtype.title}")
@@ -206,6 +244,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)), each log clamped at -100 as torch's (a p of exactly 0
     or 1 gives a finite loss)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     from fastnn.ops import elementwise
     _same_size(input, target, "binary_cross_entropy")
     if ((input._data < 0) | (input._data > 1)).any():
@@ -220,7 +260,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 @amp.float32_inputs
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     from fastnn.ops import elementwise
+    _warn_if_broadcast(input, _tensor(target))
     diff = elementwise.abs(input - target)
     if beta == 0.0:
         return _reduction(diff, reduction)
@@ -231,6 +274,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 @amp.float32_inputs
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     from fastnn.ops import elementwise
+    _warn_if_broadcast(input, _tensor(target))
     diff = elementwise.abs(input - target)
     quadratic = 0.5 * diff * diff
     loss = elementwise.where(diff < delta, quadratic, delta * (diff - 0.5 * delta))
@@ -242,6 +286,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 @amp.float32_inputs
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log target - input), input being log-probabilities; 0 log 0 = 0."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     from fastnn.ops import elementwise
     if log_target:
         loss = elementwise.exp(target) * (target - input)
