@@ -17,21 +17,26 @@ class CheckpointError(ValueError):
     """The file is not a valid fastnn/safetensors checkpoint."""
 
 
-def save(obj, path, pickle_module=None, pickle_protocol=None):
+def save(obj, f, pickle_module=None, pickle_protocol=None):
     """Save a state dict, or any tree of dicts/lists/tuples holding tensors, arrays, numbers,
     strings, bools and None (a training checkpoint {"epoch": 3, "model": ..., "optimizer":
     ...}). Tensors go into the safetensors body; the tree is JSON in its metadata. A flat
-    {name: tensor} dict is written as a plain safetensors file that torch reads."""
+    {name: tensor} dict is written as a plain safetensors file that torch reads. f is a path
+    or, as torch's, a binary file object (io.BytesIO) that the bytes are written to."""
     from safetensors.numpy import save as to_bytes
 
     if isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, (Tensor, np.ndarray))
                                      for k, v in obj.items()):
         arrays = {name: np.ascontiguousarray(_array(v)) for name, v in obj.items()}
-        atomic_write(path, to_bytes(arrays))
-        return
-    arrays = {}
-    tree = _encode(obj, arrays)
-    atomic_write(path, to_bytes(arrays, metadata={_TREE_KEY: json.dumps(tree)}))
+        payload = to_bytes(arrays)
+    else:
+        arrays = {}
+        tree = _encode(obj, arrays)
+        payload = to_bytes(arrays, metadata={_TREE_KEY: json.dumps(tree)})
+    if hasattr(f, "write"):
+        f.write(payload)
+    else:
+        atomic_write(f, payload)
 
 
 _TREE_KEY = "fastnn.object"
@@ -93,11 +98,13 @@ def atomic_write(path, payload):
 
 def load(f, map_location=None, pickle_module=None, weights_only=True, mmap=None):
     """What save() wrote: a {name: Tensor} dict for a state dict, else the saved tree."""
-    from safetensors import safe_open
     from safetensors.numpy import load as from_bytes
 
-    with open(f, "rb") as handle:
-        payload = handle.read()
+    if hasattr(f, "read"):  # a binary file object, as torch.load takes
+        payload = f.read()
+    else:
+        with open(f, "rb") as handle:
+            payload = handle.read()
     if payload[:4] == b"PK\x03\x04":
         raise CheckpointError(
             f"{f} was written by torch.save (a zip of pickles); fastnn never unpickles files, "
@@ -105,9 +112,9 @@ def load(f, map_location=None, pickle_module=None, weights_only=True, mmap=None)
             "`from safetensors.torch import save_file; save_file(torch.load(path), "
             "'model.safetensors')` for a state dict.")
     try:
-        arrays = from_bytes(payload)
-        with safe_open(f, framework="numpy") as opened:
-            metadata = opened.metadata() or {}
+        arrays = from_bytes(payload)  # (validates the header: its length, JSON and offsets)
+        header_size = int.from_bytes(payload[:8], "little")
+        metadata = json.loads(payload[8:8 + header_size]).get("__metadata__") or {}
     except Exception as exc:  # safetensors raises its own SafetensorError for bad headers
         raise CheckpointError(f"{f} is not a valid safetensors checkpoint: {exc}") from None
     arrays = {name: dtypes.as_array(array, copy=True) for name, array in arrays.items()}

@@ -156,3 +156,29 @@ def test_shapes_that_do_not_broadcast_raise_torchs_error(a, b, clash):
                lambda: x < y, lambda: fastnn.maximum(x, y), lambda: fastnn.where(x > 0, x, y)):
         with pytest.raises(RuntimeError, match=message):
             op()
+
+
+def test_softmax_dtype_and_pad_keywords():
+    x = fastnn.tensor([[1.0, 2.0, 3.0]])
+    assert F.softmax(x, dim=1, dtype=fastnn.float64).dtype == fastnn.float64
+    np.testing.assert_allclose(F.log_softmax(input=x, dim=-1).exp().sum().item(), 1.0, rtol=1e-6)
+    assert F.pad(x, pad=(1, 2)).shape == (1, 6)
+    assert F.pad(input=x, pad=(1, 0), value=None).numpy().tolist() == [[0.0, 1.0, 2.0, 3.0]]
+
+
+def test_save_and_load_take_file_objects_and_f():
+    import io
+    model = nn.Linear(3, 2)
+    buffer = io.BytesIO()
+    fastnn.save({"epoch": 3, "model": model.state_dict()}, f=buffer)
+    buffer.seek(0)
+    loaded = fastnn.load(buffer)
+    assert loaded["epoch"] == 3
+    np.testing.assert_array_equal(loaded["model"]["weight"].numpy(), model.weight.detach().numpy())
+    flat = io.BytesIO()
+    fastnn.save(model.state_dict(), flat)
+    flat.seek(0)
+    assert sorted(fastnn.load(flat)) == ["bias", "weight"]
+    broken = io.BytesIO(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
+    with pytest.raises(ValueError, match="not a valid safetensors checkpoint"):
+        fastnn.load(broken)

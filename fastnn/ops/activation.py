@@ -62,11 +62,14 @@ def _dim(dim, ndim):
     return dim % max(ndim, 1)
 
 
-def softmax(x, dim=None):
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """dtype: the input is cast to it first, as torch's (a float64 softmax of float32 logits)."""
+    x = input if dtype is None else input.to(dtype)
     return Softmax.apply(x, _dim(dim, x.ndim))
 
 
-def log_softmax(x, dim=None):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x = input if dtype is None else input.to(dtype)
     return LogSoftmax.apply(x, _dim(dim, x.ndim))
 
 

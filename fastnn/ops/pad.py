@@ -39,11 +39,13 @@ def _source_index(size, before, after, mode):
     raise ValueError(f"unknown padding mode {mode!r}")
 
 
-def pad(x, pads, mode="constant", value=0.0):
-    """torch.nn.functional.pad for the last two dims: pads = (left, right, top, bottom)."""
-    pads = tuple(int(p) for p in pads) + (0,) * (4 - len(pads))
+def pad(input, pad, mode="constant", value=None):
+    """torch.nn.functional.pad for the last two dims: pad = (left, right, top, bottom); value
+    (constant mode) None means 0."""
+    x = input
+    pads = tuple(int(p) for p in pad) + (0,) * (4 - len(pad))
     if mode in ("constant", "zeros"):
-        return ConstantPad.apply(x, pads, float(value))
+        return ConstantPad.apply(x, pads, 0.0 if value is None else float(value))
     left, right, top, bottom = pads
     rows = _source_index(x.shape[-2], top, bottom, mode)
     cols = _source_index(x.shape[-1], left, right, mode)
