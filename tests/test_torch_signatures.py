@@ -182,3 +182,41 @@ def test_save_and_load_take_file_objects_and_f():
     broken = io.BytesIO(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
     with pytest.raises(ValueError, match="not a valid safetensors checkpoint"):
         fastnn.load(broken)
+
+
+def test_conv1d_by_formula():
+    x = fastnn.tensor([[[1.0, 2.0, 3.0, 4.0]]])
+    w = fastnn.tensor([[[1.0, 0.0, -1.0]]])
+    np.testing.assert_array_equal(F.conv1d(x, w, padding=1).numpy(), [[[-2.0, -2.0, -2.0, 3.0]]])
+    layer = nn.Conv1d(1, 2, 3, padding="same", bias=False)
+    assert layer.weight.shape == (2, 1, 3) and layer(x).shape == (1, 2, 4)
+    assert layer(x[0]).shape == (2, 4)  # unbatched
+    with pytest.raises(RuntimeError, match="Expected 2D \\(unbatched\\) or 3D \\(batched\\)"):
+        F.conv1d(fastnn.randn(2, 1, 3, 4), w)
+
+
+CONV1D = [dict(i=3, o=8, k=3, padding=1), dict(i=4, o=8, k=3, stride=2, dilation=2, groups=2,
+                                              bias=False),
+          dict(i=4, o=6, k=4, padding="same"), dict(i=2, o=3, k=3, padding=2,
+                                                    padding_mode="reflect"),
+          dict(i=2, o=3, k=2, padding="same", padding_mode="circular")]
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("case", CONV1D, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_conv1d_matches_torch(case):
+    case = dict(case)
+    args = (case.pop("i"), case.pop("o"), case.pop("k"))
+    theirs, ours = torch.nn.Conv1d(*args, **case), nn.Conv1d(*args, **case)
+    ours.load_state_dict({k: fastnn.from_numpy(v.detach().numpy().copy())
+                          for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal((2, args[0], 11)).astype(np.float32)
+    tx, fx = torch.tensor(x, requires_grad=True), fastnn.tensor(x, requires_grad=True)
+    ty, fy = theirs(tx), ours(fx)
+    ty.square().sum().backward()
+    fy.square().sum().backward()
+    np.testing.assert_allclose(fy.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4,
+                               atol=1e-4)

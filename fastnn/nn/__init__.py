@@ -2,7 +2,7 @@ from fastnn.nn import functional, init, utils  # noqa: F401
 from fastnn.nn.activations import (ELU, GELU, Dropout, Dropout2d, Hardtanh,  # noqa: F401
                                    Identity, LeakyReLU, LogSigmoid, LogSoftmax, PReLU, ReLU6,
                                    Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
-from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d,  # noqa: F401
+from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d,  # noqa: F401
                             MaxPool2d)
 from fastnn.nn.layers import Flatten, Linear, ReLU, Sequential  # noqa: F401
 from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,  # noqa: F401

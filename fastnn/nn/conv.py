@@ -76,6 +76,70 @@ class Conv2d(Module):
         return s
 
 
+class Conv1d(Module):
+    """torch.nn.Conv1d: over (N, C, L) or (C, L) input (F.conv1d, a conv2d of height one)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if groups < 1 or in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, but got "
+                             f"padding_mode='{padding_mode}'")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                             "{'valid', 'same'}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = (conv._single(kernel_size, "kernel_size"),)
+        self.stride = (conv._single(stride, "stride"),)
+        self.padding = padding if isinstance(padding, str) else (conv._single(padding, "padding"),)
+        self.dilation = (conv._single(dilation, "dilation"),)
+        if self.padding == "same" and self.stride != (1,):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        self.groups, self.padding_mode = groups, padding_mode
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups)
+                                         + self.kernel_size, dtype=np.float32))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+        factory_kwargs(self, device, dtype)
+
+    def reset_parameters(self):
+        init.default_(self.weight, self.bias)
+
+    def forward(self, input):
+        if self.padding_mode != "zeros" and self.padding not in ("valid", (0,)):
+            if self.padding == "same":
+                (left, right), = conv.same_padding(self.kernel_size, self.dilation, (1, 1))
+            else:
+                left = right = self.padding[0]
+            padded = pad.pad(input.unsqueeze(-2), (left, right), mode=self.padding_mode)
+            return conv.conv1d(padded.squeeze(-2), self.weight, self.bias, self.stride, 0,
+                               self.dilation, self.groups)
+        return conv.conv1d(input, self.weight, self.bias, self.stride, self.padding,
+                           self.dilation, self.groups)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
 class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):

@@ -8,7 +8,7 @@ from fastnn.ops.loss import cross_entropy  # noqa: F401
 from fastnn.ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                                huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from fastnn.ops.batchnorm import batch_norm  # noqa: F401,E402
-from fastnn.ops.conv import conv2d  # noqa: F401,E402
+from fastnn.ops.conv import conv1d, conv2d  # noqa: F401,E402
 from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa: F401
                                        maybe_inplace, prelu, relu6, silu, softmin, softplus)
 from fastnn.ops.normalization import (cosine_similarity, group_norm, layer_norm,  # noqa: F401

@@ -131,3 +131,34 @@ def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, re
     shape = conv_shape(input._data, weight._data, stride, padding, dilation, groups)
     out = Conv2d.apply(input, weight, bias, shape, relu)
     return out.squeeze(0) if unbatched else out
+
+
+def _single(value, name):
+    """An int or a 1-tuple, as conv1d takes its sizes."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{name} must be an int or a 1-tuple of ints, got {value}")
+        return int(value[0])
+    return int(value)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch.nn.functional.conv1d as conv2d over a height of one: (N, C, L) or (C, L) input,
+    (out_channels, in_channels / groups, K) weight; padding an int, a 1-tuple, 'same' or
+    'valid'."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"weight must be 3-D (out_channels, in_channels/groups, K), got "
+                           f"{list(weight.shape)}")
+    channels = input.shape[-2]
+    if channels != weight.shape[1] * groups:
+        batch = list(input.shape) if input.ndim == 3 else [1] + list(input.shape)
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{batch} to have {weight.shape[1] * groups} channels, "
+                           f"but got {channels} channels instead")
+    pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
+                 pad2, (1, _single(dilation, "dilation")), groups)
+    return out.squeeze(-2)
