@@ -11,9 +11,12 @@ from fastnn.ops import batchnorm, conv, pad, pool
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-class Conv2d(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: torch's argument checks, parameters, init and repr; `size`
+    turns an int or tuple into this dimensionality's tuple."""
+
+    def __init__(self, size, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, padding_mode, device, dtype):
         super().__init__()
         if groups < 1 or in_channels % groups:
             raise ValueError("in_channels must be divisible by groups")
@@ -26,11 +29,11 @@ class Conv2d(Module):
             raise ValueError(f"Invalid padding string {padding!r}, should be one of "
                              "{'valid', 'same'}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = conv.pair(kernel_size, "kernel_size")
-        self.stride = conv.pair(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else conv.pair(padding, "padding")
-        self.dilation = conv.pair(dilation, "dilation")
-        if self.padding == "same" and self.stride != (1, 1):
+        self.kernel_size = size(kernel_size, "kernel_size")
+        self.stride = size(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else size(padding, "padding")
+        self.dilation = size(dilation, "dilation")
+        if self.padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError("padding='same' is not supported for strided convolutions")
         self.groups, self.padding_mode = groups, padding_mode
         self.weight = Parameter(np.empty((out_channels, in_channels // groups)
@@ -45,99 +48,66 @@ class Conv2d(Module):
     def reset_parameters(self):
         init.default_(self.weight, self.bias)
 
+    def _explicit_padding(self):
+        """(before, after) per spatial dim for a padding_mode other than zeros."""
+        if self.padding == "same":
+            return conv.same_padding(self.kernel_size, self.dilation, self.stride)
+        return tuple((p, p) for p in self.padding)
+
+    def extra_repr(self):
+        ones, zeros = (1,) * len(self.kernel_size), (0,) * len(self.kernel_size)
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != zeros:
+            s += f", padding={self.padding}"  # torch prints padding=same unquoted
+        if self.dilation != ones:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(conv.pair, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, padding_mode, device, dtype)
+
     def forward(self, input, relu=False):
         """relu=True (used by Sequential for a Conv2d followed by a ReLU) fuses the ReLU."""
         if self.padding_mode != "zeros" and self.padding not in ("valid", (0, 0)):
-            if self.padding == "same":
-                sides = conv.same_padding(self.kernel_size, self.dilation, self.stride)
-                pads = (sides[1][0], sides[1][1], sides[0][0], sides[0][1])
-            else:
-                ph, pw = self.padding
-                pads = (pw, pw, ph, ph)
-            padded = pad.pad(input, pads, mode=self.padding_mode)
+            (top, bottom), (left, right) = self._explicit_padding()
+            padded = pad.pad(input, (left, right, top, bottom), mode=self.padding_mode)
             return conv.conv2d_maybe_relu(padded, self.weight, self.bias, self.stride, 0,
                                           self.dilation, self.groups, relu)
         return conv.conv2d_maybe_relu(input, self.weight, self.bias, self.stride, self.padding,
                                       self.dilation, self.groups, relu)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"  # torch prints padding=same unquoted
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+
+def _single(value, name):
+    return (conv._single(value, name),)
 
 
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """torch.nn.Conv1d: over (N, C, L) or (C, L) input (F.conv1d, a conv2d of height one)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__()
-        if groups < 1 or in_channels % groups:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups:
-            raise ValueError("out_channels must be divisible by groups")
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, but got "
-                             f"padding_mode='{padding_mode}'")
-        if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                             "{'valid', 'same'}")
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = (conv._single(kernel_size, "kernel_size"),)
-        self.stride = (conv._single(stride, "stride"),)
-        self.padding = padding if isinstance(padding, str) else (conv._single(padding, "padding"),)
-        self.dilation = (conv._single(dilation, "dilation"),)
-        if self.padding == "same" and self.stride != (1,):
-            raise ValueError("padding='same' is not supported for strided convolutions")
-        self.groups, self.padding_mode = groups, padding_mode
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups)
-                                         + self.kernel_size, dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-        factory_kwargs(self, device, dtype)
-
-    def reset_parameters(self):
-        init.default_(self.weight, self.bias)
+        super().__init__(_single, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, padding_mode, device, dtype)
 
     def forward(self, input):
         if self.padding_mode != "zeros" and self.padding not in ("valid", (0,)):
-            if self.padding == "same":
-                (left, right), = conv.same_padding(self.kernel_size, self.dilation, (1, 1))
-            else:
-                left = right = self.padding[0]
+            (left, right), = self._explicit_padding()
             padded = pad.pad(input.unsqueeze(-2), (left, right), mode=self.padding_mode)
             return conv.conv1d(padded.squeeze(-2), self.weight, self.bias, self.stride, 0,
                                self.dilation, self.groups)
         return conv.conv1d(input, self.weight, self.bias, self.stride, self.padding,
                            self.dilation, self.groups)
-
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
 
 
 class MaxPool2d(Module):

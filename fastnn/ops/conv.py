@@ -87,7 +87,7 @@ class Conv2d(Function):
 
 
 def same_padding(kernel, dilation, stride):
-    if stride != (1, 1):
+    if any(s != 1 for s in stride):
         raise ValueError("padding='same' is not supported for strided convolutions")
     # total padding d(k-1) per axis, the extra one (even kernels) on the bottom/right, as torch
     return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
