@@ -421,10 +421,15 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                     for (ptrdiff_t pc = 0; pc < g.K; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, g.K - pc);
                         const float *wb = wq + pc * fnn_round_up(g.oc, wwidth);
-                        if (by_rows && pointwise && img == x + at && cfg->kernel_strided) {
+                        if (by_rows && !narrow && pointwise && img == x + at &&
+                            cfg->kernel_strided) {
                             /* 1x1 unpadded, read in place: pixel i of channel k at
                              * img[k P + i], so the strided micro-kernel takes its A straight
-                             * from the planes; only a last partial tile is packed */
+                             * from the planes; only a last partial tile is packed. (Not on
+                             * the narrow tile: its filters are packed 16 wide, and ldo / nr
+                             * was then 0 panels, leaving the output unwritten for a 1x1
+                             * layer of at most 16 channels, hypothesis's case: 13 pixels,
+                             * 13 channels.) */
                             const ptrdiff_t whole = pn / mr * mr;
                             for (ptrdiff_t jr = 0; jr < ldo / nr; ++jr)
                                 for (ptrdiff_t ir = 0; ir < whole; ir += mr)

@@ -512,6 +512,33 @@ def _implicit_against_reference(c, isa, threads, mode="always"):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4)
 
 
+@pytest.mark.parametrize("shape", [(64, 16, 13), (64, 16, 14), (64, 16, 28), (96, 7, 20)])
+def test_pointwise_layer_of_few_channels_by_the_automatic_choice(shape):
+    """The same fault reached through nn.functional.conv2d with the automatic path choice: a
+    1x1 layer from 64 channels to 16 on 13x13 to 28x28 images returned garbage (NaN at 13x13)
+    before the fix. Checked against an einsum."""
+    c, o, size = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, c, size, size)).astype(np.float32)
+    w = rng.standard_normal((o, c, 1, 1)).astype(np.float32)
+    got = F.conv2d(fastnn.from_numpy(x), fastnn.from_numpy(w)).numpy()
+    want = np.einsum("nchw,oc->nohw", x.astype(np.float64), w[:, :, 0, 0].astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("ocpg,w", [(13, 13), (16, 14), (5, 30)])
+def test_pointwise_layer_on_the_narrow_tile(isa, ocpg, w):
+    """A 1x1 layer of at most 16 channels, unpadded, rows wider than 12 pixels: the narrow
+    (24 x 16) tile's filters are packed 16 wide, so the 1x1 path that reads A in place (for
+    32-wide panels) must not take it. It did, and computed nothing: hypothesis found (13
+    channels, 13 pixels) with garbage in the output."""
+    case = {"n": 2, "groups": 1, "cpg": 3, "ocpg": ocpg, "h": 2, "w": w, "kh": 1, "kw": 1,
+            "padding": 0, "dilation": 1, "relu": False, "seed": 0}
+    for threads in (1, 2):
+        _implicit_against_reference(case, isa, threads)
+
+
 @pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
 @pytest.mark.parametrize("threads", [1, 2])
 @settings(max_examples=25, deadline=None)
