@@ -57,7 +57,7 @@ def _glibc():
 
 
 def align_arrays():
-    """At import: NumPy arrays of 1 KiB or more allocated 64-byte aligned in the importing
+    """At import: NumPy arrays of 1 KiB to 4 MiB allocated 64-byte aligned in the importing
     thread (kernels/_aligned_alloc.pxi says why and how), unless FASTNN_ALIGNED_ARRAYS=0 or the
     compiled kernels are not built. Returns the state show_config reports."""
     global alignment
@@ -70,6 +70,6 @@ def align_arrays():
         alignment = "NumPy's default (the compiled kernels are not built)"
         return alignment
     _kernels.set_aligned_allocator(True)
-    alignment = ("64-byte aligned arrays of 1 KiB or more (fastnn's NumPy allocator, in the "
+    alignment = ("64-byte aligned arrays of 1 KiB to 4 MiB (fastnn's NumPy allocator, in the "
                  "thread that imported fastnn)")
     return alignment
