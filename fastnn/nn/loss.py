@@ -7,8 +7,7 @@ from fastnn.ops.losses import legacy_reduction
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:  # torch's legacy arguments win
-            reduction = legacy_reduction(size_average, reduce)
+        reduction = legacy_reduction(size_average, reduce, reduction)  # (legacy arguments win)
         if reduction not in ("none", "mean", "sum"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction = reduction
@@ -103,8 +102,7 @@ class HuberLoss(_Loss):
 class KLDivLoss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            reduction = legacy_reduction(size_average, reduce)
+        reduction = legacy_reduction(size_average, reduce, reduction)
         if reduction not in ("none", "mean", "sum", "batchmean"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction, self.log_target = reduction, log_target

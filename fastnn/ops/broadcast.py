@@ -38,18 +38,23 @@ def operand(value):
 
 
 def check_broadcast(a_shape, b_shape):
-    """Raise torch's error when two shapes do not broadcast (NumPy's ValueError otherwise):
-    the first clash from the right, numbered as a dimension of the result."""
-    if a_shape[len(a_shape) - len(b_shape):] == b_shape or \
-            b_shape[len(b_shape) - len(a_shape):] == a_shape:  # (a bias's shape: no loop)
-        return
+    """The shape a_shape and b_shape broadcast to; torch's error when they do not (NumPy's
+    ValueError otherwise): the first clash from the right, numbered as a dimension of the
+    result."""
+    if a_shape[len(a_shape) - len(b_shape):] == b_shape:  # (a bias's shape: no loop)
+        return a_shape
+    if b_shape[len(b_shape) - len(a_shape):] == a_shape:
+        return b_shape
     ndim = max(len(a_shape), len(b_shape))
+    result = []
     for i in range(1, ndim + 1):
         da = a_shape[-i] if i <= len(a_shape) else 1
         db = b_shape[-i] if i <= len(b_shape) else 1
         if da != db and da != 1 and db != 1:
             raise RuntimeError(f"The size of tensor a ({da}) must match the size of tensor b "
                                f"({db}) at non-singleton dimension {ndim - i}")
+        result.append(db if da == 1 else da)
+    return tuple(reversed(result))
 
 
 def promote(a, b):

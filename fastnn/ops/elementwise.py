@@ -239,8 +239,8 @@ def where(condition, input, other):
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     input, other = operand(input), operand(other)
     shapes = [np.shape(getattr(x, "_data", x)) for x in (cond, input, other)]
-    check_broadcast(shapes[0], shapes[1])  # (torch's order: condition with input, then other)
-    check_broadcast(np.broadcast_shapes(shapes[0], shapes[1]), shapes[2])
+    # torch's order: the condition with input, then that with other
+    check_broadcast(check_broadcast(shapes[0], shapes[1]), shapes[2])
     return Where.apply(cond.astype(bool), input, other)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from fastnn import amp, backend
 from fastnn.backend import checks
 from fastnn.autograd.function import Function
+from fastnn.ops.losses import legacy_reduction
 from fastnn.tensor import Tensor
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -58,9 +59,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """torch.nn.functional.cross_entropy. The common case (float32 logits, class indices in
     range, no weights, no smoothing) runs the fused kernel; class weights, ignored targets,
     class-probability targets and (N, C, d...) logits are composed from log_softmax."""
-    if size_average is not None or reduce is not None:
-        from fastnn.ops.losses import legacy_reduction
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if not 0.0 <= label_smoothing <= 1.0:

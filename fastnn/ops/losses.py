@@ -14,10 +14,12 @@ from fastnn.tensor import Tensor
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def legacy_reduction(size_average, reduce):
-    """torch's reading of the deprecated size_average / reduce arguments (either given): each
-    None counts as True; reduce=False gives 'none', else size_average picks 'mean' or 'sum'.
-    Warns as torch does."""
+def legacy_reduction(size_average, reduce, reduction):
+    """The reduction, as torch reads it: `reduction` unless the deprecated size_average or
+    reduce is given; then each None counts as True, reduce=False gives 'none', else
+    size_average picks 'mean' or 'sum', and torch's warning says so."""
+    if size_average is None and reduce is None:
+        return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
@@ -51,8 +53,7 @@ def _tensor(x):
 
 @amp.float32_inputs
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     _warn_if_broadcast(input, target)
     diff = input - target
@@ -61,8 +62,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 @amp.float32_inputs
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     _warn_if_broadcast(input, target)
     return _weighted((input - target).abs(), weight, input, reduction)
@@ -112,8 +112,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     one per class along the last dimension) scales the positive term,
     loss = weight * (pos_weight * y * softplus(-x) + (1 - y) * softplus(x)), composed from
     differentiable ops; without it the fused, overflow-free BCEWithLogits."""
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target).float()
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
@@ -144,8 +143,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """-weight[t] * input[i, t] for log-probabilities input (N, C[, d...]) and class indices t;
     rows whose target is ignore_index count for nothing, and 'mean' divides by the summed
     weights of the rows that count, as torch's."""
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     if labels.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {Tensor._wrap(labels).dtype.title}")
@@ -244,8 +242,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)), each log clamped at -100 as torch's (a p of exactly 0
     or 1 gives a finite loss)."""
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     from fastnn.ops import elementwise
     _same_size(input, target, "binary_cross_entropy")
     if ((input._data < 0) | (input._data > 1)).any():
@@ -260,8 +257,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 @amp.float32_inputs
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     from fastnn.ops import elementwise
     _warn_if_broadcast(input, _tensor(target))
     diff = elementwise.abs(input - target)
@@ -286,8 +282,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 @amp.float32_inputs
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log target - input), input being log-probabilities; 0 log 0 = 0."""
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     from fastnn.ops import elementwise
     if log_target:
         loss = elementwise.exp(target) * (target - input)

@@ -23,6 +23,6 @@ class Adadelta(Optimizer):
                 state["square_avg"] = np.zeros_like(p._data)
                 state["acc_delta"] = np.zeros_like(p._data)
             state["step"] += 1
-            backend.adadelta_step(p._data, -grad if group["maximize"] else grad,
+            backend.adadelta_step(p._data, grad,
                                   state["square_avg"], state["acc_delta"], group["lr"],
                                   group["rho"], group["eps"], group["weight_decay"])

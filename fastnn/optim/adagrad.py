@@ -25,6 +25,6 @@ class Adagrad(Optimizer):
                 state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
             state["step"] += 1
             clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-            backend.adagrad_step(p._data, -grad if group.get("maximize") else grad, state["sum"],
+            backend.adagrad_step(p._data, grad, state["sum"],
                                  clr, group["weight_decay"],
                                  group["eps"])

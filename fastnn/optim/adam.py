@@ -39,7 +39,7 @@ class Adam(Optimizer):
             step_size = lr / (1 - b1 ** t)
             inv_bc2_sqrt = 1.0 / math.sqrt(1 - b2 ** t)
             decoupled = group.get("decoupled_weight_decay", False)
-            backend.adam_step(p._data, -grad if group.get("maximize") else grad,
+            backend.adam_step(p._data, grad,
                               state["exp_avg"], state["exp_avg_sq"],
                               state.get("max_exp_avg_sq"), step_size, inv_bc2_sqrt, b1, b2,
                               group["eps"], 0.0 if decoupled else wd,

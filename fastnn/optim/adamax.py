@@ -24,6 +24,6 @@ class Adamax(Optimizer):
             state["step"] += 1
             b1, b2 = group["betas"]
             clr = group["lr"] / (1 - b1 ** state["step"])  # in double, as torch computes it
-            backend.adamax_step(p._data, -grad if group["maximize"] else grad, state["exp_avg"],
+            backend.adamax_step(p._data, grad, state["exp_avg"],
                                 state["exp_inf"], clr, b1, b2, group["eps"],
                                 group["weight_decay"])

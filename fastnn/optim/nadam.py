@@ -38,7 +38,7 @@ class NAdam(Optimizer):
             product = state["mu_product"]
             decoupled = group["decoupled_weight_decay"]
             wd = group["weight_decay"]
-            backend.nadam_step(p._data, -grad if group["maximize"] else grad, state["exp_avg"],
+            backend.nadam_step(p._data, grad, state["exp_avg"],
                                state["exp_avg_sq"], lr * (1.0 - mu) / (1.0 - product),
                                lr * mu_next / (1.0 - product * mu_next), b1, b2,
                                1.0 / (1.0 - b2 ** t), group["eps"], 0.0 if decoupled else wd,
@@ -74,7 +74,7 @@ class RAdam(Optimizer):
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                              / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rectified else 0.0
             decoupled, wd = group["decoupled_weight_decay"], group["weight_decay"]
-            backend.radam_step(p._data, -grad if group["maximize"] else grad, state["exp_avg"],
+            backend.radam_step(p._data, grad, state["exp_avg"],
                                state["exp_avg_sq"], lr / bc1, rect * math.sqrt(bc2), rectified,
                                b1, b2, group["eps"], 0.0 if decoupled else wd,
                                1.0 - lr * wd if decoupled else 1.0)

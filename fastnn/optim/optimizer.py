@@ -71,11 +71,14 @@ class Optimizer:
 
     def _updates(self):
         """(group, param, contiguous grad, state dict) for each parameter that has a gradient:
-        the loop every step() runs, in torch's order."""
+        the loop every step() runs, in torch's order. With the group's maximize the gradient
+        comes negated, as every torch optimizer takes it."""
         for group in self.param_groups:
+            maximize = group.get("maximize", False)
             for p in group["params"]:
                 if p.grad is not None:
-                    yield group, p, np.ascontiguousarray(p.grad._data), \
+                    grad = np.ascontiguousarray(p.grad._data)
+                    yield group, p, -grad if maximize else grad, \
                         self.state.setdefault(id(p), {})
 
     def zero_grad(self, set_to_none=True):

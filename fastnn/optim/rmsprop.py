@@ -28,7 +28,7 @@ class RMSprop(Optimizer):
                 if group["centered"]:
                     state["grad_avg"] = np.zeros_like(p._data)
             state["step"] += 1
-            backend.rmsprop_step(p._data, -grad if group.get("maximize") else grad,
+            backend.rmsprop_step(p._data, grad,
                                  state["square_avg"], state.get("grad_avg"),
                                  state.get("momentum_buffer"), group["lr"], group["alpha"],
                                  group["eps"], group["weight_decay"], group["momentum"])
