@@ -87,3 +87,20 @@ def test_random_tensors_print_as_torch(data, shape, scale, whole, dtype):
 def test_summarised_tensors_print_as_torch(shape):
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     assert repr(fastnn.from_numpy(x.copy())) == repr(torch.from_numpy(x.copy()))
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("options", [dict(precision=2), dict(sci_mode=True), dict(sci_mode=False),
+                                     dict(profile="short"), dict(linewidth=40),
+                                     dict(edgeitems=1, threshold=5)])
+def test_set_printoptions_matches_torch(options):
+    values = np.array([[1e-5, 1.0, 0.125], [2.5, -3.0, 7.0]], np.float32)
+    try:
+        outputs = []
+        for lib in (torch, fastnn):
+            lib.set_printoptions(**options)
+            outputs.append(repr(lib.from_numpy(values.copy())) + repr(lib.arange(20.0) / 3))
+    finally:
+        torch.set_printoptions(profile="default")
+        fastnn.set_printoptions(profile="default")
+    assert outputs[1] == outputs[0]

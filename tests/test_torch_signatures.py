@@ -220,3 +220,24 @@ def test_conv1d_matches_torch(case):
     np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+def test_weighted_regression_losses_and_broadcast_errors_match_torch():
+    rng = np.random.default_rng(2)
+    x, y, w = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(3))
+    for name in ("mse_loss", "l1_loss"):
+        for reduction in ("mean", "sum", "none"):
+            got = getattr(F, name)(fastnn.from_numpy(x), fastnn.from_numpy(y),
+                                   reduction=reduction, weight=fastnn.from_numpy(w))
+            want = getattr(torch.nn.functional, name)(torch.from_numpy(x), torch.from_numpy(y),
+                                                      reduction=reduction,
+                                                      weight=torch.from_numpy(w))
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    for a, b in (((3, 2), (3,)), ((4, 1, 3), (2, 5))):
+        messages = []
+        for lib in (torch, fastnn):
+            with pytest.raises(RuntimeError) as caught:
+                lib.ones(*a) - lib.ones(*b)
+            messages.append(str(caught.value))
+        assert messages[0] == messages[1]
