@@ -15,3 +15,5 @@ from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  
                                      LayerNorm)
 from fastnn.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: F401
 from fastnn.nn.resampling import Embedding, Unflatten, Upsample, ZeroPad2d  # noqa: F401
+from fastnn.nn.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
+                           RNNCellBase)

@@ -1,0 +1,206 @@
+"""One direction of one recurrent layer (Elman RNN, LSTM, GRU) as a single autograd op.
+
+The input's contribution to every gate, x_t W_ih^T + b_ih, is one GEMM over all L*N rows;
+only h_{t-1} W_hh^T stays inside the time loop. Backward is hand-written backpropagation
+through time: the gate gradients of all steps are collected in one (L, N, G) array, so the
+input and weight gradients are again single GEMMs (dW_hh = sum_t dG_t^T h_{t-1} as one product
+of (L*N)-row matrices). This is how cuDNN and oneDNN lay out their RNN primitives. Built from
+per-step autograd ops instead, each x[t] would backpropagate a zero-filled copy of the whole
+sequence, L^2 work per layer.
+
+Gate orders and formulas are torch's (torch.nn.LSTM / GRU documentation):
+  LSTM  [i, f, g, o]:  c = f*c + i*g,  h = o*tanh(c)  (then h W_hr^T with proj_size)
+  GRU   [r, z, n]:     n = tanh(x_n + r*(h W_hn^T + b_hn)),  h = (1-z)*n + z*h
+  RNN:                 h = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)  (or relu)
+
+The op returns one flat array, [output (L, N, H_out) | c_n (N, H)] for an LSTM, because an
+autograd Function here has one output; the module splits it with views."""
+import numpy as np
+
+from fastnn import backend
+from fastnn.autograd.function import Function
+
+
+def _mm(a, b, out=None, bias=None, accumulate=False):
+    """a @ b (+ bias) on fastnn's GEMM for float32; NumPy for float64."""
+    if a.dtype == np.float32:
+        return backend.gemm(a, b, out=out, bias=bias, accumulate=accumulate)
+    product = a @ b
+    if bias is not None:
+        product += bias
+    if out is None:
+        return product
+    if accumulate:
+        out += product
+    else:
+        out[...] = product
+    return out
+
+
+def _sigmoid(x, out):
+    """sigmoid(x) = (1 + tanh(x/2)) / 2: one vectorised tanh, no overflow for any x (exp(-x)
+    overflows float32 below -88)."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RecurrentLayer(Function):
+    backward_name = "RecurrentLayerBackward0"
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse):
+        steps, batch, _ = x.shape
+        hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
+        out_size = h0.shape[1]
+        dtype = x.dtype
+        x2 = x.reshape(steps * batch, x.shape[2])
+        xw = _mm(x2, w_ih.T, bias=b_ih).reshape(steps, batch, -1)
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        out = np.empty(steps * batch * out_size + (batch * hidden if mode == "LSTM" else 0),
+                       dtype)
+        output = out[:steps * batch * out_size].reshape(steps, batch, out_size)
+        # h_{t-1} of each step, in time order: the rows of dW_hh's product in backward
+        h_prev = np.empty((steps, batch, out_size), dtype)
+        saved = {}
+        h = h0
+        if mode == "LSTM":
+            gates = np.empty((steps, batch, 4 * hidden), dtype)  # activated i, f, g, o
+            cells = np.empty((steps, batch, hidden), dtype)  # c_t
+            tanh_c = np.empty((steps, batch, hidden), dtype)
+            c = c0
+            for t in order:
+                h_prev[t] = h
+                pre = _mm(h, w_hh.T, bias=b_hh)
+                pre += xw[t]
+                act = gates[t]
+                _sigmoid(pre[:, :2 * hidden], act[:, :2 * hidden])
+                np.tanh(pre[:, 2 * hidden:3 * hidden], out=act[:, 2 * hidden:3 * hidden])
+                _sigmoid(pre[:, 3 * hidden:], act[:, 3 * hidden:])
+                i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+                c = cells[t] = f * c + i * g
+                np.tanh(c, out=tanh_c[t])
+                h = o * tanh_c[t]
+                if w_hr is not None:
+                    h = _mm(np.ascontiguousarray(h), w_hr.T)
+                output[t] = h
+            out[steps * batch * out_size:] = c.reshape(-1)
+            saved = dict(gates=gates, cells=cells, tanh_c=tanh_c, c0=c0)
+        elif mode == "GRU":
+            gates = np.empty((steps, batch, 3 * hidden), dtype)  # activated r, z, n
+            hn = np.empty((steps, batch, hidden), dtype)  # h W_hn^T + b_hn, before r*
+            for t in order:
+                h_prev[t] = h
+                hw = _mm(h, w_hh.T, bias=b_hh)
+                act = gates[t]
+                _sigmoid(xw[t][:, :2 * hidden] + hw[:, :2 * hidden], act[:, :2 * hidden])
+                r, z = act[:, :hidden], act[:, hidden:2 * hidden]
+                hn[t] = hw[:, 2 * hidden:]
+                n = act[:, 2 * hidden:]
+                np.tanh(xw[t][:, 2 * hidden:] + r * hn[t], out=n)
+                h = output[t] = (1 - z) * n + z * h
+            saved = dict(gates=gates, hn=hn)
+        else:
+            for t in order:
+                h_prev[t] = h
+                pre = _mm(h, w_hh.T, bias=b_hh)
+                pre += xw[t]
+                h = output[t] = np.tanh(pre) if mode == "RNN_TANH" else np.maximum(pre, 0)
+        ctx.save_for_backward(x, w_ih, w_hh, w_hr)
+        ctx.saved = saved
+        ctx.h_prev, ctx.output = h_prev, output
+        ctx.meta = (mode, reverse, b_ih is not None, b_hh is not None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w_ih, w_hh, w_hr = ctx.saved_tensors
+        mode, reverse, has_b_ih, has_b_hh = ctx.meta
+        h_prev, output, saved = ctx.h_prev, ctx.output, ctx.saved
+        steps, batch, out_size = output.shape
+        hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
+        dtype = output.dtype
+        grad_out = grad[:steps * batch * out_size].reshape(steps, batch, out_size)
+        gates_n = GATES[mode] * hidden
+        d_xw = np.empty((steps, batch, gates_n), dtype)  # d(x W_ih^T + b_ih) per step
+        # d(h W_hh^T + b_hh): the same as d_xw except for the GRU's n gate
+        d_hw = d_xw if mode != "GRU" else np.empty((steps, batch, gates_n), dtype)
+        order = range(steps) if reverse else range(steps - 1, -1, -1)
+        dh = np.zeros((batch, out_size), dtype)
+        dc = None
+        d_w_hr = None
+        if mode == "LSTM":
+            gates, cells, tanh_c, c0 = (saved[k] for k in ("gates", "cells", "tanh_c", "c0"))
+            dc = grad[steps * batch * out_size:].reshape(batch, hidden).astype(dtype, copy=True)
+            if w_hr is not None:
+                d_w_hr = np.zeros_like(w_hr)
+            first = steps - 1 if reverse else 0
+            for t in order:
+                dh = dh + grad_out[t]
+                act = gates[t]
+                i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+                tc = tanh_c[t]
+                if w_hr is not None:
+                    _mm(dh.T, o * tc, out=d_w_hr, accumulate=True)
+                    dh = _mm(dh, w_hr)
+                do = dh * tc
+                dc = dc + dh * o * (1 - tc * tc)
+                c_before = c0 if t == first else cells[t - 1 if not reverse else t + 1]
+                dg = d_xw[t]
+                dg[:, :hidden] = dc * g * i * (1 - i)
+                dg[:, hidden:2 * hidden] = dc * c_before * f * (1 - f)
+                dg[:, 2 * hidden:3 * hidden] = dc * i * (1 - g * g)
+                dg[:, 3 * hidden:] = do * o * (1 - o)
+                dc = dc * f
+                dh = _mm(dg, w_hh)
+        elif mode == "GRU":
+            gates, hn = saved["gates"], saved["hn"]
+            for t in order:
+                dh = dh + grad_out[t]
+                act = gates[t]
+                r, z, n = (act[:, k * hidden:(k + 1) * hidden] for k in range(3))
+                dn = dh * (1 - z) * (1 - n * n)
+                dz = dh * (h_prev[t] - n) * z * (1 - z)
+                dr = dn * hn[t] * r * (1 - r)
+                dx, dhw = d_xw[t], d_hw[t]
+                dx[:, :hidden] = dhw[:, :hidden] = dr
+                dx[:, hidden:2 * hidden] = dhw[:, hidden:2 * hidden] = dz
+                dx[:, 2 * hidden:] = dn
+                dhw[:, 2 * hidden:] = dn * r
+                dh = dh * z + _mm(dhw, w_hh)
+        else:
+            for t in order:
+                dh = dh + grad_out[t]
+                h = output[t]
+                d_xw[t] = dh * (1 - h * h) if mode == "RNN_TANH" else dh * (h > 0)
+                dh = _mm(d_xw[t], w_hh)
+        need = ctx.needs_input_grad
+        rows = steps * batch
+        dx2, dhw2 = d_xw.reshape(rows, gates_n), d_hw.reshape(rows, gates_n)
+        grad_x = _mm(dx2, w_ih).reshape(x.shape) if need[0] else None
+        grad_w_ih = _mm(dx2.T, x.reshape(rows, x.shape[2])) if need[3] else None
+        grad_w_hh = (_mm(dhw2.T, h_prev.reshape(rows, out_size))
+                     if need[4] else None)
+        grad_b_ih = dx2.sum(0) if has_b_ih and need[5] else None
+        grad_b_hh = dhw2.sum(0) if has_b_hh and need[6] else None
+        return (grad_x, dh if need[1] else None, dc if need[2] else None, grad_w_ih,
+                grad_w_hh, grad_b_ih, grad_b_hh, d_w_hr if need[7] else None, None, None)
+
+
+def recurrent_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse):
+    """(output (L, N, H_out), h_n, c_n or None) of one layer direction over x (L, N, H_in)."""
+    flat = RecurrentLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse)
+    steps, batch = x.shape[:2]
+    out_size = h0.shape[-1]
+    split = steps * batch * out_size
+    output = (flat[:split] if mode == "LSTM" else flat).reshape(steps, batch, out_size)
+    h_n = output[0] if reverse else output[-1]
+    if steps == 0:
+        h_n = h0
+    c_n = flat[split:].reshape(batch, -1) if mode == "LSTM" else None
+    return output, h_n, c_n
