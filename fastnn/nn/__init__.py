@@ -3,7 +3,7 @@ from fastnn.nn.activations import (ELU, GELU, Dropout, Dropout2d, Hardtanh,  # n
                                    Identity, LeakyReLU, LogSigmoid, LogSoftmax, PReLU, ReLU6,
                                    Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
 from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d,  # noqa: F401
-                            MaxPool2d)
+                            ConvTranspose1d, ConvTranspose2d, MaxPool2d)
 from fastnn.nn.layers import Flatten, Linear, ReLU, Sequential  # noqa: F401
 from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,  # noqa: F401
                             HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)

@@ -6,7 +6,7 @@ from fastnn import creation
 from fastnn.nn import init
 from fastnn.nn.module import Module, factory_kwargs
 from fastnn.nn.parameter import Parameter
-from fastnn.ops import batchnorm, conv, pad, pool
+from fastnn.ops import batchnorm, conv, conv_transpose, pad, pool
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -16,7 +16,7 @@ class _ConvNd(Module):
     turns an int or tuple into this dimensionality's tuple."""
 
     def __init__(self, size, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 groups, bias, padding_mode, device, dtype):
+                 groups, bias, padding_mode, device, dtype, transposed=False, output_padding=0):
         super().__init__()
         if groups < 1 or in_channels % groups:
             raise ValueError("in_channels must be divisible by groups")
@@ -36,8 +36,11 @@ class _ConvNd(Module):
         if self.padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError("padding='same' is not supported for strided convolutions")
         self.groups, self.padding_mode = groups, padding_mode
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups)
-                                         + self.kernel_size, dtype=np.float32))
+        self.transposed, self.output_padding = transposed, size(output_padding, "output_padding")
+        # a transposed convolution's weight is (in, out / groups, *kernel), as torch's
+        leading = ((in_channels, out_channels // groups) if transposed
+                   else (out_channels, in_channels // groups))
+        self.weight = Parameter(np.empty(leading + self.kernel_size, dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
         else:
@@ -62,6 +65,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"  # torch prints padding=same unquoted
         if self.dilation != ones:
             s += f", dilation={self.dilation}"
+        if self.output_padding != zeros:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -108,6 +113,70 @@ class Conv1d(_ConvNd):
                                self.dilation, self.groups)
         return conv.conv1d(input, self.weight, self.bias, self.stride, self.padding,
                            self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    def __init__(self, size, in_channels, out_channels, kernel_size, stride, padding,
+                 output_padding, groups, bias, dilation, padding_mode, device, dtype):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(size, in_channels, out_channels, kernel_size, stride, padding,
+                         dilation, groups, bias, padding_mode, device, dtype, transposed=True,
+                         output_padding=output_padding)
+
+    def _output_padding(self, input, output_size, spatial):
+        """torch's: the output_padding that gives output_size, which must lie within one
+        stride of the smallest size these arguments produce."""
+        if output_size is None:
+            return self.output_padding
+        if len(output_size) == spatial + 2 or (len(output_size) == spatial + 1
+                                               and input.ndim == spatial + 1):
+            output_size = output_size[-spatial:]
+        if len(output_size) != spatial:
+            raise ValueError(f"ConvTranspose{spatial}D: for {input.ndim}D input, output_size "
+                             f"must have {spatial} or {spatial + 2} elements (got "
+                             f"{len(output_size)})")
+        sizes = input.shape[-spatial:]
+        smallest = [(sizes[d] - 1) * self.stride[d] - 2 * self.padding[d]
+                    + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(spatial)]
+        largest = [smallest[d] + self.stride[d] - 1 for d in range(spatial)]
+        for d in range(spatial):
+            if not smallest[d] <= output_size[d] <= largest[d]:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                                 f"range from {smallest} to {largest} (for an input of "
+                                 f"{sizes})")
+        return tuple(output_size[d] - smallest[d] for d in range(spatial))
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """The adjoint of Conv2d (fastnn/ops/conv_transpose.py): upsampling in DCGAN generators
+    and U-Nets. Weight (in_channels, out_channels / groups, kH, kW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(conv.pair, in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, groups, bias, dilation, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        output_padding = self._output_padding(input, output_size, 2)
+        return conv_transpose.conv_transpose2d(input, self.weight, self.bias, self.stride,
+                                               self.padding, output_padding, self.groups,
+                                               self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(_single, in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, groups, bias, dilation, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        output_padding = self._output_padding(input, output_size, 1)
+        return conv_transpose.conv_transpose1d(input, self.weight, self.bias, self.stride,
+                                               self.padding, output_padding, self.groups,
+                                               self.dilation)
 
 
 class MaxPool2d(Module):

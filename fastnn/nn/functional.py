@@ -9,6 +9,7 @@ from fastnn.ops.losses import (binary_cross_entropy, binary_cross_entropy_with_l
                                huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from fastnn.ops.batchnorm import batch_norm  # noqa: F401,E402
 from fastnn.ops.conv import conv1d, conv2d  # noqa: F401,E402
+from fastnn.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
 from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa: F401
                                        maybe_inplace, prelu, relu6, silu, softmin, softplus)
 from fastnn.ops.normalization import (cosine_similarity, group_norm, layer_norm,  # noqa: F401
