@@ -17,3 +17,6 @@ from fastnn.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: F
 from fastnn.nn.resampling import Embedding, Unflatten, Upsample, ZeroPad2d  # noqa: F401
 from fastnn.nn.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
                            RNNCellBase)
+from fastnn.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d,  # noqa: F401
+                            LazyConv2d, LazyLinear)
+from fastnn.nn.parameter import UninitializedParameter  # noqa: F401,E402

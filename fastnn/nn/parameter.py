@@ -17,3 +17,11 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def __getattr__(name):
+    # torch.nn.parameter.UninitializedParameter, defined with the lazy layers
+    if name == "UninitializedParameter":
+        from fastnn.nn.lazy import UninitializedParameter
+        return UninitializedParameter
+    raise AttributeError(name)
