@@ -46,6 +46,8 @@ from fastnn.ops.manipulation import (argsort, bincount, chunk, flip, gather,  # 
 from fastnn.ops.rounding import (allclose, ceil, floor, isclose, isfinite, isinf,  # noqa: F401
                                  isnan, round, trunc)
 from fastnn.ops.statistics import logsumexp, prod, std, var  # noqa: F401
+from fastnn.ops.selecting import (addmm, addmv, baddbmm, lerp, narrow, select,  # noqa: F401
+                                  tril, triu, unbind)
 
 # torch's short names for dtypes (torch.float is float32, torch.int is int32)
 float = float32

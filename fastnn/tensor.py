@@ -882,6 +882,33 @@ class Tensor:
         self._version[0] += 1
         return self
 
+    def select(self, dim, index):
+        return selecting.select(self, dim, index)
+
+    def narrow(self, dim, start, length):
+        return selecting.narrow(self, dim, start, length)
+
+    def unbind(self, dim=0):
+        return selecting.unbind(self, dim)
+
+    def triu(self, diagonal=0):
+        return selecting.triu(self, diagonal)
+
+    def tril(self, diagonal=0):
+        return selecting.tril(self, diagonal)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return selecting.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return selecting.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return selecting.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def lerp(self, end, weight):
+        return selecting.lerp(self, end, weight)
+
     def index_select(self, dim, index):
         return manipulation.index_select(self, dim, index)
 
@@ -1032,6 +1059,6 @@ def _raw(value):
 
 # The op modules import Tensor from here, so they are imported after the class exists.
 from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
-from fastnn.ops import manipulation, reductions, rounding, statistics  # noqa: E402
+from fastnn.ops import manipulation, reductions, rounding, selecting, statistics  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402
 from fastnn.autograd import engine  # noqa: E402  (an import per backward() cost 0.5 us)
