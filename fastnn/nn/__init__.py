@@ -1,7 +1,9 @@
 from fastnn.nn import functional, init, utils  # noqa: F401
-from fastnn.nn.activations import (ELU, GELU, Dropout, Dropout2d, Hardtanh,  # noqa: F401
-                                   Identity, LeakyReLU, LogSigmoid, LogSoftmax, PReLU, ReLU6,
-                                   Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh)
+from fastnn.nn.activations import (CELU, ELU, GELU, GLU, SELU, Dropout,  # noqa: F401
+                                   Dropout2d, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                                   Identity, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU,
+                                   ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus,
+                                   Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d,  # noqa: F401
                             ConvTranspose1d, ConvTranspose2d, MaxPool2d)
 from fastnn.nn.layers import Flatten, Linear, ReLU, Sequential  # noqa: F401

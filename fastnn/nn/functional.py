@@ -38,3 +38,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     from fastnn.nn.resampling import embedding as lookup
     return lookup(input, weight, padding_idx)
+
+
+from fastnn.ops.more_activations import (celu, glu, hardshrink, hardsigmoid,  # noqa: F401,E402
+                                         hardswish, mish, selu, softshrink, softsign,
+                                         tanhshrink, threshold)
