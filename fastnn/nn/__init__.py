@@ -14,9 +14,13 @@ from fastnn.nn.parameter import Parameter  # noqa: F401
 from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
                                   ParameterList)
 from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  # noqa: F401
-                                     LayerNorm)
+                                     InstanceNorm1d, InstanceNorm2d, LayerNorm)
 from fastnn.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: F401
-from fastnn.nn.resampling import Embedding, Unflatten, Upsample, ZeroPad2d  # noqa: F401
+from fastnn.nn.resampling import (Embedding, PixelShuffle, PixelUnshuffle,  # noqa: F401
+                                  Unflatten, Upsample)
+from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401
+                               ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
+                               ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from fastnn.nn.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
                            RNNCellBase)
 from fastnn.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d,  # noqa: F401

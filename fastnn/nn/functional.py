@@ -12,12 +12,13 @@ from fastnn.ops.conv import conv1d, conv2d  # noqa: F401,E402
 from fastnn.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
 from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa: F401
                                        maybe_inplace, prelu, relu6, silu, softmin, softplus)
-from fastnn.ops.normalization import (cosine_similarity, group_norm, layer_norm,  # noqa: F401
-                                      normalize)
+from fastnn.ops.normalization import (cosine_similarity, group_norm, instance_norm,  # noqa: F401
+                                     layer_norm, normalize)
 from fastnn.ops.pad import pad  # noqa: F401,E402
 from fastnn.ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,  # noqa: F401
                              avg_pool2d, max_pool1d, max_pool2d)
-from fastnn.ops.resampling import interpolate, one_hot  # noqa: F401
+from fastnn.ops.resampling import (interpolate, one_hot, pixel_shuffle,  # noqa: F401
+                                   pixel_unshuffle)
 
 
 def relu(input, inplace=False):

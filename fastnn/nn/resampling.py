@@ -1,4 +1,5 @@
-"""Unflatten, ZeroPad2d, Upsample (nearest) and Embedding, with torch's arguments and reprs."""
+"""Unflatten, Upsample (nearest), PixelShuffle / PixelUnshuffle and Embedding, with torch's arguments
+and reprs."""
 import numpy as np
 
 from fastnn.nn import functional as F
@@ -20,18 +21,6 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-class ZeroPad2d(Module):
-    def __init__(self, padding):
-        super().__init__()
-        self.padding = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-
-    def forward(self, input):
-        return F.pad(input, self.padding)
-
-    def extra_repr(self):
-        return f"{self.padding}"
 
 
 class Upsample(Module):
@@ -98,3 +87,27 @@ def embedding(input, weight, padding_idx=None):
         keep = Tensor._wrap((index != padding_idx)[..., None].astype(weight._data.dtype))
         rows = rows * keep + rows.detach() * (1 - keep)  # no gradient into the padding row
     return rows
+
+
+class PixelShuffle(Module):
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"

@@ -1,5 +1,6 @@
-"""layer_norm and group_norm as compositions of differentiable ops (mean, biased variance,
-rsqrt), with torch's argument checks and messages; batch norm has its kernel (batchnorm.py)."""
+"""layer_norm, group_norm and instance_norm as compositions of differentiable ops (mean, biased
+variance, rsqrt), with torch's argument checks and messages; batch norm has its kernel
+(batchnorm.py)."""
 from fastnn.ops import reductions
 
 
@@ -57,3 +58,33 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         norm = x.norm(2, dim, keepdim=True)
         return norm + (norm.clamp(min=eps) - norm).detach()
     return ((x1 / clamped(x1)) * (x2 / clamped(x2))).sum(dim)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Each (sample, channel) plane normalised by its own mean and biased variance. With
+    running statistics, training updates them from the batch mean of the per-plane statistics
+    (the variance unbiased), and use_input_stats=False normalises by them, as torch's."""
+    if input.ndim < 2:
+        raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
+    dims = tuple(range(2, input.ndim))
+    channel = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        if running_mean is not None or running_var is not None:
+            import numpy as np
+            data = input._data.astype(np.float64).reshape(input.shape[0], input.shape[1], -1)
+            count = data.shape[2]
+            if count > 1 and running_var is not None:
+                var = data.var(axis=2, ddof=1).mean(axis=0)
+                running_var._data[...] = (1 - momentum) * running_var._data + momentum * var
+            if running_mean is not None:
+                mean = data.mean(axis=2).mean(axis=0)
+                running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * mean
+        out = _normalize(input, dims, eps)
+    else:
+        out = (input - running_mean.reshape(channel)) / (running_var.reshape(channel) + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(channel)
+    if bias is not None:
+        out = out + bias.reshape(channel)
+    return out
