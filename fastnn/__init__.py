@@ -46,6 +46,9 @@ from fastnn.ops.manipulation import (argsort, bincount, chunk, flip, gather,  # 
 from fastnn.ops.rounding import (allclose, ceil, floor, isclose, isfinite, isinf,  # noqa: F401
                                  isnan, round, trunc)
 from fastnn.ops.statistics import logsumexp, prod, std, var  # noqa: F401
+from fastnn.ops.unary_math import (acos, arccos, arcsin, arctan, asin, atan, cos,  # noqa: F401
+                                   cosh, erf, exp2, expm1, log1p, log2, log10, reciprocal,
+                                   rsqrt, sin, sinh, tan)
 from fastnn.ops.selecting import (addmm, addmv, baddbmm, lerp, narrow, select,  # noqa: F401
                                   tril, triu, unbind)
 

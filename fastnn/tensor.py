@@ -747,6 +747,54 @@ class Tensor:
     def sqrt(self):
         return elementwise.sqrt(self)
 
+    # --- more elementwise math (fastnn/ops/unary_math.py) -----------------------------------
+    def sin(self):
+        return unary_math.sin(self)
+
+    def cos(self):
+        return unary_math.cos(self)
+
+    def tan(self):
+        return unary_math.tan(self)
+
+    def asin(self):
+        return unary_math.asin(self)
+
+    def acos(self):
+        return unary_math.acos(self)
+
+    def atan(self):
+        return unary_math.atan(self)
+
+    def sinh(self):
+        return unary_math.sinh(self)
+
+    def cosh(self):
+        return unary_math.cosh(self)
+
+    def log2(self):
+        return unary_math.log2(self)
+
+    def log10(self):
+        return unary_math.log10(self)
+
+    def log1p(self):
+        return unary_math.log1p(self)
+
+    def expm1(self):
+        return unary_math.expm1(self)
+
+    def exp2(self):
+        return unary_math.exp2(self)
+
+    def rsqrt(self):
+        return unary_math.rsqrt(self)
+
+    def erf(self):
+        return unary_math.erf(self)
+
+    arcsin, arccos, arctan = asin, acos, atan
+
     def sigmoid(self):
         return elementwise.sigmoid(self)
 
@@ -1060,5 +1108,6 @@ def _raw(value):
 # The op modules import Tensor from here, so they are imported after the class exists.
 from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
 from fastnn.ops import manipulation, reductions, rounding, selecting, statistics  # noqa: E402
+from fastnn.ops import unary_math  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402
 from fastnn.autograd import engine  # noqa: E402  (an import per backward() cost 0.5 us)

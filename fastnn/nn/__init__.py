@@ -26,3 +26,6 @@ from fastnn.nn.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, 
 from fastnn.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d,  # noqa: F401
                             LazyConv2d, LazyLinear)
 from fastnn.nn.parameter import UninitializedParameter  # noqa: F401,E402
+from fastnn.nn.transformer import (MultiheadAttention, Transformer,  # noqa: F401,E402
+                                   TransformerDecoder, TransformerDecoderLayer,
+                                   TransformerEncoder, TransformerEncoderLayer)

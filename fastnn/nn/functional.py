@@ -44,3 +44,4 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 from fastnn.ops.more_activations import (celu, glu, hardshrink, hardsigmoid,  # noqa: F401,E402
                                          hardswish, mish, selu, softshrink, softsign,
                                          tanhshrink, threshold)
+from fastnn.ops.attention import scaled_dot_product_attention  # noqa: F401,E402

@@ -1,0 +1,164 @@
+"""torch's elementwise math beyond exp/log/sqrt: trigonometric and hyperbolic functions, log2,
+log10, log1p, expm1, exp2, rsqrt, reciprocal and erf. Each is a Function whose backward is
+the derivative written in terms of the input x and the output y. Integer inputs give floats,
+as torch's. Positional encodings (sin/cos) are the common use in the programs we port."""
+import math
+
+import numpy as np
+
+from fastnn.autograd.function import Function
+from fastnn.ops.broadcast import floating
+from fastnn.ops.nonlinearities import erf as _erf
+
+
+class _Unary(Function):
+    """y = f(x) with dy/dx = derivative(x, y); subclasses set both as static methods."""
+
+    @staticmethod
+    def f(x):
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(x, y):
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x):
+        with np.errstate(all="ignore"):  # torch gives nan/inf outside the domain, silently
+            y = cls.f(x).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        ctx.op = cls
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        with np.errstate(all="ignore"):
+            return (g * ctx.op.derivative(x, y)).astype(g.dtype, copy=False)
+
+
+class Sin(_Unary):
+    f, derivative = staticmethod(np.sin), staticmethod(lambda x, y: np.cos(x))
+
+
+class Cos(_Unary):
+    f, derivative = staticmethod(np.cos), staticmethod(lambda x, y: -np.sin(x))
+
+
+class Tan(_Unary):
+    f, derivative = staticmethod(np.tan), staticmethod(lambda x, y: 1 + y * y)
+
+
+class Asin(_Unary):
+    f, derivative = staticmethod(np.arcsin), staticmethod(lambda x, y: 1 / np.sqrt(1 - x * x))
+
+
+class Acos(_Unary):
+    f, derivative = staticmethod(np.arccos), staticmethod(lambda x, y: -1 / np.sqrt(1 - x * x))
+
+
+class Atan(_Unary):
+    f, derivative = staticmethod(np.arctan), staticmethod(lambda x, y: 1 / (1 + x * x))
+
+
+class Sinh(_Unary):
+    f, derivative = staticmethod(np.sinh), staticmethod(lambda x, y: np.cosh(x))
+
+
+class Cosh(_Unary):
+    f, derivative = staticmethod(np.cosh), staticmethod(lambda x, y: np.sinh(x))
+
+
+class Log2(_Unary):
+    f, derivative = staticmethod(np.log2), staticmethod(lambda x, y: 1 / (x * math.log(2)))
+
+
+class Log10(_Unary):
+    f, derivative = staticmethod(np.log10), staticmethod(lambda x, y: 1 / (x * math.log(10)))
+
+
+class Log1p(_Unary):
+    f, derivative = staticmethod(np.log1p), staticmethod(lambda x, y: 1 / (1 + x))
+
+
+class Expm1(_Unary):
+    f, derivative = staticmethod(np.expm1), staticmethod(lambda x, y: y + 1)
+
+
+class Exp2(_Unary):
+    f, derivative = staticmethod(np.exp2), staticmethod(lambda x, y: y * math.log(2))
+
+
+class Rsqrt(_Unary):
+    f, derivative = staticmethod(lambda x: 1 / np.sqrt(x)), staticmethod(lambda x, y: -0.5 * y ** 3)
+
+
+class Reciprocal(_Unary):
+    f, derivative = staticmethod(lambda x: 1 / x), staticmethod(lambda x, y: -y * y)
+
+
+def sin(input):
+    return Sin.apply(floating(input))
+
+
+def cos(input):
+    return Cos.apply(floating(input))
+
+
+def tan(input):
+    return Tan.apply(floating(input))
+
+
+def asin(input):
+    return Asin.apply(floating(input))
+
+
+def acos(input):
+    return Acos.apply(floating(input))
+
+
+def atan(input):
+    return Atan.apply(floating(input))
+
+
+def sinh(input):
+    return Sinh.apply(floating(input))
+
+
+def cosh(input):
+    return Cosh.apply(floating(input))
+
+
+def log2(input):
+    return Log2.apply(floating(input))
+
+
+def log10(input):
+    return Log10.apply(floating(input))
+
+
+def log1p(input):
+    return Log1p.apply(floating(input))
+
+
+def expm1(input):
+    return Expm1.apply(floating(input))
+
+
+def exp2(input):
+    return Exp2.apply(floating(input))
+
+
+def rsqrt(input):
+    return Rsqrt.apply(floating(input))
+
+
+def reciprocal(input):
+    return Reciprocal.apply(floating(input))
+
+
+def erf(input):
+    return _erf(input)
+
+
+arcsin, arccos, arctan = asin, acos, atan
