@@ -49,6 +49,8 @@ from fastnn.ops.statistics import logsumexp, prod, std, var  # noqa: F401
 from fastnn.ops.unary_math import (acos, arccos, arcsin, arctan, asin, atan, cos,  # noqa: F401
                                    cosh, erf, exp2, expm1, log1p, log2, log10, reciprocal,
                                    rsqrt, sin, sinh, tan)
+from fastnn.ops.compositions import (amax, amin, broadcast_to, hstack,  # noqa: F401
+                                     moveaxis, movedim, ravel, vstack)
 from fastnn.ops.selecting import (addmm, addmv, baddbmm, lerp, narrow, select,  # noqa: F401
                                   tril, triu, unbind)
 

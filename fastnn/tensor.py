@@ -930,6 +930,23 @@ class Tensor:
         self._version[0] += 1
         return self
 
+    def amax(self, dim=(), keepdim=False):
+        return compositions.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return compositions.amin(self, dim, keepdim)
+
+    def ravel(self):
+        return compositions.ravel(self)
+
+    def broadcast_to(self, size):
+        return compositions.broadcast_to(self, size)
+
+    def movedim(self, source, destination):
+        return compositions.movedim(self, source, destination)
+
+    moveaxis = movedim
+
     def select(self, dim, index):
         return selecting.select(self, dim, index)
 
@@ -1108,6 +1125,6 @@ def _raw(value):
 # The op modules import Tensor from here, so they are imported after the class exists.
 from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
 from fastnn.ops import manipulation, reductions, rounding, selecting, statistics  # noqa: E402
-from fastnn.ops import unary_math  # noqa: E402
+from fastnn.ops import compositions, unary_math  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402
 from fastnn.autograd import engine  # noqa: E402  (an import per backward() cost 0.5 us)
