@@ -51,6 +51,12 @@ from fastnn.ops.unary_math import (acos, arccos, arcsin, arctan, asin, atan, cos
                                    rsqrt, sin, sinh, tan)
 from fastnn.ops.compositions import (amax, amin, broadcast_to, hstack,  # noqa: F401
                                      moveaxis, movedim, ravel, vstack)
+from fastnn.ops.logical_ops import (argwhere, count_nonzero, isin, logical_and,  # noqa: F401
+                                    logical_not, logical_or, logical_xor)
+from fastnn.ops.diagonals import diag, diagonal, masked_select, trace  # noqa: F401
+from fastnn.ops.sampling import bernoulli, multinomial, poisson  # noqa: F401
+from fastnn.ops.more_elementwise import (clamp_max, clamp_min, fmod, frac,  # noqa: F401
+                                         logaddexp, meshgrid, nan_to_num, unflatten)
 from fastnn.ops.selecting import (addmm, addmv, baddbmm, lerp, narrow, select,  # noqa: F401
                                   tril, triu, unbind)
 

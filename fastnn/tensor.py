@@ -947,6 +947,92 @@ class Tensor:
 
     moveaxis = movedim
 
+    # --- more torch.Tensor methods (fastnn/ops/logical_ops.py, diagonals.py, sampling.py,
+    # more_elementwise.py) -------------------------------------------------------------------
+    def maximum(self, other):
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other):
+        from fastnn import minimum
+        return minimum(self, other)
+
+    def where(self, condition, other):
+        return elementwise.where(condition, self, other)
+
+    def remainder(self, other):
+        return arithmetic.remainder(self, other)
+
+    def floor_divide(self, other):
+        return arithmetic.floor_divide(self, other)
+
+    def fmod(self, other):
+        return more_elementwise.fmod(self, other)
+
+    def frac(self):
+        return more_elementwise.frac(self)
+
+    def clamp_min(self, min):
+        return more_elementwise.clamp_min(self, min)
+
+    def clamp_max(self, max):
+        return more_elementwise.clamp_max(self, max)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return more_elementwise.nan_to_num(self, nan, posinf, neginf)
+
+    def logaddexp(self, other):
+        return more_elementwise.logaddexp(self, other)
+
+    def unflatten(self, dim, sizes):
+        return more_elementwise.unflatten(self, dim, sizes)
+
+    def logical_and(self, other):
+        return logical_ops.logical_and(self, other)
+
+    def logical_or(self, other):
+        return logical_ops.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return logical_ops.logical_xor(self, other)
+
+    def logical_not(self):
+        return logical_ops.logical_not(self)
+
+    def count_nonzero(self, dim=None):
+        return logical_ops.count_nonzero(self, dim)
+
+    def argwhere(self):
+        return logical_ops.argwhere(self)
+
+    def diag(self, diagonal=0):
+        return diagonals.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return diagonals.diagonal(self, offset, dim1, dim2)
+
+    def trace(self):
+        return diagonals.trace(self)
+
+    def masked_select(self, mask):
+        return diagonals.masked_select(self, mask)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return sampling.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return sampling.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fills self with draws of 1 with probability p (a number or a tensor), in place."""
+        probs = p._data if isinstance(p, Tensor) else p
+        draws = sampling.random.rng(generator).random(self._data.shape) < probs
+        self._data[...] = draws
+        self._version[0] += 1
+        return self
+
+    def lerp_(self, end, weight):
+        return self.copy_(selecting.lerp(self, end, weight))
+
     def select(self, dim, index):
         return selecting.select(self, dim, index)
 
@@ -1125,6 +1211,7 @@ def _raw(value):
 # The op modules import Tensor from here, so they are imported after the class exists.
 from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
 from fastnn.ops import manipulation, reductions, rounding, selecting, statistics  # noqa: E402
-from fastnn.ops import compositions, unary_math  # noqa: E402
+from fastnn.ops import compositions, diagonals, logical_ops, more_elementwise  # noqa: E402
+from fastnn.ops import sampling, unary_math  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402
 from fastnn.autograd import engine  # noqa: E402  (an import per backward() cost 0.5 us)

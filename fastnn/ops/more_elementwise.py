@@ -1,0 +1,76 @@
+"""Elementwise functions built from other differentiable ops: fmod, frac, clamp_min,
+clamp_max, nan_to_num, logaddexp, meshgrid and unflatten."""
+import warnings
+
+import numpy as np
+
+from fastnn.ops import elementwise, rounding
+from fastnn.ops.unary_math import log1p
+
+
+def fmod(input, other):
+    """The remainder with the sign of the dividend (C's fmod): input - other * trunc(q)."""
+    return input - rounding.trunc(input / other) * other
+
+
+def frac(input):
+    return input - rounding.trunc(input)
+
+
+def clamp_min(input, min):
+    return elementwise.clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return elementwise.clamp(input, max=max)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    info = np.finfo(input._data.dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    data = input._data
+    out = elementwise.where(np.isnan(data), nan, input)
+    out = elementwise.where(np.isposinf(data), posinf, out)
+    return elementwise.where(np.isneginf(data), neginf, out)
+
+
+def logaddexp(input, other):
+    """log(exp(a) + exp(b)) = max(a, b) + log1p(exp(-|a - b|)), no overflow."""
+    larger = elementwise.maximum(input, other)
+    return larger + log1p(elementwise.exp(-elementwise.abs(input - other)))
+
+
+def meshgrid(*tensors, indexing=None):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.")
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
+                               f"but got: {t}")
+    flat = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = tuple(t.shape[0] for t in flat)
+    grids = []
+    for i, t in enumerate(flat):
+        view = [1] * len(flat)
+        view[i] = shape[i]
+        grids.append(t.reshape(*view).expand(*shape))
+    if swap:  # 'xy': the first two inputs' roles exchanged, so the first grid varies along x
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def unflatten(input, dim, sizes):
+    d = dim % input.ndim
+    sizes = tuple(sizes)
+    return input.reshape(*input.shape[:d], *sizes, *input.shape[d + 1:])
