@@ -143,4 +143,4 @@ from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  #
                         is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_dtype,
                         set_autocast_enabled)
 from fastnn import accelerator, backends, config, cuda, nn, optim  # noqa: F401,E402
-from fastnn import autograd, utils  # noqa: F401,E402
+from fastnn import autograd, distributions, utils  # noqa: F401,E402

@@ -24,6 +24,7 @@ IMPORTS = [
     (r"^from torch\.optim\.lr_scheduler import (.*)$", r"from fastnn.optim.lr_scheduler import \1"),
     (r"^from torch\.utils import data$", "from fastnn.utils import data"),
     (r"^from torch\.utils\.data import (.*)$", r"from fastnn.utils.data import \1"),
+    (r"^from torch\.distributions import (.*)$", r"from fastnn.distributions import \1"),
 ]
 
 

@@ -1,0 +1,2 @@
+"""torch.distributions.bernoulli"""
+from fastnn.distributions.discrete import Bernoulli  # noqa: F401

@@ -1,0 +1,2 @@
+"""torch.distributions.categorical"""
+from fastnn.distributions.discrete import Categorical  # noqa: F401

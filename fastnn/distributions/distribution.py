@@ -1,0 +1,69 @@
+"""The Distribution base: batch and event shapes, sample shapes, argument validation with
+torch's message, and the repr torch prints."""
+import numpy as np
+
+from fastnn.tensor import Size, Tensor
+
+_validate_default = True
+
+
+def as_tensor(value):
+    if isinstance(value, Tensor):
+        return value if value._data.dtype.kind == "f" else value.float()
+    return Tensor(np.asarray(value, dtype=np.float32))
+
+
+class Distribution:
+    has_rsample = False
+    arg_constraints = {}  # name -> (constraint's repr, predicate on the values)
+
+    def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
+        self._batch_shape, self._event_shape = Size(batch_shape), Size(event_shape)
+        validate = _validate_default if validate_args is None else validate_args
+        if validate:
+            for name, (constraint, valid) in self.arg_constraints.items():
+                value = self.__dict__.get(name)
+                if value is None:
+                    continue
+                data = value._data
+                if not np.all(valid(data)):
+                    raise ValueError(
+                        f"Expected parameter {name} (Tensor of shape {tuple(data.shape)}) of "
+                        f"distribution {self!r} to satisfy the constraint {constraint}, but "
+                        f"found invalid values:\n{value.detach()}")
+
+    @staticmethod
+    def set_default_validate_args(value):
+        global _validate_default
+        _validate_default = bool(value)
+
+    @property
+    def batch_shape(self):
+        return self._batch_shape
+
+    @property
+    def event_shape(self):
+        return self._event_shape
+
+    def _extended_shape(self, sample_shape=()):
+        return tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape)
+
+    def sample(self, sample_shape=()):
+        from fastnn.autograd.grad_mode import no_grad
+        with no_grad():
+            return self.rsample(sample_shape)
+
+    def rsample(self, sample_shape=()):
+        raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler")
+
+    def sample_n(self, n):
+        return self.sample((n,))
+
+    def __repr__(self):
+        params = self.__dict__.get("_given") or [
+            name for name in self.arg_constraints if self.__dict__.get(name) is not None]
+        parts = []
+        for name in params:
+            value = self.__dict__[name]
+            parts.append(f"{name}: {value.item() if value.numel() == 1 and value.ndim == 0 else value.shape}")
+        return f"{type(self).__name__}({', '.join(parts)})"

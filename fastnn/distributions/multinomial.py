@@ -1,0 +1,2 @@
+"""torch.distributions.multinomial"""
+from fastnn.distributions.discrete import Multinomial  # noqa: F401

@@ -1,0 +1,2 @@
+"""torch.distributions.normal"""
+from fastnn.distributions.continuous import Normal  # noqa: F401

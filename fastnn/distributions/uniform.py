@@ -1,0 +1,2 @@
+"""torch.distributions.uniform"""
+from fastnn.distributions.continuous import Uniform  # noqa: F401
