@@ -15,6 +15,9 @@ from fastnn.dtypes import (bfloat16, bool_, double, dtype, float16, float32,  # 
                            promote_types, result_type, set_default_dtype, short, uint8)
 from fastnn.device import device  # noqa: F401
 from fastnn.tensor import Size, Tensor  # noqa: F401
+from fastnn.legacy_types import (BFloat16Tensor, BoolTensor, ByteTensor,  # noqa: F401
+                                 CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                                 IntTensor, LongTensor, ShortTensor)
 from fastnn.autograd.grad_mode import (enable_grad, inference_mode,  # noqa: F401
                                        is_grad_enabled, is_inference_mode_enabled, no_grad,
                                        set_grad_enabled)

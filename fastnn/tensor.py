@@ -260,7 +260,7 @@ class Tensor:
         if isinstance(dtype, str):
             short = dtype.split(".")[-1]
             dtype = next((d for d in dtypes.ALL if d.tensor_type == short), dtype)
-        return self._cast(dtype)
+        return self._cast(getattr(dtype, "dtype", dtype))  # (x.type(fastnn.FloatTensor))
 
     def type_as(self, other):
         return self._cast(other.dtype)

@@ -293,3 +293,23 @@ def test_load_state_dict_not_strict_and_buffer_assignment_like_torch():
         with pytest.raises(TypeError, match="cannot assign 'int' as buffer 'running_var'"):
             net[1].running_var = 3
     assert outcomes[0] == outcomes[1]
+
+
+def test_orthogonal_trunc_normal_eye_and_dirac_initialisers():
+    from fastnn import nn
+    w = nn.Parameter(fastnn.empty(6, 4))
+    nn.init.orthogonal_(w, gain=2.0)
+    np.testing.assert_allclose(w.detach().numpy().T @ w.detach().numpy(), 4 * np.eye(4),
+                               atol=1e-5)
+    wide = nn.init.orthogonal_(fastnn.empty(3, 2, 4)).numpy().reshape(3, 8)
+    np.testing.assert_allclose(wide @ wide.T, np.eye(3), atol=1e-5)
+    fastnn.manual_seed(0)
+    t = nn.init.trunc_normal_(fastnn.empty(20000), mean=0.5, std=1.0, a=0.0, b=1.0).numpy()
+    assert t.min() >= 0.0 and t.max() <= 1.0 and abs(t.mean() - 0.5) < 0.01
+    t = nn.init.trunc_normal_(fastnn.empty(20000), std=0.02).numpy()
+    assert abs(t.std() - 0.02) < 0.002  # the default bounds (+-2) cut nothing at this scale
+    assert nn.init.eye_(fastnn.empty(2, 3)).tolist() == [[1, 0, 0], [0, 1, 0]]
+    conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+    nn.init.dirac_(conv.weight)
+    x = fastnn.randn(1, 3, 5, 5)
+    np.testing.assert_allclose(conv(x).detach().numpy(), x.numpy(), atol=1e-6)

@@ -112,3 +112,13 @@ def test_meshgrid_without_indexing_warns_as_torch():
 def test_lerp_in_place():
     x = fastnn.zeros(3)
     assert x.lerp_(fastnn.ones(3), 0.25).tolist() == [0.25, 0.25, 0.25]
+
+
+def test_legacy_typed_constructors():
+    empty = fastnn.FloatTensor(2, 3)
+    assert tuple(empty.shape) == (2, 3) and empty.dtype == fastnn.float32
+    longs = fastnn.LongTensor([1, 2])
+    assert longs.dtype == fastnn.int64 and longs.tolist() == [1, 2]
+    assert isinstance(longs, fastnn.LongTensor) and not isinstance(longs, fastnn.FloatTensor)
+    assert longs.type(fastnn.FloatTensor).dtype == fastnn.float32
+    assert fastnn.DoubleTensor([[1.5]]).dtype == fastnn.float64

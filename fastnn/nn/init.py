@@ -95,3 +95,71 @@ def default_(weight, bias=None):
         fan_in, _ = _calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         uniform_(bias, -bound, bound)
+
+
+def _write(tensor, values):
+    """Copies an array into the parameter in place (the optimizer keeps the same object)."""
+    with no_grad():
+        tensor._data[...] = values
+        tensor._version[0] += 1
+    return tensor
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Saxe et al. 2013: a (semi-)orthogonal matrix from the QR decomposition of a Gaussian one,
+    signs fixed by R's diagonal so the result is uniform over orthogonal matrices."""
+    import numpy as np
+    from fastnn import random
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = random.rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _write(tensor, (gain * q).reshape(tuple(tensor.shape)))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std) restricted to [a, b] (absolute bounds, as torch's). Draws outside are drawn
+    again, only those, until none is left: exact, and about 1.05 rounds for torch's default
+    bounds of two standard deviations."""
+    import numpy as np
+    from fastnn import random
+    rng = random.rng(generator)
+    values = rng.normal(mean, std, tuple(tensor.shape))
+    outside = (values < a) | (values > b)
+    for _ in range(10000):
+        if not outside.any():
+            break
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _write(tensor, np.clip(values, a, b))  # (a window too narrow to hit: its edges)
+
+
+def eye_(tensor):
+    import numpy as np
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _write(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor, groups=1):
+    """A convolution weight that passes its input through (one 1 at each kernel's centre)."""
+    import numpy as np
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out_per_group = tensor.shape[0] // groups
+    min_dim = min(out_per_group, tensor.shape[1])
+    values = np.zeros(tuple(tensor.shape))
+    centre = tuple(s // 2 for s in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min_dim):
+            values[(g * out_per_group + d, d) + centre] = 1
+    return _write(tensor, values)
