@@ -5,6 +5,8 @@
 """
 __version__ = "0.1.0"
 
+import math
+
 from fastnn import memory as _memory
 
 _memory.tune_malloc()  # freed arrays reused, not re-faulted (issue 12; fastnn/memory.py)
@@ -146,4 +148,7 @@ from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  #
                         is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_dtype,
                         set_autocast_enabled)
 from fastnn import accelerator, backends, config, cuda, nn, optim  # noqa: F401,E402
-from fastnn import autograd, distributions, utils  # noqa: F401,E402
+from fastnn import autograd, distributions, jit, linalg, utils  # noqa: F401,E402
+from fastnn.linalg import det, inv as inverse  # noqa: F401,E402
+
+pi, e, inf, nan = math.pi, math.e, math.inf, math.nan

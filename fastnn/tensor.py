@@ -1013,6 +1013,14 @@ class Tensor:
     def trace(self):
         return diagonals.trace(self)
 
+    def det(self):
+        from fastnn import linalg
+        return linalg.det(self)
+
+    def inverse(self):
+        from fastnn import linalg
+        return linalg.inv(self)
+
     def masked_select(self, mask):
         return diagonals.masked_select(self, mask)
 

@@ -179,3 +179,72 @@ class Multinomial(Distribution):
         norm = lgamma(self.total_count + 1.0) - log_factorials
         logits = self.logits.clamp(min=float(np.finfo(np.float32).min))
         return (logits * value).sum(-1) + Tensor(np.asarray(norm, dtype=np.float32))
+
+
+def _lgamma(values):
+    from math import lgamma
+    return np.vectorize(lgamma, otypes=[np.float64])(values)
+
+
+class Poisson(Distribution):
+    arg_constraints = {"rate": ("GreaterThanEq(lower_bound=0.0)", lambda v: v >= 0)}
+
+    def __init__(self, rate, validate_args=None):
+        self.rate = as_tensor(rate)
+        super().__init__(tuple(self.rate.shape), (), validate_args)
+
+    @property
+    def mean(self):
+        return self.rate
+
+    @property
+    def variance(self):
+        return self.rate
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        rate = np.broadcast_to(self.rate._data, shape)
+        return Tensor._wrap(random.rng().poisson(rate).astype(np.float32))
+
+    def log_prob(self, value):
+        value = as_tensor(value)
+        norm = Tensor(_lgamma(value._data + 1.0).astype(np.float32))
+        return value * self.rate.clamp(min=float(np.finfo(np.float32).tiny)).log() - \
+            self.rate - norm
+
+
+class Binomial(Distribution):
+    arg_constraints = {"probs": ("Interval(lower_bound=0.0, upper_bound=1.0)",
+                                 lambda v: (v >= 0) & (v <= 1))}
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self.probs = as_tensor(probs) if probs is not None else as_tensor(logits).sigmoid()
+        self.total_count = as_tensor(total_count)
+        super().__init__(tuple(np.broadcast_shapes(tuple(self.probs.shape),
+                                                   tuple(self.total_count.shape))), (),
+                         validate_args)
+
+    @property
+    def mean(self):
+        return self.total_count * self.probs
+
+    @property
+    def variance(self):
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        n = np.broadcast_to(self.total_count._data, shape).astype(np.int64)
+        p = np.broadcast_to(self.probs._data, shape)
+        return Tensor._wrap(random.rng().binomial(n, p).astype(np.float32))
+
+    def log_prob(self, value):
+        value = as_tensor(value)
+        n, k = self.total_count._data, value._data
+        norm = _lgamma(n + 1.0) - _lgamma(k + 1.0) - _lgamma(n - k + 1.0)
+        eps = float(np.finfo(np.float32).tiny)
+        return value * self.probs.clamp(min=eps).log() + \
+            (self.total_count - value) * (1 - self.probs).clamp(min=eps).log() + \
+            Tensor(norm.astype(np.float32))

@@ -15,7 +15,9 @@ from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa
                                   ParameterList)
 from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  # noqa: F401
                                      InstanceNorm1d, InstanceNorm2d, LayerNorm)
-from fastnn.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: F401
+from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F401
+                               AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
+from fastnn.nn.parallel import DataParallel  # noqa: F401
 from fastnn.nn.resampling import (Embedding, PixelShuffle, PixelUnshuffle,  # noqa: F401
                                   Unflatten, Upsample)
 from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401

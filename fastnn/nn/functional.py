@@ -15,7 +15,8 @@ from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa:
 from fastnn.ops.normalization import (cosine_similarity, group_norm, instance_norm,  # noqa: F401
                                      layer_norm, normalize)
 from fastnn.ops.pad import pad  # noqa: F401,E402
-from fastnn.ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,  # noqa: F401
+from fastnn.ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
+                             adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
                              avg_pool2d, max_pool1d, max_pool2d)
 from fastnn.ops.resampling import (interpolate, one_hot, pixel_shuffle,  # noqa: F401
                                    pixel_unshuffle)

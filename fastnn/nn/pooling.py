@@ -1,4 +1,5 @@
-"""MaxPool1d, AvgPool1d and AdaptiveMaxPool2d (the 2-D pooling layers are in nn/conv.py)."""
+"""MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d and AdaptiveMaxPool2d (the 2-D
+pooling layers are in nn/conv.py)."""
 from fastnn.nn.conv import MaxPool2d
 from fastnn.nn.module import Module
 from fastnn.ops import pool
@@ -41,3 +42,20 @@ class AdaptiveMaxPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return pool.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    def forward(self, input):
+        return pool.adaptive_max_pool1d(input, self.output_size, self.return_indices)

@@ -243,3 +243,17 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not implemented")
     return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Over (N, C, L) or (C, L): the 2-D adaptive average over a height of one."""
+    size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    return adaptive_avg_pool2d(_one_d(input, "adaptive_avg_pool1d"), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    out = adaptive_max_pool2d(_one_d(input, "adaptive_max_pool1d"), (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)

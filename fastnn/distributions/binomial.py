@@ -1,0 +1,2 @@
+"""torch.distributions.binomial"""
+from fastnn.distributions.discrete import Binomial  # noqa: F401

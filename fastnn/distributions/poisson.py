@@ -1,0 +1,2 @@
+"""torch.distributions.poisson"""
+from fastnn.distributions.discrete import Poisson  # noqa: F401

@@ -1,0 +1,197 @@
+"""torch.linalg on NumPy's LAPACK: inv, det, slogdet, solve and the norms are differentiable
+(their adjoints below); the factorisations (eigh, eig, svd, qr, cholesky) give torch's outputs
+and raise if asked for a gradient, which fastnn does not implement for them."""
+from collections import namedtuple
+
+import numpy as np
+
+from fastnn.autograd.function import Function
+from fastnn.autograd.grad_mode import is_grad_enabled
+from fastnn.ops import reductions
+from fastnn.ops.broadcast import floating
+from fastnn.tensor import Tensor
+
+_swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
+
+
+def _square(a, op):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are "
+                           f"{a.shape[-2] if a.ndim >= 2 else a.shape[-1]} by {a.shape[-1]} "
+                           "matrices")
+
+
+class Inv(Function):
+    backward_name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            out = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise RuntimeError("linalg.inv: The diagonal element 1 is zero, the inversion "
+                               "could not be completed because the input matrix is singular.")
+        ctx.save_for_backward(out)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (inv_a,) = ctx.saved_tensors  # d(A^-1) = -A^-1 dA A^-1
+        return -_swap(inv_a) @ g @ _swap(inv_a)
+
+
+class Det(Function):
+    backward_name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        det = np.asarray(np.linalg.det(a), dtype=a.dtype)
+        ctx.save_for_backward(a, det)
+        return det
+
+    @staticmethod
+    def backward(ctx, g):
+        a, det = ctx.saved_tensors  # d det(A) / dA = det(A) A^-T (Jacobi's formula)
+        return (g * det)[..., None, None] * _swap(np.linalg.pinv(a))
+
+
+class Solve(Function):
+    backward_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x = np.linalg.solve(a, b[..., None] if b.ndim == a.ndim - 1 else b)
+        ctx.vector = b.ndim == a.ndim - 1
+        x = x[..., 0] if ctx.vector else x
+        ctx.save_for_backward(a, x)
+        return x.astype(np.result_type(a, b), copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, x = ctx.saved_tensors  # A X = B: dB = A^-T G, dA = -dB X^T
+        if ctx.vector:
+            gb = np.linalg.solve(_swap(a), g[..., None])
+            return -gb @ x[..., None, :], gb[..., 0]
+        gb = np.linalg.solve(_swap(a), g)
+        return -gb @ _swap(x), gb
+
+
+def inv(A):
+    _square(A, "inv")
+    return Inv.apply(floating(A))
+
+
+def det(A):
+    _square(A, "det")
+    return Det.apply(floating(A))
+
+
+def slogdet(A):
+    _square(A, "slogdet")
+    sign, _ = np.linalg.slogdet(A._data)
+    d = det(A)
+    result = namedtuple("slogdet", ["sign", "logabsdet"])
+    return result(Tensor._wrap(sign.astype(A._data.dtype)), (d * Tensor(sign.astype(
+        A._data.dtype))).log())
+
+
+def solve(A, B, *, left=True):
+    if not left:
+        raise NotImplementedError("linalg.solve(left=False) is not implemented in fastnn")
+    _square(A, "solve")
+    return Solve.apply(floating(A), floating(B))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    if ord == float("inf"):
+        return reductions.norm(x, float("inf"), dim, keepdim)
+    return reductions.norm(x, ord, dim, keepdim)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    if ord != "fro":
+        raise NotImplementedError(f"linalg.matrix_norm(ord={ord!r}) is not implemented in "
+                                  "fastnn (only 'fro')")
+    return reductions.norm(A, 2, dim, keepdim)
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """The 2-norm of the flattened input (vectors) or Frobenius norm (matrices) by default."""
+    if ord is None or ord == "fro":
+        return reductions.norm(A, 2, dim, keepdim)
+    if A.ndim == 1 or isinstance(dim, int):
+        return vector_norm(A, ord, dim, keepdim)
+    return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim)
+
+
+def _no_grad_factorisation(name, tensors):
+    if is_grad_enabled() and any(t.requires_grad for t in tensors):
+        raise NotImplementedError(f"fastnn computes linalg.{name} without its gradient; call it "
+                                  f"on a detached tensor or under no_grad()")
+
+
+def _wrap(*arrays):
+    return tuple(Tensor._wrap(np.ascontiguousarray(a)) for a in arrays)
+
+
+def eigh(A, UPLO="L"):
+    _square(A, "eigh")
+    _no_grad_factorisation("eigh", [A])
+    w, v = np.linalg.eigh(A._data, UPLO=UPLO)
+    return namedtuple("eigh", ["eigenvalues", "eigenvectors"])(*_wrap(w, v))
+
+
+def eigvalsh(A, UPLO="L"):
+    return eigh(A, UPLO).eigenvalues
+
+
+def eig(A):
+    """Eigenvalues and eigenvectors as complex tensors, as torch's."""
+    _square(A, "eig")
+    _no_grad_factorisation("eig", [A])
+    w, v = np.linalg.eig(A._data)
+    complex_type = np.complex128 if A._data.dtype == np.float64 else np.complex64
+    return namedtuple("eig", ["eigenvalues", "eigenvectors"])(
+        *_wrap(w.astype(complex_type), v.astype(complex_type)))
+
+
+def eigvals(A):
+    return eig(A).eigenvalues
+
+
+def svd(A, full_matrices=True):
+    _no_grad_factorisation("svd", [A])
+    u, s, vh = np.linalg.svd(A._data, full_matrices=full_matrices)
+    return namedtuple("svd", ["U", "S", "Vh"])(*_wrap(u, s, vh))
+
+
+def svdvals(A):
+    _no_grad_factorisation("svdvals", [A])
+    return _wrap(np.linalg.svd(A._data, compute_uv=False))[0]
+
+
+def qr(A, mode="reduced"):
+    _no_grad_factorisation("qr", [A])
+    q, r = np.linalg.qr(A._data, mode=mode)
+    return namedtuple("qr", ["Q", "R"])(*_wrap(q, r))
+
+
+def cholesky(A, *, upper=False):
+    _square(A, "cholesky")
+    _no_grad_factorisation("cholesky", [A])
+    try:
+        low = np.linalg.cholesky(A._data)
+    except np.linalg.LinAlgError:
+        raise RuntimeError("linalg.cholesky: The factorization could not be completed because "
+                           "the input is not positive-definite.")
+    return _wrap(_swap(low) if upper else low)[0]
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+    return Tensor._wrap(np.asarray(np.linalg.matrix_rank(A._data, hermitian=hermitian),
+                                   dtype=np.int64))
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    _no_grad_factorisation("pinv", [A])
+    return _wrap(np.linalg.pinv(A._data, hermitian=hermitian))[0]
