@@ -62,6 +62,21 @@ from fastnn.ops.diagonals import diag, diagonal, masked_select, trace  # noqa: F
 from fastnn.ops.sampling import bernoulli, multinomial, poisson  # noqa: F401
 from fastnn.ops.more_elementwise import (clamp_max, clamp_min, fmod, frac,  # noqa: F401
                                          logaddexp, meshgrid, nan_to_num, unflatten)
+from fastnn.ops.inplace_functions import *  # noqa: F401,F403,E402  (torch.sin_ and the rest)
+from fastnn.ops.scans import cummax, cummin, cumprod, diff  # noqa: F401
+from fastnn.ops.order_statistics import (bucketize, histc, kthvalue, median,  # noqa: F401
+                                         nanmean, nanmedian, nansum, quantile, searchsorted,
+                                         std_mean, var_mean)
+from fastnn.ops.products import (addcdiv, addcmul, arctan2, atan2, block_diag,  # noqa: F401
+                                 cdist, cross, kron, tensordot)
+from fastnn.ops.indexing_ops import (atleast_1d, atleast_2d, atleast_3d,  # noqa: F401
+                                     cartesian_prod, column_stack, combinations, dstack,
+                                     index_add, index_fill, rot90, scatter_add, take_along_dim,
+                                     tensor_split, tril_indices, triu_indices)
+from fastnn.ops.unary_math import erfinv  # noqa: F401
+from fastnn.ops.logical_ops import (bitwise_and, bitwise_not, bitwise_or,  # noqa: F401
+                                    bitwise_xor)
+from fastnn.ops.more_elementwise import heaviside  # noqa: F401
 from fastnn.ops.selecting import (addmm, addmv, baddbmm, lerp, narrow, select,  # noqa: F401
                                   tril, triu, unbind)
 
@@ -149,6 +164,6 @@ from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  #
                         set_autocast_enabled)
 from fastnn import accelerator, backends, config, cuda, nn, optim  # noqa: F401,E402
 from fastnn import autograd, distributions, jit, linalg, utils  # noqa: F401,E402
-from fastnn.linalg import det, inv as inverse  # noqa: F401,E402
+from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan

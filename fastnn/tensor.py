@@ -747,6 +747,119 @@ class Tensor:
     def sqrt(self):
         return elementwise.sqrt(self)
 
+    # --- in-place forms of the elementwise math: x.sin_() is x.copy_(x.sin()), recorded as
+    # an in-place op (fastnn/ops/inplace.py) --------------------------------------------------
+    def sin_(self):
+        return inplace.apply(self, unary_math.sin, needs_old=True)
+
+    def cos_(self):
+        return inplace.apply(self, unary_math.cos, needs_old=True)
+
+    def tan_(self):
+        return inplace.apply(self, unary_math.tan, needs_old=True)
+
+    def asin_(self):
+        return inplace.apply(self, unary_math.asin, needs_old=True)
+
+    def acos_(self):
+        return inplace.apply(self, unary_math.acos, needs_old=True)
+
+    def atan_(self):
+        return inplace.apply(self, unary_math.atan, needs_old=True)
+
+    def sinh_(self):
+        return inplace.apply(self, unary_math.sinh, needs_old=True)
+
+    def cosh_(self):
+        return inplace.apply(self, unary_math.cosh, needs_old=True)
+
+    def log2_(self):
+        return inplace.apply(self, unary_math.log2, needs_old=True)
+
+    def log10_(self):
+        return inplace.apply(self, unary_math.log10, needs_old=True)
+
+    def log1p_(self):
+        return inplace.apply(self, unary_math.log1p, needs_old=True)
+
+    def expm1_(self):
+        return inplace.apply(self, unary_math.expm1, needs_old=True)
+
+    def exp2_(self):
+        return inplace.apply(self, unary_math.exp2, needs_old=True)
+
+    def rsqrt_(self):
+        return inplace.apply(self, unary_math.rsqrt, needs_old=True)
+
+    def reciprocal_(self):
+        return inplace.apply(self, unary_math.reciprocal, needs_old=True)
+
+    def erf_(self):
+        return inplace.apply(self, unary_math.erf, needs_old=True)
+
+    def floor_(self):
+        return inplace.apply(self, rounding.floor)
+
+    def ceil_(self):
+        return inplace.apply(self, rounding.ceil)
+
+    def round_(self):
+        return inplace.apply(self, rounding.round)
+
+    def trunc_(self):
+        return inplace.apply(self, rounding.trunc)
+
+    def sign_(self):
+        return inplace.apply(self, elementwise.sign)
+
+    def square_(self):
+        return inplace.apply(self, lambda x: x * x, needs_old=True)
+
+    def frac_(self):
+        return inplace.apply(self, more_elementwise.frac)
+
+    def clamp_min_(self, min):
+        return inplace.apply(self, more_elementwise.clamp_min, min, needs_old=True)
+
+    def clamp_max_(self, max):
+        return inplace.apply(self, more_elementwise.clamp_max, max, needs_old=True)
+
+    def fmod_(self, other):
+        return inplace.apply(self, more_elementwise.fmod, other, needs_old=True)
+
+    def remainder_(self, other):
+        return inplace.apply(self, arithmetic.remainder, other, needs_old=True)
+
+    # --- in-place shape changes: the tensor becomes a view of its own storage with the new
+    # shape (not recorded in the graph, so refused on tensors that require grad) -----------
+    def _reshape_in_place(self, fn, name):
+        if self.requires_grad:
+            raise RuntimeError(f"{name}: in-place shape changes of a tensor that requires grad "
+                               "are not supported by fastnn; use the out-of-place form")
+        self._data = fn(self._data)
+        if self._base is not None:
+            inner = self._view_fn
+            self._view_fn = lambda a: fn(inner(a))
+        return self
+
+    def unsqueeze_(self, dim):
+        d = dim % (self.ndim + 1)
+        return self._reshape_in_place(lambda a: np.expand_dims(a, d), "unsqueeze_")
+
+    def squeeze_(self, dim=None):
+        shape = tuple(self.squeeze(dim).shape) if self.ndim else ()
+        return self._reshape_in_place(lambda a: a.reshape(shape), "squeeze_")
+
+    def t_(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.ndim}D")
+        return self._reshape_in_place(lambda a: a.T, "t_")
+
+    def transpose_(self, dim0, dim1):
+        d0, d1 = dim0 % builtins_max(self.ndim, 1), dim1 % builtins_max(self.ndim, 1)
+        return self._reshape_in_place(lambda a: np.swapaxes(a, d0, d1), "transpose_")
+
     # --- more elementwise math (fastnn/ops/unary_math.py) -----------------------------------
     def sin(self):
         return unary_math.sin(self)
@@ -1041,6 +1154,135 @@ class Tensor:
     def lerp_(self, end, weight):
         return self.copy_(selecting.lerp(self, end, weight))
 
+    # --- scans, order statistics, products and index ops (fastnn/ops/scans.py,
+    # order_statistics.py, products.py, indexing_ops.py) ---------------------------------------
+    def cumprod(self, dim, *, dtype=None):
+        return scans.cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim):
+        return scans.cummax(self, dim)
+
+    def cummin(self, dim):
+        return scans.cummin(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return scans.diff(self, n, dim, prepend, append)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return order_statistics.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return order_statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return order_statistics.nanmedian(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return order_statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return order_statistics.nansum(self, dim, keepdim)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return order_statistics.nanmean(self, dim, keepdim)
+
+    def histc(self, bins=100, min=0, max=0):
+        return order_statistics.histc(self, bins, min, max)
+
+    def cross(self, other, dim=None):
+        return products.cross(self, other, dim)
+
+    def kron(self, other):
+        return products.kron(self, other)
+
+    def atan2(self, other):
+        return products.atan2(self, other)
+
+    arctan2 = atan2
+
+    def scatter_add(self, dim, index, src):
+        return indexing_ops.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return inplace.apply(self, indexing_ops.scatter_add, dim, index, src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return indexing_ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return inplace.apply(self, indexing_ops.index_add, dim, index, source, alpha=alpha)
+
+    def index_fill(self, dim, index, value):
+        return indexing_ops.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return inplace.apply(self, indexing_ops.index_fill, dim, index, value)
+
+    def take_along_dim(self, indices, dim=None):
+        return indexing_ops.take_along_dim(self, indices, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return indexing_ops.tensor_split(self, indices_or_sections, dim)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return indexing_ops.rot90(self, k, dims)
+
+    def erfinv(self):
+        return unary_math.erfinv(self)
+
+    def erfinv_(self):
+        return inplace.apply(self, unary_math.erfinv, needs_old=True)
+
+    def heaviside(self, values):
+        return more_elementwise.heaviside(self, values)
+
+    def bitwise_and(self, other):
+        return logical_ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return logical_ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return logical_ops.bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        return logical_ops.bitwise_not(self)
+
+    def svd(self, some=True, compute_uv=True):
+        from fastnn import linalg
+        return linalg.svd_legacy(self, some, compute_uv)
+
+    def is_nonzero(self):
+        if self.numel() != 1:
+            which = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {which} is ambiguous")
+        return bool(self._data.reshape(-1)[0])
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Not recorded in the graph: refused on tensors that require grad."""
+        if self.requires_grad and grad_mode.is_grad_enabled():
+            raise RuntimeError("fill_diagonal_ on a tensor that requires grad is not supported "
+                               "by fastnn")
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        np.fill_diagonal(self._data, fill_value, wrap=wrap)
+        self._version[0] += 1
+        return self
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers drawn uniformly from [from, to) (to = from_ alone when given once)."""
+        from fastnn import random
+        low, high = (0, from_) if to is None and from_ else (from_, to)
+        if high is None:
+            high = 2 ** 24 if self._data.dtype.kind == "f" else np.iinfo(self._data.dtype).max
+        values = random.rng(generator).integers(low, high, self._data.shape)
+        return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        from fastnn import random
+        values = random.rng(generator).exponential(1.0 / lambd, self._data.shape)
+        return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
+
     def select(self, dim, index):
         return selecting.select(self, dim, index)
 
@@ -1220,6 +1462,7 @@ def _raw(value):
 from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, logical  # noqa: E402
 from fastnn.ops import manipulation, reductions, rounding, selecting, statistics  # noqa: E402
 from fastnn.ops import compositions, diagonals, logical_ops, more_elementwise  # noqa: E402
-from fastnn.ops import sampling, unary_math  # noqa: E402
+from fastnn.ops import indexing_ops, order_statistics, products, sampling, scans  # noqa: E402
+from fastnn.ops import unary_math  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402
 from fastnn.autograd import engine  # noqa: E402  (an import per backward() cost 0.5 us)

@@ -195,3 +195,11 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     _no_grad_factorisation("pinv", [A])
     return _wrap(np.linalg.pinv(A._data, hermitian=hermitian))[0]
+
+
+def svd_legacy(input, some=True, compute_uv=True):
+    """torch.svd: U, S, V (not V^H), reduced unless some=False."""
+    u, s, vh = svd(input, full_matrices=not some)
+    if not compute_uv:
+        return namedtuple("svd", ["U", "S", "V"])(u * 0, s, _wrap(_swap(vh._data))[0] * 0)
+    return namedtuple("svd", ["U", "S", "V"])(u, s, _wrap(_swap(vh._data))[0])

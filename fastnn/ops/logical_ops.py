@@ -37,3 +37,31 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 def argwhere(input):
     return Tensor._wrap(np.argwhere(_array(input)).astype(np.int64))
+
+
+def _integral(x, op):
+    data = _array(x)
+    if data.dtype.kind not in "biu":
+        raise RuntimeError(f"\"{op}_cpu\" not implemented for '{_name(data.dtype)}'")
+    return data
+
+
+def _name(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype),
+                                                                             str(dtype))
+
+
+def bitwise_and(input, other):
+    return Tensor._wrap(np.bitwise_and(_integral(input, "bitwise_and"), _array(other)))
+
+
+def bitwise_or(input, other):
+    return Tensor._wrap(np.bitwise_or(_integral(input, "bitwise_or"), _array(other)))
+
+
+def bitwise_xor(input, other):
+    return Tensor._wrap(np.bitwise_xor(_integral(input, "bitwise_xor"), _array(other)))
+
+
+def bitwise_not(input):
+    return Tensor._wrap(np.invert(_integral(input, "bitwise_not")))

@@ -74,3 +74,11 @@ def unflatten(input, dim, sizes):
     d = dim % input.ndim
     sizes = tuple(sizes)
     return input.reshape(*input.shape[:d], *sizes, *input.shape[d + 1:])
+
+
+def heaviside(input, values):
+    """0 below zero, 1 above, `values` at zero (torch.heaviside); no gradient, as torch's."""
+    x = input._data
+    at_zero = values._data if hasattr(values, "_data") else np.asarray(values)
+    from fastnn.tensor import Tensor
+    return Tensor._wrap(np.heaviside(x, at_zero).astype(x.dtype))

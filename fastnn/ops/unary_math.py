@@ -162,3 +162,38 @@ def erf(input):
 
 
 arcsin, arccos, arctan = asin, acos, atan
+
+
+def _erfinv_array(y):
+    """erf^-1 in float64: M. Giles, "Approximating the erfinv function" (GPU Computing Gems,
+    2010), single-precision polynomials, then one Newton step on math.erf for full precision."""
+    y = np.asarray(y, np.float64)
+    with np.errstate(all="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+        central = w < 5.0
+        wc, wt = w - 2.5, np.sqrt(w) - 3.0
+        pc = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+            pc = c + pc * wc
+        pt = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+            pt = c + pt * wt
+        x = np.where(central, pc, pt) * y
+        finite = np.isfinite(x)
+        erf = np.frompyfunc(math.erf, 1, 1)
+        xf = x[finite]
+        x[finite] = xf - (erf(xf).astype(np.float64) - y[finite]) / (
+            2.0 / math.sqrt(math.pi) * np.exp(-xf * xf))
+        x = np.where(np.abs(y) == 1.0, np.sign(y) * np.inf, x)
+        return np.where(np.abs(y) > 1.0, np.nan, x)
+
+
+class Erfinv(_Unary):
+    f = staticmethod(_erfinv_array)
+    derivative = staticmethod(lambda x, y: math.sqrt(math.pi) / 2 * np.exp(y * y))
+
+
+def erfinv(input):
+    return Erfinv.apply(floating(input))

@@ -1,0 +1,208 @@
+"""Index-driven ops: scatter_add and index_add (out of place with gradients; the in-place forms
+are their results copied in), index_fill, take_along_dim, tensor_split, rot90, and the index
+builders cartesian_prod, combinations, triu_indices, tril_indices; with column_stack, dstack
+and atleast_1d/2d/3d."""
+import itertools
+
+import numpy as np
+
+from fastnn.autograd.function import Function
+from fastnn.ops.manipulation import _dim, _index_array
+from fastnn.ops.shape import cat, stack
+from fastnn.tensor import Tensor
+
+
+class ScatterAdd(Function):
+    backward_name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        out = np.array(x, copy=True)
+        region = tuple(slice(0, k) for k in index.shape)
+        grid = list(np.indices(index.shape, sparse=True))
+        grid[dim] = index
+        np.add.at(out, tuple(grid), src[region])
+        ctx.meta = (dim, index, src.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, index, src_shape = ctx.meta
+        grad_src = np.zeros(src_shape, g.dtype)
+        region = tuple(slice(0, k) for k in index.shape)
+        grad_src[region] = np.take_along_axis(g, index, axis=dim)
+        return g, None, None, grad_src
+
+
+def scatter_add(input, dim, index, src):
+    d = _dim(dim, max(input.ndim, 1))
+    idx = _index_array(index, "scatter_add")
+    if idx.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self "
+                           "tensor")
+    size = input.shape[d]
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        raise RuntimeError(f"index {int(idx.max() if idx.max() >= size else idx.min())} is "
+                           f"out of bounds for dimension {d} with size {size}")
+    return ScatterAdd.apply(input, d, np.where(idx < 0, idx + size, idx), src)
+
+
+class IndexAdd(Function):
+    backward_name = "IndexAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index, source, alpha):
+        out = np.array(x, copy=True)
+        moved = np.moveaxis(out, dim, 0)
+        np.add.at(moved, index, np.moveaxis(source, dim, 0) * alpha)
+        ctx.meta = (dim, index, alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, index, alpha = ctx.meta
+        return g, None, None, np.take(g, index, axis=dim) * alpha, None
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    d = _dim(dim, max(input.ndim, 1))
+    idx = _index_array(index, "index_add")
+    size = input.shape[d]
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        raise IndexError("index out of range in self")
+    if source.shape[d] != idx.shape[0]:
+        raise RuntimeError(f"index_add_(): Number of indices ({idx.shape[0]}) should be equal "
+                           f"to source.size(dim) ({source.shape[d]})")
+    return IndexAdd.apply(input, d, idx, source, alpha)
+
+
+def index_fill(input, dim, index, value):
+    d = _dim(dim, max(input.ndim, 1))
+    idx = _index_array(index, "index_fill")
+    mask = np.zeros(input.shape[d], bool)
+    mask[idx] = True
+    shape = [1] * input.ndim
+    shape[d] = input.shape[d]
+    from fastnn.ops.logical import masked_fill
+    return masked_fill(input, Tensor(np.broadcast_to(mask.reshape(shape), tuple(input.shape))),
+                       value)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return input.reshape(-1).gather(0, indices.reshape(-1))
+    d = _dim(dim, input.ndim)
+    idx = _index_array(indices, "take_along_dim")
+    shape = list(np.broadcast_shapes(
+        tuple(s for i, s in enumerate(input.shape) if i != d),
+        tuple(s for i, s in enumerate(idx.shape) if i != d)))
+    shape_in, shape_idx = list(shape), list(shape)
+    shape_in.insert(d, input.shape[d])
+    shape_idx.insert(d, idx.shape[d])
+    return input.expand(*shape_in).gather(d, Tensor._wrap(np.broadcast_to(idx, shape_idx)
+                                                           .copy()))
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    d = _dim(dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        base, extra = divmod(n, sections)
+        bounds = np.cumsum([0] + [base + (1 if i < extra else 0) for i in range(sections)])
+    else:
+        points = [int(i) for i in (indices_or_sections.tolist() if isinstance(
+            indices_or_sections, Tensor) else indices_or_sections)]
+        bounds = [0] + [min(max(p, 0), n) for p in points] + [n]
+    return tuple(input[(slice(None),) * d + (slice(int(a), max(int(a), int(b))),)]
+                 for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    d0, d1 = dims[0] % input.ndim, dims[1] % input.ndim
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return input.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return input.flip([d0, d1])
+    if k == 3:
+        return input.flip(d0).transpose(d0, d1)
+    return input.clone()
+
+
+def cartesian_prod(*tensors):
+    if len(tensors) == 1:
+        return tensors[0]
+    from fastnn.ops.more_elementwise import meshgrid
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    rows = list(pick(range(input.shape[0]), r))
+    if not rows:
+        return Tensor._wrap(np.zeros((0, r) if r else (0,), input._data.dtype))
+    index = np.asarray(rows, np.int64)
+    return input[index.reshape(-1)].reshape(len(rows), r)
+
+
+def _triangle_indices(row, col, offset, upper):
+    r, c = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
+    return Tensor._wrap(np.stack([r, c]).astype(np.int64))
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _triangle_indices(row, col, offset, True)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _triangle_indices(row, col, offset, False)
+
+
+def atleast_1d(*tensors):
+    out = [t.reshape(1) if t.ndim == 0 else t for t in _flatten_args(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors):
+    out = [t.reshape(1, -1) if t.ndim < 2 else t for t in _flatten_args(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors):
+    def lift(t):
+        if t.ndim == 0:
+            return t.reshape(1, 1, 1)
+        if t.ndim == 1:
+            return t.reshape(1, -1, 1)
+        if t.ndim == 2:
+            return t.unsqueeze(-1)
+        return t
+    out = [lift(t) for t in _flatten_args(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _flatten_args(tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return list(tensors[0])
+    return list(tensors)
+
+
+def column_stack(tensors):
+    columns = [t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors]
+    return cat(columns, 1)
+
+
+def dstack(tensors):
+    return cat(list(atleast_3d(*tensors)) if len(tensors) > 1 else [atleast_3d(*tensors)], 2)

@@ -1,0 +1,151 @@
+"""Order statistics and histograms: median (the lower of the two middle values, as torch),
+nanmedian, kthvalue, quantile (linear, lower, higher, nearest, midpoint), histc, searchsorted,
+bucketize; and nansum, nanmean, var_mean, std_mean. Values are differentiable: they are
+gathered from the input at the positions an argsort chose."""
+from collections import namedtuple
+
+import numpy as np
+
+from fastnn.ops.manipulation import _dim
+from fastnn.tensor import Tensor
+
+_Values = namedtuple("values_indices", ["values", "indices"])
+
+
+def _pick(input, order_index, dim, keepdim, name):
+    """The input's values at order_index (int64, keepdim shape) along dim."""
+    index = Tensor._wrap(order_index)
+    values = input.gather(dim, index)
+    if not keepdim:
+        values, index = values.squeeze(dim), Tensor._wrap(order_index.squeeze(dim))
+    return namedtuple(name, ["values", "indices"])(values, index)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    d = _dim(dim, max(input.ndim, 1))
+    data = input._data.reshape(1) if input.ndim == 0 else input._data
+    n = data.shape[d]
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    order = np.argsort(data, axis=d, kind="stable")
+    index = np.take(order, [k - 1], axis=d).astype(np.int64)
+    if input.ndim == 0:
+        return namedtuple("kthvalue", ["values", "indices"])(input.clone(),
+                                                             Tensor._wrap(np.int64(0)))
+    return _pick(input, index, d, keepdim, "kthvalue")
+
+
+def median(input, dim=None, keepdim=False):
+    if dim is None:
+        flat = input.reshape(-1)
+        if flat.shape[0] == 0:
+            return Tensor._wrap(np.asarray(np.nan, input._data.dtype))
+        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+    d = _dim(dim, max(input.ndim, 1))
+    n = input.shape[d] if input.ndim else 1
+    result = kthvalue(input, (n + 1) // 2, d, keepdim)
+    return namedtuple("median", ["values", "indices"])(*result)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    if dim is None:
+        flat = input.reshape(-1)
+        kept = flat[~np.isnan(flat._data)]
+        if kept.shape[0] == 0:
+            return Tensor._wrap(np.asarray(np.nan, input._data.dtype))
+        return median(kept)
+    raise NotImplementedError("nanmedian(dim=...) is not implemented in fastnn")
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    modes = ("linear", "lower", "higher", "nearest", "midpoint")
+    if interpolation not in modes:
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest. Got {interpolation}")
+    scalar_q = not isinstance(q, Tensor) and np.ndim(q) == 0
+    qs = np.atleast_1d(q._data if isinstance(q, Tensor) else np.asarray(q, np.float64))
+    if ((qs < 0) | (qs > 1)).any():
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else _dim(dim, x.ndim)
+    sorted_x = x.sort(d).values
+    n = x.shape[d]
+    out = []
+    for value in qs:
+        pos = value * (n - 1)
+        lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+        take = lambda i: sorted_x.select(d, i)  # noqa: E731
+        if interpolation == "lower":
+            r = take(lo)
+        elif interpolation == "higher":
+            r = take(hi)
+        elif interpolation == "nearest":
+            r = take(int(np.round(pos)))  # round half to even, as torch
+        elif interpolation == "midpoint":
+            r = (take(lo) + take(hi)) * 0.5
+        else:
+            r = take(lo) + (take(hi) - take(lo)) * float(pos - lo)
+        if keepdim:
+            r = r.unsqueeze(d) if dim is not None else r.reshape([1] * input.ndim)
+        out.append(r)
+    if scalar_q:
+        return out[0]
+    from fastnn.ops.shape import stack
+    return stack(out, 0)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    from fastnn.ops.elementwise import where
+    cleaned = where(np.isnan(input._data), 0.0, input)
+    return cleaned.sum() if dim is None else cleaned.sum(dim, keepdim=keepdim)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    count = (~np.isnan(input._data)).sum(axis=dim, keepdims=keepdim)
+    return nansum(input, dim, keepdim) / Tensor(np.asarray(count, input._data.dtype))
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    if unbiased is not None:
+        correction = int(unbiased)
+    var = input.var(dim, correction=correction, keepdim=keepdim) if dim is not None \
+        else input.var(correction=correction)
+    mean = input.mean(dim, keepdim=keepdim) if dim is not None else input.mean()
+    return var, mean
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    var, mean = var_mean(input, dim, correction=correction, keepdim=keepdim,
+                         unbiased=unbiased)
+    return var.sqrt(), mean
+
+
+def histc(input, bins=100, min=0, max=0):
+    data = input._data
+    lo, hi = float(min), float(max)
+    if lo == hi and data.size:
+        lo, hi = float(data.min()), float(data.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    counts, _ = np.histogram(data, bins=bins, range=(lo, hi))
+    return Tensor._wrap(counts.astype(data.dtype))
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
+                 sorter=None):
+    seq = sorted_sequence._data
+    values = input._data if isinstance(input, Tensor) else np.asarray(input)
+    side = side or ("right" if right else "left")
+    if seq.ndim == 1:
+        result = np.searchsorted(seq, values, side=side)
+    else:
+        result = np.stack([np.searchsorted(s, v, side=side) for s, v in
+                           zip(seq.reshape(-1, seq.shape[-1]),
+                               values.reshape(-1, values.shape[-1]))]).reshape(values.shape)
+    return Tensor._wrap(np.asarray(result, np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
