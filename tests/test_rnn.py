@@ -279,3 +279,60 @@ def test_language_model_ports_by_its_imports(kind):
     tokens = np.random.default_rng(3).integers(0, 11, size=(31, 4))
     ours = compare(LANGUAGE_MODEL, rtol=1e-4, atol=1e-5, KIND=kind, TOKENS=tokens)
     assert ours["losses"][-1] < ours["losses"][0]
+
+
+@requires_torch
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+@pytest.mark.parametrize("cls,kwargs", [("LSTM", {}), ("GRU", {}), ("RNN", {}),
+                                        ("LSTM", {"num_layers": 2, "bidirectional": True,
+                                                  "batch_first": True}),
+                                        ("GRU", {"num_layers": 2, "bidirectional": True,
+                                                 "batch_first": True})])
+def test_packed_sequences_match_torch(cls, kwargs, enforce_sorted):
+    from torch.nn.utils.rnn import pack_padded_sequence as t_pack
+    from torch.nn.utils.rnn import pad_packed_sequence as t_pad
+    from fastnn.nn.utils.rnn import pack_padded_sequence as f_pack
+    from fastnn.nn.utils.rnn import pad_packed_sequence as f_pad
+    rng = np.random.default_rng(7)
+    theirs = getattr(torch.nn, cls)(3, 5, **kwargs).double()
+    ours = getattr(nn, cls)(3, 5, **kwargs, dtype=fastnn.float64)
+    ours.load_state_dict({k: fastnn.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    batch_first = kwargs.get("batch_first", False)
+    x = rng.standard_normal((4, 5, 3) if batch_first else (5, 4, 3))
+    tx, fx = torch.tensor(x, requires_grad=True), fastnn.tensor(x, requires_grad=True)
+    t_out, t_h = theirs(t_pack(tx, lengths, batch_first, enforce_sorted))
+    f_out, f_h = ours(f_pack(fx, lengths, batch_first, enforce_sorted))
+    if cls == "LSTM":
+        t_h, f_h = t_h[0] + t_h[1] ** 2, f_h[0] + f_h[1] ** 2
+    assert f_out.batch_sizes.tolist() == t_out.batch_sizes.tolist()
+    np.testing.assert_allclose(f_out.data.detach().numpy(), t_out.data.detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    t_padded, t_lengths = t_pad(t_out, batch_first=batch_first)
+    f_padded, f_lengths = f_pad(f_out, batch_first=batch_first)
+    assert f_lengths.tolist() == t_lengths.tolist()
+    ((t_padded ** 2).sum() + (t_h * 3).sum()).backward()
+    ((f_padded ** 2).sum() + (f_h * 3).sum()).backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for p, q in zip(theirs.parameters(), ours.parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@requires_torch
+def test_pad_and_pack_utilities_match_torch():
+    from torch.nn.utils import rnn as t_rnn
+    from fastnn.nn.utils import rnn as f_rnn
+    seqs = [np.arange(n * 2, dtype=np.float32).reshape(n, 2) + n for n in (2, 4, 1)]
+    for kwargs in ({}, {"batch_first": True, "padding_value": -1.0},
+                   {"padding_side": "left"}):
+        ours = f_rnn.pad_sequence([fastnn.tensor(s) for s in seqs], **kwargs)
+        theirs = t_rnn.pad_sequence([torch.tensor(s) for s in seqs], **kwargs)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ours = f_rnn.pack_sequence([fastnn.tensor(s) for s in seqs], enforce_sorted=False)
+    theirs = t_rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    np.testing.assert_array_equal(ours.data.numpy(), theirs.data.numpy())
+    assert ours.sorted_indices.tolist() == theirs.sorted_indices.tolist()
+    back = f_rnn.unpack_sequence(ours)
+    assert [b.numpy().tolist() for b in back] == [s.tolist() for s in seqs]
+    with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+        f_rnn.pack_padded_sequence(fastnn.zeros(4, 2, 1), [2, 4])

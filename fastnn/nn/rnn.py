@@ -145,12 +145,48 @@ class RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, stack(h_out), (None if cx is None else stack(c_out))
 
-    def _forward(self, input, hx, cx, lstm=False):
+    def _forward_packed(self, packed, hx, cx, lstm):
+        """A PackedSequence: the sequences of each length run as one batch (every sequence is
+        independent of the others, so this is exact), and the outputs are packed again in the
+        input's order."""
+        from fastnn.nn.utils.rnn import pack_in_order, pad_packed_sequence
+        from fastnn.ops.pad import pad
+        padded, lengths = pad_packed_sequence(packed)
+        lengths = lengths._data
+        steps, batch = padded.shape[0], padded.shape[1]
+        pieces, h_parts, c_parts, members = [], [], [], []
+        for length in sorted(set(lengths.tolist()), reverse=True):
+            rows = np.nonzero(lengths == length)[0]
+            group = padded[:length, rows]
+            h = None if hx is None else hx[:, rows]
+            c = None if cx is None else cx[:, rows]
+            output, h_n, c_n = self._forward(group, h, c, lstm, time_major=True)
+            # back to the full number of steps: zeros after the sequence ends, as torch pads
+            flat = output.reshape(length, -1).transpose(0, 1)
+            flat = pad(flat, (0, steps - length)).transpose(0, 1)
+            pieces.append(flat.reshape(steps, len(rows), output.shape[-1]))
+            h_parts.append(h_n)
+            c_parts.append(c_n)
+            members.extend(rows.tolist())
+        restore = np.argsort(np.asarray(members))  # group order -> the batch's order
+        output = cat(pieces, 1)[:, restore]
+        h_n = cat(h_parts, 1)[:, restore]
+        c_n = cat(c_parts, 1)[:, restore] if lstm else None
+        order = np.arange(batch) if packed.sorted_indices is None else \
+            packed.sorted_indices._data
+        return (pack_in_order(output, lengths, order, packed.sorted_indices is not None),
+                h_n, c_n)
+
+    def _forward(self, input, hx, cx, lstm=False, time_major=False):
+        from fastnn.nn.utils.rnn import PackedSequence
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, cx, lstm)
         self._check_input(input)
         batched = input.ndim == 3
+        batch_first = self.batch_first and not time_major
         if not batched:
             input = input.unsqueeze(1)
-        elif self.batch_first:
+        elif batch_first:
             input = input.transpose(0, 1)
         batch = input.shape[1]
         out_size = self.proj_size if self.proj_size > 0 else self.hidden_size
@@ -173,12 +209,12 @@ class RNNBase(Module):
         if not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = None if c_n is None else c_n.squeeze(1)
-        elif self.batch_first:
+        elif batch_first:
             output = output.transpose(0, 1)
         return output, h_n, c_n
 
     def _check_hx_dims(self, input, hx):
-        if hx is None or input.ndim not in (2, 3):
+        if hx is None or not hasattr(input, "ndim") or input.ndim not in (2, 3):
             return
         if input.ndim == 3 and hx.ndim != 3:
             raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
@@ -274,10 +310,11 @@ class LSTM(RNNBase):
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise RuntimeError("LSTM expects hx to be a tuple (h_0, c_0)")
             h0, c0 = hx
-            if input.ndim == 3 and (h0.ndim != 3 or c0.ndim != 3):
+            batched = input.ndim == 3 if hasattr(input, "ndim") else True
+            if batched and (h0.ndim != 3 or c0.ndim != 3):
                 raise RuntimeError(f"For batched 3-D input, hx and cx should also be 3-D but "
                                    f"got ({h0.ndim}-D, {c0.ndim}-D) tensors")
-            if input.ndim == 2 and (h0.ndim != 2 or c0.ndim != 2):
+            if not batched and (h0.ndim != 2 or c0.ndim != 2):
                 raise RuntimeError(f"For unbatched 2-D input, hx and cx should also be 2-D but "
                                    f"got ({h0.ndim}-D, {c0.ndim}-D) tensors")
         else:

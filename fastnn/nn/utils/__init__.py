@@ -1,4 +1,5 @@
-"""torch.nn.utils: gradient clipping and flat parameter vectors."""
+"""torch.nn.utils: gradient clipping, flat parameter vectors and rnn (padding and packing)."""
 from fastnn.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_  # noqa: F401
 from fastnn.nn.utils.convert_parameters import (parameters_to_vector,  # noqa: F401
                                                 vector_to_parameters)
+from fastnn.nn.utils import rnn  # noqa: F401,E402
