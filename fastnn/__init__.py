@@ -77,6 +77,13 @@ from fastnn.ops.unary_math import erfinv  # noqa: F401
 from fastnn.ops.logical_ops import (bitwise_and, bitwise_not, bitwise_or,  # noqa: F401
                                     bitwise_xor)
 from fastnn.ops.more_elementwise import heaviside  # noqa: F401
+from fastnn.ops.misc_functions import (aminmax, copysign, corrcoef, cov, deg2rad,  # noqa: F401
+                                       diag_embed, diagflat, dist, dsplit, fliplr, flipud,
+                                       float_power, fmax, fmin, hsplit, hypot, inner, isneginf,
+                                       isposinf, isreal, ldexp, lgamma, logaddexp2,
+                                       logcumsumexp, logit, matrix_power, mode, msort,
+                                       nanquantile, positive, rad2deg, renorm, sgn, signbit,
+                                       take, unique_consecutive, vdot, vsplit, xlogy)
 from fastnn.ops.selecting import (addmm, addmv, baddbmm, lerp, narrow, select,  # noqa: F401
                                   tril, triu, unbind)
 
@@ -87,7 +94,7 @@ bool = bool_
 clip = clamp
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 concat = concatenate = cat
-swapaxes = transpose
+swapaxes = swapdims = transpose
 
 
 def minimum(a, b):
@@ -134,6 +141,10 @@ def gt(a, b):
 
 def ge(a, b):
     return _compare("ge", a, b)
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+fix, ger = trunc, outer
 
 
 def equal(a, b):

@@ -1283,6 +1283,182 @@ class Tensor:
         values = random.rng(generator).exponential(1.0 / lambd, self._data.shape)
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
+    # --- smaller torch.Tensor methods (fastnn/ops/misc_functions.py) -----------------------
+    def deg2rad(self):
+        return misc_functions.deg2rad(self)
+
+    def rad2deg(self):
+        return misc_functions.rad2deg(self)
+
+    def signbit(self):
+        return misc_functions.signbit(self)
+
+    def sgn(self):
+        return misc_functions.sgn(self)
+
+    def positive(self):
+        return misc_functions.positive(self)
+
+    def isposinf(self):
+        return misc_functions.isposinf(self)
+
+    def isneginf(self):
+        return misc_functions.isneginf(self)
+
+    def isreal(self):
+        return misc_functions.isreal(self)
+
+    def flipud(self):
+        return misc_functions.flipud(self)
+
+    def fliplr(self):
+        return misc_functions.fliplr(self)
+
+    def msort(self):
+        return misc_functions.msort(self)
+
+    def lgamma(self):
+        return misc_functions.lgamma(self)
+
+    def diagflat(self):
+        return misc_functions.diagflat(self)
+
+    def corrcoef(self):
+        return misc_functions.corrcoef(self)
+
+    def hypot(self, other):
+        return misc_functions.hypot(self, other)
+
+    def copysign(self, other):
+        return misc_functions.copysign(self, other)
+
+    def xlogy(self, other):
+        return misc_functions.xlogy(self, other)
+
+    def fmax(self, other):
+        return misc_functions.fmax(self, other)
+
+    def fmin(self, other):
+        return misc_functions.fmin(self, other)
+
+    def float_power(self, other):
+        return misc_functions.float_power(self, other)
+
+    def ldexp(self, other):
+        return misc_functions.ldexp(self, other)
+
+    def inner(self, other):
+        return misc_functions.inner(self, other)
+
+    def vdot(self, other):
+        return misc_functions.vdot(self, other)
+
+    def dist(self, other, p=2):
+        return misc_functions.dist(self, other, p)
+
+    def logaddexp2(self, other):
+        return misc_functions.logaddexp2(self, other)
+
+    def logit(self, eps=None):
+        return misc_functions.logit(self, eps)
+
+    def logcumsumexp(self, dim):
+        return misc_functions.logcumsumexp(self, dim)
+
+    def hsplit(self, sections):
+        return misc_functions.hsplit(self, sections)
+
+    def vsplit(self, sections):
+        return misc_functions.vsplit(self, sections)
+
+    def dsplit(self, sections):
+        return misc_functions.dsplit(self, sections)
+
+    def renorm(self, p, dim, maxnorm):
+        return misc_functions.renorm(self, p, dim, maxnorm)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return misc_functions.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return misc_functions.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def matrix_power(self, n):
+        return misc_functions.matrix_power(self, n)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return misc_functions.diag_embed(self, offset, dim1, dim2)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return misc_functions.cov(self, correction=correction, fweights=fweights,
+                                  aweights=aweights)
+
+    def mode(self, dim=-1, keepdim=False):
+        return misc_functions.mode(self, dim, keepdim)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return misc_functions.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def take(self, index):
+        return misc_functions.take(self, index)
+
+    def sum_to_size(self, *size):
+        return misc_functions.sum_to_size(self, *size)
+
+    def unfold(self, dimension, size, step):
+        return misc_functions.unfold(self, dimension, size, step)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return products.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return products.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return inplace.apply(self, selecting.addmm, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return inplace.apply(self, selecting.baddbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+    def cumsum_(self, dim):
+        return inplace.apply(self, reductions.cumsum, dim)
+
+    def cumprod_(self, dim):
+        return inplace.apply(self, scans.cumprod, dim, needs_old=True)
+
+    def tril_(self, diagonal=0):
+        return inplace.apply(self, selecting.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return inplace.apply(self, selecting.triu, diagonal)
+
+    def is_signed(self):
+        return self._data.dtype.kind in "fi" or self._data.dtype.kind == "V"
+
+    def is_same_size(self, other):
+        return tuple(self.shape) == tuple(other.shape)
+
+    def greater(self, other):
+        return self > other
+
+    def greater_equal(self, other):
+        return self >= other
+
+    def less(self, other):
+        return self < other
+
+    def less_equal(self, other):
+        return self <= other
+
+    def not_equal(self, other):
+        return self != other
+
+    def fix(self):
+        return rounding.trunc(self)
+
+    def ger(self, vec2):
+        return linalg.outer(self, vec2)
+
     def select(self, dim, index):
         return selecting.select(self, dim, index)
 
@@ -1384,7 +1560,7 @@ class Tensor:
     def transpose(self, dim0, dim1):
         return shape_ops.transpose(self, dim0, dim1)
 
-    swapaxes = transpose
+    swapaxes = swapdims = transpose
 
     def permute(self, *dims):
         return shape_ops.permute(self, shape_ops._shape_arg(dims))
@@ -1463,6 +1639,6 @@ from fastnn.ops import activation, arithmetic, elementwise, inplace, linalg, log
 from fastnn.ops import manipulation, reductions, rounding, selecting, statistics  # noqa: E402
 from fastnn.ops import compositions, diagonals, logical_ops, more_elementwise  # noqa: E402
 from fastnn.ops import indexing_ops, order_statistics, products, sampling, scans  # noqa: E402
-from fastnn.ops import unary_math  # noqa: E402
+from fastnn.ops import misc_functions, unary_math  # noqa: E402
 from fastnn.ops import shape as shape_ops  # noqa: E402
 from fastnn.autograd import engine  # noqa: E402  (an import per backward() cost 0.5 us)

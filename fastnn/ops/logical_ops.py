@@ -2,6 +2,7 @@
 logical_xor, logical_not, count_nonzero, isin, argwhere."""
 import numpy as np
 
+from fastnn.ops import logical
 from fastnn.tensor import Tensor
 
 
@@ -52,15 +53,15 @@ def _name(dtype):
 
 
 def bitwise_and(input, other):
-    return Tensor._wrap(np.bitwise_and(_integral(input, "bitwise_and"), _array(other)))
+    return logical.bitwise("and", input, other)  # the & operator's promotion and errors
 
 
 def bitwise_or(input, other):
-    return Tensor._wrap(np.bitwise_or(_integral(input, "bitwise_or"), _array(other)))
+    return logical.bitwise("or", input, other)
 
 
 def bitwise_xor(input, other):
-    return Tensor._wrap(np.bitwise_xor(_integral(input, "bitwise_xor"), _array(other)))
+    return logical.bitwise("xor", input, other)
 
 
 def bitwise_not(input):
