@@ -7,8 +7,11 @@ from fastnn.nn.activations import (CELU, ELU, GELU, GLU, SELU, Dropout,  # noqa:
 from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d,  # noqa: F401
                             ConvTranspose1d, ConvTranspose2d, MaxPool2d)
 from fastnn.nn.layers import Flatten, Linear, ReLU, Sequential  # noqa: F401
-from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,  # noqa: F401
-                            HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
+                            CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+                            KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss,
+                            MultiMarginLoss, NLLLoss, PairwiseDistance, PoissonNLLLoss,
+                            SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
 from fastnn.nn.module import Module  # noqa: F401
 from fastnn.nn.parameter import Parameter  # noqa: F401
 from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
