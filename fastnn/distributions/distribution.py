@@ -65,5 +65,6 @@ class Distribution:
         parts = []
         for name in params:
             value = self.__dict__[name]
-            parts.append(f"{name}: {value.item() if value.numel() == 1 and value.ndim == 0 else value.shape}")
+            shown = value.item() if value.numel() == 1 and value.ndim == 0 else value.shape
+            parts.append(f"{name}: {shown}")
         return f"{type(self).__name__}({', '.join(parts)})"

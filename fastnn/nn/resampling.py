@@ -1,5 +1,5 @@
-"""Unflatten, Upsample (nearest), PixelShuffle / PixelUnshuffle and Embedding, with torch's arguments
-and reprs."""
+"""Unflatten, Upsample (nearest), PixelShuffle / PixelUnshuffle and Embedding, with torch's
+arguments and reprs."""
 import numpy as np
 
 from fastnn.nn import functional as F
