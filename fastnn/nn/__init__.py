@@ -1,6 +1,7 @@
 from fastnn.nn import functional, init, utils  # noqa: F401
-from fastnn.nn.activations import (CELU, ELU, GELU, GLU, SELU, Dropout,  # noqa: F401
-                                   Dropout2d, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+from fastnn.nn.activations import (CELU, ELU, GELU, GLU, SELU, AlphaDropout,  # noqa: F401
+                                   Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout,
+                                   Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
                                    Identity, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU,
                                    ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus,
                                    Softshrink, Softsign, Tanh, Tanhshrink, Threshold)

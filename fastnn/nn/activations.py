@@ -168,21 +168,30 @@ class Softmin(Softmax):
 
 
 class Dropout2d(Dropout):
-    """Zeroes whole channels of (N, C, H, W) or (C, H, W) input with probability p."""
+    """Zeroes whole channels of (N, C, H, W) input with probability p (F.dropout2d)."""
 
     def forward(self, input):
-        if not self.training or self.p == 0.0:
-            return input
-        import numpy as np
-        from fastnn import random
-        from fastnn.tensor import Tensor
-        if input.ndim not in (3, 4):
-            raise ValueError(f"Dropout2d: expected 3-D or 4-D input, got {input.ndim}-D")
-        shape = input.shape[:-2] + (1, 1)
-        keep = random.generator().random(shape) >= self.p
-        scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
-        mask = Tensor._wrap((keep * scale).astype(input._data.dtype))
-        return input.mul_(mask) if self.inplace else input * mask
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(Dropout):
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(Dropout):
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
 
 
 class Hardsigmoid(_Inplace):

@@ -95,3 +95,5 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
                      reduce=None, reduction="mean"):
     return _margin.poisson_nll_loss(input, target, log_input, full, size_average, eps, reduce,
                                     reduction)
+from fastnn.ops.dropouts import (alpha_dropout, dropout1d, dropout2d,  # noqa: F401,E402
+                                 dropout3d, feature_alpha_dropout)
