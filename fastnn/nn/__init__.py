@@ -23,7 +23,8 @@ from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F4
                                AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
 from fastnn.nn.parallel import DataParallel  # noqa: F401
 from fastnn.nn.resampling import (Embedding, PixelShuffle, PixelUnshuffle,  # noqa: F401
-                                  Unflatten, Upsample)
+                                  Unflatten, Upsample, UpsamplingBilinear2d,
+                                  UpsamplingNearest2d)
 from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401
                                ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
                                ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)

@@ -19,7 +19,8 @@ from fastnn.ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: 
                              adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
                              avg_pool2d, max_pool1d, max_pool2d)
 from fastnn.ops.resampling import (interpolate, one_hot, pixel_shuffle,  # noqa: F401
-                                   pixel_unshuffle)
+                                   pixel_unshuffle, upsample, upsample_bilinear,
+                                   upsample_nearest)
 
 
 def relu(input, inplace=False):

@@ -1,4 +1,6 @@
-"""interpolate (mode 'nearest', torch's index rule src = floor(dst * in / out)) and one_hot."""
+"""interpolate (nearest, nearest-exact, linear/bilinear/trilinear with or without
+align_corners, area; torch's source-coordinate rules), the deprecated upsample functions,
+one_hot, pixel_shuffle and pixel_unshuffle."""
 import numpy as np
 
 from fastnn.tensor import Tensor
@@ -8,32 +10,109 @@ def _pair_like(value, n):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
+_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def _scales(in_sizes, out_sizes, factors, recompute_scale_factor):
+    """Per axis, the input step per output step: 1 / scale_factor when one was given (and
+    not recomputed), else in / out (torch's area_pixel_compute_scale)."""
+    if factors is not None and not recompute_scale_factor:
+        return [1.0 / f for f in factors]
+    return [i / o for i, o in zip(in_sizes, out_sizes)]
+
+
+def _nearest(input, in_sizes, out_sizes, scales, exact):
+    out = input
+    for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales)):
+        positions = np.arange(n_out) + (0.5 if exact else 0.0)
+        src = np.minimum(np.floor(positions * np.float32(scale)).astype(np.int64), n_in - 1)
+        out = out[(slice(None),) * (2 + axis) + (Tensor._wrap(src),)]
+    return out
+
+
+def _linear(input, in_sizes, out_sizes, scales, align_corners):
+    """Separable linear interpolation, one axis at a time: each output is a weighted sum of
+    the two nearest inputs, at torch's source coordinates (half-pixel centres unless
+    align_corners)."""
+    out = input
+    for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales)):
+        dst = np.arange(n_out, dtype=np.float64)
+        if align_corners:
+            src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        else:
+            src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+        lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        hi = np.minimum(lo + 1, n_in - 1)
+        frac = (src - lo).astype(input._data.dtype)
+        shape = [1] * input.ndim
+        shape[2 + axis] = n_out
+        before = (slice(None),) * (2 + axis)
+        weight_hi = Tensor._wrap(frac.reshape(shape))
+        weight_lo = Tensor._wrap((1 - frac).reshape(shape))
+        out = out[before + (Tensor._wrap(lo),)] * weight_lo + \
+            out[before + (Tensor._wrap(hi),)] * weight_hi
+    return out
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    if mode != "nearest":
+    """torch's modes nearest, nearest-exact, linear, bilinear, trilinear and area."""
+    modes = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
+    if mode not in modes:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in fastnn "
-                                  f"(only 'nearest')")
+                                  f"(it has {', '.join(modes)})")
+    if align_corners is not None and mode not in _LINEAR:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
     spatial = input.ndim - 2
     if spatial < 1:
         raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
-                         f"{input.ndim}D) for the modes: nearest")
+                         f"{input.ndim}D) for the modes: nearest | linear | bilinear | bicubic "
+                         f"| trilinear | area | nearest-exact (got {mode})")
+    if mode in _LINEAR and _LINEAR[mode] != spatial:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                  f"{_LINEAR[mode] + 2}D input")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
-    in_sizes = input.shape[2:]
+    in_sizes = tuple(input.shape[2:])
+    factors = None
     if size is not None:
-        out_sizes = _pair_like(size, spatial)
-        scales = [i / o for i, o in zip(in_sizes, out_sizes)]
+        out_sizes = tuple(int(v) for v in _pair_like(size, spatial))
     else:
-        factors = _pair_like(scale_factor, spatial)
+        factors = tuple(float(f) for f in _pair_like(scale_factor, spatial))
         out_sizes = tuple(int(np.floor(i * f)) for i, f in zip(in_sizes, factors))
-        scales = [1.0 / f for f in factors]
-    out = input
-    for axis, (n_in, n_out, scale) in enumerate(zip(in_sizes, out_sizes, scales)):
-        src = np.minimum(np.floor(np.arange(n_out) * np.float32(scale)).astype(np.int64),
-                         n_in - 1)
-        index = (slice(None),) * (2 + axis) + (Tensor._wrap(src),)
-        out = out[index]
-    return out
+    scales = _scales(in_sizes, out_sizes, factors, recompute_scale_factor)
+    if mode == "area":
+        from fastnn.ops import pool
+        if spatial == 1:
+            return pool.adaptive_avg_pool1d(input, out_sizes[0])
+        if spatial == 2:
+            return pool.adaptive_avg_pool2d(input, out_sizes)
+        raise NotImplementedError("interpolate: mode 'area' on 5-D input is not implemented")
+    if mode in _LINEAR:
+        return _linear(input, in_sizes, out_sizes, scales, bool(align_corners))
+    return _nearest(input, in_sizes, out_sizes, scales, mode == "nearest-exact")
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    import warnings
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    import warnings
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    import warnings
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def one_hot(tensor, num_classes=-1):
