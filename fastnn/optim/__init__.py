@@ -8,3 +8,5 @@ from fastnn.optim.adam import Adam, AdamW  # noqa: F401
 from fastnn.optim.optimizer import Optimizer  # noqa: F401
 from fastnn.optim.rmsprop import RMSprop  # noqa: F401
 from fastnn.optim.sgd import SGD  # noqa: F401
+from fastnn.optim.rprop import Rprop  # noqa: F401
+from fastnn.optim.asgd import ASGD  # noqa: F401
