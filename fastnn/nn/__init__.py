@@ -1,13 +1,13 @@
 from fastnn.nn import functional, init, utils  # noqa: F401
 from fastnn.nn.activations import (CELU, ELU, GELU, GLU, SELU, AlphaDropout,  # noqa: F401
                                    Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout,
-                                   Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
-                                   Identity, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU,
-                                   ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus,
+                                   Hardshrink, Hardsigmoid, Hardswish, Hardtanh, Identity,
+                                   LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU6, RReLU,
+                                   Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus,
                                    Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d,  # noqa: F401
                             ConvTranspose1d, ConvTranspose2d, MaxPool2d)
-from fastnn.nn.layers import Flatten, Linear, ReLU, Sequential  # noqa: F401
+from fastnn.nn.layers import Bilinear, Flatten, Linear, ReLU, Sequential  # noqa: F401
 from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
                             CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
                             KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss,
@@ -18,12 +18,13 @@ from fastnn.nn.parameter import Parameter  # noqa: F401
 from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
                                   ParameterList)
 from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  # noqa: F401
-                                     InstanceNorm1d, InstanceNorm2d, LayerNorm)
+                                     InstanceNorm1d, InstanceNorm2d, LayerNorm,
+                                     LocalResponseNorm, RMSNorm)
 from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F401
                                AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
 from fastnn.nn.parallel import DataParallel  # noqa: F401
-from fastnn.nn.resampling import (Embedding, PixelShuffle, PixelUnshuffle,  # noqa: F401
-                                  Unflatten, Upsample, UpsamplingBilinear2d,
+from fastnn.nn.resampling import (Embedding, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
+                                  Unflatten, Unfold, Upsample, UpsamplingBilinear2d,
                                   UpsamplingNearest2d)
 from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401
                                ConstantPad2d, ReflectionPad1d, ReflectionPad2d,

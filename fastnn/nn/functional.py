@@ -13,7 +13,7 @@ from fastnn.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa
 from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa: F401
                                        maybe_inplace, prelu, relu6, silu, softmin, softplus)
 from fastnn.ops.normalization import (cosine_similarity, group_norm, instance_norm,  # noqa: F401
-                                     layer_norm, normalize)
+                                     layer_norm, local_response_norm, normalize, rms_norm)
 from fastnn.ops.pad import pad  # noqa: F401,E402
 from fastnn.ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
                              adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
@@ -46,6 +46,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 from fastnn.ops.more_activations import (celu, glu, hardshrink, hardsigmoid,  # noqa: F401,E402
                                          hardswish, mish, selu, softshrink, softsign,
                                          tanhshrink, threshold)
+from fastnn.ops.more_activations import threshold as _threshold  # noqa: E402
 from fastnn.ops.attention import scaled_dot_product_attention  # noqa: F401,E402
 
 
@@ -98,3 +99,74 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
                                     reduction)
 from fastnn.ops.dropouts import (alpha_dropout, dropout1d, dropout2d,  # noqa: F401,E402
                                  dropout3d, feature_alpha_dropout)
+
+
+# torch's in-place functional forms: F.relu_(x) is F.relu(x, inplace=True)
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU (Xu et al. 2015): a slope drawn from U(lower, upper) per element
+    while training, their mean in eval."""
+    from fastnn.ops.randomized import rrelu as _rrelu
+    return maybe_inplace(input, lambda x: _rrelu(x, lower, upper, training), inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+from fastnn.ops.im2col import fold, unfold  # noqa: F401,E402
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """x1^T A_o x2 (+ b_o) for each output o, over any leading dimensions."""
+    from fastnn.ops.einsum import einsum
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out + bias if bias is not None else out

@@ -113,3 +113,34 @@ class Sequential(Module):
             input = module(input)
             i += 1
         return input
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b with A of shape (out_features, in1_features, in2_features)."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features),
+                                         np.float32))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, np.float32))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+        factory_kwargs(self, device, dtype)
+
+    def reset_parameters(self):
+        bound = 1 / np.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

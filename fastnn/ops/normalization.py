@@ -88,3 +88,38 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if bias is not None:
         out = out + bias.reshape(channel)
     return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the last dims (Zhang & Sennrich 2019); eps None means the
+    dtype's machine epsilon, as torch's."""
+    import numpy as np
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input / (reductions.mean(input * input, dim=dims, keepdim=True) + eps).sqrt()
+    return out * weight if weight is not None else out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Each channel divided by (k + alpha / size * sum of squares over `size` neighbouring
+    channels) ** beta (Krizhevsky et al. 2012), the window padded with zeros as torch's."""
+    from fastnn.ops.pad import pad
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
+                         "dimensions)")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[0], input.shape[1]
+    squares = (input * input).reshape(n, 1, c, -1)
+    padded = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    total = padded[:, :, 0:c]
+    for offset in range(1, size):
+        total = total + padded[:, :, offset:offset + c]
+    div = (total / size * alpha + k) ** beta
+    return input / div.reshape(tuple(input.shape))
