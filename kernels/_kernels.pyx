@@ -5,6 +5,8 @@
 # layout (a mismatch raises ValueError, never reaches C). Only then is the GIL released.
 # Directives (boundscheck, wraparound, ...) are set once in setup.py.
 from libc.stdint cimport int64_t, uint8_t, uint16_t
+
+from numpy import float32 as _float32
 cimport numpy as cnp
 
 cnp.import_array()
@@ -279,6 +281,26 @@ def sum_all(const float[::1] x, float[::1] out):
         with nogil:
             total = fnn_sum_f32(&x[0], x.shape[0])
     out[0] = <float>total
+
+
+def sum_all_if_valid(x):
+    """The sum of x (any shape), as sum_all computes it, as a NumPy float32 scalar, when x is a
+    C-contiguous aligned float32 ndarray (what the checker accepts); None otherwise, having done
+    nothing. Acquiring the two memoryviews of sum_all cost 4 of a 7 us call on a small tensor,
+    and a (64,128,14,14) sum ran 82 us against 69 for the C loop alone (issue 12)."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    if not (cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and cnp.PyArray_ISALIGNED(a)):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    cdef const float *p = <const float *>cnp.PyArray_DATA(a)
+    cdef double total = 0.0
+    if n:
+        with nogil:
+            total = fnn_sum_f32(p, n)
+    return _float32(<float>total)
 
 
 def bf16_round(const float[::1] x, float[::1] out):

@@ -147,3 +147,24 @@ def test_sgd_steps_entry_runs_all_or_nothing(data, count, shapes):
     else:
         for p, b in zip(params, before):
             np.testing.assert_array_equal(p, b)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), shape=st.sampled_from([(0,), (1,), (7,), (3, 5), (2, 3, 4), (70,),
+                                              (3, 65)]))
+def test_sum_entry_accepts_only_what_the_checker_accepts(data, shape):
+    """sum_all_if_valid sums only arrays the checker accepts, with the checked kernel's bits."""
+    x = data.draw(arrays(shape), label="x")
+    total = compiled.sum_all_if_valid(x)
+    if total is None:
+        return
+    out = np.empty(1, np.float32)
+    checks.check_sum_all(x, out)  # must not raise
+    compiled.sum_all(x, out)
+    assert type(total) is np.float32 and total.tobytes() == out[0].tobytes()
+
+
+def test_sum_entry_declines_what_the_checker_refuses():
+    for x in (np.ones(8, np.float64), np.ones((4, 4), np.float32)[:, ::2],
+              np.asfortranarray(np.ones((3, 4), np.float32)), [1.0, 2.0], None):
+        assert compiled.sum_all_if_valid(x) is None

@@ -8,6 +8,8 @@ NAME = "cython"
 gemm_if_valid = _kernels.gemm_if_valid
 # A Linear+ReLU backward's mask and bias sums into new arrays, validated in C (or None).
 relu_backward_bias_new = _kernels.relu_backward_bias_new
+# The sum of a whole float32 array, validated in C (or None).
+sum_all_if_valid = _kernels.sum_all_if_valid
 # Plain SGD over a list of parameters in one call, validated in C (or False).
 sgd_steps_if_valid = _kernels.sgd_steps_if_valid
 # The streaming kernels' entries that validate their own common call in C (backend._call).
