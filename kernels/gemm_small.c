@@ -21,6 +21,7 @@
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #define TARGET_AVX512 __attribute__((target("avx512f,fma")))
 #define TARGET_AVX2 __attribute__((target("avx2,fma")))
 #else
