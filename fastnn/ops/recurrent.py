@@ -48,6 +48,7 @@ def _sigmoid(x, out):
 
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+SMALL_ROWS = 16  # kernels/gemm_small.h: FNN_SMALL_M_MAX
 
 
 class RecurrentLayer(Function):
@@ -61,6 +62,10 @@ class RecurrentLayer(Function):
         dtype = x.dtype
         x2 = x.reshape(steps * batch, x.shape[2])
         xw = _mm(x2, w_ih.T, bias=b_ih).reshape(steps, batch, -1)
+        # With at most 16 rows the GEMM reads B in place; a row-major W_hh^T takes its axpy
+        # form, 3x the dot form that W_hh.T (a transposed view) gets. One copy per sequence.
+        w_hh_t = (np.ascontiguousarray(w_hh.T) if batch <= SMALL_ROWS and steps > 2
+                  else w_hh.T)
         order = range(steps - 1, -1, -1) if reverse else range(steps)
         out = np.empty(steps * batch * out_size + (batch * hidden if mode == "LSTM" else 0),
                        dtype)
@@ -76,7 +81,7 @@ class RecurrentLayer(Function):
             c = c0
             for t in order:
                 h_prev[t] = h
-                pre = _mm(h, w_hh.T, bias=b_hh)
+                pre = _mm(h, w_hh_t, bias=b_hh)
                 pre += xw[t]
                 act = gates[t]
                 _sigmoid(pre[:, :2 * hidden], act[:, :2 * hidden])
@@ -96,7 +101,7 @@ class RecurrentLayer(Function):
             hn = np.empty((steps, batch, hidden), dtype)  # h W_hn^T + b_hn, before r*
             for t in order:
                 h_prev[t] = h
-                hw = _mm(h, w_hh.T, bias=b_hh)
+                hw = _mm(h, w_hh_t, bias=b_hh)
                 act = gates[t]
                 _sigmoid(xw[t][:, :2 * hidden] + hw[:, :2 * hidden], act[:, :2 * hidden])
                 r, z = act[:, :hidden], act[:, hidden:2 * hidden]
@@ -108,7 +113,7 @@ class RecurrentLayer(Function):
         else:
             for t in order:
                 h_prev[t] = h
-                pre = _mm(h, w_hh.T, bias=b_hh)
+                pre = _mm(h, w_hh_t, bias=b_hh)
                 pre += xw[t]
                 h = output[t] = np.tanh(pre) if mode == "RNN_TANH" else np.maximum(pre, 0)
         ctx.save_for_backward(x, w_ih, w_hh, w_hr)
