@@ -226,6 +226,18 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+def register_running_stats(module, num_features, track):
+    """running_mean (zeros), running_var (ones) and num_batches_tracked buffers, or None
+    entries for the first two when not tracked (torch's batch and instance norms)."""
+    if track:
+        module.register_buffer("running_mean", creation.zeros(num_features))
+        module.register_buffer("running_var", creation.ones(num_features))
+        module.register_buffer("num_batches_tracked", creation.tensor(0))
+    else:
+        module.register_buffer("running_mean", None)
+        module.register_buffer("running_var", None)
+
+
 class BatchNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -242,13 +254,7 @@ class BatchNorm2d(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features))
-            self.register_buffer("running_var", creation.ones(num_features))
-            self.register_buffer("num_batches_tracked", creation.tensor(0))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
+        register_running_stats(self, num_features, track_running_stats)
         factory_kwargs(self, device, dtype)
 
     def _check_input_dim(self, input):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastnn.nn import functional as F
-from fastnn.nn.conv import BatchNorm2d
+from fastnn.nn.conv import BatchNorm2d, register_running_stats
 from fastnn.nn.module import Module, factory_kwargs
 from fastnn.nn.parameter import Parameter
 
@@ -83,14 +83,7 @@ class _InstanceNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         self.use_bias = affine and bias
         _affine(self, (num_features,), affine, bias)
-        if track_running_stats:
-            from fastnn import creation
-            self.register_buffer("running_mean", creation.zeros(num_features))
-            self.register_buffer("running_var", creation.ones(num_features))
-            self.register_buffer("num_batches_tracked", creation.tensor(0))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
+        register_running_stats(self, num_features, track_running_stats)
         factory_kwargs(self, device, dtype)
 
     def forward(self, input):

@@ -25,6 +25,19 @@ def _check_input(x, op):
                            f"input of size: {list(x.shape)}")
 
 
+def batched_input(input, weight, op, weight_layout):
+    """(input as a batch, whether it was unbatched) after the input and 4-D weight checks of a
+    2-D convolution (`weight_layout` names the weight's first two dimensions)."""
+    _check_input(input._data, op)
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if weight.ndim != 4:
+        raise RuntimeError(f"weight must be 4-D ({weight_layout}, kH, kW), got "
+                           f"{list(weight.shape)}")
+    return input, unbatched
+
+
 def conv_shape(x, weight, stride, padding, dilation, groups):
     """The shape tuple the kernels take, after PyTorch's checks."""
     n, c, h, w = x.shape
@@ -106,13 +119,7 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, group
 @float32_kernel
 def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu):
     from fastnn.ops.pad import pad as pad_op
-    _check_input(input._data, "conv2d")
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = input.unsqueeze(0)
-    if weight.ndim != 4:
-        raise RuntimeError(f"weight must be 4-D (out_channels, in_channels/groups, kH, kW), got "
-                           f"{list(weight.shape)}")
+    input, unbatched = batched_input(input, weight, "conv2d", "out_channels, in_channels/groups")
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     kernel = tuple(weight.shape[2:])
     if isinstance(padding, str):

@@ -12,7 +12,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.ops.conv import _check_input, _single, conv_shape, pair
+from fastnn.ops.conv import _single, batched_input, conv_shape, pair
 from fastnn.ops.float32_kernels import float32_kernel
 from fastnn.ops.lowp import lower_precision_args
 
@@ -120,13 +120,8 @@ def _output_size(size, kernel, stride, padding, dilation, output_padding):
 @float32_kernel
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    _check_input(input._data, "conv_transpose2d")
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = input.unsqueeze(0)
-    if weight.ndim != 4:
-        raise RuntimeError(f"weight must be 4-D (in_channels, out_channels/groups, kH, kW), "
-                           f"got {list(weight.shape)}")
+    input, unbatched = batched_input(input, weight, "conv_transpose2d",
+                                     "in_channels, out_channels/groups")
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
     dilation, output_padding = pair(dilation, "dilation"), pair(output_padding, "output_padding")
     n, c, h, w = input.shape
