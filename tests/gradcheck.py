@@ -47,3 +47,9 @@ def check_op(fn, arrays, torch_fn=None, rtol=2e-2, atol=2e-3, seed=0):
         np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-5, atol=1e-5)
         for got, t in zip(grads, tt):
             np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def assert_same_as_torch(ours, theirs, rtol=1e-6):
+    """A fastnn result equals torch's: values (to rtol) and the dtype's name."""
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol)
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]

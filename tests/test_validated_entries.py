@@ -151,20 +151,30 @@ def test_sgd_steps_entry_runs_all_or_nothing(data, count, shapes):
 
 @settings(max_examples=150, deadline=None)
 @given(data=st.data(), shape=st.sampled_from([(0,), (1,), (7,), (3, 5), (2, 3, 4), (70,),
-                                              (3, 65)]))
-def test_sum_entry_accepts_only_what_the_checker_accepts(data, shape):
-    """sum_all_if_valid sums only arrays the checker accepts, with the checked kernel's bits."""
+                                              (3, 65)]), out_kind=st.sampled_from(
+    ["ok", "ok", "float64", "two", "readonly", "list", "same"]))
+def test_sum_entry_accepts_only_what_the_checker_accepts(data, shape, out_kind):
+    """sum_all_if_valid sums only what the checker accepts, with the checked kernel's bits,
+    and writes nothing when it declines."""
     x = data.draw(arrays(shape), label="x")
-    total = compiled.sum_all_if_valid(x)
-    if total is None:
-        return
-    out = np.empty(1, np.float32)
-    checks.check_sum_all(x, out)  # must not raise
-    compiled.sum_all(x, out)
-    assert type(total) is np.float32 and total.tobytes() == out[0].tobytes()
+    out = {"ok": np.full(1, 7.0, np.float32), "float64": np.full(1, 7.0),
+           "two": np.full(2, 7.0, np.float32), "list": [7.0],
+           "readonly": np.full(1, 7.0, np.float32),
+           "same": x.reshape(-1)[-1:] if isinstance(x, np.ndarray) and x.size else None}[out_kind]
+    if out_kind == "readonly":
+        out.flags.writeable = False
+    before = out.copy() if isinstance(out, np.ndarray) else None
+    if compiled.VALIDATED["sum_all"](x, out):
+        checks.check_sum_all(x, out)  # must not raise
+        want = np.empty(1, np.float32)
+        compiled.sum_all(x, want)
+        assert out.tobytes() == want.tobytes()
+    elif before is not None:
+        np.testing.assert_array_equal(out, before)
 
 
 def test_sum_entry_declines_what_the_checker_refuses():
+    out = np.empty(1, np.float32)
     for x in (np.ones(8, np.float64), np.ones((4, 4), np.float32)[:, ::2],
               np.asfortranarray(np.ones((3, 4), np.float32)), [1.0, 2.0], None):
-        assert compiled.sum_all_if_valid(x) is None
+        assert compiled.VALIDATED["sum_all"](x, out) is False

@@ -8,12 +8,11 @@ NAME = "cython"
 gemm_if_valid = _kernels.gemm_if_valid
 # A Linear+ReLU backward's mask and bias sums into new arrays, validated in C (or None).
 relu_backward_bias_new = _kernels.relu_backward_bias_new
-# The sum of a whole float32 array, validated in C (or None).
-sum_all_if_valid = _kernels.sum_all_if_valid
 # Plain SGD over a list of parameters in one call, validated in C (or False).
 sgd_steps_if_valid = _kernels.sgd_steps_if_valid
 # The streaming kernels' entries that validate their own common call in C (backend._call).
-VALIDATED = {k.name: getattr(_kernels, k.name + "_if_valid") for k in KERNELS if k.stream}
+VALIDATED = {k.name: getattr(_kernels, k.name + "_if_valid")
+             for k in KERNELS if k.stream or k.name == "sum_all"}
 
 
 # The bfloat16 GEMM (False where the CPU has no AVX512_BF16: backend.gemm_bf16 falls back).

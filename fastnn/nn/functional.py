@@ -50,53 +50,11 @@ from fastnn.ops.more_activations import threshold as _threshold  # noqa: E402
 from fastnn.ops.attention import scaled_dot_product_attention  # noqa: F401,E402
 
 
-from fastnn.ops import margin_losses as _margin  # noqa: E402
-from fastnn.ops.margin_losses import (gaussian_nll_loss, pairwise_distance)  # noqa: F401,E402
-
-
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
-                        size_average=None, reduce=None, reduction="mean"):
-    return _margin.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                       size_average, reduce, reduction)
-
-
-def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
-                        reduction="mean"):
-    return _margin.margin_ranking_loss(input1, input2, target, margin, size_average, reduce,
-                                       reduction)
-
-
-def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
-                          reduction="mean"):
-    return _margin.cosine_embedding_loss(input1, input2, target, margin, size_average, reduce,
-                                         reduction)
-
-
-def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
-                         reduction="mean"):
-    return _margin.hinge_embedding_loss(input, target, margin, size_average, reduce, reduction)
-
-
-def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    return _margin.soft_margin_loss(input, target, size_average, reduce, reduction)
-
-
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
-                                reduction="mean"):
-    return _margin.multilabel_soft_margin_loss(input, target, weight, size_average, reduce,
-                                               reduction)
-
-
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
-                      reduce=None, reduction="mean"):
-    return _margin.multi_margin_loss(input, target, p, margin, weight, size_average, reduce,
-                                     reduction)
-
-
-def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
-                     reduce=None, reduction="mean"):
-    return _margin.poisson_nll_loss(input, target, log_input, full, size_average, eps, reduce,
-                                    reduction)
+from fastnn.ops.margin_losses import (cosine_embedding_loss, gaussian_nll_loss,  # noqa: F401,E402
+                                      hinge_embedding_loss, margin_ranking_loss,
+                                      multi_margin_loss, multilabel_soft_margin_loss,
+                                      pairwise_distance, poisson_nll_loss, soft_margin_loss,
+                                      triplet_margin_loss)
 from fastnn.ops.dropouts import (alpha_dropout, dropout1d, dropout2d,  # noqa: F401,E402
                                  dropout3d, feature_alpha_dropout)
 

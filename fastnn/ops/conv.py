@@ -149,16 +149,22 @@ def _single(value, name):
     return int(value)
 
 
+def check_one_d(input, weight, op, weight_layout):
+    """The input and weight checks of a 1-D convolution (`weight_layout` names the weight's
+    first two dimensions)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"weight must be 3-D ({weight_layout}, K), got "
+                           f"{list(weight.shape)}")
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch.nn.functional.conv1d as conv2d over a height of one: (N, C, L) or (C, L) input,
     (out_channels, in_channels / groups, K) weight; padding an int, a 1-tuple, 'same' or
     'valid'."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
-                           f"input of size: {list(input.shape)}")
-    if weight.ndim != 3:
-        raise RuntimeError(f"weight must be 3-D (out_channels, in_channels/groups, K), got "
-                           f"{list(weight.shape)}")
+    check_one_d(input, weight, "conv1d", "out_channels, in_channels/groups")
     channels = input.shape[-2]
     if channels != weight.shape[1] * groups:
         batch = list(input.shape) if input.ndim == 3 else [1] + list(input.shape)

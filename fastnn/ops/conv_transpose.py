@@ -12,7 +12,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.ops.conv import _single, batched_input, conv_shape, pair
+from fastnn.ops.conv import _single, batched_input, check_one_d, conv_shape, pair
 from fastnn.ops.float32_kernels import float32_kernel
 from fastnn.ops.lowp import lower_precision_args
 
@@ -174,12 +174,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """conv_transpose2d over a height of one: (N, C, L) or (C, L) input."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, "
-                           f"but got input of size: {list(input.shape)}")
-    if weight.ndim != 3:
-        raise RuntimeError(f"weight must be 3-D (in_channels, out_channels/groups, K), got "
-                           f"{list(weight.shape)}")
+    check_one_d(input, weight, "conv_transpose1d", "in_channels, out_channels/groups")
     out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), bias,
                            (1, _single(stride, "stride")), (0, _single(padding, "padding")),
                            (0, _single(output_padding, "output_padding")), groups,

@@ -7,13 +7,10 @@ import math
 import numpy as np
 
 from fastnn.ops import elementwise
-from fastnn.ops.losses import legacy_reduction, reduce
+from fastnn.ops.losses import _tensor, legacy_reduction
+from fastnn.ops.losses import reduce as _reduce
 from fastnn.ops.nonlinearities import logsigmoid, softplus
 from fastnn.tensor import Tensor
-
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float32))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -22,26 +19,26 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
-                        size_average=None, reduce_=None, reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+                        size_average=None, reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:  # the nearer of the two negatives' distances
         d_neg = -elementwise.maximum(-d_neg, -pairwise_distance(positive, negative, p, eps))
-    return reduce(elementwise.clamp(margin + d_pos - d_neg, min=0.0), reduction)
+    return _reduce(elementwise.clamp(margin + d_pos - d_neg, min=0.0), reduction)
 
 
-def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce_=None,
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
-    return reduce(elementwise.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
+    return _reduce(elementwise.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce_=None,
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                           reduction="mean"):
     """1 - cos(x1, x2) for target 1, max(0, cos - margin) for target -1."""
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     eps = 1e-12  # torch's EPSILON in the magnitudes
     dot = (input1 * input2).sum(-1)
@@ -50,41 +47,41 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     negative = target._data == -1
     loss = elementwise.where(positive, 1 - cos, 0.0) + \
         elementwise.where(negative, elementwise.clamp(cos - margin, min=0.0), 0.0)
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)
 
 
-def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce_=None,
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     margin_part = elementwise.where(target._data != 1,
                                     elementwise.clamp(margin - input, min=0.0), 0.0)
     self_part = elementwise.where(target._data != -1, input, 0.0)
-    return reduce(margin_part + self_part, reduction)
+    return _reduce(margin_part + self_part, reduction)
 
 
-def soft_margin_loss(input, target, size_average=None, reduce_=None, reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce_, reduction)
-    return reduce(softplus(-_tensor(target) * input), reduction)
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduce(softplus(-_tensor(target) * input), reduction)
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce_=None,
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
     loss = loss.sum(-1) / input.shape[-1]  # the mean over classes, per sample
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
-                      reduce_=None, reduction="mean"):
+                      reduce=None, reduction="mean"):
     """sum over i != y of max(0, margin - x[y] + x[i])^p, divided by the number of classes."""
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     x = input if input.ndim == 2 else input.reshape(1, -1)
     labels = np.asarray(target._data if isinstance(target, Tensor) else target,
                         np.int64).reshape(-1)
@@ -102,12 +99,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     loss = (hinge * Tensor(not_target.astype(x._data.dtype))).sum(1) / classes
     if input.ndim == 1:
         loss = loss.reshape(())
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
-                     reduce_=None, reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce_, reduction)
+                     reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     if log_input:
         loss = elementwise.exp(input) - target * input
@@ -118,7 +115,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         with np.errstate(divide="ignore", invalid="ignore"):
             stirling = t * np.log(t) - t + 0.5 * np.log(2 * math.pi * t)
         loss = loss + Tensor(np.where(t > 1, stirling, 0.0).astype(loss._data.dtype))
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -139,4 +136,4 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     loss = 0.5 * (elementwise.log(clamped) + (input - target) ** 2 / clamped)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return reduce(loss, reduction)
+    return _reduce(loss, reduction)

@@ -1,0 +1,63 @@
+"""The layers added for PyTorch's programs, against torch: a 2-layer LSTM over 35 steps
+(word_language_model's shape, forward + backward), DCGAN's transposed convolutions
+(forward + both backward passes), and the few-row GEMM with an inner size that is not a
+multiple of 16 (the LSTM's recurrent product, 8 x 200 @ 200 x 800). fastnn runs on its compiled
+backend; NumPy has none of these layers."""
+import numpy as np
+import pytest
+
+from conftest import record
+
+
+def _skip_other_backends(contender):
+    if contender not in ("torch", "fastnn-cython"):
+        pytest.skip("the compiled backend and torch only")
+
+
+@pytest.mark.parametrize("batch", [8, 32])
+def test_lstm_forward_backward(benchmark, threads, contender, rng, batch):
+    _skip_other_backends(contender)
+    x = rng.standard_normal((35, batch, 200), dtype=np.float32)
+    record(benchmark, f"LSTM(200, 200, num_layers=2) 35 steps batch {batch} fwd+bwd", contender,
+           threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    lib.manual_seed(0)
+    lstm = lib.nn.LSTM(200, 200, 2)
+
+    def step():
+        xt = lib.tensor(x, requires_grad=True)
+        out, _ = lstm(xt)
+        out.sum().backward()
+    benchmark(step)
+
+
+@pytest.mark.parametrize("layer", [(100, 512, 4, 1, 0, 1), (512, 256, 4, 2, 1, 4),
+                                   (128, 64, 4, 2, 1, 16)],
+                         ids=["100-512-1x1", "512-256-4x4", "128-64-16x16"])
+def test_conv_transpose2d_forward_backward(benchmark, threads, contender, rng, layer):
+    _skip_other_backends(contender)
+    cin, cout, k, s, p, size = layer
+    x = rng.standard_normal((64, cin, size, size), dtype=np.float32)
+    record(benchmark, f"ConvTranspose2d ({64},{cin},{size},{size})->{cout} {k}x{k} s{s} p{p} "
+           "fwd+both bwd", contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    lib.manual_seed(0)
+    conv = lib.nn.ConvTranspose2d(cin, cout, k, s, p, bias=False)
+
+    def step():
+        xt = lib.tensor(x, requires_grad=True)
+        conv(xt).sum().backward()
+    benchmark(step)
+
+
+def test_gemm_few_rows_odd_inner(benchmark, threads, contender, rng):
+    _skip_other_backends(contender)
+    h = rng.random((8, 200), dtype=np.float32)
+    w = rng.random((800, 200), dtype=np.float32)
+    record(benchmark, "GEMM 8x200 @ 200x800 (h @ W^T)", contender, threads, 2 * 8 * 200 * 800)
+    if contender == "torch":
+        import torch
+        benchmark(torch.matmul, torch.from_numpy(h), torch.from_numpy(w).T)
+    else:
+        from fastnn import backend
+        benchmark(backend.gemm, h, w.T)
