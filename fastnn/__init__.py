@@ -178,3 +178,7 @@ from fastnn import autograd, distributions, jit, linalg, utils  # noqa: F401,E40
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
+from fastnn import sparse  # noqa: F401,E402
+from fastnn.layouts import layout, sparse_coo, strided  # noqa: F401,E402
+from fastnn.sparse.ops import sparse_coo_tensor  # noqa: F401,E402
+from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402

@@ -15,7 +15,7 @@ place, writes it into y's storage and moves y's grad_fn to the new node, as torc
 import numpy as np
 from builtins import max as builtins_max
 
-from fastnn import dtypes, printing
+from fastnn import dtypes, layouts, printing
 from fastnn.autograd import grad_mode
 from fastnn.device import CPU, check_device, device as _device
 
@@ -29,13 +29,19 @@ class Tensor:
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_priority__ = 1000
 
-    def __init__(self, data=(), requires_grad=False, dtype=None):
-        # torch.Tensor(data) is the legacy constructor: floating data of the default dtype
+    def __init__(self, *args, requires_grad=False, dtype=None):
+        # torch.Tensor is the legacy constructor: Tensor(2, 3) or Tensor(Size) is an
+        # uninitialised tensor of that shape (pytorch/examples gcn and gat make their weights
+        # so), Tensor(data) the data as floats of the default dtype
+        data = args[0] if len(args) == 1 else ()
+        if len(args) > 1 or (args and (type(data) is int or isinstance(data, Size))):
+            from fastnn.creation import empty
+            data = empty(*args, dtype=dtype)
         if isinstance(data, Tensor):
             array = data._data
         else:
             array = dtypes.as_array(data, dtype)
-            if dtype is None and array.dtype.kind in "f":
+            if dtype is None:  # (torch.Tensor([1, 2]) is tensor([1., 2.]))
                 array = array.astype(dtypes.get_default_dtype().numpy, copy=False)
         if dtype is not None and isinstance(data, Tensor):
             array = dtypes.as_array(array, dtype)
@@ -209,7 +215,21 @@ class Tensor:
     is_sparse = False
     is_quantized = False
     is_meta = False
-    layout = "strided"
+    layout = layouts.strided
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        """A sparse COO copy of the non-zero entries (fastnn/sparse)."""
+        if layout not in (None, layouts.sparse_coo):
+            raise NotImplementedError(f"to_sparse: layout {layout} is not supported by fastnn "
+                                      "(sparse COO only)")
+        from fastnn.sparse.ops import to_sparse
+        return to_sparse(self, sparse_dim)
+
+    def to_sparse_coo(self):
+        return self.to_sparse()
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        return self if dtype is None else self._cast(dtype)
 
     def is_floating_point(self):
         return self._data.dtype in _FLOATING

@@ -106,19 +106,32 @@ def test_same_command_gives_the_same_bytes(tmp_path):
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(tmp_path):
     _needs_data()
-    _train(tmp_path / "reference")
+
+    def command(out):
+        return [sys.executable, "-m", "fastnn", "train", "--model", "mlp", "--train-subset",
+                "20000", "--epochs", "4", "--seed", "7", "--threads", "2", "--no-progress",
+                "--out", str(out)]
+
+    # The reference run also times the training after its header line, so the kills spread
+    # over the four epochs on a slow or busy machine as on a fast one (a fixed 0-0.8 s window
+    # landed only in the first two epochs on a loaded CI machine).
+    proc = subprocess.Popen(command(tmp_path / "reference"), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    proc.stdout.readline()
+    started = time.perf_counter()
+    proc.stdout.read()
+    assert proc.wait() == 0
+    training_seconds = time.perf_counter() - started
     reference = _weights(tmp_path / "reference")
     reference_epochs = json.loads((tmp_path / "reference" / "metrics.json").read_text())["epochs"]
     chooser = random.Random(11)
     resumed_from = []
     for attempt in range(20):
         out = tmp_path / f"killed{attempt}"
-        cmd = [sys.executable, "-m", "fastnn", "train", "--model", "mlp", "--train-subset",
-               "20000", "--epochs", "4", "--seed", "7", "--threads", "2", "--no-progress",
-               "--out", str(out)]
+        cmd = command(out)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         proc.stdout.readline()  # the header: data loaded, training starts now
-        time.sleep(chooser.uniform(0.0, 0.8))  # somewhere in the four epochs and their writes
+        time.sleep(chooser.uniform(0.0, training_seconds))  # in the epochs and their writes
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()

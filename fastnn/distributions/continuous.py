@@ -91,7 +91,7 @@ class Uniform(Distribution):
         value = as_tensor(value)
         inside = (value._data >= self.low._data) & (value._data < self.high._data)
         density = -(self.high - self.low).log()
-        return density + Tensor(np.where(inside, 0.0, -np.inf).astype(np.float32))
+        return density + Tensor._wrap(np.where(inside, 0.0, -np.inf).astype(np.float32))
 
     def entropy(self):
         return (self.high - self.low).log()

@@ -49,7 +49,7 @@ class Categorical(Distribution):
 
     @property
     def mean(self):
-        return Tensor(np.full(tuple(self.batch_shape), np.nan, np.float32))
+        return Tensor._wrap(np.full(tuple(self.batch_shape), np.nan, np.float32))
 
     def sample(self, sample_shape=()):
         p = self.probs._data.astype(np.float64).reshape(-1, self._num_events)
@@ -178,7 +178,7 @@ class Multinomial(Distribution):
         log_factorials = np.vectorize(lambda c: lgamma(c + 1.0))(counts).sum(-1)
         norm = lgamma(self.total_count + 1.0) - log_factorials
         logits = self.logits.clamp(min=float(np.finfo(np.float32).min))
-        return (logits * value).sum(-1) + Tensor(np.asarray(norm, dtype=np.float32))
+        return (logits * value).sum(-1) + Tensor._wrap(np.asarray(norm, dtype=np.float32))
 
 
 def _lgamma(values):
@@ -208,7 +208,7 @@ class Poisson(Distribution):
 
     def log_prob(self, value):
         value = as_tensor(value)
-        norm = Tensor(_lgamma(value._data + 1.0).astype(np.float32))
+        norm = Tensor._wrap(_lgamma(value._data + 1.0).astype(np.float32))
         return value * self.rate.clamp(min=float(np.finfo(np.float32).tiny)).log() - \
             self.rate - norm
 
@@ -247,4 +247,4 @@ class Binomial(Distribution):
         eps = float(np.finfo(np.float32).tiny)
         return value * self.probs.clamp(min=eps).log() + \
             (self.total_count - value) * (1 - self.probs).clamp(min=eps).log() + \
-            Tensor(norm.astype(np.float32))
+            Tensor._wrap(norm.astype(np.float32))

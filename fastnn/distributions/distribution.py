@@ -10,7 +10,7 @@ _validate_default = True
 def as_tensor(value):
     if isinstance(value, Tensor):
         return value if value._data.dtype.kind == "f" else value.float()
-    return Tensor(np.asarray(value, dtype=np.float32))
+    return Tensor._wrap(np.asarray(value, dtype=np.float32))
 
 
 class Distribution:

@@ -91,7 +91,7 @@ def slogdet(A):
     sign, _ = np.linalg.slogdet(A._data)
     d = det(A)
     result = namedtuple("slogdet", ["sign", "logabsdet"])
-    return result(Tensor._wrap(sign.astype(A._data.dtype)), (d * Tensor(sign.astype(
+    return result(Tensor._wrap(sign.astype(A._data.dtype)), (d * Tensor._wrap(sign.astype(
         A._data.dtype))).log())
 
 

@@ -278,4 +278,4 @@ class Transformer(Module):
         from fastnn.tensor import Tensor
         from fastnn.dtypes import numpy_dtype
         mask = np.triu(np.full((sz, sz), -np.inf), 1)
-        return Tensor(mask.astype(np.float32 if dtype is None else numpy_dtype(dtype)))
+        return Tensor._wrap(mask.astype(np.float32 if dtype is None else numpy_dtype(dtype)))

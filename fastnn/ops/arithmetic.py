@@ -5,6 +5,8 @@ import numpy as np
 from fastnn import dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import cast_to, floating, operand, promote, unbroadcast
+from fastnn.sparse import ops as sparse_ops
+from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
 
 
@@ -55,15 +57,18 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.asarray(np.true_divide(a, b))
+        with np.errstate(divide="ignore", invalid="ignore"):  # torch: inf and nan, silently
+            return np.asarray(np.true_divide(a, b))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(np.asarray(g / b, dtype=g.dtype), ctx.shapes[0]) if need_a else None,
-                unbroadcast(np.asarray(-g * a / (b * b), dtype=g.dtype), ctx.shapes[1])
-                if need_b else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (unbroadcast(np.asarray(g / b, dtype=g.dtype), ctx.shapes[0])
+                    if need_a else None,
+                    unbroadcast(np.asarray(-g * a / (b * b), dtype=g.dtype), ctx.shapes[1])
+                    if need_b else None)
 
 
 class Neg(Function):
@@ -144,11 +149,15 @@ def _scaled(value, alpha):
 
 
 def add(a, b, alpha=1, out=None):
+    if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
+        return _out(sparse_ops.add(a, b, alpha), out)
     a, b = promote(operand(a), _scaled(operand(b), alpha))
     return _out(Add.apply(a, b), out)
 
 
 def sub(a, b, alpha=1, out=None):
+    if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
+        return _out(sparse_ops.sub(a, b, alpha), out)
     a, b = operand(a), operand(b)
     for x in (a, b):
         if isinstance(x, Tensor) and x._data.dtype == np.bool_ and isinstance(
@@ -160,11 +169,15 @@ def sub(a, b, alpha=1, out=None):
 
 
 def mul(a, b, out=None):
+    if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
+        return _out(sparse_ops.mul(a, b), out)
     a, b = promote(operand(a), operand(b))
     return _out(Mul.apply(a, b), out)
 
 
 def div(a, b, rounding_mode=None, out=None):
+    if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
+        return _out(sparse_ops.div(a, b), out)
     a, b = promote(operand(a), operand(b))
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):

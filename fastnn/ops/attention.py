@@ -16,7 +16,7 @@ def _as_additive(mask, dtype_like):
     if mask.dtype.is_floating_point:
         return mask
     data = np.where(mask._data, -np.inf, 0.0).astype(dtype_like._data.dtype)
-    return Tensor(data)
+    return Tensor._wrap(data)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -32,12 +32,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scores = linalg.matmul(query, key.transpose(-2, -1)) * scale
     if is_causal:
         allowed = np.tril(np.ones((length, source), bool))
-        attn_mask = Tensor(allowed)
+        attn_mask = Tensor._wrap(allowed)
     if attn_mask is not None:
         if attn_mask.dtype.is_floating_point:
             scores = scores + attn_mask
         else:
-            scores = scores + _as_additive(Tensor(~attn_mask._data), scores)
+            scores = scores + _as_additive(Tensor._wrap(~attn_mask._data), scores)
     weights = activation.softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)

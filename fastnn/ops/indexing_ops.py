@@ -84,7 +84,7 @@ def index_fill(input, dim, index, value):
     shape = [1] * input.ndim
     shape[d] = input.shape[d]
     from fastnn.ops.logical import masked_fill
-    return masked_fill(input, Tensor(np.broadcast_to(mask.reshape(shape), tuple(input.shape))),
+    return masked_fill(input, Tensor._wrap(np.broadcast_to(mask.reshape(shape), tuple(input.shape))),
                        value)
 
 

@@ -11,6 +11,8 @@ from fastnn import amp, backend, dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops.arithmetic import _out
 from fastnn.ops.broadcast import operand, unbroadcast
+from fastnn.sparse import ops as sparse_ops
+from fastnn.sparse.coo import SparseCooTensor
 
 
 def _batched(a, b, gemm=None):
@@ -135,6 +137,8 @@ def _numpy_backward(a, b, g, need_a, need_b):
 
 def matmul(a, b, out=None):
     a, b = operand(a), operand(b)
+    if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
+        return _out(sparse_ops.matmul(a, b), out)
     fast = amp.active_dtype()
     if fast is not None:  # autocast: float32 accumulation of rounded operands
         from fastnn.ops.lowp import matmul_lowp
@@ -149,6 +153,8 @@ def matmul(a, b, out=None):
 
 def mm(a, b, out=None):
     """2-D matrix product only, as torch.mm."""
+    if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
+        return _out(sparse_ops.matmul(a, b), out)
     for name, x in (("self", a), ("mat2", b)):
         if np.ndim(x._data if hasattr(x, "_data") else x) != 2:
             raise RuntimeError(f"{name} must be a matrix")
@@ -170,6 +176,8 @@ def dot(a, b):
 
 def mv(a, v):
     """Matrix times vector, as torch.mv."""
+    if a.__class__ is SparseCooTensor:
+        return sparse_ops.matmul(a, v)
     if np.ndim(a._data) != 2 or np.ndim(v._data) != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {np.ndim(a._data)}, "
                            f"{np.ndim(v._data)}")

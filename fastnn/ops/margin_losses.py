@@ -96,7 +96,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         hinge = hinge * weight.reshape(-1)[labels].reshape(-1, 1)
     not_target = np.ones(tuple(x.shape), np.float32)
     not_target[np.arange(len(labels)), labels] = 0.0
-    loss = (hinge * Tensor(not_target.astype(x._data.dtype))).sum(1) / classes
+    loss = (hinge * Tensor._wrap(not_target.astype(x._data.dtype))).sum(1) / classes
     if input.ndim == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
@@ -114,7 +114,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         t = target._data
         with np.errstate(divide="ignore", invalid="ignore"):
             stirling = t * np.log(t) - t + 0.5 * np.log(2 * math.pi * t)
-        loss = loss + Tensor(np.where(t > 1, stirling, 0.0).astype(loss._data.dtype))
+        loss = loss + Tensor._wrap(np.where(t > 1, stirling, 0.0).astype(loss._data.dtype))
     return _reduce(loss, reduction)
 
 
@@ -132,7 +132,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         raise ValueError(f"{reduction} is not valid")
     if (var._data < 0).any():
         raise ValueError("var has negative entry/entries")
-    clamped = var + Tensor(np.maximum(var._data, eps) - var._data).detach()
+    clamped = var + Tensor._wrap(np.maximum(var._data, eps) - var._data).detach()
     loss = 0.5 * (elementwise.log(clamped) + (input - target) ** 2 / clamped)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)

@@ -17,7 +17,7 @@ def _t(value, like=None):
     if isinstance(value, Tensor):
         return value
     dtype = like._data.dtype if like is not None and like._data.dtype.kind == "f" else np.float32
-    return Tensor(np.asarray(value, dtype))
+    return Tensor._wrap(np.asarray(value, dtype))
 
 
 def hypot(input, other):
@@ -30,8 +30,8 @@ def copysign(input, other):
     from fastnn.ops.logical import masked_fill
     other = _t(other, input)
     sign = np.where(np.signbit(other._data), -1.0, 1.0).astype(input._data.dtype)
-    zero = masked_fill(other, Tensor(np.ones(other._data.shape, bool)), 0)
-    return elementwise.abs(input) * Tensor(sign) + zero
+    zero = masked_fill(other, Tensor._wrap(np.ones(other._data.shape, bool)), 0)
+    return elementwise.abs(input) * Tensor._wrap(sign) + zero
 
 
 def xlogy(input, other):

@@ -102,7 +102,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     count = (~np.isnan(input._data)).sum(axis=dim, keepdims=keepdim)
-    return nansum(input, dim, keepdim) / Tensor(np.asarray(count, input._data.dtype))
+    return nansum(input, dim, keepdim) / Tensor._wrap(np.asarray(count, input._data.dtype))
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False, unbiased=None):

@@ -6,6 +6,8 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
+from fastnn.sparse import ops as sparse_ops
+from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
@@ -209,6 +211,8 @@ class MaxAlongDim(Function):
 
 
 def sum(x, dim=None, keepdim=False, axis=None, keepdims=None):
+    if x.__class__ is SparseCooTensor:
+        return sparse_ops.sum(x, dim if axis is None else axis, keepdim or bool(keepdims))
     return Sum.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
 
 

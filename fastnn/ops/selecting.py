@@ -53,7 +53,7 @@ def _triangle(input, diagonal, keep_upper):
             else np.tril(np.ones((rows, cols), bool), diagonal))
     from fastnn.ops.logical import masked_fill
     from fastnn.tensor import Tensor
-    return masked_fill(input, Tensor(~keep), 0)
+    return masked_fill(input, Tensor._wrap(~keep), 0)
 
 
 def triu(input, diagonal=0):
@@ -72,7 +72,7 @@ def _scaled_sum(input, product, beta, alpha):
     if beta == 0:
         from fastnn.ops.logical import masked_fill
         from fastnn.tensor import Tensor
-        return product + masked_fill(input, Tensor(np.ones(tuple(input.shape), bool)), 0)
+        return product + masked_fill(input, Tensor._wrap(np.ones(tuple(input.shape), bool)), 0)
     return product + (input if beta == 1 else input * beta)
 
 

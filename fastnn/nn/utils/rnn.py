@@ -101,7 +101,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         steps_out = steps
     sorted_lengths = np.array([(batch_sizes > b).sum() for b in range(batch)], np.int64)
     # row r of the padded (T, B) grid in time-major order is data row `where`, or padding
-    filler = Tensor(np.full((1,) + tuple(data.shape[1:]), padding_value,
+    filler = Tensor._wrap(np.full((1,) + tuple(data.shape[1:]), padding_value,
                             dtype=data._data.dtype))
     extended = cat([data, filler], 0)
     where = np.full((steps_out, batch), data.shape[0], np.int64)
