@@ -118,6 +118,7 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
 
 
 from fastnn.ops.im2col import fold, unfold  # noqa: F401,E402
+from fastnn.ops.grid_sampling import affine_grid, grid_sample  # noqa: F401,E402
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -164,6 +164,10 @@ def _resolve(x, shape):
     size = x._data.size
     if -1 in shape:
         known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        if known == 0 and size == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} "
+                               "because the unspecified dimension size -1 can be any value "
+                               "and is ambiguous")
         if known == 0 or size % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
         shape = tuple(size // known if s == -1 else s for s in shape)
@@ -254,16 +258,26 @@ def _basic(index):
                for i in items) and not any(isinstance(i, bool) for i in items)
 
 
+def _check_basic_bounds(x, items):
+    """torch's IndexError for an integer past its dimension; the integers after an Ellipsis
+    count from the last dimension."""
+    ellipsis = next((k for k, j in enumerate(items) if j is Ellipsis), len(items))
+    before = [j for j in items[:ellipsis] if j is not None]
+    after = [j for j in items[ellipsis + 1:] if j is not None]
+    axes = list(enumerate(before)) + [(x.ndim - len(after) + k, j) for k, j in enumerate(after)]
+    for axis, i in axes:
+        if isinstance(i, (int, np.integer)) and 0 <= axis < x.ndim:
+            n = x.shape[axis]
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for dimension {axis} with "
+                                 f"size {n}")
+
+
 def getitem(x, index):
     index = _index(index)
     if _basic(index):
         items = index if isinstance(index, tuple) else (index,)
-        for axis, i in enumerate(j for j in items if j is not None and j is not Ellipsis):
-            if isinstance(i, (int, np.integer)) and axis < x.ndim:
-                n = x.shape[axis]
-                if not -n <= i < n:
-                    raise IndexError(f"index {i} is out of bounds for dimension {axis} with "
-                                     f"size {n}")
+        _check_basic_bounds(x, items)
         if Ellipsis not in items:  # x[0] on NumPy gives a scalar copy; with ... a 0-d view
             items = items + (Ellipsis,)
         kind = Select if any(isinstance(i, (int, np.integer)) for i in items) else Slice
