@@ -23,7 +23,7 @@ from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  
 from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F401
                                AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
 from fastnn.nn.parallel import DataParallel  # noqa: F401
-from fastnn.nn.resampling import (Embedding, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
+from fastnn.nn.resampling import (Embedding, EmbeddingBag, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
                                   Unflatten, Unfold, Upsample, UpsamplingBilinear2d,
                                   UpsamplingNearest2d)
 from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401

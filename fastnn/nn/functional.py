@@ -40,7 +40,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     from fastnn.nn.resampling import embedding as lookup
-    return lookup(input, weight, padding_idx)
+    return lookup(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+
+
+from fastnn.ops.embedding_bag import embedding_bag  # noqa: F401,E402
 
 
 from fastnn.ops.more_activations import (celu, glu, hardshrink, hardsigmoid,  # noqa: F401,E402
