@@ -267,11 +267,27 @@ class BatchNorm2d(Module):
             raise RuntimeError(f"running_mean should contain {input.shape[1]} elements not "
                                f"{self.num_features}")
         training = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data[...] += 1
+            if self.momentum is None:  # a cumulative moving average, as torch's
+                momentum = 1.0 / float(self.num_batches_tracked._data)
         return batchnorm.batch_norm(input, self.running_mean if self.track_running_stats else None,
                                     self.running_var if self.track_running_stats else None,
-                                    self.weight, self.bias, training, self.momentum, self.eps)
+                                    self.weight, self.bias, training, momentum, self.eps)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            self.weight._data[...] = 1
+            if self.bias is not None:
+                self.bias._data[...] = 0
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

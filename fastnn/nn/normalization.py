@@ -98,7 +98,7 @@ class _InstanceNorm(Module):
                              f"({self.num_features}), but got: {input.shape[1]}.")
         out = F.instance_norm(input, self.running_mean, self.running_var, self.weight,
                               self.bias, self.training or not self.track_running_stats,
-                              self.momentum if self.momentum is not None else 0.1, self.eps)
+                              self.momentum if self.momentum is not None else 0.0, self.eps)
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self):
