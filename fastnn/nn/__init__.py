@@ -14,7 +14,7 @@ from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # 
                             MultiMarginLoss, NLLLoss, PairwiseDistance, PoissonNLLLoss,
                             SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
 from fastnn.nn.module import Module  # noqa: F401
-from fastnn.nn.parameter import Parameter  # noqa: F401
+from fastnn.nn.parameter import Buffer, Parameter  # noqa: F401
 from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
                                   ParameterList)
 from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  # noqa: F401

@@ -5,11 +5,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from fastnn.nn.parameter import Parameter
-from fastnn.tensor import Tensor
+from fastnn.nn.parameter import Buffer, Parameter
+from fastnn.tensor import Size, Tensor
 
 
-class IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
+class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys",
                                              ["missing_keys", "unexpected_keys"])):
     """What load_state_dict returns (torch's _IncompatibleKeys)."""
 
@@ -17,6 +17,22 @@ class IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
+
+
+IncompatibleKeys = _IncompatibleKeys
+
+
+def _assign(module, dotted, value):
+    """load_state_dict(assign=True): the checkpoint's tensor takes the entry's place (as a
+    Parameter where a parameter was)."""
+    *path, name = dotted.split(".")
+    for part in path:
+        module = module._modules[part]
+    if name in module._parameters:
+        module._parameters[name] = value if isinstance(value, Parameter) else \
+            Parameter(value, requires_grad=module._parameters[name].requires_grad)
+    else:
+        module._buffers[name] = value
 
 
 def factory_kwargs(module, device, dtype):
@@ -93,6 +109,12 @@ class Module:
             raise AttributeError("cannot assign before Module.__init__() call")
         params, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
         buffers = self.__dict__["_buffers"]
+        if isinstance(value, Buffer):  # self.x = nn.Buffer(t): a buffer, with its persistence
+            params.pop(name, None)
+            modules.pop(name, None)
+            self.__dict__.pop(name, None)
+            self.register_buffer(name, value, persistent=value.persistent)
+            return
         if name in buffers and not isinstance(value, (Parameter, Module)):
             if value is not None and not isinstance(value, Tensor):  # torch's rule and words
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
@@ -147,9 +169,28 @@ class Module:
     def add_module(self, name, module):
         self._modules[name] = module
 
-    def register_buffer(self, name, tensor):
-        """State that is saved and loaded but not trained (BatchNorm's running statistics)."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """State that is saved and loaded but not trained (BatchNorm's running statistics);
+        a non-persistent buffer stays out of state_dict. torch's checks and messages."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (torch Tensor or None required)")
         self._buffers[name] = tensor
+        transient = self.__dict__.setdefault("_non_persistent_buffers_set", set())
+        if persistent:
+            transient.discard(name)
+        else:
+            transient.add(name)
 
     def named_buffers(self, prefix=""):
         for module_prefix, module in self.named_modules(prefix):
@@ -273,40 +314,54 @@ class Module:
         return self
 
     # --- state ----------------------------------------------------------------------------
-    def state_dict(self):
-        """OrderedDict of name -> Tensor (shares memory) for parameters and buffers, in torch's
-        order and with torch's key names."""
-        out = OrderedDict()
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """OrderedDict of name -> Tensor (shares memory) for parameters and persistent buffers,
+        in torch's order and with torch's key names (after `prefix`), added to `destination`
+        when given; keep_vars keeps the tensors themselves rather than detached views."""
+        out = OrderedDict() if destination is None else destination
         for module_prefix, module in self.named_modules():
-            dot = f"{module_prefix}." if module_prefix else ""
+            dot = prefix + (f"{module_prefix}." if module_prefix else "")
             for name, param in module._parameters.items():
                 if param is not None:
-                    out[dot + name] = param.detach()
+                    out[dot + name] = param if keep_vars else param.detach()
+            transient = module.__dict__.get("_non_persistent_buffers_set", ())
             for name, buf in module._buffers.items():
-                if buf is not None:
-                    out[dot + name] = buf.detach()
+                if buf is not None and name not in transient:
+                    out[dot + name] = buf if keep_vars else buf.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copies the tensors of state_dict into the parameters and persistent buffers
+        (assign=True puts the given tensors in their place); torch's report of missing and
+        unexpected keys (errors when strict) and of size mismatches (always errors)."""
+        own = dict(self.state_dict(keep_vars=True))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: "
-                               f"missing keys {missing}, unexpected keys {unexpected}")
+        errors = []
+        if strict:
+            if missing:
+                errors.append("Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         for name, value in state_dict.items():
             if name not in own:
                 continue
-            array = value._data if isinstance(value, Tensor) else np.asarray(value)
-            param = own[name]
-            array = np.asarray(array)
-            if array.shape != param._data.shape:
-                raise RuntimeError(
-                    f"Error(s) in loading state_dict for {type(self).__name__}: size mismatch "
-                    f"for {name}: copying a param with shape {tuple(array.shape)} from "
-                    f"checkpoint, the shape in current model is {tuple(param._data.shape)}.")
-            param._data[...] = array
+            target = own[name]
+            array = np.asarray(value._data if isinstance(value, Tensor) else value)
+            if array.shape != target._data.shape:
+                errors.append(f"size mismatch for {name}: copying a param with shape "
+                              f"{Size(array.shape)} from checkpoint, the shape in current "
+                              f"model is {Size(target._data.shape)}.")
+                continue
+            if assign and isinstance(value, Tensor):
+                _assign(self, name, value)
+            else:
+                target._data[...] = array
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------------

@@ -19,6 +19,19 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class Buffer(Tensor):
+    """torch.nn.Buffer: `self.x = nn.Buffer(t)` in a Module registers t (detached) as a buffer,
+    persistent (in state_dict) unless persistent=False."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = dtypes.as_array([])
+        super().__init__(data.detach() if isinstance(data, Tensor) else dtypes.as_array(data))
+        self.persistent = persistent
+
+
 def __getattr__(name):
     # torch.nn.parameter.UninitializedParameter, defined with the lazy layers
     if name == "UninitializedParameter":
