@@ -12,7 +12,8 @@ from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # 
                             CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
                             KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss,
                             MultiMarginLoss, NLLLoss, PairwiseDistance, PoissonNLLLoss,
-                            SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
+                            SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+                            TripletMarginWithDistanceLoss)
 from fastnn.nn.module import Module  # noqa: F401
 from fastnn.nn.parameter import Buffer, Parameter  # noqa: F401
 from fastnn.nn.containers import (ModuleDict, ModuleList, ParameterDict,  # noqa: F401
@@ -23,7 +24,7 @@ from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  
 from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F401
                                AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
 from fastnn.nn.parallel import DataParallel  # noqa: F401
-from fastnn.nn.resampling import (Embedding, EmbeddingBag, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
+from fastnn.nn.resampling import (ChannelShuffle, Embedding, EmbeddingBag, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
                                   Unflatten, Unfold, Upsample, UpsamplingBilinear2d,
                                   UpsamplingNearest2d)
 from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401

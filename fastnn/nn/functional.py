@@ -57,7 +57,8 @@ from fastnn.ops.margin_losses import (cosine_embedding_loss, gaussian_nll_loss, 
                                       hinge_embedding_loss, margin_ranking_loss,
                                       multi_margin_loss, multilabel_soft_margin_loss,
                                       pairwise_distance, poisson_nll_loss, soft_margin_loss,
-                                      triplet_margin_loss)
+                                      triplet_margin_loss, triplet_margin_with_distance_loss,
+                                      pdist)
 from fastnn.ops.dropouts import (alpha_dropout, dropout1d, dropout2d,  # noqa: F401,E402
                                  dropout3d, feature_alpha_dropout)
 
@@ -132,3 +133,38 @@ def bilinear(input1, input2, weight, bias=None):
                            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
     out = einsum("...i,oij,...j->...o", input1, weight, input2)
     return out + bias if bias is not None else out
+
+
+def channel_shuffle(input, groups):
+    """ShuffleNet's channel shuffle (Zhang et al. 2018): (N, g * k, ...) read as (N, g, k, ...)
+    and written as (N, k, g, ...)."""
+    if input.ndim <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    channels = input.shape[1]
+    if channels % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {channels} "
+                           f"channels and {groups} groups.")
+    n, rest = input.shape[0], tuple(input.shape[2:])
+    return input.reshape(n, groups, channels // groups, *rest).transpose(1, 2) \
+        .reshape(n, channels, *rest)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """Samples from the Gumbel-softmax (Jang et al. 2017): softmax((logits + g) / tau) with
+    g ~ Gumbel(0, 1); hard=True returns the one-hot argmax with the soft sample's gradient
+    (straight through)."""
+    import warnings
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    from fastnn.creation import empty_like, zeros_like
+    gumbels = -empty_like(logits).exponential_().log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

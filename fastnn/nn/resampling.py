@@ -191,6 +191,18 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return rows if scale is None else GradScale.apply(rows, scale[..., None])
 
 
+class ChannelShuffle(Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+
 class PixelShuffle(Module):
     def __init__(self, upscale_factor):
         super().__init__()

@@ -28,6 +28,36 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _reduce(elementwise.clamp(margin + d_pos - d_neg, min=0.0), reduction)
 
 
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """The triplet loss with any distance (pairwise_distance by default); swap takes the
+    nearer of anchor-negative and positive-negative (Balntas et al. 2016)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {anchor.ndim}D, "
+                           f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
+    distance = distance_function or pairwise_distance
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
+    if swap:
+        d_neg = -elementwise.maximum(-d_neg, -distance(positive, negative))
+    return _reduce(elementwise.clamp(margin + d_pos - d_neg, min=0.0), reduction)
+
+
+def pdist(input, p=2):
+    """The distances between every pair of rows i < j, in row-major order of the pairs."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    pairs = input[Tensor._wrap(rows)] - input[Tensor._wrap(cols)]
+    return pairs.norm(p, dim=1)
+
+
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
