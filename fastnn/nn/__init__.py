@@ -22,7 +22,8 @@ from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  
                                      InstanceNorm1d, InstanceNorm2d, LayerNorm,
                                      LocalResponseNorm, RMSNorm)
 from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F401
-                               AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
+                               AdaptiveMaxPool2d, AvgPool1d, LPPool1d, LPPool2d, MaxPool1d,
+                               MaxUnpool1d, MaxUnpool2d)
 from fastnn.nn.parallel import DataParallel  # noqa: F401
 from fastnn.nn.resampling import (ChannelShuffle, Embedding, EmbeddingBag, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
                                   Unflatten, Unfold, Upsample, UpsamplingBilinear2d,

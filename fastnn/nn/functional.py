@@ -168,3 +168,6 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     index = y_soft.max(dim, keepdim=True)[1]
     y_hard = zeros_like(logits).scatter_(dim, index, 1.0)
     return y_hard - y_soft.detach() + y_soft
+
+
+from fastnn.ops.unpool import lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d  # noqa: F401,E402
