@@ -53,3 +53,17 @@ def assert_same_as_torch(ours, theirs, rtol=1e-6):
     """A fastnn result equals torch's: values (to rtol) and the dtype's name."""
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol)
     assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+
+
+def raised(calls):
+    """What each call raises, as 'ExceptionClass: message' ('no error' when it returns), with
+    fastnn's names written as torch's, so two libraries' errors compare as lists."""
+    out = []
+    for call in calls:
+        try:
+            call()
+            out.append("no error")
+        except Exception as error:  # the class and the message are what is compared
+            out.append(f"{type(error).__name__}: {error}".replace("fastnn.tensor.", "torch.")
+                       .replace("fastnn.", "torch."))
+    return out
