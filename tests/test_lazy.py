@@ -15,7 +15,8 @@ try:
 except ImportError:
     torch = None
 
-LAZY = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d"]
+LAZY = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+        "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d"]
 
 
 def test_optimizer_made_before_the_first_batch_trains_the_materialised_parameters():
@@ -69,6 +70,23 @@ def test_signatures_and_reprs_are_torchs(name):
     assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters)
     args = (4, 3) if "Conv" in name else (4,) if "Linear" in name else ()
     assert repr(ours(*args)) == repr(theirs(*args))
+
+
+@requires_torch
+@pytest.mark.parametrize("name,args,shape", [
+    ("LazyConvTranspose2d", (4, 3), (2, 6, 5, 5)),
+    ("LazyConvTranspose2d", (4, 3, 2, 1, 1, 2), (2, 6, 5, 5)),
+    ("LazyConvTranspose1d", (4, 3), (2, 6, 7)),
+    ("LazyInstanceNorm2d", (), (2, 3, 4, 4)), ("LazyInstanceNorm1d", (), (2, 3, 5))])
+def test_transposed_and_instance_norm_layers_materialise_as_torchs(name, args, shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    seen = []
+    for module in (fastnn, torch):
+        layer = getattr(module.nn, name)(*args)
+        layer(module.tensor(x))
+        seen.append((type(layer).__name__, repr(layer),
+                     {k: tuple(v.shape) for k, v in layer.state_dict().items()}))
+    assert seen[0] == seen[1]
 
 
 SOFTMAX_REGRESSION = """

@@ -34,7 +34,8 @@ from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # n
 from fastnn.nn.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
                            RNNCellBase)
 from fastnn.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d,  # noqa: F401
-                            LazyConv2d, LazyLinear)
+                            LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
+                            LazyInstanceNorm1d, LazyInstanceNorm2d, LazyLinear)
 from fastnn.nn.parameter import UninitializedParameter  # noqa: F401,E402
 from fastnn.nn.transformer import (MultiheadAttention, Transformer,  # noqa: F401,E402
                                    TransformerDecoder, TransformerDecoderLayer,

@@ -8,10 +8,11 @@ import numpy as np
 from fastnn import creation
 from fastnn.autograd.grad_mode import no_grad
 from fastnn.dtypes import numpy_dtype
-from fastnn.nn.conv import BatchNorm2d, Conv1d, Conv2d
+from fastnn.nn.conv import (BatchNorm2d, Conv1d, Conv2d, ConvTranspose1d,
+                            ConvTranspose2d)
 from fastnn.nn.layers import Linear
 from fastnn.nn.module import Module
-from fastnn.nn.normalization import BatchNorm1d
+from fastnn.nn.normalization import BatchNorm1d, InstanceNorm1d, InstanceNorm2d
 from fastnn.nn.parameter import Parameter
 
 
@@ -158,3 +159,49 @@ class LazyBatchNorm2d(_LazyNormMixin, BatchNorm2d):
 
 class LazyBatchNorm1d(_LazyNormMixin, BatchNorm1d):
     cls_to_become = BatchNorm1d
+
+
+class _LazyConvTransposeMixin(_LazyConvMixin):
+    """The transposed layers' weight is (in_channels, out_channels / groups, *kernel)."""
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        batched = input.ndim == self._spatial + 2
+        self.in_channels = input.shape[1] if batched else input.shape[0]
+        if self.in_channels % self.groups:
+            raise ValueError("in_channels must be divisible by groups")
+        self.weight.materialize((self.in_channels, self.out_channels // self.groups)
+                                + self.kernel_size)
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
+
+
+class LazyConvTranspose2d(_LazyConvTransposeMixin, ConvTranspose2d):
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device)
+        self._lazy_init(out_channels, bias, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvTransposeMixin, ConvTranspose1d):
+    cls_to_become = ConvTranspose1d
+    _spatial = 1
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device)
+        self._lazy_init(out_channels, bias, dtype)
+
+
+class LazyInstanceNorm2d(_LazyNormMixin, InstanceNorm2d):
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm1d(_LazyNormMixin, InstanceNorm1d):
+    cls_to_become = InstanceNorm1d
