@@ -10,7 +10,8 @@ from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, C
 from fastnn.nn.layers import Bilinear, Flatten, Linear, ReLU, Sequential  # noqa: F401
 from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
                             CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
-                            KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss,
+                            KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, MultiLabelMarginLoss,
+                            MultiLabelSoftMarginLoss,
                             MultiMarginLoss, NLLLoss, PairwiseDistance, PoissonNLLLoss,
                             SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
                             TripletMarginWithDistanceLoss)

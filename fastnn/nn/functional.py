@@ -58,7 +58,7 @@ from fastnn.ops.margin_losses import (cosine_embedding_loss, gaussian_nll_loss, 
                                       multi_margin_loss, multilabel_soft_margin_loss,
                                       pairwise_distance, poisson_nll_loss, soft_margin_loss,
                                       triplet_margin_loss, triplet_margin_with_distance_loss,
-                                      pdist)
+                                      pdist, multilabel_margin_loss)
 from fastnn.ops.dropouts import (alpha_dropout, dropout1d, dropout2d,  # noqa: F401,E402
                                  dropout3d, feature_alpha_dropout)
 

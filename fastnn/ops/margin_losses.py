@@ -48,6 +48,37 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     return _reduce(elementwise.clamp(margin + d_pos - d_neg, min=0.0), reduction)
 
 
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Hinge loss between each target class (the classes listed in `target` before its first
+    -1) and each non-target class: sum of max(0, 1 - (x[target] - x[other])) over the pairs,
+    divided by the class count."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    target = _tensor(target)
+    if input.ndim not in (1, 2) or input.shape[-1] == 0:
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    if target.dtype.name != "int64":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.title}")
+    labels = target._data.reshape(-1, input.shape[-1])
+    classes = labels.shape[1]
+    if ((labels < -1) | (labels >= classes)).any():
+        raise RuntimeError("argument #2 'target' is out of range")
+    # the listed targets end at the first -1; a class listed twice counts twice, as torch's
+    listed = np.cumprod(labels != -1, axis=1).astype(bool)
+    counts = np.zeros(labels.shape, np.float64)
+    rows = np.nonzero(listed)[0]
+    np.add.at(counts, (rows, labels[listed]), 1.0)
+    others = counts == 0
+    weights = (counts[:, :, None] * others[:, None, :]).astype(input.dtype.numpy)
+    x = input.reshape(labels.shape)
+    hinge = elementwise.clamp(1 - x.unsqueeze(2) + x.unsqueeze(1), min=0.0)
+    loss = (hinge * Tensor._wrap(weights)).sum((1, 2)) / classes
+    return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction)
+
+
 def pdist(input, p=2):
     """The distances between every pair of rows i < j, in row-major order of the pairs."""
     if input.ndim != 2:
