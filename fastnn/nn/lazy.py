@@ -100,11 +100,13 @@ class _LazyConvMixin(LazyModuleMixin):
         self.in_channels = input.shape[1] if batched else input.shape[0]
         if self.in_channels % self.groups:
             raise ValueError("in_channels must be divisible by groups")
-        self.weight.materialize((self.out_channels, self.in_channels // self.groups)
-                                + self.kernel_size)
+        self.weight.materialize(self._weight_shape() + self.kernel_size)
         if self.bias is not None:
             self.bias.materialize((self.out_channels,))
         self.reset_parameters()
+
+    def _weight_shape(self):
+        return (self.out_channels, self.in_channels // self.groups)
 
 
 class LazyConv2d(_LazyConvMixin, Conv2d):
@@ -162,18 +164,9 @@ class LazyBatchNorm1d(_LazyNormMixin, BatchNorm1d):
 
 
 class _LazyConvTransposeMixin(_LazyConvMixin):
-    """The transposed layers' weight is (in_channels, out_channels / groups, *kernel)."""
-
-    def initialize_parameters(self, input, *args, **kwargs):
-        batched = input.ndim == self._spatial + 2
-        self.in_channels = input.shape[1] if batched else input.shape[0]
-        if self.in_channels % self.groups:
-            raise ValueError("in_channels must be divisible by groups")
-        self.weight.materialize((self.in_channels, self.out_channels // self.groups)
-                                + self.kernel_size)
-        if self.bias is not None:
-            self.bias.materialize((self.out_channels,))
-        self.reset_parameters()
+    def _weight_shape(self):
+        """The transposed layers' weight is (in_channels, out_channels / groups, *kernel)."""
+        return (self.in_channels, self.out_channels // self.groups)
 
 
 class LazyConvTranspose2d(_LazyConvTransposeMixin, ConvTranspose2d):
