@@ -23,7 +23,8 @@ from fastnn.legacy_types import (BFloat16Tensor, BoolTensor, ByteTensor,  # noqa
 from fastnn.autograd.grad_mode import (enable_grad, inference_mode,  # noqa: F401
                                        is_grad_enabled, is_inference_mode_enabled, no_grad,
                                        set_grad_enabled)
-from fastnn.random import Generator, initial_seed, manual_seed, seed  # noqa: F401
+from fastnn.random import (Generator, get_rng_state, initial_seed, manual_seed,  # noqa: F401
+                           seed, set_rng_state)
 from fastnn.threads import get_num_threads, num_threads, set_num_threads  # noqa: F401
 from fastnn.config import show_config  # noqa: F401
 from fastnn.printing import set_printoptions  # noqa: F401
@@ -179,6 +180,7 @@ from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
 from fastnn import sparse  # noqa: F401,E402
+from fastnn.compiling import compile  # noqa: F401,E402
 from fastnn.layouts import layout, sparse_coo, strided  # noqa: F401,E402
 from fastnn.sparse.ops import sparse_coo_tensor  # noqa: F401,E402
 from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402

@@ -1,5 +1,7 @@
 """One seeded generator for every random op (randn, init, dropout, shuffling), as
 torch.manual_seed seeds torch's default generator."""
+import json
+
 import numpy as np
 
 _generator = np.random.default_rng()
@@ -53,13 +55,45 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        return self.numpy_generator.bit_generator.state
+        """The stream's state as a uint8 tensor (torch's ByteTensor), for set_state."""
+        return _state_bytes(self.numpy_generator)
 
-    def set_state(self, state):
-        self.numpy_generator.bit_generator.state = state
+    def set_state(self, new_state):
+        _restore(self.numpy_generator, new_state)
         return self
 
 
 def rng(generator=None):
     """The NumPy generator behind `generator=` (None: fastnn's default one)."""
     return _generator if generator is None else generator.numpy_generator
+
+
+def _state_bytes(numpy_generator):
+    """A generator's complete state (NumPy's bit-generator dict) as a uint8 tensor: what
+    torch.get_rng_state returns, so it can be saved in a checkpoint and handed back."""
+    from fastnn.tensor import Tensor
+    text = json.dumps(numpy_generator.bit_generator.state, sort_keys=True)
+    return Tensor._wrap(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+
+
+def _restore(numpy_generator, new_state):
+    from fastnn.tensor import Tensor
+    data = new_state._data if isinstance(new_state, Tensor) else np.asarray(new_state)
+    if data.dtype != np.uint8 or data.ndim != 1:
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    try:
+        numpy_generator.bit_generator.state = json.loads(data.tobytes().decode())
+    except (ValueError, TypeError, KeyError) as error:
+        raise RuntimeError(f"Expected an RNG state from get_rng_state, but found {data.size} "
+                           "bytes that are not one") from error
+
+
+def get_rng_state():
+    """The default generator's state (a uint8 tensor), as torch.get_rng_state."""
+    return _state_bytes(_generator)
+
+
+def set_rng_state(new_state):
+    """Restores the default generator to a state from get_rng_state: the random numbers after
+    it repeat."""
+    _restore(_generator, new_state)

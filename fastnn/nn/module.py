@@ -308,6 +308,11 @@ class Module:
     def type(self, dst_type):
         return self.to(dtype=dst_type)
 
+    def compile(self, *args, **kwargs):
+        """torch's in-place Module.compile: fastnn runs eagerly, so there is nothing to do."""
+        from fastnn.compiling import compile as check_arguments
+        check_arguments(lambda: None, *args, **kwargs)
+
     def requires_grad_(self, requires_grad=True):
         for param in self.parameters():
             param.requires_grad_(requires_grad)

@@ -1,5 +1,8 @@
 """torch.nn.utils: gradient clipping, flat parameter vectors and rnn (padding and packing)."""
-from fastnn.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_  # noqa: F401
+from fastnn.nn.utils.clip_grad import (clip_grad_norm, clip_grad_norm_,  # noqa: F401
+                                       clip_grad_value_, clip_grads_with_norm_,
+                                       get_total_norm)
+from fastnn.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 from fastnn.nn.utils.convert_parameters import (parameters_to_vector,  # noqa: F401
                                                 vector_to_parameters)
 from fastnn.nn.utils import rnn  # noqa: F401,E402
