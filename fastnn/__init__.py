@@ -70,11 +70,12 @@ from fastnn.ops.order_statistics import (bucketize, histc, kthvalue, median,  # 
                                          std_mean, var_mean)
 from fastnn.ops.products import (addcdiv, addcmul, arctan2, atan2, block_diag,  # noqa: F401
                                  cdist, cross, kron, tensordot)
+from fastnn.ops.indexing_ops import broadcast_tensors, unravel_index  # noqa: F401,E402
 from fastnn.ops.indexing_ops import (atleast_1d, atleast_2d, atleast_3d,  # noqa: F401
                                      cartesian_prod, column_stack, combinations, dstack,
                                      index_add, index_fill, rot90, scatter_add, take_along_dim,
                                      tensor_split, tril_indices, triu_indices)
-from fastnn.ops.unary_math import erfinv  # noqa: F401
+from fastnn.ops.unary_math import erfinv, sinc  # noqa: F401
 from fastnn.ops.logical_ops import (bitwise_and, bitwise_not, bitwise_or,  # noqa: F401
                                     bitwise_xor)
 from fastnn.ops.more_elementwise import heaviside  # noqa: F401

@@ -203,3 +203,45 @@ def svd_legacy(input, some=True, compute_uv=True):
     if not compute_uv:
         return namedtuple("svd", ["U", "S", "V"])(u * 0, s, _wrap(_swap(vh._data))[0] * 0)
     return namedtuple("svd", ["U", "S", "V"])(u, s, _wrap(_swap(vh._data))[0])
+
+
+def matmul(input, other):
+    """linalg.matmul: the @ product."""
+    return input @ other
+
+
+def cross(input, other, *, dim=-1):
+    return input.cross(other, dim=dim)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return A.diagonal(offset, dim1, dim2)
+
+
+def matrix_power(A, n):
+    return A.matrix_power(n)
+
+
+def vecdot(x, y, *, dim=-1):
+    """sum over `dim` of conj(x) * y (real tensors: x * y)."""
+    return (x * y).sum(dim)
+
+
+def multi_dot(tensors):
+    """The product of a chain of matrices; the first may be a vector (a row), the last a
+    vector (a column), as torch.linalg.multi_dot."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        end = i in (0, len(tensors) - 1)
+        if t.ndim != 2 and not (end and t.ndim == 1):
+            where = "first" if i == 0 else "last" if i == len(tensors) - 1 else None
+            if where:
+                raise RuntimeError(f"multi_dot(): the {where} tensor must be 1D or 2D but got "
+                                   f"{t.ndim}D")
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out

@@ -206,3 +206,31 @@ def column_stack(tensors):
 
 def dstack(tensors):
     return cat(list(atleast_3d(*tensors)) if len(tensors) > 1 else [atleast_3d(*tensors)], 2)
+
+
+def broadcast_tensors(*tensors):
+    """Views of the tensors expanded to their common broadcast shape (torch's error when the
+    shapes do not broadcast)."""
+    from fastnn.ops.broadcast import check_broadcast
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    shape = ()
+    for t in tensors:
+        shape = check_broadcast(shape, tuple(t.shape))
+    return tuple(t.expand(*shape) for t in tensors)
+
+
+def unravel_index(indices, shape):
+    """The coordinates of flat indices in a tensor of `shape` (one int64 tensor per
+    dimension), each index taken modulo the size as torch's arithmetic does."""
+    array = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if array.dtype.kind not in "iu":
+        name = indices.dtype if isinstance(indices, Tensor) else array.dtype
+        raise TypeError(f"expected 'indices' to be integer dtype, but got "
+                        f"{str(name).replace('fastnn.', 'torch.')}")
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("'shape' cannot have negative values, but got "
+                         f"{tuple(shape)}")
+    total = int(np.prod(shape, dtype=np.int64))
+    flat = np.mod(array.astype(np.int64), total) if total else array.astype(np.int64)
+    return tuple(Tensor._wrap(np.ascontiguousarray(c)) for c in np.unravel_index(flat, shape))

@@ -197,3 +197,14 @@ class Erfinv(_Unary):
 
 def erfinv(input):
     return Erfinv.apply(floating(input))
+
+
+def sinc(input):
+    """sin(pi x) / (pi x), 1 at 0 (the normalised sinc); the division runs on x with its
+    zeros replaced, so the unused branch puts no NaN into the gradient."""
+    from fastnn.ops import elementwise
+    from fastnn.tensor import Tensor
+    input = floating(input)
+    zero = Tensor._wrap(input._data == 0)
+    safe = elementwise.where(zero, 1.0, input) * np.pi
+    return elementwise.where(zero, 1.0, sin(safe) / safe)

@@ -1,0 +1,61 @@
+"""torch.broadcast_tensors, torch.unravel_index, torch.sinc and torch.linalg's matmul, cross,
+diagonal, matrix_power, vecdot and multi_dot: values, gradients and errors against torch."""
+import numpy as np
+import fastnn
+from conftest import requires_torch
+from gradcheck import check_op, raised
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+@requires_torch
+def test_broadcast_tensors_and_unravel_index_match_torch():
+    def run(m):
+        out = [t.numpy() for t in m.broadcast_tensors(m.zeros(2, 1), m.arange(3.0),
+                                                      m.ones(1, 1, 1))]
+        for shape in ((2, 4), (3, 1, 5), 7):  # flat indices outside the size wrap, as torch's
+            out += [t.numpy() for t in m.unravel_index(m.tensor([9, -1, 17, 4, 0]), shape)]
+        return out
+    for got, want in zip(run(fastnn), run(torch)):
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+
+
+@requires_torch
+def test_sinc_matches_torch_and_finite_differences():
+    x = np.array([0.5, 1.0, -2.3, 0.25, 3.7])
+    check_op(fastnn.sinc, [x], torch_fn=torch.sinc)
+    t = fastnn.tensor([0.0, 1e-4], requires_grad=True)
+    fastnn.sinc(t).sum().backward()
+    assert np.isfinite(t.grad.numpy()).all() and fastnn.sinc(fastnn.tensor(0.0)).item() == 1.0
+
+
+@requires_torch
+def test_linalg_helpers_match_torch():
+    rng = np.random.default_rng(0)
+    a, b, v = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    sq = rng.standard_normal((3, 3))
+    for name, fn in [("multi_dot", lambda m: m.linalg.multi_dot([m.tensor(a), m.tensor(b),
+                                                                 m.tensor(v)])),
+                     ("vecdot", lambda m: m.linalg.vecdot(m.tensor(a), m.tensor(a))),
+                     ("matrix_power", lambda m: m.linalg.matrix_power(m.tensor(sq), 3)),
+                     ("diagonal", lambda m: m.linalg.diagonal(m.tensor(sq), offset=1)),
+                     ("matmul", lambda m: m.linalg.matmul(m.tensor(a), m.tensor(b))),
+                     ("cross", lambda m: m.linalg.cross(m.tensor(sq), m.tensor(sq.T)))]:
+        np.testing.assert_allclose(fn(fastnn).numpy(), fn(torch).numpy(), rtol=1e-12,
+                                   err_msg=name)
+
+
+@requires_torch
+def test_errors_are_torchs():
+    def errors(m):
+        a = m.zeros(2, 3)
+        return raised([lambda: m.broadcast_tensors(m.zeros(2), m.zeros(3)),
+                       lambda: m.unravel_index(m.tensor([1.0]), (2, 4)),
+                       lambda: m.linalg.multi_dot([a]),
+                       lambda: m.linalg.multi_dot([m.zeros(2, 2, 2), a]),
+                       lambda: m.linalg.multi_dot([a, m.zeros(3, 3, 3), m.zeros(3, 2)])])
+    assert errors(fastnn) == errors(torch)
