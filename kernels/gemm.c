@@ -305,7 +305,7 @@ int fnn_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     if (empty_product(M, N, K, C, ldc, bias, relu, accumulate)) return FNN_OK;
     const fnn_gemm_config *cfg = &fnn_gemm_configs[fnn_isa_active()];
     int threads = fnn_region_threads();
-    const int small_form = fnn_sgemm_small_form(M, N, K, csa, rsb, csb);
+    const int small_form = fnn_sgemm_small_form(M, N, K, csa, rsb, csb, 1);
     if (small_form != FNN_SMALL_NONE) {
         if ((double)M * (double)N * (double)K < FNN_GEMM_PARALLEL_MIN_WORK) threads = 1;
         fnn_sgemm_small(small_form, threads, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, bias,

@@ -562,7 +562,7 @@ int fnn_sgemm_bf16(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     /* Few rows (autocast inference at batch 1-16): the weights read in place and rounded as
      * they are loaded, rather than all of them packed for a 12-row tile (73 us against the
      * float32 path's 25 us for the d2l MLP at batch 1) */
-    const int small_form = fnn_sgemm_small_form(M, N, K, 1, rsb, csb); /* A copied row-major */
+    const int small_form = fnn_sgemm_small_form(M, N, K, 1, rsb, csb, 0); /* A copied row-major */
     if (small_form != FNN_SMALL_NONE) {
         /* A's few rows rounded once, here, into row-major scratch (the kernels read each row
          * once per block of columns) */

@@ -1,8 +1,10 @@
-/* Few-row products (M <= FNN_SMALL_M_MAX rows of A): a prediction on one example, a batch-1
- * training step. The blocked GEMM (gemm.c) packs a KC x NC panel of B before it multiplies;
- * with one row of A each packed element is then used once, and packing the MLP's 784 x 256
- * weight cost 46 us against OpenBLAS's 7 us for the whole 1 x 784 @ 784 x 256 product (issue
- * 12). These kernels read B in place, in whichever of its two layouts has contiguous rows:
+/* Few-row products (M <= FNN_SMALL_M_MAX rows of A, up to FNN_SMALL_M_WIDE in float32 where
+ * the re-read operand stays in L2; gemm_small.h): a prediction on one example, a batch-1
+ * training step, a batch-32 forward. The blocked GEMM (gemm.c) packs a KC x NC panel of B
+ * before it multiplies; with one row of A each packed element is then used once, and
+ * packing the MLP's 784 x 256 weight cost 46 us against OpenBLAS's 7 us for the whole
+ * 1 x 784 @ 784 x 256 product (issue 12). These kernels read B in place, in whichever of its
+ * two layouts has contiguous rows:
  *   dot form   B = W^T, W row-major (Linear's forward): each output is a dot product of a row
  *              of A with a row of W, vectorised along K;
  *   axpy form  B row-major (the input gradient g @ W, the weight gradient g^T @ x): rows of C
@@ -81,11 +83,19 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 static const int floats_per_vector[4] = {4, 8, 16, 16};
 
 int fnn_sgemm_small_form(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t csa, ptrdiff_t rsb,
-                         ptrdiff_t csb)
+                         ptrdiff_t csb, int wide)
 {
-    if (M < 1 || M > FNN_SMALL_M_MAX || N < 1 || K < 1) return FNN_SMALL_NONE;
-    if (rsb == 1 && csa == 1 && K >= 16) return FNN_SMALL_DOT;
-    if (csb == 1 && N >= floats_per_vector[fnn_isa_active()]) return FNN_SMALL_AXPY;
+    if (M < 1 || M > (wide ? FNN_SMALL_M_WIDE : FNN_SMALL_M_MAX) || N < 1 || K < 1)
+        return FNN_SMALL_NONE;
+    const int few = M <= FNN_SMALL_M_MAX;
+    /* The dot form reads all of A again for each block of 4 rows of W, the axpy form all of B
+     * for each block of 4 rows of A: beyond a few rows that must come from L2, not memory (a
+     * convolution's 32 x 288 @ 288 x 100352 im2col product would stream 115 MB 8 times). */
+    if (rsb == 1 && csa == 1 && K >= 16 && (few || (double)M * K <= FNN_SMALL_REREAD_FLOATS))
+        return FNN_SMALL_DOT;
+    if (csb == 1 && N >= floats_per_vector[fnn_isa_active()] &&
+        (few || (double)K * N <= FNN_SMALL_REREAD_FLOATS))
+        return FNN_SMALL_AXPY;
     return FNN_SMALL_NONE;
 }
 

@@ -168,6 +168,24 @@ def test_few_rows_read_the_weights_in_place_on_any_thread_count(m):
 
 
 @needs_bf16
+def test_seventeen_rows_and_more_take_the_packed_bfloat16_path():
+    """The float32 few-row kernels go on to 64 rows (gemm_small.h); the bfloat16 variant stops
+    at 16: it multiplies in float32 FMAs, while VDPBF16PS on packed panels does twice the
+    arithmetic per instruction (autocast's batch-32 forward)."""
+    rng = np.random.default_rng(17)
+    a = rng.standard_normal((17, 784), dtype=np.float32)
+    w = rng.standard_normal((256, 784), dtype=np.float32)
+    small_before = _kernels.call_counts()["gemm_small"]
+    bf16_before = _kernels.call_counts()["gemm_bf16"]
+    out = np.empty((17, 256), np.float32)
+    assert _kernels.gemm_bf16(a, w.T, out, None, False, False)
+    assert _kernels.call_counts()["gemm_small"] == small_before
+    assert _kernels.call_counts()["gemm_bf16"] == bf16_before + 1
+    np.testing.assert_allclose(out, expected(a, w.T, None, None, False, False), rtol=1e-5,
+                               atol=2e-6 * 784 ** 0.5 * 4)
+
+
+@needs_bf16
 @pytest.mark.parametrize("m,n,k", [(1, 1, 1), (5, 7, 3), (13, 33, 35), (37, 65, 129),
                                    (100, 300, 1000), (30, 40, 4099),
                                    # K even and N <= 256: row-major A read in place, with

@@ -1,4 +1,5 @@
-"""The few-row GEMM path (kernels/gemm_small.c): M <= 16 rows read B in place, in the dot form
+"""The few-row GEMM path (kernels/gemm_small.c): M <= 16 rows (up to 64 where the operand read
+again per block of rows or columns fits in L2, kernels/gemm_small.h) read B in place, in the dot form
 (B = W^T, Linear's forward) or the axpy form (B with contiguous rows, the backward products).
 Every instruction set, every remainder of the register blocks, the epilogue flags, strided
 operands, thread counts; and proof that the path ran (its call counter)."""
@@ -10,6 +11,8 @@ from fastnn import _kernels, backend
 
 ISAS = [isa for isa in ("generic", "avx2", "avx512") if _kernels.isa_supported(isa)]
 SMALL_M_MAX = 16
+SMALL_M_WIDE = 64  # float32 only, while M * K (dot form) or K * N (axpy form) <= 256 Ki floats
+REREAD_FLOATS = 256 * 1024
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def small_calls():
 
 
 @pytest.mark.parametrize("isa_forced", ISAS, indirect=True)
-@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 16])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 16, 17, 34, 64])
 @pytest.mark.parametrize("n", [1, 3, 8, 17, 63, 65, 256])
 @pytest.mark.parametrize("k", [1, 5, 16, 17, 100, 784])
 def test_dot_and_axpy_forms_match_float64(isa_forced, m, n, k):
@@ -59,12 +62,40 @@ def test_dot_and_axpy_forms_match_float64(isa_forced, m, n, k):
 def test_the_small_path_runs_for_few_rows_only(isa_forced):
     rng = np.random.default_rng(0)
     w = rng.standard_normal((256, 784), dtype=np.float32)
-    for m, runs_small in ((1, True), (SMALL_M_MAX, True), (SMALL_M_MAX + 1, False)):
+    for m, runs_small in ((1, True), (SMALL_M_MAX, True), (SMALL_M_MAX + 1, True),
+                          (32, True), (SMALL_M_WIDE, True), (SMALL_M_WIDE + 1, False)):
         x = rng.standard_normal((m, 784), dtype=np.float32)
         before = small_calls()
         backend.gemm(x, w.T, backend="cython")          # Linear forward: dot form
         backend.gemm(x[:, :256], w, backend="cython")   # input gradient g @ W: axpy form
         assert (small_calls() - before == 2) == runs_small, m
+
+
+@pytest.mark.parametrize("isa_forced", ISAS, indirect=True)
+def test_wide_small_path_only_while_the_reread_operand_fits_in_l2(isa_forced):
+    """Beyond 16 rows the dot form reads all of A again per 4 rows of W and the axpy form all
+    of B per 4 rows of A: past REREAD_FLOATS that streams from memory, and the blocked path
+    runs instead (an im2col convolution's product, 32 x 288 @ 288 x 100352, would otherwise
+    stream 115 MB eight times). Up to 16 rows the small path runs whatever the size."""
+    rng = np.random.default_rng(3)
+    k_big = REREAD_FLOATS // 32 + 1
+    for m, k, runs_small in ((32, REREAD_FLOATS // 32, True), (32, k_big, False),
+                             (16, k_big, True)):
+        x = rng.standard_normal((m, k), dtype=np.float32)
+        w = rng.standard_normal((8, k), dtype=np.float32)
+        before = small_calls()
+        out = backend.gemm(x, w.T, backend="cython")    # dot form, re-reads x: m * k floats
+        assert (small_calls() - before == 1) == runs_small, (m, k)
+        np.testing.assert_allclose(out, x.astype(np.float64) @ w.T, rtol=1e-4, atol=1e-2)
+    n_big = REREAD_FLOATS // 64 + 16
+    for m, n, runs_small in ((32, REREAD_FLOATS // 64, True), (32, n_big, False),
+                             (16, n_big, True)):
+        g = rng.standard_normal((m, 64), dtype=np.float32)
+        b = rng.standard_normal((64, n), dtype=np.float32)
+        before = small_calls()
+        out = backend.gemm(g, b, backend="cython")      # axpy form, re-reads b: 64 * n floats
+        assert (small_calls() - before == 1) == runs_small, (m, n)
+        np.testing.assert_allclose(out, g.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
 
 
 def test_axpy_tail_writes_only_its_columns():
