@@ -57,8 +57,13 @@ def record(benchmark, group, contender, threads, flops=None, **extra):
 def _idle_thread_pools():
     """Let the previous contender's worker threads stop spinning before timing the next.
     OpenBLAS workers busy-wait for up to ~0.1 s after a call and libgomp's for a while too;
-    on a 2-core machine a spinning pool steals a core from whoever is measured next."""
+    on a 2-core machine a spinning pool steals a core from whoever is measured next.
+    fastnn's busy-core adaptation (kernels/threads.c) starts each benchmark afresh too: a
+    pool still spinning, or the busy process of test_bench_busy_core.py, can leave it on one
+    thread for up to 1.6 s of back-off, which would then be charged to the next benchmark."""
     time.sleep(0.3)
+    from fastnn import _kernels
+    _kernels.contention_reset()
     yield
 
 
