@@ -3,6 +3,7 @@ epoch atomically (so a kill loses at most the running epoch and --resume continu
 and write metrics.json, model.safetensors and curves.png into the output directory."""
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -206,10 +207,18 @@ class Run:
         checkpoint.restore_rng(info)
         self.epochs = info["epochs"]
         self.loader._epoch = len(self.epochs)
-        if self.scheduler is not None:  # replay the schedule to the resumed epoch
+        if self.scheduler is not None:
+            # Replay the schedule to the resumed epoch from the initial rate: the schedules are
+            # chainable (each step scales the rate the optimizer holds), and the loaded state
+            # holds the rate already scheduled for the last finished epoch.
+            for group in self.optimizer.param_groups:
+                group["lr"] = group.get("initial_lr", learning_rate(self.config))
             self.scheduler = make_scheduler(self.config, self.optimizer)
-            for _ in self.epochs:
-                self.scheduler.step()
+            with warnings.catch_warnings():
+                # "lr_scheduler.step() before optimizer.step()": true of a replay, and harmless
+                warnings.simplefilter("ignore", UserWarning)
+                for _ in self.epochs:
+                    self.scheduler.step()
         self.log(f"resuming {self.out} after epoch {len(self.epochs)}")
 
     def save_checkpoint(self):

@@ -162,15 +162,7 @@ class SWALR(LRScheduler):
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got "
                              f"{anneal_epochs}")
         self.anneal_epochs = anneal_epochs
-        self._step_count = 0
         super().__init__(optimizer, last_epoch)
-
-    def step(self, epoch=None):
-        if epoch is not None:
-            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is "
-                          "being deprecated where possible.", UserWarning, stacklevel=2)
-        self._step_count += 1
-        super().step(epoch)
 
     @staticmethod
     def _linear_anneal(t):
@@ -186,7 +178,8 @@ class SWALR(LRScheduler):
         return swa_lr if alpha == 1 else (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self):
-        step = self._step_count - 1
+        self._warn_if_not_in_step()
+        step = self._step_count - 1  # counted by LRScheduler.step
         if self.anneal_epochs == 0:
             step = max(1, step)
         prev_alpha = self.anneal_func(max(0, min(1, (step - 1) / max(1, self.anneal_epochs))))
