@@ -1,15 +1,26 @@
-"""fastnn.save / fastnn.load: state dicts as safetensors files (no pickle, so loading a file
-cannot run code). Writes go to a temporary file in the same directory and are renamed into
-place, so a crash mid-write never leaves a truncated checkpoint under the real name.
-The keys and shapes are torch's, so safetensors.torch.load_file reads them into the same
-PyTorch model."""
+"""fastnn.save / fastnn.load: state dicts as safetensors files. Writes go to a temporary file
+in the same directory and are renamed into place, so a crash mid-write never leaves a truncated
+checkpoint under the real name. The keys and shapes are torch's, so safetensors.torch.load_file
+reads them into the same PyTorch model.
+
+Whole objects (torch.save(model, f), as pytorch/examples' word_language_model and
+super_resolution do) are pickled with every tensor moved into the safetensors body, and loaded
+as torch.load loads them by default (weights_only=True): the unpickler resolves only the
+globals allowed by default (fastnn_pickle.DEFAULT_SAFE_GLOBALS) or by the caller
+(serialization.add_safe_globals / safe_globals), checked by name before anything is imported,
+so a file cannot run code the caller did not name."""
+import io
 import json
 import os
+import pickle
 import tempfile
 
 import numpy as np
 
 from fastnn import dtypes
+from fastnn.safe_globals import (add_safe_globals, allowed_global_names,  # noqa: F401
+                                 clear_safe_globals, get_safe_globals, safe_globals,
+                                 unsupported_global_message)
 from fastnn.tensor import Tensor
 
 
@@ -31,8 +42,14 @@ def save(obj, f, pickle_module=None, pickle_protocol=None):
         payload = to_bytes(arrays)
     else:
         arrays = {}
-        tree = _encode(obj, arrays)
-        payload = to_bytes(arrays, metadata={_TREE_KEY: json.dumps(tree)})
+        try:
+            tree = _encode(obj, arrays)
+        except _NotATree:
+            arrays = {}
+            payload = to_bytes(_pickled(obj, arrays, pickle_protocol),
+                               metadata={_FORMAT_KEY: "pickle"})
+        else:
+            payload = to_bytes(arrays, metadata={_TREE_KEY: json.dumps(tree)})
     if hasattr(f, "write"):
         f.write(payload)
     else:
@@ -40,6 +57,87 @@ def save(obj, f, pickle_module=None, pickle_protocol=None):
 
 
 _TREE_KEY = "fastnn.object"
+_FORMAT_KEY = "fastnn.format"
+_PICKLE_KEY = "__fastnn_pickle__"  # the uint8 array holding the pickle stream
+
+
+class _NotATree(TypeError):
+    """An object the JSON tree cannot hold: the whole object is pickled instead."""
+
+
+class _Pickler(pickle.Pickler):
+    """Tensors and arrays go to the safetensors body by persistent id; one tensor reached
+    twice (tied weights) is stored once and loads as one tensor."""
+
+    def __init__(self, file, arrays, protocol):
+        super().__init__(file, protocol=protocol)
+        self.arrays, self.seen = arrays, {}
+
+    def persistent_id(self, obj):
+        if not isinstance(obj, (Tensor, np.ndarray)):
+            return None
+        if id(obj) in self.seen:
+            return self.seen[id(obj)][0]
+        from fastnn.nn.parameter import Buffer, Parameter
+        key = f"t{len(self.arrays)}"
+        self.arrays[key] = np.ascontiguousarray(_array(obj))
+        if isinstance(obj, np.ndarray):
+            pid = ("ndarray", key)
+        else:
+            kind = ("parameter" if isinstance(obj, Parameter) else
+                    "buffer" if isinstance(obj, Buffer) else "tensor")
+            pid = ("tensor", key, kind, bool(obj.requires_grad))
+        self.seen[id(obj)] = (pid, obj)  # obj kept alive so that its id stays unique
+        return pid
+
+
+def _pickled(obj, arrays, protocol):
+    stream = io.BytesIO()
+    _Pickler(stream, arrays, protocol or pickle.DEFAULT_PROTOCOL).dump(obj)
+    arrays[_PICKLE_KEY] = np.frombuffer(stream.getvalue(), dtype=np.uint8)
+    return arrays
+
+
+class _Unpickler(pickle.Unpickler):
+    """Globals by name: with weights_only only the allowed ones, checked before the module
+    is imported (importing one can run code)."""
+
+    def __init__(self, file, arrays, weights_only):
+        super().__init__(file)
+        self.arrays, self.loaded = arrays, {}
+        self.allowed = allowed_global_names() if weights_only else None
+
+    def find_class(self, module, name):
+        if self.allowed is not None and f"{module}.{name}" not in self.allowed:
+            raise pickle.UnpicklingError(unsupported_global_message(f"{module}.{name}"))
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        key = pid[1]
+        if key not in self.loaded:
+            if key not in self.arrays or key == _PICKLE_KEY:
+                raise pickle.UnpicklingError(f"the pickle refers to a tensor {key!r} the file "
+                                             "does not hold")
+            array = self.arrays[key]
+            if pid[0] == "ndarray":
+                self.loaded[key] = array
+            else:
+                from fastnn.nn.parameter import Buffer, Parameter
+                kind, requires_grad = pid[2], pid[3]
+                tensor = Tensor._wrap(array)
+                if kind == "parameter":
+                    tensor = Parameter(tensor, requires_grad=requires_grad)
+                elif kind == "buffer":
+                    tensor = Buffer(tensor)
+                else:
+                    tensor.requires_grad = requires_grad
+                self.loaded[key] = tensor
+        return self.loaded[key]
+
+
+def _unpickled(arrays, weights_only):
+    stream = io.BytesIO(arrays[_PICKLE_KEY].tobytes())
+    return _Unpickler(stream, arrays, weights_only).load()
 
 
 def _array(value):
@@ -61,8 +159,7 @@ def _encode(value, arrays):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"fastnn.save stores tensors, arrays, numbers, strings, bools, None and "
-                    f"dicts/lists/tuples of them (no pickle); got {type(value).__name__}")
+    raise _NotATree(type(value).__name__)
 
 
 def _decode(node, arrays):
@@ -96,8 +193,11 @@ def atomic_write(path, payload):
         raise
 
 
-def load(f, map_location=None, pickle_module=None, weights_only=True, mmap=None):
-    """What save() wrote: a {name: Tensor} dict for a state dict, else the saved tree."""
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """What save() wrote: a {name: Tensor} dict for a state dict, else the saved tree or
+    object. weights_only (the default, None, means True as in torch 2.6+): a pickled object
+    may only use the allowed globals; weights_only=False trusts the file (it may run code)."""
     from safetensors.numpy import load as from_bytes
 
     if hasattr(f, "read"):  # a binary file object, as torch.load takes
@@ -120,4 +220,6 @@ def load(f, map_location=None, pickle_module=None, weights_only=True, mmap=None)
     arrays = {name: dtypes.as_array(array, copy=True) for name, array in arrays.items()}
     if _TREE_KEY in metadata:
         return _decode(json.loads(metadata[_TREE_KEY]), arrays)
+    if metadata.get(_FORMAT_KEY) == "pickle" and _PICKLE_KEY in arrays:
+        return _unpickled(arrays, weights_only is not False)
     return {name: Tensor._wrap(array) for name, array in arrays.items()}

@@ -41,3 +41,4 @@ from fastnn.nn.parameter import UninitializedParameter  # noqa: F401,E402
 from fastnn.nn.transformer import (MultiheadAttention, Transformer,  # noqa: F401,E402
                                    TransformerDecoder, TransformerDecoderLayer,
                                    TransformerEncoder, TransformerEncoderLayer)
+from fastnn.nn import modules  # noqa: F401,E402  (torch.nn.modules.<file>.<Layer>)
