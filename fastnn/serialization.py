@@ -6,7 +6,7 @@ reads them into the same PyTorch model.
 Whole objects (torch.save(model, f), as pytorch/examples' word_language_model and
 super_resolution do) are pickled with every tensor moved into the safetensors body, and loaded
 as torch.load loads them by default (weights_only=True): the unpickler resolves only the
-globals allowed by default (fastnn_pickle.DEFAULT_SAFE_GLOBALS) or by the caller
+globals allowed by default (fastnn/safe_globals.py) or by the caller
 (serialization.add_safe_globals / safe_globals), checked by name before anything is imported,
 so a file cannot run code the caller did not name."""
 import io

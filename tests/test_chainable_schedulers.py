@@ -303,3 +303,10 @@ def test_reduce_on_plateau_is_a_scheduler_and_takes_tensor_metrics():
     plateau.step(fastnn.tensor(1.0))
     plateau.step(fastnn.tensor(2.0))
     assert plateau.get_last_lr() == [0.05] and not plateau.in_cooldown
+
+
+def test_the_old_base_class_name_is_kept_like_torch():
+    for m in (torch, fastnn):
+        S = m.optim.lr_scheduler
+        assert issubclass(S._LRScheduler, S.LRScheduler)
+        assert S._LRScheduler.__name__ == "_LRScheduler"

@@ -317,3 +317,19 @@ def test_torch_nn_modules_paths_name_the_same_classes():
     import fastnn.nn.modules.rnn as rnn_file  # importable as a module, too
     assert rnn_file.LSTM is nn.LSTM
     assert issubclass(fastnn.nn.modules.linear.NonDynamicallyQuantizableLinear, nn.Linear)
+
+
+@pytest.mark.parametrize("entry_of", [lambda lib: (lib.nn.PixelShuffle,),
+                                      lambda lib: (lib.nn.PixelShuffle, 3)])
+def test_a_malformed_allowlist_pair_fails_at_the_load_like_torch(entry_of):
+    torch = pytest.importorskip("torch")
+    errors = []
+    for lib in (torch, fastnn):
+        buffer = io.BytesIO()
+        lib.save(lib.nn.PixelShuffle(2), buffer)
+        buffer.seek(0)
+        with lib.serialization.safe_globals([entry_of(lib)]):  # accepted here, as torch does
+            with pytest.raises(Exception) as info:
+                lib.load(buffer)
+        errors.append((type(info.value), str(info.value)))
+    assert errors[1] == errors[0]

@@ -9,6 +9,7 @@ rate set by hand between steps carries on. step(epoch) jumps to an epoch through
 form, with torch's deprecation warning; SequentialLR's milestones use the closed form too."""
 import bisect
 import math
+import types
 import warnings
 import weakref
 from collections import Counter
@@ -127,15 +128,19 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            self._apply(self.get_lr)
+        else:
+            self.last_epoch = epoch
+            self._apply(getattr(self, "_get_closed_form_lr", self.get_lr))
+
+    def _apply(self, compute):
+        """Each group's lr from compute() (get_lr called from here does not warn), then
+        _last_lr."""
         self._get_lr_called_within_step = True
         try:
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                closed = getattr(self, "_get_closed_form_lr", None)
-                values = closed() if closed is not None else self.get_lr()
+            values = compute()
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -212,25 +217,55 @@ def _per_group(value, optimizer, name):
     return [value] * len(optimizer.param_groups)
 
 
-def _lambdas_state(scheduler):
-    """state_dict of a scheduler holding lr_lambdas: plain functions are not saved, callable
-    objects save their __dict__ (torch's format)."""
-    state = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-    state["lr_lambdas"] = [None if type(fn).__name__ == "function" else fn.__dict__.copy()
-                           for fn in scheduler.lr_lambdas]
+def _state_dict(scheduler, key, saved):
+    """torch's state_dict of a scheduler holding a list under `key` (lr_lambdas, _schedulers):
+    its attributes but the optimizer, with each item of the list as saved(item)."""
+    state = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", key)}
+    state[key] = [saved(item) for item in getattr(scheduler, key)]
     return state
 
 
-def _load_lambdas_state(scheduler, state_dict):
-    lambdas = state_dict.pop("lr_lambdas")
+def _load_state_dict(scheduler, state_dict, key, restore):
+    items = state_dict.pop(key)
     scheduler.__dict__.update(state_dict)
-    state_dict["lr_lambdas"] = lambdas  # the caller's dict is left as it was
-    for fn, saved in zip(scheduler.lr_lambdas, lambdas):
-        if saved is not None:
-            fn.__dict__.update(saved)
+    state_dict[key] = items  # the caller's dict is left as it was
+    for item, saved in zip(getattr(scheduler, key), items):
+        restore(item, saved)
 
 
-class LambdaLR(LRScheduler):
+def _saved_lambda(fn):
+    """Plain functions are not saved; callable objects save their __dict__ (torch's format)."""
+    return None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+
+
+def _restore_lambda(fn, saved):
+    if saved is not None:
+        fn.__dict__.update(saved)
+
+
+class _HoldsLambdas:
+    """state_dict / load_state_dict of a scheduler with lr_lambdas (LambdaLR, MultiplicativeLR)."""
+
+    def state_dict(self):
+        return _state_dict(self, "lr_lambdas", _saved_lambda)
+
+    def load_state_dict(self, state_dict):
+        _load_state_dict(self, state_dict, "lr_lambdas", _restore_lambda)
+
+
+class _HoldsSchedulers:
+    """state_dict / load_state_dict of a scheduler of schedulers (SequentialLR,
+    ChainedScheduler): each inner scheduler's own state_dict."""
+
+    def state_dict(self):
+        return _state_dict(self, "_schedulers", lambda s: s.state_dict())
+
+    def load_state_dict(self, state_dict):
+        _load_state_dict(self, state_dict, "_schedulers",
+                         lambda s, saved: s.load_state_dict(saved))
+
+
+class LambdaLR(_HoldsLambdas, LRScheduler):
     """lr = base_lr * lr_lambda(epoch), one function or one per parameter group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
@@ -241,12 +276,6 @@ class LambdaLR(LRScheduler):
     def get_lr(self):
         self._warn_if_not_in_step()
         return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
-
-    def state_dict(self):
-        return _lambdas_state(self)
-
-    def load_state_dict(self, state_dict):
-        _load_lambdas_state(self, state_dict)
 
 
 class MultiStepLR(LRScheduler):
@@ -382,14 +411,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             else:
                 self.T_i, self.T_cur = self.T_0, epoch
         self.last_epoch = math.floor(epoch)
-        self._get_lr_called_within_step = True
-        try:
-            values = self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            _set_lr(group, lr)
-        self._last_lr = _lrs(self.optimizer)
+        self._apply(self.get_lr)
 
 
 class OneCycleLR(LRScheduler):
@@ -586,21 +608,7 @@ def _check_schedulers(kind, schedulers, optimizer, what):
                 f"which is different from {type(optimizer).__name__}.")
 
 
-def _nested_state(scheduler):
-    state = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", "_schedulers")}
-    state["_schedulers"] = [s.state_dict() for s in scheduler._schedulers]
-    return state
-
-
-def _load_nested_state(scheduler, state_dict):
-    inner = state_dict.pop("_schedulers")
-    scheduler.__dict__.update(state_dict)
-    state_dict["_schedulers"] = inner  # the caller's dict is left as it was
-    for s, saved in zip(scheduler._schedulers, inner):
-        s.load_state_dict(saved)
-
-
-class SequentialLR(LRScheduler):
+class SequentialLR(_HoldsSchedulers, LRScheduler):
     """schedulers[i] runs from milestones[i-1] on; at a milestone the next one starts from its
     epoch 0, by its closed form."""
 
@@ -639,14 +647,8 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self):
-        return _nested_state(self)
 
-    def load_state_dict(self, state_dict):
-        _load_nested_state(self, state_dict)
-
-
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_HoldsSchedulers, LRScheduler):
     """Steps every scheduler in the list, each scaling what the one before left: chainable
     schedules compose."""
 
@@ -664,12 +666,6 @@ class ChainedScheduler(LRScheduler):
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
-
-    def state_dict(self):
-        return _nested_state(self)
-
-    def load_state_dict(self, state_dict):
-        _load_nested_state(self, state_dict)
 
 
 class PolynomialLR(LRScheduler):
@@ -693,7 +689,7 @@ class PolynomialLR(LRScheduler):
                 ** self.power for base in self.base_lrs]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_HoldsLambdas, LRScheduler):
     """lr *= lr_lambda(epoch) at each step."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
@@ -709,12 +705,6 @@ class MultiplicativeLR(LRScheduler):
         if self._is_initial:
             return _lrs(self.optimizer)
         return [lr * f(self.last_epoch) for f, lr in zip(self.lr_lambdas, _lrs(self.optimizer))]
-
-    def state_dict(self):
-        return _lambdas_state(self)
-
-    def load_state_dict(self, state_dict):
-        _load_lambdas_state(self, state_dict)
 
 
 class CyclicLR(LRScheduler):

@@ -5,7 +5,6 @@ rate to a constant SWA rate, update_bn recomputes the batch-norm statistics for 
 weights with one pass over the data."""
 import itertools
 import math
-import warnings
 from copy import deepcopy
 
 from fastnn import creation

@@ -51,19 +51,17 @@ _LAYOUT = {
 }
 
 
-def _submodule(file, names):
-    module = types.ModuleType(f"{__name__}.{file}", f"torch.nn.modules.{file}'s classes")
-    for name in names:
-        if hasattr(_nn, name):
-            setattr(module, name, getattr(_nn, name))
-            globals()[name] = getattr(_nn, name)
-    return module
-
+_LAYOUT["linear"].append("NonDynamicallyQuantizableLinear")
+_CLASSES = {name: getattr(_nn, name) for names in _LAYOUT.values() for name in names
+            if hasattr(_nn, name)}
+_CLASSES["NonDynamicallyQuantizableLinear"] = NonDynamicallyQuantizableLinear
 
 for _file, _names in _LAYOUT.items():
-    _module = _submodule(_file, _names)
-    if _file == "linear":
-        _module.NonDynamicallyQuantizableLinear = NonDynamicallyQuantizableLinear
-    sys.modules[_module.__name__] = _module
+    _module = types.ModuleType(f"{__name__}.{_file}", f"torch.nn.modules.{_file}'s classes")
+    for _name in _names:
+        if _name in _CLASSES:
+            setattr(_module, _name, _CLASSES[_name])
+    sys.modules[_module.__name__] = _module  # `import fastnn.nn.modules.rnn` works too
     globals()[_file] = _module
-del _file, _names, _module
+globals().update(_CLASSES)  # torch.nn.modules.Linear, as in torch
+del _file, _names, _module, _name
