@@ -28,6 +28,7 @@ C_SOURCES = [
     "kernels/conv.c",
     "kernels/conv_implicit.c",
     "kernels/conv_winograd.c",
+    "kernels/conv_phased.c",
     "kernels/pool.c",
     "kernels/batchnorm.c",
     "kernels/gemm_ukernel_avx512.c",

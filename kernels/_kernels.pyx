@@ -99,7 +99,7 @@ ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
-                "conv2d_24x16", "sum")
+                "conv2d_24x16", "sum", "conv2d_phased")
 
 
 def isa_supported(str name):
@@ -128,9 +128,10 @@ CONV_IMPLICIT_MODES = ("never", "auto", "always")
 
 
 def conv_implicit_mode(str mode=None):
-    """Which stride-1 convolution passes run as implicit GEMMs (kernels/conv_implicit.c):
-    "auto" (the measured rules in conv.c, the default), "always" (every one that can: tests)
-    or "never" (all on im2col: side-by-side benchmarks). Returns the mode before the call."""
+    """Which convolution passes run as implicit GEMMs (kernels/conv_implicit.c; strided ones
+    on the input's phases, kernels/conv_phased.c): "auto" (the measured rules in conv.c, the
+    default), "always" (every one that can: tests) or "never" (all on im2col: side-by-side
+    benchmarks). Returns the mode before the call."""
     previous = CONV_IMPLICIT_MODES[fnn_conv_implicit_mode()]
     if mode is not None:
         if mode not in CONV_IMPLICIT_MODES:

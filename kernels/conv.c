@@ -16,6 +16,7 @@
  */
 #include "conv.h"
 #include "conv_implicit.h"
+#include "conv_phased.h"
 #include "conv_shared.h"
 #include "fastnn_kernels.h"
 #include "parallel.h"
@@ -247,6 +248,26 @@ static fnn_iconv implicit_shape(const fnn_conv_shape *s)
     return is;
 }
 
+/* Whether a strided pass runs as the stride-1 convolution on the input's phases
+ * (conv_phased.c), written to *ps: where that convolution suits the implicit GEMM and an image
+ * has at least PHASED_MIN_PIXELS output pixels. The implicit GEMM is one image's, with the
+ * pixels as its N (forward) or its reduction (weight gradient); im2col puts 8 images side by
+ * side. DCGAN's 4x4 stride-2 layers, batch 64, 1 thread, fwd / igrad / wgrad ms, im2col against
+ * phases (Zen 4, issue 12):
+ *   (3,64,64)->64     P 1024   8.9 / 9.0 / 12.2      8.9 / 8.7 / 9.0
+ *   (64,32,32)->128   P 256  100.1 / 73.6 / 91.4    52.0 / 62.1 / 56.9
+ *   (128,16,16)->256  P 64    52.3 / 50.4 / 62.6    46.5 / 60.6 / 61.2
+ *   (256,8,8)->512    P 16    56.0 / 51.7 / 134     67.8 / 96.3 / 233
+ * At 16 pixels an image's product streams all the filters (8 MiB) for 16 columns, and the
+ * weight gradient reads and writes its whole sum per image. */
+#define PHASED_MIN_PIXELS 64
+static int phased_suits(const fnn_conv_shape *s, int pass, fnn_conv_shape *ps)
+{
+    const int enough = s->oh * s->ow >= PHASED_MIN_PIXELS ||
+                       fnn_conv_implicit_mode() == FNN_IMPLICIT_ALWAYS; /* (tests) */
+    return enough && fnn_conv_phased_shape(s, ps) && implicit_suits(ps, pass);
+}
+
 int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
                        const fnn_conv_shape *s)
 {
@@ -256,6 +277,9 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
         const fnn_iconv is = implicit_shape(s);
         return fnn_conv2d_implicit_forward(x, NULL, w, bias, relu, y, &is);
     }
+    fnn_conv_shape ps;
+    if (phased_suits(s, PASS_FORWARD, &ps))
+        return fnn_conv2d_phased_forward(x, w, bias, relu, y, s, &ps);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
     const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
     const ptrdiff_t blocks = (s->n + B - 1) / B;
@@ -336,8 +360,36 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
         gw = NULL;
         gb = NULL;
     }
+    fnn_conv_shape ps;
+    if (gx && phased_suits(s, PASS_INPUT_GRAD, &ps)) {
+        const int status = fnn_conv2d_phased_input_grad(gy, y, w, gx, s, &ps);
+        if (status != FNN_OK) return status;
+        gx = NULL;
+    }
+    if ((gw || gb) && phased_suits(s, PASS_WEIGHT_GRAD, &ps)) {
+        const int status = fnn_conv2d_phased_weight_grad(x, gy, y, gw, gb, s, &ps);
+        if (status != FNN_OK) return status;
+        gw = NULL;
+        gb = NULL;
+    }
     if (!gx && !gw && !gb) return FNN_OK;
     return backward_im2col(x, w, y, gy, gx, gw, gb, s);
+}
+
+/* dst[o * k_n + k] += src[k * o_n + o], in 32 x 32 blocks. Element by element, one of the
+ * two arrays was walked with a stride of a whole row: with 4096 taps and 512 filters (DCGAN's
+ * 4x4 layer from 256 channels) every access was a cache and TLB miss, 300 of the weight
+ * gradient's 380 ms at 1 thread (issue 12). */
+#define TRANSPOSE_BLOCK 32
+static void add_transposed(const float *src, ptrdiff_t o_n, ptrdiff_t k_n, float *dst)
+{
+    for (ptrdiff_t k0 = 0; k0 < k_n; k0 += TRANSPOSE_BLOCK)
+        for (ptrdiff_t o0 = 0; o0 < o_n; o0 += TRANSPOSE_BLOCK) {
+            const ptrdiff_t k1 = fnn_min_pd(k0 + TRANSPOSE_BLOCK, k_n);
+            const ptrdiff_t o1 = fnn_min_pd(o0 + TRANSPOSE_BLOCK, o_n);
+            for (ptrdiff_t o = o0; o < o1; ++o)
+                for (ptrdiff_t k = k0; k < k1; ++k) dst[o * k_n + k] += src[k * o_n + o];
+        }
 }
 
 static int backward_im2col(const float *x, const float *w, const float *y, const float *gy,
@@ -415,9 +467,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
                             if (fnn_sgemm_serial(K, ocpg, ld, col, ld, 1, gyb, 1, ld, gw_t, ocpg,
                                                  NULL, 0, 0))
                                 FNN_CONV_FAIL(status);
-                            for (ptrdiff_t k = 0; k < K; ++k)
-                                for (ptrdiff_t o = 0; o < ocpg; ++o)
-                                    mine[(g * ocpg + o) * K + k] += gw_t[k * ocpg + o];
+                            add_transposed(gw_t, ocpg, K, mine + g * ocpg * K);
                         } else if (!transposed) {
                             if (fnn_sgemm_serial(ocpg, K, ld, gyb, ld, 1, col, 1, ld,
                                                  mine + g * ocpg * K, K, NULL, 0, 1))

@@ -71,8 +71,11 @@ def test_gemm_and_direct_paths_agree(monkeypatch):
     x = fastnn.tensor(rng.standard_normal((3, 6, 4, 3)).astype(np.float32), requires_grad=True)
     w = fastnn.tensor(rng.standard_normal((6, 5, 3, 3)).astype(np.float32), requires_grad=True)
     results = []
+    # every pass by GEMM (the forward too, which takes it only at one pixel), then every
+    # pass by the direct kernels
     for limit in (conv_transpose.GEMM_MAX_PIXELS, 0):
         monkeypatch.setattr(conv_transpose, "GEMM_MAX_PIXELS", limit)
+        monkeypatch.setattr(conv_transpose, "FORWARD_GEMM_MAX_PIXELS", limit)
         x.grad = w.grad = None
         out = F.conv_transpose2d(x, w, stride=2, padding=1)
         (out * out).sum().backward()

@@ -38,19 +38,26 @@ def _pixels(x):
     return x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
 
 
-# Inputs of at most this many pixels per channel (groups == 1) run every pass as one GEMM over
-# all pixels plus a gather or scatter of the kernel windows (PyTorch's slow_conv_transpose2d:
-# GEMM then col2im). Measured at 1 thread on DCGAN's generator layers, batch 64, fwd / grad
-# input / grad weight in ms, direct kernels against GEMM + NumPy window copies:
-#   (100,1,1)->512 k4:        24 / 16 / 30   against  2 / 2 / 1
-#   (512,4,4)->256 k4 s2 p1:  45 / 50 / 377  against 56 / 29+44 / 44 (im2col shared)
-#   (256,8,8)->128 k4 s2 p1:  51 / 51 / 119  against 90 / 63+49 / 58
-# Above 16 pixels NumPy's strided window copies cost more than the direct kernels save.
+# Inputs of at most this many pixels per channel (groups == 1) run the backward passes as one
+# GEMM over all pixels plus a gather of the output gradient's kernel windows (PyTorch's
+# slow_conv_transpose2d: GEMM then col2im). Measured at 1 thread on DCGAN's generator layers,
+# batch 64, fwd / grad input / grad weight in ms, GEMM + NumPy window copies against the direct
+# kernels (Zen 4, after the strided passes moved to conv_phased.c, issue 12):
+#   (100,1,1)->512 k4:        2.8 / 3.2 / 2.9    against  24.9 / 16.8 / 30.9
+#   (512,2,2)->256 k4 s2 p1:  15.9 / 18.8 / 12.8  against  14.7 / 14.6 / 128
+#   (512,4,4)->256 k4 s2 p1:  63.5 / 66.2 / 53.4  against  48.8 / 93.9 / 155
+#   (256,8,8)->128 k4 s2 p1:  60.0 / 50.4 / 63.5  against  63.2 / 47.2 / 55.6
+# (at 2 threads the (512,4,4) forward: 39.8 against 23.4). The forward's col2im is a NumPy
+# scatter of overlapping windows, so beyond one pixel (where the windows do not overlap) the
+# direct kernel's compiled col2im wins it; the backward passes share one im2col of the
+# gradient, and the weight gradient's single GEMM over all pixels beats per-image sums.
 GEMM_MAX_PIXELS = 16
+FORWARD_GEMM_MAX_PIXELS = 1
 
 
-def _by_gemm(x, shape):
-    return shape[15] == 1 and x.shape[2] * x.shape[3] <= GEMM_MAX_PIXELS
+def _by_gemm(x, shape, forward=False):
+    limit = FORWARD_GEMM_MAX_PIXELS if forward else GEMM_MAX_PIXELS
+    return shape[15] == 1 and x.shape[2] * x.shape[3] <= limit
 
 
 class ConvTranspose2d(Function):
@@ -63,7 +70,7 @@ class ConvTranspose2d(Function):
         ph, pw = shape[11:13]
         x = np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight, dtype=np.float32)
-        if _by_gemm(x, shape):
+        if _by_gemm(x, shape, forward=True):
             c_in, _, kh, kw = weight.shape
             cols = backend.gemm(_pixels(x), weight.reshape(c_in, -1))
             padded = np.zeros((n, c_out, h_out + 2 * ph, w_out + 2 * pw), np.float32)

@@ -1,0 +1,197 @@
+/* Strided convolution as a stride-1 convolution on the input's phases (space-to-depth).
+ *
+ * With stride (sh, sw), output pixel (oy, ox) reads the padded input at rows oy sh + i. Writing
+ * tap i = a sh + r (r < sh), that is row oy + a of phase r: the padded plane's rows r, r + sh,
+ * r + 2 sh, ... So a kh x kw filter at stride (sh, sw) on C channels is a (kh/sh) x (kw/sw)
+ * filter at stride 1 on C sh sw "phase" channels, each phase a (H/sh) x (W/sw) subsampling of
+ * the padded input, with the filter's taps regrouped the same way (Dumoulin & Visin 2016, ch. 4;
+ * the pixel-shuffle identity of Shi et al. 2016). When kh and kw are multiples of the stride the
+ * regrouping is a bijection: no zero taps, the same multiply-adds as the strided convolution.
+ *
+ * The stride-1 convolution then runs on the implicit GEMM (conv_implicit.c), which needs
+ * contiguous runs of input per output row and so cannot read a strided one. im2col + GEMM
+ * (conv.c) wrote K x P floats per image and read them back: DCGAN's 4x4 stride-2 layers (64 to
+ * 128 channels on 32 x 32, batch 64) took 89 ms forward at 1 thread against PyTorch's 42, and
+ * ConvTranspose2d runs the same kernels for its passes (issue 12).
+ *
+ * Phase channel of input channel ci and phase (rh, rw): (ci sh + rh) sw + rw, so a group's
+ * channels stay contiguous. Each pass converts between the layouts around one call of the
+ * implicit kernel: the input is split into phases (forward, weight gradient), the filters are
+ * regrouped (forward, input gradient), the phase gradient is merged back into the input's
+ * layout (input gradient) and the weight gradient regrouped back. */
+#include "conv_phased.h"
+#include "fastnn_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+int fnn_conv_phased_shape(const fnn_conv_shape *s, fnn_conv_shape *ps)
+{
+    if ((s->sh == 1 && s->sw == 1) || s->dh != 1 || s->dw != 1 || s->kh % s->sh ||
+        s->kw % s->sw || s->n <= 0 || s->oh <= 0 || s->ow <= 0)
+        return 0;
+    *ps = *s;
+    ps->c = s->c * s->sh * s->sw;
+    ps->kh = s->kh / s->sh;
+    ps->kw = s->kw / s->sw;
+    /* exactly the phase rows and columns the outputs read: oy + a for a < kh / sh */
+    ps->h = s->oh + ps->kh - 1;
+    ps->w = s->ow + ps->kw - 1;
+    ps->sh = ps->sw = 1;
+    ps->ph = ps->pw = 0;
+    return 1;
+}
+
+/* Phase (rh, rw) of input channel ci, row m: the padded input's row m sh + rh, i.e. the input's
+ * row m sh + rh - ph; -1 when that row is padding (or past the input). */
+static ptrdiff_t source_index(ptrdiff_t m, ptrdiff_t stride, ptrdiff_t r, ptrdiff_t pad,
+                              ptrdiff_t size)
+{
+    const ptrdiff_t at = m * stride + r - pad;
+    return at >= 0 && at < size ? at : -1;
+}
+
+/* The planes of x in phases: xp is n x ps->c x ps->h x ps->w, zero where a phase reads padding. */
+static void split(const float *x, const fnn_conv_shape *s, const fnn_conv_shape *ps, float *xp,
+                  int threads)
+{
+    const ptrdiff_t planes = s->n * s->c, phases = s->sh * s->sw;
+    (void)threads;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (ptrdiff_t plane = 0; plane < planes; ++plane) {
+        const float *src = x + plane * s->h * s->w;
+        for (ptrdiff_t q = 0; q < phases; ++q) {
+            const ptrdiff_t rh = q / s->sw, rw = q % s->sw;
+            float *dst = xp + (plane * phases + q) * ps->h * ps->w;
+            for (ptrdiff_t m = 0; m < ps->h; ++m) {
+                float *row = dst + m * ps->w;
+                const ptrdiff_t yy = source_index(m, s->sh, rh, s->ph, s->h);
+                if (yy < 0) {
+                    memset(row, 0, (size_t)ps->w * sizeof(float));
+                    continue;
+                }
+                const float *in = src + yy * s->w;
+                for (ptrdiff_t j = 0; j < ps->w; ++j) {
+                    const ptrdiff_t xx = source_index(j, s->sw, rw, s->pw, s->w);
+                    row[j] = xx < 0 ? 0.0f : in[xx];
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of split: each input pixel's gradient is the phase element it was copied to
+ * (every input pixel lands in at most one; those no output reads get zero). */
+static void merge(const float *gxp, const fnn_conv_shape *s, const fnn_conv_shape *ps, float *gx,
+                  int threads)
+{
+    const ptrdiff_t planes = s->n * s->c, phases = s->sh * s->sw;
+    (void)threads;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (ptrdiff_t plane = 0; plane < planes; ++plane) {
+        const float *src = gxp + plane * phases * ps->h * ps->w;
+        float *dst = gx + plane * s->h * s->w;
+        for (ptrdiff_t yy = 0; yy < s->h; ++yy) {
+            const ptrdiff_t rh = (yy + s->ph) % s->sh, m = (yy + s->ph) / s->sh;
+            float *row = dst + yy * s->w;
+            if (m >= ps->h) {
+                memset(row, 0, (size_t)s->w * sizeof(float));
+                continue;
+            }
+            for (ptrdiff_t xx = 0; xx < s->w; ++xx) {
+                const ptrdiff_t rw = (xx + s->pw) % s->sw, j = (xx + s->pw) / s->sw;
+                row[xx] = j < ps->w ? src[((rh * s->sw + rw) * ps->h + m) * ps->w + j] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Filter (o, ci, i, j) <-> phase filter (o, (ci sh + i % sh) sw + j % sw, i / sh, j / sw), both
+ * ways: to_phases copies w into wp, else wp into w. */
+static void regroup_filters(float *w, const fnn_conv_shape *s, const fnn_conv_shape *ps, float *wp,
+                            int to_phases)
+{
+    const ptrdiff_t cpg = s->c / s->groups;
+    for (ptrdiff_t o = 0; o < s->oc; ++o)
+        for (ptrdiff_t ci = 0; ci < cpg; ++ci)
+            for (ptrdiff_t i = 0; i < s->kh; ++i)
+                for (ptrdiff_t j = 0; j < s->kw; ++j) {
+                    const ptrdiff_t at = ((o * cpg + ci) * s->kh + i) * s->kw + j;
+                    const ptrdiff_t pc = (ci * s->sh + i % s->sh) * s->sw + j % s->sw;
+                    const ptrdiff_t pat =
+                        ((o * cpg * s->sh * s->sw + pc) * ps->kh + i / s->sh) * ps->kw + j / s->sw;
+                    if (to_phases)
+                        wp[pat] = w[at];
+                    else
+                        w[at] = wp[pat];
+                }
+}
+
+static fnn_iconv implicit_of(const fnn_conv_shape *ps)
+{
+    const fnn_iconv is = {.n = ps->n, .groups = ps->groups, .c = ps->c / ps->groups,
+                          .h = ps->h, .w = ps->w, .oc = ps->oc / ps->groups, .oh = ps->oh,
+                          .ow = ps->ow, .kh = ps->kh, .kw = ps->kw, .ph = 0, .pw = 0,
+                          .dh = 1, .dw = 1};
+    return is;
+}
+
+static size_t input_floats(const fnn_conv_shape *ps) { return (size_t)(ps->n * ps->c * ps->h * ps->w); }
+static size_t filter_floats(const fnn_conv_shape *s) { return (size_t)(s->oc * (s->c / s->groups) * s->kh * s->kw); }
+
+int fnn_conv2d_phased_forward(const float *x, const float *w, const float *bias, int relu,
+                              float *y, const fnn_conv_shape *s, const fnn_conv_shape *ps)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_PHASED], 1, __ATOMIC_RELAXED);
+    float *xp = fnn_aligned_malloc(64, input_floats(ps) * sizeof(float));
+    float *wp = fnn_malloc(filter_floats(s) * sizeof(float));
+    int status = FNN_ENOMEM;
+    if (xp && wp) {
+        split(x, s, ps, xp, fnn_region_threads());
+        regroup_filters((float *)w, s, ps, wp, 1);
+        const fnn_iconv is = implicit_of(ps);
+        status = fnn_conv2d_implicit_forward(xp, NULL, wp, bias, relu, y, &is);
+    }
+    free(xp);
+    free(wp);
+    return status;
+}
+
+int fnn_conv2d_phased_input_grad(const float *gy, const float *y, const float *w, float *gx,
+                                 const fnn_conv_shape *s, const fnn_conv_shape *ps)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_PHASED], 1, __ATOMIC_RELAXED);
+    float *gxp = fnn_aligned_malloc(64, input_floats(ps) * sizeof(float));
+    float *wp = fnn_malloc(filter_floats(s) * sizeof(float));
+    int status = FNN_ENOMEM;
+    if (gxp && wp) {
+        regroup_filters((float *)w, s, ps, wp, 1);
+        const fnn_iconv is = implicit_of(ps);
+        status = fnn_conv2d_implicit_input_grad(gy, y, wp, gxp, &is);
+        if (status == FNN_OK) merge(gxp, s, ps, gx, fnn_region_threads());
+    }
+    free(gxp);
+    free(wp);
+    return status;
+}
+
+int fnn_conv2d_phased_weight_grad(const float *x, const float *gy, const float *y, float *gw,
+                                  float *gb, const fnn_conv_shape *s, const fnn_conv_shape *ps)
+{
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_PHASED], 1, __ATOMIC_RELAXED);
+    /* the phases of x only for the weight gradient (the bias gradient reads gy alone) */
+    float *xp = gw ? fnn_aligned_malloc(64, input_floats(ps) * sizeof(float)) : NULL;
+    float *gwp = gw ? fnn_malloc(filter_floats(s) * sizeof(float)) : NULL;
+    int status = FNN_ENOMEM;
+    if (!gw || (xp && gwp)) {
+        if (gw) split(x, s, ps, xp, fnn_region_threads());
+        const fnn_iconv is = implicit_of(ps);
+        status = fnn_conv2d_implicit_weight_grad(xp, gy, y, gwp, gb, &is);
+        if (status == FNN_OK && gw) regroup_filters(gw, s, ps, gwp, 0);
+    }
+    free(xp);
+    free(gwp);
+    return status;
+}
