@@ -82,6 +82,19 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 /* by enum fnn_isa, then the AVX-512 bfloat16 variant (VARIANT_AVX512_BF16, below) */
 static const int floats_per_vector[4] = {4, 8, 16, 16};
 
+/* Whether the dot form beats packing beyond FNN_SMALL_M_MAX rows. Each of its outputs ends in
+ * a horizontal sum of its vector accumulators, which a short K does not pay for: at 1 thread
+ * (Zen 4, us, dot against packed) 32 x 200 @ 200 x 800 (the LSTM's recurrent product) 190
+ * against 140, 64 x 256 @ 256 x 1024 430 / 410, 32 x 400 @ 400 x 800 264 / 268, but
+ * 32 x 512 @ 512 x 512 175 / 247 and 32 x 784 @ 784 x 256 126 / 157. A narrow product (the
+ * classifier's 32 x 256 @ 256 x 10: 3.3 / 9.0) would pad most of a packed micro-panel. */
+#define FNN_SMALL_WIDE_DOT_MIN_K 512
+#define FNN_SMALL_WIDE_DOT_NARROW_N 32
+static int dot_suits_wide(ptrdiff_t N, ptrdiff_t K)
+{
+    return K >= FNN_SMALL_WIDE_DOT_MIN_K || N <= FNN_SMALL_WIDE_DOT_NARROW_N;
+}
+
 int fnn_sgemm_small_form(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t csa, ptrdiff_t rsb,
                          ptrdiff_t csb, int wide)
 {
@@ -91,7 +104,8 @@ int fnn_sgemm_small_form(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t csa, p
     /* The dot form reads all of A again for each block of 4 rows of W, the axpy form all of B
      * for each block of 4 rows of A: beyond a few rows that must come from L2, not memory (a
      * convolution's 32 x 288 @ 288 x 100352 im2col product would stream 115 MB 8 times). */
-    if (rsb == 1 && csa == 1 && K >= 16 && (few || (double)M * K <= FNN_SMALL_REREAD_FLOATS))
+    if (rsb == 1 && csa == 1 && K >= 16 &&
+        (few || ((double)M * K <= FNN_SMALL_REREAD_FLOATS && dot_suits_wide(N, K))))
         return FNN_SMALL_DOT;
     if (csb == 1 && N >= floats_per_vector[fnn_isa_active()] &&
         (few || (double)K * N <= FNN_SMALL_REREAD_FLOATS))
