@@ -376,6 +376,11 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
     return backward_im2col(x, w, y, gy, gx, gw, gb, s);
 }
 
+/* The transposed weight gradient is added into its partial sum from a separate product: only
+ * while both fit in L2 (the tiny filters it is for), not for a large filter bank, where the
+ * extra write and read of the whole gradient per block cost more than padding the tile. */
+#define TRANSPOSED_MAX_FLOATS (64 * 1024)
+
 /* dst[o * k_n + k] += src[k * o_n + o], in 32 x 32 blocks. Element by element, one of the
  * two arrays was walked with a stride of a whole row: with 4096 taps and 512 filters (DCGAN's
  * 4x4 layer from 256 channels) every access was a cache and TLB miss, 300 of the weight
@@ -427,7 +432,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
         /* The weight gradient is computed transposed, gW^T = col @ gy^T, where that pads less:
          * for tiny filters (3x3 on one input channel: K = 9 would fill 9 of NR = 32 lanes) and
          * for 64 filters of 288 (M = 64 pads to 72, the transpose not at all). */
-        const int transposed = transpose_is_better(ocpg, K);
+        const int transposed = transpose_is_better(ocpg, K) && ocpg * K <= TRANSPOSED_MAX_FLOATS;
         /* col; gyb: one group's output gradient for the block, ocpg x (B*P), ReLU mask
          * applied; gw_t */
         float *buf[3];

@@ -230,12 +230,16 @@ static inline int fnn_all_finite(const float *x, ptrdiff_t n)
 /* How many partial sums the weight gradient is split into over `units` (images or blocks of
  * them), each over a fixed run of units and added in order: the runs depend on the shapes
  * only, so the gradient has the same bits on any thread count (and when the busy-core check
- * drops to one thread mid-run: issue 12). Up to 8, fewer when the partials of `floats` each
- * would pass 32 Mi floats. */
+ * drops to one thread mid-run: issue 12). Up to 8, fewer (but 2, for two threads) when the
+ * partials of `floats` each would pass 4 Mi floats: DCGAN's 4x4 layer from 256 channels to
+ * 512 has 2 Mi weights, and its 8 partials (64 MiB, zeroed, summed, and read and written by
+ * every block) made the weight gradient 2.5x torch's at 2 threads. */
+#define FNN_CONV_PARTS_FLOATS ((ptrdiff_t)1 << 22)
 static inline ptrdiff_t fnn_conv_parts(ptrdiff_t units, ptrdiff_t floats)
 {
     ptrdiff_t parts = units < 8 ? units : 8;
-    const ptrdiff_t fit = ((ptrdiff_t)1 << 25) / (floats > 0 ? floats : 1);
+    ptrdiff_t fit = FNN_CONV_PARTS_FLOATS / (floats > 0 ? floats : 1);
+    if (fit < 2) fit = 2;
     if (parts > fit) parts = fit;
     return parts > 0 ? parts : 1;
 }
