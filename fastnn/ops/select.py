@@ -1,0 +1,33 @@
+"""A branch-free np.where for float arrays.
+
+NumPy's where takes a branch per element; on a mask with no pattern (an activation's sign, a
+clamp's range) every other one mispredicts: 18 ms for 4 Mi float32 elements of a random mask on
+Zen 4, against 1.7 ms for a multiply of the same arrays. DCGAN's LeakyReLU layers spent 180 ms
+of a 1.5 s training step there (issue 12). `select` moves the bits instead: the mask widened to
+all-ones or all-zeros words, then (a & mask) | (b & ~mask), every pass a vectorised ufunc. The
+result is the same bits as np.where (NaN payloads and signed zeros included)."""
+import math
+
+import numpy as np
+
+_WORDS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+# Below this many elements np.where's branches cost less than the extra passes.
+SELECT_MIN_ELEMENTS = 1 << 15
+
+
+def select(condition, a, b):
+    """np.where(condition, a, b); a and b arrays or scalars."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.dtype.kind != "f" or a.dtype.itemsize not in _WORDS:
+        return np.where(condition, a, b)
+    shape = np.broadcast_shapes(np.shape(condition), a.shape, b.shape)
+    if math.prod(shape) < SELECT_MIN_ELEMENTS:
+        return np.where(condition, a, b)
+    word = _WORDS[a.dtype.itemsize]
+    mask = np.broadcast_to(np.asarray(condition, dtype=bool), shape).astype(word)
+    np.negative(mask, out=mask)  # 1 -> all ones
+    out = np.bitwise_and(a.view(word), mask)
+    np.invert(mask, out=mask)
+    np.bitwise_and(mask, b.view(word), out=mask)
+    np.bitwise_or(out, mask, out=out)
+    return out.view(a.dtype)
