@@ -251,16 +251,17 @@ static fnn_iconv implicit_shape(const fnn_conv_shape *s)
 /* Whether a strided pass runs as the stride-1 convolution on the input's phases
  * (conv_phased.c), written to *ps: where that convolution suits the implicit GEMM and an image
  * has at least PHASED_MIN_PIXELS output pixels. The implicit GEMM is one image's, with the
- * pixels as its N (forward) or its reduction (weight gradient); im2col puts 8 images side by
- * side. DCGAN's 4x4 stride-2 layers, batch 64, 1 thread, fwd / igrad / wgrad ms, im2col against
- * phases (Zen 4, issue 12):
- *   (3,64,64)->64     P 1024   8.9 / 9.0 / 12.2      8.9 / 8.7 / 9.0
- *   (64,32,32)->128   P 256  100.1 / 73.6 / 91.4    52.0 / 62.1 / 56.9
- *   (128,16,16)->256  P 64    52.3 / 50.4 / 62.6    46.5 / 60.6 / 61.2
- *   (256,8,8)->512    P 16    56.0 / 51.7 / 134     67.8 / 96.3 / 233
- * At 16 pixels an image's product streams all the filters (8 MiB) for 16 columns, and the
- * weight gradient reads and writes its whole sum per image. */
-#define PHASED_MIN_PIXELS 64
+ * pixels as its N (forward); im2col puts 8 images side by side. DCGAN's 4x4 stride-2 layers,
+ * batch 64, fwd / igrad / wgrad ms, im2col against phases (Zen 4, issue 12; the weight gradient
+ * reduces several images per block):
+ *   1 thread   (64,32,32)->128   P 256   71.3 / 61.8 / 82.3    51.2 / 59.4 / 57.7
+ *              (128,16,16)->256  P 64    63.4 / 59.8 / 64.9    47.2 / 60.2 / 56.4
+ *              (256,8,8)->512    P 16    62.2 / 56.0 / 70.9    54.4 / 47.0 / 69.4
+ *   2 threads  (64,32,32)->128           41.5 / 34.1 / 36.8    25.0 / 31.0 / 33.2
+ *              (128,16,16)->256          33.0 / 28.4 / 27.9    24.7 / 32.7 / 37.2
+ *              (256,8,8)->512            35.4 / 27.4 / 38.4    36.3 / 26.8 / 37.8
+ * Below 16 pixels an image's product would stream all the filters for a few columns. */
+#define PHASED_MIN_PIXELS 16
 static int phased_suits(const fnn_conv_shape *s, int pass, fnn_conv_shape *ps)
 {
     const int enough = s->oh * s->ow >= PHASED_MIN_PIXELS ||

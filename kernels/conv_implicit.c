@@ -45,6 +45,9 @@ static int implicit_mode = FNN_IMPLICIT_AUTO;
 void fnn_conv_implicit_set_mode(int mode) { implicit_mode = mode; }
 int fnn_conv_implicit_mode(void) { return implicit_mode; }
 
+/* Most images the weight gradient reduces in one k block (see fnn_conv2d_implicit_weight_grad) */
+#define FNN_CONV_GROUP_MAX 64
+
 /* Floats past the end of the packed panels that pack_panel_avx512's 16-lane stores may touch. */
 #define SLACK 16
 
@@ -236,14 +239,15 @@ __attribute__((target("avx512f"))) static void pack_taps_run16(const float *cons
 #endif
 
 /* Panels of `width` taps from k0 (taps of them; past K zero) over output pixels [p0, p0 + pc):
- * dst[p * width + r] = xp[off[k0 + q width + r] + pixel_at(p0 + p)] in panel q. The transpose
- * of pack_pixels, for the weight gradient, where the pixels are the reduction. */
+ * dst[p * width + r] = xp[off[k0 + q width + r] + pixel_at(p0 + p)] in panel q, the panels
+ * ld * width floats apart (ld >= pc: several images' pixels side by side). The transpose of
+ * pack_pixels, for the weight gradient, where the pixels are the reduction. */
 static void pack_taps(const geometry *g, const float *xp, ptrdiff_t k0, ptrdiff_t taps,
-                      ptrdiff_t p0, ptrdiff_t pc, int width, float *dst)
+                      ptrdiff_t p0, ptrdiff_t pc, int width, float *dst, ptrdiff_t ld)
 {
     for (ptrdiff_t q0 = 0; q0 < taps; q0 += width) {
         const int n = (int)fnn_min_pd(width, taps - q0);
-        float *d = dst + q0 * pc;
+        float *d = dst + q0 * ld;
         const float *rows[FNN_NR_MAX > FNN_MR_MAX ? FNN_NR_MAX : FNN_MR_MAX];
         for (int r = 0; r < n; ++r) {
             rows[r] = xp + g->off[k0 + q0 + r];
@@ -523,49 +527,83 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
     const ptrdiff_t parts = fnn_conv_parts(s->n, acc_size);
     int threads = fnn_region_threads();
     if (threads > parts) threads = (int)parts;
-    const ptrdiff_t kc_max = fnn_balanced_block(g.P, cfg->kc, 1);
+    /* Images are reduced `group` at a time, their pixels side by side in one k block: the
+     * GEMM's C (the whole weight gradient) is then read and written once per group rather
+     * than once per image. With few pixels an image that traffic was the pass: DCGAN's 4x4
+     * stride-2 layer from 128 channels (64 pixels, 2 MiB of gradient) moved 256 MiB a batch
+     * (issue 12). A group stays within one part, so the sums keep their fixed order. */
+    const ptrdiff_t group =
+        fnn_max_pd(1, fnn_min_pd(fnn_min_pd(cfg->kc / fnn_max_pd(g.P, 1), FNN_CONV_GROUP_MAX), s->n));
+    const ptrdiff_t span = group * g.P; /* pixels of a full group */
+    const ptrdiff_t kc_max = fnn_balanced_block(span, cfg->kc, 1);
     /* the tap panels are a block of at most MC (taps as rows) or NC taps */
     const ptrdiff_t tblock = taps_as_rows ? fnn_balanced_block(g.K, cfg->mc, mr) : fnn_balanced_block(g.K, cfg->nc, nr);
     float *acc = gw ? fnn_calloc((size_t)(parts * acc_size), sizeof(float)) : NULL;
     double *acc_b = gb ? fnn_calloc((size_t)(parts * oc_all), sizeof(double)) : NULL;
     int status = (gw && !acc) || (gb && !acc_b) ? FNN_ENOMEM : FNN_OK;
+    const int copies = !in_place(&g, NULL);
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
+        /* xp per image of a group (padded copies), the group's masked output gradient
+         * (g.oc x span), the packed panels */
         float *buf[4];
-        const size_t sizes[4] = {in_place(&g, NULL) ? 0 : (size_t)g.xp_size,
-                                 (size_t)(y ? g.oc * g.P : 0),
+        const size_t sizes[4] = {copies ? (size_t)(group * g.xp_size) : 0,
+                                 (size_t)(g.oc * span),
                                  (size_t)((taps_as_rows ? cols : rows) * kc_max),
                                  (size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) * kc_max)};
         int got;
         float *owned = fnn_thread_buffers(buf, sizes, 4, &got);
-        float *xp = buf[0], *gym = y ? buf[1] : NULL, *grad_panels = buf[2], *tap_panels = buf[3];
-        if (got) memset(xp, 0, sizes[0] * sizeof(float)); /* the zero border */
+        float *xps = buf[0], *grads = buf[1], *grad_panels = buf[2], *tap_panels = buf[3];
+        if (got) memset(xps, 0, sizes[0] * sizeof(float)); /* the zero border */
         const int ok = status == FNN_OK && got;
         double images = 0.0;
         if (!ok) FNN_CONV_FAIL(status);
+        const float *imgs[FNN_CONV_GROUP_MAX];
 #pragma omp for schedule(static) nowait
         for (ptrdiff_t part = 0; part < parts; ++part) {
             if (!ok) continue;
-            for (ptrdiff_t n = s->n * part / parts; n < s->n * (part + 1) / parts; ++n) {
-                images += 1.0;
+            const ptrdiff_t n_end = s->n * (part + 1) / parts;
+            for (ptrdiff_t n0 = s->n * part / parts; n0 < n_end; n0 += group) {
+                const ptrdiff_t nb = fnn_min_pd(group, n_end - n0), width_px = nb * g.P;
+                images += (double)nb;
                 for (ptrdiff_t q = 0; q < s->groups; ++q) {
-                    const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
-                    const float *gyp = fnn_masked_grad(
-                        gy + at_y, y ? y + at_y : NULL, gym, g.oc, g.P,
-                        acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
+                    /* each image's masked gradient into its columns of grads (ld width_px) */
+                    for (ptrdiff_t j = 0; j < nb; ++j) {
+                        const ptrdiff_t n = n0 + j;
+                        const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
+                        for (ptrdiff_t o = 0; o < g.oc; ++o) {
+                            float *dst = grads + o * width_px + j * g.P;
+                            const float *src = gy + at_y + o * g.P;
+                            if (y)
+                                fnn_relu_mask(y + at_y + o * g.P, src, dst, g.P);
+                            else
+                                memcpy(dst, src, (size_t)g.P * sizeof(float));
+                            if (acc_b)
+                                acc_b[part * oc_all + q * g.oc + o] += fnn_sum_plane(dst, g.P);
+                        }
+                        if (acc)
+                            imgs[j] = image_at(&g, x + (n * s->groups + q) * g.cin * g.h * g.w,
+                                               NULL, xps + j * g.xp_size);
+                    }
                     if (!acc) continue;
-                    const float *img = image_at(&g, x + (n * s->groups + q) * g.cin * g.h * g.w,
-                                                NULL, xp);
                     float *c = acc + part * acc_size + q * rows * cols;
-                    for (ptrdiff_t pc = 0; pc < g.P; pc += kc_max) {
-                        const ptrdiff_t kc = fnn_min_pd(kc_max, g.P - pc);
-                        fnn_gemm_pack_a(taps_as_rows ? nrb : mr, g.oc, kc, gyp + pc, g.P, 1,
+                    for (ptrdiff_t pc = 0; pc < width_px; pc += kc_max) {
+                        const ptrdiff_t kc = fnn_min_pd(kc_max, width_px - pc);
+                        fnn_gemm_pack_a(taps_as_rows ? nrb : mr, g.oc, kc, grads + pc, width_px, 1,
                                         grad_panels);
+                        const int w_tap = taps_as_rows ? mr : nr;
                         for (ptrdiff_t t0 = 0; t0 < g.K; t0 += tblock) {
                             const ptrdiff_t tn = fnn_min_pd(tblock, g.K - t0);
+                            /* the block's pixels, image by image, side by side in the panels */
+                            for (ptrdiff_t p = pc; p < pc + kc;) {
+                                const ptrdiff_t j = p / g.P, pi = p % g.P;
+                                const ptrdiff_t len = fnn_min_pd(g.P - pi, pc + kc - p);
+                                pack_taps(&g, imgs[j], t0, tn, pi, len, w_tap,
+                                          tap_panels + (p - pc) * w_tap, kc);
+                                p += len;
+                            }
                             if (taps_as_rows) {
-                                pack_taps(&g, img, t0, tn, pc, kc, mr, tap_panels);
                                 if (narrow)
                                     run_narrow(fnn_ceil_div(tn, mr), kc, tap_panels, grad_panels,
                                                c + t0 * cols, cols, 1);
@@ -573,7 +611,6 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                                     run_tiles(cfg, fnn_ceil_div(tn, mr), cols / nr, kc,
                                               tap_panels, grad_panels, c + t0 * cols, cols, 1);
                             } else {
-                                pack_taps(&g, img, t0, tn, pc, kc, nr, tap_panels);
                                 run_tiles(cfg, rows / mr, fnn_ceil_div(tn, nr), kc, grad_panels,
                                           tap_panels, c + t0, cols, 1);
                             }

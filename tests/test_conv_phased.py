@@ -73,7 +73,8 @@ def test_every_pass_matches_the_reference(isa, threads, case):
 @pytest.mark.parametrize("shape,runs", [
     ((2, 64, 32, 32, 128, 4, 2, 1), 3),   # DCGAN's second discriminator layer: 256 pixels
     ((2, 128, 16, 16, 256, 4, 2, 1), 3),  # 64 pixels
-    ((2, 256, 8, 8, 512, 4, 2, 1), 0),    # 16 pixels: im2col's 8 images a product win
+    ((2, 256, 8, 8, 512, 4, 2, 1), 3),    # 16 pixels
+    ((2, 256, 4, 4, 512, 4, 2, 1), 0),    # 4 pixels: im2col's 8 images a product win
     ((2, 64, 32, 32, 128, 3, 2, 1), 0),   # 3x3 stride 2: phases would need zero taps
     ((2, 64, 32, 32, 128, 4, 1, 1), 0),   # stride 1: the implicit GEMM itself
     ((0, 64, 32, 32, 128, 4, 2, 1), 0),   # an empty batch
@@ -143,3 +144,56 @@ def test_dcgan_layers_match_torch(threads):
                 np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4)
     finally:
         fastnn.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n,cin,cout,groups,hw,k,pad,relu", [
+    (20, 8, 6, 1, (5, 5), 3, 1, False),   # padded copies, several images to a part
+    (37, 4, 8, 2, (4, 3), 2, 0, True),    # read in place, groups, ReLU mask, uneven runs
+    (9, 16, 16, 1, (12, 12), 3, 1, False),  # 144 pixels: 7 images fill a 1024-pixel block
+])
+def test_weight_gradient_reduces_images_in_groups(threads, n, cin, cout, groups, hw, k, pad,
+                                                   relu):
+    """The implicit weight gradient puts several images' pixels in one reduction block
+    (issue 12); every grouping against the reference, stride 1."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, cin) + hw).astype(np.float32)
+    w = (rng.standard_normal((cout, cin // groups, k, k)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    shape = conv_shape(x, w, (1, 1), (pad, pad), (1, 1), groups)
+    gy = rng.standard_normal((n, cout, shape[5], shape[6])).astype(np.float32)
+    previous = (_kernels.conv_implicit_mode("always"), fastnn.get_num_threads(),
+                _kernels.conv_winograd(False))
+    try:
+        fastnn.set_num_threads(threads)
+        want = _passes(x, w, b, gy, shape, relu, "numpy")
+        before = _kernels.call_counts()["conv2d_implicit"]
+        got = _passes(x, w, b, gy, shape, relu, "cython", want[0] if relu else None)
+        assert _kernels.call_counts()["conv2d_implicit"] - before >= 2
+        if relu:
+            want = _passes(x, w, b, gy, shape, relu, "numpy", want[0])
+    finally:
+        _kernels.conv_implicit_mode(previous[0])
+        fastnn.set_num_threads(previous[1])
+        _kernels.conv_winograd(previous[2])
+    for g, wnt, what in zip(got, want, ("output", "input grad", "weight grad", "bias grad")):
+        np.testing.assert_allclose(g, wnt, rtol=1e-4, atol=3e-4, err_msg=what)
+
+
+def test_weight_gradient_bits_do_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((19, 32, 16, 16)).astype(np.float32)
+    w = (rng.standard_normal((24, 32, 4, 4)) * 0.1).astype(np.float32)
+    b = np.zeros(24, np.float32)
+    shape = conv_shape(x, w, (2, 2), (1, 1), (1, 1), 1)
+    gy = rng.standard_normal((19, 24, shape[5], shape[6])).astype(np.float32)
+    previous = fastnn.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            results.append(_passes(x, w, b, gy, shape, False, "cython"))
+    finally:
+        fastnn.set_num_threads(previous)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
