@@ -250,21 +250,25 @@ static fnn_iconv implicit_shape(const fnn_conv_shape *s)
 
 /* Whether a strided pass runs as the stride-1 convolution on the input's phases
  * (conv_phased.c), written to *ps: where that convolution suits the implicit GEMM and an image
- * has at least PHASED_MIN_PIXELS output pixels. The implicit GEMM is one image's, with the
+ * has enough output pixels (PHASED_MIN_PIXELS_*). The implicit GEMM is one image's, with the
  * pixels as its N (forward); im2col puts 8 images side by side. DCGAN's 4x4 stride-2 layers,
- * batch 64, fwd / igrad / wgrad ms, im2col against phases (Zen 4, issue 12; the weight gradient
- * reduces several images per block):
+ * batch 64, fwd / igrad / wgrad ms, im2col against phases (Zen 4, issue 12):
  *   1 thread   (64,32,32)->128   P 256   71.3 / 61.8 / 82.3    51.2 / 59.4 / 57.7
  *              (128,16,16)->256  P 64    63.4 / 59.8 / 64.9    47.2 / 60.2 / 56.4
- *              (256,8,8)->512    P 16    62.2 / 56.0 / 70.9    54.4 / 47.0 / 69.4
+ *              (256,8,8)->512    P 16    56.0 / 51.7 / 134     67.8 / 96.3 / 233
  *   2 threads  (64,32,32)->128           41.5 / 34.1 / 36.8    25.0 / 31.0 / 33.2
  *              (128,16,16)->256          33.0 / 28.4 / 27.9    24.7 / 32.7 / 37.2
- *              (256,8,8)->512            35.4 / 27.4 / 38.4    36.3 / 26.8 / 37.8
- * Below 16 pixels an image's product would stream all the filters for a few columns. */
-#define PHASED_MIN_PIXELS 16
+ * At 16 pixels an image's product streams all the filters (8 MiB) for 16 columns. With the
+ * weight gradient reducing several images per block, the two backward passes at 64 pixels,
+ * measured again, igrad / wgrad: 51.5-57.3 / 56.9-66.0 against 59.5-59.9 / 57.5-58.1 at 1
+ * thread, 27.1-29.1 / 27.8-31.2 against 34.5-56.6 / 36.9-53.2 at 2: im2col's below 256. */
+#define PHASED_MIN_PIXELS_FORWARD 64
+#define PHASED_MIN_PIXELS_BACKWARD 256
 static int phased_suits(const fnn_conv_shape *s, int pass, fnn_conv_shape *ps)
 {
-    const int enough = s->oh * s->ow >= PHASED_MIN_PIXELS ||
+    const ptrdiff_t least =
+        pass == PASS_FORWARD ? PHASED_MIN_PIXELS_FORWARD : PHASED_MIN_PIXELS_BACKWARD;
+    const int enough = s->oh * s->ow >= least ||
                        fnn_conv_implicit_mode() == FNN_IMPLICIT_ALWAYS; /* (tests) */
     return enough && fnn_conv_phased_shape(s, ps) && implicit_suits(ps, pass);
 }

@@ -72,9 +72,8 @@ def test_every_pass_matches_the_reference(isa, threads, case):
 
 @pytest.mark.parametrize("shape,runs", [
     ((2, 64, 32, 32, 128, 4, 2, 1), 3),   # DCGAN's second discriminator layer: 256 pixels
-    ((2, 128, 16, 16, 256, 4, 2, 1), 3),  # 64 pixels
-    ((2, 256, 8, 8, 512, 4, 2, 1), 3),    # 16 pixels
-    ((2, 256, 4, 4, 512, 4, 2, 1), 0),    # 4 pixels: im2col's 8 images a product win
+    ((2, 128, 16, 16, 256, 4, 2, 1), 1),  # 64 pixels: the forward only
+    ((2, 256, 8, 8, 512, 4, 2, 1), 0),    # 16 pixels: im2col's 8 images a product win
     ((2, 64, 32, 32, 128, 3, 2, 1), 0),   # 3x3 stride 2: phases would need zero taps
     ((2, 64, 32, 32, 128, 4, 1, 1), 0),   # stride 1: the implicit GEMM itself
     ((0, 64, 32, 32, 128, 4, 2, 1), 0),   # an empty batch
@@ -124,7 +123,7 @@ def test_dcgan_layers_match_torch(threads):
     fastnn.set_num_threads(threads)
     try:
         for transposed in (False, True):
-            x = rng.standard_normal((3, 64, 16, 16) if not transposed else (3, 128, 8, 8))
+            x = rng.standard_normal((3, 64, 32, 32) if not transposed else (3, 128, 16, 16))
             x = x.astype(np.float32)
             w = (rng.standard_normal((128, 64, 4, 4)) * 0.05).astype(np.float32)
             b = rng.standard_normal(64 if transposed else 128).astype(np.float32)
