@@ -253,6 +253,18 @@ static void gemm_rows(const fnn_gemm_config *cfg, ptrdiff_t m0, ptrdiff_t m1, pt
     }
 }
 
+/* Whether the micro-kernel's 12 rows of A, read in place, would share L1 sets: rows a multiple
+ * of 2 KiB apart fall in one or two of the 64 sets of a 32 KiB 8-way L1 (Zen 4's; 48 KiB
+ * 12-way on Zen 5 and Sapphire Rapids), more lines than it has ways, so each k step evicted
+ * the lines the next one needs. Packing A (one contiguous stream) took 1024^3 at 1 thread from
+ * 74-95 to 103-105 GFLOP/s and 2048^3 from 93-98 to 104-106 on Zen 4; rows 1040 floats apart
+ * ran at 102-107 either way (issue 12). */
+#define L1_ALIAS_STRIDE_FLOATS 512
+static int rows_alias_in_l1(ptrdiff_t rsa, ptrdiff_t csa)
+{
+    return csa == 1 && rsa % L1_ALIAS_STRIDE_FLOATS == 0;
+}
+
 static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                         const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                         const float *B, ptrdiff_t rsb, ptrdiff_t csb,
@@ -271,7 +283,8 @@ static int gemm_serial(const fnn_gemm_config *cfg, ptrdiff_t M, ptrdiff_t N, ptr
      * (1024^3 in 1024-wide panels) packing won by 2-3%. With AVX-512's NC of 512 (gemm_config.h) A is
      * therefore always read in place there; the AVX2 and generic kernels always pack it. BLIS
      * makes the same choice in its "sup" path for small sizes. */
-    const int a_in_place = cfg->kernel_strided != NULL && fnn_ceil_div(nc_max, cfg->nr) <= 16;
+    const int a_in_place = cfg->kernel_strided != NULL && fnn_ceil_div(nc_max, cfg->nr) <= 16 &&
+                           !rows_alias_in_l1(rsa, csa);
 
     for (ptrdiff_t jc = 0; jc < N; jc += nc_max) {
         const ptrdiff_t nc = fnn_min_pd(nc_max, N - jc);
