@@ -136,3 +136,20 @@ def test_strided_operands_take_the_right_form():
     for rhs in (w.T, b_rows, w.T[:, ::2], np.asfortranarray(b_rows)):
         out = backend.gemm(a, rhs, backend="cython")
         np.testing.assert_allclose(out, a.astype(np.float64) @ rhs, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("row_stride", [512, 1024, 1040, 2048])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_packed_path_with_row_strides_that_alias_in_l1(row_stride, threads):
+    """Rows of A a multiple of 2 KiB apart are packed rather than read in place (gemm.c,
+    rows_alias_in_l1); both ways against float64."""
+    rng = np.random.default_rng(row_stride)
+    a = rng.standard_normal((100, row_stride)).astype(np.float32)[:, :300]
+    b = rng.standard_normal((300, 200)).astype(np.float32)
+    previous = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        got = backend.gemm(a, b)
+    finally:
+        fastnn.set_num_threads(previous)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
