@@ -37,6 +37,19 @@ def _passes(x, w, b, gy, shape, relu, name, y_mask=None):
     return y, gx, gw, gb
 
 
+def _compiled_and_reference(x, w, b, gy, shape, relu, counter):
+    """Every pass on the compiled backend and on the reference, and how many times the kernel
+    `counter` counts ran. Both backwards mask gy by the reference's ReLU output (a
+    pre-activation near 0 may round to either side)."""
+    want = _passes(x, w, b, gy, shape, relu, "numpy")
+    before = _kernels.call_counts()[counter]
+    got = _passes(x, w, b, gy, shape, relu, "cython", want[0] if relu else None)
+    ran = _kernels.call_counts()[counter] - before
+    if relu:
+        want = _passes(x, w, b, gy, shape, relu, "numpy", want[0])
+    return got, want, ran
+
+
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", CASES)
@@ -53,14 +66,7 @@ def test_every_pass_matches_the_reference(isa, threads, case):
     try:
         _kernels.isa_force(isa)
         fastnn.set_num_threads(threads)
-        want = _passes(x, w, b, gy, shape, relu, "numpy")
-        before = _kernels.call_counts()["conv2d_phased"]
-        # both backwards mask gy by the reference's ReLU output (a pre-activation near 0 may
-        # round to either side)
-        got = _passes(x, w, b, gy, shape, relu, "cython", want[0] if relu else None)
-        ran = _kernels.call_counts()["conv2d_phased"] - before
-        if relu:
-            want = _passes(x, w, b, gy, shape, relu, "numpy", want[0])
+        got, want, ran = _compiled_and_reference(x, w, b, gy, shape, relu, "conv2d_phased")
     finally:
         _kernels.isa_force(previous[0])
         _kernels.conv_implicit_mode(previous[1])
@@ -165,12 +171,8 @@ def test_weight_gradient_reduces_images_in_groups(threads, n, cin, cout, groups,
                 _kernels.conv_winograd(False))
     try:
         fastnn.set_num_threads(threads)
-        want = _passes(x, w, b, gy, shape, relu, "numpy")
-        before = _kernels.call_counts()["conv2d_implicit"]
-        got = _passes(x, w, b, gy, shape, relu, "cython", want[0] if relu else None)
-        assert _kernels.call_counts()["conv2d_implicit"] - before >= 2
-        if relu:
-            want = _passes(x, w, b, gy, shape, relu, "numpy", want[0])
+        got, want, ran = _compiled_and_reference(x, w, b, gy, shape, relu, "conv2d_implicit")
+        assert ran >= 2
     finally:
         _kernels.conv_implicit_mode(previous[0])
         fastnn.set_num_threads(previous[1])
