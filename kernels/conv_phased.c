@@ -123,6 +123,10 @@ static void merge(const float *gxp, const fnn_conv_shape *s, const fnn_conv_shap
                 valid_range(ps->w, s->sw, rw, s->pw, s->w, &lo, &hi);
                 const float *in = src + ((rh * s->sw + rw) * ps->h + m) * ps->w;
                 float *out = row + rw - s->pw;
+                if (hi > lo) { /* the first and last input columns written */
+                    FNN_ASSERT_INDEX(lo * s->sw + rw - s->pw, s->w);
+                    FNN_ASSERT_INDEX((hi - 1) * s->sw + rw - s->pw, s->w);
+                }
                 for (ptrdiff_t j = lo; j < hi; ++j) out[j * s->sw] = in[j];
                 /* input columns of this phase past the phase's width: no output reads them */
                 for (ptrdiff_t j = hi; j * s->sw + rw - s->pw < s->w; ++j)

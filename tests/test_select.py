@@ -43,6 +43,18 @@ def test_select_is_np_where_bit_for_bit(dtype, elements):
         _same_bits(select(*args), np.where(*args))
 
 
+def test_python_scalars_keep_numpys_weak_promotion():
+    """where(c, float32 array, 0.0) is float32 in NumPy 2 (a Python float is weak); a 0-d
+    float64 array would make it float64 (the spatial transformer tutorial's conv then got a
+    double input)."""
+    n = select_module.SELECT_MIN_ELEMENTS * 2
+    c = np.arange(n) % 3 == 0
+    a = np.linspace(-1, 1, n, dtype=np.float32)
+    for args in [(c, a, 0.0), (c, 1.5, a), (c, a, 2)]:
+        _same_bits(select(*args), np.where(*args))
+        assert select(*args).dtype == np.float32
+
+
 def test_select_falls_back_for_mixed_or_integer_dtypes():
     n = select_module.SELECT_MIN_ELEMENTS * 2
     c = np.arange(n) % 3 == 0

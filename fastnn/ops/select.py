@@ -16,9 +16,11 @@ SELECT_MIN_ELEMENTS = 1 << 15
 
 
 def select(condition, a, b):
-    """np.where(condition, a, b); a and b arrays or scalars."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != b.dtype or a.dtype.kind != "f" or a.dtype.itemsize not in _WORDS:
+    """np.where(condition, a, b); a and b arrays or scalars. Anything but two arrays of one
+    float dtype goes to np.where itself, with the arguments as given (a Python scalar keeps
+    NumPy's weak promotion: where(c, float32 array, 0.0) stays float32)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype \
+            or a.dtype.kind != "f" or a.dtype.itemsize not in _WORDS:
         return np.where(condition, a, b)
     shape = np.broadcast_shapes(np.shape(condition), a.shape, b.shape)
     if math.prod(shape) < SELECT_MIN_ELEMENTS:
