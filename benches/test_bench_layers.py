@@ -1,8 +1,8 @@
 """The layers added for PyTorch's programs, against torch: a 2-layer LSTM over 35 steps
-(word_language_model's shape, forward + backward), DCGAN's transposed convolutions
-(forward + both backward passes), and the few-row GEMM with an inner size that is not a
-multiple of 16 (the LSTM's recurrent product, 8 x 200 @ 200 x 800). fastnn runs on its compiled
-backend; NumPy has none of these layers."""
+(word_language_model's shape, forward + backward), DCGAN's transposed and strided
+convolutions (forward + both backward passes), and the few-row GEMM with an inner size that
+is not a multiple of 16 (the LSTM's recurrent product, 8 x 200 @ 200 x 800). fastnn runs on
+its compiled backend; NumPy has none of these layers."""
 import numpy as np
 import pytest
 
@@ -43,6 +43,26 @@ def test_conv_transpose2d_forward_backward(benchmark, threads, contender, rng, l
     lib = __import__("torch" if contender == "torch" else "fastnn")
     lib.manual_seed(0)
     conv = lib.nn.ConvTranspose2d(cin, cout, k, s, p, bias=False)
+
+    def step():
+        xt = lib.tensor(x, requires_grad=True)
+        conv(xt).sum().backward()
+    benchmark(step)
+
+
+@pytest.mark.parametrize("layer", [(64, 128, 32), (128, 256, 16)],
+                         ids=["64-128-32x32", "128-256-16x16"])
+def test_strided_conv2d_forward_backward(benchmark, threads, contender, rng, layer):
+    """DCGAN's discriminator layers, Conv2d(c, 2c, 4, 2, 1): strided, so fastnn runs them as
+    stride-1 convolutions on the input's phases (kernels/conv_phased.c)."""
+    _skip_other_backends(contender)
+    cin, cout, size = layer
+    x = rng.standard_normal((64, cin, size, size), dtype=np.float32)
+    record(benchmark, f"Conv2d ({64},{cin},{size},{size})->{cout} 4x4 s2 p1 fwd+both bwd",
+           contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    lib.manual_seed(0)
+    conv = lib.nn.Conv2d(cin, cout, 4, 2, 1, bias=False)
 
     def step():
         xt = lib.tensor(x, requires_grad=True)

@@ -167,8 +167,15 @@ static fnn_iconv implicit_of(const fnn_conv_shape *ps)
     return is;
 }
 
-static size_t input_floats(const fnn_conv_shape *ps) { return (size_t)(ps->n * ps->c * ps->h * ps->w); }
-static size_t filter_floats(const fnn_conv_shape *s) { return (size_t)(s->oc * (s->c / s->groups) * s->kh * s->kw); }
+static size_t input_floats(const fnn_conv_shape *ps)
+{
+    return (size_t)(ps->n * ps->c * ps->h * ps->w);
+}
+
+static size_t filter_floats(const fnn_conv_shape *s)
+{
+    return (size_t)(s->oc * (s->c / s->groups) * s->kh * s->kw);
+}
 
 int fnn_conv2d_phased_forward(const float *x, const float *w, const float *bias, int relu,
                               float *y, const fnn_conv_shape *s, const fnn_conv_shape *ps)
