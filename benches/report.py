@@ -23,7 +23,8 @@ def load(path):
         rows.append(dict(group=info["group"], contender=info["contender"],
                          threads=info["threads"], flops=info.get("flops"),
                          median=bench["stats"]["median"], rounds=bench["stats"]["rounds"],
-                         paired={k: info[k] for k in PAIRED if k in info}))
+                         paired={k: info[k] for k in PAIRED if k in info},
+                         busy=info.get("busy_core_detections", 0)))
     return data, rows
 
 
@@ -129,9 +130,15 @@ def summary(rows):
             return text
 
         ratio = f"{torch['median'] / ours['median']:.2f}x" if torch else ""
+        if ours.get("busy"):
+            ratio += " ‡"
         np_cell = cell(numpy) + (" fwd only" if "numpy (forward only)" in items else "")
         out.append(f"| {group} | {threads} | {cell(ours)} | {np_cell} | {cell(torch)} | {ratio} |")
     notes = []
+    if any(r.get("busy") for r in rows if r["contender"] == "fastnn-cython"):
+        notes.append("- ‡: fastnn's busy-core adaptation (kernels/threads.c) saw one of its "
+                     "threads held up during this benchmark (another process, or the VM's host, "
+                     "on a core) and ran regions on one thread for a while.")
     for r in sorted(rows, key=lambda r: (r["group"], r["threads"])):
         if "peak_fraction" in r["paired"]:
             notes.append(f"- {r['group']}: {r['paired']['peak_fraction']:.0%} of the FMA probe's "
