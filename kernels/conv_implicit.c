@@ -572,16 +572,9 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                     for (ptrdiff_t j = 0; j < nb; ++j) {
                         const ptrdiff_t n = n0 + j;
                         const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
-                        for (ptrdiff_t o = 0; o < g.oc; ++o) {
-                            float *dst = grads + o * width_px + j * g.P;
-                            const float *src = gy + at_y + o * g.P;
-                            if (y)
-                                fnn_relu_mask(y + at_y + o * g.P, src, dst, g.P);
-                            else
-                                memcpy(dst, src, (size_t)g.P * sizeof(float));
-                            if (acc_b)
-                                acc_b[part * oc_all + q * g.oc + o] += fnn_sum_plane(dst, g.P);
-                        }
+                        fnn_masked_grad_into(gy + at_y, y ? y + at_y : NULL, grads + j * g.P,
+                                             width_px, g.oc, g.P,
+                                             acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
                         if (acc)
                             imgs[j] = image_at(&g, x + (n * s->groups + q) * g.cin * g.h * g.w,
                                                NULL, xps + j * g.xp_size);

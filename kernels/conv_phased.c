@@ -177,16 +177,23 @@ static size_t filter_floats(const fnn_conv_shape *s)
     return (size_t)(s->oc * (s->c / s->groups) * s->kh * s->kw);
 }
 
+/* The filters regrouped into phase filters, in a new allocation (NULL without memory). */
+static float *phase_filters(const float *w, const fnn_conv_shape *s, const fnn_conv_shape *ps)
+{
+    float *wp = fnn_malloc(filter_floats(s) * sizeof(float));
+    if (wp) regroup_filters(w, s, ps, wp, 1);
+    return wp;
+}
+
 int fnn_conv2d_phased_forward(const float *x, const float *w, const float *bias, int relu,
                               float *y, const fnn_conv_shape *s, const fnn_conv_shape *ps)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_PHASED], 1, __ATOMIC_RELAXED);
     float *xp = fnn_aligned_malloc(64, input_floats(ps) * sizeof(float));
-    float *wp = fnn_malloc(filter_floats(s) * sizeof(float));
+    float *wp = phase_filters(w, s, ps);
     int status = FNN_ENOMEM;
     if (xp && wp) {
         split(x, s, ps, xp, fnn_region_threads());
-        regroup_filters(w, s, ps, wp, 1);
         const fnn_iconv is = implicit_of(ps);
         status = fnn_conv2d_implicit_forward(xp, NULL, wp, bias, relu, y, &is);
     }
@@ -200,10 +207,9 @@ int fnn_conv2d_phased_input_grad(const float *gy, const float *y, const float *w
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_PHASED], 1, __ATOMIC_RELAXED);
     float *gxp = fnn_aligned_malloc(64, input_floats(ps) * sizeof(float));
-    float *wp = fnn_malloc(filter_floats(s) * sizeof(float));
+    float *wp = phase_filters(w, s, ps);
     int status = FNN_ENOMEM;
     if (gxp && wp) {
-        regroup_filters(w, s, ps, wp, 1);
         const fnn_iconv is = implicit_of(ps);
         status = fnn_conv2d_implicit_input_grad(gy, y, wp, gxp, &is);
         if (status == FNN_OK) merge(gxp, s, ps, gx, fnn_region_threads());

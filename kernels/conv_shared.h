@@ -6,6 +6,7 @@
 #include "fastnn_kernels.h"
 #include "gemm_grid.h"
 #include <stddef.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
@@ -72,16 +73,30 @@ static inline float fnn_sum_plane(const float *x, ptrdiff_t n)
 /* One image's output gradient for a weight gradient: gy (oc planes of P) masked by the fused
  * ReLU's output y into dst when y is given, else gy itself (no copy); each channel's sum is
  * added to gb (double) when given. */
+/* The same, always copied into dst with channel o at dst + o * ldd (several images' gradients
+ * side by side: the implicit weight gradient's groups). */
+static inline void fnn_masked_grad_into(const float *gy, const float *y, float *dst, ptrdiff_t ldd,
+                                        ptrdiff_t oc, ptrdiff_t P, double *gb)
+{
+    for (ptrdiff_t o = 0; o < oc; ++o) {
+        float *d = dst + o * ldd;
+        if (y)
+            fnn_relu_mask(y + o * P, gy + o * P, d, P);
+        else
+            memcpy(d, gy + o * P, (size_t)P * sizeof(float));
+        if (gb) gb[o] += fnn_sum_plane(d, P);
+    }
+}
+
 static inline const float *fnn_masked_grad(const float *gy, const float *y, float *dst,
                                            ptrdiff_t oc, ptrdiff_t P, double *gb)
 {
-    const float *src = gy;
     if (y) {
-        fnn_relu_mask(y, gy, dst, oc * P);
-        src = dst;
+        fnn_masked_grad_into(gy, y, dst, P, oc, P, gb);
+        return dst;
     }
-    for (ptrdiff_t o = 0; gb && o < oc; ++o) gb[o] += fnn_sum_plane(src + o * P, P);
-    return src;
+    for (ptrdiff_t o = 0; gb && o < oc; ++o) gb[o] += fnn_sum_plane(gy + o * P, P);
+    return gy;
 }
 
 /* gb[o] = the `parts` runs' partial sums (double, parts x oc) added in run order: the bias

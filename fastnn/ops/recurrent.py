@@ -50,24 +50,22 @@ def _sigmoid(x, out):
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+def _per_gate(hidden, dtype, sigmoid_gates, g_gate):
+    """A row over [i | f | g | o]: sigmoid_gates on i, f and o, g_gate on g."""
+    row = np.full(4 * hidden, sigmoid_gates, dtype)
+    row[2 * hidden:3 * hidden] = g_gate
+    return row
+
+
 def _lstm_gate_affine(hidden, dtype):
-    """Per-column scale and shift over [i | f | g | o]: 1/2 and 1/2 on the sigmoid gates,
-    1 and 0 on g (its tanh)."""
-    scale = np.full(4 * hidden, 0.5, dtype)
-    shift = np.full(4 * hidden, 0.5, dtype)
-    scale[2 * hidden:3 * hidden] = 1
-    shift[2 * hidden:3 * hidden] = 0
-    return scale, shift
+    """Per-column scale and shift: 1/2 and 1/2 on the sigmoid gates, 1 and 0 on g (its tanh)."""
+    return _per_gate(hidden, dtype, 0.5, 1), _per_gate(hidden, dtype, 0.5, 0)
 
 
 def _lstm_derivative_terms(hidden, dtype):
     """u and v with u + a (v - a) the derivative of each gate's activation at its output a:
     a (1 - a) on the sigmoid gates (u 0, v 1), 1 - a^2 on g (u 1, v 0)."""
-    u = np.zeros(4 * hidden, dtype)
-    v = np.ones(4 * hidden, dtype)
-    u[2 * hidden:3 * hidden] = 1
-    v[2 * hidden:3 * hidden] = 0
-    return u, v
+    return _per_gate(hidden, dtype, 0, 1), _per_gate(hidden, dtype, 1, 0)
 
 
 class RecurrentLayer(Function):
