@@ -21,6 +21,14 @@ cdef extern from "conv.h" nogil:
 
 cdef extern from "fastnn_kernels.h" nogil:
     double fnn_sum_f32(const float *x, Py_ssize_t n)
+    int fnn_lstm_forward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *xw,
+                         const float *w_hh_t, const float *b_hh, const float *h0, const float *c0,
+                         float *gates, float *cells, float *tanh_c, float *h_prev, float *output,
+                         int reverse)
+    int fnn_lstm_backward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *grad_out,
+                          float *dc, const float *gates, const float *cells, const float *tanh_c,
+                          const float *c0, const float *w_hh, float *d_gates, float *dh,
+                          int reverse)
     int fnn_isa_supported(int isa)
     int fnn_isa_best()
     int fnn_isa_active()
@@ -99,7 +107,7 @@ ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
-                "conv2d_24x16", "sum", "conv2d_phased")
+                "conv2d_24x16", "sum", "conv2d_phased", "lstm")
 
 
 def isa_supported(str name):
@@ -837,3 +845,60 @@ def batchnorm_backward(cnp.ndarray x, cnp.ndarray g, cnp.ndarray gamma, cnp.ndar
         return
     with nogil:
         fnn_batchnorm_backward(xp, gp, wp, mp, vp, gxp, gwp, gbp, N, C, HW, eps)
+
+
+def lstm_forward(cnp.ndarray xw not None, cnp.ndarray w_hh_t not None, cnp.ndarray b_hh,
+                 cnp.ndarray h0 not None, cnp.ndarray c0 not None, cnp.ndarray gates not None,
+                 cnp.ndarray cells not None, cnp.ndarray tanh_c not None,
+                 cnp.ndarray h_prev not None, cnp.ndarray output not None, bint reverse):
+    """fnn_lstm_forward; shapes from cells (L, N, H). Sizes and layouts are re-checked here
+    (checks.check_lstm_forward has worded the errors and ruled out overlaps)."""
+    if cells.ndim != 3:
+        raise ValueError("lstm_forward: cells must be (L, N, H)")
+    cdef Py_ssize_t L = cells.shape[0], N = cells.shape[1], H = cells.shape[2]
+    cdef Py_ssize_t step = N * H
+    cdef const float *xp = _f32(xw, 4 * L * step, "xw")
+    cdef const float *wp = _f32(w_hh_t, 4 * H * H, "w_hh_t")
+    cdef const float *bp = _f32(b_hh, 4 * H, "b_hh")
+    cdef const float *hp = _f32(h0, step, "h0")
+    cdef const float *cp = _f32(c0, step, "c0")
+    cdef float *gp = _f32_out(gates, 4 * L * step, "gates")
+    cdef float *cellp = _f32_out(cells, L * step, "cells")
+    cdef float *tp = _f32_out(tanh_c, L * step, "tanh_c")
+    cdef float *pp = _f32_out(h_prev, L * step, "h_prev")
+    cdef float *op = _f32_out(output, L * step, "output")
+    cdef int status
+    if L == 0 or step == 0:
+        return
+    with nogil:
+        status = fnn_lstm_forward(L, N, H, xp, wp, bp, hp, cp, gp, cellp, tp, pp, op, reverse)
+    _raise_if_out_of_memory(status, "lstm_forward")
+
+
+def lstm_backward(cnp.ndarray grad_out not None, cnp.ndarray dc not None,
+                  cnp.ndarray gates not None, cnp.ndarray cells not None,
+                  cnp.ndarray tanh_c not None, cnp.ndarray c0 not None, cnp.ndarray w_hh not None,
+                  cnp.ndarray d_gates not None, cnp.ndarray dh not None, bint reverse):
+    """fnn_lstm_backward; shapes from cells (L, N, H), re-checked as in lstm_forward."""
+    if cells.ndim != 3:
+        raise ValueError("lstm_backward: cells must be (L, N, H)")
+    cdef Py_ssize_t L = cells.shape[0], N = cells.shape[1], H = cells.shape[2]
+    cdef Py_ssize_t step = N * H
+    cdef const float *gop = _f32(grad_out, L * step, "grad_out")
+    cdef float *dcp = _f32_out(dc, step, "dc")
+    cdef const float *gp = _f32(gates, 4 * L * step, "gates")
+    cdef const float *cellp = _f32(cells, L * step, "cells")
+    cdef const float *tp = _f32(tanh_c, L * step, "tanh_c")
+    cdef const float *cp = _f32(c0, step, "c0")
+    cdef const float *wp = _f32(w_hh, 4 * H * H, "w_hh")
+    cdef float *dgp = _f32_out(d_gates, 4 * L * step, "d_gates")
+    cdef float *dhp = _f32_out(dh, step, "dh")
+    cdef int status
+    if step == 0:
+        return
+    if L == 0:
+        dh[...] = 0
+        return
+    with nogil:
+        status = fnn_lstm_backward(L, N, H, gop, dcp, gp, cellp, tp, cp, wp, dgp, dhp, reverse)
+    _raise_if_out_of_memory(status, "lstm_backward")

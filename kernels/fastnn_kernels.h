@@ -57,7 +57,7 @@ void fnn_fail_next_allocations(int n); /* tests: make the next n allocations fai
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
        FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_GEMM_BF16, FNN_K_CONV_IMPLICIT,
-       FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_CONV_PHASED, FNN_K_COUNT };
+       FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_CONV_PHASED, FNN_K_LSTM, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 /* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
 long long fnn_isa_call_count(int isa);
@@ -96,6 +96,21 @@ void fnn_bf16_round(const float *x, float *y, ptrdiff_t n);
  * of Tensor.bfloat16()/.float(): nearest even, denormals kept, a NaN as the quiet NaN of its sign (as ml_dtypes). */
 void fnn_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n);
 void fnn_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
+
+/* An LSTM layer's time loop (no projection), kernels/lstm.c. Forward: for each step t (from
+ * the last when reverse), h_prev[t] = h (h0 first), gates[t] = h W_hh^T + b_hh (b_hh may be
+ * NULL) + xw[t] activated as [sigmoid i | sigmoid f | tanh g | sigmoid o], cells[t] = c =
+ * f c + i g (c0 first), tanh_c[t] = tanh(c), output[t] = h = o tanh(c). xw and gates are
+ * (L, N, 4H), w_hh_t (H, 4H), the rest (L, N, H) or (N, H), all C-contiguous, none
+ * overlapping. Backward, in the reverse order: d_gates[t] = the gradient of gates[t]'s
+ * pre-activation from dh + grad_out[t] and dc; dc (N, H, in: dc_n) becomes the gradient of c0,
+ * dh (N, H, out) that of h0; w_hh is (4H, H). Both return FNN_OK or FNN_ENOMEM. */
+int fnn_lstm_forward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *xw, const float *w_hh_t,
+                     const float *b_hh, const float *h0, const float *c0, float *gates,
+                     float *cells, float *tanh_c, float *h_prev, float *output, int reverse);
+int fnn_lstm_backward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *grad_out, float *dc,
+                      const float *gates, const float *cells, const float *tanh_c,
+                      const float *c0, const float *w_hh, float *d_gates, float *dh, int reverse);
 
 /* The sum of x[0:n] in float64 (float32 lanes over blocks of 4096, reduce.c); the same bits on
  * any thread count and instruction set. */

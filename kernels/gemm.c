@@ -10,6 +10,9 @@
 #include "gemm_small.h"
 #include "gemm_grid.h"
 
+#define FNN_VARIANTS_FILE "gemm_epilogue.h"
+#include "isa_variants.h"
+
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -165,15 +168,15 @@ static void pack_b(int nr, ptrdiff_t kc, ptrdiff_t nc,
     }
 }
 
-/* bias + ReLU on a finished tile while it is still in L1. ReLU keeps NaN (as torch.relu). */
+/* bias + ReLU on a finished tile while it is still in L1. ReLU keeps NaN (as torch.relu).
+ * Dispatched without FNN_ISA_CALL's counter: it runs once per tile, and an atomic add per
+ * tile from every thread would bounce that counter's cache line between the cores. */
 void fnn_gemm_epilogue(float *c, ptrdiff_t ldc, int rows, int cols, const float *bias, int relu)
 {
-    for (int i = 0; i < rows; ++i) {
-        float *ci = c + i * ldc;
-        if (bias)
-            for (int j = 0; j < cols; ++j) ci[j] += bias[j];
-        if (relu)
-            for (int j = 0; j < cols; ++j) ci[j] = ci[j] <= 0.0f ? 0.0f : ci[j];
+    switch (fnn_isa_active()) {
+    case FNN_ISA_AVX512: epilogue_tile_avx512(c, ldc, rows, cols, bias, relu); break;
+    case FNN_ISA_AVX2: epilogue_tile_avx2(c, ldc, rows, cols, bias, relu); break;
+    default: epilogue_tile_generic(c, ldc, rows, cols, bias, relu);
     }
 }
 

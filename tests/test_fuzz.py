@@ -296,6 +296,37 @@ def test_batch_norm_forward_and_backward(data):
     same_everywhere(bn, x, rtol=1e-3, atol=1e-3)
 
 
+@FUZZ
+@given(st.data())
+def test_lstm_forward_and_backward(data):
+    """The LSTM time loop's kernels: drawn sizes, dtypes and layouts for the inputs, outputs of
+    the right or a wrong size, NaN/inf in the gate inputs."""
+    steps, batch, hidden = (data.draw(st.sampled_from(s)) for s in ([0, 1, 3], [0, 1, 2, 5],
+                                                                      [0, 1, 3, 17]))
+    out_hidden = data.draw(st.sampled_from([hidden] * 4 + [hidden + 1]))
+    f32 = [np.float32] * 5 + [np.float64]
+    xw = data.draw(array((steps, batch, 4 * hidden), dtypes=f32))
+    w_hh_t = data.draw(array((hidden, 4 * hidden), dtypes=f32, special=False))
+    b_hh = data.draw(st.none() | array((4 * hidden,), dtypes=f32, special=False))
+    h0, c0 = (data.draw(array((batch, hidden), dtypes=f32, special=False)) for _ in range(2))
+    grad_out = data.draw(array((steps, batch, hidden), dtypes=f32, special=False))
+    reverse = data.draw(st.booleans())
+
+    def run(xw, w_hh_t, b_hh, h0, c0, grad_out):
+        gates = np.zeros((steps, batch, 4 * out_hidden), np.float32)
+        cells, tanh_c, h_prev, output = (np.zeros((steps, batch, out_hidden), np.float32)
+                                         for _ in range(4))
+        backend.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
+                             reverse)
+        dc, dh = np.ones((batch, hidden), np.float32), np.zeros((batch, hidden), np.float32)
+        d_gates = np.zeros_like(gates)
+        w_hh = np.ascontiguousarray(np.asarray(w_hh_t, np.float32).T)
+        backend.lstm_backward(grad_out, dc, gates, cells, tanh_c, np.ascontiguousarray(c0),
+                              w_hh, d_gates, dh, reverse)
+        return gates, cells, output, d_gates, dc, dh
+    same_everywhere(run, xw, w_hh_t, b_hh, h0, c0, grad_out, rtol=1e-4, atol=1e-5)
+
+
 def test_the_fuzz_covers_every_kernel():
     """A new kernel in the contract needs a fuzz case here."""
     from fastnn.backend import contract
@@ -305,7 +336,7 @@ def test_the_fuzz_covers_every_kernel():
                "maxpool2x2_forward", "maxpool2x2_backward",
                "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward",
                "batchnorm_backward", "adadelta_step", "adamax_step", "nadam_step",
-               "radam_step"}
+               "radam_step", "lstm_forward", "lstm_backward"}
     assert set(contract.NAMES) == covered
 
 

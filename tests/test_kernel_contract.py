@@ -88,6 +88,23 @@ BAD_CALLS = {
     "batchnorm backward grad short": lambda: backend.batchnorm_backward(
         z(4, 3, 2, 2), z(4, 3, 2), z(3), z(3, dtype=np.float64), z(3, dtype=np.float64),
         z(4, 3, 2, 2), z(3), z(3), 1e-5),
+    "lstm xw float64": lambda: backend.lstm_forward(
+        z(2, 3, 8, dtype=np.float64), z(2, 8), None, z(3, 2), z(3, 2), z(2, 3, 8), *LSTM_OUT,
+        False),
+    "lstm w_hh_t transposed": lambda: backend.lstm_forward(
+        z(2, 3, 8), z(8, 2).T, None, z(3, 2), z(3, 2), z(2, 3, 8), *LSTM_OUT, False),
+    "lstm b_hh short": lambda: backend.lstm_forward(
+        z(2, 3, 8), z(2, 8), z(7), z(3, 2), z(3, 2), z(2, 3, 8), *LSTM_OUT, False),
+    "lstm gates read-only": lambda: backend.lstm_forward(
+        z(2, 3, 8), z(2, 8), None, z(3, 2), z(3, 2), readonly(z(2, 3, 8)), *LSTM_OUT, False),
+    "lstm output overlaps cells": lambda: _aliased_lstm(),
+    "lstm backward w_hh wrong": lambda: backend.lstm_backward(
+        z(2, 3, 2), z(3, 2), z(2, 3, 8), z(2, 3, 2), z(2, 3, 2), z(3, 2), z(2, 8), z(2, 3, 8),
+        z(3, 2), False),
+    "lstm backward dh overlaps dc": lambda: _aliased_lstm_backward(),
+    "lstm cells not 3-D": lambda: backend.lstm_backward(
+        z(2, 3, 2), z(3, 2), z(2, 3, 8), z(6, 2), z(2, 3, 2), z(3, 2), z(8, 2), z(2, 3, 8),
+        z(3, 2), False),
     "sgd grad short": lambda: backend.sgd_step(z(10), z(9), lr=0.1),
     "sgd param read-only": lambda: backend.sgd_step(readonly(z(10)), z(10), lr=0.1),
     "sgd momentum buffer read-only": lambda: backend.sgd_step(z(10), z(10), readonly(z(10)),
@@ -99,6 +116,21 @@ BAD_CALLS = {
     "rmsprop grad strided": lambda: backend.rmsprop_step(z(10), z(20)[::2], z(10), None, None,
                                                          0.1, 0.99, 1e-8, 0.0, 0.0),
 }
+
+
+LSTM_OUT = (z(2, 3, 2), z(2, 3, 2), z(2, 3, 2), z(2, 3, 2))  # cells, tanh_c, h_prev, output
+
+
+def _aliased_lstm():
+    cells = z(2, 3, 2)
+    return backend.lstm_forward(z(2, 3, 8), z(2, 8), None, z(3, 2), z(3, 2), z(2, 3, 8), cells,
+                                z(2, 3, 2), z(2, 3, 2), cells, False)
+
+
+def _aliased_lstm_backward():
+    dc = z(3, 2)
+    return backend.lstm_backward(z(2, 3, 2), dc, z(2, 3, 8), z(2, 3, 2), z(2, 3, 2), z(3, 2),
+                                 z(8, 2), z(2, 3, 8), dc, False)
 
 
 def _aliased_conv():

@@ -405,3 +405,17 @@ def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps, backend=None)
 
 def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps, backend=None):
     _call("batchnorm_backward", backend, x, g, gamma, mean, var, gx, ggamma, gbeta, float(eps))
+
+
+def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse,
+                 backend=None):
+    """An LSTM layer's forward time loop into the given arrays (contract.py's lstm_forward)."""
+    _call("lstm_forward", backend, xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev,
+          output, bool(reverse))
+
+
+def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse,
+                  backend=None):
+    """Backpropagation through lstm_forward's loop (contract.py's lstm_backward)."""
+    _call("lstm_backward", backend, grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh,
+          bool(reverse))

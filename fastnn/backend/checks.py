@@ -463,3 +463,44 @@ def check_nadam_step(param, grad, exp_avg, exp_avg_sq, *hyperparameters):
 
 def check_radam_step(param, grad, exp_avg, exp_avg_sq, *hyperparameters):
     check_adam_step(param, grad, exp_avg, exp_avg_sq, None)
+
+
+def _lstm_sizes(cells):
+    """(L, N, H) from the (L, N, H) cells array every LSTM kernel is given."""
+    if type(cells) is not np.ndarray:
+        raise TypeError(f"cells must be a numpy.ndarray, got {type(cells).__name__}")
+    require_rank("cells", cells, 3)
+    return cells.shape
+
+
+def _check_lstm_arrays(inputs, outputs, optional=()):
+    """Every (name, array, shape) as check_array; outputs writable, overlapping neither each
+    other nor any input (the kernels read inputs while writing outputs)."""
+    for name, array, shape in inputs:
+        check_array(name, array, shape, optional=name in optional)
+    for name, array, shape in outputs:
+        check_array(name, array, shape, writable=True)
+    named = [(name, array) for name, array, _ in outputs]
+    check_no_overlap(named, [(name, array) for name, array, _ in inputs])
+    for k, (name, array) in enumerate(named):
+        check_no_overlap([(name, array)], named[k + 1:])
+
+
+def check_lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
+    steps, batch, hidden = _lstm_sizes(cells)
+    _check_lstm_arrays(
+        [("xw", xw, (steps, batch, 4 * hidden)), ("w_hh_t", w_hh_t, (hidden, 4 * hidden)),
+         ("b_hh", b_hh, (4 * hidden,)), ("h0", h0, (batch, hidden)), ("c0", c0, (batch, hidden))],
+        [("gates", gates, (steps, batch, 4 * hidden)), ("cells", cells, cells.shape),
+         ("tanh_c", tanh_c, cells.shape), ("h_prev", h_prev, cells.shape),
+         ("output", output, cells.shape)], optional=("b_hh",))
+
+
+def check_lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
+    steps, batch, hidden = _lstm_sizes(cells)
+    _check_lstm_arrays(
+        [("grad_out", grad_out, cells.shape), ("gates", gates, (steps, batch, 4 * hidden)),
+         ("cells", cells, cells.shape), ("tanh_c", tanh_c, cells.shape),
+         ("c0", c0, (batch, hidden)), ("w_hh", w_hh, (4 * hidden, hidden))],
+        [("dc", dc, (batch, hidden)), ("d_gates", d_gates, (steps, batch, 4 * hidden)),
+         ("dh", dh, (batch, hidden))])

@@ -140,3 +140,11 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectifie
                eps, weight_decay, decay):
     _kernels.radam_step(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), step_size,
                         rect_scale, rectified, beta1, beta2, eps, weight_decay, decay)
+
+
+def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
+    _kernels.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse)
+
+
+def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
+    _kernels.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse)

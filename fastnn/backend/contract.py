@@ -125,6 +125,16 @@ KERNELS = (
            "y = mean over each window (torch's divisor)"),
     Kernel("avgpool2d_backward", ("gy", "gx", "shape", "count_include_pad"),
            "gx = gy spread evenly over each window"),
+    Kernel("lstm_forward", ("xw", "w_hh_t", "b_hh", "h0", "c0", "gates", "cells", "tanh_c",
+                            "h_prev", "output", "reverse"),
+           "an LSTM layer's time loop (torch.nn.LSTM, no proj_size): per step h_prev[t] = h, "
+           "gates[t] = act(h w_hh_t + b_hh + xw[t]) as [sigmoid i|sigmoid f|tanh g|sigmoid o], "
+           "cells[t] = c = f c + i g, tanh_c[t] = tanh(c), output[t] = h = o tanh(c); "
+           "(L, N, 4H) xw/gates, (L, N, H) the rest, h0/c0 (N, H), from t = L-1 if reverse"),
+    Kernel("lstm_backward", ("grad_out", "dc", "gates", "cells", "tanh_c", "c0", "w_hh",
+                             "d_gates", "dh", "reverse"),
+           "backpropagation through lstm_forward: d_gates[t] = the gradient of step t's gate "
+           "pre-activations, dc (in: grad of c_n) becomes the grad of c0, dh the grad of h0"),
     Kernel("batchnorm_forward", ("x", "gamma", "beta", "y", "mean", "var", "training", "eps"),
            "y = (x - mean) / sqrt(var + eps) * gamma + beta per channel; training: the batch's "
            "mean and biased variance are written into mean/var (float64)"),

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 from numba import boolean, float32, float64, int64, njit, prange, void
 
-from fastnn.backend import numba_gemm
+from fastnn.backend import numba_gemm, numba_rnn
 
 NAME = "numba"
 FASTMATH = {"contract"}
@@ -549,3 +549,13 @@ from fastnn.backend.numba_conv import (  # noqa: E402,F401
     avgpool2d_backward, avgpool2d_forward, batchnorm_backward, batchnorm_forward,
     conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, maxpool2x2_backward,
     maxpool2x2_forward)
+
+
+def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
+    numba_rnn.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
+                           reverse, gemm)
+
+
+def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
+    numba_rnn.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse,
+                            gemm)

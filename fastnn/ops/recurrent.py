@@ -18,6 +18,7 @@ autograd Function here has one output; the module splits it with views."""
 import numpy as np
 
 from fastnn import backend
+from fastnn.backend import reference_rnn
 from fastnn.autograd.function import Function
 
 
@@ -50,22 +51,10 @@ def _sigmoid(x, out):
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _per_gate(hidden, dtype, sigmoid_gates, g_gate):
-    """A row over [i | f | g | o]: sigmoid_gates on i, f and o, g_gate on g."""
-    row = np.full(4 * hidden, sigmoid_gates, dtype)
-    row[2 * hidden:3 * hidden] = g_gate
-    return row
-
-
-def _lstm_gate_affine(hidden, dtype):
-    """Per-column scale and shift: 1/2 and 1/2 on the sigmoid gates, 1 and 0 on g (its tanh)."""
-    return _per_gate(hidden, dtype, 0.5, 1), _per_gate(hidden, dtype, 0.5, 0)
-
-
-def _lstm_derivative_terms(hidden, dtype):
-    """u and v with u + a (v - a) the derivative of each gate's activation at its output a:
-    a (1 - a) on the sigmoid gates (u 0, v 1), 1 - a^2 on g (u 1, v 0)."""
-    return _per_gate(hidden, dtype, 0, 1), _per_gate(hidden, dtype, 1, 0)
+def _lstm_kernel_applies(dtype, w_hr):
+    """The backend's LSTM kernels take float32 layers without proj_size; the rest runs the
+    NumPy loop of reference_rnn with fastnn's GEMM (float64: NumPy's)."""
+    return dtype == np.float32 and w_hr is None
 
 
 class RecurrentLayer(Function):
@@ -96,30 +85,17 @@ class RecurrentLayer(Function):
             gates = np.empty((steps, batch, 4 * hidden), dtype)  # activated i, f, g, o
             cells = np.empty((steps, batch, hidden), dtype)  # c_t
             tanh_c = np.empty((steps, batch, hidden), dtype)
-            scale, shift = _lstm_gate_affine(hidden, dtype)
-            c = c0
-            for t in order:
-                h_prev[t] = h
-                pre = _mm(h, w_hh_t, bias=b_hh)
-                pre += xw[t]
-                # all four gates in one tanh: sigmoid(x) = tanh(x/2)/2 + 1/2 on i, f and o
-                # (the same bits as _sigmoid), tanh on g; four NumPy calls on the whole row
-                # instead of nine on its slices (the LSTM's steps are call-bound at batch 32)
-                act = gates[t]
-                pre *= scale
-                np.tanh(pre, out=act)
-                act *= scale
-                act += shift
-                i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
-                c = np.multiply(f, c, out=cells[t])
-                c += i * g
-                np.tanh(c, out=tanh_c[t])
-                if w_hr is None:
-                    h = np.multiply(o, tanh_c[t], out=output[t])
-                else:
-                    h = output[t] = _mm(o * tanh_c[t], w_hr.T)
-            out[steps * batch * out_size:] = c.reshape(-1)
-            saved = dict(gates=gates, cells=cells, tanh_c=tanh_c, c0=c0)
+            arrays = (xw, w_hh_t, b_hh, np.ascontiguousarray(h0), np.ascontiguousarray(c0), gates,
+                      cells, tanh_c, h_prev, output, reverse)
+            if _lstm_kernel_applies(dtype, w_hr):
+                backend.lstm_forward(*arrays[:1], np.ascontiguousarray(w_hh_t), *arrays[2:])
+            else:
+                reference_rnn.lstm_forward_loop(*arrays, w_hr=w_hr, mm=_mm)
+            if steps:
+                out[steps * batch * out_size:] = cells[0 if reverse else -1].reshape(-1)
+            else:
+                out[steps * batch * out_size:] = c0.reshape(-1)
+            saved = dict(gates=gates, cells=cells, tanh_c=tanh_c, c0=arrays[4])
         elif mode == "GRU":
             gates = np.empty((steps, batch, 3 * hidden), dtype)  # activated r, z, n
             hn = np.empty((steps, batch, hidden), dtype)  # h W_hn^T + b_hn, before r*
@@ -166,37 +142,14 @@ class RecurrentLayer(Function):
         if mode == "LSTM":
             gates, cells, tanh_c, c0 = (saved[k] for k in ("gates", "cells", "tanh_c", "c0"))
             dc = grad[steps * batch * out_size:].reshape(batch, hidden).astype(dtype, copy=True)
-            if w_hr is not None:
-                d_w_hr = np.zeros_like(w_hr)
-            first = steps - 1 if reverse else 0
-            # the activations' derivatives for all steps at once: i(1-i), f(1-f), 1-g^2, o(1-o)
-            # as u + a (v - a), and 1 - tanh(c)^2
-            u, v = _lstm_derivative_terms(hidden, dtype)
-            slopes = v - gates
-            slopes *= gates
-            slopes += u
-            tanh_slopes = tanh_c * tanh_c
-            np.subtract(1, tanh_slopes, out=tanh_slopes)
-            for t in order:
-                dh = dh + grad_out[t]
-                act = gates[t]
-                i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
-                tc = tanh_c[t]
-                if w_hr is not None:
-                    _mm(dh.T, o * tc, out=d_w_hr, accumulate=True)
-                    dh = _mm(dh, w_hr)
-                c_before = c0 if t == first else cells[t - 1 if not reverse else t + 1]
-                dg = d_xw[t]
-                np.multiply(dh, tc, out=dg[:, 3 * hidden:])  # d o, before o's slope
-                through = dh * o
-                through *= tanh_slopes[t]
-                dc += through
-                np.multiply(dc, g, out=dg[:, :hidden])
-                np.multiply(dc, c_before, out=dg[:, hidden:2 * hidden])
-                np.multiply(dc, i, out=dg[:, 2 * hidden:3 * hidden])
-                dg *= slopes[t]
-                dc *= f
-                dh = _mm(dg, w_hh)
+            dh = np.empty((batch, out_size), dtype)
+            arrays = (np.ascontiguousarray(grad_out), dc, gates, cells, tanh_c, c0,
+                      np.ascontiguousarray(w_hh), d_xw, dh, reverse)
+            if _lstm_kernel_applies(dtype, w_hr):
+                backend.lstm_backward(*arrays)
+            else:
+                d_w_hr = None if w_hr is None else np.zeros_like(w_hr)
+                reference_rnn.lstm_backward_loop(*arrays, w_hr=w_hr, d_w_hr=d_w_hr, mm=_mm)
         elif mode == "GRU":
             gates, hn = saved["gates"], saved["hn"]
             for t in order:

@@ -1,0 +1,73 @@
+"""The LSTM time loop on the Numba backend: per step the Numba GEMM with W_hh, then one fused
+@njit pass over the cells (kernels/lstm_cell.h's formulas, with NumPy's tanh)."""
+import numpy as np
+from numba import float32, njit, void
+
+_COMMON = dict(cache=True, fastmath={"contract"}, nogil=True)
+_M = float32[:, ::1]
+
+
+@njit(float32(float32), **_COMMON)
+def _sigmoid(x):
+    """tanh(x/2)/2 + 1/2, the reference's formula (no exp(-x) to overflow)."""
+    return np.tanh(np.float32(0.5) * x) * np.float32(0.5) + np.float32(0.5)
+
+
+@njit(void(_M, _M, _M, _M, _M, _M), **_COMMON)
+def _cell_forward(gates, xw, c_prev, c, tanh_c, h):
+    hidden = c.shape[1]
+    for n in range(c.shape[0]):
+        for j in range(hidden):
+            i = _sigmoid(gates[n, j] + xw[n, j])
+            f = _sigmoid(gates[n, hidden + j] + xw[n, hidden + j])
+            g = np.tanh(gates[n, 2 * hidden + j] + xw[n, 2 * hidden + j])
+            o = _sigmoid(gates[n, 3 * hidden + j] + xw[n, 3 * hidden + j])
+            gates[n, j], gates[n, hidden + j] = i, f
+            gates[n, 2 * hidden + j], gates[n, 3 * hidden + j] = g, o
+            cell = f * c_prev[n, j] + i * g
+            tc = np.tanh(cell)
+            c[n, j] = cell
+            tanh_c[n, j] = tc
+            h[n, j] = o * tc
+
+
+@njit(void(_M, _M, _M, _M, _M, _M, _M), **_COMMON)
+def _cell_backward(gates, tanh_c, c_prev, grad_out, dh, dc, d_gates):
+    hidden = dc.shape[1]
+    one = np.float32(1)
+    for n in range(dc.shape[0]):
+        for j in range(hidden):
+            i, f = gates[n, j], gates[n, hidden + j]
+            g, o = gates[n, 2 * hidden + j], gates[n, 3 * hidden + j]
+            tc = tanh_c[n, j]
+            d = dh[n, j] + grad_out[n, j]
+            d_gates[n, 3 * hidden + j] = (d * tc) * ((one - o) * o)
+            cell_grad = dc[n, j] + (d * o) * (one - tc * tc)
+            d_gates[n, j] = (cell_grad * g) * ((one - i) * i)
+            d_gates[n, hidden + j] = (cell_grad * c_prev[n, j]) * ((one - f) * f)
+            d_gates[n, 2 * hidden + j] = (cell_grad * i) * (one - g * g)
+            dc[n, j] = cell_grad * f
+
+
+def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse, gemm):
+    """gemm: the Numba backend's (a, b, out, bias) product."""
+    steps = cells.shape[0]
+    h, c = h0, c0
+    for s in range(steps):
+        t = steps - 1 - s if reverse else s
+        h_prev[t] = h
+        gemm(h, w_hh_t, gates[t], b_hh)
+        _cell_forward(gates[t], xw[t], c, cells[t], tanh_c[t], output[t])
+        h, c = output[t], cells[t]
+
+
+def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse, gemm):
+    steps = cells.shape[0]
+    dh[...] = 0
+    for s in range(steps):
+        t = s if reverse else steps - 1 - s
+        first = t == (steps - 1 if reverse else 0)
+        c_before = c0 if first else cells[t + 1 if reverse else t - 1]
+        _cell_backward(gates[t], tanh_c[t], c_before, grad_out[t], dh, dc, d_gates[t])
+        gemm(d_gates[t], w_hh, dh)
+

@@ -1,0 +1,174 @@
+/* The LSTM cell's pointwise passes (kernels/lstm.c), compiled once per instruction set by
+ * isa_variants.h (no include guard: it is included three times).
+ *
+ * tanh is computed here, not by libm, so that the loops vectorise: an odd polynomial below
+ * |x| = 0.625 (x + x^3 P(x^2), P of degree 4 fitted by weighted least squares on Chebyshev
+ * nodes; under 0.8 ulp there), and 1 - 2 / (e^{2|x|} + 1) above it, where the subtraction
+ * cancels at most one bit (tanh(0.625) = 0.55); e^y by y = n ln2 + r, |r| <= ln2/2, a degree-6
+ * polynomial in r (fitted the same way) and 2^n put into the exponent bits. |x| is clamped at
+ * 10, where float32 tanh is 1 (at 9 it is still 1 - 2^-24). Measured against float64 tanh over 3M points of
+ * [0.625, 10]: at most 1.33 ulp (tests/test_lstm_kernel.py checks 2 ulp on every backend).
+ * sigmoid(x) = tanh(x/2)/2 + 1/2, the formula of the NumPy reference, so no exp(-x) overflows.
+ * NaN comes out NaN, +-inf as +-1, -0 as -0. */
+
+FNN_TARGET static inline __attribute__((always_inline)) float FNN_VARIANT(tanh_lane)(float x)
+{
+    const float a = x < 0.0f ? -x : x;
+    const float s = a * a;
+    float p = -0.00573112f;
+    p = p * s + 0.02066466f;
+    p = p * s - 0.05374843f;
+    p = p * s + 0.13331561f;
+    p = p * s - 0.33333287f;
+    const float small = a + a * s * p;
+
+    const float y = 2.0f * (a < 10.0f ? a : 10.0f); /* a NaN becomes 10: n stays an integer */
+    const float n = __builtin_rintf(y * 1.44269504088896341f);
+    const float r = (y - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+    float q = 0.00137514f;
+    q = q * r + 0.00836892f;
+    q = q * r + 0.04166953f;
+    q = q * r + 0.16666518f;
+    q = q * r + 0.49999988f;
+    const float poly = 1.0f + r + r * r * q;
+    /* 2^n for n in [0, 29]: its exponent bits */
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    __builtin_memcpy(&scale, &bits, sizeof scale);
+    const float big = 1.0f - 2.0f / (poly * scale + 1.0f);
+
+    float t = a < 0.625f ? small : big;
+    t = a == a ? t : a;  /* NaN in, NaN out */
+    return __builtin_copysignf(t, x); /* tanh(-0) = -0 */
+}
+
+FNN_TARGET static inline __attribute__((always_inline)) float FNN_VARIANT(sigmoid_lane)(float x)
+{
+    return FNN_VARIANT(tanh_lane)(0.5f * x) * 0.5f + 0.5f;
+}
+
+/* The cells are processed 16 at a time (one AVX-512 vector, two AVX2, four SSE), the last
+ * H % 16 of a row through zero-padded copies: left to the compiler, that remainder ran as
+ * scalar code with libm-free but unvectorised tanh, a third of a row of 200. */
+#ifndef LSTM_LANES
+#define LSTM_LANES 16
+#endif
+
+/* One block of cells of one row: g* hold the gate sums h W_hh^T + b_hh and are overwritten
+ * with the activated gates, x* are the input's gate terms. */
+FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(cell_forward_lanes)(
+    float *restrict gi, float *restrict gf, float *restrict gg, float *restrict go,
+    const float *restrict xi, const float *restrict xf, const float *restrict xg,
+    const float *restrict xo, const float *restrict cp, float *restrict c, float *restrict tc,
+    float *restrict h)
+{
+#pragma omp simd
+    for (int j = 0; j < LSTM_LANES; ++j) {
+        const float i = FNN_VARIANT(sigmoid_lane)(gi[j] + xi[j]);
+        const float f = FNN_VARIANT(sigmoid_lane)(gf[j] + xf[j]);
+        const float g = FNN_VARIANT(tanh_lane)(gg[j] + xg[j]);
+        const float o = FNN_VARIANT(sigmoid_lane)(go[j] + xo[j]);
+        gi[j] = i;
+        gf[j] = f;
+        gg[j] = g;
+        go[j] = o;
+        const float cell = f * cp[j] + i * g;
+        const float t = FNN_VARIANT(tanh_lane)(cell);
+        c[j] = cell;
+        tc[j] = t;
+        h[j] = o * t;
+    }
+}
+
+/* Rows [r0, r1) of one step: gates[n] (h W_hh^T + b_hh on entry, [i|f|g|o] activated on exit)
+ * plus xw[n], then c = f c_prev + i g, tanh_c = tanh(c), h = o tanh(c). */
+FNN_TARGET static void FNN_VARIANT(lstm_cell_forward_rows)(float *gates, const float *xw,
+                                                           const float *c_prev, float *c,
+                                                           float *tanh_c, float *h, ptrdiff_t H,
+                                                           ptrdiff_t r0, ptrdiff_t r1)
+{
+    for (ptrdiff_t n = r0; n < r1; ++n) {
+        float *g = gates + n * 4 * H, *cn = c + n * H, *tn = tanh_c + n * H, *hn = h + n * H;
+        const float *x = xw + n * 4 * H, *cp = c_prev + n * H;
+        ptrdiff_t j = 0;
+        for (; j + LSTM_LANES <= H; j += LSTM_LANES)
+            FNN_VARIANT(cell_forward_lanes)(g + j, g + H + j, g + 2 * H + j, g + 3 * H + j,
+                                            x + j, x + H + j, x + 2 * H + j, x + 3 * H + j,
+                                            cp + j, cn + j, tn + j, hn + j);
+        const ptrdiff_t rest = H - j;
+        if (rest == 0) continue;
+        /* in: 4 gate sums, 4 input terms, c_prev; out: 4 gates, c, tanh(c), h */
+        float in[9][LSTM_LANES] = {{0}}, out[3][LSTM_LANES];
+        for (int k = 0; k < 4; ++k) {
+            memcpy(in[k], g + k * H + j, (size_t)rest * sizeof(float));
+            memcpy(in[4 + k], x + k * H + j, (size_t)rest * sizeof(float));
+        }
+        memcpy(in[8], cp + j, (size_t)rest * sizeof(float));
+        FNN_VARIANT(cell_forward_lanes)(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7],
+                                        in[8], out[0], out[1], out[2]);
+        for (int k = 0; k < 4; ++k) memcpy(g + k * H + j, in[k], (size_t)rest * sizeof(float));
+        memcpy(cn + j, out[0], (size_t)rest * sizeof(float));
+        memcpy(tn + j, out[1], (size_t)rest * sizeof(float));
+        memcpy(hn + j, out[2], (size_t)rest * sizeof(float));
+    }
+}
+
+/* One block of cells of one step backward: with dh' = dh + grad_out (the gradient reaching
+ * h_t),
+ *   d o = dh' tanh(c) o (1 - o),   dc += dh' o (1 - tanh(c)^2),
+ *   d i = dc g i (1 - i),   d f = dc c_prev f (1 - f),   d g = dc i (1 - g^2),
+ * into d* (the gradient of each gate's pre-activation), and dc becomes dc f (the gradient
+ * reaching c_{t-1}). The products are grouped as the NumPy reference groups them. */
+FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(cell_backward_lanes)(
+    const float *restrict gi, const float *restrict gf, const float *restrict gg,
+    const float *restrict go, const float *restrict tn, const float *restrict cp,
+    const float *restrict gout, const float *restrict dh, float *restrict dc,
+    float *restrict di, float *restrict df, float *restrict dg, float *restrict dout)
+{
+#pragma omp simd
+    for (int j = 0; j < LSTM_LANES; ++j) {
+        const float i = gi[j], f = gf[j], g = gg[j], o = go[j], tc = tn[j];
+        const float d = dh[j] + gout[j];
+        dout[j] = (d * tc) * ((1.0f - o) * o);
+        const float cell_grad = dc[j] + (d * o) * (1.0f - tc * tc);
+        di[j] = (cell_grad * g) * ((1.0f - i) * i);
+        df[j] = (cell_grad * cp[j]) * ((1.0f - f) * f);
+        dg[j] = (cell_grad * i) * (1.0f - g * g);
+        dc[j] = cell_grad * f;
+    }
+}
+
+/* Rows [r0, r1) of one step backward (cell_backward_lanes over each row). */
+FNN_TARGET static void FNN_VARIANT(lstm_cell_backward_rows)(const float *gates,
+                                                            const float *tanh_c,
+                                                            const float *c_prev,
+                                                            const float *grad_out,
+                                                            const float *dh, float *dc,
+                                                            float *d_gates, ptrdiff_t H,
+                                                            ptrdiff_t r0, ptrdiff_t r1)
+{
+    for (ptrdiff_t n = r0; n < r1; ++n) {
+        const float *g = gates + n * 4 * H, *tn = tanh_c + n * H, *cp = c_prev + n * H;
+        const float *gon = grad_out + n * H, *dhn = dh + n * H;
+        float *d = d_gates + n * 4 * H, *dcn = dc + n * H;
+        ptrdiff_t j = 0;
+        for (; j + LSTM_LANES <= H; j += LSTM_LANES)
+            FNN_VARIANT(cell_backward_lanes)(g + j, g + H + j, g + 2 * H + j, g + 3 * H + j,
+                                             tn + j, cp + j, gon + j, dhn + j, dcn + j, d + j,
+                                             d + H + j, d + 2 * H + j, d + 3 * H + j);
+        const ptrdiff_t rest = H - j;
+        if (rest == 0) continue;
+        /* in: 4 gates, tanh(c), c_prev, grad_out, dh, dc (also out); out: 4 gate gradients */
+        float in[9][LSTM_LANES] = {{0}}, out[4][LSTM_LANES];
+        for (int k = 0; k < 4; ++k) memcpy(in[k], g + k * H + j, (size_t)rest * sizeof(float));
+        memcpy(in[4], tn + j, (size_t)rest * sizeof(float));
+        memcpy(in[5], cp + j, (size_t)rest * sizeof(float));
+        memcpy(in[6], gon + j, (size_t)rest * sizeof(float));
+        memcpy(in[7], dhn + j, (size_t)rest * sizeof(float));
+        memcpy(in[8], dcn + j, (size_t)rest * sizeof(float));
+        FNN_VARIANT(cell_backward_lanes)(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7],
+                                         in[8], out[0], out[1], out[2], out[3]);
+        for (int k = 0; k < 4; ++k) memcpy(d + k * H + j, out[k], (size_t)rest * sizeof(float));
+        memcpy(dcn + j, in[8], (size_t)rest * sizeof(float));
+    }
+}

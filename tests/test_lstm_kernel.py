@@ -1,0 +1,216 @@
+"""The LSTM time-loop kernels (kernels/lstm.c, lstm_cell.h; contract.py's lstm_forward and
+lstm_backward) on every backend and instruction set against the NumPy reference
+(fastnn/backend/reference_rnn.py): odd hidden sizes (the 16-cell blocks' remainders), one row,
+one step, zero steps, reverse order, no b_hh; the compiled tanh against float64; thread-count
+independence; and the whole nn.LSTM against torch through these kernels."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _kernels, backend
+from fastnn.backend import reference
+
+from conftest import BACKENDS
+
+ISAS = [isa for isa in ("generic", "avx2", "avx512") if _kernels.isa_supported(isa)]
+
+
+def _problem(steps, batch, hidden, seed=0, bias=True, scale=0.5):
+    rng = np.random.default_rng(seed)
+    f = lambda *s: (rng.standard_normal(s) * scale).astype(np.float32)  # noqa: E731
+    return dict(xw=f(steps, batch, 4 * hidden) * 3, w_hh_t=f(hidden, 4 * hidden),
+                b_hh=f(4 * hidden) if bias else None, h0=f(batch, hidden), c0=f(batch, hidden),
+                grad_out=f(steps, batch, hidden), dc=f(batch, hidden))
+
+
+def _forward(p, reverse, name):
+    steps, batch, hidden = p["xw"].shape[0], p["xw"].shape[1], p["w_hh_t"].shape[0]
+    out = dict(gates=np.full((steps, batch, 4 * hidden), np.nan, np.float32))
+    for key in ("cells", "tanh_c", "h_prev", "output"):
+        out[key] = np.full((steps, batch, hidden), np.nan, np.float32)
+    backend.lstm_forward(p["xw"], p["w_hh_t"], p["b_hh"], p["h0"], p["c0"], out["gates"],
+                         out["cells"], out["tanh_c"], out["h_prev"], out["output"], reverse,
+                         backend=name)
+    return out
+
+
+def _backward(p, fwd, reverse, name):
+    steps, batch, hidden = fwd["cells"].shape
+    dc = p["dc"].copy()
+    d_gates = np.full((steps, batch, 4 * hidden), np.nan, np.float32)
+    dh = np.full((batch, hidden), np.nan, np.float32)
+    w_hh = np.ascontiguousarray(p["w_hh_t"].T)
+    backend.lstm_backward(p["grad_out"], dc, fwd["gates"], fwd["cells"], fwd["tanh_c"], p["c0"],
+                          w_hh, d_gates, dh, reverse, backend=name)
+    return dict(dc=dc, d_gates=d_gates, dh=dh)
+
+
+def _assert_close(got, want, rtol=2e-5, atol=2e-6):
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=atol, err_msg=key)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("steps,batch,hidden", [(0, 3, 5), (1, 1, 1), (5, 3, 8), (4, 2, 17),
+                                                (3, 7, 33), (6, 5, 48), (2, 1, 200)])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_kernels_match_the_reference(name, steps, batch, hidden, reverse, bias):
+    p = _problem(steps, batch, hidden, seed=steps * 100 + hidden, bias=bias)
+    want_f, got_f = _forward(p, reverse, "numpy"), _forward(p, reverse, name)
+    _assert_close(got_f, want_f)
+    # the backward of each from the same (reference) forward state
+    _assert_close(_backward(p, want_f, reverse, name), _backward(p, want_f, reverse, "numpy"))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("hidden", [5, 16, 37])
+def test_each_instruction_set_runs_and_agrees(isa, hidden):
+    p = _problem(4, 3, hidden, seed=hidden)
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        before, calls = _kernels.isa_call_counts(), _kernels.call_counts()["lstm"]
+        fwd = _forward(p, False, "cython")
+        bwd = _backward(p, fwd, False, "cython")
+        after = _kernels.isa_call_counts()
+    finally:
+        _kernels.isa_force(previous)
+    assert _kernels.call_counts()["lstm"] - calls == 2
+    assert after[isa] > before[isa]
+    assert all(after[other] == before[other] for other in after if other != isa)
+    want_f = _forward(p, False, "numpy")
+    _assert_close(fwd, want_f)
+    _assert_close(bwd, _backward(p, want_f, False, "numpy"))
+
+
+def _ulps(got, want):
+    """|got - want| in units of the last place of want rounded to float32."""
+    return np.abs(got.astype(np.float64) - want) / np.spacing(np.abs(want).astype(np.float32))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_the_compiled_tanh_and_sigmoid_are_within_two_ulps(isa):
+    """With W_hh = 0 and h0 = c0 = 0 the gates are the activations of xw alone: g = tanh(x)
+    and i, f, o = sigmoid(x) = tanh(x/2)/2 + 1/2 (the reference's formula), over every float32
+    step of [-0.01, 0.01], a dense grid to 12, both signs, and the special values."""
+    grid = np.concatenate([np.arange(-0.01, 0.01, 1e-6), np.linspace(-12, 12, 400_001),
+                           [0.0, -0.0, 1e-38, -1e-38, 1e-45, 0.625, -0.625, 9.0, 9.5, 88.0,
+                            -100.0, 3e38, -3e38]]).astype(np.float32)
+    hidden = 256
+    grid = np.concatenate([grid, np.zeros(-grid.size % hidden, np.float32)])
+    rows = grid.size // hidden
+    xw = np.repeat(grid.reshape(rows, 1, hidden), 4, axis=1).reshape(1, rows, 4 * hidden)
+    zeros = np.zeros((rows, hidden), np.float32)
+    out = {k: np.empty((1, rows, hidden), np.float32) for k in ("cells", "tanh_c", "h_prev",
+                                                                "output")}
+    gates = np.empty((1, rows, 4 * hidden), np.float32)
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        backend.lstm_forward(np.ascontiguousarray(xw), np.zeros((hidden, 4 * hidden), np.float32),
+                             None, zeros, zeros, gates, out["cells"], out["tanh_c"], out["h_prev"],
+                             out["output"], False, backend="cython")
+    finally:
+        _kernels.isa_force(previous)
+    x = grid.reshape(rows, hidden).astype(np.float64)
+    g = gates.reshape(rows, 4, hidden)
+    tanh = np.tanh(x)
+    assert _ulps(g[:, 2], tanh).max() <= 2
+    # the odd function's sign (the gate's sum 0 + x turns -0 into +0, as in NumPy)
+    assert np.array_equal(np.signbit(g[:, 2]), np.signbit(np.float32(0) + x.astype(np.float32)))
+    sigmoid = np.tanh(x / 2) / 2 + 0.5
+    for k in (0, 1, 3):
+        assert np.abs(g[:, k] - sigmoid).max() <= 1.2e-7  # one float32 step below 1
+    # special values: NaN stays NaN, infinities saturate
+    special = np.array([np.nan, np.inf, -np.inf, -np.nan], np.float32)
+    xs = np.zeros((1, 1, 4 * 4), np.float32)
+    xs[0, 0, 8:12] = special
+    gs = np.empty((1, 1, 16), np.float32)
+    small = {k: np.empty((1, 1, 4), np.float32) for k in ("cells", "tanh_c", "h_prev", "output")}
+    backend.lstm_forward(xs, np.zeros((4, 16), np.float32), None, np.zeros((1, 4), np.float32),
+                         np.zeros((1, 4), np.float32), gs, small["cells"], small["tanh_c"],
+                         small["h_prev"], small["output"], False, backend="cython")
+    np.testing.assert_array_equal(gs[0, 0, 8:12], [np.nan, 1.0, -1.0, np.nan])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_same_bits_on_one_and_two_threads(reverse):
+    """Each cell is computed by one lane whatever the split, and GEMM's bits do not depend on
+    the thread count: 64 x 200 cells a step are split over the threads (LSTM_CELLS_PARALLEL_MIN)."""
+    p = _problem(6, 64, 200, seed=3)
+    results = []
+    previous = fastnn.get_num_threads()
+    try:
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            fwd = _forward(p, reverse, "cython")
+            results.append((fwd, _backward(p, fwd, reverse, "cython")))
+    finally:
+        fastnn.set_num_threads(previous)
+    for key in results[0][0]:
+        assert np.array_equal(results[0][0][key], results[1][0][key]), key
+    for key in results[0][1]:
+        assert np.array_equal(results[0][1][key], results[1][1][key]), key
+
+
+def test_backward_of_zero_steps_gives_zero_dh_and_keeps_dc():
+    p = _problem(0, 3, 4)
+    fwd = _forward(p, False, "numpy")
+    for name in BACKENDS:
+        got = _backward(p, fwd, False, name)
+        np.testing.assert_array_equal(got["dh"], 0)
+        np.testing.assert_array_equal(got["dc"], p["dc"])
+
+
+def test_the_reference_is_the_documented_recurrence():
+    """reference_rnn's loop against the formulas written out with float64 NumPy."""
+    p = _problem(3, 2, 4, seed=7)
+    got = _forward(p, False, "numpy")
+    h, c = p["h0"].astype(np.float64), p["c0"].astype(np.float64)
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    for t in range(3):
+        pre = h @ p["w_hh_t"] + p["b_hh"] + p["xw"][t]
+        i, f, g, o = sig(pre[:, :4]), sig(pre[:, 4:8]), np.tanh(pre[:, 8:12]), sig(pre[:, 12:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        np.testing.assert_allclose(got["cells"][t], c, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got["output"][t], h, rtol=1e-5, atol=1e-6)
+    assert reference.lstm_forward is not None
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("batch_first,bidirectional", [(False, False), (True, True)])
+def test_lstm_module_matches_torch(threads, batch_first, bidirectional):
+    """nn.LSTM (2 layers, hidden 37: a remainder of 5 cells per row) forward and every gradient
+    against torch's, with the compiled time loop."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    shape = (4, 9, 10) if batch_first else (9, 4, 10)
+    x = rng.standard_normal(shape).astype(np.float32)
+    ours = fastnn.nn.LSTM(10, 37, num_layers=2, batch_first=batch_first,
+                          bidirectional=bidirectional)
+    theirs = torch.nn.LSTM(10, 37, num_layers=2, batch_first=batch_first,
+                           bidirectional=bidirectional)
+    with torch.no_grad():
+        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+            q.copy_(torch.from_numpy(p.detach().numpy()))
+    previous = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        before = _kernels.call_counts()["lstm"]
+        xo = fastnn.tensor(x, requires_grad=True)
+        out, (h, c) = ours(xo)
+        (out.sum() + 2 * h.sum() + 3 * c.sum()).backward()
+        assert _kernels.call_counts()["lstm"] - before == (4 if bidirectional else 2) * 2
+    finally:
+        fastnn.set_num_threads(previous)
+    xt = torch.from_numpy(x).requires_grad_()
+    out_t, (h_t, c_t) = theirs(xt)
+    (out_t.sum() + 2 * h_t.sum() + 3 * c_t.sum()).backward()
+    np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(c.detach().numpy(), c_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-4,
+                                   err_msg=name)
