@@ -214,3 +214,26 @@ def test_lstm_module_matches_torch(threads, batch_first, bidirectional):
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-4,
                                    err_msg=name)
+
+
+def test_a_failed_allocation_inside_the_loop_raises_memory_error():
+    """The per-step GEMM allocates its packing buffer in a thread that has none yet; when that
+    fails the kernel stops and the wrapper raises MemoryError naming it (no half-filled output
+    is returned as a result)."""
+    import threading
+    p = _problem(2, 300, 100, seed=5)  # 300 rows: the packed GEMM, which allocates
+    errors = []
+
+    def run():
+        _kernels.fail_next_allocations(1)
+        try:
+            _forward(p, False, "cython")
+        except MemoryError as exc:
+            errors.append(exc)
+        finally:
+            _kernels.fail_next_allocations(0)
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert errors and "lstm_forward" in str(errors[0])
+    _assert_close(_forward(p, False, "cython"), _forward(p, False, "numpy"))  # and then works
