@@ -350,3 +350,18 @@ def test_pad_and_pack_utilities_match_torch():
     assert [b.numpy().tolist() for b in back] == [s.tolist() for s in seqs]
     with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
         f_rnn.pack_padded_sequence(fastnn.zeros(4, 2, 1), [2, 4])
+
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_an_empty_batch_gives_empty_outputs_like_torch(cls):
+    """torch runs a recurrent layer on a batch of 0 sequences: (L, 0, H) outputs, (layers, 0, H)
+    states (the reshapes with -1 were ambiguous at 0 elements and raised)."""
+    module = getattr(nn, cls)(7, 5, num_layers=2, bidirectional=True)
+    x = fastnn.zeros(6, 0, 7, requires_grad=True)
+    out, state = module(x)
+    states = state if cls == "LSTM" else (state,)
+    assert tuple(out.shape) == (6, 0, 10)
+    assert all(tuple(s.shape) == (4, 0, 5) for s in states)
+    out.sum().backward()
+    assert tuple(x.grad.shape) == (6, 0, 7)
+    assert np.all(module.weight_hh_l0.grad.numpy() == 0)

@@ -67,7 +67,7 @@ class RecurrentLayer(Function):
         out_size = h0.shape[1]
         dtype = x.dtype
         x2 = x.reshape(steps * batch, x.shape[2])
-        xw = _mm(x2, w_ih.T, bias=b_ih).reshape(steps, batch, -1)
+        xw = _mm(x2, w_ih.T, bias=b_ih).reshape(steps, batch, w_ih.shape[0])
         # One row-major copy of W_hh^T per sequence: with few rows the GEMM reads B in place,
         # and a row-major B takes its axpy form, 1.6x the dot form that W_hh.T (a transposed
         # view) gets at 8 to 64 rows (Zen 4, 200 x 800: 93 against 150 us at 32 rows, 1
@@ -194,5 +194,5 @@ def recurrent_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse):
     h_n = output[0] if reverse else output[-1]
     if steps == 0:
         h_n = h0
-    c_n = flat[split:].reshape(batch, -1) if mode == "LSTM" else None
+    c_n = flat[split:].reshape(batch, c0.shape[-1]) if mode == "LSTM" else None
     return output, h_n, c_n
