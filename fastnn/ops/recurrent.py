@@ -26,16 +26,7 @@ def _mm(a, b, out=None, bias=None, accumulate=False):
     """a @ b (+ bias) on fastnn's GEMM for float32; NumPy for float64."""
     if a.dtype == np.float32:
         return backend.gemm(a, b, out=out, bias=bias, accumulate=accumulate)
-    product = a @ b
-    if bias is not None:
-        product += bias
-    if out is None:
-        return product
-    if accumulate:
-        out += product
-    else:
-        out[...] = product
-    return out
+    return reference_rnn.numpy_mm(a, b, out=out, bias=bias, accumulate=accumulate)
 
 
 def _sigmoid(x, out):
