@@ -35,7 +35,7 @@ C_SOURCES = [
     "kernels/gemm_ukernel_avx2.c",
     "kernels/gemm_ukernel_generic.c",
     "kernels/relu.c",
-    "kernels/lstm.c",
+    "kernels/rnn.c",
     "kernels/optimizers.c",
     "kernels/softmax_xent.c",
     "kernels/softmax_xent_avx512.c",

@@ -31,6 +31,27 @@ def test_lstm_forward_backward(benchmark, threads, contender, rng, batch):
     benchmark(step)
 
 
+@pytest.mark.parametrize("shape", [(35, 32, 200, 200), (9, 64, 32, 32)],
+                         ids=["word-language-model", "d2l-seq2seq"])
+def test_gru_forward_backward(benchmark, threads, contender, rng, shape):
+    """GRU(2 layers) fwd+bwd at word_language_model's size and at d2l's seq2seq encoder's (9
+    steps of 64 sequences, 32 features): there the time loop's per-step overhead is the step."""
+    _skip_other_backends(contender)
+    steps, batch, features, hidden = shape
+    x = rng.standard_normal((steps, batch, features), dtype=np.float32)
+    record(benchmark, f"GRU({features}, {hidden}, num_layers=2) {steps} steps batch {batch} "
+           "fwd+bwd", contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    lib.manual_seed(0)
+    gru = lib.nn.GRU(features, hidden, 2)
+
+    def step():
+        xt = lib.tensor(x, requires_grad=True)
+        out, _ = gru(xt)
+        out.sum().backward()
+    benchmark(step)
+
+
 @pytest.mark.parametrize("layer", [(100, 512, 4, 1, 0, 1), (512, 256, 4, 2, 1, 4),
                                    (128, 64, 4, 2, 1, 16)],
                          ids=["100-512-1x1", "512-256-4x4", "128-64-16x16"])

@@ -29,6 +29,12 @@ cdef extern from "fastnn_kernels.h" nogil:
                           float *dc, const float *gates, const float *cells, const float *tanh_c,
                           const float *c0, const float *w_hh, float *d_gates, float *dh,
                           int reverse)
+    int fnn_gru_forward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *xw,
+                        const float *w_hh_t, const float *b_hh, const float *h0, float *gates,
+                        float *hn, float *h_prev, float *output, int reverse)
+    int fnn_gru_backward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *grad_out,
+                         const float *gates, const float *hn, const float *h_prev,
+                         const float *w_hh, float *d_xw, float *d_hw, float *dh, int reverse)
     int fnn_isa_supported(int isa)
     int fnn_isa_best()
     int fnn_isa_active()
@@ -107,7 +113,7 @@ ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
-                "conv2d_24x16", "sum", "conv2d_phased", "lstm")
+                "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru")
 
 
 def isa_supported(str name):
@@ -902,3 +908,55 @@ def lstm_backward(cnp.ndarray grad_out not None, cnp.ndarray dc not None,
     with nogil:
         status = fnn_lstm_backward(L, N, H, gop, dcp, gp, cellp, tp, cp, wp, dgp, dhp, reverse)
     _raise_if_out_of_memory(status, "lstm_backward")
+
+
+def gru_forward(cnp.ndarray xw not None, cnp.ndarray w_hh_t not None, cnp.ndarray b_hh,
+                cnp.ndarray h0 not None, cnp.ndarray gates not None, cnp.ndarray hn not None,
+                cnp.ndarray h_prev not None, cnp.ndarray output not None, bint reverse):
+    """fnn_gru_forward; shapes from hn (L, N, H), re-checked as in lstm_forward."""
+    if hn.ndim != 3:
+        raise ValueError("gru_forward: hn must be (L, N, H)")
+    cdef Py_ssize_t L = hn.shape[0], N = hn.shape[1], H = hn.shape[2]
+    cdef Py_ssize_t step = N * H
+    cdef const float *xp = _f32(xw, 3 * L * step, "xw")
+    cdef const float *wp = _f32(w_hh_t, 3 * H * H, "w_hh_t")
+    cdef const float *bp = _f32(b_hh, 3 * H, "b_hh")
+    cdef const float *hp = _f32(h0, step, "h0")
+    cdef float *gp = _f32_out(gates, 3 * L * step, "gates")
+    cdef float *np_ = _f32_out(hn, L * step, "hn")
+    cdef float *pp = _f32_out(h_prev, L * step, "h_prev")
+    cdef float *op = _f32_out(output, L * step, "output")
+    cdef int status
+    if L == 0 or step == 0:
+        return
+    with nogil:
+        status = fnn_gru_forward(L, N, H, xp, wp, bp, hp, gp, np_, pp, op, reverse)
+    _raise_if_out_of_memory(status, "gru_forward")
+
+
+def gru_backward(cnp.ndarray grad_out not None, cnp.ndarray gates not None,
+                 cnp.ndarray hn not None, cnp.ndarray h_prev not None, cnp.ndarray w_hh not None,
+                 cnp.ndarray d_xw not None, cnp.ndarray d_hw not None, cnp.ndarray dh not None,
+                 bint reverse):
+    """fnn_gru_backward; shapes from hn (L, N, H), re-checked as in lstm_forward."""
+    if hn.ndim != 3:
+        raise ValueError("gru_backward: hn must be (L, N, H)")
+    cdef Py_ssize_t L = hn.shape[0], N = hn.shape[1], H = hn.shape[2]
+    cdef Py_ssize_t step = N * H
+    cdef const float *gop = _f32(grad_out, L * step, "grad_out")
+    cdef const float *gp = _f32(gates, 3 * L * step, "gates")
+    cdef const float *np_ = _f32(hn, L * step, "hn")
+    cdef const float *pp = _f32(h_prev, L * step, "h_prev")
+    cdef const float *wp = _f32(w_hh, 3 * H * H, "w_hh")
+    cdef float *dxp = _f32_out(d_xw, 3 * L * step, "d_xw")
+    cdef float *dwp = _f32_out(d_hw, 3 * L * step, "d_hw")
+    cdef float *dhp = _f32_out(dh, step, "dh")
+    cdef int status
+    if step == 0:
+        return
+    if L == 0:
+        dh[...] = 0
+        return
+    with nogil:
+        status = fnn_gru_backward(L, N, H, gop, gp, np_, pp, wp, dxp, dwp, dhp, reverse)
+    _raise_if_out_of_memory(status, "gru_backward")

@@ -57,7 +57,8 @@ void fnn_fail_next_allocations(int n); /* tests: make the next n allocations fai
 enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SOFTMAX_XENT,
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
        FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_GEMM_BF16, FNN_K_CONV_IMPLICIT,
-       FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_CONV_PHASED, FNN_K_LSTM, FNN_K_COUNT };
+       FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_CONV_PHASED, FNN_K_LSTM, FNN_K_GRU,
+       FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 /* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
 long long fnn_isa_call_count(int isa);
@@ -97,7 +98,7 @@ void fnn_bf16_round(const float *x, float *y, ptrdiff_t n);
 void fnn_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n);
 void fnn_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
 
-/* An LSTM layer's time loop (no projection), kernels/lstm.c. Forward: for each step t (from
+/* An LSTM layer's time loop (no projection), kernels/rnn.c. Forward: for each step t (from
  * the last when reverse), h_prev[t] = h (h0 first), gates[t] = h W_hh^T + b_hh (b_hh may be
  * NULL) + xw[t] activated as [sigmoid i | sigmoid f | tanh g | sigmoid o], cells[t] = c =
  * f c + i g (c0 first), tanh_c[t] = tanh(c), output[t] = h = o tanh(c). xw and gates are
@@ -111,6 +112,19 @@ int fnn_lstm_forward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *xw, con
 int fnn_lstm_backward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *grad_out, float *dc,
                       const float *gates, const float *cells, const float *tanh_c,
                       const float *c0, const float *w_hh, float *d_gates, float *dh, int reverse);
+
+/* A GRU layer's time loop (kernels/rnn.c), gates [r | z | n]. Forward: for each step t,
+ * h_prev[t] = h (h0 first), then with g = h W_hh^T + b_hh (b_hh may be NULL): gates[t] =
+ * [sigmoid(xw_r + g_r) | sigmoid(xw_z + g_z) | n = tanh(xw_n + r g_n)], hn[t] = g_n, output[t]
+ * = h = (1 - z) n + z h. xw, gates (L, N, 3H); w_hh_t (H, 3H); the rest (L, N, H) or (N, H).
+ * Backward, in the reverse order: d_xw[t] and d_hw[t] = the gradients of xw[t] and of
+ * h W_hh^T + b_hh; dh (out) that of h0; w_hh (3H, H). FNN_OK or FNN_ENOMEM. */
+int fnn_gru_forward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *xw, const float *w_hh_t,
+                    const float *b_hh, const float *h0, float *gates, float *hn, float *h_prev,
+                    float *output, int reverse);
+int fnn_gru_backward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *grad_out,
+                     const float *gates, const float *hn, const float *h_prev, const float *w_hh,
+                     float *d_xw, float *d_hw, float *dh, int reverse);
 
 /* The sum of x[0:n] in float64 (float32 lanes over blocks of 4096, reduce.c); the same bits on
  * any thread count and instruction set. */

@@ -327,6 +327,33 @@ def test_lstm_forward_and_backward(data):
     same_everywhere(run, xw, w_hh_t, b_hh, h0, c0, grad_out, rtol=1e-4, atol=1e-5)
 
 
+@FUZZ
+@given(st.data())
+def test_gru_forward_and_backward(data):
+    """The GRU time loop's kernels, drawn as the LSTM's above."""
+    steps, batch, hidden = (data.draw(st.sampled_from(s)) for s in ([0, 1, 3], [0, 1, 2, 5],
+                                                                      [0, 1, 3, 17]))
+    out_hidden = data.draw(st.sampled_from([hidden] * 4 + [hidden + 1]))
+    f32 = [np.float32] * 5 + [np.float64]
+    xw = data.draw(array((steps, batch, 3 * hidden), dtypes=f32))
+    w_hh_t = data.draw(array((hidden, 3 * hidden), dtypes=f32, special=False))
+    b_hh = data.draw(st.none() | array((3 * hidden,), dtypes=f32, special=False))
+    h0 = data.draw(array((batch, hidden), dtypes=f32, special=False))
+    grad_out = data.draw(array((steps, batch, hidden), dtypes=f32, special=False))
+    reverse = data.draw(st.booleans())
+
+    def run(xw, w_hh_t, b_hh, h0, grad_out):
+        gates = np.zeros((steps, batch, 3 * out_hidden), np.float32)
+        hn, h_prev, output = (np.zeros((steps, batch, out_hidden), np.float32) for _ in range(3))
+        backend.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse)
+        d_xw, d_hw = np.zeros_like(gates), np.zeros_like(gates)
+        dh = np.zeros((batch, hidden), np.float32)
+        w_hh = np.ascontiguousarray(np.asarray(w_hh_t, np.float32).T)
+        backend.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse)
+        return gates, output, d_xw, d_hw, dh
+    same_everywhere(run, xw, w_hh_t, b_hh, h0, grad_out, rtol=1e-4, atol=1e-5)
+
+
 def test_the_fuzz_covers_every_kernel():
     """A new kernel in the contract needs a fuzz case here."""
     from fastnn.backend import contract
@@ -336,7 +363,8 @@ def test_the_fuzz_covers_every_kernel():
                "maxpool2x2_forward", "maxpool2x2_backward",
                "avgpool2d_forward", "avgpool2d_backward", "batchnorm_forward",
                "batchnorm_backward", "adadelta_step", "adamax_step", "nadam_step",
-               "radam_step", "lstm_forward", "lstm_backward"}
+               "radam_step", "lstm_forward", "lstm_backward", "gru_forward",
+               "gru_backward"}
     assert set(contract.NAMES) == covered
 
 

@@ -105,6 +105,15 @@ BAD_CALLS = {
     "lstm cells not 3-D": lambda: backend.lstm_backward(
         z(2, 3, 2), z(3, 2), z(2, 3, 8), z(6, 2), z(2, 3, 2), z(3, 2), z(8, 2), z(2, 3, 8),
         z(3, 2), False),
+    "gru b_hh short": lambda: backend.gru_forward(
+        z(2, 3, 6), z(2, 6), z(5), z(3, 2), z(2, 3, 6), *GRU_OUT, False),
+    "gru h0 read as float64": lambda: backend.gru_forward(
+        z(2, 3, 6), z(2, 6), None, z(3, 2, dtype=np.float64), z(2, 3, 6), *GRU_OUT, False),
+    "gru output overlaps hn": lambda: _aliased_gru(),
+    "gru backward d_hw is d_xw": lambda: _aliased_gru_backward(),
+    "gru backward w_hh transposed": lambda: backend.gru_backward(
+        z(2, 3, 2), z(2, 3, 6), z(2, 3, 2), z(2, 3, 2), z(2, 6).T, z(2, 3, 6), z(2, 3, 6),
+        z(3, 2), False),
     "sgd grad short": lambda: backend.sgd_step(z(10), z(9), lr=0.1),
     "sgd param read-only": lambda: backend.sgd_step(readonly(z(10)), z(10), lr=0.1),
     "sgd momentum buffer read-only": lambda: backend.sgd_step(z(10), z(10), readonly(z(10)),
@@ -131,6 +140,21 @@ def _aliased_lstm_backward():
     dc = z(3, 2)
     return backend.lstm_backward(z(2, 3, 2), dc, z(2, 3, 8), z(2, 3, 2), z(2, 3, 2), z(3, 2),
                                  z(8, 2), z(2, 3, 8), dc, False)
+
+
+GRU_OUT = (z(2, 3, 2), z(2, 3, 2), z(2, 3, 2))  # hn, h_prev, output
+
+
+def _aliased_gru():
+    hn = z(2, 3, 2)
+    return backend.gru_forward(z(2, 3, 6), z(2, 6), None, z(3, 2), z(2, 3, 6), hn, z(2, 3, 2),
+                               hn, False)
+
+
+def _aliased_gru_backward():
+    d = z(2, 3, 6)
+    return backend.gru_backward(z(2, 3, 2), z(2, 3, 6), z(2, 3, 2), z(2, 3, 2), z(6, 2), d, d,
+                                z(3, 2), False)
 
 
 def _aliased_conv():

@@ -419,3 +419,14 @@ def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, rev
     """Backpropagation through lstm_forward's loop (contract.py's lstm_backward)."""
     _call("lstm_backward", backend, grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh,
           bool(reverse))
+
+
+def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse, backend=None):
+    """A GRU layer's forward time loop into the given arrays (contract.py's gru_forward)."""
+    _call("gru_forward", backend, xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, bool(reverse))
+
+
+def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse, backend=None):
+    """Backpropagation through gru_forward's loop (contract.py's gru_backward)."""
+    _call("gru_backward", backend, grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh,
+          bool(reverse))

@@ -465,15 +465,15 @@ def check_radam_step(param, grad, exp_avg, exp_avg_sq, *hyperparameters):
     check_adam_step(param, grad, exp_avg, exp_avg_sq, None)
 
 
-def _lstm_sizes(cells):
-    """(L, N, H) from the (L, N, H) cells array every LSTM kernel is given."""
-    if type(cells) is not np.ndarray:
-        raise TypeError(f"cells must be a numpy.ndarray, got {type(cells).__name__}")
-    require_rank("cells", cells, 3)
-    return cells.shape
+def _rnn_sizes(name, array):
+    """(L, N, H) from the (L, N, H) array (cells, hn) that sizes a recurrent kernel's call."""
+    if type(array) is not np.ndarray:
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    require_rank(name, array, 3)
+    return array.shape
 
 
-def _check_lstm_arrays(inputs, outputs, optional=()):
+def _check_rnn_arrays(inputs, outputs, optional=()):
     """Every (name, array, shape) as check_array; outputs writable, overlapping neither each
     other nor any input (the kernels read inputs while writing outputs)."""
     for name, array, shape in inputs:
@@ -487,8 +487,8 @@ def _check_lstm_arrays(inputs, outputs, optional=()):
 
 
 def check_lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
-    steps, batch, hidden = _lstm_sizes(cells)
-    _check_lstm_arrays(
+    steps, batch, hidden = _rnn_sizes("cells", cells)
+    _check_rnn_arrays(
         [("xw", xw, (steps, batch, 4 * hidden)), ("w_hh_t", w_hh_t, (hidden, 4 * hidden)),
          ("b_hh", b_hh, (4 * hidden,)), ("h0", h0, (batch, hidden)), ("c0", c0, (batch, hidden))],
         [("gates", gates, (steps, batch, 4 * hidden)), ("cells", cells, cells.shape),
@@ -497,10 +497,29 @@ def check_lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, o
 
 
 def check_lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
-    steps, batch, hidden = _lstm_sizes(cells)
-    _check_lstm_arrays(
+    steps, batch, hidden = _rnn_sizes("cells", cells)
+    _check_rnn_arrays(
         [("grad_out", grad_out, cells.shape), ("gates", gates, (steps, batch, 4 * hidden)),
          ("cells", cells, cells.shape), ("tanh_c", tanh_c, cells.shape),
          ("c0", c0, (batch, hidden)), ("w_hh", w_hh, (4 * hidden, hidden))],
         [("dc", dc, (batch, hidden)), ("d_gates", d_gates, (steps, batch, 4 * hidden)),
+         ("dh", dh, (batch, hidden))])
+
+
+def check_gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
+    steps, batch, hidden = _rnn_sizes("hn", hn)
+    _check_rnn_arrays(
+        [("xw", xw, (steps, batch, 3 * hidden)), ("w_hh_t", w_hh_t, (hidden, 3 * hidden)),
+         ("b_hh", b_hh, (3 * hidden,)), ("h0", h0, (batch, hidden))],
+        [("gates", gates, (steps, batch, 3 * hidden)), ("hn", hn, hn.shape),
+         ("h_prev", h_prev, hn.shape), ("output", output, hn.shape)], optional=("b_hh",))
+
+
+def check_gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
+    steps, batch, hidden = _rnn_sizes("hn", hn)
+    _check_rnn_arrays(
+        [("grad_out", grad_out, hn.shape), ("gates", gates, (steps, batch, 3 * hidden)),
+         ("hn", hn, hn.shape), ("h_prev", h_prev, hn.shape),
+         ("w_hh", w_hh, (3 * hidden, hidden))],
+        [("d_xw", d_xw, (steps, batch, 3 * hidden)), ("d_hw", d_hw, (steps, batch, 3 * hidden)),
          ("dh", dh, (batch, hidden))])

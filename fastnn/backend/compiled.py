@@ -148,3 +148,11 @@ def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
 
 def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
     _kernels.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse)
+
+
+def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
+    _kernels.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse)
+
+
+def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
+    _kernels.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse)

@@ -135,6 +135,16 @@ KERNELS = (
                              "d_gates", "dh", "reverse"),
            "backpropagation through lstm_forward: d_gates[t] = the gradient of step t's gate "
            "pre-activations, dc (in: grad of c_n) becomes the grad of c0, dh the grad of h0"),
+    Kernel("gru_forward", ("xw", "w_hh_t", "b_hh", "h0", "gates", "hn", "h_prev", "output",
+                           "reverse"),
+           "a GRU layer's time loop (torch.nn.GRU, gates [r|z|n]): per step h_prev[t] = h, "
+           "g = h w_hh_t + b_hh, gates[t] = [sigmoid(xw_r + g_r)|sigmoid(xw_z + g_z)|"
+           "n = tanh(xw_n + r g_n)], hn[t] = g_n, output[t] = h = (1-z) n + z h; "
+           "(L, N, 3H) xw/gates, (L, N, H) the rest, h0 (N, H), from t = L-1 if reverse"),
+    Kernel("gru_backward", ("grad_out", "gates", "hn", "h_prev", "w_hh", "d_xw", "d_hw", "dh",
+                            "reverse"),
+           "backpropagation through gru_forward: d_xw[t], d_hw[t] = the gradients of xw[t] and "
+           "of h w_hh^T + b_hh at step t, dh the grad of h0"),
     Kernel("batchnorm_forward", ("x", "gamma", "beta", "y", "mean", "var", "training", "eps"),
            "y = (x - mean) / sqrt(var + eps) * gamma + beta per channel; training: the batch's "
            "mean and biased variance are written into mean/var (float64)"),

@@ -1,5 +1,5 @@
-"""The LSTM time loop on the Numba backend: per step the Numba GEMM with W_hh, then one fused
-@njit pass over the cells (kernels/lstm_cell.h's formulas, with NumPy's tanh)."""
+"""The LSTM and GRU time loops on the Numba backend: per step the Numba GEMM with W_hh, then
+one fused @njit pass over the cells (kernels/rnn_cells.h's formulas, with NumPy's tanh)."""
 import numpy as np
 from numba import float32, njit, void
 
@@ -71,3 +71,54 @@ def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, rev
         _cell_backward(gates[t], tanh_c[t], c_before, grad_out[t], dh, dc, d_gates[t])
         gemm(d_gates[t], w_hh, dh)
 
+
+
+@njit(void(_M, _M, _M, _M, _M), **_COMMON)
+def _gru_cell_forward(gates, xw, h_prev, hn, h):
+    hidden = h.shape[1]
+    one = np.float32(1)
+    for n in range(h.shape[0]):
+        for j in range(hidden):
+            r = _sigmoid(xw[n, j] + gates[n, j])
+            z = _sigmoid(xw[n, hidden + j] + gates[n, hidden + j])
+            hw_n = gates[n, 2 * hidden + j]
+            new = np.tanh(xw[n, 2 * hidden + j] + r * hw_n)
+            gates[n, j], gates[n, hidden + j], gates[n, 2 * hidden + j] = r, z, new
+            hn[n, j] = hw_n
+            h[n, j] = (one - z) * new + z * h_prev[n, j]
+
+
+@njit(void(_M, _M, _M, _M, _M, _M, _M), **_COMMON)
+def _gru_cell_backward(gates, hn, h_prev, grad_out, dh, d_xw, d_hw):
+    hidden = dh.shape[1]
+    one = np.float32(1)
+    for n in range(dh.shape[0]):
+        for j in range(hidden):
+            r, z, new = gates[n, j], gates[n, hidden + j], gates[n, 2 * hidden + j]
+            d = dh[n, j] + grad_out[n, j]
+            dn = (d * (one - z)) * (one - new * new)
+            dz = ((d * (h_prev[n, j] - new)) * z) * (one - z)
+            dr = ((dn * hn[n, j]) * r) * (one - r)
+            d_xw[n, j], d_xw[n, hidden + j], d_xw[n, 2 * hidden + j] = dr, dz, dn
+            d_hw[n, j], d_hw[n, hidden + j], d_hw[n, 2 * hidden + j] = dr, dz, dn * r
+            dh[n, j] = d * z
+
+
+def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse, gemm):
+    steps = hn.shape[0]
+    h = h0
+    for s in range(steps):
+        t = steps - 1 - s if reverse else s
+        h_prev[t] = h
+        gemm(h, w_hh_t, gates[t], b_hh)
+        _gru_cell_forward(gates[t], xw[t], h_prev[t], hn[t], output[t])
+        h = output[t]
+
+
+def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse, gemm):
+    steps = hn.shape[0]
+    dh[...] = 0
+    for s in range(steps):
+        t = s if reverse else steps - 1 - s
+        _gru_cell_backward(gates[t], hn[t], h_prev[t], grad_out[t], dh, d_xw[t], d_hw[t])
+        gemm(d_hw[t], w_hh, dh, None, False, True)  # dh = dh' z + d_hw W_hh

@@ -12,7 +12,8 @@ from fastnn.backend.reference_conv import (avgpool2d_backward, avgpool2d_forward
                                            conv2d_backward, conv2d_forward, maxpool2d_backward,
                                            maxpool2d_forward, maxpool2x2_backward,
                                            maxpool2x2_forward)
-from fastnn.backend.reference_rnn import lstm_backward, lstm_forward  # noqa: E402,F401
+from fastnn.backend.reference_rnn import (gru_backward, gru_forward, lstm_backward,  # noqa: E402,F401
+                                          lstm_forward)
 
 
 def gemm(a, b, out, bias=None, relu=False, accumulate=False):

@@ -1,8 +1,9 @@
-"""The LSTM time loop in NumPy: the reference of the lstm_forward / lstm_backward kernels, and
-the loop fastnn/ops/recurrent.py runs where no kernel applies (float64, proj_size).
+"""The LSTM and GRU time loops in NumPy: the reference of the lstm_* / gru_* kernels, and the
+loops fastnn/ops/recurrent.py runs where no kernel applies (float64, proj_size).
 
 Formulas and gate order are torch.nn.LSTM's ([i, f, g, o]; c = f*c + i*g, h = o*tanh(c), then
-h W_hr^T with proj_size). `mm(a, b, out=None, bias=None, accumulate=False)` is the matrix
+h W_hr^T with proj_size) and torch.nn.GRU's ([r, z, n]; n = tanh(x_n + r*(h W_hn^T + b_hn)),
+h = (1-z)*n + z*h). `mm(a, b, out=None, bias=None, accumulate=False)` is the matrix
 product to use: NumPy's here, fastnn's GEMM when recurrent.py runs the loop for float32."""
 import numpy as np
 
@@ -17,6 +18,16 @@ def numpy_mm(a, b, out=None, bias=None, accumulate=False):
         out += product
     else:
         out[...] = product
+    return out
+
+
+def sigmoid(x, out):
+    """sigmoid(x) = (1 + tanh(x/2)) / 2: one vectorised tanh, no overflow for any x (exp(-x)
+    overflows float32 below -88)."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
     return out
 
 
@@ -103,3 +114,47 @@ def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
 
 def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
     lstm_backward_loop(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse)
+
+
+def gru_forward_loop(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse, mm=numpy_mm):
+    """Fills gates (activated [r|z|n]), hn (h W_hn^T + b_hn of each step), h_prev and output
+    over the steps of xw (L, N, 3H: x W_ih^T + b_ih), in reverse order if asked."""
+    hidden = hn.shape[2]
+    h = h0
+    for t in _steps(xw.shape[0], reverse):
+        h_prev[t] = h
+        act = mm(h, w_hh_t, out=gates[t], bias=b_hh)  # h W_hh^T + b_hh, activated in place
+        hn[t] = act[:, 2 * hidden:]
+        sigmoid(xw[t][:, :2 * hidden] + act[:, :2 * hidden], act[:, :2 * hidden])
+        r, z, n = (act[:, k * hidden:(k + 1) * hidden] for k in range(3))
+        np.tanh(xw[t][:, 2 * hidden:] + r * hn[t], out=n)
+        h = output[t] = (1 - z) * n + z * h
+
+
+def gru_backward_loop(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse, mm=numpy_mm):
+    """Backpropagation through gru_forward_loop's steps: d_xw[t] and d_hw[t] = the gradients
+    of step t's x W_ih^T + b_ih and h W_hh^T + b_hh (they differ in the n gate, where r
+    scales the latter); dh ends as the gradient of h0."""
+    steps, hidden = hn.shape[0], hn.shape[2]
+    grad_h = np.zeros(dh.shape, gates.dtype)
+    for t in _steps(steps, not reverse):
+        grad_h = grad_h + grad_out[t]
+        r, z, n = (gates[t][:, k * hidden:(k + 1) * hidden] for k in range(3))
+        dn = grad_h * (1 - z) * (1 - n * n)
+        dz = grad_h * (h_prev[t] - n) * z * (1 - z)
+        dr = dn * hn[t] * r * (1 - r)
+        dx, dhw = d_xw[t], d_hw[t]
+        dx[:, :hidden] = dhw[:, :hidden] = dr
+        dx[:, hidden:2 * hidden] = dhw[:, hidden:2 * hidden] = dz
+        dx[:, 2 * hidden:] = dn
+        dhw[:, 2 * hidden:] = dn * r
+        grad_h = grad_h * z + mm(dhw, w_hh)
+    dh[...] = grad_h
+
+
+def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
+    gru_forward_loop(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse)
+
+
+def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
+    gru_backward_loop(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse)

@@ -4,7 +4,9 @@ The input's contribution to every gate, x_t W_ih^T + b_ih, is one GEMM over all 
 only h_{t-1} W_hh^T stays inside the time loop. Backward is hand-written backpropagation
 through time: the gate gradients of all steps are collected in one (L, N, G) array, so the
 input and weight gradients are again single GEMMs (dW_hh = sum_t dG_t^T h_{t-1} as one product
-of (L*N)-row matrices). This is how cuDNN and oneDNN lay out their RNN primitives. Built from
+of (L*N)-row matrices). This is how cuDNN and oneDNN lay out their RNN primitives. The time
+loops of float32 LSTM and GRU layers run in the backend's lstm_* / gru_* kernels (C:
+kernels/rnn.c); the others in reference_rnn's NumPy loops (the kernels' reference). Built from
 per-step autograd ops instead, each x[t] would backpropagate a zero-filled copy of the whole
 sequence, L^2 work per layer.
 
@@ -29,22 +31,12 @@ def _mm(a, b, out=None, bias=None, accumulate=False):
     return reference_rnn.numpy_mm(a, b, out=out, bias=bias, accumulate=accumulate)
 
 
-def _sigmoid(x, out):
-    """sigmoid(x) = (1 + tanh(x/2)) / 2: one vectorised tanh, no overflow for any x (exp(-x)
-    overflows float32 below -88)."""
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
-
-
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _lstm_kernel_applies(dtype, w_hr):
-    """The backend's LSTM kernels take float32 layers without proj_size; the rest runs the
-    NumPy loop of reference_rnn with fastnn's GEMM (float64: NumPy's)."""
+def _kernel_applies(dtype, w_hr):
+    """The backend's LSTM and GRU kernels take float32 layers (an LSTM without proj_size); the
+    rest runs the NumPy loops of reference_rnn with fastnn's GEMM (float64: NumPy's)."""
     return dtype == np.float32 and w_hr is None
 
 
@@ -78,7 +70,7 @@ class RecurrentLayer(Function):
             tanh_c = np.empty((steps, batch, hidden), dtype)
             arrays = (xw, w_hh_t, b_hh, np.ascontiguousarray(h0), np.ascontiguousarray(c0), gates,
                       cells, tanh_c, h_prev, output, reverse)
-            if _lstm_kernel_applies(dtype, w_hr):
+            if _kernel_applies(dtype, w_hr):
                 backend.lstm_forward(*arrays[:1], np.ascontiguousarray(w_hh_t), *arrays[2:])
             else:
                 reference_rnn.lstm_forward_loop(*arrays, w_hr=w_hr, mm=_mm)
@@ -90,16 +82,12 @@ class RecurrentLayer(Function):
         elif mode == "GRU":
             gates = np.empty((steps, batch, 3 * hidden), dtype)  # activated r, z, n
             hn = np.empty((steps, batch, hidden), dtype)  # h W_hn^T + b_hn, before r*
-            for t in order:
-                h_prev[t] = h
-                hw = _mm(h, w_hh_t, bias=b_hh)
-                act = gates[t]
-                _sigmoid(xw[t][:, :2 * hidden] + hw[:, :2 * hidden], act[:, :2 * hidden])
-                r, z = act[:, :hidden], act[:, hidden:2 * hidden]
-                hn[t] = hw[:, 2 * hidden:]
-                n = act[:, 2 * hidden:]
-                np.tanh(xw[t][:, 2 * hidden:] + r * hn[t], out=n)
-                h = output[t] = (1 - z) * n + z * h
+            arrays = (xw, w_hh_t, b_hh, np.ascontiguousarray(h0), gates, hn, h_prev, output,
+                      reverse)
+            if _kernel_applies(dtype, w_hr):
+                backend.gru_forward(*arrays[:1], np.ascontiguousarray(w_hh_t), *arrays[2:])
+            else:
+                reference_rnn.gru_forward_loop(*arrays, mm=_mm)
             saved = dict(gates=gates, hn=hn)
         else:
             for t in order:
@@ -136,26 +124,19 @@ class RecurrentLayer(Function):
             dh = np.empty((batch, out_size), dtype)
             arrays = (np.ascontiguousarray(grad_out), dc, gates, cells, tanh_c, c0,
                       np.ascontiguousarray(w_hh), d_xw, dh, reverse)
-            if _lstm_kernel_applies(dtype, w_hr):
+            if _kernel_applies(dtype, w_hr):
                 backend.lstm_backward(*arrays)
             else:
                 d_w_hr = None if w_hr is None else np.zeros_like(w_hr)
                 reference_rnn.lstm_backward_loop(*arrays, w_hr=w_hr, d_w_hr=d_w_hr, mm=_mm)
         elif mode == "GRU":
-            gates, hn = saved["gates"], saved["hn"]
-            for t in order:
-                dh = dh + grad_out[t]
-                act = gates[t]
-                r, z, n = (act[:, k * hidden:(k + 1) * hidden] for k in range(3))
-                dn = dh * (1 - z) * (1 - n * n)
-                dz = dh * (h_prev[t] - n) * z * (1 - z)
-                dr = dn * hn[t] * r * (1 - r)
-                dx, dhw = d_xw[t], d_hw[t]
-                dx[:, :hidden] = dhw[:, :hidden] = dr
-                dx[:, hidden:2 * hidden] = dhw[:, hidden:2 * hidden] = dz
-                dx[:, 2 * hidden:] = dn
-                dhw[:, 2 * hidden:] = dn * r
-                dh = dh * z + _mm(dhw, w_hh)
+            dh = np.empty((batch, out_size), dtype)
+            arrays = (np.ascontiguousarray(grad_out), saved["gates"], saved["hn"], h_prev,
+                      np.ascontiguousarray(w_hh), d_xw, d_hw, dh, reverse)
+            if _kernel_applies(dtype, w_hr):
+                backend.gru_backward(*arrays)
+            else:
+                reference_rnn.gru_backward_loop(*arrays, mm=_mm)
         else:
             for t in order:
                 dh = dh + grad_out[t]

@@ -1,4 +1,4 @@
-/* The LSTM cell's pointwise passes (kernels/lstm.c), compiled once per instruction set by
+/* The LSTM and GRU cells' pointwise passes (kernels/rnn.c), compiled once per instruction set by
  * isa_variants.h (no include guard: it is included three times).
  *
  * exp, tanh and sigmoid are computed here, not by libm, so that the loops vectorise.
@@ -179,5 +179,123 @@ FNN_TARGET static void FNN_VARIANT(lstm_cell_backward_rows)(const float *gates,
                                          in[8], out[0], out[1], out[2], out[3]);
         for (int k = 0; k < 4; ++k) memcpy(d + k * H + j, out[k], (size_t)rest * sizeof(float));
         memcpy(dcn + j, in[8], (size_t)rest * sizeof(float));
+    }
+}
+
+/* The GRU cell (torch.nn.GRU, gates [r | z | n]) on one block of cells: g* hold h W_hh^T + b_hh
+ * on entry; r and z are overwritten with their activations, n's slot with n, and hn keeps
+ * n's h W_hn^T + b_hn (the backward's r derivative needs it):
+ *   r = sigmoid(x_r + g_r), z = sigmoid(x_z + g_z), n = tanh(x_n + r hn),
+ *   h = (1 - z) n + z h_prev. */
+FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(gru_forward_lanes)(
+    float *restrict gr, float *restrict gz, float *restrict gn, const float *restrict xr,
+    const float *restrict xz, const float *restrict xn, const float *restrict hp,
+    float *restrict hn, float *restrict h)
+{
+#pragma omp simd
+    for (int j = 0; j < LSTM_LANES; ++j) {
+        const float r = FNN_VARIANT(sigmoid_lane)(xr[j] + gr[j]);
+        const float z = FNN_VARIANT(sigmoid_lane)(xz[j] + gz[j]);
+        const float hw_n = gn[j];
+        const float n = FNN_VARIANT(tanh_lane)(xn[j] + r * hw_n);
+        gr[j] = r;
+        gz[j] = z;
+        gn[j] = n;
+        hn[j] = hw_n;
+        h[j] = (1.0f - z) * n + z * hp[j];
+    }
+}
+
+/* Rows [r0, r1) of one GRU step (gru_forward_lanes over each row; the remainder of a row
+ * through zero-padded copies, as the LSTM's). */
+FNN_TARGET static void FNN_VARIANT(gru_cell_forward_rows)(float *gates, const float *xw,
+                                                          const float *h_prev, float *hn,
+                                                          float *h, ptrdiff_t H, ptrdiff_t r0,
+                                                          ptrdiff_t r1)
+{
+    for (ptrdiff_t n = r0; n < r1; ++n) {
+        float *g = gates + n * 3 * H, *hnn = hn + n * H, *hout = h + n * H;
+        const float *x = xw + n * 3 * H, *hp = h_prev + n * H;
+        ptrdiff_t j = 0;
+        for (; j + LSTM_LANES <= H; j += LSTM_LANES)
+            FNN_VARIANT(gru_forward_lanes)(g + j, g + H + j, g + 2 * H + j, x + j, x + H + j,
+                                           x + 2 * H + j, hp + j, hnn + j, hout + j);
+        const ptrdiff_t rest = H - j;
+        if (rest == 0) continue;
+        /* in/out: 3 gates; in: 3 input terms, h_prev; out: hn, h */
+        float in[7][LSTM_LANES] = {{0}}, out[2][LSTM_LANES];
+        for (int k = 0; k < 3; ++k) {
+            memcpy(in[k], g + k * H + j, (size_t)rest * sizeof(float));
+            memcpy(in[3 + k], x + k * H + j, (size_t)rest * sizeof(float));
+        }
+        memcpy(in[6], hp + j, (size_t)rest * sizeof(float));
+        FNN_VARIANT(gru_forward_lanes)(in[0], in[1], in[2], in[3], in[4], in[5], in[6], out[0],
+                                       out[1]);
+        for (int k = 0; k < 3; ++k) memcpy(g + k * H + j, in[k], (size_t)rest * sizeof(float));
+        memcpy(hnn + j, out[0], (size_t)rest * sizeof(float));
+        memcpy(hout + j, out[1], (size_t)rest * sizeof(float));
+    }
+}
+
+/* One block of a GRU step backward: with d = dh + grad_out (the gradient reaching h_t),
+ *   dn = d (1 - z) (1 - n^2),   dz = d (h_prev - n) z (1 - z),   dr = dn hn r (1 - r),
+ * d_xw = [dr | dz | dn], d_hw = [dr | dz | dn r], and dh becomes d z (the GEMM then adds
+ * d_hw W_hh). Grouped as the NumPy reference groups them. */
+FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(gru_backward_lanes)(
+    const float *restrict gr, const float *restrict gz, const float *restrict gn,
+    const float *restrict hn, const float *restrict hp, const float *restrict gout,
+    float *restrict dh, float *restrict xr, float *restrict xz, float *restrict xn,
+    float *restrict wr, float *restrict wz, float *restrict wn)
+{
+#pragma omp simd
+    for (int j = 0; j < LSTM_LANES; ++j) {
+        const float r = gr[j], z = gz[j], n = gn[j];
+        const float d = dh[j] + gout[j];
+        const float dn = (d * (1.0f - z)) * (1.0f - n * n);
+        const float dz = ((d * (hp[j] - n)) * z) * (1.0f - z);
+        const float dr = ((dn * hn[j]) * r) * (1.0f - r);
+        xr[j] = dr;
+        xz[j] = dz;
+        xn[j] = dn;
+        wr[j] = dr;
+        wz[j] = dz;
+        wn[j] = dn * r;
+        dh[j] = d * z;
+    }
+}
+
+/* Rows [r0, r1) of one GRU step backward. */
+FNN_TARGET static void FNN_VARIANT(gru_cell_backward_rows)(const float *gates, const float *hn,
+                                                           const float *h_prev,
+                                                           const float *grad_out, float *dh,
+                                                           float *d_xw, float *d_hw,
+                                                           ptrdiff_t H, ptrdiff_t r0,
+                                                           ptrdiff_t r1)
+{
+    for (ptrdiff_t n = r0; n < r1; ++n) {
+        const float *g = gates + n * 3 * H, *hnn = hn + n * H, *hp = h_prev + n * H;
+        const float *gon = grad_out + n * H;
+        float *dhn = dh + n * H, *dx = d_xw + n * 3 * H, *dw = d_hw + n * 3 * H;
+        ptrdiff_t j = 0;
+        for (; j + LSTM_LANES <= H; j += LSTM_LANES)
+            FNN_VARIANT(gru_backward_lanes)(g + j, g + H + j, g + 2 * H + j, hnn + j, hp + j,
+                                            gon + j, dhn + j, dx + j, dx + H + j, dx + 2 * H + j,
+                                            dw + j, dw + H + j, dw + 2 * H + j);
+        const ptrdiff_t rest = H - j;
+        if (rest == 0) continue;
+        /* in: 3 gates, hn, h_prev, grad_out; in/out: dh; out: 6 gate gradients */
+        float in[7][LSTM_LANES] = {{0}}, out[6][LSTM_LANES];
+        for (int k = 0; k < 3; ++k) memcpy(in[k], g + k * H + j, (size_t)rest * sizeof(float));
+        memcpy(in[3], hnn + j, (size_t)rest * sizeof(float));
+        memcpy(in[4], hp + j, (size_t)rest * sizeof(float));
+        memcpy(in[5], gon + j, (size_t)rest * sizeof(float));
+        memcpy(in[6], dhn + j, (size_t)rest * sizeof(float));
+        FNN_VARIANT(gru_backward_lanes)(in[0], in[1], in[2], in[3], in[4], in[5], in[6], out[0],
+                                        out[1], out[2], out[3], out[4], out[5]);
+        for (int k = 0; k < 3; ++k) {
+            memcpy(dx + k * H + j, out[k], (size_t)rest * sizeof(float));
+            memcpy(dw + k * H + j, out[3 + k], (size_t)rest * sizeof(float));
+        }
+        memcpy(dhn + j, in[6], (size_t)rest * sizeof(float));
     }
 }

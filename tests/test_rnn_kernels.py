@@ -1,8 +1,9 @@
-"""The LSTM time-loop kernels (kernels/lstm.c, lstm_cell.h; contract.py's lstm_forward and
-lstm_backward) on every backend and instruction set against the NumPy reference
+"""The LSTM and GRU time-loop kernels (kernels/rnn.c, rnn_cells.h; contract.py's lstm_* and
+gru_*) on every backend and instruction set against the NumPy reference
 (fastnn/backend/reference_rnn.py): odd hidden sizes (the 16-cell blocks' remainders), one row,
-one step, zero steps, reverse order, no b_hh; the compiled tanh against float64; thread-count
-independence; and the whole nn.LSTM against torch through these kernels."""
+one step, zero steps, reverse order, no b_hh; the compiled tanh and sigmoid against float64;
+thread-count independence; a failed allocation; and nn.LSTM / nn.GRU against torch through
+these kernels."""
 import numpy as np
 import pytest
 
@@ -63,25 +64,30 @@ def test_lstm_kernels_match_the_reference(name, steps, batch, hidden, reverse, b
     _assert_close(_backward(p, want_f, reverse, name), _backward(p, want_f, reverse, "numpy"))
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("hidden", [5, 16, 37])
-def test_each_instruction_set_runs_and_agrees(isa, hidden):
-    p = _problem(4, 3, hidden, seed=hidden)
+def _check_on_isa(isa, kernel, problem, forward, backward, reverse):
+    """Forward and backward on the forced instruction set: that variant ran (and no other),
+    the kernel's call counter moved twice, and both agree with the reference."""
     previous = _kernels.isa_active()
     try:
         _kernels.isa_force(isa)
-        before, calls = _kernels.isa_call_counts(), _kernels.call_counts()["lstm"]
-        fwd = _forward(p, False, "cython")
-        bwd = _backward(p, fwd, False, "cython")
+        before, calls = _kernels.isa_call_counts(), _kernels.call_counts()[kernel]
+        fwd = forward(problem, reverse, "cython")
+        bwd = backward(problem, fwd, reverse, "cython")
         after = _kernels.isa_call_counts()
     finally:
         _kernels.isa_force(previous)
-    assert _kernels.call_counts()["lstm"] - calls == 2
+    assert _kernels.call_counts()[kernel] - calls == 2
     assert after[isa] > before[isa]
     assert all(after[other] == before[other] for other in after if other != isa)
-    want_f = _forward(p, False, "numpy")
+    want_f = forward(problem, reverse, "numpy")
     _assert_close(fwd, want_f)
-    _assert_close(bwd, _backward(p, want_f, False, "numpy"))
+    _assert_close(bwd, backward(problem, want_f, reverse, "numpy"))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("hidden", [5, 16, 37])
+def test_each_instruction_set_runs_and_agrees(isa, hidden):
+    _check_on_isa(isa, "lstm", _problem(4, 3, hidden, seed=hidden), _forward, _backward, False)
 
 
 def _ulps(got, want):
@@ -237,3 +243,112 @@ def test_a_failed_allocation_inside_the_loop_raises_memory_error():
     thread.join()
     assert errors and "lstm_forward" in str(errors[0])
     _assert_close(_forward(p, False, "cython"), _forward(p, False, "numpy"))  # and then works
+
+
+# --- the GRU's kernels -----------------------------------------------------------------------
+def _gru_problem(steps, batch, hidden, seed=0, bias=True):
+    rng = np.random.default_rng(seed)
+    f = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)  # noqa: E731
+    return dict(xw=f(steps, batch, 3 * hidden) * 3, w_hh_t=f(hidden, 3 * hidden),
+                b_hh=f(3 * hidden) if bias else None, h0=f(batch, hidden),
+                grad_out=f(steps, batch, hidden))
+
+
+def _gru_forward(p, reverse, name):
+    steps, batch, hidden = p["xw"].shape[0], p["xw"].shape[1], p["w_hh_t"].shape[0]
+    out = dict(gates=np.full((steps, batch, 3 * hidden), np.nan, np.float32))
+    for key in ("hn", "h_prev", "output"):
+        out[key] = np.full((steps, batch, hidden), np.nan, np.float32)
+    backend.gru_forward(p["xw"], p["w_hh_t"], p["b_hh"], p["h0"], out["gates"], out["hn"],
+                        out["h_prev"], out["output"], reverse, backend=name)
+    return out
+
+
+def _gru_backward(p, fwd, reverse, name):
+    steps, batch, hidden = fwd["hn"].shape
+    got = dict(d_xw=np.full((steps, batch, 3 * hidden), np.nan, np.float32),
+               d_hw=np.full((steps, batch, 3 * hidden), np.nan, np.float32),
+               dh=np.full((batch, hidden), np.nan, np.float32))
+    backend.gru_backward(p["grad_out"], fwd["gates"], fwd["hn"], fwd["h_prev"],
+                         np.ascontiguousarray(p["w_hh_t"].T), got["d_xw"], got["d_hw"],
+                         got["dh"], reverse, backend=name)
+    return got
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("steps,batch,hidden", [(0, 3, 5), (1, 1, 1), (5, 3, 8), (4, 2, 17),
+                                                (3, 7, 33), (2, 1, 200)])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_kernels_match_the_reference(name, steps, batch, hidden, reverse, bias):
+    p = _gru_problem(steps, batch, hidden, seed=steps * 100 + hidden, bias=bias)
+    want_f, got_f = _gru_forward(p, reverse, "numpy"), _gru_forward(p, reverse, name)
+    _assert_close(got_f, want_f)
+    _assert_close(_gru_backward(p, want_f, reverse, name),
+                  _gru_backward(p, want_f, reverse, "numpy"))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_gru_each_instruction_set_runs_and_agrees(isa):
+    _check_on_isa(isa, "gru", _gru_problem(4, 3, 37, seed=1), _gru_forward, _gru_backward, True)
+
+
+def test_gru_same_bits_on_one_and_two_threads():
+    p = _gru_problem(5, 64, 200, seed=4)
+    results = []
+    previous = fastnn.get_num_threads()
+    try:
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            fwd = _gru_forward(p, False, "cython")
+            results.append({**fwd, **_gru_backward(p, fwd, False, "cython")})
+    finally:
+        fastnn.set_num_threads(previous)
+    for key in results[0]:
+        assert np.array_equal(results[0][key], results[1][key]), key
+
+
+def test_gru_backward_of_zero_steps_gives_zero_dh():
+    p = _gru_problem(0, 3, 4)
+    fwd = _gru_forward(p, False, "numpy")
+    for name in BACKENDS:
+        np.testing.assert_array_equal(_gru_backward(p, fwd, False, name)["dh"], 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("batch_first,bidirectional", [(False, False), (True, True)])
+def test_gru_module_matches_torch(threads, batch_first, bidirectional):
+    """nn.GRU (2 layers, hidden 37) forward and every gradient against torch's, with the
+    compiled time loop."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    shape = (4, 9, 10) if batch_first else (9, 4, 10)
+    x = rng.standard_normal(shape).astype(np.float32)
+    h0 = rng.standard_normal((4 if bidirectional else 2, 4, 37)).astype(np.float32)
+    ours = fastnn.nn.GRU(10, 37, num_layers=2, batch_first=batch_first,
+                         bidirectional=bidirectional)
+    theirs = torch.nn.GRU(10, 37, num_layers=2, batch_first=batch_first,
+                          bidirectional=bidirectional)
+    with torch.no_grad():
+        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+            q.copy_(torch.from_numpy(p.detach().numpy()))
+    previous = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        before = _kernels.call_counts()["gru"]
+        xo, ho = fastnn.tensor(x, requires_grad=True), fastnn.tensor(h0, requires_grad=True)
+        out, h = ours(xo, ho)
+        (out.sum() + 2 * h.sum()).backward()
+        assert _kernels.call_counts()["gru"] - before == (4 if bidirectional else 2) * 2
+    finally:
+        fastnn.set_num_threads(previous)
+    xt, ht = torch.from_numpy(x).requires_grad_(), torch.from_numpy(h0).requires_grad_()
+    out_t, h_t = theirs(xt, ht)
+    (out_t.sum() + 2 * h_t.sum()).backward()
+    np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h.detach().numpy(), h_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ho.grad.numpy(), ht.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-4,
+                                   err_msg=name)
