@@ -188,6 +188,18 @@ def test_the_reference_is_the_documented_recurrence():
     assert reference.lstm_forward is not None
 
 
+def _paired_modules(torch, cls, batch_first, bidirectional):
+    """fastnn's and torch's 2-layer cls(10, 37) with the same weights (hidden 37: a remainder
+    of 5 cells per row)."""
+    kwargs = dict(num_layers=2, batch_first=batch_first, bidirectional=bidirectional)
+    ours = getattr(fastnn.nn, cls)(10, 37, **kwargs)
+    theirs = getattr(torch.nn, cls)(10, 37, **kwargs)
+    with torch.no_grad():
+        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+            q.copy_(torch.from_numpy(p.detach().numpy()))
+    return ours, theirs
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("batch_first,bidirectional", [(False, False), (True, True)])
 def test_lstm_module_matches_torch(threads, batch_first, bidirectional):
@@ -197,13 +209,7 @@ def test_lstm_module_matches_torch(threads, batch_first, bidirectional):
     rng = np.random.default_rng(1)
     shape = (4, 9, 10) if batch_first else (9, 4, 10)
     x = rng.standard_normal(shape).astype(np.float32)
-    ours = fastnn.nn.LSTM(10, 37, num_layers=2, batch_first=batch_first,
-                          bidirectional=bidirectional)
-    theirs = torch.nn.LSTM(10, 37, num_layers=2, batch_first=batch_first,
-                           bidirectional=bidirectional)
-    with torch.no_grad():
-        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-            q.copy_(torch.from_numpy(p.detach().numpy()))
+    ours, theirs = _paired_modules(torch, "LSTM", batch_first, bidirectional)
     previous = fastnn.get_num_threads()
     fastnn.set_num_threads(threads)
     try:
@@ -328,13 +334,7 @@ def test_gru_module_matches_torch(threads, batch_first, bidirectional):
     shape = (4, 9, 10) if batch_first else (9, 4, 10)
     x = rng.standard_normal(shape).astype(np.float32)
     h0 = rng.standard_normal((4 if bidirectional else 2, 4, 37)).astype(np.float32)
-    ours = fastnn.nn.GRU(10, 37, num_layers=2, batch_first=batch_first,
-                         bidirectional=bidirectional)
-    theirs = torch.nn.GRU(10, 37, num_layers=2, batch_first=batch_first,
-                          bidirectional=bidirectional)
-    with torch.no_grad():
-        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-            q.copy_(torch.from_numpy(p.detach().numpy()))
+    ours, theirs = _paired_modules(torch, "GRU", batch_first, bidirectional)
     previous = fastnn.get_num_threads()
     fastnn.set_num_threads(threads)
     try:
