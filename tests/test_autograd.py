@@ -64,6 +64,55 @@ def test_only_needed_gradients_are_computed(monkeypatch):
     assert x.grad is None and w.grad is not None
 
 
+def test_grad_for_some_inputs_skips_the_passes_nothing_asked_for(monkeypatch):
+    """torch's engine runs only the nodes on a path to the tensors asked for, and in those only
+    the input gradients on such a path: a convolution asked for its input's gradient alone
+    never runs its weight-gradient pass."""
+    seen = []
+    original = MatMul.backward
+
+    def spy(ctx, g):
+        seen.append(ctx.needs_input_grad)
+        return original(ctx, g)
+
+    monkeypatch.setattr(MatMul, "backward", staticmethod(spy))
+    x = fastnn.randn(3, 4, requires_grad=True)
+    w1 = fastnn.randn(4, 4, requires_grad=True)
+    w2 = fastnn.randn(4, 2, requires_grad=True)
+    side = fastnn.randn(3, 2, requires_grad=True)
+    y = ((x @ w1) @ w2 + side * 2).sum()
+    inner = y.grad_fn.next_functions[0][0].next_functions[0][0]  # (x @ w1) @ w2's node
+    (gx,) = fastnn.autograd.grad(y, [x], retain_graph=True)
+    assert seen == [(True, False), (True, False)]  # (x @ w1) @ w2, then x @ w1
+    assert inner.ctx.needs_input_grad == (True, True)  # the node's own flags again after
+    expected = np.ones((3, 2), np.float32) @ w2.detach().numpy().T @ w1.detach().numpy().T
+    np.testing.assert_allclose(gx.numpy(), expected, rtol=1e-5)
+    seen.clear()
+    y.backward(inputs=[w2])
+    assert seen == [(False, True)]  # x @ w1 leads nowhere asked for: not run at all
+    assert w2.grad is not None and x.grad is None and w1.grad is None and side.grad is None
+
+
+def test_backward_inputs_may_name_a_non_leaf_like_torch():
+    x = fastnn.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    w = fastnn.tensor([0.5, 4.0, -1.0], requires_grad=True)
+    h = x * w
+    (h * h).sum().backward(inputs=[h])
+    np.testing.assert_allclose(h.grad.numpy(), 2 * (x * w).detach().numpy())
+    assert x.grad is None and w.grad is None
+
+
+def test_retain_grad_on_the_path_still_fills_with_inputs_given():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    w = fastnn.tensor([3.0, 4.0], requires_grad=True)
+    h = x * w
+    h.retain_grad()
+    (h * 2).sum().backward(inputs=[x])
+    np.testing.assert_array_equal(h.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 8.0])
+    assert w.grad is None
+
+
 def test_no_grad_records_nothing():
     w = fastnn.randn(3, requires_grad=True)
     with fastnn.no_grad():

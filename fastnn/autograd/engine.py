@@ -110,21 +110,24 @@ def _backward(root, grad, retain_graph, inputs, capture):
                            "grad_fn")
     grad = _root_gradient(root, grad)
     start = edge_of(root)
-    wanted = None if inputs is None else {id(t) for t in inputs}
-    captured = {}
-    targets = {}  # id(node) -> non-leaf tensors in `capture` whose gradient is that node's
-    if capture is not None:
+    capturing = capture is not None
+    chosen = capture if capturing else inputs
+    wanted = None  # ids of the leaves whose gradient is asked for (None: every leaf)
+    targets = {}  # id(node) -> non-leaf tensors asked for, whose gradient is that node's
+    if chosen is not None:
         wanted = set()
-        for t in capture:
+        for t in chosen:
             edge = edge_of(t)
             if isinstance(edge, Node):
                 targets.setdefault(id(edge), []).append(t)
             else:
                 wanted.add(id(t))
+    captured = {}
     if type(start) is not Node:  # backward() on a leaf: its gradient is `grad` itself
-        _deliver(root, grad, False, wanted, captured, capture is not None)
+        _deliver(root, grad, False, wanted, captured, capturing)
         return captured
     order = _topological_order(start)
+    masks = None if wanted is None else _needed_edges(order, wanted, targets)
     pending = {id(start): grad}
     handed = {id(grad)}  # arrays a leaf may not keep as its own .grad: copy those
     for entry in reversed(order):
@@ -138,39 +141,81 @@ def _backward(root, grad, retain_graph, inputs, capture):
                 owned = (not retain_graph and g.base is None and flags.writeable
                          and flags.c_contiguous and id(g) not in handed)
                 handed.add(id(g))
-                if wanted is None:  # (capture sets wanted)
+                if wanted is None:
                     entry._accumulate_grad(g, owned)
                 else:
-                    _deliver(entry, g, owned, wanted, captured, capture is not None)
+                    _deliver(entry, g, owned, wanted, captured, capturing)
             continue
-        if g is not None:
-            if entry.prehooks:
-                g = _run_prehooks(entry, g)
-            if entry.retained:
-                for t in entry.retained:
-                    t._accumulate_grad(g)
-            if targets and id(entry) in targets:
-                for t in targets[id(entry)]:
+        if g is None:
+            if not retain_graph:
+                _release(entry)
+            continue
+        if entry.prehooks:
+            g = _run_prehooks(entry, g)
+        if entry.retained:
+            for t in entry.retained:
+                t._accumulate_grad(g)
+        if targets and id(entry) in targets:
+            for t in targets[id(entry)]:
+                if capturing:
                     captured[id(t)] = g
-            entry.check_versions()
-            input_grads = entry.function.backward(entry.ctx, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for edge, pg in zip(entry.edges, input_grads):
-                if edge is None or pg is None:
-                    continue
-                shape = edge.shape if type(edge) is Node else edge._data.shape
-                if pg.shape != shape:
-                    raise RuntimeError(f"Function {entry.name()} returned an invalid gradient "
-                                       f"- got {list(pg.shape)} but expected shape compatible "
-                                       f"with {list(shape)}")
-                key = id(edge)
-                pending[key] = pg if key not in pending else pending[key] + pg
+                else:
+                    t._accumulate_grad(g)
+        mask = None
+        if masks is not None:
+            mask = masks.get(id(entry))
+            if mask is None:  # nothing asked for lies below this node: torch skips it too
+                continue
+        entry.check_versions()
+        ctx = entry.ctx
+        if mask is None:
+            input_grads = entry.function.backward(ctx, g)
+        else:
+            # Only the inputs on a path to what was asked for: a convolution asked for its
+            # input's gradient alone skips the weight gradient's pass (as torch's engine does).
+            full = ctx.needs_input_grad
+            ctx.needs_input_grad = tuple(a and b for a, b in zip(full, mask))
+            try:
+                input_grads = entry.function.backward(ctx, g)
+            finally:
+                ctx.needs_input_grad = full
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for i, (edge, pg) in enumerate(zip(entry.edges, input_grads)):
+            if edge is None or pg is None or (mask is not None and not mask[i]):
+                continue
+            shape = edge.shape if type(edge) is Node else edge._data.shape
+            if pg.shape != shape:
+                raise RuntimeError(f"Function {entry.name()} returned an invalid gradient "
+                                   f"- got {list(pg.shape)} but expected shape compatible "
+                                   f"with {list(shape)}")
+            key = id(edge)
+            pending[key] = pg if key not in pending else pending[key] + pg
         if not retain_graph:
-            entry.ctx = None
-            entry.versions = ()
-            entry.released = True
+            _release(entry)
     return captured
+
+
+def _release(node):
+    node.ctx = None
+    node.versions = ()
+    node.released = True
+
+
+def _needed_edges(order, wanted, targets):
+    """For each node from which something asked for is reachable: per edge, whether that edge
+    leads to it. `order` lists every entry after the entries its edges point at."""
+    masks, useful = {}, set(wanted)
+    for entry in order:
+        if type(entry) is not Node:
+            continue
+        mask = tuple(edge is not None and id(edge) in useful for edge in entry.edges)
+        if any(mask):
+            masks[id(entry)] = mask
+            useful.add(id(entry))
+        elif id(entry) in targets:
+            useful.add(id(entry))
+    return masks
 
 
 def _deliver(leaf, g, owned, wanted, captured, capturing):
