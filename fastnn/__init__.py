@@ -16,6 +16,7 @@ from fastnn.dtypes import (bfloat16, bool_, double, dtype, float16, float32,  # 
                            float64, get_default_dtype, half, int8, int16, int32, int64, long,
                            promote_types, result_type, set_default_dtype, short, uint8)
 from fastnn.device import device  # noqa: F401
+from fastnn.type_info import finfo, iinfo  # noqa: F401
 from fastnn.tensor import Size, Tensor  # noqa: F401
 from fastnn.legacy_types import (BFloat16Tensor, BoolTensor, ByteTensor,  # noqa: F401
                                  CharTensor, DoubleTensor, FloatTensor, HalfTensor,
@@ -175,8 +176,8 @@ from fastnn import amp, cpu  # noqa: F401,E402
 from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  # noqa: F401,E402
                         is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_dtype,
                         set_autocast_enabled)
-from fastnn import accelerator, backends, config, cuda, nn, optim  # noqa: F401,E402
-from fastnn import autograd, distributions, jit, linalg, utils  # noqa: F401,E402
+from fastnn import accelerator, backends, config, cuda, mps, nn, optim, xpu  # noqa: F401,E402
+from fastnn import autograd, distributions, jit, linalg, return_types, utils  # noqa: F401,E402
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan

@@ -38,7 +38,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None):
 
     if isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, (Tensor, np.ndarray))
                                      for k, v in obj.items()):
-        arrays = {name: np.ascontiguousarray(_array(v)) for name, v in obj.items()}
+        arrays = {name: _array(v) for name, v in obj.items()}
         payload = to_bytes(arrays)
     else:
         arrays = {}
@@ -80,7 +80,7 @@ class _Pickler(pickle.Pickler):
             return self.seen[id(obj)][0]
         from fastnn.nn.parameter import Buffer, Parameter
         key = f"t{len(self.arrays)}"
-        self.arrays[key] = np.ascontiguousarray(_array(obj))
+        self.arrays[key] = _array(obj)
         if isinstance(obj, np.ndarray):
             pid = ("ndarray", key)
         else:
@@ -141,13 +141,15 @@ def _unpickled(arrays, weights_only):
 
 
 def _array(value):
-    return value._data if isinstance(value, Tensor) else np.asarray(value)
+    """A C-contiguous array of the value, 0-d kept 0-d (np.ascontiguousarray makes it 1-d, and
+    BatchNorm's num_batches_tracked came back as shape [1], refused by load_state_dict)."""
+    return np.require(value._data if isinstance(value, Tensor) else value, requirements="C")
 
 
 def _encode(value, arrays):
     if isinstance(value, (Tensor, np.ndarray)):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(_array(value))
+        arrays[key] = _array(value)
         return {"$tensor" if isinstance(value, Tensor) else "$ndarray": key}
     if isinstance(value, dict):
         return {"$dict": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}

@@ -1649,6 +1649,22 @@ class Size(tuple):
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
 
+    def __getitem__(self, index):
+        # x.shape[1:] is a Size in torch, and so are the sums and products below
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, times):
+        return Size(tuple.__mul__(self, times))
+
+    __rmul__ = __mul__
+
 
 def _raw(value):
     return value._data if isinstance(value, Tensor) else value

@@ -3,6 +3,18 @@ from fastnn.autograd.grad_mode import (enable_grad, inference_mode, no_grad,  # 
                                        set_grad_enabled)
 
 
+def __getattr__(name):
+    # Function is imported on first use: fastnn.tensor imports this package before Tensor
+    # exists, and the user-facing Function needs Tensor
+    if name in ("Function", "FunctionCtx"):
+        from fastnn.autograd import custom_function
+        return getattr(custom_function, name)
+    if name in ("function", "functional"):
+        import importlib
+        return importlib.import_module(f"fastnn.autograd.{name}")
+    raise AttributeError(f"module 'fastnn.autograd' has no attribute '{name}'")
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     from fastnn.tensor import Tensor
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)

@@ -197,9 +197,18 @@ def _backward(root, grad, retain_graph, inputs, capture):
 
 
 def _release(node):
-    node.ctx = None
+    # a name chosen at forward time (a user Function's "MyFnBackward") outlives the ctx
+    name = node.ctx.__dict__.get("backward_name") if node.ctx is not None else None
+    node.ctx = None if name is None else _Named(name)
     node.versions = ()
     node.released = True
+
+
+class _Named:
+    """What a released node keeps of its ctx: the backward name torch shows."""
+
+    def __init__(self, backward_name):
+        self.backward_name = backward_name
 
 
 def _needed_edges(order, wanted, targets):

@@ -110,11 +110,12 @@ class Node:
         """Raise torch's error when a tensor this node saved was modified in place since."""
         for cell, seen, array, position in self.versions:
             if cell[0] != seen and _saved(self.ctx, array):
+                # torch names the op that made the tensor: "output 0 of Exp" (ExpBackward0)
                 if position < 0:
-                    source = f", which is output 0 of {self.name()},"
+                    source = f", which is output 0 of {_op_name(self)},"
                 else:
                     edge = self.edges[position] if position < len(self.edges) else None
-                    source = (f", which is output 0 of {edge.name()}," if isinstance(edge, Node)
+                    source = (f", which is output 0 of {_op_name(edge)}," if isinstance(edge, Node)
                               else "")
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
@@ -122,6 +123,11 @@ class Node:
                     f"[{', '.join(map(str, array.shape))}]]{source} is at version {cell[0]}; "
                     f"expected version {seen} instead. Hint: the tensor was changed in place "
                     "after it was used; clone() it before the in-place op.")
+
+
+def _op_name(node):
+    name = node.name()
+    return name[:-len("Backward0")] if name.endswith("Backward0") else name
 
 
 def _saved(ctx, array):
@@ -221,3 +227,8 @@ def _mark_view(out, source, fn):
         out._base, out._view_fn = base, (lambda a: fn(inner(a)))
     out._version = source._version
     out._view_version = source._version[0]
+
+
+# torch.autograd.function's public names (the user-facing Function is fastnn.autograd.Function)
+from fastnn.autograd.custom_function import (FunctionCtx, InplaceFunction,  # noqa: E402,F401
+                                             NestedIOFunction, once_differentiable)

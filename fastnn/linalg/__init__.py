@@ -1,7 +1,7 @@
 """torch.linalg on NumPy's LAPACK: inv, det, slogdet, solve and the norms are differentiable
 (their adjoints below); the factorisations (eigh, eig, svd, qr, cholesky) give torch's outputs
 and raise if asked for a gradient, which fastnn does not implement for them."""
-from collections import namedtuple
+from fastnn import return_types
 
 import numpy as np
 
@@ -90,7 +90,7 @@ def slogdet(A):
     _square(A, "slogdet")
     sign, _ = np.linalg.slogdet(A._data)
     d = det(A)
-    result = namedtuple("slogdet", ["sign", "logabsdet"])
+    result = return_types.linalg_slogdet
     return result(Tensor._wrap(sign.astype(A._data.dtype)), (d * Tensor._wrap(sign.astype(
         A._data.dtype))).log())
 
@@ -138,7 +138,7 @@ def eigh(A, UPLO="L"):
     _square(A, "eigh")
     _no_grad_factorisation("eigh", [A])
     w, v = np.linalg.eigh(A._data, UPLO=UPLO)
-    return namedtuple("eigh", ["eigenvalues", "eigenvectors"])(*_wrap(w, v))
+    return return_types.linalg_eigh(*_wrap(w, v))
 
 
 def eigvalsh(A, UPLO="L"):
@@ -151,7 +151,7 @@ def eig(A):
     _no_grad_factorisation("eig", [A])
     w, v = np.linalg.eig(A._data)
     complex_type = np.complex128 if A._data.dtype == np.float64 else np.complex64
-    return namedtuple("eig", ["eigenvalues", "eigenvectors"])(
+    return return_types.linalg_eig(
         *_wrap(w.astype(complex_type), v.astype(complex_type)))
 
 
@@ -162,7 +162,7 @@ def eigvals(A):
 def svd(A, full_matrices=True):
     _no_grad_factorisation("svd", [A])
     u, s, vh = np.linalg.svd(A._data, full_matrices=full_matrices)
-    return namedtuple("svd", ["U", "S", "Vh"])(*_wrap(u, s, vh))
+    return return_types.linalg_svd(*_wrap(u, s, vh))
 
 
 def svdvals(A):
@@ -173,7 +173,7 @@ def svdvals(A):
 def qr(A, mode="reduced"):
     _no_grad_factorisation("qr", [A])
     q, r = np.linalg.qr(A._data, mode=mode)
-    return namedtuple("qr", ["Q", "R"])(*_wrap(q, r))
+    return return_types.linalg_qr(*_wrap(q, r))
 
 
 def cholesky(A, *, upper=False):
@@ -201,8 +201,8 @@ def svd_legacy(input, some=True, compute_uv=True):
     """torch.svd: U, S, V (not V^H), reduced unless some=False."""
     u, s, vh = svd(input, full_matrices=not some)
     if not compute_uv:
-        return namedtuple("svd", ["U", "S", "V"])(u * 0, s, _wrap(_swap(vh._data))[0] * 0)
-    return namedtuple("svd", ["U", "S", "V"])(u, s, _wrap(_swap(vh._data))[0])
+        return return_types.svd(u * 0, s, _wrap(_swap(vh._data))[0] * 0)
+    return return_types.svd(u, s, _wrap(_swap(vh._data))[0])
 
 
 def matmul(input, other):

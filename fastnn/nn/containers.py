@@ -122,6 +122,14 @@ class ModuleDict(Module):
             self[key] = module
 
 
+def _describe(p, kind=None):
+    """How ParameterList and ParameterDict print an entry, as torch's: the list names the
+    dtype, the dict the legacy tensor type (p.type())."""
+    size = "x".join(map(str, p.shape))
+    return (f"{'Parameter' if isinstance(p, Parameter) else 'Tensor'} containing: "
+            f"[{kind or p.dtype} of size {size}]")
+
+
 def _as_parameter(value):
     return value if isinstance(value, Parameter) else Parameter(value)
 
@@ -159,8 +167,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{type(p).__name__} of size "
-                         f"{'x'.join(map(str, p.shape))}]" for i, p in enumerate(self))
+        return "\n".join(f"  ({i}): {_describe(p)}" for i, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -172,6 +179,9 @@ class ParameterDict(Module):
 
     def __getitem__(self, key):
         return self._parameters[key]
+
+    def extra_repr(self):
+        return "\n".join(f"  ({key}): {_describe(p, p.type())}" for key, p in self.items())
 
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_parameter(value))

@@ -193,7 +193,7 @@ class Module:
             transient.add(name)
 
     def named_buffers(self, prefix=""):
-        for module_prefix, module in self.named_modules(prefix):
+        for module_prefix, module in self.named_modules(prefix=prefix):
             for name, buf in module._buffers.items():
                 if buf is not None:
                     yield (f"{module_prefix}.{name}" if module_prefix else name), buf
@@ -203,10 +203,48 @@ class Module:
             yield buf
 
     # --- traversal ------------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        # a module reached twice (shared between two parents) is listed once, as torch's
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
-            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+            if module is not None:
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                                remove_duplicate)
+
+    def get_submodule(self, target):
+        module = self
+        for atom in target.split(".") if target else []:
+            if not hasattr(module, atom):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{atom}`")
+            module = getattr(module, atom)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{atom}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
 
     def modules(self):
         for _, module in self.named_modules():
@@ -220,7 +258,7 @@ class Module:
 
     def named_parameters(self, prefix="", recurse=True):
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, param in module._parameters.items():
                 if id(param) in seen:
@@ -324,7 +362,7 @@ class Module:
         in torch's order and with torch's key names (after `prefix`), added to `destination`
         when given; keep_vars keeps the tensors themselves rather than detached views."""
         out = OrderedDict() if destination is None else destination
-        for module_prefix, module in self.named_modules():
+        for module_prefix, module in self.named_modules(remove_duplicate=False):
             dot = prefix + (f"{module_prefix}." if module_prefix else "")
             for name, param in module._parameters.items():
                 if param is not None:
@@ -374,14 +412,18 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, module in self._modules.items():
-            child = repr(module).replace("\n", "\n  ")
-            lines.append(f"({name}): {child}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
+        # as torch's: a one-line extra_repr of a leaf stays on the head line; extra lines
+        # (ParameterList's) and children go one per line, indented
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + repr(module).replace("\n", "\n  ")
+                    for name, module in self._modules.items()]
+        head = f"{type(self).__name__}("
+        if len(extra_lines) == 1 and not children:
+            return head + extra_lines[0] + ")"
+        if not extra_lines and not children:
             return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        return head + "\n  " + "\n  ".join(extra_lines + children) + "\n)"
 
 
 

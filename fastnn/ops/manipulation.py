@@ -3,15 +3,15 @@ messages: flip, roll, repeat, tile, chunk, split, index_select, gather, sort, ar
 plus the non-differentiable helpers nonzero, unique, bincount. Every differentiable op here is
 either a Function with its adjoint or a composition of differentiable ops (chunk and split are
 slices, topk and sort gather their values), so gradients need no special cases."""
-import collections
+from fastnn import return_types
 
 import numpy as np
 
 from fastnn.autograd.function import Function
 from fastnn.tensor import Tensor
 
-SortResult = collections.namedtuple("sort", ["values", "indices"])
-TopkResult = collections.namedtuple("topk", ["values", "indices"])
+SortResult = return_types.sort
+TopkResult = return_types.topk
 
 
 def _dim(dim, ndim, name="dim"):

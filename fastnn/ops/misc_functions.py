@@ -5,7 +5,7 @@ flipud, fliplr, hsplit, vsplit, dsplit, inner, vdot, dist, renorm, unique_consec
 aminmax, matrix_power, diag_embed, diagflat, cov, corrcoef, msort, mode, nanquantile,
 lgamma, ldexp, take, sum_to_size and Tensor.unfold."""
 import math
-from collections import namedtuple
+from fastnn import return_types
 
 import numpy as np
 
@@ -189,7 +189,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    result = namedtuple("aminmax", ["min", "max"])
+    result = return_types.aminmax
     if dim is None:
         return result(input.amin(), input.amax())
     return result(input.amin(dim, keepdim), input.amax(dim, keepdim))
@@ -272,7 +272,7 @@ def mode(input, dim=-1, keepdim=False):
     picked = input.gather(d, index)
     if not keepdim:
         picked = picked.squeeze(d)
-    return namedtuple("mode", ["values", "indices"])(picked, Tensor._wrap(indices))
+    return return_types.mode(picked, Tensor._wrap(indices))
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):

@@ -2,14 +2,13 @@
 nanmedian, kthvalue, quantile (linear, lower, higher, nearest, midpoint), histc, searchsorted,
 bucketize; and nansum, nanmean, var_mean, std_mean. Values are differentiable: they are
 gathered from the input at the positions an argsort chose."""
-from collections import namedtuple
+from fastnn import return_types
 
 import numpy as np
 
 from fastnn.ops.manipulation import _dim
 from fastnn.tensor import Tensor
 
-_Values = namedtuple("values_indices", ["values", "indices"])
 
 
 def _pick(input, order_index, dim, keepdim, name):
@@ -18,7 +17,7 @@ def _pick(input, order_index, dim, keepdim, name):
     values = input.gather(dim, index)
     if not keepdim:
         values, index = values.squeeze(dim), Tensor._wrap(order_index.squeeze(dim))
-    return namedtuple(name, ["values", "indices"])(values, index)
+    return return_types.structseq(name, ["values", "indices"])(values, index)
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
@@ -30,7 +29,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     order = np.argsort(data, axis=d, kind="stable")
     index = np.take(order, [k - 1], axis=d).astype(np.int64)
     if input.ndim == 0:
-        return namedtuple("kthvalue", ["values", "indices"])(input.clone(),
+        return return_types.kthvalue(input.clone(),
                                                              Tensor._wrap(np.int64(0)))
     return _pick(input, index, d, keepdim, "kthvalue")
 
@@ -44,7 +43,7 @@ def median(input, dim=None, keepdim=False):
     d = _dim(dim, max(input.ndim, 1))
     n = input.shape[d] if input.ndim else 1
     result = kthvalue(input, (n + 1) // 2, d, keepdim)
-    return namedtuple("median", ["values", "indices"])(*result)
+    return return_types.median(*result)
 
 
 def nanmedian(input, dim=None, keepdim=False):

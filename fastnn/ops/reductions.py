@@ -1,6 +1,6 @@
 """sum, mean, max, argmax over all elements or along dims (dim/axis, keepdim/keepdims)."""
 import builtins
-import collections
+from fastnn import return_types
 
 import numpy as np
 
@@ -10,8 +10,8 @@ from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
 
-MaxResult = collections.namedtuple("max", ["values", "indices"])
-MinResult = collections.namedtuple("min", ["values", "indices"])
+MaxResult = return_types.max
+MinResult = return_types.min
 
 
 def _axes(dim, axis, ndim):
@@ -75,8 +75,10 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         if x.dtype.kind not in "fV":
-            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
-                               f"a floating point, got {x.dtype}")
+            from fastnn.dtypes import of_array
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
+                               "either a floating point or complex dtype. Got: "
+                               f"{of_array(x).title}")
         count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         ctx.meta = (x.shape, axes, keepdim, count)
         total = _kernel_sum(x, axes, keepdim)

@@ -2,6 +2,7 @@
 cummax and cummin (values differentiable through the indices they pick), and diff."""
 import numpy as np
 
+from fastnn import return_types
 from fastnn.autograd.function import Function
 from fastnn.ops.manipulation import _dim
 from fastnn.tensor import Tensor
@@ -62,8 +63,7 @@ def _cumulative_extreme(input, dim, accumulate, name):
 
 
 def _result(name):
-    from collections import namedtuple
-    return namedtuple(name, ["values", "indices"])
+    return return_types.structseq(name, ["values", "indices"])
 
 
 def cummax(input, dim):

@@ -1,2 +1,2 @@
-"""fastnn.utils: torch.utils' names (data)."""
-from fastnn.utils import data  # noqa: F401
+"""fastnn.utils: torch.utils' names (data, checkpoint)."""
+from fastnn.utils import checkpoint, data  # noqa: F401

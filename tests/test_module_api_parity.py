@@ -1,0 +1,128 @@
+"""Small parts of torch's API that ported programs print or call: return types
+(torch.return_types.max(...)), torch.Size slices, Module.get_submodule / get_parameter /
+get_buffer, shared modules listed once, Sequential slices keeping names, ParameterList and
+ParameterDict printing, 0-d tensors through save/load, and mean()'s dtype message."""
+import io
+import pickle
+
+import numpy as np
+import pytest
+
+import fastnn
+from conftest import requires_torch
+from fastnn import nn
+
+
+def test_return_types_are_named_tuples_that_print_like_torch():
+    x = fastnn.tensor([[1., 5.], [4., 2.]])
+    r = x.max(1)
+    values, indices = r
+    assert isinstance(r, tuple) and type(r) is fastnn.return_types.max
+    assert r.values is values and r[1] is indices
+    assert repr(r).startswith("fastnn.return_types.max(\nvalues=tensor([5., 4.]),\nindices=")
+    again = pickle.loads(pickle.dumps(r))
+    assert type(again) is fastnn.return_types.max
+    np.testing.assert_array_equal(again.indices.numpy(), [1, 0])
+    assert type(fastnn.sort(x)).__name__ == "sort" and type(x.topk(1)).__name__ == "topk"
+    assert type(fastnn.linalg.svd(x)).__name__ == "linalg_svd"
+
+
+def test_size_slices_and_sums_stay_sizes():
+    s = fastnn.zeros(2, 3, 4).shape
+    assert isinstance(s[1:], fastnn.Size) and s[1:] == (3, 4)
+    assert repr(s[1:]) == "fastnn.Size([3, 4])"
+    assert isinstance(s[:1] + (5,), fastnn.Size) and isinstance(s[0], int)
+
+
+def test_get_submodule_parameter_and_buffer_with_torchs_errors():
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    assert m.get_submodule("0") is m[0] and m.get_submodule("") is m
+    assert m.get_parameter("0.bias") is m[0].bias
+    assert m.get_buffer("1.running_mean") is m[1].running_mean
+    with pytest.raises(AttributeError, match="Sequential has no attribute `2`"):
+        m.get_submodule("2")
+    with pytest.raises(AttributeError, match="`running_mean` is not an nn.Parameter"):
+        m.get_parameter("1.running_mean")
+    with pytest.raises(AttributeError, match="`weight` is not a buffer"):
+        m.get_buffer("1.weight")
+
+
+def test_a_shared_module_is_listed_once_but_saved_under_both_names():
+    shared = nn.Linear(2, 2)
+    m = nn.Sequential(shared, nn.ReLU(), shared)
+    assert [name for name, _ in m.named_modules()] == ["", "0", "1"]
+    assert len(list(m.named_modules(remove_duplicate=False))) == 4
+    assert list(m.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert len(list(m.parameters())) == 2
+
+
+def test_sequential_slices_keep_the_childrens_names():
+    m = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    tail = m[1:]
+    assert list(tail._modules) == ["1", "2"] and tail[1] is m[2]
+
+
+@requires_torch
+@pytest.mark.parametrize("build", [
+    lambda nn, t: nn.ParameterList([nn.Parameter(t.ones(2, 3)), t.ones(2)]),
+    lambda nn, t: nn.ParameterDict({"a": nn.Parameter(t.ones(2, 3)),
+                                    "b": nn.Parameter(t.ones(2, dtype=t.float64))}),
+    lambda nn, t: nn.ParameterList(),
+    lambda nn, t: nn.Sequential(nn.Linear(1, 1), nn.ParameterList([nn.Parameter(t.ones(1))])),
+])
+def test_parameter_containers_print_as_torchs(build):
+    import torch
+
+    mine = repr(build(nn, fastnn)).replace("fastnn.", "torch.")
+    assert mine == repr(build(torch.nn, torch))
+
+
+def test_zero_dim_tensors_come_back_zero_dim_so_batchnorm_checkpoints_load():
+    bn = nn.BatchNorm1d(3)
+    bn(fastnn.ones(4, 3))
+    for tree in (bn.state_dict(), {"model": bn.state_dict(), "epoch": 1}):
+        buf = io.BytesIO()
+        fastnn.save(tree, buf)
+        buf.seek(0)
+        loaded = fastnn.load(buf)
+        state = loaded.get("model", loaded)
+        assert state["num_batches_tracked"].shape == ()
+        assert str(nn.BatchNorm1d(3).load_state_dict(state)) == "<All keys matched successfully>"
+
+
+def test_mean_of_integers_names_the_dtype_as_torch():
+    with pytest.raises(RuntimeError, match="Input dtype must be either a floating point or "
+                                           "complex dtype. Got: Long"):
+        fastnn.tensor([1, 2]).mean()
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["float32", "float64", "float16", "bfloat16"])
+def test_finfo_matches_torch(name):
+    import torch
+
+    mine, theirs = fastnn.finfo(getattr(fastnn, name)), torch.finfo(getattr(torch, name))
+    for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(mine, field) == getattr(theirs, field), field
+    assert repr(mine) == repr(theirs)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo_matches_torch(name):
+    import torch
+
+    mine, theirs = fastnn.iinfo(getattr(fastnn, name)), torch.iinfo(getattr(torch, name))
+    assert (mine.bits, mine.max, mine.min, mine.dtype) == (theirs.bits, theirs.max, theirs.min,
+                                                           theirs.dtype)
+    assert repr(mine) == repr(theirs)
+    with pytest.raises(TypeError):
+        fastnn.iinfo(fastnn.float32)
+
+
+def test_absent_accelerators_answer_as_on_torchs_cpu_build():
+    # pytorch/examples (mnist_forward_forward) choose the device this way
+    assert not fastnn.xpu.is_available() and not fastnn.backends.mps.is_available()
+    assert fastnn.xpu.device_count() == 0 == fastnn.mps.device_count()
+    fastnn.mps.empty_cache()
+    fastnn.xpu.synchronize()
