@@ -851,11 +851,22 @@ class Tensor:
         return inplace.apply(self, arithmetic.remainder, other, needs_old=True)
 
     # --- in-place shape changes: the tensor becomes a view of its own storage with the new
-    # shape (not recorded in the graph, so refused on tensors that require grad) -----------
-    def _reshape_in_place(self, fn, name):
-        if self.requires_grad:
-            raise RuntimeError(f"{name}: in-place shape changes of a tensor that requires grad "
-                               "are not supported by fastnn; use the out-of-place form")
+    # shape. In the graph (a non-leaf that requires grad) the out-of-place op is recorded and
+    # the tensor takes over its result, as torch's UnsqueezeBackward1 / TBackward1 -----------
+    def _reshape_in_place(self, fn, name, out_of_place):
+        if self.requires_grad and grad_mode.is_grad_enabled():
+            if self._node is None and self._base is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            out = out_of_place(self)
+            self._data, self._node = out._data, out._node
+            if out._node is not None and out._node.ctx is not None:
+                out._node.ctx.backward_name = name  # torch's in-place node names
+            if out._base is not None and out._base is not self:  # self was a view already
+                self._base, self._view_fn = out._base, out._view_fn
+            self._version[0] += 1
+            self._view_version = self._version[0]
+            return self
         self._data = fn(self._data)
         if self._base is not None:
             inner = self._view_fn
@@ -864,21 +875,26 @@ class Tensor:
 
     def unsqueeze_(self, dim):
         d = dim % (self.ndim + 1)
-        return self._reshape_in_place(lambda a: np.expand_dims(a, d), "unsqueeze_")
+        return self._reshape_in_place(lambda a: np.expand_dims(a, d), "UnsqueezeBackward1",
+                                      lambda t: t.unsqueeze(d))
 
     def squeeze_(self, dim=None):
         shape = tuple(self.squeeze(dim).shape) if self.ndim else ()
-        return self._reshape_in_place(lambda a: a.reshape(shape), "squeeze_")
+        name = ("SqueezeBackward3" if dim is None else
+                "SqueezeBackward5" if isinstance(dim, (tuple, list)) else "SqueezeBackward4")
+        return self._reshape_in_place(lambda a: a.reshape(shape), name,
+                                      lambda t: t.squeeze() if dim is None else t.squeeze(dim))
 
     def t_(self):
         if self.ndim > 2:
             raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.ndim}D")
-        return self._reshape_in_place(lambda a: a.T, "t_")
+        return self._reshape_in_place(lambda a: a.T, "TBackward1", lambda t: t.t())
 
     def transpose_(self, dim0, dim1):
         d0, d1 = dim0 % builtins_max(self.ndim, 1), dim1 % builtins_max(self.ndim, 1)
-        return self._reshape_in_place(lambda a: np.swapaxes(a, d0, d1), "transpose_")
+        return self._reshape_in_place(lambda a: np.swapaxes(a, d0, d1), "TransposeBackward1",
+                                      lambda t: t.transpose(d0, d1))
 
     # --- more elementwise math (fastnn/ops/unary_math.py) -----------------------------------
     def sin(self):

@@ -107,9 +107,36 @@ def test_legacy_svd_and_in_place_shape_changes():
     view.unsqueeze_(0)
     view.fill_(1.0)
     assert base.numpy()[0].tolist() == [1.0, 1.0, 1.0]  # still a view of base
-    with pytest.raises(RuntimeError, match="in-place shape changes of a tensor that requires "
-                                           "grad"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used "
+                                           "in an in-place operation"):
         fastnn.zeros(2, requires_grad=True).unsqueeze_(0)
+
+
+@pytest.mark.skipif(torch is None, reason="torch is not installed")
+@pytest.mark.parametrize("change", [lambda t: t.unsqueeze_(0), lambda t: t.t_(),
+                                    lambda t: t.transpose_(0, 1), lambda t: t.squeeze_(1),
+                                    lambda t: t[1:].unsqueeze_(0)])
+def test_in_place_shape_changes_in_the_graph_are_recorded_as_torch(change):
+    def run(lib):
+        x = lib.tensor(np.arange(1.0, 4.0).reshape(3, 1), requires_grad=True)
+        y = x * 2
+        z = change(y)
+        (z * lib.tensor(np.arange(z.numel(), dtype=np.float64).reshape(z.shape))).sum().backward()
+        return tuple(z.shape), x.grad.numpy(), z.grad_fn.name()
+
+    mine, theirs = run(fastnn), run(torch)
+    assert mine[0] == theirs[0]
+    # (a view's grad_fn is regenerated from its base on each access: AsStridedBackward0)
+    assert mine[2] == theirs[2] or mine[2] == "AsStridedBackward0"
+    np.testing.assert_allclose(mine[1], theirs[1])
+
+
+def test_fill_of_a_graph_tensor_gives_zero_gradient_not_none():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y.fill_(3.0)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.numpy().tolist() == [0.0, 0.0]
 
 
 def test_random_fills_and_is_nonzero():

@@ -218,9 +218,12 @@ class CopyFrom(Function):
     @staticmethod
     def backward(ctx, g):
         from fastnn.ops.broadcast import unbroadcast
+        # the old values were overwritten: their gradient is zero, not absent (torch's
+        # CopyBackwards), so x.grad is zeros after y = x * 1; y.fill_(2)
+        old = np.zeros_like(g) if ctx.needs_input_grad[0] else None
         if not ctx.needs_input_grad[1]:
-            return None, None
-        return None, unbroadcast(g, ctx.shape).astype(ctx.dtype, copy=False)
+            return old, None
+        return old, unbroadcast(g, ctx.shape).astype(ctx.dtype, copy=False)
 
 
 def fill(t, value):
