@@ -80,6 +80,7 @@ from fastnn.ops.unary_math import erfinv, sinc  # noqa: F401
 from fastnn.ops.logical_ops import (bitwise_and, bitwise_not, bitwise_or,  # noqa: F401
                                     bitwise_xor)
 from fastnn.ops.more_elementwise import heaviside  # noqa: F401
+from fastnn.ops.gamma_functions import digamma, mvlgamma, polygamma  # noqa: F401
 from fastnn.ops.misc_functions import (aminmax, copysign, corrcoef, cov, deg2rad,  # noqa: F401
                                        diag_embed, diagflat, dist, dsplit, fliplr, flipud,
                                        float_power, fmax, fmin, hsplit, hypot, inner, isneginf,
@@ -181,7 +182,7 @@ from fastnn import autograd, distributions, jit, linalg, return_types, utils  # 
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
-from fastnn import sparse  # noqa: F401,E402
+from fastnn import sparse, special  # noqa: F401,E402
 from fastnn.compiling import compile  # noqa: F401,E402
 from fastnn.layouts import layout, sparse_coo, strided  # noqa: F401,E402
 from fastnn.sparse.ops import sparse_coo_tensor  # noqa: F401,E402

@@ -874,7 +874,7 @@ class Tensor:
         return self
 
     def unsqueeze_(self, dim):
-        d = dim % (self.ndim + 1)
+        d = manipulation._dim(dim, self.ndim + 1)
         return self._reshape_in_place(lambda a: np.expand_dims(a, d), "UnsqueezeBackward1",
                                       lambda t: t.unsqueeze(d))
 
@@ -1064,7 +1064,7 @@ class Tensor:
         idx = np.asarray(index._data if isinstance(index, Tensor) else index, dtype=np.int64)
         if idx.ndim == 0:
             idx = idx.reshape(1)
-        d = dim % builtins_max(self.ndim, 1)
+        d = manipulation._dim(dim, self.ndim)
         n = self._data.shape[d]
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise RuntimeError(f"index {int(idx.max() if idx.max() >= n else idx.min())} is out "
@@ -1355,6 +1355,58 @@ class Tensor:
 
     def lgamma(self):
         return misc_functions.lgamma(self)
+
+    def digamma(self):
+        from fastnn.ops.gamma_functions import digamma
+        return digamma(self)
+
+    def polygamma(self, n):
+        from fastnn.ops.gamma_functions import polygamma
+        return polygamma(n, self)
+
+    def mvlgamma(self, p):
+        from fastnn.ops.gamma_functions import mvlgamma
+        return mvlgamma(self, p)
+
+    def lgamma_(self):
+        return inplace.apply(self, misc_functions.lgamma, needs_old=True)
+
+    def digamma_(self):
+        return inplace.apply(self, Tensor.digamma, needs_old=True)
+
+    def apply_(self, callable):
+        """torch's CPU-only elementwise apply_: callable on each value, in place (no graph,
+        as torch refuses it on tensors that require grad)."""
+        if self.requires_grad and grad_mode.is_grad_enabled():
+            raise RuntimeError("apply_ is only implemented on CPU tensors that do not require "
+                               "grad")
+        flat = self._data.reshape(-1) if self._data.flags.c_contiguous else None
+        values = [callable(v) for v in self._data.reshape(-1).tolist()]
+        target = flat if flat is not None else self._data
+        np.copyto(target, np.asarray(values).reshape(target.shape), casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    def map_(self, tensor, callable):
+        if self.requires_grad and grad_mode.is_grad_enabled():
+            raise RuntimeError("map_ is only implemented on CPU tensors that do not require grad")
+        other = np.broadcast_to(_raw(tensor), self.shape).reshape(-1).tolist()
+        values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(), other)]
+        np.copyto(self._data, np.asarray(values).reshape(self.shape), casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix (the transpose: fastnn has no complex dtypes)."""
+        if self.ndim not in (0, 2):
+            raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self.ndim}-D tensor.")
+        return self.t()
+
+    @property
+    def mH(self):
+        return self.mT
 
     def diagflat(self):
         return misc_functions.diagflat(self)

@@ -117,3 +117,25 @@ def test_from_numpy_shares_every_torch_dtype_and_refuses_the_rest():
     t = fastnn.from_numpy(a)
     a[0] = 5
     assert t[0].item() == 5.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, x: x.softmax(2), lambda t, x: x.log_softmax(-3),
+    lambda t, x: t.nn.functional.softmax(x, dim=5), lambda t, x: x.cumsum(2),
+    lambda t, x: t.cat([x, x], 2), lambda t, x: t.stack([x, x], 3), lambda t, x: x.flatten(0, 2),
+    lambda t, x: x.amax(2), lambda t, x: x.movedim(2, 0), lambda t, x: x.unsqueeze_(3),
+    lambda t, x: t.nn.functional.glu(x, dim=2), lambda t, x: x.unflatten(2, (1, 3)),
+    lambda t, x: t.tensordot(x, x, dims=([2], [0])), lambda t, x: x.rot90(1, (0, 2)),
+])
+def test_a_dimension_out_of_range_is_refused_not_wrapped(call):
+    # these took the dimension modulo ndim and returned a result where torch raises
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        call(fastnn, fastnn.ones(2, 3))
+
+
+def test_permute_with_a_repeated_dimension_and_empty_interpolation_sizes():
+    with pytest.raises(RuntimeError, match="duplicate dims are not allowed"):
+        fastnn.ones(2, 3).permute(0, 0)
+    with pytest.raises(RuntimeError, match=r"Input and output sizes should be greater than 0, "
+                                           r"but got input \(H: 4, W: 4\) output \(H: 0, W: 2\)"):
+        fastnn.nn.functional.interpolate(fastnn.ones(1, 1, 4, 4), size=(0, 2))

@@ -126,3 +126,20 @@ def test_absent_accelerators_answer_as_on_torchs_cpu_build():
     assert fastnn.xpu.device_count() == 0 == fastnn.mps.device_count()
     fastnn.mps.empty_cache()
     fastnn.xpu.synchronize()
+
+
+def test_apply_map_and_the_conjugate_transposes():
+    x = fastnn.arange(4.0).reshape(2, 2)
+    assert x.H.numpy().tolist() == [[0.0, 2.0], [1.0, 3.0]] and x.mH.shape == (2, 2)
+    assert x.apply_(lambda v: v * 10).numpy().tolist() == [[0.0, 10.0], [20.0, 30.0]]
+    assert x.map_(fastnn.ones(2), lambda a, b: a + b).numpy().tolist() == [[1.0, 11.0],
+                                                                            [21.0, 31.0]]
+    with pytest.raises(RuntimeError, match="tensor.H is only supported on matrices"):
+        fastnn.ones(2, 2, 2).H
+    with pytest.raises(RuntimeError, match="apply_ is only implemented"):
+        (fastnn.ones(2, requires_grad=True) * 1).apply_(lambda v: v)
+
+
+def test_remainder_by_a_negative_divisor_gives_positive_zero():
+    out = fastnn.tensor([0.0, 3.0]) % -5
+    assert not np.signbit(out.numpy()[0]) and out.numpy().tolist() == [0.0, -2.0]

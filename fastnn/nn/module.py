@@ -81,6 +81,17 @@ class Module:
             object.__setattr__(self, "_hooks", hooks)
         return hooks[kind]
 
+    @property
+    def _forward_pre_hooks(self):
+        """The forward pre-hooks by handle id (the pruning tutorial prints them)."""
+        return OrderedDict((key, hook) for key, (hook, _) in
+                           self._hook_table("forward_pre").items())
+
+    @property
+    def _forward_hooks(self):
+        return OrderedDict((key, hook) for key, (hook, _) in
+                           self._hook_table("forward").items())
+
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args) -> None or new args, before forward."""
         from fastnn.autograd.function import RemovableHandle

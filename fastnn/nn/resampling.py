@@ -17,7 +17,8 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, input):
-        d = self.dim % input.ndim
+        from fastnn.ops.manipulation import _dim
+        d = _dim(self.dim, input.ndim)
         return input.reshape(tuple(input.shape[:d]) + self.unflattened_size
                              + tuple(input.shape[d + 1:]))
 

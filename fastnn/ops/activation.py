@@ -3,6 +3,7 @@ import numpy as np
 
 from fastnn import random
 from fastnn.autograd.function import Function
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 
 class Softmax(Function):
@@ -59,7 +60,7 @@ class Dropout(Function):
 def _dim(dim, ndim):
     if dim is None:  # torch's legacy implicit dim: 0 for 0-D, 1-D and 3-D inputs, else 1
         dim = 0 if ndim in (0, 1, 3) else 1
-    return dim % max(ndim, 1)
+    return _checked_dim(dim, ndim)
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):

@@ -131,7 +131,10 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.asarray(np.mod(a, b))
+        out = np.asarray(np.mod(a, b))
+        if out.dtype.kind == "f":
+            out += 0.0  # NumPy gives -0.0 for 0 mod a negative divisor; torch gives 0.0
+        return out
 
     @staticmethod
     def backward(ctx, g):

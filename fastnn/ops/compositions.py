@@ -2,6 +2,7 @@
 hstack, vstack, movedim (moveaxis)."""
 from fastnn.ops import reductions
 from fastnn.ops.shape import cat, permute
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 
 def _dims(dim, ndim):
@@ -10,7 +11,7 @@ def _dims(dim, ndim):
         dims = range(ndim)
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(sorted({d % max(ndim, 1) for d in dims}, reverse=True))
+    return tuple(sorted({_checked_dim(d, ndim) for d in dims}, reverse=True))
 
 
 def amax(input, dim=(), keepdim=False):
@@ -59,8 +60,8 @@ def movedim(input, source, destination):
                            f"({list(sources)} dims) should contain the same number of dims as "
                            f"destination ({list(targets)} dims)")
     n = input.ndim
-    sources = [s % n for s in sources]
-    targets = [t % n for t in targets]
+    sources = [_checked_dim(s, n) for s in sources]
+    targets = [_checked_dim(t, n) for t in targets]
     order = [None] * n
     for s, t in zip(sources, targets):
         order[t] = s

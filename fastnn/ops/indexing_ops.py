@@ -123,7 +123,7 @@ def tensor_split(input, indices_or_sections, dim=0):
 def rot90(input, k=1, dims=(0, 1)):
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
-    d0, d1 = dims[0] % input.ndim, dims[1] % input.ndim
+    d0, d1 = _dim(dims[0], input.ndim), _dim(dims[1], input.ndim)
     if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
                            f"dim1 = {d1}")

@@ -11,6 +11,7 @@ import numpy as np
 
 from fastnn.ops import elementwise
 from fastnn.tensor import Tensor
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 
 def _t(value, like=None):
@@ -164,7 +165,7 @@ def dist(input, other, p=2):
 def renorm(input, p, dim, maxnorm):
     """Each slice along dim rescaled to norm at most maxnorm: maxnorm / (norm + 1e-7) where the
     norm exceeds it, as torch's (and differentiated through the norm, as torch's)."""
-    dims = tuple(d for d in range(input.ndim) if d != dim % input.ndim)
+    dims = tuple(d for d in range(input.ndim) if d != _checked_dim(dim, input.ndim))
     norms = input.norm(p, dim=dims, keepdim=True)
     scale = elementwise.where(norms._data > maxnorm, maxnorm / (norms + 1e-7), 1.0)
     return input * scale
@@ -255,7 +256,7 @@ def msort(input):
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along dim (the smallest on ties) and an index of it."""
     data = input._data
-    d = dim % max(data.ndim, 1)
+    d = _checked_dim(dim, data.ndim)
     moved = np.moveaxis(data, d, -1)
     flat = moved.reshape(-1, moved.shape[-1]) if moved.ndim else moved.reshape(1, 1)
     values = np.empty(flat.shape[0], data.dtype)
@@ -284,10 +285,8 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 
 def lgamma(input):
-    """log|Gamma(x)| (no gradient: torch's would need digamma, which fastnn does not have)."""
-    values = np.vectorize(math.lgamma, otypes=[np.float64])(input._data)
-    return Tensor._wrap(values.astype(input._data.dtype if input._data.dtype.kind == "f"
-                                      else np.float32))
+    from fastnn.ops.gamma_functions import lgamma as differentiable_lgamma
+    return differentiable_lgamma(input)
 
 
 def ldexp(input, other):

@@ -4,6 +4,7 @@ tanhshrink, threshold. Branches that could overflow (exp of a large input) are c
 the `where` that discards them, so their zero gradient never meets an inf."""
 from fastnn.ops import elementwise
 from fastnn.ops.nonlinearities import hardtanh, maybe_inplace, softplus
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 # Klambauer et al. 2017, "Self-Normalizing Neural Networks" (the constants torch uses)
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -44,7 +45,7 @@ def selu(input, inplace=False):
 def glu(input, dim=-1):
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = dim % input.ndim
+    d = _checked_dim(dim, input.ndim)
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
                            f"{input.shape[d]}")

@@ -6,6 +6,7 @@ import numpy as np
 
 from fastnn.ops import elementwise, rounding
 from fastnn.ops.unary_math import log1p
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 
 def fmod(input, other):
@@ -71,7 +72,7 @@ def meshgrid(*tensors, indexing=None):
 
 
 def unflatten(input, dim, sizes):
-    d = dim % input.ndim
+    d = _checked_dim(dim, input.ndim)
     sizes = tuple(sizes)
     return input.reshape(*input.shape[:d], *sizes, *input.shape[d + 1:])
 

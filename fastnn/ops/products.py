@@ -33,8 +33,8 @@ def tensordot(a, b, dims=2):
     else:
         dims_a, dims_b = ([dims[0]] if isinstance(dims[0], int) else list(dims[0]),
                           [dims[1]] if isinstance(dims[1], int) else list(dims[1]))
-    dims_a = [d % a.ndim for d in dims_a]
-    dims_b = [d % b.ndim for d in dims_b]
+    dims_a = [_dim(d, a.ndim) for d in dims_a]
+    dims_b = [_dim(d, b.ndim) for d in dims_b]
     for da, db in zip(dims_a, dims_b):
         if a.shape[da] != b.shape[db]:
             raise RuntimeError(f"contracted dimensions need to match, but first has size "

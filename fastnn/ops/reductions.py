@@ -9,6 +9,7 @@ from fastnn.autograd.function import Function
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 MaxResult = return_types.max
 MinResult = return_types.min
@@ -255,7 +256,7 @@ def cumsum(x, dim=None, axis=None):
     d = axis if dim is None else dim
     if d is None:
         raise TypeError("cumsum() missing required argument 'dim'")
-    return CumSum.apply(x, d % builtins.max(x.ndim, 1))
+    return CumSum.apply(x, _checked_dim(d, x.ndim))
 
 
 def norm(x, p="fro", dim=None, keepdim=False):

@@ -81,6 +81,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     else:
         factors = tuple(float(f) for f in _pair_like(scale_factor, spatial))
         out_sizes = tuple(int(np.floor(i * f)) for i, f in zip(in_sizes, factors))
+    if min(in_sizes + out_sizes) <= 0:
+        names = ("D", "H", "W")[3 - spatial:]
+        show = lambda sizes: ", ".join(f"{n}: {v}" for n, v in zip(names, sizes))  # noqa: E731
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({show(in_sizes)}) output ({show(out_sizes)})")
     scales = _scales(in_sizes, out_sizes, factors, recompute_scale_factor)
     if mode == "area":
         from fastnn.ops import pool

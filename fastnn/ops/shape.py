@@ -7,6 +7,7 @@ import numpy as np
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
+from fastnn.ops.manipulation import _dim as _checked_dim
 
 
 def _shape_arg(shape):
@@ -181,7 +182,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     ndim = x.ndim
     if ndim == 0:
         return reshape(x, 1)
-    start, end = start_dim % ndim, end_dim % ndim
+    start, end = _checked_dim(start_dim, ndim), _checked_dim(end_dim, ndim)
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     dims = x.shape
@@ -199,7 +200,10 @@ def permute(x, dims):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {ndim} is not equal to len(dims) = {len(dims)}")
-    return Permute.apply(x, tuple(d % max(ndim, 1) for d in dims))
+    order = tuple(_checked_dim(d, ndim) for d in dims)
+    if len(set(order)) != len(order):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(x, order)
 
 
 def transpose(x, dim0, dim1):
@@ -309,7 +313,7 @@ def cat(tensors, dim=0):
         if t.ndim != ndim:
             raise RuntimeError("Tensors must have same number of dimensions: got "
                                f"{ndim} and {t.ndim}")
-    d = dim % ndim
+    d = _checked_dim(dim, ndim)
     for number, t in enumerate(tensors):
         for axis in range(ndim):
             if axis != d and t.shape[axis] != tensors[0].shape[axis]:
@@ -329,7 +333,7 @@ def stack(tensors, dim=0):
         if t.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
-    d = dim % (len(shape) + 1)
+    d = _checked_dim(dim, len(shape) + 1)
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 

@@ -1,4 +1,4 @@
-"""torch.nn.utils: gradient clipping, flat parameter vectors and rnn (padding and packing)."""
+"""torch.nn.utils: gradient clipping, flat parameter vectors, rnn (padding and packing), prune."""
 from fastnn.nn.utils.clip_grad import (clip_grad_norm, clip_grad_norm_,  # noqa: F401
                                        clip_grad_value_, clip_grads_with_norm_,
                                        get_total_norm)
@@ -6,3 +6,4 @@ from fastnn.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa:
 from fastnn.nn.utils.convert_parameters import (parameters_to_vector,  # noqa: F401
                                                 vector_to_parameters)
 from fastnn.nn.utils import rnn  # noqa: F401,E402
+from fastnn.nn.utils import prune  # noqa: F401,E402
