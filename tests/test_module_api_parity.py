@@ -143,3 +143,45 @@ def test_apply_map_and_the_conjugate_transposes():
 def test_remainder_by_a_negative_divisor_gives_positive_zero():
     out = fastnn.tensor([0.0, 3.0]) % -5
     assert not np.signbit(out.numpy()[0]) and out.numpy().tolist() == [0.0, -2.0]
+
+
+def test_state_dict_hooks_extra_state_and_metadata_as_torch():
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    log = []
+    m.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: log.append(("pre", prefix)))
+    m[0].register_state_dict_post_hook(
+        lambda mod, sd, prefix, local: log.append(("post", prefix, len(sd))))
+    state = m.state_dict()
+    assert log == [("pre", ""), ("post", "0.", 2)]
+    assert state._metadata[""] == {"version": 1} and "1" in state._metadata
+
+    def rename(module, sd, prefix, local, strict, missing, unexpected, errors):
+        if prefix + "old_weight" in sd:
+            sd[prefix + "weight"] = sd.pop(prefix + "old_weight")
+
+    m[0].register_load_state_dict_pre_hook(rename)
+    renamed = dict(state)
+    renamed["0.old_weight"] = renamed.pop("0.weight")
+    m.register_load_state_dict_post_hook(lambda mod, keys: log.append(("loaded", len(keys[0]))))
+    assert str(m.load_state_dict(renamed)) == "<All keys matched successfully>"
+    assert log[-1] == ("loaded", 0) and len(log) == 3  # loading ran no save hooks
+
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.count = nn.Linear(1, 1), 5
+
+        def get_extra_state(self):
+            return {"count": self.count}
+
+        def set_extra_state(self, state):
+            self.count = state["count"]
+
+    saved = Counter().state_dict()
+    assert list(saved) == ["_extra_state", "lin.weight", "lin.bias"]
+    other = Counter()
+    other.count = 0
+    other.load_state_dict(saved)
+    assert other.count == 5
+    assert Counter().share_memory() is not None
+    assert nn.Linear(2, 2).to_empty(device="cpu").weight.shape == (2, 2)

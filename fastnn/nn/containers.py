@@ -65,9 +65,10 @@ class ModuleList(Module):
             else:
                 lines.append(f"({items[i][0]}): {body}")
             i = j + 1
+        name = type(self).__name__  # ParametrizationList prints as itself
         if not lines:
-            return "ModuleList()"
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+            return f"{name}()"
+        return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
 
     def insert(self, index, module):
         items = list(self._modules.values())

@@ -22,6 +22,22 @@ class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys",
 IncompatibleKeys = _IncompatibleKeys
 
 
+def _entries(module, prefix):
+    """state_dict's keys and tensors (None for `_extra_state`) without its hooks."""
+    for name, param in module._parameters.items():
+        if param is not None:
+            yield prefix + name, param
+    transient = module.__dict__.get("_non_persistent_buffers_set", ())
+    for name, buf in module._buffers.items():
+        if buf is not None and name not in transient:
+            yield prefix + name, buf
+    if type(module).get_extra_state is not Module.get_extra_state:
+        yield prefix + "_extra_state", None
+    for name, child in module._modules.items():
+        if child is not None:
+            yield from _entries(child, f"{prefix}{name}.")
+
+
 def _assign(module, dotted, value):
     """load_state_dict(assign=True): the checkpoint's tensor takes the entry's place (as a
     Parameter where a parameter was)."""
@@ -371,36 +387,132 @@ class Module:
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """OrderedDict of name -> Tensor (shares memory) for parameters and persistent buffers,
         in torch's order and with torch's key names (after `prefix`), added to `destination`
-        when given; keep_vars keeps the tensors themselves rather than detached views."""
+        when given; keep_vars keeps the tensors themselves rather than detached views. As
+        torch's: each module's state-dict pre-hooks run before its entries, its
+        get_extra_state() (when overridden) is saved as `_extra_state` after its own tensors,
+        its children follow, then its post-hooks; `_metadata` holds each module's version."""
         out = OrderedDict() if destination is None else destination
-        for module_prefix, module in self.named_modules(remove_duplicate=False):
-            dot = prefix + (f"{module_prefix}." if module_prefix else "")
-            for name, param in module._parameters.items():
-                if param is not None:
-                    out[dot + name] = param if keep_vars else param.detach()
-            transient = module.__dict__.get("_non_persistent_buffers_set", ())
-            for name, buf in module._buffers.items():
-                if buf is not None and name not in transient:
-                    out[dot + name] = buf if keep_vars else buf.detach()
+        metadata = getattr(out, "_metadata", None)
+        if metadata is None:
+            try:
+                metadata = out._metadata = OrderedDict()
+            except AttributeError:  # a plain dict given as destination
+                metadata = None
+        local = {"version": getattr(type(self), "_version", 1)}
+        if metadata is not None:
+            metadata[prefix[:-1]] = local
+        hooks = self.__dict__.get("_sd_hooks")
+        if hooks:
+            for hook in list(hooks["save_pre"].values()):
+                hook(self, prefix, keep_vars)
+        for name, param in self._parameters.items():
+            if param is not None:
+                out[prefix + name] = param if keep_vars else param.detach()
+        transient = self.__dict__.get("_non_persistent_buffers_set", ())
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in transient:
+                out[prefix + name] = buf if keep_vars else buf.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            out[prefix + "_extra_state"] = self.get_extra_state()
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=out, prefix=f"{prefix}{name}.",
+                                  keep_vars=keep_vars)
+        if hooks:
+            for hook in list(hooks["save_post"].values()):
+                hook(self, out, prefix, local)
         return out
+
+    def share_memory(self):
+        """Nothing to move: fastnn's tensors live in this process's memory (torch moves them
+        to shared memory for torch.multiprocessing, which fastnn does not have)."""
+        return self
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Parameters and buffers replaced by uninitialised tensors of the same shapes."""
+        modules = self.modules() if recurse else [self]
+        for module in modules:
+            for table in (module._parameters, module._buffers):
+                for name, value in table.items():
+                    if value is not None:
+                        value._data = np.empty_like(value._data)
+        return self
+
+    def get_extra_state(self):
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called. Please file an issue at "
+                           "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml "
+                           "to report this bug.")
+
+    def set_extra_state(self, state):
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called. Please file an issue at "
+                           "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml "
+                           "to report this bug.")
+
+    def _sd_hook_table(self, kind):
+        hooks = self.__dict__.get("_sd_hooks")
+        if hooks is None:
+            hooks = {"save_pre": {}, "save_post": {}, "load_pre": {}, "load_post": {}}
+            object.__setattr__(self, "_sd_hooks", hooks)
+        return hooks[kind]
+
+    def register_state_dict_pre_hook(self, hook):
+        """hook(module, prefix, keep_vars) before the module's entries are saved."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._sd_hook_table("save_pre"), hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) after the module's subtree."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._sd_hook_table("save_post"), hook)
+
+    _register_state_dict_hook = register_state_dict_post_hook
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs) before loading; it may edit state_dict (rename keys)."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._sd_hook_table("load_pre"), hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        if with_module:
+            return self.register_load_state_dict_pre_hook(hook)
+        return self.register_load_state_dict_pre_hook(
+            lambda module, *args: hook(*args))
+
+    def register_load_state_dict_post_hook(self, hook):
+        """hook(module, incompatible_keys) after loading; it may clear the key lists in place
+        before strict loading judges them."""
+        from fastnn.autograd.function import RemovableHandle
+        return RemovableHandle(self._sd_hook_table("load_post"), hook)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies the tensors of state_dict into the parameters and persistent buffers
         (assign=True puts the given tensors in their place); torch's report of missing and
         unexpected keys (errors when strict) and of size mismatches (always errors)."""
-        own = dict(self.state_dict(keep_vars=True))
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        if strict:
-            if missing:
-                errors.append("Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata
+        modules = list(self.named_modules(remove_duplicate=False))
+        errors, missing, unexpected = [], [], []
+        for path, module in modules:
+            hooks = module.__dict__.get("_sd_hooks")
+            if hooks and hooks["load_pre"]:
+                prefix = f"{path}." if path else ""
+                local = (metadata or {}).get(path, {})
+                for hook in list(hooks["load_pre"].values()):
+                    hook(module, state_dict, prefix, local, strict, missing, unexpected, errors)
+        own = dict(_entries(self, ""))  # (the save hooks do not run: nothing is saved)
+        missing += [k for k in own if k not in state_dict]
+        unexpected += [k for k in state_dict if k not in own]
         for name, value in state_dict.items():
             if name not in own:
+                continue
+            if name == "_extra_state" or name.endswith("._extra_state"):
+                self.get_submodule(name[:-len("._extra_state")] if "." in name else "") \
+                    .set_extra_state(value)
                 continue
             target = own[name]
             array = np.asarray(value._data if isinstance(value, Tensor) else value)
@@ -413,10 +525,23 @@ class Module:
                 _assign(self, name, value)
             else:
                 target._data[...] = array
+        result = IncompatibleKeys(missing, unexpected)
+        for _, module in modules:
+            hooks = module.__dict__.get("_sd_hooks")
+            if hooks:
+                for hook in list(hooks["load_post"].values()):
+                    hook(module, result)
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        return IncompatibleKeys(missing, unexpected)
+        return result
 
     # --- printing -------------------------------------------------------------------------
     def extra_repr(self):

@@ -7,3 +7,5 @@ from fastnn.nn.utils.convert_parameters import (parameters_to_vector,  # noqa: F
                                                 vector_to_parameters)
 from fastnn.nn.utils import rnn  # noqa: F401,E402
 from fastnn.nn.utils import prune  # noqa: F401,E402
+from fastnn.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401,E402
+from fastnn.nn.utils import parametrizations, parametrize  # noqa: F401,E402
