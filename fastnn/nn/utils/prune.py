@@ -161,12 +161,16 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
+class _SmallestUnstructured(BasePruningMethod):
+    """Prunes the `amount` entries with the lowest scores(t)."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
         _validate_amount_init(amount)
         self.amount = amount
+
+    def scores(self, t):
+        raise NotImplementedError
 
     def compute_mask(self, t, default_mask):
         size = t.numel()
@@ -174,35 +178,28 @@ class RandomUnstructured(BasePruningMethod):
         k = _compute_nparams_toprune(self.amount, size)
         mask = default_mask.clone()
         if k:
-            drop = fastnn.topk(fastnn.rand(size), k=k).indices
+            drop = fastnn.topk(self.scores(t), k=k, largest=False).indices
             mask.view(-1)[drop] = 0
         return mask
+
+
+class RandomUnstructured(_SmallestUnstructured):
+    def scores(self, t):
+        return fastnn.rand(t.numel())
 
     @classmethod
     def apply(cls, module, name, amount):
-        return super().apply(module, name, amount=amount)
+        return BasePruningMethod.apply.__func__(cls, module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        size = t.numel()
-        _validate_amount(self.amount, size)
-        k = _compute_nparams_toprune(self.amount, size)
-        mask = default_mask.clone()
-        if k:
-            drop = fastnn.topk(t.abs().reshape(-1), k=k, largest=False).indices
-            mask.view(-1)[drop] = 0
-        return mask
+class L1Unstructured(_SmallestUnstructured):
+    def scores(self, t):
+        return t.abs().reshape(-1)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
-        return super().apply(module, name, amount=amount, importance_scores=importance_scores)
+        return BasePruningMethod.apply.__func__(cls, module, name, amount=amount,
+                                                importance_scores=importance_scores)
 
 
 def _channel_mask(t, dim, keep, default_mask):
