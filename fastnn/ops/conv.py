@@ -17,9 +17,14 @@ def pair(value, name):
     return int(value), int(value)
 
 
+class DtypeMismatch(RuntimeError, TypeError):
+    """torch raises RuntimeError for a convolution's wrong input dtype; it stays a TypeError
+    for code that caught fastnn's earlier one."""
+
+
 def _check_input(x, op):
     if x.dtype != np.float32:
-        raise TypeError(f"{op} expects a float32 input, got {x.dtype}")
+        raise DtypeMismatch(f"{op} expects a float32 input, got {x.dtype}")
     if x.ndim not in (3, 4):
         raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {op}, but got "
                            f"input of size: {list(x.shape)}")
