@@ -4,12 +4,8 @@ the normal distribution's ndtr, ndtri and log_ndtr, erfc, entr and xlog1py are w
 them."""
 import math
 
+import fastnn
 from fastnn.ops.gamma_functions import digamma, lgamma, mvlgamma, polygamma
-
-
-def _fastnn():
-    import fastnn
-    return fastnn
 
 
 psi = digamma
@@ -21,93 +17,91 @@ def multigammaln(input, p):
 
 
 def erf(input):
-    return _fastnn().erf(input)
+    return fastnn.erf(input)
 
 
 def erfc(input):
-    return 1.0 - _fastnn().erf(input)
+    return 1.0 - fastnn.erf(input)
 
 
 def erfinv(input):
-    return _fastnn().erfinv(input)
+    return fastnn.erfinv(input)
 
 
 def expit(input):
-    return _fastnn().sigmoid(input)
+    return fastnn.sigmoid(input)
 
 
 def logit(input, eps=None):
-    return _fastnn().logit(input, eps)
+    return fastnn.logit(input, eps)
 
 
 def exp2(input):
-    return _fastnn().exp2(input)
+    return fastnn.exp2(input)
 
 
 def expm1(input):
-    return _fastnn().expm1(input)
+    return fastnn.expm1(input)
 
 
 def log1p(input):
-    return _fastnn().log1p(input)
+    return fastnn.log1p(input)
 
 
 def sinc(input):
-    return _fastnn().sinc(input)
+    return fastnn.sinc(input)
 
 
 def round(input, *, decimals=0):
-    return _fastnn().round(input, decimals=decimals)
+    return fastnn.round(input, decimals=decimals)
 
 
 def xlogy(input, other):
-    return _fastnn().xlogy(input, other)
+    return fastnn.xlogy(input, other)
 
 
 def xlog1py(input, other):
     """input * log1p(other), 0 where input is 0 (even where log1p(other) is inf or nan)."""
-    fn = _fastnn()
-    input, other = fn.as_tensor(input), fn.as_tensor(other)
+    input, other = fastnn.as_tensor(input), fastnn.as_tensor(other)
     zero = input == 0
     # log1p runs on 0 where input is 0, so no 0 * inf makes a nan (or a nan gradient)
-    product = input * fn.log1p(fn.where(zero, fn.zeros_like(other), other))
-    return fn.where(zero, fn.zeros_like(product), product)
+    product = input * fastnn.log1p(fastnn.where(zero, fastnn.zeros_like(other), other))
+    return fastnn.where(zero, fastnn.zeros_like(product), product)
 
 
 def entr(input):
     """-x log x elementwise: 0 at 0, -inf below 0."""
-    fn = _fastnn()
-    x = fn.as_tensor(input)
+    x = fastnn.as_tensor(input)
     positive = x > 0
-    safe = fn.where(positive, x, fn.ones_like(x))
-    value = fn.where(positive, -safe * fn.log(safe), fn.zeros_like(x))
-    return fn.where(x < 0, fn.full_like(value, -math.inf), value)
+    safe = fastnn.where(positive, x, fastnn.ones_like(x))
+    value = fastnn.where(positive, -safe * fastnn.log(safe), fastnn.zeros_like(x))
+    return fastnn.where(x < 0, fastnn.full_like(value, -math.inf), value)
 
 
 def ndtr(input):
     """The standard normal's CDF."""
-    return 0.5 * (1.0 + _fastnn().erf(input * (1.0 / math.sqrt(2.0))))
+    return 0.5 * (1.0 + fastnn.erf(input * (1.0 / math.sqrt(2.0))))
 
 
 def ndtri(input):
     """The standard normal's quantile function (the inverse of ndtr)."""
-    return math.sqrt(2.0) * _fastnn().erfinv(2.0 * input - 1.0)
+    return math.sqrt(2.0) * fastnn.erfinv(2.0 * input - 1.0)
 
 
 def log_ndtr(input):
-    return _fastnn().log(ndtr(input))
+    return fastnn.log(ndtr(input))
 
 
 def softmax(input, dim, *, dtype=None):
-    return _fastnn().softmax(input, dim, dtype=dtype)
+    return fastnn.softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input, dim, *, dtype=None):
-    return _fastnn().log_softmax(input, dim, dtype=dtype)
+    return fastnn.log_softmax(input, dim, dtype=dtype)
 
 
 def logsumexp(input, dim, keepdim=False):
-    return _fastnn().logsumexp(input, dim, keepdim)
+    return fastnn.logsumexp(input, dim, keepdim)
 
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",

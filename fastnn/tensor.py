@@ -864,8 +864,7 @@ class Tensor:
                 out._node.ctx.backward_name = name  # torch's in-place node names
             if out._base is not None and out._base is not self:  # self was a view already
                 self._base, self._view_fn = out._base, out._view_fn
-            self._version[0] += 1
-            self._view_version = self._version[0]
+            inplace._bump(self)
             return self
         self._data = fn(self._data)
         if self._base is not None:
@@ -1380,11 +1379,9 @@ class Tensor:
         if self.requires_grad and grad_mode.is_grad_enabled():
             raise RuntimeError("apply_ is only implemented on CPU tensors that do not require "
                                "grad")
-        flat = self._data.reshape(-1) if self._data.flags.c_contiguous else None
         values = [callable(v) for v in self._data.reshape(-1).tolist()]
-        target = flat if flat is not None else self._data
-        np.copyto(target, np.asarray(values).reshape(target.shape), casting="unsafe")
-        self._version[0] += 1
+        np.copyto(self._data, np.asarray(values).reshape(self.shape), casting="unsafe")
+        inplace._bump(self)
         return self
 
     def map_(self, tensor, callable):
@@ -1393,7 +1390,7 @@ class Tensor:
         other = np.broadcast_to(_raw(tensor), self.shape).reshape(-1).tolist()
         values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(), other)]
         np.copyto(self._data, np.asarray(values).reshape(self.shape), casting="unsafe")
-        self._version[0] += 1
+        inplace._bump(self)
         return self
 
     @property

@@ -18,6 +18,7 @@ import numpy as np
 from fastnn import dtypes
 from fastnn.autograd import grad_mode
 from fastnn.autograd.function import Function as _Op
+from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
 
 
@@ -139,28 +140,21 @@ class _Take(_Op):
 
 def _fit(grad, shape, dtype, name, index):
     """The gradient in its input's shape (summed over broadcast dimensions, as torch's
-    sum_to) and dtype."""
+    sum_to) and dtype; a shape that does not broadcast to it is torch's error."""
     if grad.shape != shape:
         try:
-            np.broadcast_shapes(grad.shape, shape)
-            if np.broadcast_shapes(grad.shape, shape) != grad.shape:
-                raise ValueError
+            expandable = np.broadcast_shapes(grad.shape, shape) == grad.shape
         except ValueError:
+            expandable = False
+        if not expandable:
             raise RuntimeError(f"Function {name} returned an invalid gradient at index {index} "
                                f"- got {list(grad.shape)} but expected shape compatible with "
-                               f"{list(shape)}") from None
-        lead = grad.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                          if n == 1 and grad.shape[lead + i] != 1)
-        grad = grad.sum(axis=axes, keepdims=True).reshape(shape)
+                               f"{list(shape)}")
+        grad = unbroadcast(grad, shape)
     return grad.astype(dtype, copy=False)
 
 
-class _FunctionMeta(type):
-    """Subclasses get torch's names: MyFn.apply, and a readable repr."""
-
-
-class Function(metaclass=_FunctionMeta):
+class Function:
     """Subclass with static forward and backward (and optionally setup_context), then call
     MyFn.apply(*args)."""
 

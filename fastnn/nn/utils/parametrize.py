@@ -8,6 +8,7 @@ m.weight a property computing P(original) on each access; further registrations 
 torch does, so other instances of the class are untouched."""
 from contextlib import contextmanager
 
+from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn.containers import ModuleDict, ModuleList
 from fastnn.nn.parameter import Parameter
 
@@ -48,7 +49,6 @@ class ParametrizationList(ModuleList):
         self.ntensors = len(values)
 
     def right_inverse(self, value):
-        from fastnn.autograd.grad_mode import no_grad
         with no_grad():
             for module in reversed(list(self)):
                 if not hasattr(module, "right_inverse"):
@@ -118,7 +118,7 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
         raise ValueError(f"Module '{module}' does not have a parameter, a buffer, or a "
                          f"parametrized element with name '{tensor_name}'")
     if not unsafe:
-        with __import__("fastnn").no_grad():
+        with no_grad():
             probe = parametrization(original.detach())
         if tuple(probe.shape) != tuple(original.shape) or probe.dtype != original.dtype:
             raise ValueError("Registering a parametrization may not change the shape or dtype "
@@ -154,7 +154,7 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
     original = plist.original if plist.is_tensor else None
     wanted = (plist.original if plist.is_tensor else plist.original0).requires_grad
     if leave_parametrized or original is None:
-        with __import__("fastnn").no_grad():
+        with no_grad():
             value = getattr(module, tensor_name)
         original = Parameter(value.detach().clone(), requires_grad=wanted)
     cls = type(module)

@@ -139,15 +139,19 @@ class PruningContainer(BasePruningMethod):
     def compute_mask(self, t, default_mask):
         method = self._pruning_methods[-1]
         if method.PRUNING_TYPE == "unstructured":
-            # the new method sees only the entries still alive
-            alive = default_mask._data == 1
-            partial = method.compute_mask(fastnn.tensor(t._data[alive]),
-                                          default_mask=fastnn.ones(int(alive.sum()),
-                                                                   dtype=default_mask.dtype))
-            mask = default_mask.clone()
-            mask._data[alive] = partial._data
-            return mask
+            return _prune_alive(method, t, default_mask)
         return default_mask * method.compute_mask(t, default_mask=fastnn.ones_like(default_mask))
+
+
+def _prune_alive(method, scores, mask):
+    """mask with `method` applied among the entries it still keeps (those equal to 1): an
+    unstructured method's amount counts the surviving entries only, as torch's."""
+    alive = mask._data == 1
+    partial = method.compute_mask(fastnn.tensor(scores.detach()._data[alive]),
+                                  default_mask=fastnn.ones(int(alive.sum()), dtype=mask.dtype))
+    out = mask.detach().clone()
+    out._data[alive] = partial._data
+    return out
 
 
 class Identity(BasePruningMethod):
@@ -189,7 +193,7 @@ class RandomUnstructured(_SmallestUnstructured):
 
     @classmethod
     def apply(cls, module, name, amount):
-        return BasePruningMethod.apply.__func__(cls, module, name, amount=amount)
+        return super().apply(module, name, amount=amount)
 
 
 class L1Unstructured(_SmallestUnstructured):
@@ -198,8 +202,7 @@ class L1Unstructured(_SmallestUnstructured):
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
-        return BasePruningMethod.apply.__func__(cls, module, name, amount=amount,
-                                                importance_scores=importance_scores)
+        return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
 def _channel_mask(t, dim, keep, default_mask):
@@ -211,12 +214,13 @@ def _channel_mask(t, dim, keep, default_mask):
     return fastnn.tensor(mask) * default_mask
 
 
-class RandomStructured(BasePruningMethod):
+class _LargestChannels(BasePruningMethod):
+    """Keeps the channels along dim with the highest channel_scores(t, dim), zeroing the
+    `amount` others."""
     PRUNING_TYPE = "structured"
 
-    def __init__(self, amount, dim=-1):
-        _validate_amount_init(amount)
-        self.amount, self.dim = amount, dim
+    def channel_scores(self, t, dim):
+        raise NotImplementedError
 
     def compute_mask(self, t, default_mask):
         if t.ndim <= 1:
@@ -227,34 +231,30 @@ class RandomStructured(BasePruningMethod):
         channels = t.shape[dim]
         _validate_amount(self.amount, channels)
         k = _compute_nparams_toprune(self.amount, channels)
-        keep = fastnn.topk(fastnn.rand(channels), k=channels - k).indices.numpy()
+        keep = fastnn.topk(self.channel_scores(t, dim), k=channels - k).indices.numpy()
         return _channel_mask(t, dim, keep, default_mask)
+
+
+class RandomStructured(_LargestChannels):
+    def __init__(self, amount, dim=-1):
+        _validate_amount_init(amount)
+        self.amount, self.dim = amount, dim
+
+    def channel_scores(self, t, dim):
+        return fastnn.rand(t.shape[dim])
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
-    PRUNING_TYPE = "structured"
-
+class LnStructured(_LargestChannels):
     def __init__(self, amount, n, dim=-1):
         _validate_amount_init(amount)
         self.amount, self.n, self.dim = amount, n, dim
 
-    def compute_mask(self, t, default_mask):
-        if t.ndim <= 1:
-            raise ValueError("Structured pruning can only be applied to multidimensional "
-                             f"tensors. Found tensor of shape {tuple(t.shape)} with {t.ndim} "
-                             "dims")
-        dim = self.dim % t.ndim
-        channels = t.shape[dim]
-        _validate_amount(self.amount, channels)
-        k = _compute_nparams_toprune(self.amount, channels)
-        others = tuple(d for d in range(t.ndim) if d != dim)
-        norms = t.norm(p=self.n, dim=others)
-        keep = fastnn.topk(norms, k=channels - k).indices.numpy()
-        return _channel_mask(t, dim, keep, default_mask)
+    def channel_scores(self, t, dim):
+        return t.norm(p=self.n, dim=tuple(d for d in range(t.ndim) if d != dim))
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
@@ -324,11 +324,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
     if method.PRUNING_TYPE != "unstructured":
         raise TypeError('Only "unstructured" PRUNING_TYPE supported for the `pruning_method`. '
                         f"Found method {pruning_method} of type {method.PRUNING_TYPE}")
-    alive = flat_mask._data == 1
-    partial = method.compute_mask(fastnn.tensor(flat_scores.detach()._data[alive]),
-                                  default_mask=fastnn.ones(int(alive.sum())))
-    final = flat_mask.detach().clone()
-    final._data[alive] = partial._data
+    final = _prune_alive(method, flat_scores, flat_mask)
     at = 0
     for module, name in parameters:
         param = getattr(module, name)
