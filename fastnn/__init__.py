@@ -24,6 +24,8 @@ from fastnn.legacy_types import (BFloat16Tensor, BoolTensor, ByteTensor,  # noqa
 from fastnn.autograd.grad_mode import (enable_grad, inference_mode,  # noqa: F401
                                        is_grad_enabled, is_inference_mode_enabled, no_grad,
                                        set_grad_enabled)
+from fastnn.autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: F401
+                                          is_anomaly_enabled)
 from fastnn.random import (Generator, get_rng_state, initial_seed, manual_seed,  # noqa: F401
                            seed, set_rng_state)
 from fastnn.threads import get_num_threads, num_threads, set_num_threads  # noqa: F401
@@ -182,7 +184,7 @@ from fastnn import autograd, distributions, jit, linalg, return_types, utils  # 
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
-from fastnn import sparse, special  # noqa: F401,E402
+from fastnn import sparse, special, testing  # noqa: F401,E402
 from fastnn.compiling import compile  # noqa: F401,E402
 from fastnn.layouts import layout, sparse_coo, strided  # noqa: F401,E402
 from fastnn.sparse.ops import sparse_coo_tensor  # noqa: F401,E402

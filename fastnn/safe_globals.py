@@ -16,6 +16,7 @@ DEFAULT_SAFE_GLOBALS = (
     "builtins.bytearray",
     "fastnn.dtypes._by_name",
     "fastnn.tensor.Size",
+    "fastnn.Size",  # (its pickled name since it is named as torch.Size)
     "fastnn.device.device",
 )
 

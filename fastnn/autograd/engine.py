@@ -11,7 +11,9 @@ import threading
 
 import numpy as np
 
+from fastnn.autograd import anomaly_mode
 from fastnn.autograd.function import Node, edge_of
+from fastnn.numpy_errors import restore, silence
 from fastnn.tensor import Tensor
 
 
@@ -20,6 +22,7 @@ class _PassState(threading.local):
 
 
 _callbacks = _PassState()
+_anomaly = anomaly_mode.mode
 
 
 def queue_callback(fn):
@@ -95,9 +98,11 @@ def backward(root, grad=None, retain_graph=False, inputs=None, capture=None):
     callbacks queued during the pass."""
     outer = _callbacks.queue
     _callbacks.queue = queue = []
+    token = silence()  # log(0)'s -inf and the like pass silently, as in torch
     try:
         captured = _backward(root, grad, retain_graph, inputs, capture)
     finally:
+        restore(token)
         _callbacks.queue = outer
     for fn in queue:  # in the order queued, after every gradient has been delivered
         fn()
@@ -167,20 +172,10 @@ def _backward(root, grad, retain_graph, inputs, capture):
             if mask is None:  # nothing asked for lies below this node: torch skips it too
                 continue
         entry.check_versions()
-        ctx = entry.ctx
-        if mask is None:
-            input_grads = entry.function.backward(ctx, g)
+        if _anomaly.enabled:
+            input_grads = _run_checked(entry, g, mask)
         else:
-            # Only the inputs on a path to what was asked for: a convolution asked for its
-            # input's gradient alone skips the weight gradient's pass (as torch's engine does).
-            full = ctx.needs_input_grad
-            ctx.needs_input_grad = tuple(a and b for a, b in zip(full, mask))
-            try:
-                input_grads = entry.function.backward(ctx, g)
-            finally:
-                ctx.needs_input_grad = full
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+            input_grads = _run(entry, g, mask)
         for i, (edge, pg) in enumerate(zip(entry.edges, input_grads)):
             if edge is None or pg is None or (mask is not None and not mask[i]):
                 continue
@@ -194,6 +189,35 @@ def _backward(root, grad, retain_graph, inputs, capture):
         if not retain_graph:
             _release(entry)
     return captured
+
+
+def _run(entry, g, mask):
+    """One node's backward: the gradients of its inputs, as a tuple."""
+    ctx = entry.ctx
+    if mask is None:
+        input_grads = entry.function.backward(ctx, g)
+    else:
+        # Only the inputs on a path to what was asked for: a convolution asked for its
+        # input's gradient alone skips the weight gradient's pass (as torch's engine does).
+        full = ctx.needs_input_grad
+        ctx.needs_input_grad = tuple(a and b for a, b in zip(full, mask))
+        try:
+            input_grads = entry.function.backward(ctx, g)
+        finally:
+            ctx.needs_input_grad = full
+    return input_grads if isinstance(input_grads, tuple) else (input_grads,)
+
+
+def _run_checked(entry, g, mask):
+    """_run under anomaly detection: NaN gradients raise, and an error names the forward
+    call that made the node."""
+    try:
+        input_grads = _run(entry, g, mask)
+        anomaly_mode.check_gradients(entry, input_grads)
+    except Exception:
+        anomaly_mode.report(entry)
+        raise
+    return input_grads
 
 
 def _release(node):

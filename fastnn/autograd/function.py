@@ -10,11 +10,13 @@ new Node, so nodes recorded before it still reach the value they actually used.
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.autograd import grad_mode
+from fastnn.autograd import anomaly_mode, grad_mode
+from fastnn.numpy_errors import restore, silence
 from fastnn.tensor import Tensor
 
 _FLOATING = dtypes.FLOATING_NUMPY
 _state = grad_mode._state
+_anomaly = anomaly_mode.mode
 
 
 class Context:
@@ -194,7 +196,14 @@ class Function:
                 needs.append(False)
         record = wanted and _state.enabled
         ctx = Context(tuple(needs))
-        out = cls.forward(ctx, *raw, **kwargs)
+        if cls.is_view:  # data movement only: no floating-point errors to silence
+            out = cls.forward(ctx, *raw, **kwargs)
+        else:
+            token = silence()
+            try:
+                out = cls.forward(ctx, *raw, **kwargs)
+            finally:
+                restore(token)
         t = Tensor._wrap(out)
         if cls.is_view and out.base is not None and np.may_share_memory(out, raw[0]):
             _mark_view(t, args[0], cls.view_fn(*raw[1:]))
@@ -210,6 +219,8 @@ class Function:
         versions.append((t._version, t._version[0], out, -1))
         t.requires_grad = True
         t._node = Node(cls, ctx, tuple(edges), versions, out.shape)
+        if _anomaly.enabled:
+            anomaly_mode.record_forward(ctx)
         return t
 
     @staticmethod
