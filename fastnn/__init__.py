@@ -184,8 +184,13 @@ from fastnn import autograd, distributions, jit, linalg, return_types, utils  # 
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
-from fastnn import sparse, special, testing  # noqa: F401,E402
+from fastnn import func, sparse, special, testing  # noqa: F401,E402
 from fastnn.compiling import compile  # noqa: F401,E402
+from fastnn.func import vmap  # noqa: F401,E402
+from fastnn.ops.scatter import scatter, scatter_reduce  # noqa: F401,E402
 from fastnn.layouts import layout, sparse_coo, strided  # noqa: F401,E402
 from fastnn.sparse.ops import sparse_coo_tensor  # noqa: F401,E402
 from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402
+from fastnn.ops import torch_spellings as _spellings  # noqa: E402
+
+_spellings.install(globals())  # torch.conv2d, torch.asinh, x.eq_(y), ... (see that module)

@@ -165,3 +165,6 @@ def lower_precision(value, dtype):
     if eligible(value) and value._data.dtype != dtype.numpy:
         return value._cast(dtype)
     return value
+
+
+from fastnn.grad_scaler import GradScaler  # noqa: E402,F401  (torch.amp.GradScaler)

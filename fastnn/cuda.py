@@ -31,3 +31,16 @@ def empty_cache():
 
 def current_device():
     raise AssertionError("Torch not compiled with CUDA enabled")
+
+
+def _amp():
+    from fastnn import amp_aliases, dtypes
+    return amp_aliases.namespace("cuda", dtypes.float16)
+
+
+def __getattr__(name):
+    # torch.cuda.amp.autocast / GradScaler: made on first use (fastnn.amp imports after this)
+    if name == "amp":
+        globals()["amp"] = namespace = _amp()
+        return namespace
+    raise AttributeError(f"module 'fastnn.cuda' has no attribute '{name}'")

@@ -1045,38 +1045,24 @@ class Tensor:
     def split(self, split_size, dim=0):
         return manipulation.split(self, split_size, dim)
 
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        from fastnn.ops import scatter
+        return scatter.scatter(self, dim, index, src, value, reduce=reduce)
+
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
-        """self[..., index[i][j], ...] = src[i][j] (or value) along dim, in place, as torch's
-        (the one-hot idiom zeros(10).scatter_(0, tensor(y), value=1)). Not recorded in the
-        graph: on tensors that require grad it raises."""
-        if reduce is not None:
-            raise NotImplementedError("scatter_(reduce=...) is not implemented in fastnn")
-        if value is None and src is not None and not isinstance(src, Tensor):
-            src, value = None, src  # scatter_(dim, index, 1.0): a scalar is a value
-        if src is None and value is None:
-            raise TypeError("scatter_() missing 1 required positional argument: 'src' or "
-                            "'value'")
-        if grad_mode.is_grad_enabled() and (self.requires_grad or (
-                isinstance(src, Tensor) and src.requires_grad)):
-            raise NotImplementedError("scatter_ on tensors that require grad is not supported "
-                                      "by fastnn yet")
-        idx = np.asarray(index._data if isinstance(index, Tensor) else index, dtype=np.int64)
-        if idx.ndim == 0:
-            idx = idx.reshape(1)
-        d = manipulation._dim(dim, self.ndim)
-        n = self._data.shape[d]
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise RuntimeError(f"index {int(idx.max() if idx.max() >= n else idx.min())} is out "
-                               f"of bounds for dimension {d} with size {n}")
-        if value is not None:
-            values = np.full(idx.shape, value, dtype=self._data.dtype)
-        else:
-            values = np.asarray(src._data if isinstance(src, Tensor) else src,
-                                dtype=self._data.dtype)
-            values = values[tuple(slice(0, k) for k in idx.shape)] if values.ndim else values
-        np.put_along_axis(self._data, idx, values, axis=d)
-        self._version[0] += 1
-        return self
+        """self[..., index[i][j], ...] = src[i][j] (or value) along dim, in place (the one-hot
+        idiom zeros(10).scatter_(0, tensor(y), value=1)); recorded like any in-place op."""
+        from fastnn.ops import scatter
+        return inplace.apply(self, scatter.scatter, dim, index, src, value, reduce=reduce)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        from fastnn.ops import scatter
+        return scatter.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        from fastnn.ops import scatter
+        return inplace.apply(self, scatter.scatter_reduce, dim, index, src, reduce,
+                             include_self=include_self)
 
     def amax(self, dim=(), keepdim=False):
         return compositions.amax(self, dim, keepdim)

@@ -171,10 +171,10 @@ def _backward(root, grad, retain_graph, inputs, capture):
             mask = masks.get(id(entry))
             if mask is None:  # nothing asked for lies below this node: torch skips it too
                 continue
-        entry.check_versions()
         if _anomaly.enabled:
             input_grads = _run_checked(entry, g, mask)
         else:
+            entry.check_versions()
             input_grads = _run(entry, g, mask)
         for i, (edge, pg) in enumerate(zip(entry.edges, input_grads)):
             if edge is None or pg is None or (mask is not None and not mask[i]):
@@ -212,6 +212,7 @@ def _run_checked(entry, g, mask):
     """_run under anomaly detection: NaN gradients raise, and an error names the forward
     call that made the node."""
     try:
+        entry.check_versions()
         input_grads = _run(entry, g, mask)
         anomaly_mode.check_gradients(entry, input_grads)
     except Exception:

@@ -123,8 +123,13 @@ class Node:
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [fastnn.{dtypes.of_array(array).tensor_type} "
                     f"[{', '.join(map(str, array.shape))}]]{source} is at version {cell[0]}; "
-                    f"expected version {seen} instead. Hint: the tensor was changed in place "
-                    "after it was used; clone() it before the in-place op.")
+                    f"expected version {seen} instead. Hint: " + (
+                        "the backtrace further above shows the operation that failed to "
+                        "compute its gradient. The variable in question was changed in there "
+                        "or anywhere later. Good luck!" if _anomaly.enabled else
+                        "enable anomaly detection to find the operation that failed to compute "
+                        "its gradient, with torch.autograd.set_detect_anomaly(True, "
+                        "check_nan=False)."))
 
 
 def _op_name(node):

@@ -219,15 +219,29 @@ class Module:
         else:
             transient.add(name)
 
-    def named_buffers(self, prefix=""):
-        for module_prefix, module in self.named_modules(prefix=prefix):
-            for name, buf in module._buffers.items():
-                if buf is not None:
-                    yield (f"{module_prefix}.{name}" if module_prefix else name), buf
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, buf in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, buf in self.named_buffers(recurse=recurse):
             yield buf
+
+    def _named_members(self, table, prefix, recurse, remove_duplicate):
+        """(name, tensor) of each parameter or buffer (`table`), skipping None entries; with
+        remove_duplicate a tensor reachable under several names (tied weights) and a shared
+        module are listed once."""
+        seen = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for module_prefix, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None:
+                    continue
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
     # --- traversal ------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -285,15 +299,8 @@ class Module:
     def named_children(self):
         return iter(self._modules.items())
 
-    def named_parameters(self, prefix="", recurse=True):
-        seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
-        for module_prefix, module in modules:
-            for name, param in module._parameters.items():
-                if id(param) in seen:
-                    continue
-                seen.add(id(param))
-                yield (f"{module_prefix}.{name}" if module_prefix else name), param
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, param in self.named_parameters(recurse=recurse):

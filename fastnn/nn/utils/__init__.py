@@ -1,4 +1,5 @@
-"""torch.nn.utils: gradient clipping, flat parameter vectors, rnn (padding and packing), prune."""
+"""torch.nn.utils: gradient clipping, flat parameter vectors, rnn (padding and packing), prune,
+parametrize, stateless (functional_call)."""
 from fastnn.nn.utils.clip_grad import (clip_grad_norm, clip_grad_norm_,  # noqa: F401
                                        clip_grad_value_, clip_grads_with_norm_,
                                        get_total_norm)
@@ -8,4 +9,4 @@ from fastnn.nn.utils.convert_parameters import (parameters_to_vector,  # noqa: F
 from fastnn.nn.utils import rnn  # noqa: F401,E402
 from fastnn.nn.utils import prune  # noqa: F401,E402
 from fastnn.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401,E402
-from fastnn.nn.utils import parametrizations, parametrize  # noqa: F401,E402
+from fastnn.nn.utils import parametrizations, parametrize, stateless  # noqa: F401,E402
