@@ -6,9 +6,9 @@ module's parameters) with fastnn's reverse-mode engine. vmap maps a function ove
 dimension by calling it once per example and stacking the results along out_dims: torch runs
 the same per-example fallback for ops without a batching rule, and the results (and their
 gradients, which flow through the slicing and stacking) are the same as torch's batched ones.
-It is a loop, so its cost grows with the batch. Composing grad with itself (or jacrev with
-grad, as in hessian) needs gradients of gradients, which fastnn does not record: that raises
-rather than returning a wrong zero.
+It is a loop, so its cost grows with the batch. Transforms compose (grad of grad, hessian as
+jacrev of jacrev): a transform running inside another differentiates with create_graph=True,
+so the outer one sees the inner one's gradient as a function of its inputs.
 """
 import functools
 
@@ -16,7 +16,7 @@ from fastnn.autograd.grad_mode import enable_grad
 from fastnn.nn.utils.stateless import functional_call  # noqa: F401
 from fastnn.tensor import Tensor
 
-_grad_depth = [0]  # how many grad transforms are running (nesting needs create_graph)
+_grad_depth = [0]  # how many grad transforms are running (an inner one records its graph)
 
 
 # --- pytrees: tensors in tuples, lists and dicts -------------------------------------------
@@ -73,17 +73,13 @@ def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         single, positions = _positions(argnums, len(args))
-        if _grad_depth[0]:
-            raise NotImplementedError("fastnn.func.grad inside another grad transform needs "
-                                      "gradients of gradients (create_graph), which fastnn "
-                                      "does not record")
+        nested = _grad_depth[0] > 0  # inside another transform: keep the graph for it
         args = list(args)
         trees = []
         for p in positions:
             leaves, spec = _flatten(args[p])
-            fresh = [x.detach().requires_grad_(True)
-                     if isinstance(x, Tensor) and x.dtype.is_floating_point else x
-                     for x in leaves]
+            fresh = [_fresh(x, nested) if isinstance(x, Tensor) and x.dtype.is_floating_point
+                     else x for x in leaves]
             args[p] = _unflatten(fresh, spec)
             trees.append((fresh, spec))
         _grad_depth[0] += 1
@@ -106,21 +102,28 @@ def grad_and_value(func, argnums=0, has_aux=False):
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a scalar "
                                f"Tensor, got tensor with {output.ndim} dims. Maybe you wanted "
                                "to use the vjp or jacrev APIs instead?")
-        grads = [_gradients(output, fresh) for fresh, _ in trees]
+        grads = [_gradients(output, fresh, nested) for fresh, _ in trees]
         grads = tuple(_unflatten(g, spec) for g, (_, spec) in zip(grads, trees))
         grads = grads[0] if single else grads
-        value = output.detach()
+        value = output if nested else output.detach()
         if has_aux:
-            return grads, (value, _detach_tree(aux))
+            return grads, (value, aux if nested else _detach_tree(aux))
         return grads, value
     return wrapper
 
 
-def _gradients(output, leaves):
+def _fresh(x, nested):
+    """The tensor a transform differentiates with respect to: a new leaf, or (nested in
+    another transform, x already in its graph) a view that keeps that graph connected."""
+    return x.view_as(x) if nested and x.requires_grad else x.detach().requires_grad_(True)
+
+
+def _gradients(output, leaves, create_graph=False):
     import fastnn
     from fastnn.autograd.engine import grad as engine_grad
     wanted = [x for x in leaves if isinstance(x, Tensor) and x.requires_grad]
-    found = (engine_grad([output], wanted, retain_graph=True, allow_unused=True)
+    found = (engine_grad([output], wanted, retain_graph=True, create_graph=create_graph,
+                         allow_unused=True)
              if wanted and output.requires_grad else [None] * len(wanted))
     by_id = {id(x): g for x, g in zip(wanted, found)}
     return [(fastnn.zeros_like(x) if by_id.get(id(x)) is None else by_id[id(x)])
@@ -174,10 +177,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 
     @functools.wraps(func)
     def wrapper(*args):
-        if _grad_depth[0]:
-            raise NotImplementedError("fastnn.func.jacrev of a grad transform needs gradients "
-                                      "of gradients (create_graph), which fastnn does not "
-                                      "record")
+        nested = _grad_depth[0] > 0
         single, positions = _positions(argnums, len(args))
         aux_box = []
 
@@ -190,7 +190,11 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                 out, aux = out
                 aux_box.append(aux)
             return out
-        jac = jacobian(of_chosen, tuple(args[p] for p in positions))
+        _grad_depth[0] += 1
+        try:
+            jac = jacobian(of_chosen, tuple(args[p] for p in positions), create_graph=nested)
+        finally:
+            _grad_depth[0] -= 1
         if single:
             jac = _first_input(jac)
         return (jac, _detach_tree(aux_box[0])) if has_aux else jac
@@ -209,8 +213,9 @@ jacfwd = jacrev  # the same Jacobian; fastnn computes it in reverse mode
 
 
 def hessian(func, argnums=0):
-    raise NotImplementedError("fastnn.func.hessian needs gradients of gradients "
-                              "(create_graph), which fastnn does not record")
+    """torch.func.hessian: the Jacobian of the Jacobian (differentiated through
+    create_graph's recorded backward pass)."""
+    return jacrev(jacrev(func, argnums), argnums)
 
 
 # --- vmap -----------------------------------------------------------------------------------

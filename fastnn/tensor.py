@@ -99,8 +99,17 @@ class Tensor:
         self._grad = value
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         if create_graph:
-            raise NotImplementedError("create_graph=True (higher-order gradients) is not "
-                                      "supported by fastnn")
+            from fastnn.autograd import higher_order
+            higher_order.warn_backward_cycle()
+            if inputs is not None:
+                inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+                found = higher_order.backward(self, gradient, capture=inputs)
+                for t in inputs:
+                    if id(t) in found:
+                        t._grad = found[id(t)] if t._grad is None else t._grad + found[id(t)]
+                return
+            higher_order.backward(self, gradient)
+            return
         engine.backward(self, gradient, bool(retain_graph), inputs)
 
     def _accumulate_grad(self, g, owned=False):

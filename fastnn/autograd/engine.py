@@ -273,8 +273,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          allow_unused=None, materialize_grads=False):
     """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, returned
     rather than accumulated into .grad."""
-    if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -286,7 +284,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     total = {}
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         keep = bool(retain_graph) or i < len(outputs) - 1
-        found = backward(out, g, keep, capture=inputs)
+        if create_graph:  # a recorded pass: the gradients are tensors with a graph of their own
+            from fastnn.autograd import higher_order
+            found = higher_order.backward(out, g, capture=inputs)
+        else:
+            found = backward(out, g, keep, capture=inputs)
         for key, value in found.items():
             total[key] = value if key not in total else total[key] + value
     result = []
@@ -299,6 +301,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError("One of the differentiated Tensors appears to not have been "
                                    "used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
-        result.append(None if value is None else
-                      Tensor._wrap(np.array(value, copy=True)))
+        if value is not None and not isinstance(value, Tensor):
+            value = Tensor._wrap(np.array(value, copy=True))
+        result.append(value)
     return tuple(result)

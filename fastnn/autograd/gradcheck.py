@@ -8,14 +8,13 @@ reentrant (the same gradients on a second run) and multiplied by grad_output (a 
 grad_output gives zero gradients). Double precision is expected: float32's rounding makes the
 differences too coarse for the default tolerances, and the check warns about it.
 
-gradgradcheck needs gradients of gradients (create_graph), which fastnn's engine does not
-record; it says so instead of passing vacuously.
+gradgradcheck runs gradcheck on the backward pass itself, taken with create_graph=True.
 """
 import warnings
 
 import numpy as np
 
-from fastnn.autograd.grad_mode import enable_grad, no_grad
+from fastnn.autograd.grad_mode import enable_grad
 
 
 class GradcheckError(RuntimeError):
@@ -62,7 +61,7 @@ def _numerical(func, inputs, wrt, outputs, eps):
             evaluated = []
             for step in (eps, -eps):
                 values[index] = original + step
-                with no_grad():
+                with enable_grad():  # (values only; a function may differentiate inside)
                     evaluated.append([o._data.astype(np.float64).ravel()
                                       for o in _differentiable_outputs(func(*inputs))])
                 values[index] = original
@@ -176,5 +175,27 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
                   check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
                   masked=False):
-    raise NotImplementedError("gradgradcheck checks gradients of gradients (create_graph=True), "
-                              "which fastnn's autograd does not record")
+    """gradcheck of func's backward pass itself: the gradients of func (taken with
+    create_graph=True) are checked, as a function of the inputs and of the grad_outputs,
+    against finite differences. grad_outputs default to random double tensors, as torch's."""
+    import fastnn
+    from fastnn.autograd.engine import grad
+    from fastnn.tensor import Tensor
+    inputs = _as_tuple(inputs)
+    with enable_grad():
+        outputs = _differentiable_outputs(func(*inputs))
+    if grad_outputs is None:
+        grad_outputs = tuple(fastnn.randn(tuple(o.shape), dtype=o.dtype).requires_grad_(True)
+                             for o in outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    count = len(inputs)
+
+    def backward_of_func(*values):
+        ins, gos = values[:count], values[count:]
+        outs = [o for o in _differentiable_outputs(func(*ins)) if o.requires_grad]
+        wanted = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+        found = grad(outs, wanted, grad_outputs=list(gos[:len(outs)]), create_graph=True,
+                     allow_unused=True)
+        return tuple(g for g in found if g is not None)
+    return gradcheck(backward_of_func, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, nondet_tol=nondet_tol)

@@ -1,0 +1,407 @@
+"""create_graph=True: a backward pass that is itself recorded, so its gradients can be
+differentiated again (gradient penalties, physics-informed losses on du/dx, Hessian-vector
+products, hessian / gradgradcheck).
+
+The ordinary engine runs each node's backward on NumPy arrays, fast and unrecorded. This pass
+walks the same graph but computes each node's input gradients with fastnn's differentiable
+ops, from the node's inputs rebuilt as tensors that stay connected to the graph that made
+them (the arrays the node saw, with the node's edges as their grad_fn), so every product and
+sum it does is recorded in turn. The formulas below are the derivatives the ops' NumPy
+backward passes compute, written once more in tensor ops. An op without one raises
+NotImplementedError naming it, rather than returning a gradient that silently lacks its
+second-order part.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from fastnn.autograd.function import Node, edge_of
+from fastnn.autograd.grad_mode import enable_grad
+from fastnn.tensor import Tensor
+
+_FORMULAS = {}
+
+
+def formula(*names):
+    """Register the differentiable backward of the ops (Function classes) with these names."""
+    def register(fn):
+        for name in names:
+            _FORMULAS[name] = fn
+        return fn
+    return register
+
+
+# --- helpers on tensors --------------------------------------------------------------------
+def _sum_to(g, shape):
+    """g summed down to `shape` (the reverse of broadcasting), recorded."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(dim=tuple(range(extra)))
+    dims = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if dims:
+        g = g.sum(dim=dims, keepdim=True)
+    return g.reshape(shape)
+
+
+def _constant(array):
+    return Tensor._wrap(np.asarray(array))
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """A reduction's gradient spread back over the reduced axes (Sum, Mean, Norm)."""
+    if axes is None:
+        return g.reshape((1,) * len(shape)).expand(tuple(shape))
+    if not keepdim:
+        for axis in sorted(a % len(shape) for a in axes):
+            g = g.unsqueeze(axis)
+    return g.expand(tuple(shape))
+
+
+# --- formulas: (ctx, g, inputs) -> one gradient (or None) per forward argument ---------------
+@formula("Add")
+def _add(ctx, g, ins):
+    a, b = ins
+    return (_sum_to(g, ctx.shapes[0]) if a is not None else None,
+            _sum_to(g, ctx.shapes[1]) if b is not None else None)
+
+
+@formula("Sub")
+def _sub(ctx, g, ins):
+    a, b = ins
+    return (_sum_to(g, ctx.shapes[0]) if a is not None else None,
+            _sum_to(-g, ctx.shapes[1]) if b is not None else None)
+
+
+@formula("Mul")
+def _mul(ctx, g, ins):
+    a, b = ins
+    a_val = a if a is not None else _constant(ctx.saved_tensors[0])
+    b_val = b if b is not None else _constant(ctx.saved_tensors[1])
+    return (_sum_to(g * b_val, ctx.shapes[0]) if a is not None else None,
+            _sum_to(g * a_val, ctx.shapes[1]) if b is not None else None)
+
+
+@formula("Div")
+def _div(ctx, g, ins):
+    a, b = ins
+    a_val = a if a is not None else _constant(ctx.saved_tensors[0])
+    b_val = b if b is not None else _constant(ctx.saved_tensors[1])
+    return (_sum_to(g / b_val, ctx.shapes[0]) if a is not None else None,
+            _sum_to(-g * a_val / (b_val * b_val), ctx.shapes[1]) if b is not None else None)
+
+
+@formula("Neg")
+def _neg(ctx, g, ins):
+    return (-g,)
+
+
+@formula("Pow")
+def _pow(ctx, g, ins):
+    (a, _) = ins
+    p = ctx.exponent
+    if p == 0:
+        return (g * 0, None)
+    return (g * p * a ** (p - 1), None)
+
+
+@formula("Exp")
+def _exp(ctx, g, ins):
+    return (g * ins[0].exp(),)
+
+
+@formula("Log")
+def _log(ctx, g, ins):
+    return (g / ins[0],)
+
+
+@formula("Sqrt")
+def _sqrt(ctx, g, ins):
+    return (g / (2 * ins[0].sqrt()),)
+
+
+@formula("Sigmoid")
+def _sigmoid(ctx, g, ins):
+    s = ins[0].sigmoid()
+    return (g * s * (1 - s),)
+
+
+@formula("Tanh")
+def _tanh(ctx, g, ins):
+    t = ins[0].tanh()
+    return (g * (1 - t * t),)
+
+
+@formula("ReLU")
+def _relu(ctx, g, ins):
+    return (g * _constant((ins[0]._data > 0).astype(ins[0]._data.dtype)),)
+
+
+@formula("LeakyReLU")
+def _leaky_relu(ctx, g, ins):
+    x = ins[0]._data
+    slope = np.where(x > 0, 1, ctx.slope).astype(x.dtype)
+    return (g * _constant(slope),) + (None,) * (len(ins) - 1)
+
+
+@formula("Abs")
+def _abs(ctx, g, ins):
+    return (g * _constant(np.sign(ins[0]._data)),)
+
+
+@formula("Clamp")
+def _clamp(ctx, g, ins):
+    x = ins[0]._data
+    lo, hi = ctx.bounds
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return (g * _constant(inside.astype(x.dtype)), None, None)
+
+
+@formula("Where")
+def _where(ctx, g, ins):
+    (condition,) = ctx.saved_tensors
+    keep = _constant(np.asarray(condition).astype(g._data.dtype))
+    _, a, b = ins
+    return (None,
+            _sum_to(g * keep, ctx.shapes[0]) if a is not None else None,
+            _sum_to(g * (1 - keep), ctx.shapes[1]) if b is not None else None)
+
+
+_UNARY = {
+    "Sin": lambda x: x.cos(), "Cos": lambda x: -x.sin(), "Tan": lambda x: 1 + x.tan() ** 2,
+    "Sinh": lambda x: x.cosh(), "Cosh": lambda x: x.sinh(),
+    "Asin": lambda x: (1 - x * x).rsqrt(), "Acos": lambda x: -(1 - x * x).rsqrt(),
+    "Atan": lambda x: 1 / (1 + x * x), "Log2": lambda x: 1 / (x * math.log(2)),
+    "Log10": lambda x: 1 / (x * math.log(10)), "Log1p": lambda x: 1 / (1 + x),
+    "Expm1": lambda x: x.exp(), "Exp2": lambda x: x.exp2() * math.log(2),
+    "Rsqrt": lambda x: -0.5 * x.rsqrt() ** 3, "Reciprocal": lambda x: -1 / (x * x),
+}
+for _name, _derivative in _UNARY.items():
+    formula(_name)(lambda ctx, g, ins, d=_derivative: (g * d(ins[0]),))
+
+
+@formula("Sum")
+def _sum(ctx, g, ins):
+    shape, axes, keepdim = ctx.meta
+    return (_expand_back(g, shape, axes, keepdim), None, None)
+
+
+@formula("Mean")
+def _mean(ctx, g, ins):
+    shape, axes, keepdim, count = ctx.meta
+    return (_expand_back(g / max(count, 1), shape, axes, keepdim), None, None)
+
+
+@formula("Norm")
+def _norm(ctx, g, ins):
+    x = ins[0]
+    p, axes, keepdim = ctx.meta
+    if p in (math.inf, -math.inf) or p == 0:
+        raise NotImplementedError(f"create_graph=True: the gradient of the {p}-norm is not "
+                                  "differentiable again in fastnn")
+    dims = None if axes is None else tuple(axes)
+    n = ((x.abs() ** p).sum(dim=dims, keepdim=True) if dims is not None
+         else (x.abs() ** p).sum().reshape((1,) * x.ndim)) ** (1.0 / p)
+    spread = _expand_back(g, tuple(x.shape), axes, keepdim)
+    if p == 2:
+        return (spread * x / n, None, None, None)
+    return (spread * x.sign() * x.abs() ** (p - 1) / n ** (p - 1), None, None, None)
+
+
+@formula("Softmax")
+def _softmax(ctx, g, ins):
+    s = ins[0].softmax(ctx.dim)
+    return (s * (g - (g * s).sum(dim=ctx.dim, keepdim=True)), None)
+
+
+@formula("LogSoftmax")
+def _log_softmax(ctx, g, ins):
+    s = ins[0].softmax(ctx.dim)
+    return (g - s * g.sum(dim=ctx.dim, keepdim=True), None)
+
+
+@formula("Reshape", "Unsqueeze", "Squeeze")
+def _reshape(ctx, g, ins):
+    return (g.reshape(tuple(ctx.in_shape)), None)
+
+
+@formula("Permute", "Transpose", "T")
+def _permute(ctx, g, ins):
+    return (g.permute(*[int(i) for i in np.argsort(ctx.dims)]), None)
+
+
+@formula("Expand")
+def _expand(ctx, g, ins):
+    return (_sum_to(g, ctx.in_shape), None)
+
+
+@formula("Clone")
+def _clone(ctx, g, ins):
+    return (g,)
+
+
+@formula("GetItem", "Select", "Slice")
+def _getitem(ctx, g, ins):
+    from fastnn.ops.torch_spellings import IndexPutAccumulate
+    shape, index = ctx.meta
+    zeros = Tensor._wrap(np.zeros(shape, dtype=g._data.dtype))
+    return (IndexPutAccumulate.apply(zeros, index, g), None)
+
+
+@formula("Concatenate")
+def _concatenate(ctx, g, ins):
+    parts, start = [None], 0
+    for size in ctx.sizes:
+        parts.append(g.narrow(ctx.dim, start, size))
+        start += size
+    return tuple(parts)
+
+
+@formula("MatMul")
+def _matmul(ctx, g, ins):
+    a, b = ins
+    a_val = a if a is not None else _constant(ctx.saved_tensors[0])
+    b_val = b if b is not None else _constant(ctx.saved_tensors[1])
+    a2 = a_val.unsqueeze(0) if a_val.ndim == 1 else a_val
+    b2 = b_val.unsqueeze(-1) if b_val.ndim == 1 else b_val
+    g2 = g.unsqueeze(-2) if a_val.ndim == 1 else g
+    g2 = g2.unsqueeze(-1) if b_val.ndim == 1 else g2
+    ga = gb = None
+    if a is not None:
+        ga = _sum_to(g2 @ b2.transpose(-1, -2), tuple(a2.shape)).reshape(tuple(a_val.shape))
+    if b is not None:
+        gb = _sum_to(a2.transpose(-1, -2) @ g2, tuple(b2.shape)).reshape(tuple(b_val.shape))
+    return ga, gb
+
+
+def _linear_grads(ctx, g, ins):
+    x, weight, bias = ins
+    w_val = weight if weight is not None else _constant(ctx.saved_tensors[1])
+    x_val = x if x is not None else _constant(ctx.saved_tensors[0].reshape(ctx.in_shape))
+    rows_g = g.reshape(-1, int(w_val.shape[0]))
+    ga = (g @ w_val) if x is not None else None
+    gw = (rows_g.t() @ x_val.reshape(-1, int(w_val.shape[1]))) if weight is not None else None
+    gb = rows_g.sum(0) if bias is not None else None
+    return ga, gw, gb
+
+
+@formula("Linear")
+def _linear(ctx, g, ins):
+    return _linear_grads(ctx, g, ins)
+
+
+@formula("LinearReLU")
+def _linear_relu(ctx, g, ins):
+    out = ctx.saved_tensors[2]
+    mask = _constant((out > 0).astype(out.dtype).reshape(tuple(g.shape)))
+    return _linear_grads(ctx, g * mask, ins)
+
+
+# --- the recorded pass ---------------------------------------------------------------------
+def _inputs(node):
+    """The node's forward arguments as tensors: a leaf as itself, an intermediate as the array
+    the node saw with its producing node as grad_fn, None for non-tensor arguments."""
+    arrays = {position: array for _, _, array, position in node.versions if position >= 0}
+    inputs = []
+    for position, edge in enumerate(node.edges):
+        if position not in arrays:
+            inputs.append(None)
+        elif isinstance(edge, Tensor):
+            inputs.append(edge)
+        elif type(edge) is Node:
+            inputs.append(Tensor._wrap(arrays[position], requires_grad=True, node=edge))
+        else:
+            inputs.append(Tensor._wrap(arrays[position]))
+    return inputs
+
+
+def _node_gradients(node, g):
+    rule = _FORMULAS.get(node.function.__name__)
+    if rule is None:
+        raise NotImplementedError(f"create_graph=True: fastnn has no differentiable backward "
+                                  f"for {node.name()} yet (its gradient cannot be "
+                                  f"differentiated again)")
+    node.check_versions()
+    ins = _inputs(node)
+    grads = rule(node.ctx, g, [x if (x is not None and x.requires_grad) else
+                               (None if x is None else x.detach())
+                               for x in ins])
+    # an input that does not require grad gets no gradient, as in the ordinary pass
+    return [None if (x is None or not x.requires_grad) else pg for x, pg in zip(ins, grads)]
+
+
+def backward(root, grad, capture=None):
+    """Gradients of root with respect to the leaves (or, with capture, to those tensors) as
+    tensors whose own graph is recorded. Returns {id(tensor): gradient} when capturing."""
+    if not root.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                           "grad_fn")
+    from fastnn.autograd.engine import _root_gradient, _topological_order
+    if not isinstance(grad, Tensor):
+        grad = Tensor._wrap(_root_gradient(root, grad))
+    start = edge_of(root)
+    captured = {}
+    wanted, targets = None, {}
+    if capture is not None:
+        wanted = set()
+        for t in capture:
+            edge = edge_of(t)
+            if type(edge) is Node:
+                targets.setdefault(id(edge), []).append(t)
+            else:
+                wanted.add(id(t))
+    if type(start) is not Node:
+        _deliver(root, grad, wanted, captured, capture is not None)
+        return captured
+    pending = {id(start): grad}
+    with enable_grad():
+        for entry in reversed(_topological_order(start)):
+            g = pending.pop(id(entry), None)
+            if g is None:
+                continue
+            if type(entry) is not Node:
+                _deliver(entry, g, wanted, captured, capture is not None)
+                continue
+            if entry.prehooks:
+                for hook in list(entry.prehooks.values()):
+                    new = hook(g)
+                    g = g if new is None else new
+            for t in entry.retained or ():
+                t._grad = g if t._grad is None else t._grad + g
+            for t in targets.get(id(entry), ()):
+                captured[id(t)] = g if id(t) not in captured else captured[id(t)] + g
+            for edge, pg in zip(entry.edges, _node_gradients(entry, g)):
+                if edge is None or pg is None:
+                    continue
+                key = id(edge)
+                pending[key] = pg if key not in pending else pending[key] + pg
+    return captured
+
+
+def _deliver(leaf, g, wanted, captured, capturing):
+    if capturing:
+        if id(leaf) in wanted:
+            captured[id(leaf)] = g if id(leaf) not in captured else captured[id(leaf)] + g
+        return
+    for hook in (leaf._hooks or {}).values():
+        new = hook(g)
+        g = g if new is None else new
+    leaf._grad = g if leaf._grad is None else leaf._grad + g
+    for hook in list((leaf._post_accumulate_hooks or {}).values()):
+        hook(leaf)
+
+
+def warn_backward_cycle():
+    warnings.warn("Using backward() with create_graph=True will create a reference cycle "
+                  "between the parameter and its gradient which can cause a memory leak. We "
+                  "recommend using autograd.grad when creating the graph to avoid this. If you "
+                  "have to use this function, make sure to reset the .grad fields of your "
+                  "parameters to None after use to break the cycle and avoid the leak.",
+                  UserWarning, stacklevel=3)

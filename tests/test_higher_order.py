@@ -1,0 +1,148 @@
+"""create_graph=True: gradients that can be differentiated again. Every op with a recorded
+backward formula is checked by gradgradcheck (its backward against finite differences, in
+float64), and the recipes that need it (gradient penalty, physics-informed second
+derivatives, Hessians) against torch when it is installed."""
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn.functional as F
+from fastnn.autograd import gradgradcheck
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is an optional peer
+    torch = None
+
+
+def _double(*shape, low=0.2, high=0.9, seed=0):
+    values = np.random.default_rng(seed + sum(shape)).uniform(low, high, shape)
+    signs = np.where(np.arange(values.size).reshape(shape) % 3 == 0, -1.0, 1.0)
+    return fastnn.tensor(values * signs, dtype=fastnn.float64, requires_grad=True)
+
+
+def _positive(*shape, seed=0):
+    return fastnn.tensor(np.random.default_rng(seed).uniform(0.3, 0.9, shape),
+                         dtype=fastnn.float64, requires_grad=True)
+
+
+UNARY = {
+    "exp": fastnn.exp, "tanh": fastnn.tanh, "sigmoid": fastnn.sigmoid, "relu": fastnn.relu,
+    "abs": fastnn.abs, "sin": fastnn.sin, "cos": fastnn.cos, "tan": fastnn.tan,
+    "sinh": fastnn.sinh, "cosh": fastnn.cosh, "asin": fastnn.asin, "acos": fastnn.acos,
+    "atan": fastnn.atan, "expm1": fastnn.expm1, "neg": lambda x: -x,
+    "pow3": lambda x: x ** 3, "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+    "clamp": lambda x: x.clamp(-0.5, 0.5), "square": lambda x: x * x,
+    "softmax": lambda x: fastnn.softmax(x, 1), "log_softmax": lambda x: fastnn.log_softmax(x, 0),
+    "sum_dim": lambda x: (x * x).sum(1), "mean": lambda x: (x * x).mean(),
+    "norm_dim": lambda x: x.norm(2, dim=1), "norm3": lambda x: x.norm(3),
+    "reshape": lambda x: (x.reshape(6) ** 2), "permute": lambda x: x.t() * x.t(),
+    "expand": lambda x: x[:1].expand(4, 3) ** 2, "select": lambda x: x[1] ** 2,
+    "advanced_index": lambda x: x[[0, 0, 2]] ** 2, "cat": lambda x: fastnn.cat([x, x * x], 1),
+    "matmul": lambda x: x @ x.t(), "matvec": lambda x: x @ x[0],
+    "where": lambda x: fastnn.where(x > 0, x * x, x ** 3),
+}
+POSITIVE = {
+    "log": fastnn.log, "sqrt": fastnn.sqrt, "log2": fastnn.log2, "log10": fastnn.log10,
+    "log1p": fastnn.log1p, "rsqrt": fastnn.rsqrt, "reciprocal": fastnn.reciprocal,
+}
+BINARY = {
+    "add": lambda a, b: (a + b) ** 2, "sub": lambda a, b: (a - b) ** 2, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "broadcast_mul": lambda a, b: a * b[0],
+    "batched_matmul": lambda a, b: a.reshape(2, 1, 3) @ b.reshape(2, 3, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_gradgradcheck_unary(name):
+    shape = (2, 3) if name in ("matvec",) else (3, 3) if name in ("matmul",) else (4, 3) \
+        if name in ("expand", "advanced_index") else (2, 3)
+    assert gradgradcheck(UNARY[name], (_double(*shape),))
+
+
+@pytest.mark.parametrize("name", sorted(POSITIVE))
+def test_gradgradcheck_positive_domain(name):
+    assert gradgradcheck(POSITIVE[name], (_positive(2, 3),))
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_gradgradcheck_binary(name):
+    a, b = _double(2, 3, seed=1), _positive(2, 3, seed=2)
+    assert gradgradcheck(BINARY[name], (a, b))
+
+
+def test_hessian_and_hessian_vector_products():
+    from fastnn.autograd.functional import hessian, hvp, vhp
+    x = fastnn.tensor([1.0, 2.0])
+    np.testing.assert_allclose(hessian(lambda v: (v ** 3).sum(), x).numpy(),
+                               [[6.0, 0.0], [0.0, 12.0]])
+    value, product = hvp(lambda v: (v ** 3).sum(), x, fastnn.tensor([1.0, 0.0]))
+    assert value.item() == 9.0 and product.tolist() == [6.0, 0.0]
+    assert vhp(lambda v: (v ** 3).sum(), x, fastnn.tensor([0.0, 1.0]))[1].tolist() == [0.0, 12.0]
+    with pytest.raises(RuntimeError, match="should contain a single element"):
+        hessian(lambda v: v * 2, x)
+
+
+def test_backward_with_create_graph_keeps_the_gradients_graph():
+    z = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        (z ** 3).sum().backward(create_graph=True)
+    assert z.grad.requires_grad and z.grad.tolist() == [3.0, 12.0]
+    first = z.grad.sum()
+    z.grad = None
+    first.backward()
+    assert z.grad.tolist() == [6.0, 12.0]
+
+
+def test_an_op_without_a_second_derivative_says_so():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="no differentiable backward for ProdBackward0"):
+        fastnn.autograd.grad(x.prod(), x, create_graph=True)
+
+
+def _init(module, rng, lib):
+    with lib.no_grad():
+        for p in module.parameters():
+            p.copy_(lib.from_numpy(rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.5))
+    return module
+
+
+def _gradient_penalty(lib):
+    rng = np.random.default_rng(0)
+    nn = lib.nn
+    critic = _init(nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.2), nn.Linear(8, 8), nn.Tanh(),
+                                 nn.Linear(8, 1)), rng, lib)
+    real, fake, alpha = (lib.from_numpy(rng.random(s).astype(np.float32))
+                         for s in ((5, 4), (5, 4), (5, 1)))
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    out = critic(mixed)
+    grads = lib.autograd.grad(out, mixed, lib.ones_like(out), create_graph=True)[0]
+    penalty = ((grads.norm(2, dim=1) - 1) ** 2).mean()
+    penalty.backward()
+    return [penalty.item()] + [None if p.grad is None else p.grad.numpy().copy()
+                               for p in critic.parameters()]
+
+
+def _physics_informed(lib):
+    rng = np.random.default_rng(1)
+    nn = lib.nn
+    net = _init(nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
+                              nn.Linear(16, 1)), rng, lib)
+    xt = lib.from_numpy(rng.random((6, 2)).astype(np.float32)).requires_grad_(True)
+    u = net(xt)
+    du = lib.autograd.grad(u, xt, lib.ones_like(u), create_graph=True)[0]
+    u_x, u_t = du[:, 0:1], du[:, 1:2]
+    u_xx = lib.autograd.grad(u_x, xt, lib.ones_like(u_x), create_graph=True)[0][:, 0:1]
+    loss = ((u_t - 0.01 * u_xx + u * u_x) ** 2).mean()  # Burgers' equation residual
+    loss.backward()
+    return [loss.item()] + [p.grad.numpy().copy() for p in net.parameters()]
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("recipe", [_gradient_penalty, _physics_informed])
+def test_second_order_recipes_match_torch(recipe):
+    for mine, theirs in zip(recipe(fastnn), recipe(torch)):
+        if theirs is None:
+            assert mine is None  # the last bias does not reach the input gradient
+        else:
+            np.testing.assert_allclose(mine, theirs, rtol=2e-4, atol=1e-6)
