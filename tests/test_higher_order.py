@@ -146,3 +146,57 @@ def test_second_order_recipes_match_torch(recipe):
             assert mine is None  # the last bias does not reach the input gradient
         else:
             np.testing.assert_allclose(mine, theirs, rtol=2e-4, atol=1e-6)
+
+
+def _conv_case(groups, stride, padding, dilation, relu):
+    x = _double(2, 4, 7, 7)
+    w = _double(6, 4 // groups, 3, 3, seed=3)
+    b = _double(6, seed=4)
+    from fastnn.ops.conv import conv2d_maybe_relu
+
+    def f(x, w, b):
+        return conv2d_maybe_relu(x, w, b, stride, padding, dilation, groups, relu=relu)
+    return f, (x, w, b)
+
+
+@pytest.mark.parametrize("groups,stride,padding,dilation,relu", [
+    (1, 1, 1, 1, False), (2, 2, 0, 1, False), (1, 2, 1, 2, True), (1, (2, 1), (0, 1), 1, False)])
+def test_conv2d_second_derivatives_against_torch(groups, stride, padding, dilation, relu):
+    """conv2d's recorded backward (conv_transpose2d for the input, a channel-swapped conv2d
+    for the weight) against torch, in float32 (fastnn's convolution kernels are float32)."""
+    if torch is None:
+        pytest.skip("torch not installed")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in
+              ((2, 4, 7, 7), (6, 4 // groups, 3, 3), (6,))]
+    results = []
+    for lib in (fastnn, torch):
+        x, w, b = (lib.from_numpy(a.copy()).requires_grad_(True) for a in arrays)
+        out = lib.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)
+        if relu:
+            out = out.relu()
+        gx, gw = lib.autograd.grad((out * out).sum(), (x, w), create_graph=True)
+        ((gx ** 2).sum() + (gw * gw).sum() * 0.5).backward()
+        results.append([t.detach().numpy() for t in (gx, gw, x.grad, w.grad, b.grad)])
+    for mine, theirs in zip(*results):  # float32 sums of a few hundred terms each
+        np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=1e-4 * np.abs(theirs).max())
+
+
+def test_cross_entropy_dropout_and_in_place_second_derivatives():
+    """MAML's inner step differentiates cross-entropy with create_graph; in-place writes
+    (CopySlices) and dropout masks are differentiated again too."""
+    logits = _double(3, 4).float().detach().requires_grad_(True)
+    labels = fastnn.tensor([0, 3, 1])
+    g, = fastnn.autograd.grad(F.cross_entropy(logits, labels), logits, create_graph=True)
+    expected = (fastnn.softmax(logits, 1) - F.one_hot(labels, 4).float()) / 3
+    np.testing.assert_allclose(g.detach().numpy(), expected.detach().numpy(), rtol=1e-5,
+                               atol=1e-7)
+    (g ** 2).sum().backward()
+    assert logits.grad is not None and np.isfinite(logits.grad.numpy()).all()
+    assert gradgradcheck(lambda x: F.dropout(x, 0.0) * x, (_double(2, 3),))
+
+    def write_in_place(x):
+        y = x * 1
+        y[:, 0] = x[:, 1] ** 2
+        return y * y
+    assert gradgradcheck(write_in_place, (_double(2, 3),))

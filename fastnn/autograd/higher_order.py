@@ -304,6 +304,153 @@ def _linear_relu(ctx, g, ins):
     return _linear_grads(ctx, g * mask, ins)
 
 
+@formula("Conv2d")
+def _conv2d(ctx, g, ins):
+    """The input gradient is the transposed convolution of g with the weight; the weight
+    gradient the convolution of the input with g, batch and channels swapped (stride and
+    dilation trade places), per group."""
+    import fastnn
+    from fastnn.nn import functional as F
+    x, weight, bias = ins[:3]
+    n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = ctx.shape
+    relu_output = ctx.saved_tensors[2]
+    if relu_output is not None:  # the fused ReLU's mask first
+        g = g * _constant((relu_output > 0).astype(relu_output.dtype))
+    x_val = x if x is not None else _constant(ctx.saved_tensors[0])
+    w_val = weight if weight is not None else _constant(ctx.saved_tensors[1])
+    gx = gw = gb = None
+    if x is not None:
+        extra = (h + 2 * ph - dh * (kh - 1) - 1 - (oh - 1) * sh,
+                 w + 2 * pw - dw * (kw - 1) - 1 - (ow - 1) * sw)
+        gx = F.conv_transpose2d(g, w_val, None, (sh, sw), (ph, pw), extra, groups, (dh, dw))
+    if weight is not None:
+        per_group = []
+        cg, og = c // groups, oc // groups
+        for k in range(groups):
+            xs = x_val[:, k * cg:(k + 1) * cg].transpose(0, 1)
+            gs = g[:, k * og:(k + 1) * og].transpose(0, 1)
+            full = F.conv2d(xs, gs, None, (dh, dw), (ph, pw), (sh, sw))
+            per_group.append(full[:, :, :kh, :kw].transpose(0, 1))
+        gw = per_group[0] if groups == 1 else fastnn.cat(per_group, 0)
+    if bias is not None:
+        gb = g.sum((0, 2, 3))
+    return gx, gw, gb, None, None
+
+
+@formula("Dropout")
+def _dropout(ctx, g, ins):
+    return (g * _constant(ctx.mask), None)
+
+
+@formula("SoftmaxCrossEntropy")
+def _cross_entropy(ctx, g, ins):
+    """d loss / d logits = (softmax(logits) - onehot(labels)) / N (for the mean), in ops."""
+    logits = ins[0]
+    labels = ctx.labels
+    probabilities = logits.softmax(-1)
+    onehot = np.zeros(tuple(logits.shape), dtype=logits._data.dtype)
+    np.put_along_axis(onehot.reshape(-1, onehot.shape[-1]),
+                      np.asarray(labels).reshape(-1, 1), 1, axis=1)
+    grad = probabilities - _constant(onehot)
+    if ctx.reduction == "none":
+        return (grad * (g.unsqueeze(-1) if logits.ndim == 2 else g), None, None)
+    if ctx.reduction == "mean" and logits.ndim == 2:
+        grad = grad / logits.shape[0]
+    return (grad * g, None, None)
+
+
+@formula("ConstantPad")
+def _constant_pad(ctx, g, ins):
+    top, h, left, w = ctx.crop
+    return (g[..., top:top + h, left:left + w], None, None)
+
+
+@formula("MaskedFill")
+def _masked_fill(ctx, g, ins):
+    x, _, value = ins
+    keep = _constant(np.where(ctx.mask, 0, 1).astype(g._data.dtype))
+    gx = _sum_to(g * keep, tuple(x.shape)) if x is not None else None
+    gv = (g * (1 - keep)).sum().reshape(ctx.shape) if value is not None else None
+    return gx, None, gv
+
+
+@formula("Cast")
+def _cast(ctx, g, ins):
+    from fastnn import dtypes
+    return (g.to(dtypes.of_array(np.empty(0, ctx.source))), None)
+
+
+@formula("Hardtanh")
+def _hardtanh(ctx, g, ins):
+    x = ins[0]._data
+    lo, hi = ctx.bounds
+    return (g * _constant(((x > lo) & (x < hi)).astype(x.dtype)), None, None)
+
+
+@formula("Erf")
+def _erf(ctx, g, ins):
+    x = ins[0]
+    return (g * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
+
+
+@formula("CumSum")
+def _cumsum(ctx, g, ins):
+    d = ctx.dim
+    return (g.flip(d).cumsum(d).flip(d), None)
+
+
+@formula("Maximum")
+def _maximum(ctx, g, ins):
+    a, b = ins
+    av, bv = ctx.saved_tensors
+    share = ((av > bv) + 0.5 * (av == bv)).astype(g._data.dtype)
+    return (_sum_to(g * _constant(share), np.shape(av)) if a is not None else None,
+            _sum_to(g * _constant(1 - share), np.shape(bv)) if b is not None else None)
+
+
+@formula("Gather")
+def _gather(ctx, g, ins):
+    from fastnn.ops.torch_spellings import IndexPutAccumulate
+    shape, grids = ctx.meta
+    zeros = Tensor._wrap(np.zeros(shape, dtype=g._data.dtype))
+    return (IndexPutAccumulate.apply(zeros, grids, g), None, None)
+
+
+@formula("IndexPutAccumulate")
+def _index_put_accumulate(ctx, g, ins):
+    indices, shape = ctx.meta
+    picked = g[indices]
+    return (g, None, _sum_to(picked, shape) if ins[2] is not None else None)
+
+
+@formula("IndexPut")
+def _index_put(ctx, g, ins):
+    from fastnn.ops.inplace import IndexPut
+    index, value_shape = ctx.meta
+    x, _, value = ins
+    gx = IndexPut.apply(g, index, 0.0) if x is not None else None
+    gv = _sum_to(g[index], value_shape) if value is not None else None
+    return gx, None, gv
+
+
+@formula("ViewOf")
+def _view_of(ctx, g, ins):
+    from fastnn.ops.inplace import CopySlices
+    shape, dtype, fn = ctx.meta
+    return (CopySlices.apply(Tensor._wrap(np.zeros(shape, dtype=g._data.dtype)), g, fn), None)
+
+
+@formula("CopySlices")
+def _copy_slices(ctx, g, ins):
+    from fastnn.ops.inplace import CopySlices, ViewOf
+    base, value, _ = ins
+    region = ViewOf.apply(g, ctx.fn)
+    g_base = CopySlices.apply(g, Tensor._wrap(np.zeros(tuple(region.shape),
+                                                       dtype=g._data.dtype)), ctx.fn)
+    g_value = _sum_to(region, tuple(value.shape)) if value is not None else None
+    return (g_base if base is not None else None, g_value, None)
+
+
 # --- the recorded pass ---------------------------------------------------------------------
 def _inputs(node):
     """The node's forward arguments as tensors: a leaf as itself, an intermediate as the array

@@ -34,6 +34,7 @@ class SoftmaxCrossEntropy(Function):
         losses, grad = backend.softmax_cross_entropy(logits, labels, want_grad, scale)
         ctx.grad = grad.reshape(-1) if unbatched and want_grad else grad
         ctx.reduction = reduction
+        ctx.labels = labels  # (for create_graph's recorded backward, autograd/higher_order.py)
         if reduction == "none":
             return losses[0] if unbatched else losses
         # (one row: its loss, without NumPy's float64 sum)
