@@ -455,6 +455,10 @@ def deprecated_range(start=0, end=None, step=1, *, dtype=None, device=None,
                   stacklevel=2)
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     count = int(math.floor((end - start) / step)) + 1
     values = arange(count, dtype=dtypes.float64) * step + start
     return values.to(dtype or dtypes.get_default_dtype()).requires_grad_(requires_grad)
