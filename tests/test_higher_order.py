@@ -200,3 +200,38 @@ def test_cross_entropy_dropout_and_in_place_second_derivatives():
         y[:, 0] = x[:, 1] ** 2
         return y * y
     assert gradgradcheck(write_in_place, (_double(2, 3),))
+
+
+class _Legendre3(fastnn.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return 0.5 * (5 * x ** 3 - 3 * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * 1.5 * (5 * x ** 2 - 1)
+
+
+class _SumAndProduct(fastnn.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b, a + b
+
+    @staticmethod
+    def backward(ctx, g_product, g_sum):
+        a, b = ctx.saved_tensors
+        return g_product * b + g_sum, g_product * a + g_sum
+
+
+def test_user_functions_backward_is_recorded_too():
+    """A user's Function backward is written in tensor ops: with create_graph it is recorded,
+    so the tutorial's LegendrePolynomial3 has a second derivative (15 x)."""
+    x = fastnn.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    g, = fastnn.autograd.grad(_Legendre3.apply(x).sum(), x, create_graph=True)
+    h, = fastnn.autograd.grad(g.sum(), x)
+    assert h.tolist() == [7.5, -15.0, 30.0]
+    assert gradgradcheck(lambda a, b: _SumAndProduct.apply(a, b)[0] * _SumAndProduct.apply(a, b)[1],
+                         (_double(2, 3), _double(2, 3, seed=5)))

@@ -451,6 +451,44 @@ def _copy_slices(ctx, g, ins):
     return (g_base if base is not None else None, g_value, None)
 
 
+@formula("_Bridge")
+def _user_function(ctx, g, ins):
+    """A user's autograd.Function: its backward is written in tensor ops, so running it with
+    grad mode on (and tensor gradients that carry their graph) records it."""
+    grads, at, single = [], 0, len(ctx.slots) == 1
+    for slot in ctx.slots:
+        if slot is None:
+            grads.append(None)
+            continue
+        shape, dtype, live = slot
+        if not live:
+            grads.append(Tensor._wrap(np.zeros(shape, dtype)) if ctx.user_ctx.materialize_grads
+                         else None)
+            continue
+        size = int(np.prod(shape, dtype=np.int64))
+        grads.append(g if single else g[at:at + size].reshape(shape))
+        at += size
+    user_ctx = ctx.user_ctx
+    user_ctx.needs_input_grad = ctx.needs_input_grad
+    result = ctx.user.backward(user_ctx, *grads)
+    result = result if isinstance(result, tuple) else (result,)
+    out = []
+    for i, r in enumerate(result[:ctx.arg_count]):
+        if r is None or ctx.input_shapes[i] is None:
+            out.append(None)
+        else:
+            out.append(_sum_to(r, ctx.input_shapes[i]))
+    return tuple(out) + (None,) * (ctx.arg_count - len(out))
+
+
+@formula("_Take")
+def _take(ctx, g, ins):
+    from fastnn.ops.inplace import IndexPut
+    zeros = Tensor._wrap(np.zeros(ctx.total, ctx.packed_dtype))
+    return (IndexPut.apply(zeros, slice(ctx.at, ctx.at + ctx.size), g.reshape(-1)),
+            None, None, None, None)
+
+
 # --- the recorded pass ---------------------------------------------------------------------
 def _inputs(node):
     """The node's forward arguments as tensors: a leaf as itself, an intermediate as the array
