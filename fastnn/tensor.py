@@ -25,7 +25,7 @@ _FLOATING = dtypes.FLOATING_NUMPY
 class Tensor:
     __slots__ = ("_data", "_grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
                  "_view_version", "_retains_grad", "_hooks", "_post_accumulate_hooks",
-                 "__weakref__")
+                 "_shm", "__weakref__")  # _shm: set by share_memory_ only (no cost otherwise)
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_priority__ = 1000
 
@@ -506,7 +506,22 @@ class Tensor:
         return id(self)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (self._data.copy(), self.requires_grad))
+        block = getattr(self, "_shm", None)
+        if block is not None and self._data.base is not None and \
+                np.shares_memory(self._data, np.frombuffer(block.buf, np.uint8)):
+            from fastnn import shared_memory  # the block's name travels, not the values
+            return (shared_memory.attach, (block.name, self._data.shape, self._data.dtype.str,
+                                           self.requires_grad, type(self)))
+        return (_rebuild, (self._data.copy(), self.requires_grad, type(self)))
+
+    def share_memory_(self):
+        """Move the values into shared memory, so processes this tensor is sent to (by
+        torch.multiprocessing / multiprocessing) update the same values."""
+        from fastnn import shared_memory
+        return shared_memory.move_to_shared(self)
+
+    def is_shared(self):
+        return getattr(self, "_shm", None) is not None
 
     def __deepcopy__(self, memo):
         if self._node is not None:
@@ -1683,8 +1698,10 @@ def _init(t, array, requires_grad, node):
     t._post_accumulate_hooks = None
 
 
-def _rebuild(array, requires_grad):
+def _rebuild(array, requires_grad, cls=None):
     t = Tensor._wrap(array)
+    if cls is not None and cls is not Tensor:
+        t.__class__ = cls  # a Parameter stays a Parameter (torch pickles it so)
     t.requires_grad = requires_grad
     return t
 

@@ -433,8 +433,10 @@ class Module:
         return out
 
     def share_memory(self):
-        """Nothing to move: fastnn's tensors live in this process's memory (torch moves them
-        to shared memory for torch.multiprocessing, which fastnn does not have)."""
+        """Parameters and buffers moved to shared memory (Tensor.share_memory_), so the
+        processes the module is sent to train the same values (the Hogwild recipe)."""
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            tensor.share_memory_()
         return self
 
     def to_empty(self, *, device=None, recurse=True):
