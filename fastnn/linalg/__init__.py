@@ -1,6 +1,7 @@
-"""torch.linalg on NumPy's LAPACK: inv, det, slogdet, solve and the norms are differentiable
-(their adjoints below); the factorisations (eigh, eig, svd, qr, cholesky) give torch's outputs
-and raise if asked for a gradient, which fastnn does not implement for them."""
+"""torch.linalg on NumPy's LAPACK: inv, det, slogdet, solve, cholesky, solve_triangular and the
+norms are differentiable (their adjoints below and in triangular.py); the other factorisations
+(eigh, eig, svd, qr) give torch's outputs and raise if asked for a gradient, which fastnn does
+not implement for them."""
 from fastnn import return_types
 
 import numpy as np
@@ -177,14 +178,14 @@ def qr(A, mode="reduced"):
 
 
 def cholesky(A, *, upper=False):
+    from fastnn.linalg.triangular import Cholesky
     _square(A, "cholesky")
-    _no_grad_factorisation("cholesky", [A])
-    try:
-        low = np.linalg.cholesky(A._data)
-    except np.linalg.LinAlgError:
-        raise RuntimeError("linalg.cholesky: The factorization could not be completed because "
-                           "the input is not positive-definite.")
-    return _wrap(_swap(low) if upper else low)[0]
+    return Cholesky.apply(floating(A), upper)
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    from fastnn.linalg.triangular import solve_triangular as solve
+    return solve(A, B, upper=upper, left=left, unitriangular=unitriangular)
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
