@@ -489,6 +489,26 @@ def _take(ctx, g, ins):
             None, None, None, None)
 
 
+def _vjp_of(composite, ins, g):
+    """The gradients of composite(*ins) (recorded ops re-deriving an op that has a fused
+    kernel) with respect to the inputs that require grad, themselves recorded."""
+    out = composite(*ins)
+    wanted = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+    found = backward(out, g, capture=wanted) if out.requires_grad else {}
+    return tuple(found.get(id(x)) if isinstance(x, Tensor) and x.requires_grad else None
+                 for x in ins)
+
+
+@formula("LayerNorm")
+def _layer_norm(ctx, g, ins):
+    from fastnn.ops.normalization import layer_norm_composite
+    axes, eps = ctx.meta
+    x, weight, bias = ins[:3]
+    grads = _vjp_of(lambda a, w, b: layer_norm_composite(a, w, b, axes, eps),
+                    [x, weight, bias], g)
+    return grads + (None, None)
+
+
 # --- the recorded pass ---------------------------------------------------------------------
 def _inputs(node):
     """The node's forward arguments as tensors: a leaf as itself, an intermediate as the array

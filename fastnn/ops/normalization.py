@@ -1,6 +1,9 @@
-"""layer_norm, group_norm and instance_norm as compositions of differentiable ops (mean, biased
-variance, rsqrt), with torch's argument checks and messages; batch norm has its kernel
-(batchnorm.py)."""
+"""layer_norm as one op with its closed-form gradient; group_norm and instance_norm as
+compositions of differentiable ops (mean, biased variance, rsqrt), with torch's argument checks
+and messages; batch norm has its kernel (batchnorm.py)."""
+import numpy as np
+
+from fastnn.autograd.function import Function
 from fastnn.ops import reductions
 
 
@@ -11,18 +14,68 @@ def _normalize(x, dims, eps):
     return centred / (var + eps).sqrt()
 
 
+class LayerNorm(Function):
+    """layer_norm as one op (torch's NativeLayerNormBackward0): one pass for the statistics and
+    the affine map, and the closed-form input gradient
+    rstd * (g' - mean(g') - xhat * mean(g' xhat)) with g' = g * weight, in place of the six
+    recorded ops of the composition."""
+    backward_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, eps):
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        rstd = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+        xhat = centred * rstd
+        out = xhat if weight is None else xhat * weight
+        if bias is not None:
+            out = out + bias
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.meta = (axes, eps)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, rstd, weight = ctx.saved_tensors
+        axes, _ = ctx.meta
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        leading = tuple(range(g.ndim - len(axes)))
+        gw = (g * xhat).sum(axis=leading) if need_w else None
+        gb = g.sum(axis=leading) if need_b else None
+        gx = None
+        if need_x:
+            gh = g if weight is None else g * weight
+            gx = rstd * (gh - gh.mean(axis=axes, keepdims=True)
+                         - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+            gx = gx.astype(g.dtype, copy=False)
+        return gx, gw, gb, None, None
+
+
+def layer_norm_composite(input, weight, bias, axes, eps):
+    """The same function from recorded ops (what create_graph differentiates again)."""
+    out = _normalize(input, axes, eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape or len(shape) > input.ndim:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
                            f"{list(input.shape)}")
-    out = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    if not input.dtype.is_floating_point or input._data.dtype.itemsize < 4:
+        return layer_norm_composite(input, weight, bias, axes, eps)  # (half precisions)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(shape)}")
+    return LayerNorm.apply(input, weight, bias, axes, eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
