@@ -250,11 +250,41 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     return _finish(data.astype(d.numpy), requires_grad, device, out)
 
 
+def _linspace_values(start, end, steps, target):
+    """torch's CPU linspace, value for value: the first half counted up from start, the second
+    half down from end, each point one fused multiply-add (start + step * i) rounded once in
+    the dtype; emulated here in a wider type (float64 for float32, x87 long double for
+    float64). np.linspace rounds differently, a last-bit difference torch's printouts show."""
+    if steps <= 1:
+        return np.full(steps, start, dtype=target)
+    # (half precisions: float32's points, rounded; torch's own differ from these in places)
+    narrow = np.float32 if np.dtype(target).itemsize <= 4 else np.float64
+    wide = np.float64 if narrow is np.float32 else np.longdouble
+    s, e = narrow(start), narrow(end)
+    step = (e - s) / narrow(steps - 1)
+    index = np.arange(steps)
+    up = (wide(s) + wide(step) * index.astype(narrow).astype(wide)).astype(narrow)
+    down = (wide(e) - wide(step) * (steps - 1 - index).astype(narrow).astype(wide)).astype(narrow)
+    return np.where(index < steps // 2, up, down).astype(target)
+
+
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     d = _float_dtype(dtype)
-    return _finish(np.linspace(float(start), float(end), int(steps)).astype(d.numpy),
-                   requires_grad, device, out)
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    if d.is_floating_point:
+        values = _linspace_values(float(start), float(end), steps, d.numpy)
+    else:  # integers: start and end truncated to the dtype, the points in double, truncated
+        first, last = int(float(start)), int(float(end))
+        step = (last - first) / max(steps - 1, 1)
+        index = np.arange(steps)
+        points = np.where(index < steps // 2, first + step * index,
+                          last - step * (steps - 1 - index)) if steps > 1 else \
+            np.full(steps, first, dtype=np.float64)
+        values = np.trunc(points).astype(d.numpy)
+    return _finish(values, requires_grad, device, out)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):

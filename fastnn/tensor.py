@@ -538,25 +538,29 @@ class Tensor:
     def __add__(self, other):
         return arithmetic.add(self, other)
 
-    def __radd__(self, other):
-        return arithmetic.add(other, self)
+    def __radd__(self, other):  # number + x is recorded as x + number, as torch does
+        return arithmetic.add(self, other)
 
     def __sub__(self, other):
         return arithmetic.sub(self, other)
 
     def __rsub__(self, other):
+        if type(other) in (int, float):
+            return arithmetic.rsub_number(self, other)
         return arithmetic.sub(other, self)
 
     def __mul__(self, other):
         return arithmetic.mul(self, other)
 
-    def __rmul__(self, other):
-        return arithmetic.mul(other, self)
+    def __rmul__(self, other):  # number * x is recorded as x * number, as torch does
+        return arithmetic.mul(self, other)
 
     def __truediv__(self, other):
         return arithmetic.div(self, other)
 
     def __rtruediv__(self, other):
+        if type(other) in (int, float):  # torch: number * x.reciprocal() (same rounding too)
+            return arithmetic.mul(unary_math.reciprocal(self), other)
         return arithmetic.div(other, self)
 
     def __floordiv__(self, other):
@@ -578,6 +582,8 @@ class Tensor:
         return arithmetic.pow(self, exponent)
 
     def __rpow__(self, base):
+        if type(base) in (int, float) and self._data.dtype != np.bool_:
+            return arithmetic.rpow_number(self, base)
         return arithmetic.pow(base, self)
 
     def __matmul__(self, other):

@@ -94,6 +94,18 @@ def _div(ctx, g, ins):
             _sum_to(-g * a_val / (b_val * b_val), ctx.shapes[1]) if b is not None else None)
 
 
+@formula("Rsub")
+def _rsub(ctx, g, ins):
+    return (-g,)
+
+
+@formula("RpowNumber")
+def _rpow_number(ctx, g, ins):
+    if ctx.number == 0:
+        return (g * 0,)
+    return (g * ctx.number ** ins[0] * math.log(ctx.number),)
+
+
 @formula("Neg")
 def _neg(ctx, g, ins):
     return (-g,)

@@ -158,6 +158,65 @@ def add(a, b, alpha=1, out=None):
     return _out(Add.apply(a, b), out)
 
 
+class Rsub(Function):
+    """number - x, as torch records it (RsubBackward1, one edge: the tensor's)."""
+
+    backward_name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, x, number):
+        return np.asarray(np.subtract(number, x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class RpowNumber(Function):
+    """number ** x (PowBackward2, one edge): the gradient is out * log(number)."""
+
+    backward_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, x, number):
+        out = np.asarray(np.power(np.asarray(number, dtype=x.dtype), x))
+        ctx.save_for_backward(out)
+        ctx.number = number
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        if ctx.number == 0:  # torch: 0 ** x has a zero gradient
+            return (np.zeros_like(g),)
+        return (np.asarray(g * out * np.log(ctx.number), dtype=g.dtype),)
+
+
+def _number_operand(x, number):
+    """x and a Python number in torch's result dtype; the number goes to the op as a keyword,
+    so the node has the tensor's edge alone (torch's RsubBackward1 / PowBackward2)."""
+    x, number = promote(x, number)
+    return x, number
+
+
+def rsub_number(x, number):
+    """x.__rsub__(number) for a Python int or float."""
+    if x._data.dtype == np.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    x, number = _number_operand(x, number)
+    return Rsub.apply(x, number=number)
+
+
+def rpow_number(x, number):
+    """x.__rpow__(number) for a Python int or float: number ** x."""
+    if x._data.dtype.kind in "iub" and isinstance(number, float):
+        x = floating(x)
+    x, number = _number_operand(x, number)
+    return RpowNumber.apply(x, number=number)
+
+
 def sub(a, b, alpha=1, out=None):
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.sub(a, b, alpha), out)
