@@ -34,17 +34,10 @@ def formula(*names):
 
 # --- helpers on tensors --------------------------------------------------------------------
 def _sum_to(g, shape):
-    """g summed down to `shape` (the reverse of broadcasting), recorded."""
-    shape = tuple(shape)
-    if tuple(g.shape) == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra:
-        g = g.sum(dim=tuple(range(extra)))
-    dims = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if dims:
-        g = g.sum(dim=dims, keepdim=True)
-    return g.reshape(shape)
+    """g summed down to `shape` (the reverse of broadcasting), recorded: the engine's
+    unbroadcast, run on a tensor (whose sum takes NumPy's axis/keepdims spelling too)."""
+    from fastnn.ops.broadcast import unbroadcast
+    return unbroadcast(g, tuple(shape))
 
 
 def _constant(array):
@@ -166,14 +159,9 @@ def _abs(ctx, g, ins):
 
 @formula("Clamp")
 def _clamp(ctx, g, ins):
+    from fastnn.ops.elementwise import clamp_mask
     x = ins[0]._data
-    lo, hi = ctx.bounds
-    inside = np.ones(x.shape, dtype=bool)
-    if lo is not None:
-        inside &= x >= lo
-    if hi is not None:
-        inside &= x <= hi
-    return (g * _constant(inside.astype(x.dtype)), None, None)
+    return (g * _constant(clamp_mask(x, *ctx.bounds).astype(x.dtype)), None, None)
 
 
 @formula("Where")

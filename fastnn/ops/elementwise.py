@@ -204,13 +204,18 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        keep = np.ones(x.shape, dtype=bool)
-        if lo is not None:
-            keep &= x >= lo
-        if hi is not None:
-            keep &= x <= hi
+        keep = clamp_mask(x, *ctx.bounds)
         return select(keep, g, np.zeros((), g.dtype)).astype(g.dtype, copy=False), None, None
+
+
+def clamp_mask(x, lo, hi):
+    """Where clamp passes its input through (its gradient is 1 there, 0 elsewhere)."""
+    keep = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        keep &= x >= lo
+    if hi is not None:
+        keep &= x <= hi
+    return keep
 
 
 class Where(Function):
