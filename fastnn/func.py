@@ -180,33 +180,44 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         nested = _grad_depth[0] > 0
         single, positions = _positions(argnums, len(args))
         aux_box = []
+        # each chosen argument may be a pytree (a dict of parameters): differentiate with
+        # respect to its leaves, then give the Jacobians back in its structure
+        trees = [_flatten(args[p]) for p in positions]
+        counts = [len(leaves) for leaves, _ in trees]
 
-        def of_chosen(*chosen):
-            full = list(args)
-            for p, x in zip(positions, chosen):
-                full[p] = x
+        def of_leaves(*leaves):
+            full, at = list(args), 0
+            for p, (_, spec), n in zip(positions, trees, counts):
+                full[p] = _unflatten(leaves[at:at + n], spec)
+                at += n
             out = func(*full)
             if has_aux:
                 out, aux = out
                 aux_box.append(aux)
             return out
+        leaves = tuple(leaf for flat, _ in trees for leaf in flat)
         _grad_depth[0] += 1
         try:
-            jac = jacobian(of_chosen, tuple(args[p] for p in positions), create_graph=nested)
+            jac = jacobian(of_leaves, leaves, create_graph=nested)
         finally:
             _grad_depth[0] -= 1
-        if single:
-            jac = _first_input(jac)
+        jac = _regroup(jac, trees, counts, single)
         return (jac, _detach_tree(aux_box[0])) if has_aux else jac
     return wrapper
 
 
-def _first_input(jac):
-    """autograd.functional.jacobian's per-input tuple reduced to its one input's Jacobian
-    (argnums an int), for one output or a tuple of outputs."""
+def _regroup(jac, trees, counts, single):
+    """autograd.functional.jacobian's per-leaf tuple (per output, for several outputs) put
+    back into the arguments' structures: one structure for an int argnums, a tuple else."""
+    def per_argument(per_leaf):
+        out, at = [], 0
+        for (_, spec), n in zip(trees, counts):
+            out.append(_unflatten(list(per_leaf[at:at + n]), spec))
+            at += n
+        return out[0] if single else tuple(out)
     if isinstance(jac, tuple) and jac and isinstance(jac[0], tuple):
-        return tuple(per_output[0] for per_output in jac)
-    return jac[0] if isinstance(jac, tuple) else jac
+        return tuple(per_argument(per_output) for per_output in jac)
+    return per_argument(jac)
 
 
 jacfwd = jacrev  # the same Jacobian; fastnn computes it in reverse mode

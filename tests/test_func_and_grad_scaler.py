@@ -176,3 +176,20 @@ def test_grad_scaler_on_cuda_disables_itself_as_torch_does_without_cuda():
         cpu_legacy = fastnn.cpu.amp.GradScaler()
     assert [w.category for w in record] == [FutureWarning, UserWarning, FutureWarning]
     assert not legacy.is_enabled() and cpu_legacy.is_enabled()
+
+
+def test_jacrev_over_a_parameter_dict_as_in_the_ntk_tutorial():
+    net = fastnn.nn.Linear(3, 2)
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def single(p, x):
+        return functional_call(net, p, (x.unsqueeze(0),)).squeeze(0)
+    x = fastnn.randn(4, 3)
+    jac = vmap(jacrev(single), (None, 0))(params, x)
+    assert {k: tuple(v.shape) for k, v in jac.items()} == {"weight": (4, 2, 2, 3),
+                                                          "bias": (4, 2, 2)}
+    np.testing.assert_allclose(jac["bias"][0].numpy(), np.eye(2))
+    np.testing.assert_allclose(jac["weight"][1, 0, 0].numpy(), x[1].numpy())  # d y0 / d W[0]
+    by_params, by_input = jacrev(single, argnums=(0, 1))(params, x[0])
+    assert isinstance(by_params, dict)
+    np.testing.assert_allclose(by_input.numpy(), net.weight.detach().numpy())
