@@ -168,3 +168,44 @@ def lower_precision(value, dtype):
 
 
 from fastnn.grad_scaler import GradScaler  # noqa: E402,F401  (torch.amp.GradScaler)
+
+
+def is_autocast_available(device_type):
+    """Whether autocast runs on this device type here: the CPU only."""
+    return _device(device_type) == "cpu"
+
+
+def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
+    """Decorator for a custom Function's forward: with cast_inputs, under autocast its floating
+    tensor arguments are cast to that dtype and it runs with autocast off (torch.amp's)."""
+    import functools
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def wrapper(*args, **kwargs):
+        active = _device(device_type) == "cpu" and active_dtype() is not None
+        args[0]._fwd_used_autocast = active  # the ctx, for custom_bwd
+        if cast_inputs is None or not active:
+            return fwd(*args, **kwargs)
+        target = dtypes.to_dtype(cast_inputs)
+        cast = [lower_precision(a, target) if eligible(a) else a for a in args[1:]]
+        with autocast(device_type, enabled=False):
+            return fwd(args[0], *cast, **{k: lower_precision(v, target) if eligible(v) else v
+                                           for k, v in kwargs.items()})
+    return wrapper
+
+
+def custom_bwd(bwd=None, *, device_type):
+    """Decorator for a custom Function's backward: it runs with the autocast state its forward
+    ran with."""
+    import functools
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def wrapper(*args, **kwargs):
+        ctx = args[0]
+        with autocast(device_type, enabled=getattr(ctx, "_fwd_used_autocast", False)):
+            return bwd(*args, **kwargs)
+    return wrapper

@@ -97,3 +97,31 @@ def set_rng_state(new_state):
     """Restores the default generator to a state from get_rng_state: the random numbers after
     it repeat."""
     _restore(_generator, new_state)
+
+
+class fork_rng:
+    """torch.random.fork_rng: within it, random draws change nothing outside (the default
+    generator's state is restored at exit). A context manager and a decorator."""
+
+    def __init__(self, devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+                 device_type="cuda"):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            self._state = get_rng_state()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            set_rng_state(self._state)
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with fork_rng(enabled=self.enabled):
+                return fn(*args, **kwargs)
+        return wrapped

@@ -2,6 +2,7 @@
 from fastnn.autograd.anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: F401
                                           is_anomaly_enabled, set_detect_anomaly)
 from fastnn.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from fastnn.autograd.variable import Variable  # noqa: F401
 from fastnn.autograd.grad_mode import (enable_grad, inference_mode, no_grad,  # noqa: F401
                                        set_grad_enabled)
 

@@ -30,7 +30,8 @@ class Inv(Function):
         try:
             out = np.linalg.inv(a)
         except np.linalg.LinAlgError:
-            raise RuntimeError("linalg.inv: The diagonal element 1 is zero, the inversion "
+            from fastnn.linalg.extras import LinAlgError
+            raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion "
                                "could not be completed because the input matrix is singular.")
         ctx.save_for_backward(out)
         return out.astype(a.dtype, copy=False)
@@ -246,3 +247,7 @@ def multi_dot(tensors):
     for t in tensors[1:]:
         out = out @ t
     return out
+
+
+from fastnn.linalg.extras import (LinAlgError, cholesky_ex, cond, inv_ex, lstsq,  # noqa: E402,F401
+                                  matrix_exp, solve_ex, vander)

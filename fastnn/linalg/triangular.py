@@ -20,8 +20,11 @@ class Cholesky(Function):
         try:
             low = np.linalg.cholesky(a)
         except np.linalg.LinAlgError:
-            raise RuntimeError("linalg.cholesky: The factorization could not be completed "
-                               "because the input is not positive-definite.") from None
+            from fastnn.linalg.extras import LinAlgError, first_failing_minor
+            raise LinAlgError("linalg.cholesky: The factorization could not be completed "
+                              "because the input is not positive-definite (the leading minor "
+                              f"of order {first_failing_minor(a)} is not positive-definite)."
+                              ) from None
         ctx.save_for_backward(low)
         ctx.upper = upper
         return np.ascontiguousarray(_swap(low) if upper else low)

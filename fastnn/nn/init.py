@@ -163,3 +163,23 @@ def dirac_(tensor, groups=1):
         for d in range(min_dim):
             values[(g * out_per_group + d, d) + centre] = 1
     return _write(tensor, values)
+
+
+def _deprecated(new):
+    """torch's pre-1.0 names without the trailing underscore: the same initialiser, with the
+    FutureWarning torch gives."""
+    old = new.__name__[:-1]
+
+    def initialiser(*args, **kwargs):
+        import warnings
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+                      FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+    initialiser.__name__ = initialiser.__qualname__ = old
+    return initialiser
+
+
+uniform, normal, constant = _deprecated(uniform_), _deprecated(normal_), _deprecated(constant_)
+xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
+kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
+orthogonal, eye, dirac = _deprecated(orthogonal_), _deprecated(eye_), _deprecated(dirac_)

@@ -236,6 +236,72 @@ class DistributedSampler(Sampler):
         self.epoch = epoch
 
 
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length side by side: item i is the tuple (or, given by keyword, the
+    dict) of their items i."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        parts = list(args) or list(kwargs.values())
+        lengths = {len(d) for d in parts}
+        if len(lengths) != 1:
+            raise ValueError("Size mismatch between datasets")
+        self._length = lengths.pop()
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+
+def get_worker_info():
+    """None: fastnn's DataLoader loads in the calling process (num_workers runs inline), as
+    torch's get_worker_info() returns in the main process."""
+    return None
+
+
+def default_convert(data):
+    """NumPy arrays (not of strings or objects) to tensors, inside lists, tuples and dicts;
+    everything else as it is (DataLoader's conversion without batching)."""
+    if isinstance(data, np.ndarray) and data.dtype.kind not in "USO":
+        return _from_numpy(data)
+    if isinstance(data, np.number):
+        return _from_numpy(np.asarray(data))
+    if isinstance(data, dict):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(v) for v in data))
+    if isinstance(data, (list, tuple)) and not isinstance(data, str):
+        return type(data)(default_convert(v) for v in data) if isinstance(data, list) \
+            else tuple(default_convert(v) for v in data)
+    return data
+
+
+def _from_numpy(array):
+    from fastnn.creation import from_numpy
+    return from_numpy(np.ascontiguousarray(array))
+
+
 def default_collate(batch):
     """torch's rules: tensors are stacked, NumPy arrays and numbers become tensors, tuples,
     lists and dicts are collated element by element, strings stay lists."""

@@ -127,3 +127,20 @@ def pack_sequence(sequences, enforce_sorted=True):
 def unpack_sequence(packed_sequences):
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return [padded[i, :int(n)] for i, n in enumerate(lengths._data)]
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The list of the padded batch's sequences, each cut to its length."""
+    if not batch_first:
+        padded_sequences = padded_sequences.transpose(0, 1)
+    return [seq[:int(n)] for seq, n in zip(padded_sequences, _lengths(lengths))]
+
+
+def invert_permutation(permutation):
+    """The permutation that undoes `permutation` (None stays None)."""
+    if permutation is None:
+        return None
+    from fastnn.creation import empty_like, arange
+    output = empty_like(permutation)
+    output[permutation] = arange(permutation.numel(), dtype=permutation.dtype)
+    return output
