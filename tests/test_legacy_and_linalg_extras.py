@@ -120,3 +120,25 @@ def test_lstsq_matrix_exp_vander_cond():
         [[1, 1, 1], [1, 2, 4], [1, 3, 9]]
     np.testing.assert_allclose(fastnn.linalg.cond(fastnn.tensor([[1.0, 2.0], [3.0, 4.0]])).item(),
                                14.933034, rtol=1e-5)
+
+
+def test_conv_and_linear_fused_with_their_batch_norm():
+    from fastnn.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+    fastnn.manual_seed(0)
+    conv, bn = fastnn.nn.Conv2d(3, 4, 3, padding=1), fastnn.nn.BatchNorm2d(4)
+    with fastnn.no_grad():
+        bn.running_mean.copy_(fastnn.tensor([0.1, -0.2, 0.3, 0.0]))
+        bn.running_var.copy_(fastnn.tensor([1.5, 0.5, 2.0, 1.0]))
+        bn.weight.copy_(fastnn.tensor([0.5, 2.0, -1.0, 1.0]))
+    conv.eval(), bn.eval()
+    x = fastnn.randn(2, 3, 5, 5)
+    np.testing.assert_allclose(fuse_conv_bn_eval(conv, bn)(x).detach().numpy(),
+                               bn(conv(x)).detach().numpy(), atol=1e-5)
+    linear, bn1 = fastnn.nn.Linear(3, 4), fastnn.nn.BatchNorm1d(4)
+    linear.eval(), bn1.eval()
+    xs = fastnn.randn(2, 3)
+    np.testing.assert_allclose(fuse_linear_bn_eval(linear, bn1)(xs).detach().numpy(),
+                               bn1(linear(xs)).detach().numpy(), atol=1e-5)
+    conv.train()
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        fuse_conv_bn_eval(conv, bn)
