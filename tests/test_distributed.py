@@ -329,3 +329,40 @@ def test_stopped_peer_times_out_with_a_clear_error(tmp_path):
     assert proc.returncode != 0
     assert "all_reduce on rank 0 of 2 did not complete within 2 s" in proc.stderr
     assert time.monotonic() - start < 45
+
+
+@needs_mpi
+def test_sync_batchnorm_normalises_with_the_global_batch(tmp_path):
+    """Two ranks, each with half of a batch, through SyncBatchNorm: outputs, input gradients,
+    the summed weight gradients and the running statistics equal BatchNorm's on the whole
+    batch in one process."""
+    proc = run_program(tmp_path, 2, """
+        import numpy as np
+        import fastnn
+        import fastnn.distributed as dist
+        dist.init_process_group("mpi")
+        rank = dist.get_rank()
+        rng = np.random.default_rng(0)
+        x_all = rng.standard_normal((8, 3, 4, 4)).astype(np.float32) * 2 + 1
+        w_all = rng.standard_normal((8, 3, 4, 4)).astype(np.float32)
+        mine = slice(4 * rank, 4 * rank + 4)
+
+        def run(module, x, w):
+            x = fastnn.tensor(x, requires_grad=True)
+            out = module(x)
+            (out * fastnn.tensor(w)).sum().backward()
+            return out.detach().numpy(), x.grad.numpy(), module.weight.grad.numpy()
+        reference = fastnn.nn.BatchNorm2d(3)
+        ref_out, ref_gx, ref_gw = run(reference, x_all, w_all)
+        sync = fastnn.nn.SyncBatchNorm.convert_sync_batchnorm(fastnn.nn.BatchNorm2d(3))
+        out, gx, gw = run(sync, x_all[mine], w_all[mine])
+        total_gw = fastnn.tensor(gw)
+        dist.all_reduce(total_gw)
+        errors = [np.abs(out - ref_out[mine]).max(), np.abs(gx - ref_gx[mine]).max(),
+                  np.abs(total_gw.numpy() - ref_gw).max(),
+                  np.abs(sync.running_mean.numpy() - reference.running_mean.numpy()).max(),
+                  np.abs(sync.running_var.numpy() - reference.running_var.numpy()).max()]
+        assert max(errors) < 1e-4, errors
+        print("rank", rank, "ok", max(errors))
+    """)
+    assert proc.stdout.count("ok") == 2

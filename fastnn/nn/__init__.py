@@ -34,6 +34,7 @@ from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # n
                                ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from fastnn.nn.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
                            RNNCellBase)
+from fastnn.nn.sync_batchnorm import SyncBatchNorm  # noqa: F401,E402
 from fastnn.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d,  # noqa: F401
                             LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
                             LazyInstanceNorm1d, LazyInstanceNorm2d, LazyLinear)
