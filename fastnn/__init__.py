@@ -184,7 +184,7 @@ from fastnn import autograd, distributions, jit, linalg, return_types, utils  # 
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
-from fastnn import func, multiprocessing, profiler, sparse, special, testing  # noqa: F401,E402
+from fastnn import func, multiprocessing, profiler, sparse, special, testing, version  # noqa: F401,E402
 from fastnn.compiling import compile  # noqa: F401,E402
 from fastnn.func import vmap  # noqa: F401,E402
 from fastnn.ops.scatter import scatter, scatter_reduce  # noqa: F401,E402

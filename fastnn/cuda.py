@@ -33,6 +33,22 @@ def current_device():
     raise AssertionError("Torch not compiled with CUDA enabled")
 
 
+def memory_allocated(device=None):
+    """Bytes of CUDA memory in use: none here (torch's CPU build reports 0 as well)."""
+    return 0
+
+
+memory_reserved = max_memory_allocated = max_memory_reserved = memory_allocated
+
+
+def set_device(device):
+    raise AssertionError("Torch not compiled with CUDA enabled")
+
+
+def get_device_name(device=None):
+    raise AssertionError("Torch not compiled with CUDA enabled")
+
+
 def _amp():
     from fastnn import amp_aliases, dtypes
     return amp_aliases.namespace("cuda", dtypes.float16)

@@ -142,3 +142,14 @@ def test_conv_and_linear_fused_with_their_batch_norm():
     conv.train()
     with pytest.raises(AssertionError, match="Fusion only for eval"):
         fuse_conv_bn_eval(conv, bn)
+
+
+def test_module_paths_programs_import_from():
+    from fastnn.utils.data.dataloader import DataLoader, default_collate  # noqa: F401
+    from fastnn.utils.data.distributed import DistributedSampler
+    from fastnn.utils.data.sampler import BatchSampler, Sampler  # noqa: F401
+    assert DistributedSampler is fastnn.utils.data.DistributedSampler
+    assert fastnn.version.cuda is None and isinstance(fastnn.version.__version__, str)
+    assert fastnn.cuda.memory_allocated() == 0
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        fastnn.cuda.set_device(0)

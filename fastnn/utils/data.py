@@ -397,3 +397,29 @@ class DataLoader:
         if self.batch_sampler is None:
             return len(self.sampler)
         return len(self.batch_sampler)
+
+
+def _submodules():
+    """torch.utils.data is a package whose classes programs import from its modules
+    (`from torch.utils.data.distributed import DistributedSampler`,
+    `from torch.utils.data.sampler import Sampler`): the same names, as modules of this one."""
+    import sys
+    import types
+    globals()["__path__"] = []  # (a package, so `import fastnn.utils.data.sampler` resolves)
+    contents = {
+        "sampler": ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+                    "WeightedRandomSampler", "BatchSampler"],
+        "distributed": ["DistributedSampler"],
+        "dataset": ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
+                    "ChainDataset", "StackDataset", "random_split"],
+        "dataloader": ["DataLoader", "default_collate", "default_convert", "get_worker_info"],
+    }
+    for name, names in contents.items():
+        module = types.ModuleType(f"{__name__}.{name}")
+        for attr in names:
+            setattr(module, attr, globals()[attr])
+        sys.modules[module.__name__] = module
+        globals()[name] = module
+
+
+_submodules()
