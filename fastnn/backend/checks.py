@@ -146,7 +146,7 @@ def check_labels(labels, n_rows, n_classes):
         lo, hi = labels.min(), labels.max()
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
-            raise IndexError(f"Target {bad} is out of bounds: labels must be in [0, {n_classes})")
+            raise IndexError(f"Target {bad} is out of bounds.")  # torch's words
 
 
 # --- convolution, pooling and batch norm: every backend gets the same checked arguments -----

@@ -127,8 +127,8 @@ def _kl_mvn_mvn(p, q):
         raise ValueError("KL-divergence between two Multivariate Normals with different event "
                          "shapes cannot be computed")
     k = p.event_shape[0]
-    shape = np.broadcast_shapes(tuple(p.scale_tril.shape), tuple(q.scale_tril.shape))
-    lq, lp = q.scale_tril.expand(*shape), p.scale_tril.expand(*shape)
+    shape = np.broadcast_shapes(tuple(p._tril.shape), tuple(q._tril.shape))
+    lq, lp = q._tril.expand(*shape), p._tril.expand(*shape)
     trace = (linalg.solve_triangular(lq, lp, upper=False) ** 2).sum((-2, -1))
     diff = (q.loc - p.loc)
     diff = diff.expand(*(shape[:-1]))

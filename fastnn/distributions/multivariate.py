@@ -32,24 +32,33 @@ class MultivariateNormal(Distribution):
         self._given = ["loc", ("covariance_matrix", "precision_matrix",
                                "scale_tril")[given.index(True)]]
         if scale_tril is not None:
-            self.scale_tril = matrix
+            self._tril = matrix
         elif covariance_matrix is not None:
-            self.scale_tril = linalg.cholesky(matrix)
+            self._tril = linalg.cholesky(matrix)
         else:  # the Cholesky factor of the inverse of the precision
-            self.scale_tril = linalg.cholesky(linalg.inv(matrix))
-        batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(self.scale_tril.shape[:-2]))
+            self._tril = linalg.cholesky(linalg.inv(matrix))
+        self._matrices = {self._given[1]: matrix}
+        batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(self._tril.shape[:-2]))
         k = loc.shape[-1]
         self.loc = loc.expand(*(batch + (k,)))
         super().__init__(batch, (k,), validate_args)
 
+    # Like torch's lazy properties, the matrices not given are made on first use and from then
+    # on shown by repr (torch lists the parameters present on the object).
+    @property
+    def scale_tril(self):
+        return self._matrices.setdefault("scale_tril", self._tril)
+
     @property
     def covariance_matrix(self):
-        return self.scale_tril @ self.scale_tril.mT
+        return self._matrices.setdefault("covariance_matrix", self._tril @ self._tril.mT)
 
     @property
     def precision_matrix(self):
         from fastnn import linalg
-        return linalg.inv(self.covariance_matrix)
+        if "precision_matrix" not in self._matrices:
+            self._matrices["precision_matrix"] = linalg.inv(self._tril @ self._tril.mT)
+        return self._matrices["precision_matrix"]
 
     @property
     def mean(self):
@@ -57,21 +66,21 @@ class MultivariateNormal(Distribution):
 
     @property
     def variance(self):
-        return (self.scale_tril ** 2).sum(-1).expand(*self._extended_shape())
+        return (self._tril ** 2).sum(-1).expand(*self._extended_shape())
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         eps = Tensor._wrap(random.rng().standard_normal(shape).astype(self.loc._data.dtype))
-        return self.loc + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+        return self.loc + (self._tril @ eps.unsqueeze(-1)).squeeze(-1)
 
     def _half_log_det(self):
-        return self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        return self._tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
     def log_prob(self, value):
         from fastnn import linalg
         diff = as_tensor(value) - self.loc
-        shape = np.broadcast_shapes(tuple(diff.shape[:-1]), tuple(self.scale_tril.shape[:-2]))
-        tril = self.scale_tril.expand(*(shape + tuple(self.scale_tril.shape[-2:])))
+        shape = np.broadcast_shapes(tuple(diff.shape[:-1]), tuple(self._tril.shape[:-2]))
+        tril = self._tril.expand(*(shape + tuple(self._tril.shape[-2:])))
         solved = linalg.solve_triangular(tril, diff.expand(*(shape + (diff.shape[-1],)))
                                          .unsqueeze(-1), upper=False).squeeze(-1)
         k = self._event_shape[0]
@@ -82,8 +91,9 @@ class MultivariateNormal(Distribution):
         return 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
 
     def __repr__(self):
-        return f"MultivariateNormal(loc: {self.loc.shape}, {self._given[1]}: " \
-               f"{getattr(self, self._given[1]).shape})"
+        shown = [f"{name}: {self._matrices[name].shape}" for name in
+                 ("covariance_matrix", "precision_matrix", "scale_tril") if name in self._matrices]
+        return f"MultivariateNormal(loc: {self.loc.shape}, {', '.join(shown)})"
 
 
 class Independent(Distribution):
