@@ -236,3 +236,47 @@ def test_user_functions_backward_is_recorded_too():
     assert h.tolist() == [7.5, -15.0, 30.0]
     assert gradgradcheck(lambda a, b: _SumAndProduct.apply(a, b)[0] * _SumAndProduct.apply(a, b)[1],
                          (_double(2, 3), _double(2, 3, seed=5)))
+
+
+def _second_order_case(lib, build, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    x = lib.from_numpy(rng.standard_normal(shape).astype(np.float32)).requires_grad_(True)
+    module = build(lib)
+    with lib.no_grad():
+        for p in module.parameters():
+            p.copy_(lib.from_numpy(rng.standard_normal(tuple(p.shape)).astype(np.float32)))
+    out = module(x)
+    weights = lib.from_numpy(rng.standard_normal(tuple(out.shape)).astype(np.float32))
+    params = [p for p in module.parameters()]
+    grads = lib.autograd.grad((out * weights).sum(), [x] + params, create_graph=True)
+    penalty = sum((gr ** 2).sum() for gr in grads)
+    penalty.backward()
+    # (a parameter the penalty does not reach: None here, zeros in torch in places)
+    return [gr.detach().numpy() for gr in grads] + [x.grad.numpy()] + \
+        [p.grad.numpy() if p.grad is not None else np.zeros(tuple(p.shape), np.float32)
+         for p in params]
+
+
+LAYERS = {
+    "max_pool": (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3, padding=1),
+                                               lib.nn.MaxPool2d(2)), (2, 2, 6, 6)),
+    "max_pool_3x3_s2": (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3),
+                                                      lib.nn.MaxPool2d(3, 2, 1)), (2, 2, 7, 7)),
+    "avg_pool": (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3), lib.nn.Tanh(),
+                                               lib.nn.AvgPool2d(2)), (2, 2, 6, 6)),
+    "batch_norm_train": (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3),
+                                                       lib.nn.BatchNorm2d(3), lib.nn.Tanh()),
+                         (4, 2, 5, 5)),
+    "conv_transpose": (lambda lib: lib.nn.Sequential(lib.nn.ConvTranspose2d(3, 2, 4, 2, 1),
+                                                     lib.nn.Tanh()), (2, 3, 4, 4)),
+}
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_pooling_batchnorm_and_transposed_conv_second_derivatives_match_torch(name):
+    build, shape = LAYERS[name]
+    mine, theirs = _second_order_case(fastnn, build, shape), _second_order_case(torch, build,
+                                                                                 shape)
+    for m, t in zip(mine, theirs):
+        np.testing.assert_allclose(m, t, rtol=2e-3, atol=2e-4 * max(1.0, np.abs(t).max()))

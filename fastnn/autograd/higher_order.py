@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from fastnn.autograd.function import Node, edge_of
+from fastnn.autograd.function import Function, Node, edge_of
 from fastnn.autograd.grad_mode import enable_grad
 from fastnn.tensor import Tensor
 
@@ -304,12 +304,27 @@ def _linear_relu(ctx, g, ins):
     return _linear_grads(ctx, g * mask, ins)
 
 
+def _conv_weight_grad(inp, grad, kernel, stride, padding, dilation, groups):
+    """conv2d's weight gradient, from recorded ops: per group, the input and the output
+    gradient with batch and channels swapped, convolved (stride and dilation trade places) and
+    cropped to the kernel."""
+    import fastnn
+    from fastnn.nn import functional as F
+    kh, kw = kernel
+    cg, og = inp.shape[1] // groups, grad.shape[1] // groups
+    per_group = []
+    for k in range(groups):
+        xs = inp[:, k * cg:(k + 1) * cg].transpose(0, 1)
+        gs = grad[:, k * og:(k + 1) * og].transpose(0, 1)
+        full = F.conv2d(xs, gs, None, dilation, padding, stride)
+        per_group.append(full[:, :, :kh, :kw].transpose(0, 1))
+    return per_group[0] if groups == 1 else fastnn.cat(per_group, 0)
+
+
 @formula("Conv2d")
 def _conv2d(ctx, g, ins):
     """The input gradient is the transposed convolution of g with the weight; the weight
-    gradient the convolution of the input with g, batch and channels swapped (stride and
-    dilation trade places), per group."""
-    import fastnn
+    gradient _conv_weight_grad's."""
     from fastnn.nn import functional as F
     x, weight, bias = ins[:3]
     n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = ctx.shape
@@ -324,17 +339,118 @@ def _conv2d(ctx, g, ins):
                  w + 2 * pw - dw * (kw - 1) - 1 - (ow - 1) * sw)
         gx = F.conv_transpose2d(g, w_val, None, (sh, sw), (ph, pw), extra, groups, (dh, dw))
     if weight is not None:
-        per_group = []
-        cg, og = c // groups, oc // groups
-        for k in range(groups):
-            xs = x_val[:, k * cg:(k + 1) * cg].transpose(0, 1)
-            gs = g[:, k * og:(k + 1) * og].transpose(0, 1)
-            full = F.conv2d(xs, gs, None, (dh, dw), (ph, pw), (sh, sw))
-            per_group.append(full[:, :, :kh, :kw].transpose(0, 1))
-        gw = per_group[0] if groups == 1 else fastnn.cat(per_group, 0)
+        gw = _conv_weight_grad(x_val, g, (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups)
     if bias is not None:
         gb = g.sum((0, 2, 3))
     return gx, gw, gb, None, None
+
+
+@formula("ConvTranspose2d")
+def _conv_transpose2d(ctx, g, ins):
+    """A transposed convolution is the adjoint of the convolution ctx.shape describes (its
+    input is this op's output): the input gradient is that convolution of g, the weight
+    gradient its weight gradient with g as the input and x as the output gradient."""
+    from fastnn.nn import functional as F
+    x, weight, bias = ins[:3]
+    shape = ctx.shape
+    kh, kw, sh, sw, ph, pw, dh, dw, groups = shape[7:16]
+    x_val = x if x is not None else _constant(ctx.saved_tensors[0])
+    w_val = weight if weight is not None else _constant(ctx.saved_tensors[1])
+    gx = F.conv2d(g, w_val, None, (sh, sw), (ph, pw), (dh, dw), groups) if x is not None \
+        else None
+    gw = (_conv_weight_grad(g, x_val, (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups)
+          if weight is not None else None)
+    gb = g.sum((0, 2, 3)) if bias is not None else None
+    return gx, gw, gb, None
+
+
+@formula("MaxPool2d")
+def _max_pool2d(ctx, g, ins):
+    """g sent back to the window maxima: recorded as an accumulating index_put at the argmax
+    positions (recomputed as int64 indices; the kernel may keep one-byte window codes)."""
+    from fastnn.nn import functional as F
+    from fastnn.ops.torch_spellings import IndexPutAccumulate
+    x = ins[0]
+    n, c, h, w = ctx.in_shape
+    _, _, _, _, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw = ctx.shape[:15]
+    with _no_grad():
+        _, indices = F.max_pool2d(x.detach(), (kh, kw), (sh, sw), (ph, pw), (dh, dw),
+                                  return_indices=True)
+    flat = indices._data.reshape(n, c, -1)
+    grids = (np.arange(n)[:, None, None], np.arange(c)[None, :, None], flat)
+    zeros = Tensor._wrap(np.zeros((n, c, h * w), dtype=g._data.dtype))
+    return (IndexPutAccumulate.apply(zeros, grids, g.reshape(n, c, -1)).reshape(n, c, h, w),
+            None, None)
+
+
+def _no_grad():
+    from fastnn.autograd.grad_mode import no_grad
+    return no_grad()
+
+
+class AvgPoolAdjoint(Function):
+    """g -> avg_pool2d's input gradient, as a recorded op (a fixed linear map; its own
+    gradient is avg_pool2d itself)."""
+    backward_name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, meta):
+        from fastnn import backend
+        shape, count_include_pad, in_shape = meta
+        gx = np.zeros(in_shape, dtype=np.float32)
+        if g.size:
+            backend.avgpool2d_backward(np.ascontiguousarray(g, dtype=np.float32), gx, shape,
+                                       count_include_pad)
+        ctx.meta = meta
+        return gx
+
+    @staticmethod
+    def backward(ctx, gg):
+        from fastnn import backend
+        shape, count_include_pad, in_shape = ctx.meta
+        n, c, _, _, _, oh, ow = shape[:7]
+        y = np.zeros((n, c, oh, ow), dtype=np.float32)
+        if y.size:
+            backend.avgpool2d_forward(np.ascontiguousarray(gg, dtype=np.float32), y, shape,
+                                      count_include_pad)
+        return y, None
+
+
+@formula("AvgPool2d")
+def _avg_pool2d(ctx, g, ins):
+    return (AvgPoolAdjoint.apply(g, ctx.meta), None, None)
+
+
+@formula("AvgPoolAdjoint")
+def _avg_pool_adjoint(ctx, g, ins):
+    from fastnn.ops.pool import AvgPool2d
+    shape, count_include_pad, _ = ctx.meta
+    return (AvgPool2d.apply(g, shape, count_include_pad), None)
+
+
+def _batch_norm_composite(x, weight, bias, eps, training, mean, var):
+    """BatchNorm from recorded ops: batch statistics in training, the fixed ones otherwise."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if training:
+        centred = x - x.mean(axes, keepdim=True)
+        out = centred * ((centred * centred).mean(axes, keepdim=True) + eps).rsqrt()
+    else:
+        out = (x - _constant(mean.astype(x._data.dtype).reshape(shape))) * \
+            _constant((1.0 / np.sqrt(var + eps)).astype(x._data.dtype).reshape(shape))
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+@formula("BatchNorm")
+def _batch_norm(ctx, g, ins):
+    mean, var, eps, training = ctx.meta
+    grads = _vjp_of(lambda x, w, b: _batch_norm_composite(x, w, b, eps, training, mean, var),
+                    list(ins[:3]), g)
+    return grads + (None, None, None)
 
 
 @formula("Dropout")
