@@ -30,7 +30,6 @@ class Inv(Function):
         try:
             out = np.linalg.inv(a)
         except np.linalg.LinAlgError:
-            from fastnn.linalg.extras import LinAlgError
             raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion "
                                "could not be completed because the input matrix is singular.")
         ctx.save_for_backward(out)
