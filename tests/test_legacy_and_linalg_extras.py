@@ -153,3 +153,14 @@ def test_module_paths_programs_import_from():
     assert fastnn.cuda.memory_allocated() == 0
     with pytest.raises(AssertionError, match="not compiled with CUDA"):
         fastnn.cuda.set_device(0)
+
+
+def test_pinned_memory_as_a_build_without_accelerators_answers():
+    from fastnn.utils.data import DataLoader, TensorDataset
+    assert not fastnn.ones(2).is_pinned()
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
+        fastnn.ones(2).pin_memory()
+    loader = DataLoader(TensorDataset(fastnn.arange(4.0)), batch_size=2, pin_memory=True)
+    with pytest.warns(UserWarning, match="no accelerator is found"):
+        batches = list(loader)
+    assert len(batches) == 2

@@ -601,3 +601,10 @@ def install(namespace):
         if hasattr(Tensor, f"{name}_") and f"{name}_" not in namespace:
             namespace[f"{name}_"] = getattr(Tensor, f"{name}_")
     Tensor.is_inference = lambda self: False  # fastnn's inference_mode makes normal tensors
+    Tensor.is_pinned = lambda self, device=None: False
+    Tensor.pin_memory = _pin_memory
+
+
+def _pin_memory(self, device=None):
+    """Page-locked memory is for copies to an accelerator; without one, torch refuses."""
+    raise RuntimeError("Cannot access accelerator device when none is available.")

@@ -365,8 +365,16 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn or (default_collate if batch_size is not None or
                                          batch_sampler is not None else (lambda x: x))
+        self.pin_memory = pin_memory
 
     def __iter__(self):
+        if self.pin_memory:  # torch's warning when there is no device to pin memory for
+            import warnings
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", UserWarning, stacklevel=2)
+        return self._batches()
+
+    def _batches(self):
         if isinstance(self.dataset, IterableDataset):
             yield from self._iterable()
             return
