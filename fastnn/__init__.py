@@ -103,9 +103,7 @@ concat = concatenate = cat
 swapaxes = swapdims = transpose
 
 
-def minimum(a, b):
-    """Elementwise min(a, b) (the gradient splits on ties, as torch.minimum)."""
-    return neg(maximum(neg(a), neg(b)))
+from fastnn.ops.elementwise import minimum  # noqa: E402,F401  (ties split, as torch's)
 
 
 def numel(x):

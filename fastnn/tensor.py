@@ -632,6 +632,8 @@ class Tensor:
         return arithmetic.pow(self, exponent)
 
     def square(self):
+        if self._data.dtype == np.bool_:  # torch: pow(bool, 2) is int64
+            return arithmetic.mul(self.long(), self.long())
         return arithmetic.mul(self, self)
 
     def reciprocal(self):

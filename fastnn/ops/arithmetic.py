@@ -106,7 +106,8 @@ class PowTensor(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = np.asarray(np.power(a, b))
+        out = _integer_power(a, b) if np.asarray(a).dtype.kind in "iu" and \
+            np.asarray(b).dtype.kind in "iu" else np.asarray(np.power(a, b))
         ctx.save_for_backward(a, b, out)
         ctx.shapes = (np.shape(a), np.shape(b))
         return out
@@ -124,6 +125,19 @@ class PowTensor(Function):
                 gb = unbroadcast(np.asarray(g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)),
                                                                0), dtype=g.dtype), ctx.shapes[1])
         return ga, gb
+
+
+def _integer_power(a, b):
+    """Integer a ** b elementwise as torch computes it: a negative exponent gives 1 for a
+    base of 1, +-1 for -1 and 0 otherwise (NumPy refuses negative integer powers)."""
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    negative = b < 0
+    out = np.power(a, np.where(negative, 0, b))
+    if negative.any():
+        odd = (b % 2) != 0
+        small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+        out = np.where(negative, small, out)
+    return np.asarray(out)
 
 
 class Remainder(Function):

@@ -3,7 +3,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import check_broadcast, floating, operand, unbroadcast
+from fastnn.ops.broadcast import check_broadcast, floating, operand, promote, unbroadcast
 from fastnn.ops.select import select
 
 
@@ -106,10 +106,38 @@ def abs(x):
     return Abs.apply(x)
 
 
-def maximum(a, b):
+class Minimum(Function):
+    """Elementwise min(a, b); on ties each side gets half the gradient, as torch.minimum."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        share_a = (a < b) + np.float32(0.5) * (a == b)
+        ga = unbroadcast((g * share_a).astype(g.dtype), np.shape(a)) if need_a else None
+        gb = unbroadcast((g * (1 - share_a)).astype(g.dtype), np.shape(b)) if need_b else None
+        return ga, gb
+
+
+def _pair(a, b):
+    """Two operands broadcast-checked and in torch's result dtype (float32 with int64 stays
+    float32, where NumPy would give float64)."""
     a, b = operand(a), operand(b)
     check_broadcast(np.shape(getattr(a, "_data", a)), np.shape(getattr(b, "_data", b)))
-    return Maximum.apply(a, b)
+    return promote(a, b)
+
+
+def maximum(a, b):
+    return Maximum.apply(*_pair(a, b))
+
+
+def minimum(a, b):
+    return Minimum.apply(*_pair(a, b))
 
 
 class Sqrt(Function):
@@ -264,9 +292,13 @@ def where(condition, input, other):
     shapes = [np.shape(getattr(x, "_data", x)) for x in (cond, input, other)]
     # torch's order: the condition with input, then that with other
     check_broadcast(check_broadcast(shapes[0], shapes[1]), shapes[2])
+    if isinstance(input, Tensor) or isinstance(other, Tensor):
+        input, other = promote(input, other)  # torch's result dtype, not NumPy's
     return Where.apply(cond.astype(bool), input, other)
 
 
 def sign(x):
     from fastnn.tensor import Tensor
+    if x._data.dtype == np.bool_:  # torch: a bool tensor is its own sign
+        return Tensor._wrap(x._data.copy())
     return Tensor._wrap(np.sign(x._data))

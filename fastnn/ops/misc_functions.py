@@ -28,7 +28,9 @@ def hypot(input, other):
 def copysign(input, other):
     """|input| with other's sign (the sign bit, so -0.0 counts as negative). other gets a zero
     gradient, as torch's: other masked to zeros takes part in the sum."""
+    from fastnn.ops.broadcast import floating
     from fastnn.ops.logical import masked_fill
+    input = floating(input)  # integers and bools give float32, as torch's
     other = _t(other, input)
     sign = np.where(np.signbit(other._data), -1.0, 1.0).astype(input._data.dtype)
     zero = masked_fill(other, Tensor._wrap(np.ones(other._data.shape, bool)), 0)

@@ -10,8 +10,16 @@ from fastnn.ops.manipulation import _dim as _checked_dim
 
 
 def fmod(input, other):
-    """The remainder with the sign of the dividend (C's fmod): input - other * trunc(q)."""
-    return input - rounding.trunc(input / other) * other
+    """The remainder with the sign of the dividend (C's fmod): input - other * trunc(q); on
+    integers, integer C fmod (torch keeps the integer dtype)."""
+    from fastnn.ops.broadcast import operand, promote
+    from fastnn.tensor import Tensor
+    a, b = promote(operand(input), operand(other))
+    if all(np.asarray(getattr(v, "_data", v)).dtype.kind in "iub" for v in (a, b)):
+        if np.any(np.asarray(getattr(b, "_data", b)) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return Tensor._wrap(np.asarray(np.fmod(getattr(a, "_data", a), getattr(b, "_data", b))))
+    return a - rounding.trunc(a / b) * b
 
 
 def frac(input):
@@ -27,6 +35,8 @@ def clamp_max(input, max):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    if input._data.dtype.kind in "iub":  # no NaN or infinity to replace
+        return input.clone()
     info = np.finfo(input._data.dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf

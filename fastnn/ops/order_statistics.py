@@ -95,6 +95,8 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     from fastnn.ops.elementwise import where
+    if input._data.dtype.kind in "iub":  # no NaN: an integer sum (int64, as torch's)
+        return input.sum() if dim is None else input.sum(dim, keepdim=keepdim)
     cleaned = where(np.isnan(input._data), 0.0, input)
     return cleaned.sum() if dim is None else cleaned.sum(dim, keepdim=keepdim)
 

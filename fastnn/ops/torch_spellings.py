@@ -69,6 +69,44 @@ def arctanh(input):
     return atanh(input)
 
 
+# --- integer and floating-point helpers NumPy has under the same names ----------------------
+def _elementwise_numpy(name, numpy_fn, integers_only=False):
+    def op(input, other=None):
+        from fastnn.ops.broadcast import operand, promote
+        if other is None:
+            return Tensor._wrap(np.asarray(numpy_fn(input._data)))
+        a, b = promote(operand(input), operand(other))
+        a, b = (getattr(v, "_data", v) for v in (a, b))
+        if integers_only and (np.asarray(a).dtype.kind not in "iub" or
+                              np.asarray(b).dtype.kind not in "iub"):
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+        return Tensor._wrap(np.asarray(numpy_fn(a, b)))
+    op.__name__ = name
+    op.__doc__ = f"torch.{name} (NumPy's {numpy_fn.__name__}; no gradient)."
+    return op
+
+
+gcd = _elementwise_numpy("gcd", np.gcd, integers_only=True)
+lcm = _elementwise_numpy("lcm", np.lcm, integers_only=True)
+nextafter = _elementwise_numpy("nextafter", np.nextafter)
+
+
+def i0(input):
+    """The modified Bessel function of the first kind, order 0 (NumPy's i0; no gradient)."""
+    from fastnn.ops.broadcast import floating
+    x = floating(input)
+    return Tensor._wrap(np.i0(x._data).astype(x._data.dtype))
+
+
+def angle(input):
+    """The argument of a real number: 0 for x >= 0, pi for x < 0 (NaN stays NaN)."""
+    from fastnn.ops.broadcast import floating
+    x = floating(input)
+    data = x._data
+    return Tensor._wrap(np.where(np.isnan(data), data,
+                                 np.where(data < 0, np.pi, 0.0)).astype(data.dtype))
+
+
 # --- index_put, index_copy, masked_scatter -------------------------------------------------
 class IndexPutAccumulate(Function):
     backward_name = "IndexPutBackward0"
@@ -559,7 +597,7 @@ def set_flush_denormal(mode):
 
 _MODULE_LEVEL = [
     "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "index_put",
-    "index_copy", "masked_scatter", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "index_copy", "masked_scatter", "gcd", "lcm", "nextafter", "i0", "angle", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "dropout", "dropout_", "alpha_dropout", "feature_alpha_dropout", "embedding", "layer_norm",
     "group_norm", "batch_norm", "instance_norm", "rms_norm", "pixel_shuffle", "pixel_unshuffle",
@@ -576,7 +614,8 @@ _MODULE_LEVEL = [
     "is_warn_always_enabled", "get_default_device", "set_default_device",
     "get_num_interop_threads", "set_num_interop_threads", "set_flush_denormal"]
 
-_METHODS = ["asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "index_put",
+_METHODS = ["asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "gcd", "lcm",
+            "nextafter", "i0", "angle", "index_put",
             "index_copy", "masked_scatter", "is_nonzero", "is_same_size", "is_conj", "is_neg",
             "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_signed", "is_complex",
             "prelu", "hardshrink"]
