@@ -604,6 +604,24 @@ class Tensor:
     def __invert__(self):
         return logical.invert(self)
 
+    def __lshift__(self, other):
+        return logical.bitwise("left_shift", self, other)
+
+    def __rlshift__(self, other):
+        return logical.bitwise("left_shift", other, self)
+
+    def __rshift__(self, other):
+        return logical.bitwise("right_shift", self, other)
+
+    def __rrshift__(self, other):
+        return logical.bitwise("right_shift", other, self)
+
+    def bitwise_left_shift(self, other):
+        return logical.bitwise("left_shift", self, other)
+
+    def bitwise_right_shift(self, other):
+        return logical.bitwise("right_shift", self, other)
+
     def add(self, other, alpha=1):
         return arithmetic.add(self, other, alpha=alpha)
 
@@ -1025,8 +1043,8 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False, axis=None):
         return reductions.argmin(self, dim if axis is None else axis, keepdim)
 
-    def cumsum(self, dim=None, axis=None):
-        return reductions.cumsum(self, dim, axis)
+    def cumsum(self, dim=None, axis=None, *, dtype=None):
+        return reductions.cumsum(self, dim, axis, dtype=dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False):
         return reductions.norm(self, p, dim, keepdim)

@@ -57,3 +57,15 @@ def test_without_torch_the_rules_hold():
     x = fastnn.tensor([1.0, 2.0], requires_grad=True)
     fastnn.minimum(x, fastnn.tensor([2.0, 2.0])).sum().backward()
     assert x.grad.tolist() == [1.0, 0.5]  # ties split, as torch.minimum
+
+
+def test_shifts_one_argument_where_cumsum_dtype_and_integer_rpow():
+    assert (fastnn.tensor([True, False]) << 1).tolist() == [2, 0]
+    assert (fastnn.tensor([1, -4]) >> 1).tolist() == [0, -2]
+    assert (1 << fastnn.tensor([1, 2])).tolist() == [2, 4]
+    assert fastnn.bitwise_left_shift(fastnn.tensor([1, 2]), fastnn.tensor([1, 2])).tolist() == [2, 8]
+    rows, cols = fastnn.where(fastnn.tensor([[True, False], [False, True]]))
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+    summed = fastnn.tensor([1, 2]).cumsum(0, dtype=fastnn.float32)
+    assert summed.dtype == fastnn.float32 and summed.tolist() == [1.0, 3.0]
+    assert (2 ** fastnn.tensor([-1, 2, 0])).tolist() == [0, 4, 1]

@@ -193,7 +193,8 @@ class RpowNumber(Function):
 
     @staticmethod
     def forward(ctx, x, number):
-        out = np.asarray(np.power(np.asarray(number, dtype=x.dtype), x))
+        base = np.asarray(number, dtype=x.dtype)
+        out = _integer_power(base, x) if x.dtype.kind in "iu" else np.asarray(np.power(base, x))
         ctx.save_for_backward(out)
         ctx.number = number
         return out

@@ -285,8 +285,19 @@ def clamp(x, min=None, max=None):
     return Clamp.apply(x, min, max)
 
 
-def where(condition, input, other):
+_MISSING = object()
+
+
+def where(condition, input=_MISSING, other=_MISSING):
+    """torch.where(condition, input, other); torch.where(condition) is nonzero(as_tuple)."""
     from fastnn.tensor import Tensor
+    if input is _MISSING and other is _MISSING:
+        from fastnn.ops.manipulation import nonzero
+        return nonzero(condition if isinstance(condition, Tensor) else
+                       Tensor._wrap(np.asarray(condition)), as_tuple=True)
+    if input is _MISSING or other is _MISSING:
+        raise TypeError("where() missing 1 required positional argument: "
+                        f"'{'input' if input is _MISSING else 'other'}'")
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     input, other = operand(input), operand(other)
     shapes = [np.shape(getattr(x, "_data", x)) for x in (cond, input, other)]

@@ -9,7 +9,8 @@ from fastnn.tensor import Tensor
 
 _COMPARE = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
             "gt": np.greater, "ge": np.greater_equal}
-_BITWISE = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+_BITWISE = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
+            "left_shift": np.left_shift, "right_shift": np.right_shift}
 
 
 def _raw(value):
@@ -26,6 +27,9 @@ def compare(op, a, b):
 def bitwise(op, a, b):
     a, b = promote(operand(a), operand(b))
     x, y = _raw(a), _raw(b)
+    if op.endswith("shift"):  # shifts of bools are shifts of 0/1 integers (int64, as torch)
+        x, y = (np.asarray(v).astype(np.int64) if np.asarray(v).dtype == np.bool_ else v
+                for v in (x, y))
     if np.asarray(x).dtype.kind == "f" or np.asarray(y).dtype.kind == "f":
         raise RuntimeError(f'"bitwise_{op}_cpu" not implemented for \'Float\'')
     return Tensor._wrap(np.asarray(_BITWISE[op](x, y)))

@@ -252,10 +252,12 @@ def min(x, dim=None, keepdim=False):
                                                .astype(np.int64)))
 
 
-def cumsum(x, dim=None, axis=None):
+def cumsum(x, dim=None, axis=None, *, dtype=None):
     d = axis if dim is None else dim
     if d is None:
         raise TypeError("cumsum() missing required argument 'dim'")
+    if dtype is not None:  # torch casts the input first
+        x = x.to(dtype)
     return CumSum.apply(x, _checked_dim(d, x.ndim))
 
 

@@ -87,6 +87,16 @@ def _elementwise_numpy(name, numpy_fn, integers_only=False):
 
 
 gcd = _elementwise_numpy("gcd", np.gcd, integers_only=True)
+
+
+def bitwise_left_shift(input, other):
+    from fastnn.ops.logical import bitwise
+    return bitwise("left_shift", input, other)
+
+
+def bitwise_right_shift(input, other):
+    from fastnn.ops.logical import bitwise
+    return bitwise("right_shift", input, other)
 lcm = _elementwise_numpy("lcm", np.lcm, integers_only=True)
 nextafter = _elementwise_numpy("nextafter", np.nextafter)
 
@@ -597,7 +607,8 @@ def set_flush_denormal(mode):
 
 _MODULE_LEVEL = [
     "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "index_put",
-    "index_copy", "masked_scatter", "gcd", "lcm", "nextafter", "i0", "angle", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "index_copy", "masked_scatter", "gcd", "lcm", "nextafter", "i0", "angle",
+    "bitwise_left_shift", "bitwise_right_shift", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "dropout", "dropout_", "alpha_dropout", "feature_alpha_dropout", "embedding", "layer_norm",
     "group_norm", "batch_norm", "instance_norm", "rms_norm", "pixel_shuffle", "pixel_unshuffle",
