@@ -284,13 +284,18 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if len(set(sizes)) != 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                              f"dimension, got sizes {sizes} for the mapped dimension")
+        from fastnn import random
         state = fastnn.get_rng_state() if randomness == "same" else None
         results = []
-        for i in range(sizes[0]):
-            if state is not None:
-                fastnn.set_rng_state(state)  # every example draws the same numbers
-            sliced = [x.select(d, i) if d is not None else x for x, d in zip(leaves, dims)]
-            results.append(func(*_unflatten(sliced, spec), **kwargs))
+        random.vmap_mode.error += randomness == "error"  # torch's default: random ops refuse
+        try:
+            for i in range(sizes[0]):
+                if state is not None:
+                    fastnn.set_rng_state(state)  # every example draws the same numbers
+                sliced = [x.select(d, i) if d is not None else x for x, d in zip(leaves, dims)]
+                results.append(func(*_unflatten(sliced, spec), **kwargs))
+        finally:
+            random.vmap_mode.error -= randomness == "error"
         return _stack_outputs(results, out_dims)
     return wrapper
 

@@ -1,6 +1,7 @@
 """One seeded generator for every random op (randn, init, dropout, shuffling), as
 torch.manual_seed seeds torch's default generator."""
 import json
+import threading
 
 import numpy as np
 
@@ -63,8 +64,20 @@ class Generator:
         return self
 
 
+class _VmapMode(threading.local):
+    error = 0  # > 0 inside torch.func.vmap(randomness="error") on this thread
+
+
+vmap_mode = _VmapMode()
+
+
 def rng(generator=None):
-    """The NumPy generator behind `generator=` (None: fastnn's default one)."""
+    """The NumPy generator behind `generator=` (None: fastnn's default one); inside
+    vmap(randomness="error") random ops refuse, as torch's."""
+    if vmap_mode.error:
+        raise RuntimeError("vmap: called random operation while in randomness error mode. "
+                           "Please either use the 'same' or 'different' randomness flags on "
+                           "vmap or perform the randomness operation out of vmap")
     return _generator if generator is None else generator.numpy_generator
 
 

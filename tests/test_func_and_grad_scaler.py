@@ -193,3 +193,13 @@ def test_jacrev_over_a_parameter_dict_as_in_the_ntk_tutorial():
     by_params, by_input = jacrev(single, argnums=(0, 1))(params, x[0])
     assert isinstance(by_params, dict)
     np.testing.assert_allclose(by_input.numpy(), net.weight.detach().numpy())
+
+
+def test_vmap_refuses_random_ops_by_default_as_torch():
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        vmap(lambda r: r + fastnn.randn(2))(fastnn.ones(3, 2))
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        vmap(lambda r: fastnn.nn.functional.dropout(r, 0.5))(fastnn.ones(3, 2))
+    assert vmap(lambda r: r + fastnn.randn(2), randomness="different")(fastnn.ones(3, 2)).shape \
+        == (3, 2)
+    fastnn.randn(2)  # outside vmap again

@@ -47,7 +47,7 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        keep = random.generator().random(x.shape, dtype=np.float32) >= np.float32(p)
+        keep = random.rng().random(x.shape, dtype=np.float32) >= np.float32(p)
         scale = np.float32(1.0 / (1.0 - p))
         ctx.mask = keep * scale  # float32 mask with the scale folded in
         return x * ctx.mask

@@ -239,7 +239,7 @@ def copy(t, src):
 
 
 def fill_random(t, kind, a, b, generator):
-    rng = random.generator() if generator is None else generator.numpy_generator
+    rng = random.rng(generator)
     if kind == "normal":
         values = rng.normal(a, b, t._data.shape)
     else:

@@ -10,7 +10,7 @@ from fastnn.tensor import Tensor
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     if training:
-        slope = random.generator().uniform(lower, upper, tuple(input.shape))
+        slope = random.rng().uniform(lower, upper, tuple(input.shape))
         slope = Tensor._wrap(slope.astype(input._data.dtype))
     else:
         slope = (lower + upper) / 2
