@@ -233,11 +233,11 @@ def _cumsum(ctx, g, ins):
     return (g.flip(d).cumsum(d).flip(d), None)
 
 
-@formula("Maximum")
+@formula("Maximum", "Minimum")
 def _maximum(ctx, g, ins):
     a, b = ins
     av, bv = ctx.saved_tensors
-    share = ((av > bv) + 0.5 * (av == bv)).astype(g._data.dtype)
+    share = (ctx.wins(av, bv) + 0.5 * (av == bv)).astype(g._data.dtype)
     return (_sum_to(g * _constant(share), np.shape(av)) if a is not None else None,
             _sum_to(g * _constant(1 - share), np.shape(bv)) if b is not None else None)
 

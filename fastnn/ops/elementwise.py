@@ -73,21 +73,31 @@ class Abs(Function):
 
 
 class Maximum(Function):
-    """Elementwise max(a, b); on ties each side gets half the gradient, as torch.maximum."""
+    """Elementwise max(a, b); on ties each side gets half the gradient, as torch.maximum.
+    Minimum is the same op with the comparison reversed."""
 
-    @staticmethod
-    def forward(ctx, a, b):
+    pick = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)  # where a alone is chosen
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        ctx.wins = cls.wins
+        return cls.pick(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        share_a = (a > b) + np.float32(0.5) * (a == b)
+        share_a = ctx.wins(a, b) + np.float32(0.5) * (a == b)
         ga = unbroadcast((g * share_a).astype(g.dtype), np.shape(a)) if need_a else None
         gb = unbroadcast((g * (1 - share_a)).astype(g.dtype), np.shape(b)) if need_b else None
         return ga, gb
+
+
+class Minimum(Maximum):
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
 
 
 def relu(x):
@@ -104,24 +114,6 @@ def log(x):
 
 def abs(x):
     return Abs.apply(x)
-
-
-class Minimum(Function):
-    """Elementwise min(a, b); on ties each side gets half the gradient, as torch.minimum."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        share_a = (a < b) + np.float32(0.5) * (a == b)
-        ga = unbroadcast((g * share_a).astype(g.dtype), np.shape(a)) if need_a else None
-        gb = unbroadcast((g * (1 - share_a)).astype(g.dtype), np.shape(b)) if need_b else None
-        return ga, gb
 
 
 def _pair(a, b):
