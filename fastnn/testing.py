@@ -231,7 +231,7 @@ def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=
                   "removed in a future release. Please use `torch.testing.assert_close()` "
                   "instead.", FutureWarning, stacklevel=2)
     if not isinstance(actual, Tensor):
-        actual = Tensor(actual) if not isinstance(actual, (int, float)) else _tensor(actual)
+        actual = _tensor(actual)
     if not isinstance(expected, Tensor):
         expected = _tensor(expected, like=actual)
     if rtol is None and atol is None:

@@ -84,20 +84,8 @@ class _Bridge(_Op):
 
     @staticmethod
     def backward(ctx, grad):
-        grads, at, single = [], 0, len(ctx.slots) == 1
-        for slot in ctx.slots:
-            if slot is None:  # not a tensor: torch passes None
-                grads.append(None)
-                continue
-            shape, dtype, live = slot
-            if not live:  # a non-differentiable tensor output: zeros, as torch materialises
-                grads.append(Tensor._wrap(np.zeros(shape, dtype)) if ctx.user_ctx.materialize_grads
-                             else None)
-                continue
-            size = int(np.prod(shape, dtype=np.int64))
-            piece = grad if single else grad[at:at + size].reshape(shape)
-            at += size
-            grads.append(Tensor._wrap(np.ascontiguousarray(piece.astype(dtype, copy=False))))
+        grads = output_gradients(ctx, grad, lambda piece, dtype: Tensor._wrap(
+            np.ascontiguousarray(piece.astype(dtype, copy=False))))
         user_ctx = ctx.user_ctx
         user_ctx.needs_input_grad = ctx.needs_input_grad
         with grad_mode.no_grad():
@@ -118,6 +106,28 @@ class _Bridge(_Op):
                                 f"{type(r).__name__} at index {i}; expected a Tensor or None")
             out.append(_fit(r._data, ctx.input_shapes[i], ctx.input_dtypes[i], name, i))
         return tuple(out)
+
+
+def output_gradients(ctx, grad, as_tensor):
+    """The user's grad_outputs, one per forward output, cut from the node's packed gradient:
+    None for a non-tensor output, zeros (or None) for a non-differentiable one, and
+    as_tensor(slice, dtype) for the rest. The plain pass gives arrays, create_graph's
+    recorded pass (autograd/formulas_nn.py) tensors."""
+    grads, at, single = [], 0, len(ctx.slots) == 1
+    for slot in ctx.slots:
+        if slot is None:  # not a tensor: torch passes None
+            grads.append(None)
+            continue
+        shape, dtype, live = slot
+        if not live:  # a non-differentiable tensor output: zeros, as torch materialises
+            grads.append(Tensor._wrap(np.zeros(shape, dtype)) if ctx.user_ctx.materialize_grads
+                         else None)
+            continue
+        size = int(np.prod(shape, dtype=np.int64))
+        piece = grad if single else grad[at:at + size].reshape(shape)
+        at += size
+        grads.append(as_tensor(piece, dtype))
+    return grads
 
 
 class _Take(_Op):

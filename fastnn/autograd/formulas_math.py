@@ -226,7 +226,7 @@ def _clone(ctx, g, ins):
 
 @formula("GetItem", "Select", "Slice")
 def _getitem(ctx, g, ins):
-    from fastnn.ops.torch_spellings import IndexPutAccumulate
+    from fastnn.ops.indexing_ops import IndexPutAccumulate
     shape, index = ctx.meta
     zeros = Tensor._wrap(np.zeros(shape, dtype=g._data.dtype))
     return (IndexPutAccumulate.apply(zeros, index, g), None)

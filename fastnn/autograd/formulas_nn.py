@@ -87,7 +87,7 @@ def _max_pool2d(ctx, g, ins):
     """g sent back to the window maxima: recorded as an accumulating index_put at the argmax
     positions (recomputed as int64 indices; the kernel may keep one-byte window codes)."""
     from fastnn.nn import functional as F
-    from fastnn.ops.torch_spellings import IndexPutAccumulate
+    from fastnn.ops.indexing_ops import IndexPutAccumulate
     x = ins[0]
     n, c, h, w = ctx.in_shape
     _, _, _, _, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw = ctx.shape[:15]
@@ -244,7 +244,7 @@ def _maximum(ctx, g, ins):
 
 @formula("Gather")
 def _gather(ctx, g, ins):
-    from fastnn.ops.torch_spellings import IndexPutAccumulate
+    from fastnn.ops.indexing_ops import IndexPutAccumulate
     shape, grids = ctx.meta
     zeros = Tensor._wrap(np.zeros(shape, dtype=g._data.dtype))
     return (IndexPutAccumulate.apply(zeros, grids, g), None, None)
@@ -289,19 +289,8 @@ def _copy_slices(ctx, g, ins):
 def _user_function(ctx, g, ins):
     """A user's autograd.Function: its backward is written in tensor ops, so running it with
     grad mode on (and tensor gradients that carry their graph) records it."""
-    grads, at, single = [], 0, len(ctx.slots) == 1
-    for slot in ctx.slots:
-        if slot is None:
-            grads.append(None)
-            continue
-        shape, dtype, live = slot
-        if not live:
-            grads.append(Tensor._wrap(np.zeros(shape, dtype)) if ctx.user_ctx.materialize_grads
-                         else None)
-            continue
-        size = int(np.prod(shape, dtype=np.int64))
-        grads.append(g if single else g[at:at + size].reshape(shape))
-        at += size
+    from fastnn.autograd.custom_function import output_gradients
+    grads = output_gradients(ctx, g, lambda piece, dtype: piece)
     user_ctx = ctx.user_ctx
     user_ctx.needs_input_grad = ctx.needs_input_grad
     result = ctx.user.backward(user_ctx, *grads)

@@ -129,8 +129,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     (shaped input.shape + input.shape, per pair of inputs for a tuple)."""
     _, in_tuple = _as_tuple(inputs)
 
-    def gradient(*xs):
-        _scalar_output(func, xs, "hessian")
+    def gradient(*xs):  # (the inner jacobian's function checks the output is a scalar)
         return jacobian(lambda *ys: _scalar_output(func, ys, "hessian"),
                         xs if in_tuple else xs[0], create_graph=True)
     return jacobian(gradient, inputs, create_graph=create_graph)

@@ -55,9 +55,7 @@ def _node_gradients(node, g):
                                   f"differentiated again)")
     node.check_versions()
     ins = _inputs(node)
-    grads = rule(node.ctx, g, [x if (x is not None and x.requires_grad) else
-                               (None if x is None else x.detach())
-                               for x in ins])
+    grads = rule(node.ctx, g, ins)
     # an input that does not require grad gets no gradient, as in the ordinary pass
     return [None if (x is None or not x.requires_grad) else pg for x, pg in zip(ins, grads)]
 

@@ -57,18 +57,17 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         ctx.shapes = (np.shape(a), np.shape(b))
-        with np.errstate(divide="ignore", invalid="ignore"):  # torch: inf and nan, silently
-            return np.asarray(np.true_divide(a, b))
+        # x/0 is inf or nan without a warning, as torch: Function.apply silences NumPy
+        return np.asarray(np.true_divide(a, b))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (unbroadcast(np.asarray(g / b, dtype=g.dtype), ctx.shapes[0])
-                    if need_a else None,
-                    unbroadcast(np.asarray(-g * a / (b * b), dtype=g.dtype), ctx.shapes[1])
-                    if need_b else None)
+        return (unbroadcast(np.asarray(g / b, dtype=g.dtype), ctx.shapes[0])
+                if need_a else None,
+                unbroadcast(np.asarray(-g * a / (b * b), dtype=g.dtype), ctx.shapes[1])
+                if need_b else None)
 
 
 class Neg(Function):
@@ -117,13 +116,12 @@ class PowTensor(Function):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if need_a:
-                ga = unbroadcast(np.asarray(g * b * np.power(a, b - 1), dtype=g.dtype),
-                                 ctx.shapes[0])
-            if need_b:
-                gb = unbroadcast(np.asarray(g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)),
-                                                               0), dtype=g.dtype), ctx.shapes[1])
+        if need_a:
+            ga = unbroadcast(np.asarray(g * b * np.power(a, b - 1), dtype=g.dtype),
+                             ctx.shapes[0])
+        if need_b:
+            gb = unbroadcast(np.asarray(g * out * np.where(a > 0, np.log(np.where(a > 0, a, 1)),
+                                                           0), dtype=g.dtype), ctx.shapes[1])
         return ga, gb
 
 

@@ -1,11 +1,12 @@
-"""Index-driven ops: scatter_add and index_add (out of place with gradients; the in-place forms
-are their results copied in), index_fill, take_along_dim, tensor_split, rot90, and the index
-builders cartesian_prod, combinations, triu_indices, tril_indices; with column_stack, dstack
-and atleast_1d/2d/3d."""
+"""Index-driven ops: scatter_add, index_add, index_put (accumulating or not), index_copy and
+masked_scatter (out of place with gradients; the in-place forms are their results copied in),
+index_fill, take_along_dim, tensor_split, rot90, and the index builders cartesian_prod,
+combinations, triu_indices, tril_indices; with column_stack, dstack and atleast_1d/2d/3d."""
 import itertools
 
 import numpy as np
 
+from fastnn import dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops.manipulation import _dim, _index_array
 from fastnn.ops.shape import cat, stack
@@ -234,3 +235,72 @@ def unravel_index(indices, shape):
     total = int(np.prod(shape, dtype=np.int64))
     flat = np.mod(array.astype(np.int64), total) if total else array.astype(np.int64)
     return tuple(Tensor._wrap(np.ascontiguousarray(c)) for c in np.unravel_index(flat, shape))
+
+
+class IndexPutAccumulate(Function):
+    backward_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, x, indices, values):
+        out = np.array(x, copy=True)
+        np.add.at(out, indices, np.broadcast_to(values, out[indices].shape))
+        ctx.meta = (indices, np.shape(values))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from fastnn.ops.broadcast import unbroadcast
+        indices, shape = ctx.meta
+        return g, None, unbroadcast(g[indices], shape)
+
+
+def _index_tuple(indices):
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    return tuple(i._data if isinstance(i, Tensor) else np.asarray(i) for i in indices)
+
+
+def index_put(input, indices, values, accumulate=False):
+    """input with input[indices] = values (accumulate: += values, duplicates summed)."""
+    if not isinstance(values, Tensor):
+        values = Tensor(values).to(input.dtype)
+    if values.dtype != input.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{input.dtype.title} for the destination and {values.dtype.title} "
+                           f"for the source.")
+    if accumulate:
+        return IndexPutAccumulate.apply(input, _index_tuple(indices), values)
+    out = input.clone()
+    out[tuple(indices)] = values
+    return out
+
+
+def index_copy(input, dim, index, source):
+    """input with the slices at `index` along dim replaced by source's."""
+    from fastnn.ops.manipulation import _dim
+    d = _dim(dim, max(input.ndim, 1))
+    if index.ndim > 1:
+        raise IndexError("index_copy_(): Index should have dimension 1 or 0 (got "
+                         f"{index.ndim})")
+    if source.ndim and index.numel() != source.shape[d]:
+        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal "
+                         f"to source.size(dim) ({source.shape[d]})")
+    out = input.clone()
+    out[(slice(None),) * d + (index.reshape(-1),)] = source
+    return out
+
+
+def masked_scatter(input, mask, source):
+    """input with the positions where mask is True filled, in order, by source's elements."""
+    if mask.dtype != dtypes.bool_:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with "
+                           f"dtype {mask.dtype.name}")
+    from fastnn.ops.compositions import broadcast_to
+    full = broadcast_to(mask, tuple(input.shape))
+    count = int(full._data.sum())
+    if count > source.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    out = input.clone()
+    out[full] = source.reshape(-1)[:count]
+    return out

@@ -97,9 +97,8 @@ class Atan2(Function):
     @staticmethod
     def backward(ctx, g):
         y, x = ctx.saved_tensors  # d/dy = x / r^2, d/dx = -y / r^2
-        with np.errstate(all="ignore"):
-            r2 = x * x + y * y
-            return unbroadcast(g * x / r2, y.shape), unbroadcast(-g * y / r2, x.shape)
+        r2 = x * x + y * y
+        return unbroadcast(g * x / r2, y.shape), unbroadcast(-g * y / r2, x.shape)
 
 
 def atan2(input, other):

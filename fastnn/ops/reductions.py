@@ -178,16 +178,13 @@ class Norm(Function):
             g, out = np.expand_dims(g, axes), np.expand_dims(out, axes)
         if p == 1:
             grad = g * np.sign(x)
-        elif p == 2:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                grad = np.where(out == 0, 0, g * x / out)  # torch's subgradient 0 at 0
+        elif p == 2:  # (the backward pass runs with NumPy's warnings off)
+            grad = np.where(out == 0, 0, g * x / out)  # torch's subgradient 0 at 0
         elif p == float("inf"):
             mask = (np.abs(x) == out).astype(x.dtype)
             grad = g * np.sign(x) * mask / mask.sum(axis=axes, keepdims=True)
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                grad = np.where(out == 0, 0,
-                                g * np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
+            grad = np.where(out == 0, 0, g * np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
         return grad.astype(x.dtype), None, None, None
 
 

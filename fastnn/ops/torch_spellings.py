@@ -1,9 +1,8 @@
 """torch's other spellings of what fastnn already computes, so programs that use them port by
 changing imports: the module-level forms of functional ops (torch.conv2d, torch.dropout(x, p,
 train), torch.embedding(weight, indices), torch.batch_norm's long positional form, losses with
-reduction given as torch's integer enum), the inverse hyperbolic functions and erfc, the
-in-place method aliases (x.eq_(y), x.multiply_(y), ...), index_put / index_copy /
-masked_scatter, and the small global switches (deterministic algorithms, float32 matmul
+reduction given as torch's integer enum), the in-place method aliases (x.eq_(y),
+x.multiply_(y), ...), and the small global switches (deterministic algorithms, float32 matmul
 precision, default device, interop threads).
 """
 import math
@@ -12,61 +11,10 @@ import warnings
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import floating
-from fastnn.ops.unary_math import _Unary
+from fastnn.ops.indexing_ops import index_copy, index_put, masked_scatter  # noqa: F401
+from fastnn.ops.unary_math import (acosh, arccosh, arcsinh, arctanh, asinh, atanh,  # noqa: F401
+                                   erfc)
 from fastnn.tensor import Size, Tensor
-
-
-# --- inverse hyperbolic functions and erfc -------------------------------------------------
-class Asinh(_Unary):
-    f, derivative = staticmethod(np.arcsinh), staticmethod(lambda x, y: 1 / np.sqrt(x * x + 1))
-
-
-class Acosh(_Unary):
-    f, derivative = staticmethod(np.arccosh), staticmethod(lambda x, y: 1 / np.sqrt(x * x - 1))
-
-
-class Atanh(_Unary):
-    f, derivative = staticmethod(np.arctanh), staticmethod(lambda x, y: 1 / (1 - x * x))
-
-
-_erfc = np.frompyfunc(math.erfc, 1, 1)
-
-
-class Erfc(_Unary):
-    # math.erfc per element: 1 - erf(x) would round to 0 for x > ~4 in float32, where erfc is
-    # still 1.5e-8 and more (torch's erfc keeps those digits)
-    f = staticmethod(lambda x: _erfc(x).astype(x.dtype))
-    derivative = staticmethod(lambda x, y: -2 / math.sqrt(math.pi) * np.exp(-x * x))
-
-
-def asinh(input):
-    return Asinh.apply(floating(input))
-
-
-def acosh(input):
-    return Acosh.apply(floating(input))
-
-
-def atanh(input):
-    return Atanh.apply(floating(input))
-
-
-def erfc(input):
-    return Erfc.apply(floating(input))
-
-
-def arcsinh(input):
-    return asinh(input)
-
-
-def arccosh(input):
-    return acosh(input)
-
-
-def arctanh(input):
-    return atanh(input)
 
 
 # --- integer and floating-point helpers NumPy has under the same names ----------------------
@@ -115,76 +63,6 @@ def angle(input):
     data = x._data
     return Tensor._wrap(np.where(np.isnan(data), data,
                                  np.where(data < 0, np.pi, 0.0)).astype(data.dtype))
-
-
-# --- index_put, index_copy, masked_scatter -------------------------------------------------
-class IndexPutAccumulate(Function):
-    backward_name = "IndexPutBackward0"
-
-    @staticmethod
-    def forward(ctx, x, indices, values):
-        out = np.array(x, copy=True)
-        np.add.at(out, indices, np.broadcast_to(values, out[indices].shape))
-        ctx.meta = (indices, np.shape(values))
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        from fastnn.ops.broadcast import unbroadcast
-        indices, shape = ctx.meta
-        return g, None, unbroadcast(g[indices], shape)
-
-
-def _index_tuple(indices):
-    if not isinstance(indices, (tuple, list)):
-        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
-                        f"{type(indices).__name__}")
-    return tuple(i._data if isinstance(i, Tensor) else np.asarray(i) for i in indices)
-
-
-def index_put(input, indices, values, accumulate=False):
-    """input with input[indices] = values (accumulate: += values, duplicates summed)."""
-    if not isinstance(values, Tensor):
-        values = Tensor(values).to(input.dtype)
-    if values.dtype != input.dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{input.dtype.title} for the destination and {values.dtype.title} "
-                           f"for the source.")
-    if accumulate:
-        return IndexPutAccumulate.apply(input, _index_tuple(indices), values)
-    out = input.clone()
-    out[tuple(indices)] = values
-    return out
-
-
-def index_copy(input, dim, index, source):
-    """input with the slices at `index` along dim replaced by source's."""
-    from fastnn.ops.manipulation import _dim
-    d = _dim(dim, max(input.ndim, 1))
-    if index.ndim > 1:
-        raise IndexError("index_copy_(): Index should have dimension 1 or 0 (got "
-                         f"{index.ndim})")
-    if source.ndim and index.numel() != source.shape[d]:
-        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal "
-                         f"to source.size(dim) ({source.shape[d]})")
-    out = input.clone()
-    out[(slice(None),) * d + (index.reshape(-1),)] = source
-    return out
-
-
-def masked_scatter(input, mask, source):
-    """input with the positions where mask is True filled, in order, by source's elements."""
-    if mask.dtype != dtypes.bool_:
-        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with "
-                           f"dtype {mask.dtype.name}")
-    from fastnn.ops.compositions import broadcast_to
-    full = broadcast_to(mask, tuple(input.shape))
-    count = int(full._data.sum())
-    if count > source.numel():
-        raise RuntimeError("Number of elements of source < number of ones in mask")
-    out = input.clone()
-    out[full] = source.reshape(-1)[:count]
-    return out
 
 
 # --- in-place method aliases ---------------------------------------------------------------

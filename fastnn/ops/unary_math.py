@@ -24,8 +24,8 @@ class _Unary(Function):
 
     @classmethod
     def forward(cls, ctx, x):
-        with np.errstate(all="ignore"):  # torch gives nan/inf outside the domain, silently
-            y = cls.f(x).astype(x.dtype, copy=False)
+        # nan/inf outside the domain without a warning, as torch (Function.apply silences NumPy)
+        y = cls.f(x).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
         ctx.op = cls
         return y
@@ -33,8 +33,7 @@ class _Unary(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            return (g * ctx.op.derivative(x, y)).astype(g.dtype, copy=False)
+        return (g * ctx.op.derivative(x, y)).astype(g.dtype, copy=False)
 
 
 class Sin(_Unary):
@@ -162,6 +161,56 @@ def erf(input):
 
 
 arcsin, arccos, arctan = asin, acos, atan
+
+
+class Asinh(_Unary):
+    f, derivative = staticmethod(np.arcsinh), staticmethod(lambda x, y: 1 / np.sqrt(x * x + 1))
+
+
+class Acosh(_Unary):
+    f, derivative = staticmethod(np.arccosh), staticmethod(lambda x, y: 1 / np.sqrt(x * x - 1))
+
+
+class Atanh(_Unary):
+    f, derivative = staticmethod(np.arctanh), staticmethod(lambda x, y: 1 / (1 - x * x))
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+class Erfc(_Unary):
+    # math.erfc per element: 1 - erf(x) would round to 0 for x > ~4 in float32, where erfc is
+    # still 1.5e-8 and more (torch's erfc keeps those digits)
+    f = staticmethod(lambda x: _erfc(x).astype(x.dtype))
+    derivative = staticmethod(lambda x, y: -2 / math.sqrt(math.pi) * np.exp(-x * x))
+
+
+def asinh(input):
+    return Asinh.apply(floating(input))
+
+
+def acosh(input):
+    return Acosh.apply(floating(input))
+
+
+def atanh(input):
+    return Atanh.apply(floating(input))
+
+
+def erfc(input):
+    return Erfc.apply(floating(input))
+
+
+def arcsinh(input):
+    return asinh(input)
+
+
+def arccosh(input):
+    return acosh(input)
+
+
+def arctanh(input):
+    return atanh(input)
 
 
 def _erfinv_array(y):

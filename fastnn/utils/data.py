@@ -291,9 +291,10 @@ def default_convert(data):
         return {k: default_convert(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(v) for v in data))
-    if isinstance(data, (list, tuple)) and not isinstance(data, str):
-        return type(data)(default_convert(v) for v in data) if isinstance(data, list) \
-            else tuple(default_convert(v) for v in data)
+    if isinstance(data, list):
+        return [default_convert(v) for v in data]
+    if isinstance(data, tuple):
+        return tuple(default_convert(v) for v in data)
     return data
 
 
