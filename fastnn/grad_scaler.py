@@ -54,6 +54,13 @@ class GradScaler:
             self._scale = float(self._init_scale)
             self._growth_tracker = self._init_growth_tracker
 
+    def _require_scale(self, name):
+        """unscale_, step and update need a scale() earlier in the iteration (torch's check)."""
+        if self._scale is None:
+            raise AssertionError(f"Attempted {name} but _scale is None.  This may indicate "
+                                 "your script did not use scaler.scale(loss or outputs) "
+                                 "earlier in the iteration.")
+
     def scale(self, outputs):
         """outputs (a tensor or nested lists/tuples of them) times the current scale."""
         if not self._enabled:
@@ -71,7 +78,7 @@ class GradScaler:
         inf or NaN (then step() skips the update)."""
         if not self._enabled:
             return
-        self._lazy_init()
+        self._require_scale("unscale_")
         state = self._state(optimizer)
         if state["stage"] is _UNSCALED:
             raise RuntimeError("unscale_() has already been called on this optimizer since the "
@@ -100,7 +107,7 @@ class GradScaler:
         if "closure" in kwargs:
             raise RuntimeError("Closure use is not currently supported if GradScaler is "
                                "enabled.")
-        self._lazy_init()
+        self._require_scale("step")
         state = self._state(optimizer)
         if state["stage"] is _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
@@ -115,10 +122,7 @@ class GradScaler:
         non-finite gradients or grown after growth_interval clean steps."""
         if not self._enabled:
             return
-        if self._scale is None:
-            raise AssertionError("Attempted update but _scale is None.  This may indicate your "
-                                 "script did not use scaler.scale(loss or outputs) earlier in "
-                                 "the iteration.")
+        self._require_scale("update")
         if new_scale is not None:
             from fastnn.tensor import Tensor
             if isinstance(new_scale, Tensor):

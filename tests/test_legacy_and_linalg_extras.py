@@ -43,7 +43,15 @@ def test_data_helpers():
     assert named[2]["b"].item() == 4
     with pytest.raises(ValueError, match="Size mismatch"):
         StackDataset(fastnn.arange(3), fastnn.arange(4))
-    assert list(ChainDataset([range(2), range(3)])) == [0, 1, 0, 1, 2]
+    class Counting(fastnn.utils.data.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n))
+    assert list(ChainDataset([Counting(2), Counting(3)])) == [0, 1, 0, 1, 2]
+    with pytest.raises(AssertionError, match="only supports IterableDataset"):
+        list(ChainDataset([range(2)]))  # map-style datasets are refused, as torch
     assert get_worker_info() is None
     converted = default_convert({"x": np.ones(2), "y": [np.zeros(1)], "s": "text"})
     assert isinstance(converted["x"], fastnn.Tensor) and converted["x"].dtype == fastnn.float64
