@@ -50,20 +50,81 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     if isinstance(data, Tensor):
         data = data._data
     elif isinstance(data, (list, tuple)):
-        data = _unwrap_list(data)
+        data, inferred = _unwrap_list(data)
+        dtype = inferred if dtype is None else dtype
     return _finish(dtypes.as_array(data, dtype, copy=True), requires_grad, device)
 
 
 def _unwrap_list(items):
-    out = []
-    for item in items:
-        if isinstance(item, Tensor):
-            out.append(item._data)
-        elif isinstance(item, (list, tuple)):
-            out.append(_unwrap_list(item))
-        else:
-            out.append(item)
-    return out
+    """torch's reading of nested data: the shape comes from lists, tuples and arrays only,
+    so a tensor where a number belongs stands for its one element (`item()`), while a
+    tensor in a deeper position is read as the sequence of its rows. Returns the nested
+    data and, when it holds tensors or arrays, the dtype torch infers: the promotion of
+    every element's type (a Python float counts as the default dtype, an int as int64)."""
+    sizes, first = [], items
+    while isinstance(first, (list, tuple, np.ndarray)):
+        if isinstance(first, np.ndarray):
+            sizes.extend(first.shape)
+            break
+        sizes.append(len(first))
+        if not first:
+            break
+        first = first[0]
+    found = set()  # the element dtypes seen; "array" marks a tensor or array among them
+    data = _unwrap(items, 0, sizes, found)
+    if "array" not in found:
+        return data, None  # plain Python numbers: NumPy's reading matches torch's
+    inferred = None
+    for t in found - {"array", None}:
+        inferred = t if inferred is None else dtypes.promote_types(inferred, t)
+    return data, inferred
+
+
+_PY_NUMBERS = {bool: lambda: dtypes.bool_, int: lambda: dtypes.int64,
+               float: dtypes.get_default_dtype}
+
+
+def _leaf_dtype(obj):
+    for kind in (bool, int, float):
+        if isinstance(obj, kind):
+            return _PY_NUMBERS[kind]()
+    return None
+
+
+def _unwrap(obj, dim, sizes, found):
+    if dim < len(sizes):
+        if isinstance(obj, Tensor):
+            if obj.ndim and obj.shape[0] != sizes[dim]:
+                raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} "
+                                 f"(got {obj.shape[0]})")
+            found.update((obj.dtype, "array"))
+            return obj._data
+        if isinstance(obj, np.ndarray):
+            found.update((dtypes._infer(obj, False), "array"))
+            return obj
+        if not isinstance(obj, (list, tuple)):
+            raise TypeError("not a sequence")
+        if len(obj) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} "
+                             f"(got {len(obj)})")
+        if dim == len(sizes) - 1:
+            types = set(map(type, obj))
+            if types <= _PY_NUMBERS.keys():  # the common case, kept at C speed
+                found.update(_PY_NUMBERS[t]() for t in types)
+                return obj
+        return [_unwrap(item, dim + 1, sizes, found) for item in obj]
+    if isinstance(obj, Tensor):
+        if obj.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        found.update((obj.dtype, "array"))
+        return obj._data.reshape(())
+    if isinstance(obj, (list, tuple)):
+        raise TypeError(f"must be real number, not {type(obj).__name__}")
+    if isinstance(obj, np.generic):
+        found.update((dtypes._infer(np.asarray(obj), False), "array"))
+    else:
+        found.add(_leaf_dtype(obj))
+    return obj
 
 
 def as_tensor(data, dtype=None, device=None):

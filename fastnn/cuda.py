@@ -21,16 +21,47 @@ def manual_seed(seed):
 manual_seed_all = manual_seed
 
 
-def synchronize(device=None):
-    pass
+def _not_compiled(*args, **kwargs):
+    raise AssertionError("Torch not compiled with CUDA enabled")
+
+
+synchronize = get_device_properties = mem_get_info = reset_peak_memory_stats = _not_compiled
+
+
+class Event:
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("Tried to instantiate dummy base class Event")
+
+
+class Stream:
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("torch.cuda.Stream requires CUDA support")
+
+
+class StreamContext:
+    """`with torch.cuda.stream(None):` selects no stream, as in torch without CUDA."""
+
+    def __init__(self, stream):
+        if stream is not None:
+            raise RuntimeError("torch.cuda.Stream requires CUDA support")
+        self.stream = stream
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def stream(stream):
+    return StreamContext(stream)
 
 
 def empty_cache():
     pass
 
 
-def current_device():
-    raise AssertionError("Torch not compiled with CUDA enabled")
+current_device = _not_compiled
 
 
 def memory_allocated(device=None):
@@ -41,12 +72,7 @@ def memory_allocated(device=None):
 memory_reserved = max_memory_allocated = max_memory_reserved = memory_allocated
 
 
-def set_device(device):
-    raise AssertionError("Torch not compiled with CUDA enabled")
-
-
-def get_device_name(device=None):
-    raise AssertionError("Torch not compiled with CUDA enabled")
+set_device = get_device_name = _not_compiled
 
 
 def _amp():

@@ -281,6 +281,8 @@ class Tensor:
         return self
 
     def cuda(self, device=None, non_blocking=False):
+        if device is not None:
+            raise RuntimeError("Cannot access accelerator device when none is available.")
         check_device("cuda")
 
     def type(self, dtype=None, non_blocking=False):

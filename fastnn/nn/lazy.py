@@ -53,9 +53,26 @@ class LazyModuleMixin:
         if self.has_uninitialized_params():
             with no_grad():
                 self.initialize_parameters(*args, **kwargs)
-            if not self.has_uninitialized_params() and self.cls_to_become is not None:
-                self.__class__ = self.cls_to_become
+        elif self.cls_to_become is not None:  # shaped by load_state_dict
+            self._sizes_from_loaded()
+        if not self.has_uninitialized_params() and self.cls_to_become is not None:
+            self.__class__ = self.cls_to_become
         return Module.__call__(self, *args, **kwargs)  # (this class may have become another)
+
+    def _lazy_load_hook(self, state_dict, prefix):
+        """torch's load into a lazy module: each parameter still without a shape takes the
+        checkpoint's, and so do the empty running statistics beside it. As in torch, the
+        module stays lazy (and its in_features 0) until its first call."""
+        if not self.has_uninitialized_params():
+            return
+        for name, param in self._parameters.items():
+            value = state_dict.get(prefix + name)
+            if is_lazy(param) and value is not None:
+                param.materialize(tuple(value.shape))
+        for name, buf in self._buffers.items():
+            value = state_dict.get(prefix + name)
+            if buf is not None and buf.numel() == 0 and value is not None and value.ndim:
+                self._buffers[name] = creation.zeros(tuple(value.shape), dtype=buf.dtype)
 
 
 class LazyLinear(LazyModuleMixin, Linear):
@@ -73,6 +90,9 @@ class LazyLinear(LazyModuleMixin, Linear):
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
+
+    def _sizes_from_loaded(self):
+        self.in_features = self.weight.shape[1]
 
     def initialize_parameters(self, input, *args, **kwargs):
         self.in_features = input.shape[-1]
@@ -94,6 +114,9 @@ class _LazyConvMixin(LazyModuleMixin):
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
+
+    def _sizes_from_loaded(self):
+        self.in_channels = self.weight.shape[1] * self.groups
 
     def initialize_parameters(self, input, *args, **kwargs):
         batched = input.ndim == self._spatial + 2
@@ -139,6 +162,10 @@ class _LazyNormMixin(LazyModuleMixin):
             if bias:
                 self.bias = UninitializedParameter(dtype=dtype)
 
+    def _sizes_from_loaded(self):
+        stats = self.weight if self.affine else self.running_mean
+        self.num_features = 0 if stats is None else stats.shape[0]
+
     def initialize_parameters(self, input, *args, **kwargs):
         self.num_features = input.shape[1]
         if self.affine:
@@ -164,6 +191,9 @@ class LazyBatchNorm1d(_LazyNormMixin, BatchNorm1d):
 
 
 class _LazyConvTransposeMixin(_LazyConvMixin):
+    def _sizes_from_loaded(self):
+        self.in_channels = self.weight.shape[0]
+
     def _weight_shape(self):
         """The transposed layers' weight is (in_channels, out_channels / groups, *kernel)."""
         return (self.in_channels, self.out_channels // self.groups)

@@ -515,6 +515,8 @@ class Module:
                 local = (metadata or {}).get(path, {})
                 for hook in list(hooks["load_pre"].values()):
                     hook(module, state_dict, prefix, local, strict, missing, unexpected, errors)
+            if hasattr(module, "_lazy_load_hook"):
+                module._lazy_load_hook(state_dict, f"{path}." if path else "")
         own = dict(_entries(self, ""))  # (the save hooks do not run: nothing is saved)
         missing += [k for k in own if k not in state_dict]
         unexpected += [k for k in state_dict if k not in own]
