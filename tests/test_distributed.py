@@ -70,7 +70,7 @@ def test_not_initialized_raises_torch_message():
         dist.all_reduce(fastnn.ones(2))
 
 
-def test_backends_other_than_mpi_are_refused():
+def test_backends_other_than_gloo_and_mpi_are_refused():
     with pytest.raises(RuntimeError, match="Distributed package doesn't have NCCL built in"):
         dist.init_process_group("nccl")
     assert not dist.is_initialized()
@@ -115,17 +115,45 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_gradient():
 
 
 # --- collectives ----------------------------------------------------------------------------
-@needs_mpi
+def torchrun(n, args, timeout=300, check=True, cwd=None):
+    """fastnn's torchrun: n workers meeting over TCP (the gloo backend; no MPI needed)."""
+    cmd = [sys.executable, "-m", "fastnn.distributed.run", "--standalone",
+           "--nproc-per-node", str(n)] + list(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n"
+                             f"{proc.stderr}")
+    return proc
+
+
+def launch(backend, n, args, **kwargs):
+    """args as for mpirun ([python, script, ...]); torchrun adds the interpreter itself."""
+    if backend == "mpi":
+        return mpirun(n, args, **kwargs)
+    return torchrun(n, args[1:] if args[0] == sys.executable else args, **kwargs)
+
+
+BACKENDS = [pytest.param("mpi", marks=needs_mpi), "gloo"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ranks", [2, 3])
-def test_collectives_in_place(tmp_path, ranks):
-    run_program(tmp_path, ranks, """
-        import datetime
+def test_collectives_in_place(tmp_path, ranks, backend):
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent("""
+        import datetime, sys
         import numpy as np
         import fastnn
         import fastnn.distributed as dist
-        dist.init_process_group(backend="mpi", timeout=datetime.timedelta(seconds=60))
+        backend = sys.argv[1]
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=60))
         r, n = dist.get_rank(), dist.get_world_size()
-        assert dist.is_initialized() and dist.get_backend() == "mpi"
+        assert dist.is_initialized() and dist.get_backend() == backend
+        for size in (0, 1, 2, 5, 100003):  # fewer elements than ranks, and a ring of many
+            t = fastnn.arange(size, dtype=fastnn.float64) * (r + 1)
+            dist.all_reduce(t)
+            assert np.array_equal(t.numpy(), np.arange(size) * n * (n + 1) / 2), size
         for dtype in (fastnn.float32, fastnn.float64, fastnn.int64, fastnn.int32):
             t = fastnn.arange(7, dtype=dtype) + r
             buffer = t.data_ptr()
@@ -159,14 +187,21 @@ def test_collectives_in_place(tmp_path, ranks):
                 assert error in str(exc), exc
             else:
                 raise AssertionError("no error for " + error)
+        t = fastnn.tensor([2.0 + r, 1.0])
+        dist.all_reduce(t, op=dist.ReduceOp.PRODUCT)
+        assert t.tolist() == [float(np.prod([2.0 + i for i in range(n)])), 1.0]
+        works = [dist.all_reduce(fastnn.full((300,), float(i)), async_op=True) for i in range(4)]
+        assert all(w.wait() for w in works)  # queued in order, finished in order
         try:
-            dist.init_process_group("mpi")
+            dist.init_process_group(backend)
         except ValueError as exc:
             assert "twice" in str(exc)
         dist.destroy_process_group()
         assert not dist.is_initialized()
-        print("rank", r, "ok")
-    """)
+        sys.stdout.write(f"rank {r} ok\\n")  # one write: the ranks share the pipe
+    """))
+    proc = launch(backend, ranks, [sys.executable, str(script), backend], cwd=tmp_path)
+    assert sorted(proc.stdout.splitlines()) == [f"rank {i} ok" for i in range(ranks)]
 
 
 # --- DistributedDataParallel ----------------------------------------------------------------
@@ -180,7 +215,7 @@ DDP_PROGRAM = """
 
     distributed = sys.argv[1] == "ddp"
     if distributed:
-        dist.init_process_group(backend="mpi")
+        dist.init_process_group(backend=sys.argv[3])
         r, n = dist.get_rank(), dist.get_world_size()
     else:
         r, n = 0, 1
@@ -227,15 +262,15 @@ DDP_PROGRAM = """
 """
 
 
-@needs_mpi
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("ranks", [2, 3])
-def test_ddp_matches_one_process_on_the_global_batch(tmp_path, ranks):
+def test_ddp_matches_one_process_on_the_global_batch(tmp_path, ranks, backend):
     script = tmp_path / "ddp.py"
     script.write_text(textwrap.dedent(DDP_PROGRAM))
     subprocess.run([sys.executable, str(script), "single", str(tmp_path / "one.safetensors")],
                    check=True, cwd=tmp_path)
-    mpirun(ranks, [sys.executable, str(script), "ddp", str(tmp_path / "ddp.safetensors")],
-           cwd=tmp_path)
+    launch(backend, ranks, [sys.executable, str(script), "ddp",
+                            str(tmp_path / "ddp.safetensors"), backend], cwd=tmp_path)
     diff = max_difference(weights(tmp_path / "one.safetensors"),
                           weights(tmp_path / "ddp.safetensors"))
     assert diff <= 1e-5, diff
@@ -366,3 +401,141 @@ def test_sync_batchnorm_normalises_with_the_global_batch(tmp_path):
         print("rank", rank, "ok", max(errors))
     """)
     assert proc.stdout.count("ok") == 2
+
+
+# --- the gloo backend: torch's CPU recipe without MPI ------------------------------------------
+def _gloo_program(tmp_path, n, source, **kwargs):
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent(source))
+    return torchrun(n, [str(script)], cwd=tmp_path, **kwargs)
+
+
+def test_gloo_killed_rank_fails_the_others_and_the_launcher(tmp_path):
+    start = time.monotonic()
+    proc = _gloo_program(tmp_path, 2, """
+        import os, signal
+        import fastnn
+        import fastnn.distributed as dist
+        dist.init_process_group("gloo")
+        t = fastnn.ones(10)
+        dist.all_reduce(t)
+        if dist.get_rank() == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        for _ in range(1000):
+            dist.all_reduce(t)
+        print("unreachable")
+    """, check=False, timeout=120)
+    assert proc.returncode != 0
+    assert "unreachable" not in proc.stdout
+    assert time.monotonic() - start < 60
+
+
+def test_gloo_stopped_peer_times_out_with_a_clear_error(tmp_path):
+    proc = _gloo_program(tmp_path, 2, """
+        import datetime, time
+        import fastnn
+        import fastnn.distributed as dist
+        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=2))
+        if dist.get_rank() == 1:
+            time.sleep(30)  # never joins the all-reduce
+        dist.all_reduce(fastnn.ones(10))
+    """, check=False, timeout=120)
+    assert proc.returncode != 0
+    assert "all_reduce on rank 0 of 2 did not complete within 2 s" in proc.stderr
+
+
+def test_gloo_under_multiprocessing_spawn_with_torchs_env_rendezvous(tmp_path):
+    """The pytorch/examples ddp-tutorial-series recipe on the CPU: mp.spawn, MASTER_ADDR and
+    MASTER_PORT set by the program, init_process_group("gloo", rank=, world_size=), a
+    DistributedSampler and DDP; the 2-rank result equals one process on the whole batch."""
+    script = tmp_path / "spawned.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys
+        import numpy as np
+        import fastnn
+        import fastnn.multiprocessing as mp
+        import fastnn.nn.functional as F
+        from fastnn.distributed import init_process_group, destroy_process_group
+        from fastnn.nn.parallel import DistributedDataParallel as DDP
+        from fastnn.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+        def data():
+            rng = np.random.default_rng(0)
+            return TensorDataset(fastnn.tensor(rng.standard_normal((64, 20), np.float32)),
+                                 fastnn.tensor(rng.standard_normal((64, 1), np.float32)))
+
+        def model():
+            fastnn.manual_seed(0)
+            return fastnn.nn.Linear(20, 1)
+
+        def main(rank, world_size, port, out):
+            os.environ["MASTER_ADDR"] = "localhost"
+            os.environ["MASTER_PORT"] = str(port)
+            init_process_group(backend="gloo", rank=rank, world_size=world_size)
+            ds = data()
+            loader = DataLoader(ds, batch_size=16, sampler=DistributedSampler(ds,
+                                                                            shuffle=False))
+            net = DDP(model())
+            opt = fastnn.optim.SGD(net.parameters(), lr=0.1)
+            for x, y in loader:
+                opt.zero_grad()
+                F.mse_loss(net(x), y).backward()
+                opt.step()
+            if rank == 0:
+                fastnn.save(net.module.state_dict(), out)
+            destroy_process_group()
+
+        if __name__ == "__main__":
+            port, out = int(sys.argv[1]), sys.argv[2]
+            mp.spawn(main, args=(2, port, out), nprocs=2)
+            # one process: the same 2 steps, each on the two ranks' 16 + 16 rows
+            ds, net = data(), model()
+            opt = fastnn.optim.SGD(net.parameters(), lr=0.1)
+            order = list(DistributedSampler(ds, 2, 0, shuffle=False)), \\
+                list(DistributedSampler(ds, 2, 1, shuffle=False))
+            for step in range(2):
+                rows = order[0][16 * step:16 * step + 16] + order[1][16 * step:16 * step + 16]
+                x, y = ds[rows]
+                opt.zero_grad()
+                F.mse_loss(net(x), y).backward()
+                opt.step()
+            mine = fastnn.load(out)
+            diff = max(float((mine[k] - v).abs().max()) for k, v in net.state_dict().items())
+            assert diff < 1e-6, diff
+            print("same")
+    """))
+    from fastnn.distributed.run import _free_port
+    proc = subprocess.run([sys.executable, str(script), str(_free_port()),
+                           str(tmp_path / "w.safetensors")], capture_output=True, text=True,
+                          timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "same"
+
+
+def test_gloo_env_rendezvous_errors_name_the_missing_variable(monkeypatch):
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    with pytest.raises(ValueError, match="environment variable MASTER_ADDR expected, but not "
+                                         "set"):
+        dist.init_process_group("gloo", rank=0, world_size=1)
+    monkeypatch.setenv("MASTER_ADDR", "localhost")
+    monkeypatch.setenv("MASTER_PORT", "29511")
+    with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval "
+                                         r"\[0, 1\]"):
+        dist.init_process_group("gloo", rank=2, world_size=2)
+    assert not dist.is_initialized()
+
+
+def test_gloo_single_rank_group_runs_in_process(monkeypatch):
+    monkeypatch.setenv("MASTER_ADDR", "localhost")
+    monkeypatch.setenv("MASTER_PORT", "29512")
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        t = fastnn.arange(5.0)
+        dist.all_reduce(t)
+        assert t.tolist() == [0, 1, 2, 3, 4] and dist.get_backend() == "gloo"
+        out = [fastnn.zeros(2)]
+        dist.all_gather(out, fastnn.ones(2))
+        assert out[0].tolist() == [1, 1]
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()

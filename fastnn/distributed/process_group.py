@@ -1,7 +1,13 @@
-"""torch.distributed's process-group API on MPI (mpi4py over Open MPI or MPICH).
+"""torch.distributed's process-group API on two transports:
 
-Launch with `mpirun -n N python script.py`; `init_process_group(backend="mpi")` takes the rank
-and world size from the launcher. Collectives run in place on the tensors' own NumPy buffers
+- "gloo" (torch's CPU backend name; fastnn's own TCP ring in tcp_world.py): ranks started by
+  mp.spawn, torchrun or by hand meet at MASTER_ADDR:MASTER_PORT (init_method "env://", the
+  default, or "tcp://host:port"). No MPI needed.
+- "mpi" (mpi4py over Open MPI or MPICH): launch with `mpirun -n N python script.py`;
+  `init_process_group(backend="mpi")` takes the rank and world size from the launcher.
+
+With backend=None, a program started by mpirun gets "mpi" and any other "gloo".
+For MPI: Collectives run in place on the tensors' own NumPy buffers
 (mpi4py's buffer interface: no pickling, no copies through Python objects).
 
 Every collective is started non-blocking and waited for by polling with a deadline (the
@@ -38,6 +44,8 @@ class ReduceOp(enum.Enum):
 class _World:
     """The default process group: MPI's COMM_WORLD, its rank and size, and the timeout."""
 
+    backend = "mpi"
+
     def __init__(self, mpi, comm, timeout):
         self.MPI, self.comm, self.timeout = mpi, comm, timeout
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
@@ -65,7 +73,7 @@ def is_mpi_available():
 
 
 def is_gloo_available():
-    return False
+    return True
 
 
 def is_nccl_available():
@@ -76,17 +84,24 @@ def is_initialized():
     return _world is not None
 
 
+_MPI_LAUNCH_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE")
+
+
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1,
                        store=None, group_name="", pg_options=None, device_id=None):
-    """Join the job started by mpirun (torch's signature; `backend` must be "mpi" or None).
-    world_size and rank, if given, must agree with what the MPI launcher says."""
+    """Join the job (torch's signature). backend "gloo" (or "cpu:gloo") meets the other ranks
+    over TCP; "mpi" joins the job mpirun started; None picks "mpi" under mpirun, else
+    "gloo"."""
     global _world
     if _world is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    if backend is not None and str(backend).lower() != "mpi":
-        raise RuntimeError(f"Distributed package doesn't have {str(backend).upper()} built in; "
-                           f"fastnn.distributed runs on MPI: init_process_group(backend='mpi') "
-                           f"in a program launched with mpirun")
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    if not isinstance(timeout, datetime.timedelta):
+        raise TypeError(f"timeout must be a datetime.timedelta, got {type(timeout).__name__}")
+    name = _backend_name(backend)
+    if name == "gloo":
+        _world = _gloo_world(init_method, world_size, rank, store, timeout.total_seconds())
+        return
     if init_method not in (None, "env://") or store is not None:
         raise ValueError("the MPI backend takes its rank and world size from the MPI launcher "
                          "(mpirun); init_method and store are not used")
@@ -97,14 +112,12 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     try:
         from mpi4py import MPI
     except ImportError as exc:
-        raise RuntimeError("fastnn.distributed needs mpi4py and an MPI library: pip install "
-                           "'fastnn[distributed]' and install Open MPI (Debian: apt-get install "
-                           "openmpi-bin libopenmpi-dev)") from exc
+        raise RuntimeError("fastnn.distributed's MPI backend needs mpi4py and an MPI library: "
+                           "pip install 'fastnn[distributed]' and install Open MPI (Debian: "
+                           "apt-get install openmpi-bin libopenmpi-dev); backend='gloo' needs "
+                           "neither") from exc
     comm = MPI.COMM_WORLD
     comm.Set_errhandler(MPI.ERRORS_RETURN)
-    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-    if not isinstance(timeout, datetime.timedelta):
-        raise TypeError(f"timeout must be a datetime.timedelta, got {type(timeout).__name__}")
     world = _World(MPI, comm, timeout.total_seconds())
     if world_size not in (-1, None) and world_size != world.size:
         raise ValueError(f"world_size={world_size} but the MPI launcher started {world.size} "
@@ -114,6 +127,58 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                          f"{world.rank}")
     _world = world
     _abort_on_uncaught_exception(comm)
+
+
+def _backend_name(backend):
+    if backend is None:
+        return "mpi" if any(v in os.environ for v in _MPI_LAUNCH_VARIABLES) else "gloo"
+    name = str(backend).lower()
+    if name.startswith("cpu:"):
+        name = name[4:].split(",")[0]
+    if name not in ("gloo", "mpi"):
+        raise RuntimeError(f"Distributed package doesn't have {str(backend).upper()} built in; "
+                           f"fastnn runs on the CPU: use backend='gloo' (or 'mpi' under "
+                           f"mpirun)")
+    return name
+
+
+def _env(name, given, kind):
+    if given not in (-1, None, ""):
+        return given
+    if name not in os.environ:
+        raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: "
+                         f"environment variable {name} expected, but not set")
+    try:
+        return kind(os.environ[name])
+    except ValueError:
+        raise ValueError(f"environment variable {name} should be a {kind.__name__}, got "
+                         f"{os.environ[name]!r}") from None
+
+
+def _gloo_world(init_method, world_size, rank, store, timeout):
+    from fastnn.distributed.tcp_world import TCPWorld
+    if store is not None:
+        raise ValueError("fastnn's gloo backend meets at MASTER_ADDR:MASTER_PORT or an "
+                         "init_method='tcp://host:port'; store= is not supported")
+    if init_method in (None, "env://"):
+        addr = _env("MASTER_ADDR", None, str)
+        port = _env("MASTER_PORT", None, int)
+    elif str(init_method).startswith("tcp://"):
+        host, _, port = str(init_method)[len("tcp://"):].rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"init_method {init_method!r} should be tcp://host:port")
+        addr, port = host.strip("[]"), int(port)
+    else:
+        raise ValueError(f"fastnn's gloo backend supports init_method 'env://' and "
+                         f"'tcp://host:port', not {init_method!r}")
+    world_size = _env("WORLD_SIZE", world_size, int)
+    rank = _env("RANK", rank, int)
+    if world_size < 1:
+        raise ValueError(f"world_size must be positive, got {world_size}")
+    if not 0 <= rank < world_size:
+        raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, "
+                         f"{world_size - 1}]")
+    return TCPWorld(rank, world_size, addr, port, timeout)
 
 
 def _abort_on_uncaught_exception(comm):
@@ -135,7 +200,9 @@ def _abort_on_uncaught_exception(comm):
 def destroy_process_group(group=None):
     """Leave the process group (MPI itself is finalized when Python exits)."""
     global _world
-    _group(group)
+    world = _group(group)
+    if world.backend == "gloo":
+        world.close()
     _world = None
 
 
@@ -163,8 +230,7 @@ def get_world_size(group=None):
 
 
 def get_backend(group=None):
-    _group(group)
-    return "mpi"
+    return _group(group).backend
 
 
 class Work:
@@ -184,7 +250,10 @@ class Work:
         if self._done:
             return True
         limit = self._world.timeout if timeout is None else _seconds(timeout)
-        _wait_for(self._world, self._request, self._name, limit)
+        if hasattr(self._request, "wait_for"):  # a gloo collective on the worker thread
+            self._request.wait_for(self._world, self._name, limit)
+        else:
+            _wait_for(self._world, self._request, self._name, limit)
         self._complete()
         return True
 
@@ -270,8 +339,12 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce `tensor` over all ranks, in place: every rank ends with the result."""
     world = _group(group)
     array = _reduce_buffer(tensor, "all_reduce")
-    mpi_op = _mpi_op(world, op)
-    request = world.comm.Iallreduce(world.MPI.IN_PLACE, array, op=mpi_op)
+    if world.backend == "gloo":
+        if not isinstance(op, ReduceOp):
+            raise ValueError(f"unknown reduce op {op!r}; use fastnn.distributed.ReduceOp")
+        request = world.submit(lambda: world.all_reduce(array, op.value))
+    else:
+        request = world.comm.Iallreduce(world.MPI.IN_PLACE, array, op=_mpi_op(world, op))
 
     def finish():
         if op is ReduceOp.AVG:
@@ -289,7 +362,10 @@ def broadcast(tensor, src, group=None, async_op=False):
     array = _buffer(tensor, "broadcast")
     if not 0 <= src < world.size:
         raise ValueError(f"Invalid src rank {src} for a group of size {world.size}")
-    request = world.comm.Ibcast(array.reshape(-1).view(np.uint8), root=src)
+    if world.backend == "gloo":
+        request = world.submit(lambda: world.broadcast(array, src))
+    else:
+        request = world.comm.Ibcast(array.reshape(-1).view(np.uint8), root=src)
     return _finish(Work(world, request, "broadcast", lambda: _bump_version(tensor)), async_op)
 
 
@@ -309,7 +385,11 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
             raise ValueError(f"all_gather(): every output tensor must have the input's shape "
                              f"{list(array.shape)} and dtype {tensor.dtype}")
     gathered = np.empty((world.size, array.nbytes), dtype=np.uint8)
-    request = world.comm.Iallgather(array.reshape(-1).view(np.uint8), gathered)
+    if world.backend == "gloo":
+        gathered[world.rank] = array.reshape(-1).view(np.uint8)
+        request = world.submit(lambda: world.all_gather(gathered))
+    else:
+        request = world.comm.Iallgather(array.reshape(-1).view(np.uint8), gathered)
 
     def finish():
         for out, t, row in zip(outs, tensor_list, gathered):
@@ -320,4 +400,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
 def barrier(group=None, async_op=False, device_ids=None):
     world = _group(group)
+    if world.backend == "gloo":
+        token = np.zeros(1, dtype=np.int8)
+        return _finish(Work(world, world.submit(lambda: world.all_reduce(token, "sum")),
+                            "barrier"), async_op)
     return _finish(Work(world, world.comm.Ibarrier(), "barrier"), async_op)

@@ -1,0 +1,298 @@
+"""The "gloo" process group: torch.distributed's CPU backend name, on plain TCP sockets, so the
+usual CPU recipe runs unchanged without MPI:
+
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "localhost", "12355"
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)   # under mp.spawn,
+                                                                         # torchrun or by hand
+(This is fastnn's own transport under torch's name, not the Gloo library.)
+
+Rendezvous: rank 0 listens on MASTER_ADDR:MASTER_PORT; every rank opens a listening socket on
+a free port and reports it there; rank 0 sends everyone the table; each rank then connects to
+its right neighbour, so the ranks form a ring (rank r sends to r+1 and receives from r-1).
+
+Collectives run on one worker thread per process in the order they were called (every rank
+calls them in the same order, as torch requires), so async_op=True overlaps them with the
+caller's work, and DistributedDataParallel's bucketed all-reduce overlaps backward.
+All-reduce is the bandwidth-optimal ring (a reduce-scatter then an all-gather, each n-1 steps
+of 1/n of the data: Patarasuk & Yuan 2009, the algorithm Horovod and NCCL use); broadcast
+passes the data along the ring; all-gather is the ring's n-1 steps. In each step the send runs
+on a second thread while the worker receives: two ranks sending megabytes to each other at
+once would otherwise both block with full socket buffers.
+"""
+import ast
+import queue
+import socket
+import struct
+import threading
+import time
+
+import numpy as np
+
+# A send this small fits the socket's buffer (Linux starts a TCP send buffer at 16 KiB and
+# the receive window at 128 KiB), so it cannot block even if the peer is sending too: it is
+# sent on the worker thread, saving the hand-off to the sender thread (~30-100 us).
+_INLINE_SEND_BYTES = 16 * 1024
+
+_REDUCE = {"sum": np.add, "avg": np.add, "product": np.multiply, "min": np.minimum,
+           "max": np.maximum}
+
+
+class CollectiveError(RuntimeError):
+    pass
+
+
+class _Job:
+    """One queued collective: run() on the worker thread; Test()/wait_for() from the caller."""
+
+    def __init__(self, run):
+        self.run, self.done, self.error = run, threading.Event(), None
+
+    def Test(self):
+        if self.done.is_set() and self.error is not None:
+            raise self.error
+        return self.done.is_set()
+
+    def wait_for(self, world, name, limit):
+        if not self.done.wait(limit):
+            raise RuntimeError(
+                f"fastnn.distributed: {name} on rank {world.rank} of {world.size} did not "
+                f"complete within {limit:g} s; another rank has probably died or stopped "
+                f"calling collectives (timeout set by init_process_group(timeout=...))")
+        if self.error is not None:
+            raise self.error
+
+
+class _Sender(threading.Thread):
+    """Sends buffers to the right neighbour while the worker receives from the left."""
+
+    def __init__(self, sock):
+        super().__init__(daemon=True, name="fastnn-dist-send")
+        self.sock, self.jobs, self.results = sock, queue.Queue(), queue.Queue()
+
+    def run(self):
+        while True:
+            view = self.jobs.get()
+            if view is None:
+                return
+            try:
+                self.sock.sendall(view)
+                self.results.put(None)
+            except OSError as exc:
+                self.results.put(exc)
+
+
+def _recv_into(sock, view, peer):
+    view = memoryview(view).cast("B")
+    while len(view):
+        try:
+            n = sock.recv_into(view)
+        except socket.timeout:
+            raise CollectiveError(f"no data from rank {peer} within the timeout") from None
+        if n == 0:
+            raise CollectiveError(f"rank {peer} closed its connection (it has probably "
+                                  f"exited or died)")
+        view = view[n:]
+
+
+def _send_all(sock, data):
+    sock.sendall(data)
+
+
+def _recv_exact(sock, n):
+    buf = bytearray(n)
+    _recv_into(sock, buf, "?")
+    return bytes(buf)
+
+
+def _connect(addr, port, deadline_s):
+    start = time.monotonic()
+    while True:
+        try:
+            sock = socket.create_connection((addr, port), timeout=10)
+            break
+        except OSError:
+            if time.monotonic() - start > deadline_s:
+                raise RuntimeError(f"could not connect to {addr}:{port} within {deadline_s:g} s "
+                                   f"(is rank 0 running, and MASTER_ADDR/MASTER_PORT right?)")
+            time.sleep(0.05)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class TCPWorld:
+    """The default process group of the "gloo" backend: rank, size, the ring's two sockets
+    and the worker thread."""
+
+    backend = "gloo"
+    oversubscribed = False
+
+    def __init__(self, rank, size, master_addr, master_port, timeout):
+        self.rank, self.size, self.timeout = rank, size, timeout
+        self._broken = None
+        self.left = self.right = None
+        if size > 1:
+            self._rendezvous(master_addr, master_port)
+        self._jobs = queue.Queue()
+        self._worker = threading.Thread(target=self._serve, daemon=True,
+                                        name="fastnn-dist-worker")
+        self._worker.start()
+
+    # --- set-up ---------------------------------------------------------------------------
+    def _rendezvous(self, master_addr, master_port):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("", 0))
+        listener.listen(2)
+        listener.settimeout(self.timeout)
+        my_port = listener.getsockname()[1]
+        table = self._exchange_addresses(master_addr, master_port, my_port)
+        right = (self.rank + 1) % self.size
+        self.right = _connect(*table[right], self.timeout)
+        _send_all(self.right, struct.pack("<q", self.rank))
+        try:
+            left, _ = listener.accept()
+        except socket.timeout:
+            raise RuntimeError(f"rank {(self.rank - 1) % self.size} did not connect within "
+                               f"{self.timeout:g} s") from None
+        finally:
+            listener.close()
+        left.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        (peer,) = struct.unpack("<q", _recv_exact(left, 8))
+        if peer != (self.rank - 1) % self.size:
+            raise RuntimeError(f"rank {self.rank}: expected rank {(self.rank - 1) % self.size} "
+                               f"on the left, got rank {peer}")
+        self.left = left
+        self.left.settimeout(self.timeout)
+        self.right.settimeout(self.timeout)
+        self._sender = _Sender(self.right)
+        self._sender.start()
+
+    def _exchange_addresses(self, master_addr, master_port, my_port):
+        """Every rank's (host, port) for its ring listener, gathered by rank 0."""
+        if self.rank == 0:
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                server.bind(("", master_port))
+            except OSError as exc:
+                raise RuntimeError(f"rank 0 could not listen on port {master_port} "
+                                   f"(MASTER_PORT): {exc}") from None
+            server.listen(self.size)
+            server.settimeout(self.timeout)
+            table, conns = {0: (master_addr, my_port)}, []
+            try:
+                while len(table) < self.size:
+                    conn, (peer_host, _) = server.accept()
+                    rank, port = struct.unpack("<qq", _recv_exact(conn, 16))
+                    if rank in table or not 0 < rank < self.size:
+                        raise RuntimeError(f"rendezvous: a process reported rank {rank}, "
+                                           f"which is taken or outside world_size "
+                                           f"{self.size}")
+                    table[rank] = (peer_host, port)
+                    conns.append(conn)
+            except socket.timeout:
+                raise RuntimeError(f"rendezvous: {self.size - len(table)} of {self.size} "
+                                   f"ranks did not join within {self.timeout:g} s") from None
+            finally:
+                server.close()
+            payload = repr(sorted(table.items())).encode()
+            for conn in conns:
+                _send_all(conn, struct.pack("<q", len(payload)) + payload)
+                conn.close()
+            return table
+        conn = _connect(master_addr, master_port, self.timeout)
+        conn.settimeout(self.timeout)
+        _send_all(conn, struct.pack("<qq", self.rank, my_port))
+        (n,) = struct.unpack("<q", _recv_exact(conn, 8))
+        table = dict(ast.literal_eval(_recv_exact(conn, n).decode()))
+        conn.close()
+        table[0] = (master_addr, table[0][1])  # rank 0 as this rank reaches it
+        return table
+
+    def close(self):
+        self._jobs.put(None)
+        self._worker.join(timeout=5)
+        if self.size > 1:
+            self._sender.jobs.put(None)
+            for sock in (self.left, self.right):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    # --- the worker ---------------------------------------------------------------------------
+    def _serve(self):
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                if self._broken is not None:
+                    raise CollectiveError(f"an earlier collective failed: {self._broken}")
+                job.run()
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's wait()
+                self._broken = self._broken or exc
+                job.error = exc if isinstance(exc, RuntimeError) else RuntimeError(str(exc))
+            job.done.set()
+
+    def submit(self, run):
+        job = _Job(run)
+        self._jobs.put(job)
+        return job
+
+    def _step(self, send, recv):
+        """Send `send` right while receiving `recv` from the left (either may be empty)."""
+        data = memoryview(send).cast("B")
+        inline = len(data) <= _INLINE_SEND_BYTES
+        if inline and len(data):
+            try:
+                self.right.sendall(data)
+            except OSError as err:
+                raise CollectiveError(f"sending to rank {(self.rank + 1) % self.size} "
+                                      f"failed: {err}") from None
+        elif len(data):
+            self._sender.jobs.put(data)
+        if len(recv):
+            _recv_into(self.left, recv, (self.rank - 1) % self.size)
+        if len(data) and not inline:
+            err = self._sender.results.get()
+            if err is not None:
+                raise CollectiveError(f"sending to rank {(self.rank + 1) % self.size} failed: "
+                                      f"{err}")
+
+    # --- collectives (run on the worker; `array` is the tensor's contiguous buffer) -----------
+    def all_reduce(self, array, op):
+        n = self.size
+        if n == 1:
+            return
+        flat = array.reshape(-1)
+        bounds = np.linspace(0, flat.size, n + 1).astype(np.int64)
+        chunks = [flat[bounds[i]:bounds[i + 1]] for i in range(n)]
+        scratch = np.empty(max(len(c) for c in chunks), dtype=flat.dtype)
+        reduce = _REDUCE[op]
+        r = self.rank
+        for step in range(n - 1):  # reduce-scatter: chunk (r+1) % n ends complete here
+            out_chunk, in_chunk = chunks[(r - step) % n], chunks[(r - step - 1) % n]
+            incoming = scratch[:len(in_chunk)]
+            self._step(out_chunk, incoming)
+            reduce(in_chunk, incoming, out=in_chunk)
+        for step in range(n - 1):  # all-gather of the complete chunks
+            self._step(chunks[(r + 1 - step) % n], chunks[(r - step) % n])
+
+    def broadcast(self, array, src):
+        n = self.size
+        if n == 1:
+            return
+        data = array.reshape(-1).view(np.uint8)
+        position = (self.rank - src) % n
+        empty = data[:0]
+        if position > 0:
+            self._step(empty, data)
+        if position < n - 1:
+            self._step(data, empty)
+
+    def all_gather(self, gathered):
+        """gathered: (size, nbytes) uint8 with this rank's row filled in."""
+        n, r = self.size, self.rank
+        for step in range(n - 1):
+            self._step(gathered[(r - step) % n], gathered[(r - step - 1) % n])
