@@ -95,8 +95,10 @@ def _add_train(sub):
                        help="train on the first N training images only (quick runs; default: "
                             "all 60000)")
     train.add_argument("--distributed", action="store_true", default=None,
-                       help="data-parallel training over the ranks of an MPI job, launched as "
-                            "`mpirun -n N fastnn train ... --distributed` (needs mpi4py): rank "
+                       help="data-parallel training over the ranks of a job launched as "
+                            "`python -m fastnn.distributed.run --nproc-per-node N -m fastnn "
+                            "train ... --distributed` (gloo over TCP) or `mpirun -n N fastnn "
+                            "train ... --distributed` (MPI, needs mpi4py): rank "
                             "r takes rows [r*B/N, (r+1)*B/N) of every global batch of size B, "
                             "gradients are averaged over the ranks, rank 0 alone prints and "
                             "writes OUT; threads per rank default to the cores per rank")

@@ -539,3 +539,14 @@ def test_gloo_single_rank_group_runs_in_process(monkeypatch):
         dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def test_train_distributed_under_fastnns_torchrun_matches_one_process(tmp_path):
+    common = ["--model", "mlp", "--epochs", "1", "--seed", "0", "--train-subset", "3000"]
+    single, _ = _train(tmp_path, "single", common + ["--threads", "2"])
+    out = tmp_path / "gloo2"
+    proc = torchrun(2, ["-m", "fastnn", "train", "--no-progress", "--out", str(out)] + common
+                    + ["--distributed"], cwd=tmp_path)
+    assert max_difference(weights(single / "model.safetensors"),
+                          weights(out / "model.safetensors")) <= 1e-4
+    assert proc.stdout.count("test accuracy") == 1 and "x 2 ranks" in proc.stdout

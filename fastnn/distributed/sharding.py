@@ -9,7 +9,9 @@ from fastnn import distributed as dist
 from fastnn.tensor import Tensor
 
 # Environment variables through which MPI launchers tell a rank how many ranks share its node.
-_LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE")
+# LOCAL_WORLD_SIZE is torchrun's (and fastnn.distributed.run's).
+_LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS",
+                         "MV2_COMM_WORLD_LOCAL_SIZE", "LOCAL_WORLD_SIZE")
 
 
 class Shard:
@@ -18,7 +20,7 @@ class Shard:
 
     def __init__(self):
         if not dist.is_initialized():
-            dist.init_process_group(backend="mpi")
+            dist.init_process_group()  # mpi under mpirun, else gloo from torchrun's variables
         self.rank, self.world = dist.get_rank(), dist.get_world_size()
 
     def rows(self, n):
