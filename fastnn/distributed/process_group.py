@@ -80,6 +80,20 @@ def is_nccl_available():
     return False
 
 
+def get_default_backend_for_device(device):
+    """torch's table: "gloo" for the CPU (fastnn's only device), "nccl" for CUDA."""
+    kind = str(getattr(device, "type", device)).split(":")[0]
+    table = {"cpu": "gloo", "cuda": "nccl", "xpu": "xccl"}
+    if kind not in table:
+        raise ValueError(f"Default backend not registered for device : {kind}")
+    return table[kind]
+
+
+def is_torchelastic_launched():
+    """True in a worker started by torchrun (or fastnn.distributed.run)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ
+
+
 def is_initialized():
     return _world is not None
 

@@ -62,6 +62,7 @@ def main(argv=None):
                    LOCAL_RANK=str(local), WORLD_SIZE=str(world),
                    LOCAL_WORLD_SIZE=str(args.nproc_per_node), GROUP_RANK=str(args.node_rank),
                    MASTER_ADDR=args.master_addr, MASTER_PORT=str(port),
+                   TORCHELASTIC_RUN_ID=os.environ.get("TORCHELASTIC_RUN_ID", "none"),
                    OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
         workers.append(subprocess.Popen(command, env=env))
     return _wait(workers)
