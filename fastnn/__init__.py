@@ -192,3 +192,8 @@ from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402
 from fastnn.ops import torch_spellings as _spellings  # noqa: E402
 
 _spellings.install(globals())  # torch.conv2d, torch.asinh, x.eq_(y), ... (see that module)
+
+from fastnn import numpy_arg_names as _numpy_arg_names  # noqa: E402
+
+_numpy_arg_names.accept_numpy_names(globals())  # torch.stack(ts, axis=1), x.max(axis=0)
+_numpy_arg_names.accept_numpy_names(Tensor)

@@ -201,3 +201,35 @@ def test_cuda_stream_none_is_a_context_that_does_nothing():
     with fastnn.cuda.stream(None):
         y = fastnn.ones(2) * 2
     assert y.tolist() == [2.0, 2.0]
+
+
+# --- NumPy's argument names, accepted as torch's parser accepts them -------------------------
+AXIS_CALLS = {
+    "stack": lambda t, x: t.stack([x, x], axis=1),
+    "cat": lambda t, x: t.cat([x, x], axis=1),
+    "argmax": lambda t, x: t.argmax(x, axis=1),
+    "amax keepdims": lambda t, x: t.amax(x, axis=0, keepdims=True),
+    "softmax": lambda t, x: t.softmax(x, axis=1),
+    "logsumexp": lambda t, x: t.logsumexp(x, axis=1),
+    "unsqueeze": lambda t, x: t.unsqueeze(x, axis=0),
+    "method max": lambda t, x: x.max(axis=1, keepdims=True).values,
+    "method argmax": lambda t, x: x.argmax(axis=0),
+    "method std": lambda t, x: x.std(axis=1),
+    "method cumprod": lambda t, x: x.cumprod(axis=1),
+    "method all": lambda t, x: (x > 0).all(axis=1),
+}
+
+
+@pytest.mark.parametrize("name", list(AXIS_CALLS))
+def test_axis_and_keepdims_are_dim_and_keepdim(name):
+    x = fastnn.tensor([[1.0, 3.0, 2.0], [4.0, 0.5, 6.0]])
+    mine = AXIS_CALLS[name](fastnn, x)
+    if torch is not None:
+        theirs = AXIS_CALLS[name](torch, torch.tensor(x.numpy()))
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)
+        assert mine.shape == tuple(theirs.shape)
+
+
+def test_axis_with_dim_is_refused():
+    with pytest.raises(TypeError, match="multiple values for argument 'dim'"):
+        fastnn.stack([fastnn.ones(2)], dim=0, axis=0)

@@ -124,8 +124,13 @@ def test_absent_accelerators_answer_as_on_torchs_cpu_build():
     # pytorch/examples (mnist_forward_forward) choose the device this way
     assert not fastnn.xpu.is_available() and not fastnn.backends.mps.is_available()
     assert fastnn.xpu.device_count() == 0 == fastnn.mps.device_count()
-    fastnn.mps.empty_cache()
-    fastnn.xpu.synchronize()
+    fastnn.xpu.empty_cache(), fastnn.mps.manual_seed(0)  # no-ops, as torch's
+    with pytest.raises(AssertionError, match="Torch not compiled with XPU enabled"):
+        fastnn.xpu.synchronize()
+    with pytest.raises(RuntimeError, match=r"Cannot execute emptyCache\(\) without MPS"):
+        fastnn.mps.empty_cache()
+    with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+        fastnn.cuda.synchronize()
 
 
 def test_apply_map_and_the_conjugate_transposes():
