@@ -233,3 +233,19 @@ def test_axis_and_keepdims_are_dim_and_keepdim(name):
 def test_axis_with_dim_is_refused():
     with pytest.raises(TypeError, match="multiple values for argument 'dim'"):
         fastnn.stack([fastnn.ones(2)], dim=0, axis=0)
+
+
+def test_setitem_drops_the_values_leading_ones_as_torch():
+    """d2l's sequence chapter: multistep_preds[i] = model(x.reshape(1, -1)), a (1, 1) output
+    written into one element."""
+    x = fastnn.zeros(5)
+    x[2] = fastnn.ones(1, 1) * 3
+    x[0:2] = fastnn.ones(1, 1, 2) * 7
+    assert x.tolist() == [7, 7, 3, 0, 0]
+    w = fastnn.ones(1, 1, requires_grad=True)
+    y = fastnn.zeros(4)
+    y[1] = w * 2
+    y.sum().backward()
+    assert y.tolist() == [0, 2, 0, 0] and w.grad.tolist() == [[2.0]]
+    with pytest.raises(RuntimeError):
+        x[0:2] = fastnn.ones(2, 1, 2)

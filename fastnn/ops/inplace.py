@@ -255,11 +255,26 @@ def setitem(t, index, value):
     if _recording(t, (value,)):
         if isinstance(value, Tensor) and value.dtype != t.dtype:
             value = value._cast(t.dtype)
+        if isinstance(value, Tensor) and value.ndim > t._data[index].ndim:
+            value = value.reshape(_without_leading_ones(value.shape))
         _rebase(t, lambda old, v: IndexPut.apply(old, index, v), (value,), {}, False)
     else:
         raw = value._data if isinstance(value, Tensor) else value
         try:
             t._data[index] = raw
         except ValueError as exc:
-            raise RuntimeError(str(exc)) from None
+            shape = np.shape(raw)
+            if shape[:1] != (1,):
+                raise RuntimeError(str(exc)) from None
+            try:  # torch drops the value's leading 1s: x[i] = model(row) with a (1, 1) output
+                t._data[index] = np.reshape(raw, _without_leading_ones(shape))
+            except ValueError:
+                raise RuntimeError(str(exc)) from None
     _bump(t)
+
+
+def _without_leading_ones(shape):
+    shape = tuple(shape)
+    while shape[:1] == (1,):
+        shape = shape[1:]
+    return shape
