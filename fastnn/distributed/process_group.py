@@ -265,7 +265,8 @@ class Work:
             return True
         limit = self._world.timeout if timeout is None else _seconds(timeout)
         if hasattr(self._request, "wait_for"):  # a gloo collective on the worker thread
-            self._request.wait_for(self._world, self._name, limit)
+            if not self._request.wait_for(limit):
+                raise _timed_out(self._world, self._name, limit)
         else:
             _wait_for(self._world, self._request, self._name, limit)
         self._complete()
@@ -280,6 +281,13 @@ class Work:
 
 def _seconds(timeout):
     return timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+
+
+def _timed_out(world, name, limit):
+    return RuntimeError(
+        f"fastnn.distributed: {name} on rank {world.rank} of {world.size} did not complete "
+        f"within {limit:g} s; another rank has probably died or stopped calling collectives "
+        f"(timeout set by init_process_group(timeout=...))")
 
 
 def _wait_for(world, request, name, limit):
@@ -297,10 +305,7 @@ def _wait_for(world, request, name, limit):
             os.sched_yield()
         now = time.perf_counter()
         if now - start > limit:
-            raise RuntimeError(
-                f"fastnn.distributed: {name} on rank {world.rank} of {world.size} did not "
-                f"complete within {limit:g} s; another rank has probably died or stopped "
-                f"calling collectives (timeout set by init_process_group(timeout=...))")
+            raise _timed_out(world, name, limit)
         if now - start > 5e-3:
             time.sleep(pause)
             pause = min(1e-3, pause * 2 or 1e-5)

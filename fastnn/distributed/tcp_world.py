@@ -52,14 +52,13 @@ class _Job:
             raise self.error
         return self.done.is_set()
 
-    def wait_for(self, world, name, limit):
+    def wait_for(self, limit):
+        """True when done within `limit` seconds (re-raising the collective's error)."""
         if not self.done.wait(limit):
-            raise RuntimeError(
-                f"fastnn.distributed: {name} on rank {world.rank} of {world.size} did not "
-                f"complete within {limit:g} s; another rank has probably died or stopped "
-                f"calling collectives (timeout set by init_process_group(timeout=...))")
+            return False
         if self.error is not None:
             raise self.error
+        return True
 
 
 class _Sender(threading.Thread):
@@ -92,10 +91,6 @@ def _recv_into(sock, view, peer):
             raise CollectiveError(f"rank {peer} closed its connection (it has probably "
                                   f"exited or died)")
         view = view[n:]
-
-
-def _send_all(sock, data):
-    sock.sendall(data)
 
 
 def _recv_exact(sock, n):
@@ -148,7 +143,7 @@ class TCPWorld:
         table = self._exchange_addresses(master_addr, master_port, my_port)
         right = (self.rank + 1) % self.size
         self.right = _connect(*table[right], self.timeout)
-        _send_all(self.right, struct.pack("<q", self.rank))
+        self.right.sendall(struct.pack("<q", self.rank))
         try:
             left, _ = listener.accept()
         except socket.timeout:
@@ -197,12 +192,12 @@ class TCPWorld:
                 server.close()
             payload = repr(sorted(table.items())).encode()
             for conn in conns:
-                _send_all(conn, struct.pack("<q", len(payload)) + payload)
+                conn.sendall(struct.pack("<q", len(payload)) + payload)
                 conn.close()
             return table
         conn = _connect(master_addr, master_port, self.timeout)
         conn.settimeout(self.timeout)
-        _send_all(conn, struct.pack("<qq", self.rank, my_port))
+        conn.sendall(struct.pack("<qq", self.rank, my_port))
         (n,) = struct.unpack("<q", _recv_exact(conn, 8))
         table = dict(ast.literal_eval(_recv_exact(conn, n).decode()))
         conn.close()
