@@ -27,14 +27,8 @@ class ScriptModule(Module):
         import inspect
         return inspect.getsource(self._original_class.forward)
 
-    def __repr__(self):
-        children = [f"({name}): " + repr(module).replace("\n", "\n  ")
-                    for name, module in self._modules.items()]
-        head = "RecursiveScriptModule("
-        if not children:
-            return f"{head}original_name={self.original_name})"
-        return (head + f"\n  original_name={self.original_name}\n  " + "\n  ".join(children)
-                + "\n)")
+    def extra_repr(self):  # Module's layout then prints torch's scripted form
+        return f"original_name={self.original_name}"
 
     def __reduce__(self):
         plain = object.__new__(self._original_class)

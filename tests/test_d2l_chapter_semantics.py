@@ -249,3 +249,18 @@ def test_setitem_drops_the_values_leading_ones_as_torch():
     assert y.tolist() == [0, 2, 0, 0] and w.grad.tolist() == [[2.0]]
     with pytest.raises(RuntimeError):
         x[0:2] = fastnn.ones(2, 1, 2)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda", "meta"])
+def test_default_backend_for_device_as_torch(device):
+    def answer(lib):
+        try:
+            return lib.distributed.get_default_backend_for_device(device)
+        except ValueError as e:
+            return "ValueError", str(e)
+    mine = answer(fastnn)
+    assert mine == {"cpu": "gloo", "cuda": "nccl"}.get(
+        device, ("ValueError", f"Default backend not registered for device : {device}"))
+    if torch is not None:
+        assert mine == answer(torch)
+    assert not fastnn.distributed.is_torchelastic_launched()
