@@ -1,5 +1,5 @@
-"""torch.func: functional_call, grad / grad_and_value, vmap, jacrev / jacfwd, vjp and
-stack_module_state, the pieces of PyTorch's per-sample-gradient and model-ensembling recipes.
+"""torch.func: functional_call, grad / grad_and_value, vmap, jacrev / jacfwd, vjp, jvp /
+linearize and stack_module_state, the pieces of PyTorch's per-sample-gradient and model-ensembling recipes.
 
 grad differentiates a function of tensors (or of dicts, lists and tuples of them, such as a
 module's parameters) with fastnn's reverse-mode engine. vmap maps a function over a batch
@@ -149,13 +149,15 @@ def grad(func, argnums=0, has_aux=False):
 
 def vjp(func, *primals, has_aux=False):
     """torch.func.vjp: (func(*primals), vjp_fn) where vjp_fn(cotangents) gives the gradients
-    of the primals, as a tuple."""
+    of the primals, as a tuple with one entry per primal in its structure (a dict of
+    parameters gives a dict of gradients)."""
     import fastnn
     from fastnn.autograd.engine import grad as engine_grad
+    leaves, spec = _flatten(primals)
     fresh = [x.detach().requires_grad_(True) if isinstance(x, Tensor)
-             and x.dtype.is_floating_point else x for x in primals]
+             and x.dtype.is_floating_point else x for x in leaves]
     with enable_grad():
-        result = func(*fresh)
+        result = func(*_unflatten(fresh, spec))
     output, aux = result if has_aux else (result, None)
     out_leaves, out_spec = _flatten(output)
 
@@ -165,7 +167,10 @@ def vjp(func, *primals, has_aux=False):
         wanted = [x for x in fresh if isinstance(x, Tensor) and x.requires_grad]
         found = engine_grad([o for o, _ in pairs], wanted, grad_outputs=[d for _, d in pairs],
                             retain_graph=True, allow_unused=True) if pairs else [None] * len(wanted)
-        return tuple(fastnn.zeros_like(x) if g is None else g for x, g in zip(wanted, found))
+        grads = iter(fastnn.zeros_like(x) if g is None else g for x, g in zip(wanted, found))
+        # non-differentiable leaves (integer tensors, numbers) get None, as torch's
+        return _unflatten([next(grads) if isinstance(x, Tensor) and x.requires_grad else None
+                           for x in fresh], spec)
     value = _unflatten([o.detach() for o in out_leaves], out_spec)
     return (value, vjp_fn, _detach_tree(aux)) if has_aux else (value, vjp_fn)
 
@@ -220,7 +225,78 @@ def _regroup(jac, trees, counts, single):
     return per_argument(jac)
 
 
-jacfwd = jacrev  # the same Jacobian; fastnn computes it in reverse mode
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """torch.func.jacfwd: the same Jacobian as jacrev. fastnn computes it in reverse mode (one
+    backward pass per output element), which gives the same values; jvp is the forward-mode
+    transform."""
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+# --- forward mode ---------------------------------------------------------------------------
+def _spec_text(spec):
+    """A pytree structure as torch's TreeSpec prints it (for jvp's structure error)."""
+    if spec is None:
+        return "*"
+    kind, children = spec
+    if kind is dict:
+        keys = [key for key, _ in children]
+        inner = ",\n  ".join(_spec_text(child) for _, child in children)
+        return f"TreeSpec(dict, {keys}, [{inner}])"
+    inner = ",\n  ".join(_spec_text(child) for child in children)
+    return f"TreeSpec({kind.__name__}, None, [{inner}])"
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """torch.func.jvp: (func(*primals), J v) for tangents v shaped as primals, by forward-mode
+    AD (autograd/forward_ad.py): each primal is made dual with its tangent and func runs once.
+    An output that does not depend on the primals gets a zero tangent."""
+    import fastnn
+    from fastnn.autograd import forward_ad
+    if not isinstance(primals, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it "
+                           "should be valid to call f(*primals).")
+    leaves, spec = _flatten(primals)
+    tangent_leaves, tangent_spec = _flatten(tangents)
+    if spec != tangent_spec:
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
+                           "the same python structure. For example, if primals is a tuple of 3 "
+                           "tensors, tangents also must be. Got primals with structure "
+                           f"{_spec_text(spec)} and tangents with structure "
+                           f"{_spec_text(tangent_spec)}")
+    for name, group in (("primals", leaves), ("tangents", tangent_leaves)):
+        if not all(isinstance(x, Tensor) for x in group):
+            raise RuntimeError(f"jvp(f, primals, tangents): Expected {name} to only contain "
+                               "Tensors, got unsupported types")
+    with forward_ad.dual_level():
+        duals = [forward_ad.make_dual(p, t) for p, t in zip(leaves, tangent_leaves)]
+        result = func(*_unflatten(duals, spec))
+        if has_aux:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError("jvp(f, primals, tangents): output of function with "
+                                   "has_aux=True should be a tuple: (output, aux)")
+            result, aux = result
+        outs, out_spec = _flatten(result)
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise RuntimeError("jvp(f, primals, tangents): expected f(*primals) to return "
+                                   f"only tensors, got unsupported type {type(o)}")
+        primal_outs, tangent_outs = [], []
+        for o in outs:
+            primal, tangent = forward_ad.unpack_dual(o)
+            primal_outs.append(primal.detach())
+            tangent_outs.append(fastnn.zeros_like(o) if tangent is None else tangent)
+    pair = (_unflatten(primal_outs, out_spec), _unflatten(tangent_outs, out_spec))
+    return pair + (_detach_tree(aux),) if has_aux else pair
+
+
+def linearize(func, *primals):
+    """torch.func.linearize: (func(*primals), jvp_fn) where jvp_fn(*tangents) is J v at
+    these primals (each call runs the forward-mode pass again)."""
+    output = func(*primals)
+
+    def jvp_fn(*tangents):
+        return jvp(func, primals, tangents)[1]
+    return _detach_tree(output), jvp_fn
 
 
 def hessian(func, argnums=0):

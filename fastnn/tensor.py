@@ -25,7 +25,9 @@ _FLOATING = dtypes.FLOATING_NUMPY
 class Tensor:
     __slots__ = ("_data", "_grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
                  "_view_version", "_retains_grad", "_hooks", "_post_accumulate_hooks",
-                 "_shm", "__weakref__")  # _shm: set by share_memory_ only (no cost otherwise)
+                 "_shm", "_fw", "__weakref__")
+    # _shm: set by share_memory_ only, _fw: a forward-AD tangent (autograd/forward_ad.py) only;
+    # both unset otherwise, so they cost nothing
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_priority__ = 1000
 
@@ -473,6 +475,11 @@ class Tensor:
             suffixes.append(f"grad_fn=<{node.name()}>")
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
+        if getattr(self, "_fw", None) is not None:  # a dual tensor shows its tangent, as torch
+            from fastnn.autograd.forward_ad import tangent_of
+            tangent = tangent_of(self)
+            if tangent is not None:
+                suffixes.append(f"tangent={tangent!r}")
         prefix = "tensor("
         return printing.with_suffixes(prefix + printing.tensor_str(data, len(prefix)), suffixes,
                                       len(prefix))

@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.autograd import grad_mode
+from fastnn.autograd import forward_ad, grad_mode
 from fastnn.autograd.function import Function as _Op
 from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
@@ -188,50 +188,93 @@ class Function:
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         if kwargs:
             raise TypeError(f"{cls.__name__}.apply() takes no keyword arguments (torch's "
                             "Function.apply takes positional arguments only)")
         ctx = FunctionCtx()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        # torch 2's style: forward(*args) without ctx, then setup_context(ctx, inputs, output)
-        separate = cls.setup_context is not Function.setup_context
-        with grad_mode.no_grad():
-            if separate:
-                result = cls.forward(*args)
-            else:
-                result = cls.forward(ctx, *args)
+        if forward_ad._state.level is not None:
+            tangents = forward_ad.tangents_of(args)
+            if tangents is not None:
+                return _apply_dual(cls, ctx, args, tangents)
+        return _apply(cls, ctx, args)
+
+
+def _apply_dual(cls, ctx, args, tangents):
+    """apply() on inputs with forward-AD tangents: forward runs on the primals (forward AD off
+    inside it, as in torch), then the user's jvp(ctx, *input tangents) gives the outputs'."""
+    state = forward_ad._state
+    level, state.level = state.level, None
+    try:
+        result = _apply(cls, ctx, args)
+    finally:
+        state.level = level
+    grad_inputs = []
+    for a, v in zip(args, tangents):
+        if v is None and isinstance(a, Tensor) and ctx.materialize_grads:
+            v = Tensor._wrap(np.zeros_like(a._data))
+        grad_inputs.append(v)
+    with grad_mode.no_grad():
+        found = cls.jvp(ctx, *grad_inputs)
+    outputs = result if isinstance(result, tuple) else (result,)
+    found = found if isinstance(found, tuple) else (found,)
+    for out, tangent in zip(outputs, found):
+        if isinstance(out, Tensor) and isinstance(tangent, Tensor):
+            if tuple(tangent.shape) != tuple(out.shape):
+                raise RuntimeError(f"Function {cls.__name__}Backward returned an invalid "
+                                   f"forward gradient: got {list(tangent.shape)} but expected "
+                                   f"{list(out.shape)}")
+            forward_ad.set_tangent(out, tangent)
+    return result
+
+
+def _apply(cls, ctx, args):
+    """The user's forward, and the graph node that calls their backward when an input needs
+    a gradient."""
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    # torch 2's style: forward(*args) without ctx, then setup_context(ctx, inputs, output)
+    separate = cls.setup_context is not Function.setup_context
+    with grad_mode.no_grad():
         if separate:
-            cls.setup_context(ctx, args, result)
-        single = not isinstance(result, tuple)
-        results = (result,) if single else result
-        wanted = grad_mode.is_grad_enabled() and any(ctx.needs_input_grad)
-        slots, live = [], []
-        for r in results:
-            if not isinstance(r, Tensor):
-                slots.append(None)
-                continue
-            differentiable = (r._data.dtype in dtypes.FLOATING_NUMPY
-                              and id(r) not in ctx._non_differentiable)
-            slots.append((r.shape, r._data.dtype, differentiable))
-            if differentiable:
-                live.append(r)
-        if not wanted or not live:
-            return result
-        if single:
-            return _Bridge.apply(*args, user=cls, user_ctx=ctx, slots=tuple(slots),
-                                 packed=live[0]._data)
-        common = np.result_type(*[r._data.dtype for r in live])
-        packed = np.concatenate([r._data.reshape(-1).astype(common, copy=False) for r in live])
-        node = _Bridge.apply(*args, user=cls, user_ctx=ctx, slots=tuple(slots), packed=packed)
-        out, at = list(results), 0
-        for i, r in enumerate(results):
-            if slots[i] is None or not slots[i][2]:
-                continue
-            out[i] = _Take.apply(node, at, r.shape, r._data.dtype, f"{cls.__name__}Backward")
-            at += r.numel()
-        return tuple(out)
+            result = cls.forward(*args)
+        else:
+            result = cls.forward(ctx, *args)
+    if separate:
+        cls.setup_context(ctx, args, result)
+    single = not isinstance(result, tuple)
+    results = (result,) if single else result
+    wanted = grad_mode.is_grad_enabled() and any(ctx.needs_input_grad)
+    slots, live = [], []
+    for r in results:
+        if not isinstance(r, Tensor):
+            slots.append(None)
+            continue
+        differentiable = (r._data.dtype in dtypes.FLOATING_NUMPY
+                          and id(r) not in ctx._non_differentiable)
+        slots.append((r.shape, r._data.dtype, differentiable))
+        if differentiable:
+            live.append(r)
+    if not wanted or not live:
+        return result
+    if single:
+        return _Bridge.apply(*args, user=cls, user_ctx=ctx, slots=tuple(slots),
+                             packed=live[0]._data)
+    common = np.result_type(*[r._data.dtype for r in live])
+    packed = np.concatenate([r._data.reshape(-1).astype(common, copy=False) for r in live])
+    node = _Bridge.apply(*args, user=cls, user_ctx=ctx, slots=tuple(slots), packed=packed)
+    out, at = list(results), 0
+    for i, r in enumerate(results):
+        if slots[i] is None or not slots[i][2]:
+            continue
+        out[i] = _Take.apply(node, at, r.shape, r._data.dtype, f"{cls.__name__}Backward")
+        at += r.numel()
+    return tuple(out)
 
 
 def once_differentiable(fn):

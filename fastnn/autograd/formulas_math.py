@@ -224,6 +224,17 @@ def _clone(ctx, g, ins):
     return (g,)
 
 
+@formula("CopyFrom")
+def _copy_from(ctx, g, ins):
+    """old.copy_(value): the old values are gone (a zero gradient), value gets g summed back
+    to its shape, in its dtype."""
+    from fastnn import dtypes
+    old, value = ins
+    if value is not None:
+        value = _sum_to(g, ctx.shape).to(dtypes.of_array(np.empty(0, ctx.dtype)))
+    return (g * 0 if old is not None else None), value
+
+
 @formula("GetItem", "Select", "Slice")
 def _getitem(ctx, g, ins):
     from fastnn.ops.indexing_ops import IndexPutAccumulate

@@ -10,13 +10,14 @@ new Node, so nodes recorded before it still reach the value they actually used.
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.autograd import anomaly_mode, grad_mode
+from fastnn.autograd import anomaly_mode, forward_ad, grad_mode
 from fastnn.numpy_errors import restore, silence
 from fastnn.tensor import Tensor
 
 _FLOATING = dtypes.FLOATING_NUMPY
 _state = grad_mode._state
 _anomaly = anomaly_mode.mode
+_forward_ad = forward_ad._state
 
 
 class Context:
@@ -176,6 +177,10 @@ def refresh_view(view):
 class Function:
     backward_name = None  # torch's grad_fn name when it is not f"{ClassName}Backward0"
     is_view = False  # the output may share memory with the first input (reshape, index...)
+    # how forward-mode AD forms this op's tangent when it has no create_graph formula
+    # (autograd/forward_ad.py): "diagonal", "linear", "multilinear", "elementwise",
+    # "reduction" or None
+    tangent_rule = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -200,6 +205,11 @@ class Function:
                 raw.append(a)
                 needs.append(False)
         record = wanted and _state.enabled
+        tangents = None
+        if _forward_ad.level is not None:  # forward AD: inputs with tangents count as needed
+            tangents = forward_ad.tangents_of(args)
+            if tangents is not None:
+                needs = [n or v is not None for n, v in zip(needs, tangents)]
         ctx = Context(tuple(needs))
         if cls.is_view:  # data movement only: no floating-point errors to silence
             out = cls.forward(ctx, *raw, **kwargs)
@@ -212,6 +222,8 @@ class Function:
         t = Tensor._wrap(out)
         if cls.is_view and out.base is not None and np.may_share_memory(out, raw[0]):
             _mark_view(t, args[0], cls.view_fn(*raw[1:]))
+        if tangents is not None:
+            forward_ad.propagate(cls, ctx, args, tangents, t)
         if not record or out.dtype not in _FLOATING:
             return t
         edges, versions = [], []

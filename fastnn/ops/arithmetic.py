@@ -71,6 +71,7 @@ class Div(Function):
 
 
 class Neg(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -100,6 +101,7 @@ class Pow(Function):
 
 class PowTensor(Function):
     """a ** b with b a tensor (PowBackward1; the gradient in b is a^b log a)."""
+    tangent_rule = "elementwise"  # elementwise with broadcasting: forward AD sums dy/da_i * v_i
 
     backward_name = "PowBackward1"
 
@@ -139,6 +141,7 @@ def _integer_power(a, b):
 
 
 class Remainder(Function):
+    tangent_rule = "elementwise"  # elementwise with broadcasting: forward AD sums dy/da_i * v_i
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)

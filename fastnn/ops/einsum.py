@@ -47,6 +47,7 @@ def _parse(equation, shapes):
 
 
 class Einsum(Function):
+    tangent_rule = "multilinear"  # linear in each operand: forward AD sums op(.., v_i, ..)
     @staticmethod
     def forward(ctx, equation, *operands):
         terms, output = _parse(equation, [o.shape for o in operands])

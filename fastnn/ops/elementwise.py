@@ -14,6 +14,7 @@ def _float32_contiguous(x, op):
 
 
 class ReLU(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     backward_name = "ReluBackward0"
 
     @staticmethod
@@ -36,6 +37,7 @@ class ReLU(Function):
 
 
 class Exp(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -49,6 +51,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -61,6 +64,7 @@ class Log(Function):
 
 
 class Abs(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -133,6 +137,7 @@ def minimum(a, b):
 
 
 class Sqrt(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -146,6 +151,7 @@ class Sqrt(Function):
 
 
 class Sigmoid(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         # exp of a non-positive number only: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0
@@ -161,6 +167,7 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -174,6 +181,7 @@ class Tanh(Function):
 
 
 class LeakyReLU(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     backward_name = "LeakyReluBackward0"
 
     # For a slope in (0, 1] (every network's: 0.01, 0.2) both passes are arithmetic, not a
@@ -207,6 +215,7 @@ class LeakyReLU(Function):
 
 class Clamp(Function):
     """clamp(x, min, max): the gradient passes where min <= x <= max, as torch.clamp."""
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     backward_name = "ClampBackward1"
 
 

@@ -96,6 +96,7 @@ def _cast(values, like):
 
 
 class LGamma(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     backward_name = "LgammaBackward0"
 
     @staticmethod
@@ -112,6 +113,7 @@ class LGamma(Function):
 
 
 class Digamma(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -124,6 +126,7 @@ class Digamma(Function):
 
 
 class Polygamma(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     @staticmethod
     def forward(ctx, x, n):
         ctx.save_for_backward(x)

@@ -15,7 +15,7 @@ backward (fastnn/autograd/function.py).
 import numpy as np
 
 from fastnn import dtypes, random
-from fastnn.autograd import grad_mode
+from fastnn.autograd import forward_ad, grad_mode
 from fastnn.autograd.function import Function
 from fastnn.tensor import Tensor
 
@@ -141,8 +141,10 @@ def _rebase(t, fn, args, kwargs, needs_old):
     if base is None:
         old = Tensor._wrap(t._data.copy() if needs_old else t._data,
                            requires_grad=t.requires_grad, node=t._node)
+        _carry_tangent(t, old)
         result = fn(old, *args, **kwargs)
         _write(t, result._data)
+        _carry_tangent(result, t)
         _own_output(result, t)
         if result._node is not None:
             _move_retained(t, result._node)
@@ -155,6 +157,7 @@ def _rebase(t, fn, args, kwargs, needs_old):
     old_view = view_of(snapshot, view_fn) if snapshot.requires_grad else \
         Tensor._wrap(view_fn(snapshot._data))
     result = fn(old_view, *args, **kwargs)
+    _carry_tangent(result, t)
     _own_output(result, t)
     new_base = CopySlices.apply(snapshot, result, view_fn)
     _write(t, result._data)
@@ -192,8 +195,17 @@ def apply(t, fn, *args, needs_old=False, **kwargs):
         with grad_mode.no_grad():
             result = fn(t, *args, **kwargs)
         _write(t, result._data)
+        _carry_tangent(result, t)
     _bump(t)
     return t
+
+
+def _carry_tangent(source, t):
+    """Forward AD: t now holds source's values, so it takes source's tangent."""
+    if forward_ad._state.level is not None:
+        tangent = forward_ad.tangent_of(source)
+        if tangent is not None:
+            forward_ad.set_tangent(t, tangent)
 
 
 class CopyFrom(Function):
@@ -259,6 +271,8 @@ def setitem(t, index, value):
             value = value.reshape(_without_leading_ones(value.shape))
         _rebase(t, lambda old, v: IndexPut.apply(old, index, v), (value,), {}, False)
     else:
+        if forward_ad._state.level is not None:
+            _setitem_tangent(t, index, value)
         raw = value._data if isinstance(value, Tensor) else value
         try:
             t._data[index] = raw
@@ -271,6 +285,22 @@ def setitem(t, index, value):
             except ValueError:
                 raise RuntimeError(str(exc)) from None
     _bump(t)
+
+
+def _setitem_tangent(t, index, value):
+    """Forward AD for t[index] = value outside the graph: t's tangent (zeros if it has none)
+    with value's tangent (zeros for a plain value) written at index."""
+    mine = forward_ad.tangent_of(t)
+    theirs = forward_ad.tangent_of(value) if isinstance(value, Tensor) else None
+    if mine is None and theirs is None:
+        return
+    tangent = np.zeros_like(t._data) if mine is None else np.array(mine._data, copy=True)
+    patch = 0 if theirs is None else theirs._data
+    try:
+        tangent[index] = patch
+    except ValueError:
+        tangent[index] = np.reshape(patch, _without_leading_ones(np.shape(patch)))
+    forward_ad.set_tangent(t, Tensor._wrap(tangent))
 
 
 def _without_leading_ones(shape):

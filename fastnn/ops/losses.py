@@ -85,6 +85,7 @@ class BCEWithLogits(Function):
     """max(x, 0) - x*y + log(1 + exp(-|x|)): never exponentiates a positive number, so large
     logits of either sign stay finite. d/dx = sigmoid(x) - y."""
     backward_name = "BinaryCrossEntropyWithLogitsBackward0"
+    tangent_rule = "elementwise"  # forward AD: sums dy/da_i * v_i
 
 
     @staticmethod
@@ -92,7 +93,8 @@ class BCEWithLogits(Function):
         ctx.save_for_backward(x, y)
         ctx.shapes = (np.shape(x), np.shape(y))
         loss = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-        return loss.astype(np.float32)
+        # float64 operands give a float64 loss (torch)
+        return loss.astype(np.result_type(x, y), copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -100,8 +102,8 @@ class BCEWithLogits(Function):
         e = np.exp(-np.abs(x))
         sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         need_x, need_y = ctx.needs_input_grad
-        gx = unbroadcast((g * (sig - y)).astype(np.float32), ctx.shapes[0]) if need_x else None
-        gy = unbroadcast((-g * x).astype(np.float32), ctx.shapes[1]) if need_y else None
+        gx = unbroadcast((g * (sig - y)).astype(x.dtype), ctx.shapes[0]) if need_x else None
+        gy = unbroadcast((-g * x).astype(y.dtype), ctx.shapes[1]) if need_y else None
         return gx, gy
 
 
@@ -113,7 +115,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = weight * (pos_weight * y * softplus(-x) + (1 - y) * softplus(x)), composed from
     differentiable ops; without it the fused, overflow-free BCEWithLogits."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    target = _tensor(target).float()
+    target = _tensor(target)
+    if not target.dtype.is_floating_point:
+        target = target.float()
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
                          f"({input.shape!r})")

@@ -31,6 +31,7 @@ def _dims(dims, ndim):
 
 
 class Flip(Function):
+    tangent_rule = "linear"  # linear in its tensor: forward AD takes J v = op(v)
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -46,6 +47,7 @@ def flip(x, dims):
 
 
 class Roll(Function):
+    tangent_rule = "linear"  # linear in its tensor: forward AD takes J v = op(v)
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.meta = (shifts, dims)
@@ -78,6 +80,7 @@ def roll(x, shifts, dims=None):
 class Repeat(Function):
     """torch.Tensor.repeat: np.tile of x seen with leading size-1 dims; backward sums the
     copies (g reshaped to (r0, d0, r1, d1, ...) summed over the r axes)."""
+    tangent_rule = "linear"  # linear in its tensor: forward AD takes J v = op(v)
 
     @staticmethod
     def forward(ctx, x, sizes):

@@ -14,6 +14,7 @@ from fastnn.ops.select import select
 
 class Hardtanh(Function):
     """clamp to [min_val, max_val]; the gradient passes strictly inside, as torch's."""
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     backward_name = "HardtanhBackward0"
 
     @staticmethod
@@ -44,6 +45,7 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 class Erf(Function):
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     backward_name = "ErfBackward0"
 
     @staticmethod

@@ -89,6 +89,7 @@ def block_diag(*tensors):
 
 
 class Atan2(Function):
+    tangent_rule = "elementwise"  # elementwise with broadcasting: forward AD sums dy/da_i * v_i
     @staticmethod
     def forward(ctx, y, x):
         ctx.save_for_backward(y, x)

@@ -152,6 +152,7 @@ class CumSum(Function):
 
 class Norm(Function):
     """p-norm of all elements (p=2: vector L2 / matrix Frobenius; p=1: sum of |x|)."""
+    backward_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
@@ -190,8 +191,12 @@ class Norm(Function):
 
 class MaxAlongDim(Function):
     """max(dim): the gradient goes to the index returned, as torch."""
-    backward_name = "LinalgVectorNormBackward0"
+    backward_name = "MaxBackward0"
+    tangent_rule = "reduction"  # forward AD: J v = sum over the axis of backward(1) * v
 
+    @staticmethod
+    def reduction_axes(ctx):
+        return ctx.meta[1], ctx.meta[2]
 
     @staticmethod
     def forward(ctx, x, dim, keepdim):
@@ -222,8 +227,6 @@ def mean(x, dim=None, keepdim=False, axis=None, keepdims=None):
 
 def max(x, dim=None, keepdim=False):
     """max(x) -> scalar; max(x, dim) -> (values, indices); max(x, other_tensor) -> maximum."""
-    backward_name = "MaxBackward0"
-
     if isinstance(dim, Tensor):
         from fastnn.ops.elementwise import maximum
         return maximum(x, dim)

@@ -8,6 +8,7 @@ from fastnn.tensor import Tensor
 
 class _Piecewise(Function):
     """A step function: its gradient is zero wherever it is defined (torch returns zeros)."""
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
     numpy_fn = None
 
     @classmethod

@@ -9,6 +9,11 @@ from fastnn.ops.reductions import _axes
 
 class Prod(Function):
     backward_name = "ProdBackward0"
+    tangent_rule = "reduction"  # forward AD: J v = sum over the axes of backward(1) * v
+
+    @staticmethod
+    def reduction_axes(ctx):
+        return ctx.meta
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):

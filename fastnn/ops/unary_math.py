@@ -13,6 +13,7 @@ from fastnn.ops.nonlinearities import erf as _erf
 
 class _Unary(Function):
     """y = f(x) with dy/dx = derivative(x, y); subclasses set both as static methods."""
+    tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
 
     @staticmethod
     def f(x):
