@@ -204,6 +204,124 @@ def test_collectives_in_place(tmp_path, ranks, backend):
     assert sorted(proc.stdout.splitlines()) == [f"rank {i} ok" for i in range(ranks)]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_point_to_point_and_the_other_collectives(tmp_path, ranks, backend):
+    """The "Writing distributed applications" tutorial's calls: send/recv, isend/irecv, its
+    hand-written ring all-reduce, new_group, reduce/gather/scatter, and the object
+    collectives torch programs use for metrics and configuration."""
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent("""
+        import datetime, sys, warnings
+        import numpy as np
+        import fastnn
+        import fastnn.distributed as dist
+        backend = sys.argv[1]
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=60))
+        r, n = dist.get_rank(), dist.get_world_size()
+        right, left = (r + 1) % n, (r - 1) % n
+        # blocking and immediate point-to-point, rank 0 to rank 1
+        t = fastnn.zeros(1)
+        if r == 0:
+            t += 1
+            dist.send(tensor=t, dst=1)
+        elif r == 1:
+            assert dist.recv(tensor=t, src=0) == 0
+            assert t.item() == 1.0
+        t = fastnn.zeros(3)
+        work = dist.isend(fastnn.full((3,), float(r)), right)
+        dist.irecv(t, left).wait()
+        work.wait()
+        assert t.tolist() == [float(left)] * 3
+        # the tutorial's ring all-reduce on isend + recv
+        send_buff, accum = fastnn.arange(5.0) * (r + 1), fastnn.arange(5.0) * (r + 1)
+        recv_buff = send_buff.clone()
+        for i in range(n - 1):
+            req = dist.isend(send_buff if i % 2 == 0 else recv_buff, right)
+            got = recv_buff if i % 2 == 0 else send_buff
+            dist.recv(got, left)
+            accum[:] += got[:]
+            req.wait()
+        assert accum.tolist() == (np.arange(5.0) * n * (n + 1) / 2).tolist()
+        # tags matched out of order, a receive from any rank, a send to oneself
+        if r == 1:
+            dist.send(fastnn.tensor([5.0]), 0, tag=5)
+            dist.send(fastnn.tensor([7.0]), 0, tag=7)
+        if r == 0:
+            seven, five = fastnn.zeros(1), fastnn.zeros(1)
+            w = dist.irecv(seven, 1, tag=7)
+            assert dist.recv(five, tag=5) == 1
+            w.wait()
+            assert (five.item(), seven.item()) == (5.0, 7.0)
+        mine = fastnn.zeros(2)
+        w1, w2 = dist.isend(fastnn.full((2,), r + 0.5), r), dist.irecv(mine, r)
+        w1.wait(), w2.wait()
+        assert mine.tolist() == [r + 0.5] * 2
+        try:
+            dist.send(fastnn.ones(1), r)
+        except ValueError as exc:
+            assert "should not be the same as the rank of the current process" in str(exc)
+        else:
+            raise AssertionError("send to oneself was accepted")
+        # megabytes each way at once: neither side may block the other
+        big, got = fastnn.full((1_000_000,), float(r)), fastnn.zeros(1_000_000)
+        w = dist.isend(big, right)
+        dist.recv(got, left)
+        w.wait()
+        assert got.sum().item() == 1_000_000 * left
+        ops = [dist.P2POp(dist.isend, fastnn.full((2,), float(r)), right),
+               dist.P2POp(dist.irecv, fastnn.zeros(2), left)]
+        for work in dist.batch_isend_irecv(ops):
+            work.wait()
+        assert ops[1].tensor.tolist() == [float(left)] * 2
+        # groups and the other collectives
+        group = dist.new_group(list(range(n)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            op = dist.reduce_op.SUM
+        t = fastnn.ones(1)
+        dist.all_reduce(t, op=op, group=group)
+        assert t.item() == n
+        assert dist.get_process_group_ranks(group) == list(range(n))
+        t = fastnn.full((2,), float(r + 1))
+        dist.reduce(t, dst=n - 1)
+        assert t.tolist() == ([n * (n + 1) / 2] * 2 if r == n - 1 else [float(r + 1)] * 2)
+        out = [fastnn.zeros(2) for _ in range(n)] if r == 0 else None
+        dist.gather(fastnn.full((2,), float(r)), out, dst=0)
+        assert r != 0 or [o[0].item() for o in out] == list(range(n))
+        mine = fastnn.zeros(2)
+        dist.scatter(mine, [fastnn.full((2,), 10.0 + i) for i in range(n)] if r == 0 else None)
+        assert mine.tolist() == [10.0 + r] * 2
+        whole = fastnn.zeros(2 * n)
+        dist.all_gather_into_tensor(whole, fastnn.full((2,), float(r)))
+        assert whole.tolist() == [float(i // 2) for i in range(2 * n)]
+        block = fastnn.zeros(2)
+        dist.reduce_scatter_tensor(block, fastnn.arange(2.0 * n))
+        assert block.tolist() == [n * (2.0 * r), n * (2.0 * r + 1)]
+        objects = [None] * n
+        dist.all_gather_object(objects, {"rank": r, "name": "x" * r})
+        assert objects == [{"rank": i, "name": "x" * i} for i in range(n)]
+        config = [1, "two", {"3": 4}] if r == 0 else [None] * 3
+        dist.broadcast_object_list(config, src=0)
+        assert config == [1, "two", {"3": 4}]
+        part = [None]
+        dist.scatter_object_list(part, [f"part {i}" for i in range(n)] if r == 0 else None)
+        assert part == [f"part {r}"]
+        everyone = [None] * n if r == 0 else None
+        dist.gather_object(r * 10, everyone, dst=0)
+        assert r != 0 or everyone == [10 * i for i in range(n)]
+        try:
+            dist.new_group([0])
+        except NotImplementedError as exc:
+            assert "groups of all" in str(exc)
+        dist.barrier()
+        dist.destroy_process_group()
+        sys.stdout.write(f"rank {r} ok\\n")
+    """))
+    proc = launch(backend, ranks, [sys.executable, str(script), backend], cwd=tmp_path)
+    assert sorted(proc.stdout.splitlines()) == [f"rank {i} ok" for i in range(ranks)]
+
+
 # --- DistributedDataParallel ----------------------------------------------------------------
 DDP_PROGRAM = """
     import sys

@@ -10,6 +10,12 @@ Rendezvous: rank 0 listens on MASTER_ADDR:MASTER_PORT; every rank opens a listen
 a free port and reports it there; rank 0 sends everyone the table; each rank then connects to
 its right neighbour, so the ranks form a ring (rank r sends to r+1 and receives from r-1).
 
+Point-to-point messages (send/recv, isend/irecv) take their own connections: the first
+message from rank a to rank b connects to b's listener (kept open after the rendezvous; an
+accept thread takes the connections) and later ones reuse it. Each message is a (tag, size)
+header and the bytes; a message whose tag the receiver is not waiting for is kept until a
+recv asks for it, as MPI matches tags.
+
 Collectives run on one worker thread per process in the order they were called (every rank
 calls them in the same order, as torch requires), so async_op=True overlaps them with the
 caller's work, and DistributedDataParallel's bucketed all-reduce overlaps backward.
@@ -20,7 +26,9 @@ on a second thread while the worker receives: two ranks sending megabytes to eac
 once would otherwise both block with full socket buffers.
 """
 import ast
+import collections
 import queue
+import select
 import socket
 import struct
 import threading
@@ -32,6 +40,8 @@ import numpy as np
 # the receive window at 128 KiB), so it cannot block even if the peer is sending too: it is
 # sent on the worker thread, saving the hand-off to the sender thread (~30-100 us).
 _INLINE_SEND_BYTES = 16 * 1024
+
+_RING, _POINT_TO_POINT = 0, 1  # what a connection is for (its first message says)
 
 _REDUCE = {"sum": np.add, "avg": np.add, "product": np.multiply, "min": np.minimum,
            "max": np.maximum}
@@ -125,6 +135,11 @@ class TCPWorld:
         self.rank, self.size, self.timeout = rank, size, timeout
         self._broken = None
         self.left = self.right = None
+        self._listener, self._table = None, {}
+        self._incoming, self._outgoing = {}, {}  # peer rank -> point-to-point socket
+        self._arrived = threading.Condition()  # a connection came in, or a message to self
+        self._send_locks, self._recv_locks = {}, {}
+        self._kept = collections.defaultdict(collections.deque)  # (src, tag) -> payloads
         if size > 1:
             self._rendezvous(master_addr, master_port)
         self._jobs = queue.Queue()
@@ -143,20 +158,28 @@ class TCPWorld:
         table = self._exchange_addresses(master_addr, master_port, my_port)
         right = (self.rank + 1) % self.size
         self.right = _connect(*table[right], self.timeout)
-        self.right.sendall(struct.pack("<q", self.rank))
-        try:
-            left, _ = listener.accept()
-        except socket.timeout:
-            raise RuntimeError(f"rank {(self.rank - 1) % self.size} did not connect within "
-                               f"{self.timeout:g} s") from None
-        finally:
-            listener.close()
-        left.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        (peer,) = struct.unpack("<q", _recv_exact(left, 8))
-        if peer != (self.rank - 1) % self.size:
-            raise RuntimeError(f"rank {self.rank}: expected rank {(self.rank - 1) % self.size} "
-                               f"on the left, got rank {peer}")
+        self.right.sendall(struct.pack("<qq", _RING, self.rank))
+        left = None
+        while left is None:  # a point-to-point connection may come in before the ring's
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                listener.close()
+                raise RuntimeError(f"rank {(self.rank - 1) % self.size} did not connect within "
+                                   f"{self.timeout:g} s") from None
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            kind, peer = struct.unpack("<qq", _recv_exact(conn, 16))
+            if kind == _POINT_TO_POINT:
+                self._register(peer, conn)
+                continue
+            if peer != (self.rank - 1) % self.size:
+                raise RuntimeError(f"rank {self.rank}: expected rank "
+                                   f"{(self.rank - 1) % self.size} on the left, got rank {peer}")
+            left = conn
         self.left = left
+        self._listener, self._table = listener, table
+        listener.settimeout(None)
+        threading.Thread(target=self._accept, daemon=True, name="fastnn-dist-accept").start()
         self.left.settimeout(self.timeout)
         self.right.settimeout(self.timeout)
         self._sender = _Sender(self.right)
@@ -209,7 +232,8 @@ class TCPWorld:
         self._worker.join(timeout=5)
         if self.size > 1:
             self._sender.jobs.put(None)
-            for sock in (self.left, self.right):
+            for sock in (self.left, self.right, self._listener, *self._incoming.values(),
+                         *self._outgoing.values()):
                 try:
                     sock.close()
                 except OSError:
@@ -291,3 +315,137 @@ class TCPWorld:
         n, r = self.size, self.rank
         for step in range(n - 1):
             self._step(gathered[(r - step) % n], gathered[(r - step - 1) % n])
+
+    # --- point-to-point (on the caller's thread, or an isend/irecv thread) ---------------------
+    def _register(self, peer, conn):
+        conn.settimeout(self.timeout)
+        with self._arrived:
+            self._incoming[peer] = conn
+            self._arrived.notify_all()
+
+    def _accept(self):
+        """Take the point-to-point connections other ranks open to this one."""
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn.settimeout(self.timeout)
+                kind, peer = struct.unpack("<qq", _recv_exact(conn, 16))
+            except (OSError, CollectiveError):
+                if self._listener.fileno() < 0:
+                    return  # closed
+                continue
+            self._register(peer, conn)
+
+    def send(self, dst, tag, data):
+        """data (bytes-like) to rank dst, as one message with this tag."""
+        data = memoryview(data).cast("B")
+        if dst == self.rank:  # isend to oneself: kept for the matching irecv
+            with self._arrived:
+                self._kept[(dst, tag)].append(bytes(data))
+                self._arrived.notify_all()
+            return
+        with self._send_locks.setdefault(dst, threading.Lock()):
+            sock = self._outgoing.get(dst)
+            try:
+                if sock is None:
+                    sock = _connect(*self._table[dst], self.timeout)
+                    sock.settimeout(self.timeout)
+                    sock.sendall(struct.pack("<qq", _POINT_TO_POINT, self.rank))
+                    self._outgoing[dst] = sock
+                sock.sendall(struct.pack("<qq", tag, len(data)))
+                sock.sendall(data)
+            except OSError as err:
+                raise CollectiveError(f"sending to rank {dst} failed: {err}") from None
+
+    def recv(self, src, tag, out):
+        """The next message with this tag from rank src (None: any rank) into `out` (a
+        writable bytes-like of the message's size); returns the sender's rank."""
+        out = memoryview(out).cast("B")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            found = self._take_kept(src, tag)
+            if found is not None:
+                sender, payload = found
+                _fit(out, len(payload), sender)
+                out[:] = payload
+                return sender
+            peer = src if src is not None else self._readable_peer(deadline)
+            if peer is None:
+                continue
+            if peer == self.rank:  # from oneself: wait for the isend's message
+                self._wait_arrival(deadline, f"a message from rank {peer} (itself)")
+                continue
+            lock = self._recv_locks.setdefault(peer, threading.Lock())
+            if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise CollectiveError(f"no message from rank {peer} within the timeout")
+            try:
+                if self._take_kept(peer, tag, peek=True):
+                    continue  # another thread kept one for us meanwhile
+                sock = self._connection_from(peer, deadline)
+                got_tag, n = struct.unpack("<qq", _recv_exact_from(sock, 16, peer))
+                if got_tag == tag:
+                    _fit(out, n, peer, sock)
+                    _recv_into(sock, out, peer)
+                    return peer
+                payload = bytearray(n)  # another tag: keep it for the recv that wants it
+                _recv_into(sock, payload, peer)
+                with self._arrived:
+                    self._kept[(peer, got_tag)].append(bytes(payload))
+                    self._arrived.notify_all()
+            finally:
+                lock.release()
+
+    def _take_kept(self, src, tag, peek=False):
+        with self._arrived:
+            keys = [(src, tag)] if src is not None else [k for k in self._kept if k[1] == tag]
+            for key in keys:
+                if self._kept.get(key):
+                    return True if peek else (key[0], self._kept[key].popleft())
+        return None
+
+    def _wait_arrival(self, deadline, what):
+        with self._arrived:
+            if not self._arrived.wait(timeout=max(0.0, deadline - time.monotonic())):
+                raise CollectiveError(f"no {what} within the timeout")
+
+    def _connection_from(self, peer, deadline):
+        with self._arrived:
+            while peer not in self._incoming:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._arrived.wait(timeout=left):
+                    raise CollectiveError(f"rank {peer} did not send within the timeout")
+            return self._incoming[peer]
+
+    def _readable_peer(self, deadline):
+        """A rank whose connection has data (recv from any source), or None after a short
+        wait (the caller looks at the kept messages again)."""
+        if time.monotonic() > deadline:
+            raise CollectiveError("no message from any rank within the timeout")
+        with self._arrived:
+            socks = dict(self._incoming)
+        if not socks:
+            try:
+                self._wait_arrival(min(deadline, time.monotonic() + 0.05), "connection")
+            except CollectiveError:
+                pass
+            return None
+        ready, _, _ = select.select(list(socks.values()), [], [], 0.05)
+        for peer, sock in socks.items():
+            if sock in ready:
+                return peer
+        return None
+
+
+def _recv_exact_from(sock, n, peer):
+    buf = bytearray(n)
+    _recv_into(sock, buf, peer)
+    return bytes(buf)
+
+
+def _fit(out, n, peer, sock=None):
+    if n != len(out):
+        if sock is not None:  # drop the message so the connection stays in step
+            _recv_into(sock, bytearray(n), peer)
+        raise CollectiveError(f"recv: rank {peer} sent {n} bytes, but the tensor to receive into "
+                              f"has {len(out)} (shape and dtype must match the sent tensor's)")
