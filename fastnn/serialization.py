@@ -37,7 +37,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None):
     from safetensors.numpy import save as to_bytes
 
     if isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, (Tensor, np.ndarray))
-                                     for k, v in obj.items()):
+                                     and not _tensor_kind(v) for k, v in obj.items()):
         arrays = {name: _array(v) for name, v in obj.items()}
         payload = to_bytes(arrays)
     else:
@@ -122,16 +122,7 @@ class _Unpickler(pickle.Unpickler):
             if pid[0] == "ndarray":
                 self.loaded[key] = array
             else:
-                from fastnn.nn.parameter import Buffer, Parameter
-                kind, requires_grad = pid[2], pid[3]
-                tensor = Tensor._wrap(array)
-                if kind == "parameter":
-                    tensor = Parameter(tensor, requires_grad=requires_grad)
-                elif kind == "buffer":
-                    tensor = Buffer(tensor)
-                else:
-                    tensor.requires_grad = requires_grad
-                self.loaded[key] = tensor
+                self.loaded[key] = _loaded_tensor(array, pid[2], pid[3])
         return self.loaded[key]
 
 
@@ -146,11 +137,26 @@ def _array(value):
     return np.require(value._data if isinstance(value, Tensor) else value, requirements="C")
 
 
+def _tensor_kind(value):
+    """What a plain safetensors entry cannot say about a tensor, as torch.save keeps it: that
+    it is a Parameter or Buffer, or requires grad ({} for a plain tensor)."""
+    if not isinstance(value, Tensor):
+        return {}
+    from fastnn.nn.parameter import Buffer, Parameter
+    kind = {}
+    if isinstance(value, (Parameter, Buffer)):
+        kind["kind"] = "parameter" if isinstance(value, Parameter) else "buffer"
+    if value.requires_grad:
+        kind["requires_grad"] = True
+    return kind
+
+
 def _encode(value, arrays):
     if isinstance(value, (Tensor, np.ndarray)):
         key = f"t{len(arrays)}"
         arrays[key] = _array(value)
-        return {"$tensor" if isinstance(value, Tensor) else "$ndarray": key}
+        return {"$tensor" if isinstance(value, Tensor) else "$ndarray": key,
+                **_tensor_kind(value)}
     if isinstance(value, dict):
         return {"$dict": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
     if isinstance(value, tuple):
@@ -169,13 +175,25 @@ def _decode(node, arrays):
         return [_decode(v, arrays) for v in node]
     if isinstance(node, dict):
         if "$tensor" in node:
-            return Tensor._wrap(arrays[node["$tensor"]])
+            return _loaded_tensor(arrays[node["$tensor"]], node.get("kind"),
+                                  node.get("requires_grad", False))
         if "$ndarray" in node:
             return arrays[node["$ndarray"]]
         if "$tuple" in node:
             return tuple(_decode(v, arrays) for v in node["$tuple"])
         return {_decode(k, arrays): _decode(v, arrays) for k, v in node["$dict"]}
     return node
+
+
+def _loaded_tensor(array, kind, requires_grad):
+    from fastnn.nn.parameter import Buffer, Parameter
+    tensor = Tensor._wrap(array)
+    if kind == "parameter":
+        return Parameter(tensor, requires_grad=requires_grad)
+    if kind == "buffer":
+        return Buffer(tensor)
+    tensor.requires_grad = requires_grad
+    return tensor
 
 
 def atomic_write(path, payload):

@@ -13,7 +13,7 @@ def __getattr__(name):
     if name in ("Function", "FunctionCtx"):
         from fastnn.autograd import custom_function
         return getattr(custom_function, name)
-    if name in ("function", "functional", "profiler", "forward_ad"):
+    if name in ("function", "functional", "profiler", "forward_ad", "graph"):
         import importlib
         return importlib.import_module(f"fastnn.autograd.{name}")
     raise AttributeError(f"module 'fastnn.autograd' has no attribute '{name}'")

@@ -18,6 +18,7 @@ import numpy as np
 from fastnn import dtypes
 from fastnn.autograd import forward_ad, grad_mode
 from fastnn.autograd.function import Function as _Op
+from fastnn.autograd.function import _extras as _op_extras
 from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
 
@@ -41,9 +42,18 @@ class FunctionCtx:
                                 f"{tensors.index(t)} is of type {type(t).__name__}")
         # each tensor with the version it had, so a later in-place change is caught
         self._saved = tuple((t, None if t is None else t._version[0]) for t in tensors)
+        self._packed = None
+        if _op_extras.saved_hooks:  # autograd.graph.saved_tensors_hooks: keep only the packed
+            from fastnn.autograd.graph import pack_saved
+            self._packed = pack_saved(tensors, [None if t is None else t._data for t in tensors])
+            if self._packed is not None:
+                self._saved = ()
 
     @property
     def saved_tensors(self):
+        if getattr(self, "_packed", None) is not None:
+            from fastnn.autograd.graph import unpack_entry
+            return tuple(None if e is None else unpack_entry(e) for e in self._packed)
         for t, version in self._saved:
             if t is not None and t._version[0] != version:
                 raise RuntimeError(

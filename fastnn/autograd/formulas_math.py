@@ -49,8 +49,9 @@ def _sub(ctx, g, ins):
 @formula("Mul")
 def _mul(ctx, g, ins):
     a, b = ins
-    a_val = a if a is not None else _constant(ctx.saved_tensors[0])
-    b_val = b if b is not None else _constant(ctx.saved_tensors[1])
+    b_saved, a_saved = ctx.saved_tensors  # (Mul saves other first, as torch)
+    a_val = a if a is not None else _constant(a_saved)
+    b_val = b if b is not None else _constant(b_saved)
     return (_sum_to(g * b_val, ctx.shapes[0]) if a is not None else None,
             _sum_to(g * a_val, ctx.shapes[1]) if b is not None else None)
 

@@ -20,6 +20,15 @@ _anomaly = anomaly_mode.mode
 _forward_ad = forward_ad._state
 
 
+class _Extras:
+    """Counts of the features that make Function.apply do more than usual (one read when off):
+    saved_hooks, the open autograd.graph.saved_tensors_hooks contexts."""
+    saved_hooks = 0
+
+
+_extras = _Extras()
+
+
 class Context:
     """What backward needs: whatever forward stored, and which inputs want a gradient."""
 
@@ -27,7 +36,21 @@ class Context:
         self.needs_input_grad = needs_input_grad
 
     def save_for_backward(self, *arrays):
+        if _extras.saved_hooks and "_args" in self.__dict__:  # autograd.graph's hooks
+            from fastnn.autograd.graph import pack_saved
+            packed = pack_saved(self._args, arrays)
+            if packed is not None:
+                self._packed = packed
+                return
         self.saved_tensors = arrays
+
+    def __getattr__(self, name):
+        # saved_tensors under saved_tensors_hooks: unpack_hook runs at every access, as torch's
+        packed = self.__dict__.get("_packed")
+        if name == "saved_tensors" and packed is not None:
+            from fastnn.autograd.graph import unpack_saved
+            return unpack_saved(packed)
+        raise AttributeError(f"'Context' object has no attribute '{name}'")
 
     def mark_non_differentiable(self, *args):
         pass
@@ -84,6 +107,12 @@ class Node:
         self.shape = shape
         self.retained = None
         self.prehooks = None
+
+    def __getattr__(self, name):
+        if name.startswith("_saved_"):  # torch's grad_fn._saved_self, _saved_result ...
+            from fastnn.autograd.graph import saved_attribute
+            return saved_attribute(self, name[len("_saved_"):])
+        raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
 
     def name(self):
         ctx = self.ctx
@@ -211,6 +240,8 @@ class Function:
             if tangents is not None:
                 needs = [n or v is not None for n, v in zip(needs, tangents)]
         ctx = Context(tuple(needs))
+        if _extras.saved_hooks and record:
+            ctx._args = args
         if cls.is_view:  # data movement only: no floating-point errors to silence
             out = cls.forward(ctx, *raw, **kwargs)
         else:

@@ -40,13 +40,15 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        # torch's MulBackward0 saves `other` first, then `self` (the order saved-tensor hooks
+        # see them in)
+        ctx.save_for_backward(b if need_a else None, a if need_b else None)
         ctx.shapes = (np.shape(a), np.shape(b))
         return np.asarray(np.multiply(a, b))
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        b, a = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (unbroadcast(np.asarray(g * b, dtype=g.dtype), ctx.shapes[0]) if need_a else None,
                 unbroadcast(np.asarray(g * a, dtype=g.dtype), ctx.shapes[1]) if need_b else None)
