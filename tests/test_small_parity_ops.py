@@ -59,3 +59,15 @@ def test_errors_are_torchs():
                        lambda: m.linalg.multi_dot([m.zeros(2, 2, 2), a]),
                        lambda: m.linalg.multi_dot([a, m.zeros(3, 3, 3), m.zeros(3, 2)])])
     assert errors(fastnn) == errors(torch)
+
+
+def test_where_of_two_numbers_takes_torchs_dtype():
+    """pytorch/examples' siamese network: pred = torch.where(outputs > 0.5, 1, 0); a float
+    number gives the default dtype, not float64."""
+    import numpy as np
+    cond = fastnn.tensor([True, False])
+    cases = [((1.0, 0), fastnn.float32), ((1, 0), fastnn.int64), ((True, False), fastnn.bool),
+             ((1.5, 2.5), fastnn.float32), ((np.float64(1), 0), fastnn.float32)]
+    for (a, b), dtype in cases:
+        out = fastnn.where(cond, a, b)
+        assert out.dtype == dtype and out.tolist() == [a, b], (a, b)

@@ -306,6 +306,13 @@ def where(condition, input=_MISSING, other=_MISSING):
     check_broadcast(check_broadcast(shapes[0], shapes[1]), shapes[2])
     if isinstance(input, Tensor) or isinstance(other, Tensor):
         input, other = promote(input, other)  # torch's result dtype, not NumPy's
+    else:  # two Python numbers: a float gives the default dtype, ints int64 (torch's)
+        from fastnn import dtypes
+        values = [np.asarray(v) for v in (input, other)]
+        kinds = {a.dtype.kind for a in values}
+        dtype = (dtypes.get_default_dtype() if kinds & set("fc") else
+                 dtypes.bool_ if kinds == {"b"} else dtypes.int64)
+        input, other = (Tensor._wrap(a.astype(dtype.numpy)) for a in values)
     return Where.apply(cond.astype(bool), input, other)
 
 
