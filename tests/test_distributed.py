@@ -310,10 +310,30 @@ def test_point_to_point_and_the_other_collectives(tmp_path, ranks, backend):
         everyone = [None] * n if r == 0 else None
         dist.gather_object(r * 10, everyone, dst=0)
         assert r != 0 or everyone == [10 * i for i in range(n)]
-        try:
-            dist.new_group([0])
-        except NotImplementedError as exc:
-            assert "groups of all" in str(exc)
+        # a group of some of the ranks: its collectives, src/dst as global ranks, outsiders
+        sub = dist.new_group([0, n - 1])
+        t = fastnn.full((2,), float(r + 1))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = dist.all_reduce(t, group=sub)
+        inside = r in (0, n - 1)
+        assert dist.get_rank(sub) == ((0 if r == 0 else 1) if inside else -1)
+        if inside:
+            assert t.tolist() == [float(n + 1)] * 2 and not caught
+            b = fastnn.full((2,), float(r))
+            dist.broadcast(b, src=n - 1, group=sub)
+            assert b.tolist() == [float(n - 1)] * 2
+            pair = [None, None]
+            dist.all_gather_object(pair, r, group=sub)
+            assert pair == [0, n - 1] and dist.get_process_group_ranks(sub) == [0, n - 1]
+            if r == 0:
+                dist.send(fastnn.tensor([7.0]), group_dst=1, group=sub)
+            else:
+                got = fastnn.zeros(1)
+                assert dist.recv(got, group_src=0, group=sub) == 0 and got.item() == 7.0
+        else:
+            assert result is None and t.tolist() == [float(r + 1)] * 2
+            assert "does not belong to the given group" in str(caught[0].message)
         dist.barrier()
         dist.destroy_process_group()
         sys.stdout.write(f"rank {r} ok\\n")

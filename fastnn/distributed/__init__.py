@@ -12,7 +12,8 @@ the object collectives), tcp_world.py, run.py,
 fastnn.nn.parallel.DistributedDataParallel and fastnn.utils.data.DistributedSampler.
 """
 from fastnn.distributed.process_group import (  # noqa: F401
-    DEFAULT_TIMEOUT, GroupMember, ReduceOp, Work, all_gather, all_reduce, barrier, broadcast,
+    DEFAULT_TIMEOUT, GroupMember, ProcessGroup, ReduceOp, Work, all_gather, all_reduce, barrier,
+    broadcast,
     destroy_process_group, get_backend, get_default_backend_for_device, get_rank,
     get_world_size, group, init_process_group, is_available, is_gloo_available,
     is_initialized, is_mpi_available, is_nccl_available, is_torchelastic_launched)

@@ -1,7 +1,8 @@
 """The rest of torch.distributed's collectives, built on all_reduce, broadcast and all_gather
 (process_group.py), so both backends have them: reduce, gather, scatter,
 all_gather_into_tensor, reduce_scatter_tensor, the object collectives (pickled, as torch's),
-new_group for the whole world and get_process_group_ranks.
+new_group (groups of some of the ranks) and get_process_group_ranks. src/dst arguments are
+global ranks, group_src/group_dst the group's own numbers, as in torch.
 
 reduce and gather move everything to every rank and keep it where it was asked for (a
 rank's tensor is left as it was elsewhere); scatter broadcasts the source's list. They cost
@@ -41,10 +42,10 @@ def _tensor_list(name, value):
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
     """Reduce `tensor` over all ranks into rank dst's tensor."""
-    world = pg._group(group)
-    dst = dst if dst is not None else group_dst
-    if dst is None or not 0 <= dst < world.size:
-        raise ValueError(f"Invalid destination rank {dst} for a group of size {world.size}")
+    world = pg._member(group, "reduce")
+    if world is None:
+        return None
+    dst = _where(world, dst, group_dst, "dst")
     pg._reduce_buffer(tensor, "reduce")
     result = Tensor._wrap(np.array(tensor._data, copy=True))
     pg.all_reduce(result, op, group)
@@ -56,8 +57,10 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """gather_list[r] = rank r's `tensor`, on rank dst only."""
-    world = pg._group(group)
-    dst = 0 if dst is None and group_dst is None else (dst if dst is not None else group_dst)
+    world = pg._member(group, "gather")
+    if world is None:
+        return None
+    dst = _where(world, dst, group_dst, "dst")
     if world.rank == dst:
         if not gather_list:
             raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
@@ -76,8 +79,10 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
     """Rank r's `tensor` = rank src's scatter_list[r]."""
-    world = pg._group(group)
-    src = 0 if src is None and group_src is None else (src if src is not None else group_src)
+    world = pg._member(group, "scatter")
+    if world is None:
+        return None
+    src = _where(world, src, group_src, "src")
     out = pg._buffer(tensor, "scatter")
     packed = np.empty((world.size,) + out.shape, out.dtype)
     if world.rank == src:
@@ -91,7 +96,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
             row[...] = t._data
     elif scatter_list:
         raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
-    pg.broadcast(Tensor._wrap(packed), src, group)
+    pg.broadcast(Tensor._wrap(packed), _global(world, src), group)
     out[...] = packed[world.rank]
     pg._bump_version(tensor)
     return _finished(_Done(), async_op)
@@ -100,7 +105,9 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """Every rank's input_tensor, concatenated along dimension 0 (or stacked) into
     output_tensor."""
-    world = pg._group(group)
+    world = pg._member(group, "all_gather_into_tensor")
+    if world is None:
+        return None
     out = pg._buffer(output_tensor, "all_gather_into_tensor")
     if out.size != input_tensor._data.size * world.size:
         raise ValueError(f"output tensor size must be equal to world_size times input tensor "
@@ -114,7 +121,9 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
     """This rank's block of the reduction of every rank's `input` (split along dimension 0)."""
-    world = pg._group(group)
+    world = pg._member(group, "reduce_scatter_tensor")
+    if world is None:
+        return None
     out = pg._buffer(output, "reduce_scatter_tensor")
     if input._data.size != out.size * world.size:
         raise ValueError(f"input tensor must be the same size as output size times world size "
@@ -142,7 +151,9 @@ def _gathered_bytes(payload, group):
 
 def all_gather_object(object_list, obj, group=None):
     """object_list[r] = rank r's obj (any picklable object), on every rank."""
-    world = pg._group(group)
+    world = pg._member(group, "all_gather_object")
+    if world is None:
+        return None
     if len(object_list) != world.size:
         raise ValueError(f"all_gather_object(): object_list must have {world.size} entries, "
                          f"got {len(object_list)}")
@@ -152,8 +163,10 @@ def all_gather_object(object_list, obj, group=None):
 
 def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=None):
     """object_gather_list[r] = rank r's obj, on rank dst only."""
-    world = pg._group(group)
-    dst = 0 if dst is None and group_dst is None else (dst if dst is not None else group_dst)
+    world = pg._member(group, "gather_object")
+    if world is None:
+        return None
+    dst = _where(world, dst, group_dst, "dst")
     if world.rank == dst and (object_gather_list is None or
                               len(object_gather_list) != world.size):
         raise ValueError("Argument ``object_gather_list`` must be specified on destination rank "
@@ -167,15 +180,17 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
 def broadcast_object_list(object_list, src=None, group=None, device=None, group_src=None):
     """Rank src's object_list, element by element, into every rank's object_list (same
     length everywhere)."""
-    world = pg._group(group)
-    src = 0 if src is None and group_src is None else (src if src is not None else group_src)
+    world = pg._member(group, "broadcast_object_list")
+    if world is None:
+        return None
+    src = _where(world, src, group_src, "src")
     payload = pickle.dumps(list(object_list)) if world.rank == src else b""
     size = Tensor._wrap(np.array([len(payload)], np.int64))
-    pg.broadcast(size, src, group)
+    pg.broadcast(size, _global(world, src), group)
     data = np.zeros(int(size._data[0]), np.uint8)
     if world.rank == src:
         data[:] = np.frombuffer(payload, np.uint8)
-    pg.broadcast(Tensor._wrap(data), src, group)
+    pg.broadcast(Tensor._wrap(data), _global(world, src), group)
     if world.rank != src:
         object_list[:] = pickle.loads(data.tobytes())
 
@@ -183,30 +198,75 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
 def scatter_object_list(scatter_object_output_list, scatter_object_input_list=None, src=None,
                         group=None, group_src=None):
     """scatter_object_output_list[0] = rank src's scatter_object_input_list[rank]."""
-    world = pg._group(group)
-    src = 0 if src is None and group_src is None else (src if src is not None else group_src)
+    world = pg._member(group, "scatter_object_list")
+    if world is None:
+        return None
+    src = _where(world, src, group_src, "src")
     if not isinstance(scatter_object_output_list, list) or not scatter_object_output_list:
         raise ValueError("Expected argument scatter_object_output_list to be a list of size at "
                          "least 1.")
     objects = list(scatter_object_input_list) if world.rank == src else [None] * world.size
-    broadcast_object_list(objects, src, group)
+    broadcast_object_list(objects, _global(world, src), group)
     scatter_object_output_list[0] = objects[world.rank]
 
 
 # --- groups --------------------------------------------------------------------------------
-def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
-              group_desc=None, device_id=None):
-    """A group of every rank (ranks None or all of them) is the default group; fastnn has no
-    subgroups yet."""
+def _where(world, rank, group_rank, name):
+    """A src/dst argument as the rank's number in the group: `rank` is global (default 0),
+    `group_rank` already the group's."""
+    if rank is not None and group_rank is not None:
+        raise ValueError(f"Can't specify both group_{name} and {name}")
+    if group_rank is not None:
+        return int(group_rank)
+    return pg._group_rank(world, 0 if rank is None else int(rank), name)
+
+
+def _global(world, group_rank):
+    ranks = getattr(world, "ranks", None)
+    return group_rank if ranks is None else ranks[group_rank]
+
+
+_groups_made = [0]  # every rank calls new_group in the same order, so the count names a group
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
+              use_local_synchronization=False, group_desc=None, device_id=None):
+    """A process group of some of the ranks (every rank must call it, as torch's): ranks None
+    or all of them is the default group. A rank outside the group gets
+    GroupMember.NON_GROUP_MEMBER, and collectives on it return None with torch's warning."""
     world = pg._group(None)
-    if ranks is not None and sorted(int(r) for r in ranks) != list(range(world.size)):
-        raise NotImplementedError(f"new_group(ranks={list(ranks)}): fastnn.distributed supports "
-                                  f"groups of all {world.size} ranks only")
-    return pg.GroupMember.WORLD
+    if ranks is None:
+        return pg.GroupMember.WORLD
+    ranks = sorted({int(r) for r in ranks})
+    for r in ranks:
+        if not 0 <= r < world.size:
+            raise ValueError(f"The new group's rank should be within the world_size set by "
+                             f"init_process_group ({r} is not in [0, {world.size}))")
+    if ranks == list(range(world.size)):
+        return pg.GroupMember.WORLD
+    _groups_made[0] += 1
+    if world.backend == "gloo":
+        from fastnn.distributed.tcp_world import TCPSubGroup
+        # negative tags keep the group's messages apart from the program's send/recv
+        transport = TCPSubGroup(world, ranks, tag=-_groups_made[0])
+    else:
+        sub = world.comm.Create(world.comm.Get_group().Incl(ranks))  # collective: all ranks
+        if sub == world.MPI.COMM_NULL:
+            return pg.GroupMember.NON_GROUP_MEMBER
+        sub.Set_errhandler(world.MPI.ERRORS_RETURN)
+        transport = pg._World(world.MPI, sub, world.timeout)
+        transport.ranks = ranks
+    if world.rank not in ranks:
+        return pg.GroupMember.NON_GROUP_MEMBER
+    return pg.ProcessGroup(transport, ranks)
 
 
 def get_process_group_ranks(group):
-    return list(range(pg._group(group).size))
+    """The global ranks of a group's members."""
+    if group is pg.GroupMember.NON_GROUP_MEMBER:
+        return []
+    world = pg._group(group)
+    return list(getattr(world, "ranks", None) or range(world.size))
 
 
 class _DeprecatedReduceOp:

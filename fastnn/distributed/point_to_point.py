@@ -21,15 +21,24 @@ def _check_tensor(tensor, name="tensor"):
                         f"torch.Tensor\n             but got {type(tensor)} instead.")
 
 
-def _peer(world, rank, group_rank, kind):
+def _peer(world, rank, group_rank, kind, group=None):
+    """The peer's global rank: `rank` is global, `group_rank` the peer's number in `group`
+    (torch's dst / group_dst). Messages go over the default group's connections."""
     if rank is not None and group_rank is not None:
         raise ValueError("Can't specify both group_rank and global_rank")
-    rank = group_rank if rank is None else rank
-    if rank is None:
+    if rank is None and group_rank is None:
         raise ValueError("Must specify global_rank or group_rank")
+    if rank is None:
+        ranks = getattr(pg._group(group), "ranks", None)
+        rank = group_rank if ranks is None else ranks[group_rank]
     if not 0 <= rank < world.size:
         raise ValueError(f"Invalid {kind} rank {rank} for a group of size {world.size}")
     return int(rank)
+
+
+def _default_if_member(group, name):
+    """The default group when this rank is in `group` (None, with torch's warning, if not)."""
+    return None if pg._member(group, name) is None else pg._group(None)
 
 
 class _Threaded:
@@ -79,8 +88,10 @@ class _MPIReceive:
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Send `tensor` to rank dst without waiting; returns a Work to wait() on (the tensor must
     not change until then)."""
-    world = pg._group(group)
-    dst = _peer(world, dst, group_dst, "destination")
+    world = _default_if_member(group, "isend")
+    if world is None:
+        return None
+    dst = _peer(world, dst, group_dst, "destination", group)
     _check_tensor(tensor)
     array = np.ascontiguousarray(tensor._data)
     if world.backend == "gloo":
@@ -93,10 +104,12 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     """Receive into `tensor` without waiting (from any rank when src is None); returns a Work
     to wait() on before reading the tensor."""
-    world = pg._group(group)
+    world = _default_if_member(group, "irecv")
+    if world is None:
+        return None
     _check_tensor(tensor)
     if src is not None or group_src is not None:
-        src = _peer(world, src, group_src, "source")
+        src = _peer(world, src, group_src, "source", group)
     array = pg._buffer(tensor, "recv")
     if world.backend == "gloo":
         request = _Threaded(lambda: world.recv(src, int(tag), array.reshape(-1).view(np.uint8)))
@@ -108,21 +121,26 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
 
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Send `tensor` to rank dst and wait until it has gone."""
-    world = pg._group(group)
-    if _peer(world, dst, group_dst, "destination") == world.rank:
+    world = pg._group(None)
+    if pg._group(group).rank >= 0 and \
+            _peer(world, dst, group_dst, "destination", group) == world.rank:
         raise ValueError("Invalid destination rank: destination rank should not be the same "
                          "as the rank of the current process.")
-    isend(tensor, dst, group, tag, group_dst).wait()
+    work = isend(tensor, dst, group, tag, group_dst)
+    if work is not None:
+        work.wait()
 
 
 def recv(tensor, src=None, group=None, tag=0, group_src=None):
     """Receive into `tensor` (from any rank when src is None); returns the sender's rank."""
-    world = pg._group(group)
-    if (src is not None or group_src is not None) and \
-            _peer(world, src, group_src, "source") == world.rank:
+    world = pg._group(None)
+    if (src is not None or group_src is not None) and pg._group(group).rank >= 0 and \
+            _peer(world, src, group_src, "source", group) == world.rank:
         raise ValueError("Invalid source rank: source rank should not be the same as the rank "
                          "of the current process.")
     work = irecv(tensor, src, group, tag, group_src)
+    if work is None:
+        return -1
     work.wait()
     return work._request.result
 

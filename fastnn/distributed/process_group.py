@@ -214,6 +214,8 @@ def _abort_on_uncaught_exception(comm):
 def destroy_process_group(group=None):
     """Leave the process group (MPI itself is finalized when Python exits)."""
     global _world
+    if group is not None and group is not GroupMember.WORLD:
+        return  # a group from new_group: nothing of its own to close
     world = _group(group)
     if world.backend == "gloo":
         world.close()
@@ -221,15 +223,57 @@ def destroy_process_group(group=None):
 
 
 def _group(group):
-    if group is not None and group is not GroupMember.WORLD:
-        raise ValueError("only the default process group (group=None) is supported")
+    """The process group to run on: the default one, or a group from new_group."""
     if _world is None:
         raise ValueError(_NOT_INITIALIZED)
-    return _world
+    if group is None or group is GroupMember.WORLD:
+        return _world
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return _NonMember()
+    if isinstance(group, ProcessGroup):
+        return group.transport
+    raise ValueError(f"expected a process group from new_group (or None), got "
+                     f"{type(group).__name__}")
+
+
+def _member(group, name):
+    """The group, or None (with torch's warning) on a rank that is not in it."""
+    world = _group(group)
+    if world.rank < 0:
+        import warnings
+        warnings.warn(f"Running {name} on global rank {_world.rank} which does not belong to "
+                      f"the given group.", stacklevel=3)
+        return None
+    return world
+
+
+class _NonMember:
+    """What a rank outside a group sees of it: torch's -1 rank and size."""
+    rank = size = -1
+    ranks = ()
+    backend = None
+
+
+class ProcessGroup:
+    """A group of ranks made by new_group: its ranks (global numbers, sorted) and the
+    transport its collectives run on (an MPI sub-communicator, or gloo's TCPSubGroup)."""
+
+    def __init__(self, transport, ranks):
+        self.transport, self.ranks = transport, list(ranks)
+
+    def rank(self):
+        return self.transport.rank
+
+    def size(self):
+        return self.transport.size
+
+    def __repr__(self):
+        return f"<fastnn.distributed.ProcessGroup ranks={self.ranks}>"
 
 
 class GroupMember:
     WORLD = object()
+    NON_GROUP_MEMBER = object()
 
 
 group = GroupMember
@@ -241,6 +285,18 @@ def get_rank(group=None):
 
 def get_world_size(group=None):
     return _group(group).size
+
+
+def _group_rank(world, rank, name):
+    """A global rank as its number in `world` (torch's src/dst arguments are global)."""
+    ranks = getattr(world, "ranks", None)
+    if ranks is None:  # the default group: global numbers are the group's
+        if not 0 <= rank < world.size:
+            raise ValueError(f"Invalid {name} rank {rank} for a group of size {world.size}")
+        return rank
+    if rank not in ranks:
+        raise ValueError(f"Global rank {rank} is not part of group {list(ranks)}")
+    return ranks.index(rank)
 
 
 def get_backend(group=None):
@@ -271,6 +327,10 @@ class Work:
             _wait_for(self._world, self._request, self._name, limit)
         self._complete()
         return True
+
+    def _source_rank(self):
+        """The sender's rank of a finished recv (torch's Work._source_rank)."""
+        return getattr(self._request, "result", None)
 
     def _complete(self):
         self._done = True
@@ -356,7 +416,9 @@ def _finish(work, async_op):
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce `tensor` over all ranks, in place: every rank ends with the result."""
-    world = _group(group)
+    world = _member(group, "all_reduce")
+    if world is None:
+        return None
     array = _reduce_buffer(tensor, "all_reduce")
     if world.backend == "gloo":
         if not isinstance(op, ReduceOp):
@@ -376,11 +438,13 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 
 def broadcast(tensor, src, group=None, async_op=False):
-    """Copy `tensor` from rank `src` into the same tensor on every other rank, in place."""
-    world = _group(group)
+    """Copy `tensor` from rank `src` (a global rank, as torch's) into the same tensor on every
+    other rank of the group, in place."""
+    world = _member(group, "broadcast")
+    if world is None:
+        return None
     array = _buffer(tensor, "broadcast")
-    if not 0 <= src < world.size:
-        raise ValueError(f"Invalid src rank {src} for a group of size {world.size}")
+    src = _group_rank(world, src, "src")
     if world.backend == "gloo":
         request = world.submit(lambda: world.broadcast(array, src))
     else:
@@ -390,7 +454,9 @@ def broadcast(tensor, src, group=None, async_op=False):
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """tensor_list[r] = rank r's `tensor`, on every rank (same shape and dtype everywhere)."""
-    world = _group(group)
+    world = _member(group, "all_gather")
+    if world is None:
+        return None
     if not isinstance(tensor, Tensor):
         raise TypeError(f"all_gather(): argument 'tensor' must be Tensor, not "
                         f"{type(tensor).__name__}")
@@ -418,7 +484,9 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
 
 def barrier(group=None, async_op=False, device_ids=None):
-    world = _group(group)
+    world = _member(group, "barrier")
+    if world is None:
+        return None
     if world.backend == "gloo":
         token = np.zeros(1, dtype=np.int8)
         return _finish(Work(world, world.submit(lambda: world.all_reduce(token, "sum")),

@@ -449,3 +449,62 @@ def _fit(out, n, peer, sock=None):
             _recv_into(sock, bytearray(n), peer)
         raise CollectiveError(f"recv: rank {peer} sent {n} bytes, but the tensor to receive into "
                               f"has {len(out)} (shape and dtype must match the sent tensor's)")
+
+
+class TCPSubGroup:
+    """A group of some of the ranks (new_group(ranks)) on the gloo backend: its collectives go
+    over the world's point-to-point connections under the group's own tag, queued on the
+    world's worker thread in call order. They run as a star around the group's first rank
+    (it receives every member's data, reduces and sends the result back): bandwidth grows
+    with the group, which suits the small groups programs make for bookkeeping, while the
+    world's own collectives keep the ring."""
+
+    backend = "gloo"
+    oversubscribed = False
+
+    def __init__(self, world, ranks, tag):
+        self.world, self.ranks, self.tag = world, list(ranks), tag
+        self.rank = self.ranks.index(world.rank) if world.rank in self.ranks else -1
+        self.size, self.timeout = len(self.ranks), world.timeout
+
+    def submit(self, run):
+        return self.world.submit(run)
+
+    def _send(self, member, array):
+        self.world.send(self.ranks[member], self.tag, array.reshape(-1).view(np.uint8))
+
+    def _recv(self, member, array):
+        self.world.recv(self.ranks[member], self.tag, array.reshape(-1).view(np.uint8))
+
+    def all_reduce(self, array, op):
+        if self.rank == 0:
+            incoming = np.empty_like(array)
+            for member in range(1, self.size):
+                self._recv(member, incoming)
+                _REDUCE[op](array, incoming, out=array)
+            for member in range(1, self.size):
+                self._send(member, array)
+        else:
+            self._send(0, array)
+            self._recv(0, array)
+
+    def broadcast(self, array, src):
+        if self.rank == src:
+            for member in range(self.size):
+                if member != src:
+                    self._send(member, array)
+        else:
+            self._recv(src, array)
+
+    def all_gather(self, gathered):
+        if self.rank == 0:
+            for member in range(1, self.size):
+                self._recv(member, gathered[member])
+            for member in range(1, self.size):
+                self._send(member, gathered)
+        else:
+            self._send(0, gathered[self.rank])
+            self._recv(0, gathered)
+
+    def close(self):
+        pass
