@@ -12,6 +12,7 @@ so the outer one sees the inner one's gradient as a function of its inputs.
 """
 import functools
 
+from fastnn.autograd import forward_ad
 from fastnn.autograd.grad_mode import enable_grad
 from fastnn.nn.utils.stateless import functional_call  # noqa: F401
 from fastnn.tensor import Tensor
@@ -73,7 +74,10 @@ def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         single, positions = _positions(argnums, len(args))
-        nested = _grad_depth[0] > 0  # inside another transform: keep the graph for it
+        # inside another transform (or under jvp, whose tangents must flow through the
+        # backward pass): record the gradient's graph
+        dual = forward_ad.any_tangent(_flatten(args)[0])
+        nested = _grad_depth[0] > 0 or dual
         args = list(args)
         trees = []
         for p in positions:
@@ -103,6 +107,9 @@ def grad_and_value(func, argnums=0, has_aux=False):
                                f"Tensor, got tensor with {output.ndim} dims. Maybe you wanted "
                                "to use the vjp or jacrev APIs instead?")
         grads = [_gradients(output, fresh, nested) for fresh, _ in trees]
+        if dual and _grad_depth[0] == 0:  # the gradient as a plain dual tensor
+            grads = [[_detach_dual(g) for g in group] for group in grads]
+            output = _detach_dual(output)
         grads = tuple(_unflatten(g, spec) for g, (_, spec) in zip(grads, trees))
         grads = grads[0] if single else grads
         value = output if nested else output.detach()
@@ -114,8 +121,15 @@ def grad_and_value(func, argnums=0, has_aux=False):
 
 def _fresh(x, nested):
     """The tensor a transform differentiates with respect to: a new leaf, or (nested in
-    another transform, x already in its graph) a view that keeps that graph connected."""
-    return x.view_as(x) if nested and x.requires_grad else x.detach().requires_grad_(True)
+    another transform, x already in its graph) a view that keeps that graph connected. A
+    dual x (under jvp) keeps its tangent."""
+    if nested and x.requires_grad:
+        return x.view_as(x)
+    return forward_ad.with_tangent_of(x, x.detach().requires_grad_(True))
+
+
+def _detach_dual(t):
+    return forward_ad.with_tangent_of(t, t.detach()) if isinstance(t, Tensor) else t
 
 
 def _gradients(output, leaves, create_graph=False):
@@ -156,8 +170,12 @@ def vjp(func, *primals, has_aux=False):
     leaves, spec = _flatten(primals)
     fresh = [x.detach().requires_grad_(True) if isinstance(x, Tensor)
              and x.dtype.is_floating_point else x for x in leaves]
-    with enable_grad():
-        result = func(*_unflatten(fresh, spec))
+    _grad_depth[0] += 1  # a transform inside func (vjp of grad: reverse-over-reverse) records
+    try:
+        with enable_grad():
+            result = func(*_unflatten(fresh, spec))
+    finally:
+        _grad_depth[0] -= 1
     output, aux = result if has_aux else (result, None)
     out_leaves, out_spec = _flatten(output)
 

@@ -207,3 +207,27 @@ def test_ops_and_backward_raise_no_numpy_warnings():
     assert np.geterr()["divide"] == "warn"  # the user's NumPy settings are untouched
     with pytest.warns(RuntimeWarning):
         np.log(np.zeros(1))
+
+
+def test_benchmark_timer_and_compare_as_torchs():
+    """torch.utils.benchmark as the Jacobians tutorial uses it: Timer(stmt, globals).timeit(n)
+    gives one measurement of n runs; blocked_autorange several blocks; the thread count is
+    the Timer's during the run and restored after. (Structure only: timings are not asserted.)"""
+    from fastnn.utils.benchmark import Compare, Timer
+    seen = []
+    x = fastnn.ones(100)
+    env = {"x": x, "seen": seen, "fastnn": fastnn}
+    fastnn.set_num_threads(2)
+    one = Timer("seen.append(fastnn.get_num_threads()); x.sum()", globals=env).timeit(7)
+    assert one.number_per_run == 7 and len(one.times) == 1 and len(one.raw_times) == 1
+    assert one.times[0] == one.raw_times[0] / 7 > 0 and set(seen) == {1}
+    assert fastnn.get_num_threads() == 2
+    text = repr(one)
+    assert "x.sum()" in text and "1 measurement, 7 runs , 1 thread" in text
+    many = Timer("x.sum()", globals=env, num_threads=2).blocked_autorange(min_run_time=0.01)
+    assert len(many.times) >= 2 and many.num_threads == 2 and "Median:" in repr(many)
+    assert many.median > 0 and many.iqr >= 0
+    rows = [Timer("x.sum()", globals=env, label="reduce", sub_label="100", description=d)
+            .timeit(10) for d in ("sum", "mean")]
+    table = str(Compare(rows))
+    assert "reduce" in table and "sum" in table and "mean" in table and "Times are in" in table

@@ -34,6 +34,11 @@ import functools
 class _State:
     level = None  # the open level (0), or None
     generation = 0  # bumped at every enter: tangents of a closed level are stale
+    # id(array) -> (array, tangent) for every tensor given a tangent in the open level: the
+    # recorded backward pass (higher_order.py) rebuilds an op's inputs from their arrays and
+    # finds their tangents here, so a gradient taken inside a level carries its own tangent
+    # (forward-over-reverse: jvp(grad(f)) is a Hessian-vector product)
+    arrays = {}
 
 
 _state = _State()
@@ -51,6 +56,7 @@ def enter_dual_level():
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _state.generation += 1
     _state.level = 0
+    _state.arrays = {}
     return 0
 
 
@@ -64,6 +70,7 @@ def exit_dual_level(*, level=None):
                            "was created. This is not supported.")
     _state.level = None
     _state.generation += 1
+    _state.arrays = {}
 
 
 class dual_level:
@@ -94,6 +101,28 @@ def tangent_of(t):
 
 def set_tangent(t, tangent):
     t._fw = (_state.generation, tangent)
+    _state.arrays[id(t._data)] = (t._data, tangent)
+
+
+def tangent_of_array(array):
+    """The tangent of the tensor whose array this is, in the open level, or None."""
+    if _state.level is None:
+        return None
+    found = _state.arrays.get(id(array))
+    return found[1] if found is not None and found[0] is array else None
+
+
+def with_tangent_of(source, t):
+    """t, given source's tangent (if it has one): for a transform's fresh leaves and results,
+    which must stay dual for a forward-mode transform around them."""
+    tangent = tangent_of(source)
+    if tangent is not None:
+        set_tangent(t, tangent)
+    return t
+
+
+def any_tangent(tensors):
+    return _state.level is not None and any(tangent_of(t) is not None for t in tensors)
 
 
 def _level_for(level, action):

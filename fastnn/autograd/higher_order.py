@@ -13,6 +13,7 @@ silently lacks its second-order part.
 """
 import warnings
 
+from fastnn.autograd import forward_ad
 from fastnn.autograd.function import Node, edge_of
 from fastnn.autograd.grad_mode import enable_grad
 from fastnn.tensor import Tensor
@@ -40,10 +41,14 @@ def _inputs(node):
             inputs.append(None)
         elif isinstance(edge, Tensor):
             inputs.append(edge)
-        elif type(edge) is Node:
-            inputs.append(Tensor._wrap(arrays[position], requires_grad=True, node=edge))
         else:
-            inputs.append(Tensor._wrap(arrays[position]))
+            t = (Tensor._wrap(arrays[position], requires_grad=True, node=edge)
+                 if type(edge) is Node else Tensor._wrap(arrays[position]))
+            if forward_ad._state.level is not None:  # forward-over-reverse: keep its tangent
+                tangent = forward_ad.tangent_of_array(arrays[position])
+                if tangent is not None:
+                    forward_ad.set_tangent(t, tangent)
+            inputs.append(t)
     return inputs
 
 

@@ -1,2 +1,2 @@
-"""fastnn.utils: torch.utils' names (data, checkpoint)."""
-from fastnn.utils import checkpoint, data  # noqa: F401
+"""fastnn.utils: torch.utils' names (data, checkpoint, benchmark)."""
+from fastnn.utils import benchmark, checkpoint, data  # noqa: F401
