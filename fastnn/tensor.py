@@ -632,9 +632,11 @@ class Tensor:
         return logical.bitwise("right_shift", self, other)
 
     def add(self, other, alpha=1):
+        other, alpha = arithmetic.legacy_alpha("add", other, alpha)
         return arithmetic.add(self, other, alpha=alpha)
 
     def sub(self, other, alpha=1):
+        other, alpha = arithmetic.legacy_alpha("sub", other, alpha)
         return arithmetic.sub(self, other, alpha=alpha)
 
     subtract = sub
@@ -736,9 +738,11 @@ class Tensor:
         return inplace.apply(self, arithmetic.pow, other, needs_old=True)
 
     def add_(self, other, alpha=1):
+        other, alpha = arithmetic.legacy_alpha("add_", other, alpha)
         return inplace.apply(self, arithmetic.add, other, alpha=alpha)
 
     def sub_(self, other, alpha=1):
+        other, alpha = arithmetic.legacy_alpha("sub_", other, alpha)
         return inplace.apply(self, arithmetic.sub, other, alpha=alpha)
 
     def mul_(self, other):
@@ -755,9 +759,11 @@ class Tensor:
         return inplace.apply(self, arithmetic.neg)
 
     def addcmul_(self, tensor1, tensor2, value=1):
+        tensor1, tensor2, value = arithmetic.legacy_value("addcmul_", tensor1, tensor2, value)
         return inplace.apply(self, lambda s: s + value * tensor1 * tensor2)
 
     def addcdiv_(self, tensor1, tensor2, value=1):
+        tensor1, tensor2, value = arithmetic.legacy_value("addcdiv_", tensor1, tensor2, value)
         return inplace.apply(self, lambda s: s + value * tensor1 / tensor2)
 
     def clamp_(self, min=None, max=None):

@@ -71,3 +71,34 @@ def test_where_of_two_numbers_takes_torchs_dtype():
     for (a, b), dtype in cases:
         out = fastnn.where(cond, a, b)
         assert out.dtype == dtype and out.tolist() == [a, b], (a, b)
+
+
+def test_deprecated_alpha_first_overloads_still_work():
+    """Older optimizers and the char-RNN tutorial write p.data.add_(-lr, p.grad.data) and
+    exp_avg_sq.addcmul_(1 - beta2, grad, grad): torch still accepts them, with a warning."""
+    import warnings
+    x = fastnn.ones(3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x.add_(2, fastnn.ones(3))
+        x.sub_(1, fastnn.ones(3))
+        x.addcmul_(2, fastnn.ones(3), fastnn.full((3,), 3.0))
+        x.addcdiv_(4, fastnn.ones(3), fastnn.full((3,), 2.0))
+        y = fastnn.add(x, 3, fastnn.ones(3))
+        z = x.add(2, fastnn.ones(3))
+    assert x.tolist() == [10.0] * 3 and y.tolist() == [13.0] * 3 and z.tolist() == [12.0] * 3
+    assert all("This overload of" in str(w.message) for w in caught) and len(caught) == 6
+
+
+@requires_torch
+def test_indexing_a_0_dim_tensor_raises_torchs_errors():
+    def outcomes(lib):
+        x = lib.tensor(1.5)
+        found = []
+        for index in (0, (0,), slice(None), None, Ellipsis, lib.tensor(0), True):
+            try:
+                found.append(tuple(x[index].shape))
+            except IndexError as exc:
+                found.append(str(exc))
+        return found
+    assert outcomes(fastnn) == outcomes(torch)

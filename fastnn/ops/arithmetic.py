@@ -1,5 +1,8 @@
 """+ - * / // % neg pow with broadcasting and torch's type promotion; gradients are summed
 back over broadcast dimensions."""
+import numbers
+import warnings
+
 import numpy as np
 
 from fastnn import dtypes
@@ -162,6 +165,29 @@ class Remainder(Function):
                 if need_b else None)
 
 
+def legacy_alpha(name, other, alpha):
+    """torch's deprecated overload name(Number alpha, Tensor other) (older optimizers write
+    p.data.add_(-lr, d_p)): returns (other, alpha) in the current order, with torch's warning."""
+    if isinstance(alpha, Tensor) and isinstance(other, numbers.Number) and \
+            not isinstance(other, bool):
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor "
+                      f"other)\nConsider using one of the following signatures instead:\n\t"
+                      f"{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+        return alpha, other
+    return other, alpha
+
+
+def legacy_value(name, tensor1, tensor2, value):
+    """The deprecated name(Number value, Tensor tensor1, Tensor tensor2) of addcmul/addcdiv."""
+    if isinstance(tensor1, numbers.Number) and isinstance(value, Tensor):
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number value, Tensor "
+                      f"tensor1, Tensor tensor2)\nConsider using one of the following "
+                      f"signatures instead:\n\t{name}(Tensor tensor1, Tensor tensor2, *, "
+                      f"Number value = 1)", UserWarning, stacklevel=3)
+        return tensor2, value, tensor1
+    return tensor1, tensor2, value
+
+
 def _scaled(value, alpha):
     if alpha == 1:
         return value
@@ -169,6 +195,8 @@ def _scaled(value, alpha):
 
 
 def add(a, b, alpha=1, out=None):
+    if alpha.__class__ is not int and isinstance(alpha, Tensor):  # torch.add(x, 3, y)
+        b, alpha = legacy_alpha("add", b, alpha)
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.add(a, b, alpha), out)
     a, b = promote(operand(a), _scaled(operand(b), alpha))
@@ -236,6 +264,8 @@ def rpow_number(x, number):
 
 
 def sub(a, b, alpha=1, out=None):
+    if alpha.__class__ is not int and isinstance(alpha, Tensor):
+        b, alpha = legacy_alpha("sub", b, alpha)
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.sub(a, b, alpha), out)
     a, b = operand(a), operand(b)

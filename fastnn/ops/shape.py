@@ -268,6 +268,9 @@ def _check_basic_bounds(x, items):
     ellipsis = next((k for k, j in enumerate(items) if j is Ellipsis), len(items))
     before = [j for j in items[:ellipsis] if j is not None]
     after = [j for j in items[ellipsis + 1:] if j is not None]
+    used = [j for j in before + after if j is not None and not isinstance(j, (bool, np.bool_))]
+    if len(used) > x.ndim:  # torch's messages, not NumPy's
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
     axes = list(enumerate(before)) + [(x.ndim - len(after) + k, j) for k, j in enumerate(after)]
     for axis, i in axes:
         if isinstance(i, (int, np.integer)) and 0 <= axis < x.ndim:
@@ -278,6 +281,11 @@ def _check_basic_bounds(x, items):
 
 
 def getitem(x, index):
+    if x._data.ndim == 0 and isinstance(index, (int, np.integer, slice)) and \
+            not isinstance(index, (bool, np.bool_)):
+        raise IndexError("slice() cannot be applied to a 0-dim tensor." if isinstance(index, slice)
+                         else "invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                         "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     index = _index(index)
     if _basic(index):
         items = index if isinstance(index, tuple) else (index,)
@@ -286,7 +294,12 @@ def getitem(x, index):
             items = items + (Ellipsis,)
         kind = Select if any(isinstance(i, (int, np.integer)) for i in items) else Slice
         return kind.apply(x, items)
-    return GetItem.apply(x, index)
+    try:
+        return GetItem.apply(x, index)
+    except IndexError as exc:
+        if "too many indices" in str(exc):  # NumPy's words for it
+            raise IndexError(f"too many indices for tensor of dimension {x.ndim}") from None
+        raise
 
 
 class Concatenate(Function):
