@@ -187,6 +187,8 @@ from fastnn.compiling import compile  # noqa: F401,E402
 from fastnn.func import vmap  # noqa: F401,E402
 from fastnn.ops.scatter import scatter, scatter_reduce  # noqa: F401,E402
 from fastnn.layouts import layout, sparse_coo, strided  # noqa: F401,E402
+from fastnn.memory_formats import (channels_last, channels_last_3d,  # noqa: F401,E402
+                                   contiguous_format, memory_format, preserve_format)
 from fastnn.sparse.ops import sparse_coo_tensor  # noqa: F401,E402
 from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402
 from fastnn.ops import torch_spellings as _spellings  # noqa: E402

@@ -3,7 +3,7 @@ device=, requires_grad=, generator= and out= where torch has them; torch's dtype
 (Python floats -> the default dtype, ints -> int64, NumPy arrays keep theirs)."""
 import numpy as np
 
-from fastnn import dtypes, random
+from fastnn import dtypes, memory_formats, random
 from fastnn.device import check_device
 from fastnn.tensor import Size, Tensor
 
@@ -174,8 +174,24 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           memory_format=None, **kw):
     # zero-filled rather than uninitialised: no stale memory is ever visible
-    return _filled(np.zeros, _size(size, kw.pop("size", None)), dtype,
-                   dtypes.get_default_dtype(), requires_grad, device, out)
+    t = _filled(np.zeros, _size(size, kw.pop("size", None)), dtype,
+                dtypes.get_default_dtype(), requires_grad, device, out)
+    if memory_format is not None and memory_format is not memory_formats.preserve_format:
+        t._data = memory_formats.laid_out(t._data, memory_format)
+    return t
+
+
+def _like_layout(x, array, memory_format):
+    """array (x's shape, row-major) in the layout a *_like constructor gives: x's own when
+    memory_format is preserve_format (the default) and x is dense, as torch's."""
+    fmt = memory_format or memory_formats.preserve_format
+    if fmt is memory_formats.preserve_format:
+        if x._data.flags.c_contiguous or x._data.ndim < 2:
+            return array
+        out = np.empty_like(x._data, dtype=array.dtype)  # NumPy keeps a dense array's order
+        out[...] = array
+        return out
+    return memory_formats.laid_out(array, fmt)
 
 
 def full(size, fill_value, out=None, dtype=None, layout=None, device=None,
@@ -193,23 +209,26 @@ def _like(x, dtype):
 
 def zeros_like(x, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    return _finish(np.zeros(x.shape, dtype=_like(x, dtype).numpy), requires_grad, device)
+    return _finish(_like_layout(x, np.zeros(x.shape, dtype=_like(x, dtype).numpy), memory_format),
+                   requires_grad, device)
 
 
 def ones_like(x, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return _finish(np.ones(x.shape, dtype=_like(x, dtype).numpy), requires_grad, device)
+    return _finish(_like_layout(x, np.ones(x.shape, dtype=_like(x, dtype).numpy), memory_format),
+                   requires_grad, device)
 
 
 def empty_like(x, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad,
+                      memory_format=memory_format)
 
 
 def full_like(x, fill_value, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return _finish(np.full(x.shape, fill_value, dtype=_like(x, dtype).numpy), requires_grad,
-                   device)
+    return _finish(_like_layout(x, np.full(x.shape, fill_value, dtype=_like(x, dtype).numpy),
+                                memory_format), requires_grad, device)
 
 
 def _random_float(values, dtype, requires_grad, device, out):
@@ -237,12 +256,16 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 
 def rand_like(x, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return rand(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+    t = rand(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+    t._data = _like_layout(x, t._data, memory_format)
+    return t
 
 
 def randn_like(x, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    return randn(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+    t = randn(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+    t._data = _like_layout(x, t._data, memory_format)
+    return t
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,

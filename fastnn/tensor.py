@@ -262,7 +262,7 @@ class Tensor:
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
         for arg in args:
@@ -275,6 +275,10 @@ class Tensor:
         if device is not None:
             check_device(device)
         out = self if dtype is None else self._cast(dtype)
+        if fmt is not None:
+            from fastnn import memory_formats
+            if fmt is not memory_formats.preserve_format:
+                out = out.contiguous(memory_format=fmt)
         if copy and out is self:
             out = self.clone()
         return out
@@ -358,14 +362,24 @@ class Tensor:
         return self._data.tolist()
 
     def clone(self, memory_format=None):
+        """A copy; memory_format preserve_format (the default) keeps a dense tensor's layout,
+        as torch's."""
         from fastnn.ops import shape
-        return shape.Clone.apply(self)
+        return shape.Clone.apply(self, memory_format)
 
     def contiguous(self, memory_format=None):
-        return self if self._data.flags.c_contiguous else self.clone()
+        from fastnn import memory_formats
+        fmt = memory_format or memory_formats.contiguous_format
+        if memory_formats.is_in(self._data, fmt):
+            return self
+        from fastnn.ops import shape
+        return shape.Clone.apply(self, fmt)
 
     def is_contiguous(self, memory_format=None):
-        return bool(self._data.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from fastnn import memory_formats
+        return memory_formats.is_in(self._data, memory_format)
 
     def stride(self, dim=None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)

@@ -337,6 +337,7 @@ class Module:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
+        fmt = kwargs.pop("memory_format", None)
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
@@ -352,6 +353,13 @@ class Module:
                 raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
                                 f"but got desired dtype={dtype!r}")
             self._cast_floating(dtype)
+        if fmt is not None:  # model.to(memory_format=torch.channels_last): its 4-D weights
+            from fastnn import memory_formats
+            for module in self.modules():
+                for t in list(module._parameters.values()) + list(module._buffers.values()):
+                    if t is not None and t._data.ndim == 4 and \
+                            fmt is not memory_formats.preserve_format:
+                        t._data = memory_formats.laid_out(t._data, fmt)
         return self
 
     def _cast_floating(self, dtype):

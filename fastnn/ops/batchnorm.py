@@ -4,7 +4,7 @@ biased variance and the running statistics take the unbiased variance (torch's c
 eval uses the running statistics."""
 import numpy as np
 
-from fastnn import backend
+from fastnn import backend, memory_formats
 from fastnn.autograd.function import Function
 from fastnn.ops.float32_kernels import float32_kernel
 
@@ -21,7 +21,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, training, stats):
-        x = np.ascontiguousarray(x)
+        source, x = x, np.ascontiguousarray(x)
         channels = x.shape[1]
         if training:
             count = x.size // channels
@@ -37,7 +37,7 @@ class BatchNorm(Function):
             stats.extend([mean, var * count / (count - 1)])
         ctx.save_for_backward(x, weight)
         ctx.meta = (mean, var, eps, training)
-        return y
+        return memory_formats.like(source, y)
 
     @staticmethod
     def backward(ctx, g):

@@ -3,7 +3,7 @@ arguments, padding as ints or 'same'/'valid', groups, dilation, and PyTorch's er
 Output size per axis: floor((I + 2P - D(K - 1) - 1) / S) + 1."""
 import numpy as np
 
-from fastnn import backend
+from fastnn import backend, memory_formats
 from fastnn.autograd.function import Function
 from fastnn.ops.float32_kernels import float32_kernel
 from fastnn.ops.lowp import lower_precision_args
@@ -82,7 +82,7 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, shape, relu):
-        x = np.ascontiguousarray(x)
+        source, x = x, np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight, dtype=np.float32)
         bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
         n, _, _, _, oc, oh, ow = shape[:7]
@@ -90,7 +90,7 @@ class Conv2d(Function):
         backend.conv2d_forward(x, weight, bias, y, shape, relu)
         ctx.save_for_backward(x, weight, y if relu else None)
         ctx.shape = shape
-        return y
+        return memory_formats.like(source, y)  # channels_last in, channels_last out
 
     @staticmethod
     def backward(ctx, g):

@@ -1,7 +1,7 @@
 """Unary elementwise ops. ReLU runs on the active backend's kernel."""
 import numpy as np
 
-from fastnn import backend
+from fastnn import backend, memory_formats
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import check_broadcast, floating, operand, promote, unbroadcast
 from fastnn.ops.select import select
@@ -23,10 +23,10 @@ class ReLU(Function):
             out = np.maximum(x, np.zeros((), dtype=x.dtype))
             ctx.save_for_backward(out)
             return out
-        x = np.ascontiguousarray(x)
+        source, x = x, np.ascontiguousarray(x)
         out = backend.relu_forward(x)
         ctx.save_for_backward(out)  # out > 0 exactly where x > 0, and out is what we keep anyway
-        return out
+        return memory_formats.like(source, out)
 
     @staticmethod
     def backward(ctx, g):

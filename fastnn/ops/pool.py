@@ -4,7 +4,7 @@ floor_or_ceil((I + 2P - D(K - 1) - 1) / S) + 1, and with ceil_mode the last wind
 inside the input or its left padding; padding at most half the (effective) kernel."""
 import numpy as np
 
-from fastnn import backend
+from fastnn import backend, memory_formats
 from fastnn.autograd.function import Function
 from fastnn.ops.conv import _check_input, pair
 from fastnn.tensor import Tensor
@@ -50,7 +50,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, shape, indices):
-        x = np.ascontiguousarray(x)
+        source, x = x, np.ascontiguousarray(x)
         n, c, _, _, _, oh, ow = shape[:7]
         y = np.empty((n, c, oh, ow), dtype=np.float32)
         ctx.codes = indices is None and is_2x2_pooling(shape)
@@ -61,7 +61,7 @@ class MaxPool2d(Function):
         if indices is not None:
             indices.append(argmax)
         ctx.shape, ctx.idx, ctx.in_shape = shape, argmax, x.shape
-        return y
+        return memory_formats.like(source, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -80,13 +80,13 @@ class AvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, shape, count_include_pad):
-        x = np.ascontiguousarray(x)
+        source, x = x, np.ascontiguousarray(x)
         n, c, _, _, _, oh, ow = shape[:7]
         y = np.empty((n, c, oh, ow), dtype=np.float32)
         if y.size:
             backend.avgpool2d_forward(x, y, shape, count_include_pad)
         ctx.meta = (shape, count_include_pad, x.shape)
-        return y
+        return memory_formats.like(source, y)
 
     @staticmethod
     def backward(ctx, g):

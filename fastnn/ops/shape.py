@@ -130,12 +130,13 @@ class Slice(Select):
 
 class Clone(Function):
     @staticmethod
-    def forward(ctx, x):
-        return np.array(x, copy=True, order="C")
+    def forward(ctx, x, memory_format=None):
+        from fastnn import memory_formats
+        return memory_formats.laid_out(x, memory_format or memory_formats.preserve_format)
 
     @staticmethod
     def backward(ctx, g):
-        return g
+        return g, None
 
 
 def reshape(x, *shape):
