@@ -620,6 +620,52 @@ def test_gloo_under_multiprocessing_spawn_with_torchs_env_rendezvous(tmp_path):
     assert proc.stdout.strip() == "same"
 
 
+def test_gloo_file_rendezvous(tmp_path):
+    """init_method="file:///path" (the distributed tutorial's shared-file initialisation):
+    three spawned ranks meet through the file, run a collective and a send, and the last to
+    leave removes the file; a file left by an earlier job is refused with a clear message."""
+    script = tmp_path / "file_init.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys
+        import fastnn
+        import fastnn.distributed as dist
+        import fastnn.multiprocessing as mp
+
+        def run(rank, size, path):
+            dist.init_process_group("gloo", init_method="file://" + path, rank=rank,
+                                    world_size=size)
+            t = fastnn.full((3,), float(rank + 1))
+            dist.all_reduce(t)
+            assert t.tolist() == [6.0] * 3
+            got = fastnn.zeros(1)
+            if rank == 0:
+                dist.send(fastnn.tensor([5.0]), 2)
+            elif rank == 2:
+                dist.recv(got, 0)
+                assert got.item() == 5.0
+            dist.destroy_process_group()
+
+        if __name__ == "__main__":
+            path = sys.argv[1]
+            mp.spawn(run, args=(3, path), nprocs=3)
+            assert not os.path.exists(path)
+            with open(path, "w") as f:
+                f.write("0 localhost 1\\n")  # a stale file: rank 0 taken already
+            try:
+                dist.init_process_group("gloo", init_method="file://" + path, rank=0,
+                                        world_size=2)
+            except RuntimeError as exc:
+                assert "appears twice" in str(exc), exc
+            else:
+                raise AssertionError("a stale rendezvous file was accepted")
+            print("ok")
+    """))
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "rendezvous")],
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
 def test_gloo_env_rendezvous_errors_name_the_missing_variable(monkeypatch):
     monkeypatch.delenv("MASTER_ADDR", raising=False)
     with pytest.raises(ValueError, match="environment variable MASTER_ADDR expected, but not "

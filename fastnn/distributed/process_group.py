@@ -2,7 +2,7 @@
 
 - "gloo" (torch's CPU backend name; fastnn's own TCP ring in tcp_world.py): ranks started by
   mp.spawn, torchrun or by hand meet at MASTER_ADDR:MASTER_PORT (init_method "env://", the
-  default, or "tcp://host:port"). No MPI needed.
+  default, or "tcp://host:port"), or through a shared file ("file:///path"). No MPI needed.
 - "mpi" (mpi4py over Open MPI or MPICH): launch with `mpirun -n N python script.py`;
   `init_process_group(backend="mpi")` takes the rank and world size from the launcher.
 
@@ -172,19 +172,25 @@ def _env(name, given, kind):
 def _gloo_world(init_method, world_size, rank, store, timeout):
     from fastnn.distributed.tcp_world import TCPWorld
     if store is not None:
-        raise ValueError("fastnn's gloo backend meets at MASTER_ADDR:MASTER_PORT or an "
-                         "init_method='tcp://host:port'; store= is not supported")
+        raise ValueError("fastnn's gloo backend meets at MASTER_ADDR:MASTER_PORT, an "
+                         "init_method='tcp://host:port' or 'file:///path'; store= is not "
+                         "supported")
+    path = None
     if init_method in (None, "env://"):
         addr = _env("MASTER_ADDR", None, str)
         port = _env("MASTER_PORT", None, int)
+    elif str(init_method).startswith("file://"):
+        path, addr, port = str(init_method)[len("file://"):], None, None
+        if not path:
+            raise ValueError(f"init_method {init_method!r} should be file:///path/to/file")
     elif str(init_method).startswith("tcp://"):
         host, _, port = str(init_method)[len("tcp://"):].rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"init_method {init_method!r} should be tcp://host:port")
         addr, port = host.strip("[]"), int(port)
     else:
-        raise ValueError(f"fastnn's gloo backend supports init_method 'env://' and "
-                         f"'tcp://host:port', not {init_method!r}")
+        raise ValueError(f"fastnn's gloo backend supports init_method 'env://', "
+                         f"'tcp://host:port' and 'file:///path', not {init_method!r}")
     world_size = _env("WORLD_SIZE", world_size, int)
     rank = _env("RANK", rank, int)
     if world_size < 1:
@@ -192,7 +198,7 @@ def _gloo_world(init_method, world_size, rank, store, timeout):
     if not 0 <= rank < world_size:
         raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, "
                          f"{world_size - 1}]")
-    return TCPWorld(rank, world_size, addr, port, timeout)
+    return TCPWorld(rank, world_size, addr, port, timeout, file=path)
 
 
 def _abort_on_uncaught_exception(comm):

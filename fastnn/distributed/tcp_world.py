@@ -109,6 +109,23 @@ def _recv_exact(sock, n):
     return bytes(buf)
 
 
+def _own_address():
+    """This host's address as other machines reach it (for a file:// rendezvous):
+    FASTNN_HOST if set, else the address of the interface that routes outwards, else
+    loopback."""
+    import os
+    if os.environ.get("FASTNN_HOST"):
+        return os.environ["FASTNN_HOST"]
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        address = probe.getsockname()[0]
+        probe.close()
+        return address
+    except OSError:
+        return "127.0.0.1"
+
+
 def _connect(addr, port, deadline_s):
     start = time.monotonic()
     while True:
@@ -131,8 +148,9 @@ class TCPWorld:
     backend = "gloo"
     oversubscribed = False
 
-    def __init__(self, rank, size, master_addr, master_port, timeout):
+    def __init__(self, rank, size, master_addr, master_port, timeout, file=None):
         self.rank, self.size, self.timeout = rank, size, timeout
+        self._file = file
         self._broken = None
         self.left = self.right = None
         self._listener, self._table = None, {}
@@ -155,7 +173,8 @@ class TCPWorld:
         listener.listen(2)
         listener.settimeout(self.timeout)
         my_port = listener.getsockname()[1]
-        table = self._exchange_addresses(master_addr, master_port, my_port)
+        table = (self._exchange_through_file(my_port) if self._file is not None else
+                 self._exchange_addresses(master_addr, master_port, my_port))
         right = (self.rank + 1) % self.size
         self.right = _connect(*table[right], self.timeout)
         self.right.sendall(struct.pack("<qq", _RING, self.rank))
@@ -227,7 +246,68 @@ class TCPWorld:
         table[0] = (master_addr, table[0][1])  # rank 0 as this rank reaches it
         return table
 
+    def _exchange_through_file(self, my_port):
+        """init_method="file:///path": every rank appends "rank host port" to the shared file
+        (under an exclusive lock) and reads it until all world_size ranks are there. The last
+        rank to leave destroy_process_group removes the file, as torch's FileStore."""
+        import fcntl
+        import os
+        host = _own_address()
+        deadline = time.monotonic() + self.timeout
+        with open(self._file, "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                f.write(f"{self.rank} {host} {my_port}\n")
+                f.flush()
+                os.fsync(f.fileno())
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+        while True:
+            with open(self._file) as f:
+                fcntl.flock(f, fcntl.LOCK_SH)
+                try:
+                    lines = f.read().split("\n")
+                finally:
+                    fcntl.flock(f, fcntl.LOCK_UN)
+            table = {}
+            for line in lines:
+                parts = line.split()
+                if len(parts) == 3 and parts[0].isdigit():
+                    rank = int(parts[0])
+                    if rank in table or rank >= self.size:
+                        raise RuntimeError(f"rendezvous file {self._file}: rank {rank} appears "
+                                           f"twice or is outside world_size {self.size} (a "
+                                           f"file left by an earlier job? it must be new or "
+                                           f"empty)")
+                    table[rank] = (parts[1], int(parts[2]))
+            if len(table) == self.size:
+                return table
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rendezvous: {self.size - len(table)} of {self.size} ranks "
+                                   f"did not join through {self._file} within "
+                                   f"{self.timeout:g} s")
+            time.sleep(0.01)
+
+    def _leave_file(self):
+        """Count this rank out of the rendezvous file; the last one removes it."""
+        import fcntl
+        import os
+        try:
+            with open(self._file, "a+") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                f.write(f"left {self.rank}\n")
+                f.flush()
+                f.seek(0)
+                left = sum(1 for line in f.read().split("\n") if line.startswith("left "))
+                if left >= self.size:
+                    os.unlink(self._file)
+                fcntl.flock(f, fcntl.LOCK_UN)
+        except OSError:
+            pass
+
     def close(self):
+        if self._file is not None and self.size > 1:
+            self._leave_file()
         self._jobs.put(None)
         self._worker.join(timeout=5)
         if self.size > 1:
