@@ -282,11 +282,22 @@ def _check_basic_bounds(x, items):
 
 
 def getitem(x, index):
-    if x._data.ndim == 0 and isinstance(index, (int, np.integer, slice)) and \
-            not isinstance(index, (bool, np.bool_)):
-        raise IndexError("slice() cannot be applied to a 0-dim tensor." if isinstance(index, slice)
-                         else "invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
-                         "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    kind = index.__class__
+    if kind is int or kind is slice:  # x[i], x[a:b]: the common cases, checked directly
+        if x._data.ndim == 0:
+            raise IndexError("slice() cannot be applied to a 0-dim tensor." if kind is slice
+                             else "invalid index of a 0-dim tensor. Use `tensor.item()` in "
+                             "Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to "
+                             "a number")
+        if kind is slice:
+            return Slice.apply(x, (index, Ellipsis))
+        size = x._data.shape[0]
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {size}")
+        return Select.apply(x, (index, Ellipsis))
+    if x._data.ndim == 0 and isinstance(index, np.integer):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     index = _index(index)
     if _basic(index):
         items = index if isinstance(index, tuple) else (index,)
