@@ -331,6 +331,15 @@ def test_point_to_point_and_the_other_collectives(tmp_path, ranks, backend):
             else:
                 got = fastnn.zeros(1)
                 assert dist.recv(got, group_src=0, group=sub) == 0 and got.item() == 7.0
+            # DDP over the group: its first rank's weights, the group's mean gradient
+            from fastnn.nn.parallel import DistributedDataParallel as DDP
+            fastnn.manual_seed(10 + r)
+            net = fastnn.nn.Linear(4, 2)
+            DDP(net, process_group=sub)(fastnn.full((3, 4), float(r + 1))).sum().backward()
+            weights = [fastnn.zeros(2, 4) for _ in range(2)]
+            dist.all_gather(weights, net.weight.detach().clone(), group=sub)
+            assert weights[0].equal(weights[1])
+            assert np.allclose(net.weight.grad.numpy(), 3 * (1 + n) / 2)
         else:
             assert result is None and t.tolist() == [float(r + 1)] * 2
             assert "does not belong to the given group" in str(caught[0].message)

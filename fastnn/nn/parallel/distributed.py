@@ -24,8 +24,8 @@ _FIRST_BUCKET_BYTES = 1 << 20  # torch's dist._DEFAULT_FIRST_BUCKET_BYTES
 
 
 class _Bucket:
-    def __init__(self, params):
-        self.params = params
+    def __init__(self, params, group=None):
+        self.params, self.group = params, group
         self.sizes = [p._data.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.flat = np.empty(int(self.offsets[-1]), dtype=params[0]._data.dtype)
@@ -39,7 +39,8 @@ class _Bucket:
                 self.flat[lo:hi] = 0
             else:
                 self.flat[lo:hi] = p.grad._data.reshape(-1)
-        self.work = dist.all_reduce(Tensor._wrap(self.flat), dist.ReduceOp.SUM, async_op=True)
+        self.work = dist.all_reduce(Tensor._wrap(self.flat), dist.ReduceOp.SUM, group=self.group,
+                                    async_op=True)
 
     def finish(self, world_size):
         """Wait for the all-reduce and leave each parameter's .grad as a view of its slice of
@@ -61,7 +62,7 @@ class _Bucket:
         self.work = None
 
 
-def _make_buckets(params, bucket_cap_bytes):
+def _make_buckets(params, bucket_cap_bytes, group=None):
     """Reverse registration order, one dtype per bucket; a bucket closes once it holds at least
     its cap (the first one at 1 MiB or the cap if smaller, so the first all-reduce starts
     early)."""
@@ -72,9 +73,9 @@ def _make_buckets(params, bucket_cap_bytes):
         current.append(p)
         cap = min(_FIRST_BUCKET_BYTES, bucket_cap_bytes) if not buckets else bucket_cap_bytes
         if sum(q._data.nbytes for q in current) >= cap:
-            buckets.append(_Bucket(current))
+            buckets.append(_Bucket(current, group))
             open_by_dtype[key] = []
-    buckets += [_Bucket(ps) for ps in open_by_dtype.values() if ps]
+    buckets += [_Bucket(ps, group) for ps in open_by_dtype.values() if ps]
     return buckets
 
 
@@ -95,6 +96,9 @@ class DistributedDataParallel(Module):
         self.dim = dim
         self.broadcast_buffers = broadcast_buffers
         self.process_group = process_group
+        # the group's first rank (a global rank) holds the weights every rank starts from
+        self._source = dist.get_process_group_ranks(process_group)[0] \
+            if process_group is not None else 0
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
         params = [p for p in module.parameters() if p.requires_grad]
@@ -103,7 +107,7 @@ class DistributedDataParallel(Module):
                                "have any parameter that requires a gradient.")
         self._sync_module_states()
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        self._buckets = _make_buckets(params, cap)
+        self._buckets = _make_buckets(params, cap, process_group)
         self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
         self._sync_this_pass = True
         self._queued_in = None  # the backward pass whose callback list holds our finisher
@@ -112,7 +116,8 @@ class DistributedDataParallel(Module):
     def _sync_module_states(self):
         """Every rank starts from rank 0's parameters and buffers."""
         with_values = list(self.module.parameters()) + list(self.module.buffers())
-        works = [dist.broadcast(_detached(t), 0, async_op=True) for t in with_values]
+        works = [dist.broadcast(_detached(t), self._source, group=self.process_group,
+                                async_op=True) for t in with_values]
         for work in works:
             work.wait()
 
@@ -121,8 +126,8 @@ class DistributedDataParallel(Module):
         for bucket in self._buckets:  # left over from a backward that raised part-way
             bucket.discard()
         if self.broadcast_buffers and self.training and self._world_size > 1:
-            for work in [dist.broadcast(_detached(b), 0, async_op=True)
-                         for b in self.module.buffers()]:
+            for work in [dist.broadcast(_detached(b), self._source, group=self.process_group,
+                                        async_op=True) for b in self.module.buffers()]:
                 work.wait()
         return self.module(*inputs, **kwargs)
 
