@@ -675,6 +675,55 @@ def test_gloo_file_rendezvous(tmp_path):
     assert proc.stdout.strip() == "ok"
 
 
+def test_stores_and_init_through_a_store(tmp_path):
+    """torch.distributed's TCPStore / PrefixStore / HashStore (set, get waiting for a key, add,
+    compare_set, check, wait), and init_process_group(store=...) meeting through one."""
+    script = tmp_path / "stores.py"
+    script.write_text(textwrap.dedent("""
+        import datetime, sys
+        import fastnn
+        import fastnn.distributed as dist
+        import fastnn.multiprocessing as mp
+
+        def run(rank, size, port):
+            store = dist.TCPStore("127.0.0.1", port, size, rank == 0,
+                                  timeout=datetime.timedelta(seconds=30))
+            store.set(f"k{rank}", f"v{rank}")
+            assert [store.get(f"k{r}") for r in range(size)] == [b"v0", b"v1", b"v2"]
+            store.add("counter", 2)
+            store.wait(["k0", "k1", "k2"])
+            assert store.check(["k0"]) and not store.check(["nothing"])
+            assert store.compare_set("once", "", "first") == b"first"
+            dist.init_process_group("gloo", store=dist.PrefixStore("pg", store), rank=rank,
+                                    world_size=size)
+            t = fastnn.full((2,), float(rank))
+            dist.all_reduce(t)
+            assert t.tolist() == [3.0, 3.0]
+            dist.barrier()
+            assert int(store.get("counter")) == 2 * size
+            dist.destroy_process_group()
+
+        if __name__ == "__main__":
+            from fastnn.distributed.run import _free_port
+            mp.spawn(run, args=(3, _free_port()), nprocs=3)
+            h = dist.HashStore()
+            h.set("a", "1")
+            assert h.get("a") == b"1" and h.add("a", 2) == 3
+            h.set_timeout(datetime.timedelta(seconds=0.2))
+            try:
+                h.get("missing")
+            except RuntimeError as exc:
+                assert "timed out" in str(exc)
+            else:
+                raise AssertionError("get of a missing key returned")
+            print("ok")
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
 def test_gloo_env_rendezvous_errors_name_the_missing_variable(monkeypatch):
     monkeypatch.delenv("MASTER_ADDR", raising=False)
     with pytest.raises(ValueError, match="environment variable MASTER_ADDR expected, but not "

@@ -19,6 +19,7 @@ from fastnn.distributed.process_group import (  # noqa: F401
     is_initialized, is_mpi_available, is_nccl_available, is_torchelastic_launched)
 from fastnn.distributed.point_to_point import (  # noqa: F401
     P2POp, batch_isend_irecv, irecv, isend, recv, send)
+from fastnn.distributed.store import HashStore, PrefixStore, Store, TCPStore  # noqa: F401
 from fastnn.distributed.more_collectives import (  # noqa: F401
     all_gather_into_tensor, all_gather_object, broadcast_object_list, gather, gather_object,
     get_process_group_ranks, new_group, reduce, reduce_op, reduce_scatter_tensor, scatter,

@@ -2,7 +2,8 @@
 
 - "gloo" (torch's CPU backend name; fastnn's own TCP ring in tcp_world.py): ranks started by
   mp.spawn, torchrun or by hand meet at MASTER_ADDR:MASTER_PORT (init_method "env://", the
-  default, or "tcp://host:port"), or through a shared file ("file:///path"). No MPI needed.
+  default, or "tcp://host:port"), through a shared file ("file:///path") or a store
+  (store=TCPStore(...)). No MPI needed.
 - "mpi" (mpi4py over Open MPI or MPICH): launch with `mpirun -n N python script.py`;
   `init_process_group(backend="mpi")` takes the rank and world size from the launcher.
 
@@ -171,11 +172,16 @@ def _env(name, given, kind):
 
 def _gloo_world(init_method, world_size, rank, store, timeout):
     from fastnn.distributed.tcp_world import TCPWorld
-    if store is not None:
-        raise ValueError("fastnn's gloo backend meets at MASTER_ADDR:MASTER_PORT, an "
-                         "init_method='tcp://host:port' or 'file:///path'; store= is not "
-                         "supported")
     path = None
+    if store is not None:
+        if init_method is not None:
+            raise ValueError("Cannot specify both init_method and store.")
+        if world_size in (-1, None) or rank in (-1, None):
+            raise ValueError("world_size and rank must be specified when using a store")
+        if rank < 0 or not 0 <= rank < world_size:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, "
+                             f"{world_size - 1}]")
+        return TCPWorld(rank, world_size, None, None, timeout, store=store)
     if init_method in (None, "env://"):
         addr = _env("MASTER_ADDR", None, str)
         port = _env("MASTER_PORT", None, int)

@@ -148,9 +148,9 @@ class TCPWorld:
     backend = "gloo"
     oversubscribed = False
 
-    def __init__(self, rank, size, master_addr, master_port, timeout, file=None):
+    def __init__(self, rank, size, master_addr, master_port, timeout, file=None, store=None):
         self.rank, self.size, self.timeout = rank, size, timeout
-        self._file = file
+        self._file, self._store = file, store
         self._broken = None
         self.left = self.right = None
         self._listener, self._table = None, {}
@@ -173,8 +173,12 @@ class TCPWorld:
         listener.listen(2)
         listener.settimeout(self.timeout)
         my_port = listener.getsockname()[1]
-        table = (self._exchange_through_file(my_port) if self._file is not None else
-                 self._exchange_addresses(master_addr, master_port, my_port))
+        if self._store is not None:
+            table = self._exchange_through_store(my_port)
+        elif self._file is not None:
+            table = self._exchange_through_file(my_port)
+        else:
+            table = self._exchange_addresses(master_addr, master_port, my_port)
         right = (self.rank + 1) % self.size
         self.right = _connect(*table[right], self.timeout)
         self.right.sendall(struct.pack("<qq", _RING, self.rank))
@@ -244,6 +248,16 @@ class TCPWorld:
         table = dict(ast.literal_eval(_recv_exact(conn, n).decode()))
         conn.close()
         table[0] = (master_addr, table[0][1])  # rank 0 as this rank reaches it
+        return table
+
+    def _exchange_through_store(self, my_port):
+        """init_process_group(store=...): every rank sets its address under its rank's key
+        and reads the others' (get waits for them, up to the store's timeout)."""
+        self._store.set(f"fastnn/gloo/address/{self.rank}", f"{_own_address()} {my_port}")
+        table = {}
+        for rank in range(self.size):
+            host, port = self._store.get(f"fastnn/gloo/address/{rank}").decode().split()
+            table[rank] = (host, int(port))
         return table
 
     def _exchange_through_file(self, my_port):
