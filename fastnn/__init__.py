@@ -180,6 +180,14 @@ from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  #
 from fastnn import accelerator, backends, config, cuda, mps, nn, optim, xpu  # noqa: F401,E402
 from fastnn import autograd, distributions, jit, linalg, return_types, utils  # noqa: F401,E402
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
+from fastnn.ops.legacy_linalg import (addr, adjoint, chain_matmul, cholesky,  # noqa: F401,E402
+                                      cholesky_inverse, cholesky_solve, eig, logdet, lstsq,
+                                      matrix_exp, matrix_rank, pinverse, qr, slogdet, solve,
+                                      symeig, triangular_solve)
+from fastnn.ops.signal_numerics import (absolute, bartlett_window,  # noqa: F401,E402
+                                        blackman_window, cumulative_trapezoid, frexp,
+                                        hamming_window, hann_window, histogram, kaiser_window,
+                                        row_stack, trapezoid, trapz)
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
 from fastnn import func, multiprocessing, profiler, sparse, special, testing, version  # noqa: F401,E402

@@ -1234,6 +1234,71 @@ class Tensor:
         from fastnn import linalg
         return linalg.inv(self)
 
+    # torch's top-level linear algebra as methods (fastnn/ops/legacy_linalg.py)
+    def adjoint(self):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.adjoint(self)
+
+    def logdet(self):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.logdet(self)
+
+    def slogdet(self):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.slogdet(self)
+
+    def pinverse(self, rcond=1e-15):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.pinverse(self, rcond)
+
+    def matrix_exp(self):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.matrix_exp(self)
+
+    def cholesky(self, upper=False):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.cholesky(self, upper)
+
+    def cholesky_solve(self, input2, upper=False):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper=False):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.cholesky_inverse(self, upper)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def qr(self, some=True):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.qr(self, some)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        from fastnn.ops import legacy_linalg
+        return legacy_linalg.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        from fastnn.ops import legacy_linalg
+        return inplace.apply(self, lambda s: legacy_linalg.addr(s, vec1, vec2, beta=beta,
+                                                                alpha=alpha))
+
+    def frexp(self):
+        from fastnn.ops import signal_numerics
+        return signal_numerics.frexp(self)
+
+    def absolute(self):
+        return self.abs()
+
+    def absolute_(self):
+        return self.abs_()
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):
+        from fastnn.ops import signal_numerics
+        return signal_numerics.histogram(self, bins, range=range, weight=weight,
+                                         density=density)
+
     def masked_select(self, mask):
         return diagonals.masked_select(self, mask)
 
