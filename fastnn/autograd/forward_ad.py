@@ -57,6 +57,7 @@ def enter_dual_level():
     _state.generation += 1
     _state.level = 0
     _state.arrays = {}
+    _function_extras().update()
     return 0
 
 
@@ -71,6 +72,12 @@ def exit_dual_level(*, level=None):
     _state.level = None
     _state.generation += 1
     _state.arrays = {}
+    _function_extras().update()
+
+
+def _function_extras():
+    from fastnn.autograd.function import _extras
+    return _extras
 
 
 class dual_level:

@@ -21,16 +21,38 @@ _forward_ad = forward_ad._state
 
 
 class _Extras:
-    """Counts of the features that make Function.apply do more than usual (one read when off):
-    saved_hooks, the open autograd.graph.saved_tensors_hooks contexts."""
+    """The features that make Function.apply do more than usual: saved_hooks, the open
+    autograd.graph.saved_tensors_hooks contexts, and a forward-AD level (forward_ad.py).
+    `active` is whether any is on, so an op pays one attribute read when none is."""
     saved_hooks = 0
+    active = False
+
+    def update(self):
+        self.active = self.saved_hooks > 0 or forward_ad._state.level is not None
 
 
 _extras = _Extras()
 
 
+class _UnpackedOnAccess:
+    """ctx.saved_tensors under autograd.graph's saved_tensors_hooks: unpack_hook runs at every
+    access, as torch's. A non-data descriptor, so the instance attribute that
+    save_for_backward sets otherwise is found first, at no cost."""
+
+    def __get__(self, ctx, owner=None):
+        if ctx is None:
+            return self
+        packed = ctx.__dict__.get("_packed")
+        if packed is None:
+            raise AttributeError("'Context' object has no attribute 'saved_tensors'")
+        from fastnn.autograd.graph import unpack_saved
+        return unpack_saved(packed)
+
+
 class Context:
     """What backward needs: whatever forward stored, and which inputs want a gradient."""
+
+    saved_tensors = _UnpackedOnAccess()
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
@@ -44,13 +66,6 @@ class Context:
                 return
         self.saved_tensors = arrays
 
-    def __getattr__(self, name):
-        # saved_tensors under saved_tensors_hooks: unpack_hook runs at every access, as torch's
-        packed = self.__dict__.get("_packed")
-        if name == "saved_tensors" and packed is not None:
-            from fastnn.autograd.graph import unpack_saved
-            return unpack_saved(packed)
-        raise AttributeError(f"'Context' object has no attribute '{name}'")
 
     def mark_non_differentiable(self, *args):
         pass
@@ -235,12 +250,13 @@ class Function:
                 needs.append(False)
         record = wanted and _state.enabled
         tangents = None
-        if _forward_ad.level is not None:  # forward AD: inputs with tangents count as needed
+        extra = _extras.active
+        if extra and _forward_ad.level is not None:  # inputs with tangents count as needed
             tangents = forward_ad.tangents_of(args)
             if tangents is not None:
                 needs = [n or v is not None for n, v in zip(needs, tangents)]
         ctx = Context(tuple(needs))
-        if _extras.saved_hooks and record:
+        if extra and _extras.saved_hooks and record:
             ctx._args = args
         if cls.is_view:  # data movement only: no floating-point errors to silence
             out = cls.forward(ctx, *raw, **kwargs)

@@ -117,11 +117,13 @@ class saved_tensors_hooks:
                 raise RuntimeError(entry)
         stack.append((self.pack_hook, self.unpack_hook))
         _extras.saved_hooks += 1
+        _extras.update()
         return self
 
     def __exit__(self, *exc):
         _stack().pop()
         _extras.saved_hooks -= 1
+        _extras.update()
         return False
 
 
@@ -150,11 +152,13 @@ class disable_saved_tensors_hooks:
     def __enter__(self):
         _stack().append(self.error_message)
         _extras.saved_hooks += 1
+        _extras.update()
         return self
 
     def __exit__(self, *exc):
         _stack().pop()
         _extras.saved_hooks -= 1
+        _extras.update()
         return False
 
 
