@@ -320,3 +320,17 @@ def _layer_norm(ctx, g, ins):
     grads = vjp_of(lambda a, w, b: layer_norm_composite(a, w, b, axes, eps),
                     [x, weight, bias], g)
     return grads + (None, None)
+
+
+@formula("MseLoss")
+def _mse_loss(ctx, g, ins):
+    """2 (input - target) g, over n for the mean, summed back to each operand's shape."""
+    from fastnn.autograd.formulas_math import _sum_to
+    a, b = ins[:2]
+    in_shape, target_shape, reduction = ctx.meta
+    diff = a - b
+    count = int(np.prod(np.broadcast_shapes(in_shape, target_shape), dtype=np.int64))
+    scale = 2.0 / count if reduction == "mean" and count else 2.0
+    grad = g * scale * diff
+    return (_sum_to(grad, in_shape) if a is not None else None,
+            _sum_to(-grad, target_shape) if b is not None else None, None)

@@ -92,6 +92,25 @@ class RemovableHandle:
         self.remove()
 
 
+class PresentedNode:
+    """A node torch's graph has where fastnn's op has none (the TBackward0 of addmm's
+    weight.t()): shown in next_functions, with its own input as its next function."""
+
+    def __init__(self, name, edge):
+        self._name, self._edge = name, edge
+
+    def name(self):
+        return self._name
+
+    @property
+    def next_functions(self):
+        e = self._edge
+        return ((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0),)
+
+    def __repr__(self):
+        return f"<{self._name} object at {hex(id(self))}>"
+
+
 class AccumulateGrad:
     """The node torch shows for a leaf in next_functions."""
 
@@ -140,8 +159,9 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0)
-                     for e in self.edges)
+        present = self.function.present_edges  # an op shown as torch's graph has it
+        edges = self.edges if present is None else present(self)
+        return tuple((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0) for e in edges)
 
     def retain(self, tensor):
         if self.retained is None:
@@ -221,6 +241,9 @@ def refresh_view(view):
 class Function:
     backward_name = None  # torch's grad_fn name when it is not f"{ClassName}Backward0"
     is_view = False  # the output may share memory with the first input (reshape, index...)
+    # present_edges(node) -> the edges next_functions shows, where torch's graph for the op
+    # has another order or intermediate nodes (Linear: addmm(bias, x, weight.t()))
+    present_edges = None
     # how forward-mode AD forms this op's tangent when it has no create_graph formula
     # (autograd/forward_ad.py): "diagonal", "linear", "multilinear", "elementwise",
     # "reduction" or None

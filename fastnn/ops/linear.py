@@ -35,11 +35,25 @@ def _backward(ctx, g2, grad_b):
     return grad_x, grad_w, grad_b if need_b else None
 
 
+def _addmm_edges(node):
+    """torch's graph of a 2-D linear: addmm(bias, x, weight.t()) (mm(x, weight.t()) without a
+    bias), the weight behind a TBackward0 node."""
+    from fastnn.autograd.function import PresentedNode
+    x, weight, bias = node.edges[:3]
+    if len(node.shape) != 2:
+        return node.edges
+    transposed = PresentedNode("TBackward0", weight) if weight is not None else None
+    return (x, transposed) if bias is None else (bias, x, transposed)
+
+
 class Linear(Function):
     backward_name = "AddmmBackward0"
+    present_edges = staticmethod(_addmm_edges)
 
     @staticmethod
     def forward(ctx, x, weight, bias):
+        if bias is None and x.ndim == 2:
+            ctx.backward_name = "MmBackward0"
         rows = _rows(x, weight)
         out = backend.gemm(rows, weight.T, bias=bias)
         ctx.save_for_backward(rows, weight)

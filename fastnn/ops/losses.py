@@ -51,11 +51,44 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+class MseLoss(Function):
+    """(input - target)^2, reduced: one node, as torch's MseLossBackward0 (the blitz tutorial
+    walks loss.grad_fn.next_functions from it)."""
+    backward_name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        diff = np.subtract(input, target)
+        ctx.save_for_backward(diff)
+        ctx.meta = (np.shape(input), np.shape(target), reduction)
+        squared = diff * diff
+        if reduction == "none":
+            return squared
+        total = squared.sum() if reduction == "sum" else squared.mean()  # (mean of none: nan)
+        return np.asarray(total, dtype=squared.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        in_shape, target_shape, reduction = ctx.meta
+        scale = 2.0 / diff.size if reduction == "mean" and diff.size else 2.0
+        grad = (np.asarray(g) * np.asarray(scale, dtype=diff.dtype) * diff).astype(diff.dtype,
+                                                                                   copy=False)
+        need_input, need_target = ctx.needs_input_grad[:2]
+        return (unbroadcast(grad, in_shape) if need_input else None,
+                unbroadcast(-grad, target_shape) if need_target else None, None)
+
+
 @amp.float32_inputs
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     _warn_if_broadcast(input, target)
+    if weight is None and reduction in ("mean", "sum", "none"):
+        from fastnn.ops.broadcast import promote
+        a, b = promote(input, target)  # torch's result dtype (float32 - int64 is float32)
+        if a.dtype.is_floating_point:
+            return MseLoss.apply(a, b, reduction)
     diff = input - target
     return _weighted(diff * diff, weight, input, reduction)
 
