@@ -1,7 +1,9 @@
 """torch.layout: how a tensor's elements are stored (torch.strided, torch.sparse_coo)."""
 
 
-class layout:
+class NamedSingleton:
+    """A value torch exposes as a module-level name (torch.strided, torch.channels_last):
+    shown as fastnn.<name> and pickled as that name."""
     __slots__ = ("name",)
 
     def __init__(self, name):
@@ -12,6 +14,10 @@ class layout:
 
     def __reduce__(self):
         return self.name  # pickles as the module-level singleton
+
+
+class layout(NamedSingleton):
+    __slots__ = ()
 
 
 strided = layout("strided")

@@ -11,18 +11,11 @@ not speed, here).
 """
 import numpy as np
 
+from fastnn.layouts import NamedSingleton
 
-class memory_format:
-    __slots__ = ("name",)
 
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"fastnn.{self.name}"
-
-    def __reduce__(self):
-        return self.name  # pickles as the module-level singleton
+class memory_format(NamedSingleton):
+    __slots__ = ()
 
 
 contiguous_format = memory_format("contiguous_format")

@@ -25,6 +25,19 @@ def _stack():
     return stack
 
 
+def _push(entry):
+    """Open hooks (a (pack, unpack) pair) or a disable_saved_tensors_hooks message."""
+    _stack().append(entry)
+    _extras.saved_hooks += 1
+    _extras.update()
+
+
+def _pop():
+    _stack().pop()
+    _extras.saved_hooks -= 1
+    _extras.update()
+
+
 def current_hooks():
     """The innermost (pack_hook, unpack_hook), or None (also inside
     disable_saved_tensors_hooks)."""
@@ -115,15 +128,11 @@ class saved_tensors_hooks:
         for entry in stack:
             if isinstance(entry, str):  # inside disable_saved_tensors_hooks
                 raise RuntimeError(entry)
-        stack.append((self.pack_hook, self.unpack_hook))
-        _extras.saved_hooks += 1
-        _extras.update()
+        _push((self.pack_hook, self.unpack_hook))
         return self
 
     def __exit__(self, *exc):
-        _stack().pop()
-        _extras.saved_hooks -= 1
-        _extras.update()
+        _pop()
         return False
 
 
@@ -150,15 +159,11 @@ class disable_saved_tensors_hooks:
         self.error_message = error_message
 
     def __enter__(self):
-        _stack().append(self.error_message)
-        _extras.saved_hooks += 1
-        _extras.update()
+        _push(self.error_message)
         return self
 
     def __exit__(self, *exc):
-        _stack().pop()
-        _extras.saved_hooks -= 1
-        _extras.update()
+        _pop()
         return False
 
 

@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from fastnn.distributed import process_group as pg
+from fastnn.distributed.tcp_world import _Job
 from fastnn.tensor import Tensor
 
 
@@ -41,11 +42,13 @@ def _default_if_member(group, name):
     return None if pg._member(group, name) is None else pg._group(None)
 
 
-class _Threaded:
-    """A gloo point-to-point call running on its own thread (Work polls and waits on it)."""
+class _Threaded(_Job):
+    """A gloo point-to-point call running on its own thread (Work polls and waits on it, as
+    on a queued collective)."""
 
     def __init__(self, run):
-        self.done, self.error, self.result = threading.Event(), None, None
+        super().__init__(run)
+        self.result = None
 
         def target():
             try:
@@ -54,18 +57,6 @@ class _Threaded:
                 self.error = exc if isinstance(exc, RuntimeError) else RuntimeError(str(exc))
             self.done.set()
         threading.Thread(target=target, daemon=True, name="fastnn-dist-p2p").start()
-
-    def Test(self):
-        if self.done.is_set() and self.error is not None:
-            raise self.error
-        return self.done.is_set()
-
-    def wait_for(self, limit):
-        if not self.done.wait(limit):
-            return False
-        if self.error is not None:
-            raise self.error
-        return True
 
 
 class _MPIReceive:
