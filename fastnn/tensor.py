@@ -1284,6 +1284,14 @@ class Tensor:
         return inplace.apply(self, lambda s: legacy_linalg.addr(s, vec1, vec2, beta=beta,
                                                                 alpha=alpha))
 
+    def lu(self, pivot=True, get_infos=False):
+        from fastnn.linalg.lu import lu_legacy
+        return lu_legacy(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        from fastnn.linalg.lu import lu_solve_legacy
+        return lu_solve_legacy(self, LU_data, LU_pivots)
+
     def frexp(self):
         from fastnn.ops import signal_numerics
         return signal_numerics.frexp(self)

@@ -134,3 +134,64 @@ def test_trapezoid_is_differentiable():
     y = fastnn.tensor(np.linspace(0.1, 1.0, 6), requires_grad=True)
     assert gradcheck(lambda t: fastnn.trapezoid(t * t, dx=0.2), (y,))
     assert gradcheck(lambda t: fastnn.cumulative_trapezoid(t.sin()), (y,))
+
+
+LU_CASES = {
+    "lu_factor": lambda L, a, b: tuple(L.linalg.lu_factor(a)),
+    "lu": lambda L, a, b: tuple(L.linalg.lu(a)),
+    "lu_wide": lambda L, a, b: tuple(L.linalg.lu(a[..., :3, :])),
+    "lu_tall": lambda L, a, b: tuple(L.linalg.lu(a[..., :, :3])),
+    "lu_solve": lambda L, a, b: L.linalg.lu_solve(*L.linalg.lu_factor(a), b),
+    "lu_solve_adjoint": lambda L, a, b: L.linalg.lu_solve(*L.linalg.lu_factor(a), b,
+                                                          adjoint=True),
+    "lu_solve_right": lambda L, a, b: L.linalg.lu_solve(*L.linalg.lu_factor(a), b.mT,
+                                                        left=False),
+    "legacy_lu": lambda L, a, b: tuple(L.lu(a, get_infos=True)),
+    "legacy_lu_solve": lambda L, a, b: L.lu_solve(b, *L.lu(a)),
+    "lu_unpack": lambda L, a, b: tuple(L.lu_unpack(*L.linalg.lu_factor(a))),
+    "lu_factor_ex_singular": lambda L, a, b: tuple(L.linalg.lu_factor_ex(a * L.tensor(
+        [1.0, 1.0, 0.0, 1.0], dtype=a.dtype))),
+    "tensorinv": lambda L, a, b: L.linalg.tensorinv(a[0].reshape(2, 2, 4), ind=2),
+    "tensorsolve": lambda L, a, b: L.linalg.tensorsolve(a[0].reshape(2, 2, 4), b[0, :, 0]
+                                                        .reshape(2, 2)),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", sorted(LU_CASES))
+def test_lu_family_matches_torch(name):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 4, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = LU_CASES[name](fastnn, fastnn.tensor(a), fastnn.tensor(b))
+        theirs = LU_CASES[name](torch, torch.tensor(a), torch.tensor(b))
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+    for o, t in zip(ours, theirs):
+        assert tuple(o.shape) == tuple(t.shape) and str(o.dtype)[7:] == str(t.dtype)[6:]
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def test_lu_solve_is_differentiable_and_the_factorization_says_it_is_not():
+    rng = np.random.default_rng(6)
+    a = fastnn.tensor(rng.standard_normal((3, 3)) + 3 * np.eye(3))
+    factors = fastnn.linalg.lu_factor(a)
+    lu_ = factors.LU.clone().requires_grad_(True)
+    b = fastnn.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    assert gradcheck(lambda m, y: fastnn.linalg.lu_solve(m, factors.pivots, y), (lu_, b))
+    with pytest.raises(NotImplementedError, match="without its gradient"):
+        fastnn.linalg.lu_factor(a.clone().requires_grad_(True))
+
+
+@requires_torch
+def test_singular_lu_as_torch():
+    def outcome(lib):
+        singular = lib.tensor([[1.0, 2.0], [2.0, 4.0]])
+        try:
+            lib.linalg.lu_factor(singular)
+        except RuntimeError as exc:
+            message = str(exc)
+        P, L, U = lib.linalg.lu(singular)
+        return message, U.tolist()
+    assert outcome(fastnn) == outcome(torch)

@@ -250,3 +250,5 @@ def multi_dot(tensors):
 
 from fastnn.linalg.extras import (LinAlgError, cholesky_ex, cond, inv_ex, lstsq,  # noqa: E402,F401
                                   matrix_exp, solve_ex, vander)
+from fastnn.linalg.lu import (lu, lu_factor, lu_factor_ex, lu_solve,  # noqa: E402,F401
+                              tensorinv, tensorsolve)
