@@ -162,3 +162,39 @@ def test_save_keeps_requires_grad_and_parameters(tmp_path):
     fastnn.save(layer.state_dict(), path)  # a state dict stays a plain safetensors file
     assert all(not v.requires_grad and type(v) is fastnn.Tensor
                for v in fastnn.load(path).values())
+
+
+def test_node_post_hooks_metadata_and_multi_grad_hooks():
+    x = fastnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = fastnn.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x * w
+    seen = []
+
+    def post(grad_inputs, grad_outputs):
+        seen.append(([g.tolist() for g in grad_inputs], [g.tolist() for g in grad_outputs]))
+        return grad_inputs[0] * 10, grad_inputs[1]
+    handle = y.grad_fn.register_hook(post)
+    y.grad_fn.metadata["tag"] = "mul"
+    assert y.grad_fn.metadata == {"tag": "mul"}
+    y.sum().backward()
+    assert seen == [([[0.5, -1.0, 2.0], [1.0, 2.0, 3.0]], [[1.0, 1.0, 1.0]])]
+    assert x.grad.tolist() == [5.0, -10.0, 20.0] and w.grad.tolist() == [1.0, 2.0, 3.0]
+    handle.remove()
+    calls = []
+    a = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    b = fastnn.tensor([3.0], requires_grad=True)
+    c = fastnn.tensor([4.0], requires_grad=True)
+    multi = graph.register_multi_grad_hook(
+        (a, b, c), lambda grads: calls.append([None if g is None else g.tolist() for g in grads]))
+    (a.sum() * 2 + b * 3).sum().backward()
+    (b * 5).sum().backward()
+    assert calls == [[[2.0, 2.0], [3.0], None], [None, [5.0], None]]
+    multi.remove()
+    a.sum().backward()
+    assert len(calls) == 2
+    firsts = []
+    graph.register_multi_grad_hook((a, b), lambda g: firsts.append(g.tolist()), mode="any")
+    (a.sum() + b.sum()).backward()
+    assert len(firsts) == 1
+    with pytest.raises(ValueError, match="Expects mode to be one of"):
+        graph.register_multi_grad_hook((a,), print, mode="some")

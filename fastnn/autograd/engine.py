@@ -176,6 +176,8 @@ def _backward(root, grad, retain_graph, inputs, capture):
         else:
             entry.check_versions()
             input_grads = _run(entry, g, mask)
+        if entry.extra is not None and entry.extra.get("posthooks"):
+            input_grads = _run_posthooks(entry, input_grads, g)
         for i, (edge, pg) in enumerate(zip(entry.edges, input_grads)):
             if edge is None or pg is None or (mask is not None and not mask[i]):
                 continue
@@ -259,6 +261,19 @@ def _deliver(leaf, g, owned, wanted, captured, capturing):
         captured[id(leaf)] = g
     else:
         leaf._accumulate_grad(g, owned)
+
+
+def _run_posthooks(node, input_grads, g):
+    """Node.register_hook's hooks: each sees (grad_inputs, grad_outputs) as tensors and may
+    return replacements for grad_inputs."""
+    wrap = (lambda a: None if a is None else Tensor._wrap(a))
+    grads = tuple(wrap(a) for a in input_grads)
+    outputs = (wrap(g),)
+    for hook in list(node.extra["posthooks"].values()):
+        new = hook(grads, outputs)
+        if new is not None:
+            grads = tuple(new)
+    return tuple(None if t is None else np.asarray(t._data) for t in grads)
 
 
 def _run_prehooks(node, g):

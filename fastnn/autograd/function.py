@@ -130,7 +130,7 @@ class Node:
     """One recorded op in the graph (a Tensor's grad_fn)."""
 
     __slots__ = ("function", "ctx", "edges", "released", "versions", "shape", "retained",
-                 "prehooks", "__weakref__")
+                 "prehooks", "extra", "__weakref__")
 
     def __init__(self, function, ctx, edges, versions, shape):
         self.function = function
@@ -141,6 +141,7 @@ class Node:
         self.shape = shape
         self.retained = None
         self.prehooks = None
+        self.extra = None  # {"posthooks": {...}, "metadata": {...}} once either is used
 
     def __getattr__(self, name):
         if name.startswith("_saved_"):  # torch's grad_fn._saved_self, _saved_result ...
@@ -172,6 +173,22 @@ class Node:
         if self.prehooks is None:
             self.prehooks = {}
         return RemovableHandle(self.prehooks, hook)
+
+    def _extra(self, key):
+        if self.extra is None:
+            self.extra = {}
+        return self.extra.setdefault(key, {})
+
+    def register_hook(self, hook):
+        """hook(grad_inputs, grad_outputs) after this node's backward (torch's Node post
+        hook): tuples of tensors (None where there is none), one per input and output; a
+        returned tuple replaces grad_inputs."""
+        return RemovableHandle(self._extra("posthooks"), hook)
+
+    @property
+    def metadata(self):
+        """A dict the user may keep anything in, as torch's Node.metadata."""
+        return self._extra("metadata")
 
     def check_versions(self):
         """Raise torch's error when a tensor this node saved was modified in place since."""

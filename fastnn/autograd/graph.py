@@ -12,8 +12,8 @@ import threading
 
 from fastnn.autograd.function import Node, _extras
 
-__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version", "save_on_cpu",
-           "saved_tensors_hooks"]
+__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version",
+           "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks"]
 
 _local = threading.local()
 
@@ -165,6 +165,39 @@ class disable_saved_tensors_hooks:
     def __exit__(self, *exc):
         _pop()
         return False
+
+
+class _MultiGradHandle:
+    def __init__(self, handles):
+        self._handles = handles
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """fn once per backward pass over these tensors' gradients: with mode "all", after the
+    pass, fn(grads) with None for a tensor the pass did not reach; with mode "any", fn(grad)
+    with the first of them to be computed. Returns a handle whose remove() takes it away."""
+    from fastnn.autograd import engine
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = list(tensors)
+    state = {"pass": None, "grads": None}
+
+    def seen(index, grad):
+        running = engine.running_pass()
+        if state["pass"] is not running:  # the first of them in this pass
+            state["pass"], state["grads"] = running, [None] * len(tensors)
+            if mode == "any":
+                fn(grad)
+            else:
+                engine.queue_callback(lambda: fn(tuple(state["grads"])))
+        state["grads"][index] = grad
+    handles = [t.register_hook(lambda grad, i=i: seen(i, grad)) for i, t in enumerate(tensors)
+               if t.requires_grad]
+    return _MultiGradHandle(handles)
 
 
 def increment_version(tensor):
