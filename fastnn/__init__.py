@@ -184,6 +184,8 @@ from fastnn.ops.legacy_linalg import (addr, adjoint, chain_matmul, cholesky,  # 
                                       cholesky_inverse, cholesky_solve, eig, logdet, lstsq,
                                       matrix_exp, matrix_rank, pinverse, qr, slogdet, solve,
                                       symeig, triangular_solve)
+from fastnn.ops.volumetric import (avg_pool3d, conv3d, conv_transpose3d,  # noqa: F401,E402
+                                   max_pool3d)
 from fastnn.linalg.lu import (lu_legacy as lu, lu_solve_legacy as lu_solve,  # noqa: F401,E402
                               lu_unpack)
 from fastnn.ops.signal_numerics import (absolute, bartlett_window,  # noqa: F401,E402

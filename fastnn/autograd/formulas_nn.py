@@ -195,8 +195,16 @@ def _cross_entropy(ctx, g, ins):
 
 @formula("ConstantPad")
 def _constant_pad(ctx, g, ins):
-    top, h, left, w = ctx.crop
-    return (g[..., top:top + h, left:left + w], None, None)
+    """The padded gradient cut back (and a cropped side padded with zeros again)."""
+    from fastnn.ops.pad import ConstantPad
+    shape, crop, widths = ctx.meta
+    inner = g[tuple(slice(b, g.shape[a] - e) for a, (b, e) in enumerate(widths))]
+    back = []  # (before, after) from the last dimension: the crops undone with zeros
+    for axis in reversed(range(len(shape))):
+        cut = crop[axis]
+        back.append((cut.start or 0, shape[axis] - (cut.stop if cut.stop is not None
+                                                     else shape[axis])))
+    return (ConstantPad.apply(inner, tuple(back), 0.0), None, None)
 
 
 @formula("MaskedFill")

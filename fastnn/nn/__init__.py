@@ -29,6 +29,10 @@ from fastnn.nn.parallel import DataParallel  # noqa: F401
 from fastnn.nn.resampling import (ChannelShuffle, Embedding, EmbeddingBag, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
                                   Unflatten, Unfold, Upsample, UpsamplingBilinear2d,
                                   UpsamplingNearest2d)
+from fastnn.nn.volumetric import (AdaptiveAvgPool3d, AdaptiveMaxPool3d,  # noqa: F401
+                                  AvgPool3d, BatchNorm3d, CircularPad3d, ConstantPad3d, Conv3d,
+                                  ConvTranspose3d, InstanceNorm3d, MaxPool3d, ReflectionPad3d,
+                                  ReplicationPad3d, ZeroPad3d)
 from fastnn.nn.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,  # noqa: F401
                                ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
                                ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)

@@ -15,6 +15,8 @@ from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa:
 from fastnn.ops.normalization import (cosine_similarity, group_norm, instance_norm,  # noqa: F401
                                      layer_norm, local_response_norm, normalize, rms_norm)
 from fastnn.ops.pad import pad  # noqa: F401,E402
+from fastnn.ops.volumetric import (adaptive_avg_pool3d, adaptive_max_pool3d,  # noqa: F401,E402
+                                   avg_pool3d, conv3d, conv_transpose3d, max_pool3d)
 from fastnn.ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
                              adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
                              avg_pool2d, max_pool1d, max_pool2d)

@@ -1,5 +1,5 @@
-"""Padding the last two dimensions: zeros (constant), or reflect / replicate / circular by
-gathering with index arrays, whose backward (GetItem's scatter-add) sums the gradient of every
+"""Padding the last dimensions: a constant (any number of them), or reflect / replicate /
+circular (up to three) by gathering with index arrays, whose backward (GetItem's scatter-add) sums the gradient of every
 copy back into its source pixel."""
 import numpy as np
 
@@ -8,17 +8,29 @@ from fastnn.ops.shape import getitem
 
 
 class ConstantPad(Function):
+    """The last len(pads) dimensions padded with `value`: pads[i] = (before, after) for
+    dimension -1 - i; a negative side crops instead (torch's)."""
+
     @staticmethod
     def forward(ctx, x, pads, value):
-        left, right, top, bottom = pads
-        widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
-        ctx.crop = (top, x.shape[-2], left, x.shape[-1])
-        return np.pad(x, widths, constant_values=value)
+        nd = x.ndim
+        crop = [slice(None)] * nd
+        widths = [(0, 0)] * nd
+        for i, (before, after) in enumerate(pads):
+            axis = nd - 1 - i
+            crop[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+            widths[axis] = (max(before, 0), max(after, 0))
+        cropped = x[tuple(crop)]
+        ctx.meta = (x.shape, tuple(crop), tuple(widths))
+        return np.pad(cropped, widths, constant_values=value)
 
     @staticmethod
     def backward(ctx, g):
-        top, h, left, w = ctx.crop
-        return g[..., top:top + h, left:left + w], None, None
+        shape, crop, widths = ctx.meta
+        inner = tuple(slice(b, g.shape[a] - e) for a, (b, e) in enumerate(widths))
+        grad = np.zeros(shape, dtype=g.dtype)
+        grad[crop] = g[inner]
+        return grad, None, None
 
 
 def _source_index(size, before, after, mode):
@@ -40,14 +52,25 @@ def _source_index(size, before, after, mode):
 
 
 def pad(input, pad, mode="constant", value=None):
-    """torch.nn.functional.pad for the last two dims: pad = (left, right, top, bottom); value
-    (constant mode) None means 0."""
+    """torch.nn.functional.pad: pad = (before, after) pairs from the last dimension backwards.
+    constant (value None means 0; negative widths crop) pads any number of dimensions;
+    reflect, replicate and circular the last one to three (of a 2-D to 5-D input)."""
     x = input
-    pads = tuple(int(p) for p in pad) + (0,) * (4 - len(pad))
+    widths = [int(p) for p in pad]
+    if len(widths) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    pairs = tuple((widths[i], widths[i + 1]) for i in range(0, len(widths), 2))
+    if len(pairs) > x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(widths)} and input of "
+                           f"dimension {x.ndim}")
     if mode in ("constant", "zeros"):
-        return ConstantPad.apply(x, pads, 0.0 if value is None else float(value))
-    left, right, top, bottom = pads
-    rows = _source_index(x.shape[-2], top, bottom, mode)
-    cols = _source_index(x.shape[-1], left, right, mode)
-    index = (Ellipsis, rows[:, None], cols[None, :])
+        return ConstantPad.apply(x, pairs, 0.0 if value is None else float(value))
+    if len(pairs) > 3 or not 2 <= x.ndim <= 5 or x.ndim - len(pairs) not in (1, 2):
+        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  f"supported for now (got a {x.ndim}-D input and "
+                                  f"{len(pairs)} padded dimensions)")
+    axes = [x.ndim - 1 - i for i in range(len(pairs))][::-1]
+    sources = [_source_index(x.shape[axis], *pairs[x.ndim - 1 - axis], mode) for axis in axes]
+    index = (Ellipsis,) + np.ix_(*sources)
     return getitem(x, index)
