@@ -701,6 +701,7 @@ def test_stores_and_init_through_a_store(tmp_path):
             assert t.tolist() == [3.0, 3.0]
             dist.barrier()
             assert int(store.get("counter")) == 2 * size
+            dist.barrier()  # rank 0 holds the store's server: it must not leave first
             dist.destroy_process_group()
 
         if __name__ == "__main__":

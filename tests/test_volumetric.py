@@ -142,3 +142,18 @@ def test_pad_errors_as_torch():
     with pytest.raises(RuntimeError, match="Padding length should be less than or equal to two "
                                            "times the input dimension"):
         fastnn.nn.functional.pad(x, (1, 1, 1, 1, 1, 1))
+
+
+@requires_torch
+def test_lazy_3d_layers_take_their_channels_from_the_first_input():
+    shapes = {}
+    for lib in (fastnn, torch):
+        lib.manual_seed(0)
+        layers = [lib.nn.LazyConv3d(4, 3), lib.nn.LazyConvTranspose3d(4, 2, stride=2),
+                  lib.nn.LazyBatchNorm3d(), lib.nn.LazyInstanceNorm3d(affine=True)]
+        x = lib.ones(2, 3, 5, 5, 5)
+        for layer in layers:
+            layer(x)
+        shapes[lib.__name__] = [(type(layer).__name__, tuple(layer.weight.shape))
+                                for layer in layers]
+    assert shapes["fastnn"] == shapes["torch"]

@@ -42,6 +42,8 @@ from fastnn.nn.sync_batchnorm import SyncBatchNorm  # noqa: F401,E402
 from fastnn.nn.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d,  # noqa: F401
                             LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
                             LazyInstanceNorm1d, LazyInstanceNorm2d, LazyLinear)
+from fastnn.nn.lazy import (LazyBatchNorm3d, LazyConv3d, LazyConvTranspose3d,  # noqa: F401
+                            LazyInstanceNorm3d)
 from fastnn.nn.parameter import UninitializedParameter  # noqa: F401,E402
 from fastnn.nn.transformer import (MultiheadAttention, Transformer,  # noqa: F401,E402
                                    TransformerDecoder, TransformerDecoderLayer,

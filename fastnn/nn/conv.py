@@ -108,9 +108,9 @@ class Conv1d(_ConvNd):
     def forward(self, input):
         if self.padding_mode != "zeros" and self.padding not in ("valid", (0,)):
             (left, right), = self._explicit_padding()
-            padded = pad.pad(input.unsqueeze(-2), (left, right), mode=self.padding_mode)
-            return conv.conv1d(padded.squeeze(-2), self.weight, self.bias, self.stride, 0,
-                               self.dilation, self.groups)
+            padded = pad.pad(input, (left, right), mode=self.padding_mode)
+            return conv.conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                               self.groups)
         return conv.conv1d(input, self.weight, self.bias, self.stride, self.padding,
                            self.dilation, self.groups)
 

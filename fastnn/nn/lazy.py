@@ -228,3 +228,39 @@ class LazyInstanceNorm2d(_LazyNormMixin, InstanceNorm2d):
 
 class LazyInstanceNorm1d(_LazyNormMixin, InstanceNorm1d):
     cls_to_become = InstanceNorm1d
+
+
+# --- the 3-D layers (fastnn/nn/volumetric.py) ------------------------------------------------
+from fastnn.nn.volumetric import (BatchNorm3d, Conv3d, ConvTranspose3d,  # noqa: E402
+                                  InstanceNorm3d)
+
+
+class LazyConv3d(_LazyConvMixin, Conv3d):
+    cls_to_become = Conv3d
+    _spatial = 3
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device)
+        self._lazy_init(out_channels, bias, dtype)
+
+
+class LazyConvTranspose3d(_LazyConvTransposeMixin, ConvTranspose3d):
+    cls_to_become = ConvTranspose3d
+    _spatial = 3
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device)
+        self._lazy_init(out_channels, bias, dtype)
+
+
+class LazyBatchNorm3d(_LazyNormMixin, BatchNorm3d):
+    cls_to_become = BatchNorm3d
+
+
+class LazyInstanceNorm3d(_LazyNormMixin, InstanceNorm3d):
+    cls_to_become = InstanceNorm3d
