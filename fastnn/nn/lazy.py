@@ -103,7 +103,14 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConvMixin(LazyModuleMixin):
+    """LazyConv1d/2d/3d: torch's signature without in_channels, which the first input gives."""
     _spatial = 2
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device)
+        self._lazy_init(out_channels, bias, dtype)
 
     def _lazy_init(self, out_channels, bias, dtype):
         self.weight = UninitializedParameter(dtype=dtype)
@@ -135,22 +142,10 @@ class _LazyConvMixin(LazyModuleMixin):
 class LazyConv2d(_LazyConvMixin, Conv2d):
     cls_to_become = Conv2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device)
-        self._lazy_init(out_channels, bias, dtype)
-
 
 class LazyConv1d(_LazyConvMixin, Conv1d):
     cls_to_become = Conv1d
     _spatial = 1
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device)
-        self._lazy_init(out_channels, bias, dtype)
 
 
 class _LazyNormMixin(LazyModuleMixin):
@@ -191,6 +186,16 @@ class LazyBatchNorm1d(_LazyNormMixin, BatchNorm1d):
 
 
 class _LazyConvTransposeMixin(_LazyConvMixin):
+    """LazyConvTranspose1d/2d/3d (their signature has output_padding and dilation after
+    groups, as torch's)."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super(_LazyConvMixin, self).__init__(0, 0, kernel_size, stride, padding,
+                                             output_padding, groups, False, dilation,
+                                             padding_mode, device)
+        self._lazy_init(out_channels, bias, dtype)
     def _sizes_from_loaded(self):
         self.in_channels = self.weight.shape[0]
 
@@ -202,24 +207,10 @@ class _LazyConvTransposeMixin(_LazyConvMixin):
 class LazyConvTranspose2d(_LazyConvTransposeMixin, ConvTranspose2d):
     cls_to_become = ConvTranspose2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
-                         dilation, padding_mode, device)
-        self._lazy_init(out_channels, bias, dtype)
-
 
 class LazyConvTranspose1d(_LazyConvTransposeMixin, ConvTranspose1d):
     cls_to_become = ConvTranspose1d
     _spatial = 1
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
-                         dilation, padding_mode, device)
-        self._lazy_init(out_channels, bias, dtype)
 
 
 class LazyInstanceNorm2d(_LazyNormMixin, InstanceNorm2d):
@@ -239,23 +230,10 @@ class LazyConv3d(_LazyConvMixin, Conv3d):
     cls_to_become = Conv3d
     _spatial = 3
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device)
-        self._lazy_init(out_channels, bias, dtype)
-
 
 class LazyConvTranspose3d(_LazyConvTransposeMixin, ConvTranspose3d):
     cls_to_become = ConvTranspose3d
     _spatial = 3
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
-                         dilation, padding_mode, device)
-        self._lazy_init(out_channels, bias, dtype)
 
 
 class LazyBatchNorm3d(_LazyNormMixin, BatchNorm3d):
