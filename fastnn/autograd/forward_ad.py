@@ -210,16 +210,16 @@ def propagate(function, ctx, args, tangents, out):
     rule = function.tangent_rule
     if rule is not None:
         tangent = _RULES[rule](function, ctx, args, tangents, data)
-    elif data.size == 1 and _FORMULAS_BY_NAME().get(function.__name__) is None:
-        tangent = _scalar_output(function, ctx, args, tangents, data)
     else:
-        tangent = _by_formula(function, ctx, args, tangents, data)
+        from fastnn.autograd.higher_order import _FORMULAS
+        formula = _FORMULAS.get(function.__name__)
+        if formula is None and data.size == 1:
+            tangent = _scalar_output(function, ctx, args, tangents, data)
+        elif formula is None:
+            raise _not_supported(_op_name(function, ctx))
+        else:
+            tangent = _by_formula(formula, ctx, args, tangents, data)
     set_tangent(out, Tensor._wrap(np.asarray(tangent, dtype=data.dtype).reshape(data.shape)))
-
-
-def _FORMULAS_BY_NAME():
-    from fastnn.autograd.higher_order import _FORMULAS
-    return _FORMULAS
 
 
 def _array(v, dtype):
@@ -315,15 +315,12 @@ def _scalar_output(function, ctx, args, tangents, data):
     return total
 
 
-def _by_formula(function, ctx, args, tangents, data):
+def _by_formula(rule, ctx, args, tangents, data):
     """J v from the op's create_graph formula: J^T u recorded as a function of a fresh u,
     then the gradient of <J^T u, v> with respect to u."""
     from fastnn.autograd.engine import grad
     from fastnn.autograd.grad_mode import enable_grad
     from fastnn.tensor import Tensor
-    rule = _FORMULAS_BY_NAME().get(function.__name__)
-    if rule is None:
-        raise _not_supported(_op_name(function, ctx))
     u = Tensor._wrap(np.zeros(data.shape, data.dtype), requires_grad=True)
     # inputs with a tangent require grad: composite formulas (formulas_nn.vjp_of) only form
     # the gradients of inputs that do

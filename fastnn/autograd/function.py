@@ -58,14 +58,13 @@ class Context:
         self.needs_input_grad = needs_input_grad
 
     def save_for_backward(self, *arrays):
-        if _extras.saved_hooks and "_args" in self.__dict__:  # autograd.graph's hooks
+        if "_args" in self.__dict__:  # set by apply only under autograd.graph's hooks
             from fastnn.autograd.graph import pack_saved
             packed = pack_saved(self._args, arrays)
             if packed is not None:
                 self._packed = packed
                 return
         self.saved_tensors = arrays
-
 
     def mark_non_differentiable(self, *args):
         pass

@@ -160,32 +160,15 @@ class PrefixStore(Store):
         super().__init__(store.timeout)
         self.prefix, self.underlying_store = prefix, store
 
-    def _key(self, key):
-        return f"{self.prefix}/{key}"
-
-    def set(self, key, value):
-        self.underlying_store.set(self._key(key), value)
-
-    def get(self, key):
-        return self.underlying_store.get(self._key(key))
-
-    def add(self, key, amount):
-        return self.underlying_store.add(self._key(key), amount)
-
-    def compare_set(self, key, expected_value, desired_value):
-        return self.underlying_store.compare_set(self._key(key), expected_value, desired_value)
-
-    def wait(self, keys, timeout=None):
-        self.underlying_store.wait([self._key(k) for k in keys], timeout)
-
-    def check(self, keys):
-        return self.underlying_store.check([self._key(k) for k in keys])
-
-    def delete_key(self, key):
-        return self.underlying_store.delete_key(self._key(key))
-
-    def num_keys(self):
-        return self.underlying_store.num_keys()
+    def _call(self, op, *args):
+        """The underlying store's operation with the keys (the first argument: a key or a
+        list of keys; num_keys has none) moved under the prefix."""
+        if args:
+            keys = args[0]
+            keys = ([f"{self.prefix}/{k}" for k in keys] if isinstance(keys, list)
+                    else f"{self.prefix}/{keys}")
+            args = (keys,) + args[1:]
+        return self.underlying_store._call(op, *args)
 
 
 def _send(sock, obj):
