@@ -6,6 +6,7 @@
 __version__ = "0.1.0"
 
 import math
+import sys as _sys
 
 from fastnn import memory as _memory
 
@@ -179,6 +180,8 @@ from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  #
                         set_autocast_enabled)
 from fastnn import accelerator, backends, config, cuda, mps, nn, optim, xpu  # noqa: F401,E402
 from fastnn import autograd, distributions, jit, linalg, return_types, utils  # noqa: F401,E402
+from fastnn import future_flags as __future__  # noqa: F401,E402  (torch.__future__)
+_sys.modules[__name__ + ".__future__"] = __future__
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
 from fastnn.ops.legacy_linalg import (addr, adjoint, chain_matmul, cholesky,  # noqa: F401,E402
                                       cholesky_inverse, cholesky_solve, eig, logdet, lstsq,

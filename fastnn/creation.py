@@ -4,7 +4,8 @@ device=, requires_grad=, generator= and out= where torch has them; torch's dtype
 import numpy as np
 
 from fastnn import dtypes, memory_formats, random
-from fastnn.device import check_device
+from fastnn.device import META, target as target_device
+from fastnn.meta import meta_array, to_meta
 from fastnn.tensor import Size, Tensor
 
 
@@ -30,8 +31,8 @@ def _size(size, kwargs_size=None):
 
 
 def _finish(array, requires_grad, device=None, out=None):
-    if device is not None:
-        check_device(device)
+    if target_device(device) is META:
+        array = to_meta(array)
     t = Tensor._wrap(array)
     if requires_grad:
         t.requires_grad_(True)
@@ -157,6 +158,8 @@ def from_dlpack(obj):
 
 def _filled(maker, size, dtype, default, requires_grad, device, out):
     d = default if dtype is None else dtypes.to_dtype(dtype)
+    if target_device(device) is META:  # a shape only, of any size
+        return _finish(meta_array(size, d.numpy), requires_grad, device, out)
     return _finish(maker(size, dtype=d.numpy), requires_grad, device, out)
 
 
@@ -186,7 +189,7 @@ def _like_layout(x, array, memory_format):
     memory_format is preserve_format (the default) and x is dense, as torch's."""
     fmt = memory_format or memory_formats.preserve_format
     if fmt is memory_formats.preserve_format:
-        if x._data.flags.c_contiguous or x._data.ndim < 2:
+        if x._data.flags.c_contiguous or x._data.ndim < 2 or x.is_meta:
             return array
         out = np.empty_like(x._data, dtype=array.dtype)  # NumPy keeps a dense array's order
         out[...] = array
@@ -207,14 +210,28 @@ def _like(x, dtype):
     return x.dtype if dtype is None else dtypes.to_dtype(dtype)
 
 
+def _meta_like(x, dtype, device, requires_grad):
+    """A *_like constructor's result on the meta device (x's own device by default, as
+    torch's), or None when it is made on the CPU."""
+    if (device is None and x.is_meta) or (device is not None and target_device(device) is META):
+        return _finish(meta_array(x.shape, _like(x, dtype).numpy), requires_grad, META)
+    return None
+
+
 def zeros_like(x, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
+    made = _meta_like(x, dtype, device, requires_grad)
+    if made is not None:
+        return made
     return _finish(_like_layout(x, np.zeros(x.shape, dtype=_like(x, dtype).numpy), memory_format),
                    requires_grad, device)
 
 
 def ones_like(x, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
+    made = _meta_like(x, dtype, device, requires_grad)
+    if made is not None:
+        return made
     return _finish(_like_layout(x, np.ones(x.shape, dtype=_like(x, dtype).numpy), memory_format),
                    requires_grad, device)
 
@@ -227,6 +244,9 @@ def empty_like(x, dtype=None, layout=None, device=None, requires_grad=False,
 
 def full_like(x, fill_value, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
+    made = _meta_like(x, dtype, device, requires_grad)
+    if made is not None:
+        return made
     return _finish(_like_layout(x, np.full(x.shape, fill_value, dtype=_like(x, dtype).numpy),
                                 memory_format), requires_grad, device)
 
@@ -241,6 +261,9 @@ def _random_float(values, dtype, requires_grad, device, out):
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, **kw):
     size = _size(size, kw.pop("size", None))
+    if target_device(device) is META:
+        return _random_float(meta_array(size, _float_dtype(dtype).numpy), dtype, requires_grad,
+                             device, out)
     values = random.rng(generator).standard_normal(size, dtype=np.float32) \
         if _float_dtype(dtype) is dtypes.float32 else random.rng(generator).standard_normal(size)
     return _random_float(values, dtype, requires_grad, device, out)
@@ -249,6 +272,9 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, **kw):
     size = _size(size, kw.pop("size", None))
+    if target_device(device) is META:
+        return _random_float(meta_array(size, _float_dtype(dtype).numpy), dtype, requires_grad,
+                             device, out)
     values = random.rng(generator).random(size, dtype=np.float32) \
         if _float_dtype(dtype) is dtypes.float32 else random.rng(generator).random(size)
     return _random_float(values, dtype, requires_grad, device, out)
@@ -256,6 +282,9 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 
 def rand_like(x, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
+    made = _meta_like(x, dtype, device, requires_grad)
+    if made is not None:
+        return made
     t = rand(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
     t._data = _like_layout(x, t._data, memory_format)
     return t
@@ -263,6 +292,9 @@ def rand_like(x, dtype=None, layout=None, device=None, requires_grad=False,
 
 def randn_like(x, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
+    made = _meta_like(x, dtype, device, requires_grad)
+    if made is not None:
+        return made
     t = randn(*x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
     t._data = _like_layout(x, t._data, memory_format)
     return t

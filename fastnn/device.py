@@ -49,10 +49,14 @@ class device:
         return hash((self.type, self.index))
 
     def __enter__(self):
-        check_device(self)
+        """`with fastnn.device("meta"):` makes it the default device of the factory functions
+        (and of the layers' parameters) inside, as torch's device context."""
+        _default.append(check_device(self))
         return self
 
     def __exit__(self, *exc):
+        if len(_default) > 1:
+            _default.pop()
         return False
 
     def __reduce__(self):
@@ -60,15 +64,33 @@ class device:
 
 
 CPU = device("cpu")
+META = device("meta")
+# The default device: set_default_device's at the bottom, each open `with device(...)` above.
+_default = [CPU]
 
 
 def check_device(value):
-    """Accept the CPU; for any other device raise what a CPU-only torch raises."""
+    """The CPU or the meta device (fastnn/meta.py); for any other device raise what a
+    CPU-only torch raises."""
     d = value if isinstance(value, device) else device(value)
     if d.type == "cpu":
         return CPU
+    if d.type == "meta":
+        return META
     if d.type == "mps":
         raise RuntimeError("PyTorch is not linked with support for mps devices")
-    if d.type == "meta":
-        raise NotImplementedError("fastnn has no meta device")
     raise AssertionError(f"Torch not compiled with {d.type.upper()} enabled")
+
+
+def target(value):
+    """The device a factory function makes its tensor on: `value` if given, else the
+    default."""
+    return _default[-1] if value is None else check_device(value)
+
+
+def default_is_meta():
+    return _default[-1] is META
+
+
+def set_default(value):
+    _default[0] = CPU if value is None else check_device(value)

@@ -17,9 +17,34 @@ from builtins import max as builtins_max
 
 from fastnn import dtypes, layouts, printing
 from fastnn.autograd import grad_mode
-from fastnn.device import CPU, check_device, device as _device
+from fastnn.device import CPU, META, check_device, device as _device
+from fastnn.meta import MetaArray
 
 _FLOATING = dtypes.FLOATING_NUMPY
+
+
+def _moved(t, target):
+    """t on the device `target` (the CPU or meta): itself when it is there already; a meta
+    tensor of its shape for meta; torch's error for copying a meta tensor's data."""
+    on_meta = type(t._data) is MetaArray
+    if (target is META) == on_meta:
+        return t
+    if on_meta:
+        raise NotImplementedError("Cannot copy out of meta tensor; no data! Please use "
+                                  "torch.nn.Module.to_empty() instead of torch.nn.Module.to() "
+                                  "when moving module from meta to a different device.")
+    from fastnn.meta import to_meta
+    from fastnn.ops.shape import Clone
+    moved = Clone.apply(t, None)  # (keeps the graph: grad_fn, requires_grad)
+    moved._data = to_meta(moved._data)
+    return moved
+
+
+def _autograd_suffixes(t):
+    node = t._node
+    if node is not None:
+        return [f"grad_fn=<{node.name()}>"]
+    return ["requires_grad=True"] if t.requires_grad else []
 
 
 class Tensor:
@@ -125,7 +150,7 @@ class Tensor:
             g = np.broadcast_to(np.asarray(g, dtype=self._data.dtype), self._data.shape)
             owned = False
         if self._grad is None:
-            self._grad = Tensor._wrap(g if owned else np.array(g, copy=True, order="C"))
+            self._grad = Tensor._wrap(g if owned else g.copy(order="C"))  # (a meta g stays)
         else:
             np.add(self._grad._data, g, out=self._grad._data)
         if self._post_accumulate_hooks:
@@ -216,16 +241,22 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU
+        return META if type(self._data) is MetaArray else CPU
+
+    @property
+    def is_meta(self):
+        return type(self._data) is MetaArray
+
+    @property
+    def is_cpu(self):
+        return type(self._data) is not MetaArray
 
     @property
     def is_cuda(self):
         return False
 
-    is_cpu = True
     is_sparse = False
     is_quantized = False
-    is_meta = False
     layout = layouts.strided
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
@@ -272,9 +303,9 @@ class Tensor:
                 device = arg
             elif arg is not None:
                 dtype = arg
-        if device is not None:
-            check_device(device)
         out = self if dtype is None else self._cast(dtype)
+        if device is not None:
+            out = _moved(out, check_device(device))
         if fmt is not None:
             from fastnn import memory_formats
             if fmt is not memory_formats.preserve_format:
@@ -284,7 +315,7 @@ class Tensor:
         return out
 
     def cpu(self, memory_format=None):
-        return self
+        return _moved(self, CPU)
 
     def cuda(self, device=None, non_blocking=False):
         if device is not None:
@@ -344,6 +375,9 @@ class Tensor:
         return self._data.nbytes
 
     def numpy(self, force=False):
+        if type(self._data) is MetaArray:
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
@@ -353,6 +387,8 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
+        if type(self._data) is MetaArray:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         value = self._data.reshape(()).item()
         return float(value) if self._data.dtype.kind == "V" else value  # bfloat16 -> float
 
@@ -360,6 +396,14 @@ class Tensor:
         if self._data.dtype.kind == "V":
             return self._data.astype(np.float32).tolist()
         return self._data.tolist()
+
+    def module_load(self, other, assign=False):
+        """How load_state_dict turns the checkpoint's `other` into this parameter's new
+        contents (torch's extension point): other itself, detached, with assign=True, else
+        this tensor with other's values copied in, detached."""
+        if assign:
+            return other.detach()
+        return self.copy_(other).detach()
 
     def clone(self, memory_format=None):
         """A copy; memory_format preserve_format (the default) keeps a dense tensor's layout,
@@ -418,24 +462,28 @@ class Tensor:
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from fastnn import creation
-        return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad,
+                               device=device or self.device)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from fastnn import creation
-        return creation.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad,
+                               device=device or self.device)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from fastnn import creation
-        return creation.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad,
+                               device=device or self.device)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from fastnn import creation
         return creation.full(size, fill_value, dtype=dtype or self.dtype,
-                             requires_grad=requires_grad)
+                             requires_grad=requires_grad, device=device or self.device)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         from fastnn import creation
-        return creation.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad,
+                               device=device or self.device)
 
     # --- description ----------------------------------------------------------------------
     @property
@@ -472,6 +520,9 @@ class Tensor:
 
     def __repr__(self):
         data = self._data
+        if type(data) is MetaArray:
+            from fastnn.meta import tensor_repr
+            return tensor_repr(self, _autograd_suffixes(self))
         if data.dtype.kind == "V":  # bfloat16: its values print as torch's do
             data = data.astype(np.float32)
         suffixes = []
@@ -506,6 +557,8 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if type(self._data) is MetaArray:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return bool(self._data)
 
     def __float__(self):

@@ -196,6 +196,9 @@ def _backward(root, grad, retain_graph, inputs, capture):
 def _run(entry, g, mask):
     """One node's backward: the gradients of its inputs, as a tuple."""
     ctx = entry.ctx
+    if "meta_inputs" in ctx.__dict__:  # an op that ran on meta tensors: gradients are shapes
+        from fastnn.meta import meta_gradients
+        return meta_gradients(ctx)
     if mask is None:
         input_grads = entry.function.backward(ctx, g)
     else:

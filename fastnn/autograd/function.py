@@ -9,7 +9,7 @@ new Node, so nodes recorded before it still reach the value they actually used.
 """
 import numpy as np
 
-from fastnn import dtypes
+from fastnn import dtypes, meta
 from fastnn.autograd import anomaly_mode, forward_ad, grad_mode
 from fastnn.numpy_errors import restore, silence
 from fastnn.tensor import Tensor
@@ -28,7 +28,8 @@ class _Extras:
     active = False
 
     def update(self):
-        self.active = self.saved_hooks > 0 or forward_ad._state.level is not None
+        self.active = self.saved_hooks > 0 or forward_ad._state.level is not None or \
+            meta.created.any
 
 
 _extras = _Extras()
@@ -297,7 +298,9 @@ class Function:
         ctx = Context(tuple(needs))
         if extra and _extras.saved_hooks and record:
             ctx._args = args
-        if cls.is_view:  # data movement only: no floating-point errors to silence
+        if extra and meta.created.any and meta.any_meta(raw):  # shapes only (fastnn/meta.py)
+            out = meta.run_forward(cls, ctx, raw, kwargs)
+        elif cls.is_view:  # data movement only: no floating-point errors to silence
             out = cls.forward(ctx, *raw, **kwargs)
         else:
             token = silence()

@@ -49,3 +49,4 @@ from fastnn.nn.transformer import (MultiheadAttention, Transformer,  # noqa: F40
                                    TransformerDecoder, TransformerDecoderLayer,
                                    TransformerEncoder, TransformerEncoderLayer)
 from fastnn.nn import modules  # noqa: F401,E402  (torch.nn.modules.<file>.<Layer>)
+from fastnn.nn import grad  # noqa: F401,E402  (torch.nn.grad: conv*_input, conv*_weight)

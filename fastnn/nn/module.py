@@ -55,11 +55,10 @@ def factory_kwargs(module, device, dtype):
     """A layer's device= and dtype= constructor arguments, as torch's: the device must be the
     CPU (torch's CPU-only errors otherwise), and a dtype casts the layer's floating parameters
     and buffers (module.to(dtype=...)) once they are made."""
-    if device is not None:
-        from fastnn.device import check_device
-        check_device(device)
     if dtype is not None:
         module.to(dtype=dtype)
+    if device is not None:
+        module.to(device)
 
 
 def registered(module, name):
@@ -70,6 +69,21 @@ def registered(module, name):
     0.47, four times in a batch-1 MLP forward (issue 12)."""
     params = module._parameters
     return params[name] if name in params else getattr(module, name)
+
+
+def _replace_with_copy(module, t):
+    """A new parameter (or buffer) object in t's place in `module`, sharing t's data
+    (torch.__future__.set_overwrite_module_params_on_conversion(True))."""
+    for table in (module._parameters, module._buffers):
+        for name, value in table.items():
+            if value is t:
+                fresh = Parameter(t._data, requires_grad=t.requires_grad) \
+                    if isinstance(t, Parameter) else t.detach()
+                if t.grad is not None:
+                    fresh.grad = t.grad.detach()
+                table[name] = fresh
+                return fresh
+    return t
 
 
 class Module:
@@ -346,7 +360,7 @@ class Module:
             elif arg is not None:
                 device = arg
         if device is not None:
-            check_device(device)
+            self._move(check_device(device))
         if dtype is not None:
             dtype = dtypes.to_dtype(dtype)
             if not dtype.is_floating_point:
@@ -362,11 +376,25 @@ class Module:
                         t._data = memory_formats.laid_out(t._data, fmt)
         return self
 
+    def _move(self, target):
+        """Parameters and buffers onto `target`, the CPU or meta (torch's errors for copying
+        a meta tensor's data to the CPU: to_empty() is the way there)."""
+        from fastnn.tensor import _moved
+        for module in self.modules():
+            for t in list(module._parameters.values()) + list(module._buffers.values()):
+                if t is not None:
+                    t._data = _moved(t.detach(), target)._data
+                    if t.grad is not None:
+                        t.grad._data = _moved(t.grad, target)._data
+
     def _cast_floating(self, dtype):
+        from fastnn.future_flags import flags
         for module in self.modules():
             tensors = list(module._parameters.values()) + list(module._buffers.values())
             for t in tensors:
                 if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype.numpy:
+                    if flags.overwrite and not flags.swap:  # new objects, as torch's
+                        t = _replace_with_copy(module, t)
                     t._data = t._data.astype(dtype.numpy)
                     if t.grad is not None:
                         t.grad._data = t.grad._data.astype(dtype.numpy)
@@ -386,6 +414,9 @@ class Module:
 
     def half(self):
         return self.to(dtype="float16")
+
+    def bfloat16(self):
+        return self.to(dtype="bfloat16")
 
     def type(self, dst_type):
         return self.to(dtype=dst_type)
@@ -448,13 +479,20 @@ class Module:
         return self
 
     def to_empty(self, *, device=None, recurse=True):
-        """Parameters and buffers replaced by uninitialised tensors of the same shapes."""
+        """Parameters and buffers replaced by uninitialised tensors of the same shapes, on
+        `device` (the way from the meta device to the CPU, as torch's)."""
+        from fastnn.device import check_device
+        from fastnn.meta import meta_array
+        on_meta = check_device(device if device is not None else "cpu").type == "meta"
         modules = self.modules() if recurse else [self]
         for module in modules:
             for table in (module._parameters, module._buffers):
                 for name, value in table.items():
                     if value is not None:
-                        value._data = np.empty_like(value._data)
+                        shape, dtype = value._data.shape, value._data.dtype
+                        # zeros rather than uninitialised memory: no stale data is visible
+                        value._data = meta_array(shape, dtype) if on_meta else \
+                            np.zeros(shape, dtype)
         return self
 
     def get_extra_state(self):

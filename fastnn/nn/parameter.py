@@ -1,4 +1,6 @@
 from fastnn import dtypes
+from fastnn.device import default_is_meta
+from fastnn.meta import to_meta
 from fastnn.tensor import Tensor
 
 
@@ -14,6 +16,10 @@ class Parameter(Tensor):
         # Parameter(t)); other data become an array of their own dtype.
         super().__init__(data if isinstance(data, Tensor) else dtypes.as_array(data),
                          requires_grad=requires_grad)
+        if not isinstance(data, Tensor) and default_is_meta():
+            # a layer's own parameter, made inside `with fastnn.device("meta")` (torch makes
+            # it with torch.empty, which the context puts on meta)
+            self._data = to_meta(self._data)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

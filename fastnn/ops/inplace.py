@@ -16,6 +16,7 @@ import numpy as np
 
 from fastnn import dtypes, random
 from fastnn.autograd import forward_ad, grad_mode
+from fastnn.meta import is_meta
 from fastnn.autograd.function import Function
 from fastnn.tensor import Tensor
 
@@ -107,7 +108,7 @@ def _check(t):
         base = t._base
         if base is not None and base.requires_grad and base._node is None:
             raise RuntimeError(_VIEW_OF_LEAF)
-    if not t._data.flags.writeable:
+    if not t._data.flags.writeable and not is_meta(t._data):  # (a write to meta: nothing)
         if 0 in t._data.strides and t._data.size > 1:
             raise RuntimeError(_OVERLAP)
         raise RuntimeError("the tensor's memory is read-only (e.g. from_numpy of a read-only "

@@ -454,17 +454,15 @@ def is_warn_always_enabled():
 
 
 def get_default_device():
-    from fastnn.device import device
-    return device("cpu")
+    from fastnn.device import _default
+    return _default[-1]
 
 
 def set_default_device(device):
-    """Only the CPU exists here: "cpu" (or None) is accepted, any other device is refused as
-    torch refuses a device it was not built for."""
-    if device is None:
-        return
-    from fastnn.device import check_device
-    check_device(device)
+    """"cpu", "meta" or None (the CPU); any other device is refused as torch refuses a
+    device it was not built for."""
+    from fastnn.device import set_default
+    set_default(device)
 
 
 def get_num_interop_threads():
