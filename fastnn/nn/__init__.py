@@ -8,6 +8,7 @@ from fastnn.nn.activations import (CELU, ELU, GELU, GLU, SELU, AlphaDropout,  # 
 from fastnn.nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d,  # noqa: F401
                             ConvTranspose1d, ConvTranspose2d, MaxPool2d)
 from fastnn.nn.layers import Bilinear, Flatten, Linear, ReLU, Sequential  # noqa: F401
+from fastnn.nn.loss import CTCLoss, NLLLoss2d  # noqa: F401
 from fastnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
                             CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
                             KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, MultiLabelMarginLoss,

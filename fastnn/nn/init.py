@@ -183,3 +183,20 @@ uniform, normal, constant = _deprecated(uniform_), _deprecated(normal_), _deprec
 xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
 kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
 orthogonal, eye, dirac = _deprecated(orthogonal_), _deprecated(eye_), _deprecated(dirac_)
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Martens 2010 ("Deep learning via Hessian-free optimization"): N(0, std) values with
+    ceil(sparsity * rows) entries of each column, at random rows, set to zero (torch's)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    if tensor.is_meta:
+        return tensor
+    from fastnn import random
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+    rng = random.rng(generator)
+    values = rng.standard_normal((rows, cols)) * std
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros], col] = 0.0
+    return _write(tensor, values)
