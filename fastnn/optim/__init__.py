@@ -11,4 +11,5 @@ from fastnn.optim.sgd import SGD  # noqa: F401
 from fastnn.optim.rprop import Rprop  # noqa: F401
 from fastnn.optim.asgd import ASGD  # noqa: F401
 from fastnn.optim.adafactor import Adafactor  # noqa: F401
+from fastnn.optim.muon import Muon  # noqa: F401
 from fastnn.optim import swa_utils  # noqa: F401,E402
