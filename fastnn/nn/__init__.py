@@ -51,3 +51,4 @@ from fastnn.nn.transformer import (MultiheadAttention, Transformer,  # noqa: F40
                                    TransformerEncoder, TransformerEncoderLayer)
 from fastnn.nn import modules  # noqa: F401,E402  (torch.nn.modules.<file>.<Layer>)
 from fastnn.nn import grad  # noqa: F401,E402  (torch.nn.grad: conv*_input, conv*_weight)
+from fastnn.nn.adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: F401,E402
