@@ -13,11 +13,11 @@ def _same(ctx, x, *args, **kwargs):
 
 def _conv2d(ctx, x, weight, bias, shape, relu=False):
     n, _, _, _, oc, oh, ow = shape[:7]
-    return meta_array((n, oc, oh, ow), np.float32)
+    return meta_array((n, oc, oh, ow), x.dtype)
 
 
 def _conv_transpose2d(ctx, x, weight, bias, shape):
-    return meta_array(shape[:4], np.float32)
+    return meta_array(shape[:4], x.dtype)
 
 
 def _max_pool2d(ctx, x, shape, indices):

@@ -186,8 +186,9 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        from fastnn.autograd.function import refresh_view
-        if self._base is not None:
+        if self._base is not None and self._view_version != self._version[0]:
+            # (its base was changed in place since: a fresh node, as torch regenerates it)
+            from fastnn.autograd.function import refresh_view
             refresh_view(self)
         return self._node
 

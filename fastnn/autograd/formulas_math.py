@@ -205,7 +205,7 @@ def _log_softmax(ctx, g, ins):
     return (g - s * g.sum(dim=ctx.dim, keepdim=True), None)
 
 
-@formula("Reshape", "Unsqueeze", "Squeeze")
+@formula("Reshape", "Unsqueeze", "Squeeze", "SqueezeDim", "SqueezeDims")
 def _reshape(ctx, g, ins):
     return (g.reshape(tuple(ctx.in_shape)), None)
 

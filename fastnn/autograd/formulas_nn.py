@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Context, Function
 from fastnn.autograd.formulas_math import _constant, _sum_to
 from fastnn.autograd.higher_order import backward, formula
 from fastnn.tensor import Tensor
@@ -113,24 +113,26 @@ class AvgPoolAdjoint(Function):
 
     @staticmethod
     def forward(ctx, g, meta):
-        from fastnn import backend
+        from fastnn.ops.conv import kernels_for
         shape, count_include_pad, in_shape = meta
-        gx = np.zeros(in_shape, dtype=np.float32)
+        dtype = np.float64 if g.dtype == np.float64 else np.float32  # (the pooling's dtypes)
+        gx = np.zeros(in_shape, dtype=dtype)
         if g.size:
-            backend.avgpool2d_backward(np.ascontiguousarray(g, dtype=np.float32), gx, shape,
-                                       count_include_pad)
+            kernels_for(gx).avgpool2d_backward(np.ascontiguousarray(g, dtype=dtype), gx, shape,
+                                               count_include_pad)
         ctx.meta = meta
         return gx
 
     @staticmethod
     def backward(ctx, gg):
-        from fastnn import backend
+        from fastnn.ops.conv import kernels_for
         shape, count_include_pad, in_shape = ctx.meta
         n, c, _, _, _, oh, ow = shape[:7]
-        y = np.zeros((n, c, oh, ow), dtype=np.float32)
+        dtype = np.float64 if gg.dtype == np.float64 else np.float32
+        y = np.zeros((n, c, oh, ow), dtype=dtype)
         if y.size:
-            backend.avgpool2d_forward(np.ascontiguousarray(gg, dtype=np.float32), y, shape,
-                                      count_include_pad)
+            kernels_for(y).avgpool2d_forward(np.ascontiguousarray(gg, dtype=dtype), y, shape,
+                                             count_include_pad)
         return y, None
 
 
@@ -144,6 +146,35 @@ def _avg_pool_adjoint(ctx, g, ins):
     from fastnn.ops.pool import AvgPool2d
     shape, count_include_pad, _ = ctx.meta
     return (AvgPool2d.apply(g, shape, count_include_pad), None)
+
+
+class AdaptiveAvgPoolAdjoint(Function):
+    """g -> adaptive_avg_pool2d's input gradient, as a recorded op (a fixed linear map; its
+    own gradient is the pooling itself)."""
+    backward_name = "AdaptiveAvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, meta):
+        from fastnn.ops.pool import adaptive_avg_pool2d_adjoint
+        ctx.meta = meta
+        return adaptive_avg_pool2d_adjoint(g, meta)
+
+    @staticmethod
+    def backward(ctx, gg):
+        from fastnn.ops.pool import AdaptiveAvgPool2d
+        out_size = (len(ctx.meta[1]), len(ctx.meta[3]))
+        return AdaptiveAvgPool2d.forward(Context((False,)), gg, out_size), None
+
+
+@formula("AdaptiveAvgPool2d")
+def _adaptive_avg_pool2d(ctx, g, ins):
+    return (AdaptiveAvgPoolAdjoint.apply(g, ctx.meta), None)
+
+
+@formula("AdaptiveAvgPoolAdjoint")
+def _adaptive_avg_pool_adjoint(ctx, g, ins):
+    from fastnn.ops.pool import AdaptiveAvgPool2d
+    return (AdaptiveAvgPool2d.apply(g, (len(ctx.meta[1]), len(ctx.meta[3]))), None)
 
 
 def _batch_norm_composite(x, weight, bias, eps, training, mean, var):

@@ -6,10 +6,11 @@ import numpy as np
 def _windows(x, shape, fill):
     """(n, c, kh, kw, oh, ow): every window tap of every output, `fill` outside the input."""
     n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups = shape
+    dtype = x.dtype if x.dtype == np.float64 else np.float32  # (float64: fastnn's double convs)
     xp = np.full((n, c, h + 2 * ph + sh * oh + dh * kh, w + 2 * pw + sw * ow + dw * kw), fill,
-                 dtype=np.float32)  # generous padding: ceil_mode windows may overhang
+                 dtype=dtype)  # generous padding: ceil_mode windows may overhang
     xp[:, :, ph:ph + h, pw:pw + w] = x
-    taps = np.empty((n, c, kh, kw, oh, ow), dtype=np.float32)
+    taps = np.empty((n, c, kh, kw, oh, ow), dtype=dtype)
     for i in range(kh):
         for j in range(kw):
             taps[:, :, i, j] = xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
@@ -48,7 +49,7 @@ def conv2d_backward(x, w, gy, gx, gw, gb, shape, relu_output=None):
         gcols[:, g * cpg:(g + 1) * cpg] = (wg.T @ gyg).reshape(n, cpg, kh, kw, oh, ow)
     if gx is not None:
         padded = np.zeros((n, c, h + 2 * ph + sh * oh + dh * kh, wd + 2 * pw + sw * ow + dw * kw),
-                          dtype=np.float32)
+                          dtype=gcols.dtype)
         for i in range(kh):
             for j in range(kw):
                 padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
@@ -127,7 +128,7 @@ def avgpool2d_backward(gy, gx, shape, count_include_pad):
     n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
     g = gy / _avg_divisors(shape, count_include_pad)
     padded = np.zeros((n, c, h + 2 * ph + sh * oh + dh * kh, w + 2 * pw + sw * ow + dw * kw),
-                      dtype=np.float32)
+                      dtype=gx.dtype)
     for i in range(kh):
         for j in range(kw):
             padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
@@ -148,7 +149,7 @@ def batchnorm_forward(x, gamma, beta, y, mean, var, training, eps):
     if gamma is not None:
         scale = scale * gamma
     shift = (0.0 if beta is None else beta) - mean * scale
-    y[...] = x * scale.astype(np.float32).reshape(shape) + shift.astype(np.float32).reshape(shape)
+    y[...] = x * scale.astype(y.dtype).reshape(shape) + shift.astype(y.dtype).reshape(shape)
 
 
 def batchnorm_backward(x, g, gamma, mean, var, gx, ggamma, gbeta, eps):

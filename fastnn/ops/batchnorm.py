@@ -4,13 +4,14 @@ biased variance and the running statistics take the unbiased variance (torch's c
 eval uses the running statistics."""
 import numpy as np
 
-from fastnn import backend, memory_formats
+from fastnn import memory_formats
 from fastnn.autograd.function import Function
+from fastnn.ops.conv import kernels_for
 from fastnn.ops.float32_kernels import float32_kernel
 
 
-def _f32(a):
-    return None if a is None else np.ascontiguousarray(a, dtype=np.float32)
+def _as(a, dtype):
+    return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
 
 class BatchNorm(Function):
@@ -31,8 +32,9 @@ class BatchNorm(Function):
             mean, var = np.empty(channels), np.empty(channels)
         else:
             mean, var = (np.ascontiguousarray(s, dtype=np.float64) for s in stats)
-        y = np.empty_like(x)
-        backend.batchnorm_forward(x, _f32(weight), _f32(bias), y, mean, var, training, eps)
+        y = np.empty_like(x)  # float32, or float64 on the reference (conv.kernels_for)
+        kernels_for(x).batchnorm_forward(x, _as(weight, x.dtype), _as(bias, x.dtype), y, mean,
+                                         var, training, eps)
         if training:
             stats.extend([mean, var * count / (count - 1)])
         ctx.save_for_backward(x, weight)
@@ -44,17 +46,18 @@ class BatchNorm(Function):
         x, weight = ctx.saved_tensors
         mean, var, eps, training = ctx.meta
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g = np.ascontiguousarray(g, dtype=np.float32)
+        g = np.ascontiguousarray(g, dtype=x.dtype)
         channels = x.shape[1]
-        gw, gb = np.empty(channels, np.float32), np.empty(channels, np.float32)
+        gw, gb = np.empty(channels, x.dtype), np.empty(channels, x.dtype)
         if training:
             gx = np.empty_like(x) if need_x else None
-            backend.batchnorm_backward(x, g, _f32(weight), mean, var, gx, gw, gb, eps)
+            kernels_for(x).batchnorm_backward(x, g, _as(weight, x.dtype), mean, var, gx, gw, gb,
+                                              eps)
         else:  # fixed statistics: an affine map per channel
             shape = (1, -1) + (1,) * (x.ndim - 2)
-            inv_std = (1.0 / np.sqrt(var + eps)).astype(np.float32)
+            inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
             axes = (0,) + tuple(range(2, x.ndim))
-            x_hat = (x - mean.astype(np.float32).reshape(shape)) * inv_std.reshape(shape)
+            x_hat = (x - mean.astype(x.dtype).reshape(shape)) * inv_std.reshape(shape)
             gw[...] = (g * x_hat).sum(axis=axes)
             gb[...] = g.sum(axis=axes)
             scale = inv_std if weight is None else inv_std * weight
@@ -62,7 +65,7 @@ class BatchNorm(Function):
         return gx, gw if need_w else None, gb if need_b else None, None, None, None
 
 
-@float32_kernel(keep=(0, 1))
+@float32_kernel(keep=(0, 1), native=(np.float64,))
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """torch.nn.functional.batch_norm; updates running_mean/running_var in place if training."""

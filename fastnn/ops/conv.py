@@ -23,8 +23,8 @@ class DtypeMismatch(RuntimeError, TypeError):
 
 
 def _check_input(x, op):
-    if x.dtype != np.float32:
-        raise DtypeMismatch(f"{op} expects a float32 input, got {x.dtype}")
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        raise DtypeMismatch(f"{op} expects a float32 or float64 input, got {x.dtype}")
     if x.ndim not in (3, 4):
         raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {op}, but got "
                            f"input of size: {list(x.shape)}")
@@ -73,6 +73,16 @@ def conv_shape(x, weight, stride, padding, dilation, groups):
     return (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups)
 
 
+def kernels_for(x):
+    """The kernels a convolution of array x runs on: the backend's (float32), or for float64
+    the NumPy reference computing in float64, as torch's double convolutions do (a
+    double-precision gradcheck of a convolution needs that precision)."""
+    if x.dtype == np.float64:
+        from fastnn.backend import reference_conv
+        return reference_conv
+    return backend
+
+
 class Conv2d(Function):
     """With relu=True this is relu(conv2d(...)) in one op: the ReLU runs in the kernel's
     epilogue and backward masks the gradient with the saved output (Sequential uses it for a
@@ -83,11 +93,12 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, shape, relu):
         source, x = x, np.ascontiguousarray(x)
-        weight = np.ascontiguousarray(weight, dtype=np.float32)
-        bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+        dtype = x.dtype  # float32, or float64 on the reference kernels (kernels_for)
+        weight = np.ascontiguousarray(weight, dtype=dtype)
+        bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
         n, _, _, _, oc, oh, ow = shape[:7]
-        y = np.empty((n, oc, oh, ow), dtype=np.float32)
-        backend.conv2d_forward(x, weight, bias, y, shape, relu)
+        y = np.empty((n, oc, oh, ow), dtype=dtype)
+        kernels_for(x).conv2d_forward(x, weight, bias, y, shape, relu)
         ctx.save_for_backward(x, weight, y if relu else None)
         ctx.shape = shape
         return memory_formats.like(source, y)  # channels_last in, channels_last out
@@ -98,9 +109,9 @@ class Conv2d(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         gx = np.empty_like(x) if need_x else None
         gw = np.empty_like(weight) if need_w else None
-        gb = np.empty(weight.shape[0], dtype=np.float32) if need_b else None
-        backend.conv2d_backward(x, weight, np.ascontiguousarray(g, dtype=np.float32), gx, gw, gb,
-                                ctx.shape, relu_output)
+        gb = np.empty(weight.shape[0], dtype=x.dtype) if need_b else None
+        kernels_for(x).conv2d_backward(x, weight, np.ascontiguousarray(g, dtype=x.dtype), gx, gw,
+                                       gb, ctx.shape, relu_output)
         return gx, gw, gb, None, None
 
 
@@ -121,7 +132,7 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, group
 
 
 @lower_precision_args
-@float32_kernel
+@float32_kernel(native=(np.float64,))
 def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, relu):
     from fastnn.ops.pad import pad as pad_op
     input, unbatched = batched_input(input, weight, "conv2d", "out_channels, in_channels/groups")
@@ -143,6 +154,15 @@ def conv2d_maybe_relu(input, weight, bias, stride, padding, dilation, groups, re
     shape = conv_shape(input._data, weight._data, stride, padding, dilation, groups)
     out = Conv2d.apply(input, weight, bias, shape, relu)
     return out.squeeze(0) if unbatched else out
+
+
+def as_one_convolution(out):
+    """A 1-D convolution's output (the 2-D one's, squeezed) with torch's grad_fn name: torch's
+    squeeze happens inside its one ConvolutionBackward0 node."""
+    node = out._node
+    if node is not None and node.ctx is not None:
+        node.ctx.backward_name = "ConvolutionBackward0"
+    return out
 
 
 def _single(value, name):
@@ -179,4 +199,4 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
     out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
                  pad2, (1, _single(dilation, "dilation")), groups)
-    return out.squeeze(-2)
+    return as_one_convolution(out.squeeze(-2))

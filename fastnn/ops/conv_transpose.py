@@ -12,7 +12,8 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.autograd.function import Function
-from fastnn.ops.conv import _single, batched_input, check_one_d, conv_shape, pair
+from fastnn.ops.conv import (_single, as_one_convolution, batched_input, check_one_d,
+                             conv_shape, kernels_for, pair)
 from fastnn.ops.float32_kernels import float32_kernel
 from fastnn.ops.lowp import lower_precision_args
 
@@ -69,8 +70,9 @@ class ConvTranspose2d(Function):
         n, c_out, h_out, w_out = shape[:4]
         ph, pw = shape[11:13]
         x = np.ascontiguousarray(x)
-        weight = np.ascontiguousarray(weight, dtype=np.float32)
-        if _by_gemm(x, shape, forward=True):
+        dtype = x.dtype  # float32, or float64 on the reference kernels (conv.kernels_for)
+        weight = np.ascontiguousarray(weight, dtype=dtype)
+        if dtype == np.float32 and _by_gemm(x, shape, forward=True):
             c_in, _, kh, kw = weight.shape
             cols = backend.gemm(_pixels(x), weight.reshape(c_in, -1))
             padded = np.zeros((n, c_out, h_out + 2 * ph, w_out + 2 * pw), np.float32)
@@ -81,12 +83,12 @@ class ConvTranspose2d(Function):
                     windows[..., i, j] += cols[..., i, j]
             y = np.ascontiguousarray(padded[:, :, ph:ph + h_out, pw:pw + w_out])
         else:
-            y = np.empty((n, c_out, h_out, w_out), dtype=np.float32)
+            y = np.empty((n, c_out, h_out, w_out), dtype=dtype)
             # conv2d's backward reads its input only for the weight gradient, not requested
             # here; an allocated array of the right shape keeps its checks in bounds
-            backend.conv2d_backward(np.empty_like(y), weight, x, y, None, None, shape)
+            kernels_for(x).conv2d_backward(np.empty_like(y), weight, x, y, None, None, shape)
         if bias is not None:
-            y += np.asarray(bias, dtype=np.float32).reshape(1, -1, 1, 1)
+            y += np.asarray(bias, dtype=dtype).reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, weight)
         ctx.shape = shape
         return y
@@ -95,9 +97,9 @@ class ConvTranspose2d(Function):
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g = np.ascontiguousarray(g, dtype=np.float32)
+        g = np.ascontiguousarray(g, dtype=x.dtype)
         gx = gw = gb = None
-        if _by_gemm(x, ctx.shape) and (need_x or need_w):
+        if x.dtype == np.float32 and _by_gemm(x, ctx.shape) and (need_x or need_w):
             c_in = weight.shape[0]
             n, _, h, w = x.shape
             cols = np.ascontiguousarray(_windows(_padded(g, ctx.shape), ctx.shape))
@@ -110,12 +112,12 @@ class ConvTranspose2d(Function):
             need_x = need_w = False
         if need_x:
             gx = np.empty_like(x)
-            backend.conv2d_forward(g, weight, None, gx, ctx.shape)
+            kernels_for(x).conv2d_forward(g, weight, None, gx, ctx.shape)
         if need_w:
             gw = np.empty_like(weight)
-            backend.conv2d_backward(g, weight, x, None, gw, None, ctx.shape)
+            kernels_for(x).conv2d_backward(g, weight, x, None, gw, None, ctx.shape)
         if need_b:
-            gb = g.sum(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)
+            gb = g.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype)
         return gx, gw, gb, None
 
 
@@ -124,7 +126,7 @@ def _output_size(size, kernel, stride, padding, dilation, output_padding):
 
 
 @lower_precision_args
-@float32_kernel
+@float32_kernel(native=(np.float64,))
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     input, unbatched = batched_input(input, weight, "conv_transpose2d",
@@ -186,4 +188,4 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            (1, _single(stride, "stride")), (0, _single(padding, "padding")),
                            (0, _single(output_padding, "output_padding")), groups,
                            (1, _single(dilation, "dilation")))
-    return out.squeeze(-2)
+    return as_one_convolution(out.squeeze(-2))

@@ -9,16 +9,21 @@ import numpy as np
 
 from fastnn.tensor import Tensor
 
-def float32_kernel(op=None, keep=()):
+def float32_kernel(op=None, keep=(), native=()):
     """Decorate op(input, *args); `keep` lists positions in args passed unconverted (batch
-    norm's running statistics, which the op updates in place)."""
+    norm's running statistics, which the op updates in place); `native` the NumPy dtypes the
+    op computes in themselves (the convolutions' float64, on the NumPy reference kernels, so a
+    double-precision gradcheck holds as on torch)."""
     if op is None:
-        return functools.partial(float32_kernel, keep=keep)
+        return functools.partial(float32_kernel, keep=keep, native=native)
 
     @functools.wraps(op)
     def wrapper(input, *args, **kwargs):
         dtype = input._data.dtype if isinstance(input, Tensor) else None
         if dtype is None or dtype == np.float32 or dtype.kind not in "fV":
+            return op(input, *args, **kwargs)
+        if dtype in native and all(a._data.dtype == dtype for a in args[:2]
+                                   if isinstance(a, Tensor)):
             return op(input, *args, **kwargs)
         for a in args[:2]:  # weight and bias of conv2d must match the input, as torch says
             if isinstance(a, Tensor) and a._data.dtype != dtype and op.__name__.startswith("conv"):

@@ -4,9 +4,9 @@ floor_or_ceil((I + 2P - D(K - 1) - 1) / S) + 1, and with ceil_mode the last wind
 inside the input or its left padding; padding at most half the (effective) kernel."""
 import numpy as np
 
-from fastnn import backend, memory_formats
+from fastnn import memory_formats
 from fastnn.autograd.function import Function
-from fastnn.ops.conv import _check_input, pair
+from fastnn.ops.conv import _check_input, kernels_for, pair
 from fastnn.tensor import Tensor
 from fastnn.ops.float32_kernels import float32_kernel
 from fastnn.backend.checks import is_2x2_pooling
@@ -47,16 +47,18 @@ class MaxPool2d(Function):
     """`indices` is a list the forward appends the argmax array to (for return_indices), or
     None: then 2x2 stride-2 windows keep one-byte window codes instead of int64 indices, an
     eighth of the memory traffic (the pooling is bound by it)."""
+    backward_name = "MaxPool2DWithIndicesBackward0"
 
     @staticmethod
     def forward(ctx, x, shape, indices):
         source, x = x, np.ascontiguousarray(x)
         n, c, _, _, _, oh, ow = shape[:7]
-        y = np.empty((n, c, oh, ow), dtype=np.float32)
+        y = np.empty((n, c, oh, ow), dtype=x.dtype)  # float32, or float64 on the reference
         ctx.codes = indices is None and is_2x2_pooling(shape)
         argmax = np.empty((n, c, oh, ow), dtype=np.uint8 if ctx.codes else np.int64)
+        kernels = kernels_for(x)
         if y.size:
-            (backend.maxpool2x2_forward if ctx.codes else backend.maxpool2d_forward)(
+            (kernels.maxpool2x2_forward if ctx.codes else kernels.maxpool2d_forward)(
                 x, y, argmax, shape)
         if indices is not None:
             indices.append(argmax)
@@ -66,10 +68,11 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         # every backend writes or zeroes all of gx
-        gx = np.empty(ctx.in_shape, dtype=np.float32)
+        gx = np.empty(ctx.in_shape, dtype=g.dtype if g.dtype == np.float64 else np.float32)
+        kernels = kernels_for(gx)
         if g.size:
-            (backend.maxpool2x2_backward if ctx.codes else backend.maxpool2d_backward)(
-                np.ascontiguousarray(g, dtype=np.float32), ctx.idx, gx, ctx.shape)
+            (kernels.maxpool2x2_backward if ctx.codes else kernels.maxpool2d_backward)(
+                np.ascontiguousarray(g, dtype=gx.dtype), ctx.idx, gx, ctx.shape)
         elif gx.size:
             gx[...] = 0
         return gx, None, None
@@ -82,19 +85,19 @@ class AvgPool2d(Function):
     def forward(ctx, x, shape, count_include_pad):
         source, x = x, np.ascontiguousarray(x)
         n, c, _, _, _, oh, ow = shape[:7]
-        y = np.empty((n, c, oh, ow), dtype=np.float32)
+        y = np.empty((n, c, oh, ow), dtype=x.dtype)
         if y.size:
-            backend.avgpool2d_forward(x, y, shape, count_include_pad)
+            kernels_for(x).avgpool2d_forward(x, y, shape, count_include_pad)
         ctx.meta = (shape, count_include_pad, x.shape)
         return memory_formats.like(source, y)
 
     @staticmethod
     def backward(ctx, g):
         shape, count_include_pad, in_shape = ctx.meta
-        gx = np.zeros(in_shape, dtype=np.float32)
+        gx = np.zeros(in_shape, dtype=g.dtype if g.dtype == np.float64 else np.float32)
         if g.size:
-            backend.avgpool2d_backward(np.ascontiguousarray(g, dtype=np.float32), gx, shape,
-                                       count_include_pad)
+            kernels_for(gx).avgpool2d_backward(np.ascontiguousarray(g, dtype=gx.dtype), gx,
+                                               shape, count_include_pad)
         return gx, None, None
 
 
@@ -103,7 +106,7 @@ def _batched(input, op):
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
 
-@float32_kernel
+@float32_kernel(native=(np.float64,))
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     x, unbatched = _batched(input, "max_pool2d")
@@ -121,7 +124,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out, Tensor._wrap(indices)
 
 
-@float32_kernel
+@float32_kernel(native=(np.float64,))
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     if divisor_override is not None:
@@ -143,8 +146,6 @@ class AdaptiveAvgPool2d(Function):
     columns, as torch; sums come from an integral image so any window costs O(1)."""
     backward_name = "AdaptiveAvgPool2DBackward0"
 
-    backward_name = "MaxPool2DWithIndicesBackward0"
-
 
     @staticmethod
     def forward(ctx, x, out_size):
@@ -159,21 +160,27 @@ class AdaptiveAvgPool2d(Function):
         sums = (integral[:, :, re[:, None], ce[None, :]] - integral[:, :, rs[:, None], ce[None, :]]
                 - integral[:, :, re[:, None], cs[None, :]] + integral[:, :, rs[:, None], cs[None, :]])
         area = np.outer(re - rs, ce - cs)
-        ctx.meta = (x.shape, rs, re, cs, ce, area)
-        return (sums / area).astype(np.float32)
+        ctx.meta = (x.shape, rs, re, cs, ce, area, x.dtype)
+        return (sums / area).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        shape, rs, re, cs, ce, area = ctx.meta
-        gx = np.zeros(shape, dtype=np.float32)
-        scaled = g / area
-        for i in range(len(rs)):
-            for j in range(len(cs)):
-                gx[:, :, rs[i]:re[i], cs[j]:ce[j]] += scaled[:, :, i:i + 1, j:j + 1]
-        return gx, None
+        return adaptive_avg_pool2d_adjoint(g, ctx.meta), None
 
 
-@float32_kernel
+def adaptive_avg_pool2d_adjoint(g, meta):
+    """The input gradient of adaptive_avg_pool2d for output gradient g (a fixed linear map,
+    the adjoint of the pooling; formulas_nn records it for gradients of gradients)."""
+    shape, rs, re, cs, ce, area, dtype = meta
+    gx = np.zeros(shape, dtype=dtype)
+    scaled = g / area
+    for i in range(len(rs)):
+        for j in range(len(cs)):
+            gx[:, :, rs[i]:re[i], cs[j]:ce[j]] += scaled[:, :, i:i + 1, j:j + 1]
+    return gx
+
+
+@float32_kernel(native=(np.float64,))
 def adaptive_avg_pool2d(input, output_size):
     x, unbatched = _batched(input, "adaptive_avg_pool2d")
     if isinstance(output_size, int):

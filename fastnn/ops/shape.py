@@ -43,7 +43,15 @@ class Unsqueeze(Reshape):
 
 
 class Squeeze(Reshape):
-    backward_name = "SqueezeBackward0"
+    backward_name = "SqueezeBackward0"  # squeeze(); squeeze(dim) and squeeze(dims) below
+
+
+class SqueezeDim(Squeeze):
+    backward_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Squeeze):
+    backward_name = "SqueezeBackward2"
 
 
 class Permute(Function):
@@ -372,7 +380,8 @@ def squeeze(x, dim=None):
             raise IndexError(f"Dimension out of range (expected to be in range of [{-span}, "
                              f"{span - 1}], but got {d})")
     drop = {d % span for d in dims if x.ndim and x.shape[d % span] == 1}
-    return Squeeze.apply(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
+    op = SqueezeDim if isinstance(dim, int) else SqueezeDims
+    return op.apply(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
 
 def unsqueeze(x, dim):
