@@ -78,3 +78,31 @@ def test_a_double_model_trains_in_double():
     y = net(fastnn.rand(2, 3, 8, 8, dtype=fastnn.float64))
     y.sum().backward()
     assert y.dtype == net[0].weight.grad.dtype == net[1].running_mean.dtype == fastnn.float64
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=2, padding=1, divisor_override=2),
+                                    dict(kernel_size=2, divisor_override=3, ceil_mode=True),
+                                    dict(kernel_size=3, padding=1, count_include_pad=False,
+                                         divisor_override=5)])
+def test_avg_pool_divisor_override(kwargs):
+    """Each window's sum over the given divisor: against the sums by hand (and torch's)."""
+    x = np.random.default_rng(1).random((2, 3, 7, 6))
+    t = fastnn.tensor(x, requires_grad=True)
+    out = F.avg_pool2d(t, **kwargs)
+    plain = {k: v for k, v in kwargs.items() if k != "divisor_override"}
+    assert out.shape == F.avg_pool2d(t, **plain).shape
+    assert gradcheck(lambda v: F.avg_pool2d(v, **kwargs), (t,))
+    if torch is not None:
+        expected = torch.nn.functional.avg_pool2d(torch.tensor(x), **kwargs).numpy()
+        np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-13)
+        expected32 = torch.nn.functional.avg_pool2d(torch.tensor(x, dtype=torch.float32),
+                                                    **kwargs).numpy()
+        got32 = F.avg_pool2d(fastnn.tensor(x, dtype=fastnn.float32), **kwargs).numpy()
+        np.testing.assert_allclose(got32, expected32, rtol=1e-6)
+    window = x[:, :, :kwargs["kernel_size"], :kwargs["kernel_size"]].sum(axis=(2, 3))
+    if kwargs.get("padding", 0) == 0:
+        np.testing.assert_allclose(out.detach().numpy()[:, :, 0, 0],
+                                   window / kwargs["divisor_override"], rtol=1e-13)
+    for bad, error in ((0, RuntimeError), (1.5, TypeError)):
+        with pytest.raises(error):
+            F.avg_pool2d(t, 2, divisor_override=bad)

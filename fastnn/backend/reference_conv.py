@@ -103,7 +103,8 @@ def maxpool2x2_backward(gy, code, gx, shape):
         .reshape(n, c, 2 * oh, 2 * ow)
 
 
-def _avg_divisors(shape, count_include_pad):
+def avg_divisors(shape, count_include_pad):
+    """(oh, ow): the count each average pooling window divides its sum by."""
     n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
 
     def axis(size, out, k, s, p):
@@ -121,12 +122,12 @@ def _avg_divisors(shape, count_include_pad):
 
 def avgpool2d_forward(x, y, shape, count_include_pad):
     taps = _windows(x, shape, 0.0)
-    y[...] = taps.sum(axis=(2, 3)) / _avg_divisors(shape, count_include_pad)
+    y[...] = taps.sum(axis=(2, 3)) / avg_divisors(shape, count_include_pad)
 
 
 def avgpool2d_backward(gy, gx, shape, count_include_pad):
     n, c, h, w, _, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, _ = shape
-    g = gy / _avg_divisors(shape, count_include_pad)
+    g = gy / avg_divisors(shape, count_include_pad)
     padded = np.zeros((n, c, h + 2 * ph + sh * oh + dh * kh, w + 2 * pw + sw * ow + dw * kw),
                       dtype=gx.dtype)
     for i in range(kh):

@@ -128,7 +128,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     if divisor_override is not None:
-        raise NotImplementedError("divisor_override is not supported")
+        if not isinstance(divisor_override, int) or isinstance(divisor_override, bool):
+            raise TypeError("avg_pool2d(): argument 'divisor_override' must be int, not "
+                            f"{type(divisor_override).__name__}")
+        if divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
     x, unbatched = _batched(input, "avg_pool2d")
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] else pair(stride, "stride")
@@ -138,6 +142,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                            f"pad={max(padding)} and kernel_size={max(kernel)}")
     shape = pool_shape(x._data, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
     out = AvgPool2d.apply(x, shape, bool(count_include_pad))
+    if divisor_override is not None:  # each window's sum over the given divisor instead
+        from fastnn.backend.reference_conv import avg_divisors
+        scale = avg_divisors(shape, count_include_pad).astype(np.float64) / divisor_override
+        out = out * Tensor._wrap(scale.astype(out._data.dtype))
     return out.squeeze(0) if unbatched else out
 
 
