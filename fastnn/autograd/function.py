@@ -335,6 +335,15 @@ class Function:
         raise NotImplementedError
 
 
+def presented(t, name):
+    """t with its grad_fn named `name`: an op fastnn composes from several (a 3-D pooling from
+    2-D ones, a 1-D convolution from a 2-D one) shows torch's one node for it."""
+    node = t._node
+    if node is not None and node.ctx is not None:
+        node.ctx.backward_name = name
+    return t
+
+
 def _mark_view(out, source, fn):
     base = source._base
     if base is None:

@@ -11,6 +11,6 @@ from fastnn.distributions.more_continuous import (Beta, Dirichlet, Exponential, 
                                                   Gamma, Laplace, LogNormal)
 from fastnn.distributions.multivariate import Independent, MultivariateNormal  # noqa: F401
 from fastnn.distributions.kl import kl_divergence, register_kl  # noqa: F401
-from fastnn.distributions import kl  # noqa: F401
+from fastnn.distributions import kl, kl_cross  # noqa: F401
 from fastnn.distributions import (bernoulli, binomial, categorical, multinomial,  # noqa: F401,E402
                                   normal, poisson, uniform)

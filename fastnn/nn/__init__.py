@@ -25,7 +25,7 @@ from fastnn.nn.normalization import (BatchNorm1d, CosineSimilarity, GroupNorm,  
                                      LocalResponseNorm, RMSNorm)
 from fastnn.nn.pooling import (AdaptiveAvgPool1d, AdaptiveMaxPool1d,  # noqa: F401
                                AdaptiveMaxPool2d, AvgPool1d, LPPool1d, LPPool2d, MaxPool1d,
-                               MaxUnpool1d, MaxUnpool2d)
+                               MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, LPPool3d)
 from fastnn.nn.parallel import DataParallel  # noqa: F401
 from fastnn.nn.resampling import (ChannelShuffle, Embedding, EmbeddingBag, Fold, PixelShuffle, PixelUnshuffle,  # noqa: F401
                                   Unflatten, Unfold, Upsample, UpsamplingBilinear2d,

@@ -173,5 +173,6 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
 
 
 from fastnn.ops.unpool import lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d  # noqa: F401,E402
+from fastnn.ops.unpool import lp_pool3d, max_unpool3d  # noqa: F401,E402
 from fastnn.nn import grad  # noqa: F401,E402  (F.grad is torch.nn.grad)
 from fastnn.ops.ctc import ctc_loss  # noqa: F401,E402

@@ -84,6 +84,10 @@ class MaxUnpool1d(MaxUnpool2d):
     _n = 1
 
 
+class MaxUnpool3d(MaxUnpool2d):
+    _n = 3
+
+
 class LPPool2d(Module):
     """Power-average pooling: (sum over each window of x^p)^(1/p)."""
 
@@ -105,6 +109,10 @@ class LPPool2d(Module):
 
 class LPPool1d(LPPool2d):
     _pool = staticmethod(unpool.lp_pool1d)
+
+
+class LPPool3d(LPPool2d):
+    _pool = staticmethod(unpool.lp_pool3d)
 
 
 def _ntuple(value, n):

@@ -23,7 +23,7 @@ class ReLU(Function):
             out = np.maximum(x, np.zeros((), dtype=x.dtype))
             ctx.save_for_backward(out)
             return out
-        source, x = x, np.ascontiguousarray(x)
+        source, x = x, np.ascontiguousarray(x).reshape(x.shape)  # (0-d stays 0-d)
         out = backend.relu_forward(x)
         ctx.save_for_backward(out)  # out > 0 exactly where x > 0, and out is what we keep anyway
         return memory_formats.like(source, out)
@@ -33,7 +33,8 @@ class ReLU(Function):
         (out,) = ctx.saved_tensors
         if out.dtype != np.float32:
             return select(out > 0, g, np.zeros((), dtype=g.dtype))
-        return backend.relu_backward(out, np.ascontiguousarray(g, dtype=np.float32))
+        return backend.relu_backward(out, np.ascontiguousarray(g, dtype=np.float32)
+                                     .reshape(out.shape))  # (0-d stays 0-d)
 
 
 class Exp(Function):

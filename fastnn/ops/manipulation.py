@@ -238,7 +238,12 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
 
 
 def nonzero(x, as_tuple=False):
-    found = np.nonzero(x._data if isinstance(x, Tensor) else np.asarray(x))
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if data.ndim == 0:  # torch: a 0-d tensor is nonzero as a one-element vector, (1, 0) rows
+        hit = np.zeros(int(bool(data)), np.int64)
+        return (Tensor._wrap(hit),) if as_tuple else Tensor._wrap(np.zeros((hit.size, 0),
+                                                                           np.int64))
+    found = np.nonzero(data)
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in found)
     return Tensor._wrap(np.stack(found, axis=1).astype(np.int64) if found else

@@ -259,6 +259,8 @@ def mode(input, dim=-1, keepdim=False):
     """The most frequent value along dim (the smallest on ties) and an index of it."""
     data = input._data
     d = _checked_dim(dim, data.ndim)
+    if data.ndim == 0:  # a 0-d tensor is its own mode, at index 0 (torch's)
+        return return_types.mode(input.clone(), Tensor._wrap(np.zeros((), np.int64)))
     moved = np.moveaxis(data, d, -1)
     flat = moved.reshape(-1, moved.shape[-1]) if moved.ndim else moved.reshape(1, 1)
     values = np.empty(flat.shape[0], data.dtype)

@@ -51,7 +51,7 @@ class Erf(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _erf(x).astype(x.dtype)
+        return np.asarray(_erf(x), dtype=x.dtype)  # (a 0-d x gives a Python float)
 
     @staticmethod
     def backward(ctx, g):

@@ -182,7 +182,7 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 class Erfc(_Unary):
     # math.erfc per element: 1 - erf(x) would round to 0 for x > ~4 in float32, where erfc is
     # still 1.5e-8 and more (torch's erfc keeps those digits)
-    f = staticmethod(lambda x: _erfc(x).astype(x.dtype))
+    f = staticmethod(lambda x: np.asarray(_erfc(x), dtype=x.dtype))  # (0-d: a Python float)
     derivative = staticmethod(lambda x, y: -2 / math.sqrt(math.pi) * np.exp(-x * x))
 
 
@@ -230,11 +230,11 @@ def _erfinv_array(y):
         for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
                   -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
             pt = c + pt * wt
-        x = np.where(central, pc, pt) * y
+        x = np.array(np.where(central, pc, pt) * y, dtype=np.float64)  # (an array at 0-d too)
         finite = np.isfinite(x)
         erf = np.frompyfunc(math.erf, 1, 1)
         xf = x[finite]
-        x[finite] = xf - (erf(xf).astype(np.float64) - y[finite]) / (
+        x[finite] = xf - (np.asarray(erf(xf), dtype=np.float64) - y[finite]) / (
             2.0 / math.sqrt(math.pi) * np.exp(-xf * xf))
         x = np.where(np.abs(y) == 1.0, np.sign(y) * np.inf, x)
         return np.where(np.abs(y) > 1.0, np.nan, x)

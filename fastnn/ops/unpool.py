@@ -1,9 +1,10 @@
-"""F.max_unpool1d/2d (the partial inverse of max pooling: each value written back at the flat
+"""F.max_unpool1d/2d/3d (the partial inverse of max pooling: each value written back at the flat
 position max_pool*d(return_indices=True) recorded, zeros elsewhere) and F.lp_pool1d/2d (the
-power-average pooling (sum x^p)^(1/p) over each window), with torch's sizes and errors."""
+power-average pooling (sum x^p)^(1/p) over each window, and lp_pool3d), with torch's sizes
+and errors."""
 import numpy as np
 
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, presented
 from fastnn.ops.elementwise import relu
 from fastnn.ops.pool import avg_pool1d, avg_pool2d
 
@@ -22,6 +23,10 @@ class MaxUnpool(Function):
     @staticmethod
     def backward(ctx, g):
         return np.take_along_axis(g, ctx.index, axis=1), None, None
+
+
+class MaxUnpool3(MaxUnpool):
+    backward_name = "MaxUnpool3DBackward0"
 
 
 def _tuple(value, n):
@@ -64,12 +69,13 @@ def unpool(input, indices, kernel_size, stride, padding, output_size, n):
     index = indices._data.reshape(-1, int(np.prod(input.shape[-n:], dtype=np.int64)))
     bad = (index < 0) | (index >= plane)
     if bad.any():
-        shown = "x".join(str(s) for s in (size if n == 2 else size + [1]))
+        shown = "x".join(str(s) for s in (size + [1] if n == 1 else size))
         raise RuntimeError(f"Found an invalid max index: {index[bad][0]} (output volumes are "
                            f"of size {shown})")
     lead = tuple(input.shape[:-n])
-    out = MaxUnpool.apply(input.reshape(index.shape), index, plane)
-    return out.reshape(*lead, *size)
+    out = (MaxUnpool3 if n == 3 else MaxUnpool).apply(input.reshape(index.shape), index, plane)
+    return presented(out.reshape(*lead, *size),
+                     "MaxUnpool3DBackward0" if n == 3 else "MaxUnpool2DBackward0")
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -78,6 +84,10 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     return unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return unpool(input, indices, kernel_size, stride, padding, output_size, 3)
 
 
 def _lp_finish(out, norm_type, window):
@@ -97,3 +107,11 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
                      else kernel_size, 0, ceil_mode)
     return _lp_finish(out, norm_type, kh * kw)
 
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    from fastnn.ops.volumetric import avg_pool3d
+    kd, kh, kw = _tuple(kernel_size, 3)
+    out = avg_pool3d(input.pow(norm_type), kernel_size, stride if stride is not None
+                     else kernel_size, 0, ceil_mode)
+    return _lp_finish(out, norm_type, kd * kh * kw)

@@ -11,6 +11,7 @@ the depth taps.
 """
 import numpy as np
 
+from fastnn.autograd.function import presented
 from fastnn.tensor import Tensor
 
 
@@ -80,6 +81,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = _unplane(total, n, out_depth)
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1, 1)
+    out = presented(out, "ConvolutionBackward0")
     return out.squeeze(0) if unbatched else out
 
 
@@ -110,6 +112,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out = out[:, :, pd:full_depth - pd]
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1, 1)
+    out = presented(out, "ConvolutionBackward0")
     return out.squeeze(0) if unbatched else out
 
 
@@ -132,8 +135,6 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     from fastnn.ops.elementwise import maximum
     from fastnn.ops.pad import pad
     from fastnn.ops.pool import max_pool2d
-    if return_indices:
-        raise NotImplementedError("max_pool3d(return_indices=True) is not supported by fastnn")
     x, unbatched = _batched(input, "max_pool3d")
     kd, kh, kw = _triple(kernel_size, "kernel_size")
     sd, sh, sw = _triple(kernel_size if stride is None or stride == [] else stride, "stride")
@@ -143,13 +144,45 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if before or after:
         x = pad(x, (0, 0, 0, 0, before, after), value=-np.inf)
     n = x.shape[0]
+    if return_indices:
+        out, indices = _max_pool3d_with_indices(x, (kd, kh, kw), (sd, sh, sw), (ph, pw),
+                                                (dd, dh, dw), ceil_mode, before, out_depth)
+        if unbatched:
+            out, indices = out.squeeze(0), indices.squeeze(0)
+        return presented(out, "MaxPool3DWithIndicesBackward0"), indices
     best = None
     for k in range(kd):
         planes = _depth_planes(x, k * dd, sd, out_depth)
         y = max_pool2d(planes, (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode)
         best = y if best is None else maximum(best, y)
     out = _unplane(best, n, out_depth)
-    return out.squeeze(0) if unbatched else out
+    return presented(out.squeeze(0) if unbatched else out, "MaxPool3DWithIndicesBackward0")
+
+
+def _max_pool3d_with_indices(x, kernel, stride, padding, dilation, ceil_mode, before,
+                             out_depth):
+    """max_pool3d's values and torch's flat indices (d * H * W + h * W + w in the unpadded
+    input): each depth tap's 2-D pooling with its indices, then the first tap holding the
+    maximum (torch's scan order: depth, then the 2-D window's first maximum; NaN wins)."""
+    from fastnn.ops.pool import max_pool2d
+    from fastnn.ops.shape import stack
+    (kd, kh, kw), (sd, sh, sw), (dd, dh, dw) = kernel, stride, dilation
+    n, c = x.shape[:2]
+    height, width = x.shape[3], x.shape[4]
+    values, flat = [], []
+    for k in range(kd):
+        planes = _depth_planes(x, k * dd, sd, out_depth)
+        y, index = max_pool2d(planes, (kh, kw), (sh, sw), padding, (dh, dw), ceil_mode,
+                              return_indices=True)
+        depth = np.arange(out_depth) * sd + k * dd - before  # the input depth of each plane
+        depth = np.tile(depth, n).reshape(-1, 1, 1, 1)
+        values.append(y)
+        flat.append(depth * (height * width) + index._data)
+    stacked = stack(values)
+    choice = np.argmax(stacked._data, axis=0)[None]
+    best = stacked.gather(0, Tensor._wrap(choice.astype(np.int64))).squeeze(0)
+    indices = np.take_along_axis(np.stack(flat), choice, axis=0)[0]
+    return _unplane(best, n, out_depth), _unplane(Tensor._wrap(indices), n, out_depth)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -174,10 +207,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         total = y if total is None else total + y
     out = _unplane(total, n, out_depth)
     out = out * (kh * kw / divisor_override) if divisor_override else out / kd
-    return out.squeeze(0) if unbatched else out
+    return presented(out.squeeze(0) if unbatched else out, "AvgPool3DBackward0")
 
 
-def _adaptive(input, output_size, name, pool2d, combine):
+def _adaptive(input, output_size, name, pool2d, combine, node_name):
     from fastnn.ops.shape import stack
     x, unbatched = _batched(input, name)
     size = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 3
@@ -191,13 +224,13 @@ def _adaptive(input, output_size, name, pool2d, combine):
         pooled = _unplane(pool2d(planes, hw), x.shape[0], hi - lo)
         slices.append(combine(pooled))
     out = stack(slices, 2)
-    return out.squeeze(0) if unbatched else out
+    return presented(out.squeeze(0) if unbatched else out, node_name)
 
 
 def adaptive_avg_pool3d(input, output_size):
     from fastnn.nn.functional import adaptive_avg_pool2d
     return _adaptive(input, output_size, "adaptive_avg_pool3d", adaptive_avg_pool2d,
-                     lambda p: p.mean(2))
+                     lambda p: p.mean(2), "AdaptiveAvgPool3DBackward0")
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
@@ -206,4 +239,4 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
         raise NotImplementedError("adaptive_max_pool3d(return_indices=True) is not supported "
                                   "by fastnn")
     return _adaptive(input, output_size, "adaptive_max_pool3d", adaptive_max_pool2d,
-                     lambda p: p.amax(2))
+                     lambda p: p.amax(2), "AdaptiveMaxPool3DBackward0")
