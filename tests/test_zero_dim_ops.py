@@ -1,8 +1,6 @@
 """0-d tensors through the ops that lost or broke on them: erf / erfc / erfinv (a Python float
 from NumPy's frompyfunc), relu forward and backward (np.ascontiguousarray makes 0-d arrays
 1-d), nonzero / where(cond) / mode. Values, shapes and gradients as torch's."""
-import numpy as np
-import pytest
 
 import fastnn
 
