@@ -33,3 +33,34 @@ def test_zero_dim_ops():
     assert mine[7:10] == [(0, 0), [(0,)], [[]]]
     if torch is not None:
         assert mine == _results(torch)
+
+
+def _cov_cases(lib):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 6))
+    fw, aw = lib.tensor([1, 2, 0, 3, 1, 1]), lib.tensor(rng.random(6))
+    found = []
+    for kwargs in ({}, dict(correction=0), dict(fweights=fw), dict(aweights=aw),
+                   dict(fweights=fw, aweights=aw), dict(fweights=fw, aweights=aw, correction=0),
+                   dict(aweights=aw, correction=2)):
+        t = lib.tensor(x, requires_grad=True)
+        c = lib.cov(t, **kwargs)
+        c.sum().backward()
+        found.append((c.detach().numpy().round(12).tolist(), t.grad.numpy().round(12).tolist()))
+    ints = lib.tensor([[3, -1], [0, 5]])
+    found += [str(lib.cov(ints).dtype).split(".")[-1], lib.corrcoef(ints).tolist()]
+    for bad in (dict(fweights=lib.tensor([[1, 1]])), dict(aweights=lib.tensor([1, 1, 1.0])),
+                dict(fweights=lib.tensor([1.5, 1.0])), dict(aweights=lib.tensor([-1.0, 1.0]))):
+        try:
+            lib.cov(lib.tensor([[1.0, 2.0]]), **bad)
+        except RuntimeError as exc:
+            found.append(str(exc))
+    return found
+
+
+def test_cov_with_weights_and_integer_input():
+    mine = _cov_cases(fastnn)
+    assert mine[7] == "float32"
+    if torch is not None:
+        assert mine == _cov_cases(torch)

@@ -94,6 +94,11 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
 
 def adjoint(input):
     """The conjugate transpose of the last two dimensions (for real tensors, .mT)."""
+    if input.ndim == 0:  # a 0-d tensor is its own adjoint, with torch's warning
+        import warnings
+        warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().",
+                      UserWarning, stacklevel=2)
+        return input
     if input.ndim < 2:
         raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
                            f"matrices. Got {input.ndim}-D tensor.")

@@ -5,7 +5,7 @@ flipud, fliplr, hsplit, vsplit, dsplit, inner, vdot, dist, renorm, unique_consec
 aminmax, matrix_power, diag_embed, diagflat, cov, corrcoef, msort, mode, nanquantile,
 lgamma, ldexp, take, sum_to_size and Tensor.unfold."""
 import math
-from fastnn import return_types
+from fastnn import dtypes, return_types
 
 import numpy as np
 
@@ -235,11 +235,50 @@ def diagflat(input, offset=0):
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov with weights is not implemented in fastnn")
+    """Rows are variables, columns observations; optional integer frequency weights and
+    observation weights, with numpy.cov's (and torch's) normalisation."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+    if not input.is_floating_point():
+        input = input.to(dtypes.get_default_dtype())
     x = input if input.ndim == 2 else input.reshape(1, -1)
-    centred = x - x.mean(1, keepdim=True)
-    out = centred @ centred.T / (x.shape[1] - correction)
+    observations = x.shape[1]
+    weights = None
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        if w is None:
+            continue
+        if w.ndim > 1:
+            raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but "
+                               f"got {name} with {w.ndim} dimensions")
+        if w.numel() != observations:
+            raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
+                               f"observations in the input but got {w.numel()} != "
+                               f"{observations}")
+        if name == "fweights" and w.is_floating_point():
+            raise RuntimeError("cov(): expected fweights to have integral dtype but got "
+                               f"fweights with {w.dtype.title} dtype")
+        if bool((w < 0).any()):
+            raise RuntimeError(f"cov(): {name} cannot be negative")
+        w = w.to(x.dtype)
+        weights = w if weights is None else weights * w
+    if weights is None:
+        mean = x.mean(1, keepdim=True)
+        norm = observations - correction
+        centred = x - mean
+        out = centred @ centred.T / max(norm, 0)
+    else:
+        total = weights.sum()
+        mean = (x * weights).sum(1, keepdim=True) / total
+        if correction == 0:
+            norm = total
+        elif aweights is None:
+            norm = total - correction
+        else:
+            norm = total - correction * (weights * aweights.to(x.dtype)).sum() / total
+        norm = norm.clamp(min=0)
+        centred = x - mean
+        out = (centred * weights) @ centred.T / norm
     return out.reshape(()) if input.ndim < 2 else out
 
 
