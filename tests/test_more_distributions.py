@@ -144,5 +144,8 @@ def test_kl_edge_cases_and_unknown_pairs():
     bern = D.kl_divergence(D.Bernoulli(fastnn.tensor([0.0])), D.Bernoulli(fastnn.tensor([0.5])))
     np.testing.assert_allclose(bern.numpy(), [math.log(2)], rtol=1e-6)
     assert math.isinf(D.kl_divergence(D.Uniform(0.0, 1.0), D.Uniform(0.5, 2.0)).item())
+    # (Normal against Gamma is infinite, as torch's: kl_cross.py; a pair torch lacks raises)
+    assert math.isinf(D.kl_divergence(D.Normal(0.0, 1.0), D.Gamma(fastnn.tensor(1.0),
+                                                                   fastnn.tensor(2.0))).item())
     with pytest.raises(NotImplementedError, match="No KL\\(p \\|\\| q\\) is implemented"):
-        D.kl_divergence(D.Normal(0.0, 1.0), D.Gamma(fastnn.tensor(1.0), fastnn.tensor(2.0)))
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Categorical(probs=fastnn.tensor([0.5, 0.5])))

@@ -284,6 +284,15 @@ def leaky_relu(x, negative_slope=0.01):
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    from fastnn import dtypes
+    from fastnn.tensor import Tensor
+    # torch's result dtype over the input and the bounds: clamp(int tensor, 2.5) is float
+    bounds = [b for b in (min, max) if b is not None]
+    target = dtypes.result_type(x, *bounds)
+    if isinstance(x, Tensor) and x.dtype is not target:
+        x = x._cast(target)
+    min, max = (b._cast(target) if isinstance(b, Tensor) and b.dtype is not target else b
+                for b in (min, max))
     return Clamp.apply(x, min, max)
 
 

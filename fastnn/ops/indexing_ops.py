@@ -105,6 +105,8 @@ def take_along_dim(input, indices, dim=None):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
+    if isinstance(indices_or_sections, Tensor) and indices_or_sections.ndim == 0:
+        indices_or_sections = indices_or_sections.__index__()  # (torch takes a 0-d tensor)
     d = _dim(dim, input.ndim)
     n = input.shape[d]
     if isinstance(indices_or_sections, int):

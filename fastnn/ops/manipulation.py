@@ -64,7 +64,15 @@ class Roll(Function):
         return np.roll(g, back, dims), None, None
 
 
+def _int_if_scalar(value):
+    """A 0-d integer tensor where torch takes an int (torch.split(x, torch.tensor(2)))."""
+    if isinstance(value, Tensor) and value.ndim == 0:
+        return value.__index__()
+    return value
+
+
 def roll(x, shifts, dims=None):
+    shifts, dims = _int_if_scalar(shifts), _int_if_scalar(dims)
     if dims is None:
         if not isinstance(shifts, (int, np.integer)):
             (shifts,) = shifts
@@ -120,6 +128,7 @@ def _along(dim, ndim, index):
 
 
 def split(x, split_size_or_sections, dim=0):
+    split_size_or_sections = _int_if_scalar(split_size_or_sections)
     d = _dim(dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -140,6 +149,7 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    chunks = _int_if_scalar(chunks)
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[_dim(dim, x.ndim)]

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from fastnn.autograd.function import Function
 from fastnn.ops import elementwise, rounding
 from fastnn.ops.unary_math import log1p
 from fastnn.ops.manipulation import _dim as _checked_dim
@@ -19,7 +20,32 @@ def fmod(input, other):
         if np.any(np.asarray(getattr(b, "_data", b)) == 0):
             raise RuntimeError("ZeroDivisionError")
         return Tensor._wrap(np.asarray(np.fmod(getattr(a, "_data", a), getattr(b, "_data", b))))
-    return a - rounding.trunc(a / b) * b
+    if not isinstance(a, Tensor):  # (a number over a tensor: torch's fmod takes a tensor)
+        a = Tensor._wrap(np.asarray(a, dtype=b._data.dtype))
+    return Fmod.apply(a, b)
+
+
+class Fmod(Function):
+    """C's fmod, exactly (a - trunc(a / b) * b rounds: 2 fmod 0.2 is 0.2, not 0); its
+    gradients g and -g trunc(a / b), as torch's."""
+    backward_name = "FmodBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        if np.ndim(b) == 0 and not isinstance(b, np.ndarray):
+            ctx.backward_name = "FmodBackward0"
+        return np.asarray(np.fmod(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        from fastnn.ops.broadcast import unbroadcast
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[:2]
+        ga = unbroadcast(g, ctx.shapes[0]) if need_a else None
+        gb = unbroadcast(-g * np.trunc(a / b), ctx.shapes[1]) if need_b else None
+        return ga, gb
 
 
 def frac(input):

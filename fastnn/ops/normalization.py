@@ -110,6 +110,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     def clamped(x):
         norm = x.norm(2, dim, keepdim=True)
         return norm + (norm.clamp(min=eps) - norm).detach()
+    if tuple(x1.shape) != tuple(x2.shape):  # dim counts in the broadcast shape, as torch's
+        from fastnn.ops.indexing_ops import broadcast_tensors
+        x1, x2 = broadcast_tensors(x1, x2)
     return ((x1 / clamped(x1)) * (x2 / clamped(x2))).sum(dim)
 
 

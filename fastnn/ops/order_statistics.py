@@ -61,7 +61,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     if interpolation not in modes:
         raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
                            f"midpoint or nearest. Got {interpolation}")
-    scalar_q = not isinstance(q, Tensor) and np.ndim(q) == 0
+    scalar_q = np.ndim(q._data if isinstance(q, Tensor) else q) == 0  # (a 0-d q tensor too)
     qs = np.atleast_1d(q._data if isinstance(q, Tensor) else np.asarray(q, np.float64))
     if ((qs < 0) | (qs > 1)).any():
         raise RuntimeError("quantile() q values must be in the range [0, 1]")
