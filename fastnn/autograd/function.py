@@ -344,6 +344,20 @@ def presented(t, name):
     return t
 
 
+def presents(name):
+    """Decorator: the op's result shows grad_fn `name` (presented), unless the op returned its
+    input (an in-place variant keeps its own node's name)."""
+    import functools
+
+    def decorate(op):
+        @functools.wraps(op)
+        def wrapper(input, *args, **kwargs):
+            out = op(input, *args, **kwargs)
+            return out if out is input or not isinstance(out, Tensor) else presented(out, name)
+        return wrapper
+    return decorate
+
+
 def _mark_view(out, source, fn):
     base = source._base
     if base is None:

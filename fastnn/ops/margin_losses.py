@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from fastnn.autograd.function import presents
 from fastnn.ops import elementwise
 from fastnn.ops.losses import _tensor, legacy_reduction
 from fastnn.ops.losses import reduce as _reduce
@@ -79,6 +80,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction)
 
 
+@presents("PdistBackward0")
 def pdist(input, p=2):
     """The distances between every pair of rows i < j, in row-major order of the pairs."""
     if input.ndim != 2:

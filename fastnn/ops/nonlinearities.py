@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, presents
 from fastnn.ops import activation, elementwise
 from fastnn.ops.broadcast import floating
 from fastnn.ops.select import select
@@ -63,6 +63,7 @@ def erf(input):
     return Erf.apply(floating(input))
 
 
+@presents("GeluBackward0")
 def gelu(input, approximate="none"):
     if approximate == "none":
         return input * 0.5 * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
@@ -77,14 +78,17 @@ def _elu(x, alpha):
     return elementwise.where(x > 0, x, alpha * (elementwise.exp(negative) - 1.0))
 
 
+@presents("EluBackward0")
 def elu(input, alpha=1.0, inplace=False):
     return maybe_inplace(input, lambda x: _elu(x, alpha), inplace)
 
 
+@presents("SiluBackward0")
 def silu(input, inplace=False):
     return maybe_inplace(input, lambda x: x * elementwise.sigmoid(x), inplace)
 
 
+@presents("SoftplusBackward0")
 def softplus(input, beta=1.0, threshold=20.0):
     scaled = input * beta
     capped = elementwise.clamp(scaled, max=threshold)  # exp never overflows in the dead branch
@@ -92,6 +96,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     return elementwise.where(scaled > threshold, input, smooth)
 
 
+@presents("LogSigmoidBackward0")
 def logsigmoid(input):
     return -softplus(-input)
 
@@ -100,6 +105,7 @@ def softmin(input, dim=None, dtype=None):
     return activation.softmax(-input, dim)
 
 
+@presents("PreluKernelBackward0")
 def prelu(input, weight):
     if weight.numel() != 1:
         if input.ndim < 2 or input.shape[1] != weight.numel():

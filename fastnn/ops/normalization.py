@@ -3,7 +3,7 @@ compositions of differentiable ops (mean, biased variance, rsqrt), with torch's 
 and messages; batch norm has its kernel (batchnorm.py)."""
 import numpy as np
 
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, presents
 from fastnn.ops import reductions
 
 
@@ -78,6 +78,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return LayerNorm.apply(input, weight, bias, axes, eps)
 
 
+@presents("NativeGroupNormBackward0")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     n, c = input.shape[0], input.shape[1]
     if c % num_groups:
@@ -116,6 +117,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ((x1 / clamped(x1)) * (x2 / clamped(x2))).sum(dim)
 
 
+@presents("ViewBackward0")  # (torch's ends in a view of its batch-norm over N * C channels)
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """Each (sample, channel) plane normalised by its own mean and biased variance. With
@@ -125,6 +127,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
     dims = tuple(range(2, input.ndim))
     channel = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    if use_input_stats and input.numel() // max(input.shape[0] * input.shape[1], 1) <= 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
     if use_input_stats:
         if running_mean is not None or running_var is not None:
             import numpy as np
