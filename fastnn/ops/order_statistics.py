@@ -35,15 +35,31 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 
 
 def median(input, dim=None, keepdim=False):
+    """The lower middle value; a slice holding NaN has median NaN (its first NaN), as torch's."""
     if dim is None:
         flat = input.reshape(-1)
         if flat.shape[0] == 0:
             return Tensor._wrap(np.asarray(np.nan, input._data.dtype))
+        nans = np.isnan(flat._data) if flat._data.dtype.kind == "f" else None
+        if nans is not None and nans.any():
+            return flat[int(np.argmax(nans))]
         return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
     d = _dim(dim, max(input.ndim, 1))
-    n = input.shape[d] if input.ndim else 1
-    result = kthvalue(input, (n + 1) // 2, d, keepdim)
-    return return_types.median(*result)
+    if input.ndim == 0:
+        return return_types.median(*kthvalue(input, 1, d, keepdim))
+    data = input._data
+    n = data.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    order = np.argsort(data, axis=d, kind="stable")
+    index = np.take(order, [(n - 1) // 2], axis=d)
+    if data.dtype.kind == "f":
+        nans = np.isnan(data)
+        index = np.where(nans.any(axis=d, keepdims=True),
+                         np.argmax(nans, axis=d, keepdims=True), index)
+    from fastnn.autograd.function import presented
+    values, indices = _pick(input, index.astype(np.int64), d, keepdim, "median")
+    return return_types.median(presented(values, "MedianBackward1"), indices)
 
 
 def nanmedian(input, dim=None, keepdim=False):
@@ -53,7 +69,22 @@ def nanmedian(input, dim=None, keepdim=False):
         if kept.shape[0] == 0:
             return Tensor._wrap(np.asarray(np.nan, input._data.dtype))
         return median(kept)
-    raise NotImplementedError("nanmedian(dim=...) is not implemented in fastnn")
+    # along dim: the lower median of each slice's non-NaN values (NaN for an all-NaN slice),
+    # with its index; NumPy's sort puts NaN last, so it is the ((k - 1) // 2)-th of the k kept
+    d = _dim(dim, max(input.ndim, 1))
+    data = input._data if input.ndim else input._data.reshape(1)
+    order = np.argsort(data, axis=d, kind="stable")
+    kept = (~np.isnan(data)).sum(axis=d, keepdims=True)
+    position = np.maximum(kept - 1, 0) // 2
+    index = np.take_along_axis(order, position, axis=d)
+    values = (input if input.ndim else input.reshape(1)).gather(d, Tensor._wrap(index))
+    if not keepdim or not input.ndim:
+        values, index = values.squeeze(d), index.squeeze(d)
+    if not input.ndim:
+        values, index = values.reshape(()), index.reshape(())
+    from fastnn.autograd.function import presented
+    return return_types.nanmedian(presented(values, "NanmedianBackward1"),
+                                  Tensor._wrap(index.astype(np.int64)))
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
@@ -106,7 +137,11 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     return nansum(input, dim, keepdim) / Tensor._wrap(np.asarray(count, input._data.dtype))
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
+    """torch's overloads: (input, dim, *, correction, keepdim), (input, dim, unbiased,
+    keepdim) and (input, unbiased)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
     if unbiased is not None:
         correction = int(unbiased)
     var = input.var(dim, correction=correction, keepdim=keepdim) if dim is not None \
@@ -115,7 +150,7 @@ def var_mean(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
     return var, mean
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
     var, mean = var_mean(input, dim, correction=correction, keepdim=keepdim,
                          unbiased=unbiased)
     return var.sqrt(), mean

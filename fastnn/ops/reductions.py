@@ -166,7 +166,9 @@ class Norm(Function):
         ctx.save_for_backward(x)
         ctx.meta = (p, axes, keepdim)
         x64 = x.astype(np.float64)
-        if p == 1:
+        if p == 0:  # the count of nonzero entries (torch's "0-norm")
+            out = (x64 != 0).sum(axis=axes, keepdims=keepdim).astype(np.float64)
+        elif p == 1:
             out = np.abs(x64).sum(axis=axes, keepdims=keepdim)
         elif p == 2:
             out = np.sqrt((x64 * x64).sum(axis=axes, keepdims=keepdim))
@@ -184,7 +186,9 @@ class Norm(Function):
         out = ctx.out
         if axes is not None and not keepdim:
             g, out = np.expand_dims(g, axes), np.expand_dims(out, axes)
-        if p == 1:
+        if p == 0:  # a count: no slope anywhere
+            grad = np.zeros(x.shape, np.result_type(g, x))
+        elif p == 1:
             grad = g * np.sign(x)
         elif p == 2:  # (the backward pass runs with NumPy's warnings off)
             grad = np.where(out == 0, 0, g * x / out)  # torch's subgradient 0 at 0
@@ -205,9 +209,11 @@ class MaxAlongDim(Function):
     def reduction_axes(ctx):
         return ctx.meta[1], ctx.meta[2]
 
-    @staticmethod
-    def forward(ctx, x, dim, keepdim):
-        indices = np.argmax(x, axis=dim)
+    pick = staticmethod(np.argmax)  # (the first extreme, or the first NaN: torch's)
+
+    @classmethod
+    def forward(cls, ctx, x, dim, keepdim):
+        indices = cls.pick(x, axis=dim)
         values = np.take_along_axis(x, np.expand_dims(indices, dim), axis=dim)
         ctx.meta = (x.shape, dim, keepdim)
         ctx.indices = indices
@@ -220,6 +226,13 @@ class MaxAlongDim(Function):
         g = g if keepdim else np.expand_dims(g, dim)
         np.put_along_axis(grad, np.expand_dims(ctx.indices, dim), g, axis=dim)
         return grad, None, None
+
+
+class MinAlongDim(MaxAlongDim):
+    """min(dim) directly: as -max(-x) it wrapped around on unsigned integers and refused
+    bool (min of uint8 [1, 0] was 1)."""
+    backward_name = "MinBackward0"
+    pick = staticmethod(np.argmin)
 
 
 def sum(x, dim=None, keepdim=False, axis=None, keepdims=None):
@@ -249,14 +262,17 @@ def max(x, dim=None, keepdim=False):
 
 def min(x, dim=None, keepdim=False):
     """min(x) -> scalar; min(x, dim) -> (values, indices); min(x, other_tensor) -> minimum."""
-    from fastnn.ops.arithmetic import neg
     if isinstance(dim, Tensor):
-        return neg(max(neg(x), neg(dim)))
+        from fastnn.ops.elementwise import minimum
+        return minimum(x, dim)
     if dim is None:
         return Min.apply(x)
-    values, indices = max(neg(x), dim, keepdim)
-    return MinResult(neg(values), Tensor._wrap(np.argmin(x._data, axis=dim, keepdims=keepdim)
-                                               .astype(np.int64)))
+    (d,) = _axes(dim, None, x.ndim) or (0,)
+    values = MinAlongDim.apply(x, d, keepdim)
+    indices = np.argmin(x._data, axis=d)
+    if keepdim:
+        indices = np.expand_dims(indices, d)
+    return MinResult(values, Tensor._wrap(indices.astype(np.int64)))
 
 
 def cumsum(x, dim=None, axis=None, *, dtype=None):

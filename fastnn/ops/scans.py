@@ -2,7 +2,7 @@
 cummax and cummin (values differentiable through the indices they pick), and diff."""
 import numpy as np
 
-from fastnn import return_types
+from fastnn import dtypes, return_types
 from fastnn.autograd.function import Function
 from fastnn.ops.manipulation import _dim
 from fastnn.tensor import Tensor
@@ -15,7 +15,8 @@ class CumProd(Function):
     def forward(ctx, x, dim):
         ctx.save_for_backward(x)
         ctx.dim = dim
-        return np.cumprod(x, axis=dim)
+        # integers and bools multiply in int64, as torch's (and NumPy's uint8 would wrap)
+        return np.cumprod(x, axis=dim, dtype=None if x.dtype.kind in "fV" else np.int64)
 
     @staticmethod
     def backward(ctx, g):
@@ -52,7 +53,9 @@ def _cumulative_extreme(input, dim, accumulate, name):
     running = accumulate.accumulate(moved, axis=-1)
     positions = np.arange(moved.shape[-1])
     # the index of the latest element equal to the running extreme (torch's choice on ties)
-    hit = np.where(moved == running, positions, -1)
+    # (a NaN is the extreme from where it appears on, as torch's: NaN propagates)
+    hit = np.where((moved == running) | (np.isnan(moved) if moved.dtype.kind == "f" else False),
+                   positions, -1)
     indices = np.maximum.accumulate(hit, axis=-1)
     indices = np.moveaxis(indices, -1, d).astype(np.int64)
     if not input.ndim:
@@ -86,5 +89,5 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         length = x.shape[d]
         upper = x[(slice(None),) * d + (slice(1, length),)]
         lower = x[(slice(None),) * d + (slice(0, length - 1),)]
-        x = upper - lower
+        x = upper ^ lower if x.dtype is dtypes.bool_ else upper - lower  # (bools: xor, torch's)
     return x

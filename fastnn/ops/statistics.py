@@ -72,6 +72,9 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) along dim, shifted by the (detached) max so exp cannot overflow; an
     all -inf slice gives -inf, as torch's."""
+    if not x.is_floating_point():  # integers and bools: in the default float dtype (torch's)
+        from fastnn import dtypes
+        x = x.to(dtypes.get_default_dtype())
     axes = _axes(dim, None, x.ndim)
     shift = np.max(x._data, axis=axes, keepdims=True) if x.numel() else np.zeros(
         [1] * x.ndim, x._data.dtype)
