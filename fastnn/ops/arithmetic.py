@@ -141,7 +141,7 @@ def _integer_power(a, b):
     if negative.any():
         odd = (b % 2) != 0
         small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
-        out = np.where(negative, small, out)
+        out = np.where(negative, small, out).astype(out.dtype)  # (np.where's int64 otherwise)
     return np.asarray(out)
 
 

@@ -75,8 +75,12 @@ def promote(a, b):
 
 
 def cast_to(value, target):
-    if isinstance(value, Tensor) and value._data.dtype != target.numpy:
-        return value._cast(target)
+    if isinstance(value, Tensor):
+        return value._cast(target) if value._data.dtype != target.numpy else value
+    if target.numpy.kind == "V" and type(value) in _PY_NUMBERS:
+        # a number with a bfloat16 tensor: ml_dtypes would promote bfloat16 * 2.0 to float32,
+        # torch keeps bfloat16
+        return np.asarray(value, dtype=target.numpy)
     return value
 
 
@@ -86,3 +90,15 @@ def floating(x):
     if x._data.dtype.kind == "f" or x._data.dtype.kind == "V":
         return x
     return x._cast(dtypes.get_default_dtype())
+
+
+def floating_pair(a, b):
+    """(a, b) as tensors of torch's result dtype for a binary op with a floating result
+    (atan2, hypot, copysign, xlogy, ldexp): the promotion of the two, or the default dtype
+    when that is integral; float16 with an int stays float16, as torch's."""
+    from fastnn.tensor import Tensor
+    target = dtypes.result_type(a, b)
+    if not target.is_floating_point:
+        target = dtypes.get_default_dtype()
+    return tuple(v._cast(target) if isinstance(v, Tensor) else
+                 Tensor._wrap(np.asarray(v, dtype=target.numpy)) for v in (a, b))

@@ -22,16 +22,17 @@ def _t(value, like=None):
 
 
 def hypot(input, other):
+    from fastnn.ops.broadcast import floating_pair
+    input, other = floating_pair(input, other)  # (squares of int8 would wrap around)
     return (input * input + other * other).sqrt()
 
 
 def copysign(input, other):
     """|input| with other's sign (the sign bit, so -0.0 counts as negative). other gets a zero
     gradient, as torch's: other masked to zeros takes part in the sum."""
-    from fastnn.ops.broadcast import floating
+    from fastnn.ops.broadcast import floating_pair
     from fastnn.ops.logical import masked_fill
-    input = floating(input)  # integers and bools give float32, as torch's
-    other = _t(other, input)
+    input, other = floating_pair(input, other)  # torch's result dtype (ints: float32)
     sign = np.where(np.signbit(other._data), -1.0, 1.0).astype(input._data.dtype)
     zero = masked_fill(other, Tensor._wrap(np.ones(other._data.shape, bool)), 0)
     return elementwise.abs(input) * Tensor._wrap(sign) + zero
@@ -39,7 +40,8 @@ def copysign(input, other):
 
 def xlogy(input, other):
     """input * log(other), and 0 where input is 0 (even when other is 0)."""
-    x, y = _t(input), _t(other, input)
+    from fastnn.ops.broadcast import floating_pair
+    x, y = floating_pair(input, other)
     zero = x._data == 0
     safe = elementwise.where(zero, 1.0, y)
     return elementwise.where(zero & ~np.isnan(y._data), 0.0, x * elementwise.log(safe))
@@ -333,7 +335,13 @@ def lgamma(input):
 
 
 def ldexp(input, other):
-    return input * (2.0 ** _t(other, input))
+    """input * 2 ** other, as torch: the power in other's own dtype when it is floating (in the
+    result dtype otherwise), the product in the result dtype."""
+    from fastnn.ops.broadcast import floating_pair
+    x, exponent = floating_pair(input, other)
+    if isinstance(other, Tensor) and other.is_floating_point():
+        exponent = other
+    return x * (2.0 ** exponent).to(x.dtype)
 
 
 def take(input, index):

@@ -3,7 +3,7 @@ block_diag; and atan2 (a Function with its two partial derivatives)."""
 import numpy as np
 
 from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import floating, unbroadcast
+from fastnn.ops.broadcast import unbroadcast
 from fastnn.ops.manipulation import _dim
 from fastnn.ops.shape import cat, stack
 
@@ -103,10 +103,8 @@ class Atan2(Function):
 
 
 def atan2(input, other):
-    from fastnn.tensor import Tensor
-    y, x = (v if isinstance(v, Tensor) else Tensor(np.asarray(v, np.float32))
-            for v in (input, other))
-    return Atan2.apply(floating(y), floating(x))
+    from fastnn.ops.broadcast import floating_pair
+    return Atan2.apply(*floating_pair(input, other))
 
 
 arctan2 = atan2
