@@ -48,6 +48,8 @@ def xlogy(input, other):
 
 
 def logit(input, eps=None):
+    from fastnn.ops.broadcast import floating
+    input = floating(input)  # (1 - x of a uint8 would wrap around; bools are refused too)
     x = input if eps is None else input.clamp(eps, 1 - eps)
     return elementwise.log(x / (1 - x))
 

@@ -63,10 +63,14 @@ def clamp_max(input, max):
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     if input._data.dtype.kind in "iub":  # no NaN or infinity to replace
         return input.clone()
-    info = np.finfo(input._data.dtype)
-    posinf = info.max if posinf is None else posinf
-    neginf = info.min if neginf is None else neginf
-    data = input._data
+    if input._data.dtype.kind == "V":  # bfloat16: ml_dtypes has its finfo, NumPy not
+        import ml_dtypes
+        info = ml_dtypes.finfo(input._data.dtype)
+    else:
+        info = np.finfo(input._data.dtype)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    data = input._data.astype(np.float32) if input._data.dtype.kind == "V" else input._data
     out = elementwise.where(np.isnan(data), nan, input)
     out = elementwise.where(np.isposinf(data), posinf, out)
     return elementwise.where(np.isneginf(data), neginf, out)
