@@ -55,3 +55,31 @@ def test_binary_op_over_dtype_pairs_as_torch(op):
         tolerance = 1e-2 if theirs[0] in ("float16", "bfloat16") else 1e-6
         np.testing.assert_allclose(mine[2], theirs[2], rtol=tolerance, atol=tolerance,
                                    equal_nan=True, err_msg=f"{a} {b}")
+
+
+def _in_place(lib):
+    found = []
+    for target, source in (("uint8", "int64"), ("int64", "float32"), ("bool", "int64"),
+                           ("float16", "float64"), ("int32", "bool"), ("bfloat16", "float32")):
+        x = lib.tensor([3, 0, 2], dtype=getattr(lib, target))
+        try:
+            x.add_(lib.tensor([1, 2, 255], dtype=getattr(lib, source)))
+            found.append((str(x.dtype).split(".")[-1], x.to(lib.float64).tolist()))
+        except RuntimeError as exc:
+            found.append(str(exc).replace("torch.", "").replace("fastnn.", ""))
+    for make in (lambda: lib.ones(2) - lib.tensor([True, False]),
+                 lambda: lib.tensor([True]) - lib.tensor([True]),
+                 lambda: lib.ones(2).sub_(lib.tensor([True, False])),
+                 lambda: lib.sub(lib.ones(2), True)):
+        try:
+            make()
+            found.append("no error")
+        except RuntimeError as exc:
+            found.append(str(exc))
+    return found
+
+
+def test_in_place_casting_and_bool_subtraction_as_torch():
+    mine = _in_place(fastnn)
+    assert mine[0] == ("uint8", [4.0, 2.0, 1.0])  # int64 into uint8: allowed, wrapping
+    assert mine == _in_place(torch)

@@ -269,11 +269,14 @@ def sub(a, b, alpha=1, out=None):
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.sub(a, b, alpha), out)
     a, b = operand(a), operand(b)
-    for x in (a, b):
-        if isinstance(x, Tensor) and x._data.dtype == np.bool_ and isinstance(
-                a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
+    bools = [isinstance(x, Tensor) and x._data.dtype == np.bool_ for x in (a, b)]
+    if all(bools):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if any(bools) or isinstance(b, bool):  # (torch refuses a bool with anything else too)
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     a, b = promote(a, _scaled(b, alpha))
     return _out(Sub.apply(a, b), out)
 

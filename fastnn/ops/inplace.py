@@ -124,13 +124,17 @@ def _recording(t, others):
 
 
 def _write(t, array):
-    """Copy a result into t's storage with torch's casting rule (float into int refuses)."""
-    try:
-        np.copyto(t._data, array, casting="same_kind")
-    except TypeError:
+    """Copy a result into t's storage with torch's casting rule (canCast: a float result
+    refuses an integer or bool output, an integer one a bool output; int64 into uint8 is
+    allowed, where NumPy's same_kind would refuse it)."""
+    source = np.asarray(array).dtype.kind
+    target = t._data.dtype.kind
+    if (source in "fVc" and target in "iub") or (source in "iu" and target == "b"):
         got = dtypes.of_array(np.asarray(array))
         raise RuntimeError(f"result type {got.title} can't be cast to the desired output type "
-                           f"{t.dtype.title}") from None
+                           f"{t.dtype.title}")
+    try:
+        np.copyto(t._data, array, casting="unsafe")
     except ValueError as exc:
         raise RuntimeError(f"output with shape {list(t.shape)} doesn't match the broadcast "
                            f"shape {list(np.shape(array))}") from exc

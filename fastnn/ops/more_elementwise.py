@@ -78,6 +78,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 def logaddexp(input, other):
     """log(exp(a) + exp(b)) = max(a, b) + log1p(exp(-|a - b|)), no overflow."""
+    from fastnn.ops.broadcast import floating_pair
+    input, other = floating_pair(input, other)  # (a bool operand: no bool subtraction)
     larger = elementwise.maximum(input, other)
     return larger + log1p(elementwise.exp(-elementwise.abs(input - other)))
 
