@@ -245,19 +245,22 @@ def mean(x, dim=None, keepdim=False, axis=None, keepdims=None):
     return Mean.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
 
 
+def _along_dim(op, x, dim, keepdim, result):
+    """(values, indices) of max/min along dim: op is MaxAlongDim or MinAlongDim."""
+    (d,) = _axes(dim, None, x.ndim) or (0,)
+    values = op.apply(x, d, keepdim)
+    indices = op.pick(x._data, axis=d)
+    if keepdim:
+        indices = np.expand_dims(indices, d)
+    return result(values, Tensor._wrap(indices.astype(np.int64)))
+
+
 def max(x, dim=None, keepdim=False):
     """max(x) -> scalar; max(x, dim) -> (values, indices); max(x, other_tensor) -> maximum."""
     if isinstance(dim, Tensor):
         from fastnn.ops.elementwise import maximum
         return maximum(x, dim)
-    if dim is None:
-        return Max.apply(x)
-    (d,) = _axes(dim, None, x.ndim) or (0,)
-    values = MaxAlongDim.apply(x, d, keepdim)
-    indices = np.argmax(x._data, axis=d)
-    if keepdim:
-        indices = np.expand_dims(indices, d)
-    return MaxResult(values, Tensor._wrap(indices.astype(np.int64)))
+    return Max.apply(x) if dim is None else _along_dim(MaxAlongDim, x, dim, keepdim, MaxResult)
 
 
 def min(x, dim=None, keepdim=False):
@@ -265,14 +268,7 @@ def min(x, dim=None, keepdim=False):
     if isinstance(dim, Tensor):
         from fastnn.ops.elementwise import minimum
         return minimum(x, dim)
-    if dim is None:
-        return Min.apply(x)
-    (d,) = _axes(dim, None, x.ndim) or (0,)
-    values = MinAlongDim.apply(x, d, keepdim)
-    indices = np.argmin(x._data, axis=d)
-    if keepdim:
-        indices = np.expand_dims(indices, d)
-    return MinResult(values, Tensor._wrap(indices.astype(np.int64)))
+    return Min.apply(x) if dim is None else _along_dim(MinAlongDim, x, dim, keepdim, MinResult)
 
 
 def cumsum(x, dim=None, axis=None, *, dtype=None):
