@@ -65,8 +65,8 @@ class MetaArray(np.ndarray):
             return None
         proxies = [_proxy(a) for a in inputs]
         if method == "__call__":
-            shape = _matmul_shape(inputs) if ufunc is np.matmul else \
-                np.broadcast_shapes(*(np.shape(a) for a in inputs))
+            shapes = [np.shape(a) for a in inputs]
+            shape = matmul_shape(*shapes) if ufunc is np.matmul else np.broadcast_shapes(*shapes)
             result = ufunc(*proxies, **kwargs)
         elif method in ("reduce", "accumulate"):
             axis = kwargs.get("axis", 0)
@@ -82,7 +82,8 @@ class MetaArray(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         if func in _SAME:
             source = args[0]
-            dtype = kwargs.get("dtype") or (args[1] if len(args) > 1 and func in _TYPED else None)
+            dtype = kwargs.get("dtype") or (args[1] if len(args) > 1 and func is np.require
+                                            else None)
             return meta_array(np.shape(source), dtype or source.dtype)
         if func in _LIKE:
             source = args[0]
@@ -100,9 +101,10 @@ class MetaArray(np.ndarray):
         return _materialized(func._implementation, args, kwargs)
 
 
-_SAME = {np.ascontiguousarray, np.asfortranarray, np.asarray, np.asanyarray, np.copy,
-         np.require, np.array}
-_TYPED = {np.ascontiguousarray, np.asarray, np.asanyarray, np.asfortranarray}
+# (np.asarray, np.ascontiguousarray and np.array are C functions NumPy does not dispatch: on
+# a meta array they give a plain zero-strided view or copy, which the kernels' contiguity
+# checks refuse, and run_forward then takes its other routes)
+_SAME = {np.copy, np.require}
 _LIKE = {np.empty_like, np.zeros_like, np.ones_like, np.full_like}
 _WRITES = {np.copyto, np.put, np.place, np.putmask}
 _SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory,
@@ -180,26 +182,36 @@ def to_meta(array):
 
 
 def _proxy(a):
-    """A one-element stand-in of a meta input (same dimensions and dtype) for dtype rules."""
-    if type(a) is MetaArray:
-        return np.zeros((1,) * a.ndim, dtype=a.dtype)
+    """A one-element stand-in of an array input (same dimensions and dtype) for dtype rules."""
     if isinstance(a, np.ndarray):
         return np.zeros((1,) * a.ndim, dtype=a.dtype)
     return a
 
 
-def _plain(value):
+def _map_meta(value, leaf):
+    """value with leaf(a) in place of each MetaArray a inside its tuples, lists and dicts."""
     if type(value) is MetaArray:
-        return value.view(np.ndarray)
+        return leaf(value)
     if isinstance(value, (tuple, list)):
-        return type(value)(_plain(v) for v in value)
+        items = [_map_meta(v, leaf) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _map_meta(v, leaf) for k, v in value.items()}
     return value
 
 
-def _matmul_shape(inputs):
-    return matmul_shape(*(np.shape(x) for x in inputs))
+def _plain(value):
+    return _map_meta(value, lambda a: a.view(np.ndarray))
+
+
+def _materialize(value):
+    return _map_meta(value, lambda a: np.zeros(a.shape, a.dtype))
+
+
+def _meta_size(value):
+    sizes = []
+    _map_meta(value, lambda a: sizes.append(a.size))
+    return sum(sizes)
 
 
 def matmul_shape(a, b):
@@ -228,26 +240,6 @@ def _reduced_shape(shape, axis, keepdims):
     if keepdims:
         return tuple(1 if i in axes else s for i, s in enumerate(shape))
     return tuple(s for i, s in enumerate(shape) if i not in axes)
-
-
-def _materialize(value):
-    if type(value) is MetaArray:
-        return np.zeros(value.shape, value.dtype)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_materialize(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _materialize(v) for k, v in value.items()}
-    return value
-
-
-def _meta_size(value):
-    if type(value) is MetaArray:
-        return value.size
-    if isinstance(value, (tuple, list)):
-        return sum(_meta_size(v) for v in value)
-    if isinstance(value, dict):
-        return sum(_meta_size(v) for v in value.values())
-    return 0
 
 
 def too_large(name):

@@ -113,9 +113,9 @@ class AvgPoolAdjoint(Function):
 
     @staticmethod
     def forward(ctx, g, meta):
-        from fastnn.ops.conv import kernels_for
+        from fastnn.ops.conv import kernel_dtype, kernels_for
         shape, count_include_pad, in_shape = meta
-        dtype = np.float64 if g.dtype == np.float64 else np.float32  # (the pooling's dtypes)
+        dtype = kernel_dtype(g)
         gx = np.zeros(in_shape, dtype=dtype)
         if g.size:
             kernels_for(gx).avgpool2d_backward(np.ascontiguousarray(g, dtype=dtype), gx, shape,
@@ -125,10 +125,10 @@ class AvgPoolAdjoint(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        from fastnn.ops.conv import kernels_for
+        from fastnn.ops.conv import kernel_dtype, kernels_for
         shape, count_include_pad, in_shape = ctx.meta
         n, c, _, _, _, oh, ow = shape[:7]
-        dtype = np.float64 if gg.dtype == np.float64 else np.float32
+        dtype = kernel_dtype(gg)
         y = np.zeros((n, c, oh, ow), dtype=dtype)
         if y.size:
             kernels_for(y).avgpool2d_forward(np.ascontiguousarray(gg, dtype=dtype), y, shape,

@@ -73,6 +73,12 @@ def conv_shape(x, weight, stride, padding, dilation, groups):
     return (n, c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups)
 
 
+def kernel_dtype(x):
+    """The dtype the convolution and pooling kernels compute an array of x's dtype in:
+    float64 on the reference kernels (kernels_for), float32 otherwise."""
+    return np.float64 if x.dtype == np.float64 else np.float32
+
+
 def kernels_for(x):
     """The kernels a convolution of array x runs on: the backend's (float32), or for float64
     the NumPy reference computing in float64, as torch's double convolutions do (a

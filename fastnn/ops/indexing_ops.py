@@ -8,7 +8,7 @@ import numpy as np
 
 from fastnn import dtypes
 from fastnn.autograd.function import Function
-from fastnn.ops.manipulation import _dim, _index_array
+from fastnn.ops.manipulation import _dim, _index_array, _int_if_scalar
 from fastnn.ops.shape import cat, stack
 from fastnn.tensor import Tensor
 
@@ -105,8 +105,7 @@ def take_along_dim(input, indices, dim=None):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
-    if isinstance(indices_or_sections, Tensor) and indices_or_sections.ndim == 0:
-        indices_or_sections = indices_or_sections.__index__()  # (torch takes a 0-d tensor)
+    indices_or_sections = _int_if_scalar(indices_or_sections)  # (torch takes a 0-d tensor)
     d = _dim(dim, input.ndim)
     n = input.shape[d]
     if isinstance(indices_or_sections, int):

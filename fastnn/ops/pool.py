@@ -6,7 +6,7 @@ import numpy as np
 
 from fastnn import memory_formats
 from fastnn.autograd.function import Function
-from fastnn.ops.conv import _check_input, kernels_for, pair
+from fastnn.ops.conv import _check_input, kernel_dtype, kernels_for, pair
 from fastnn.tensor import Tensor
 from fastnn.ops.float32_kernels import float32_kernel
 from fastnn.backend.checks import is_2x2_pooling
@@ -68,7 +68,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         # every backend writes or zeroes all of gx
-        gx = np.empty(ctx.in_shape, dtype=g.dtype if g.dtype == np.float64 else np.float32)
+        gx = np.empty(ctx.in_shape, dtype=kernel_dtype(g))
         kernels = kernels_for(gx)
         if g.size:
             (kernels.maxpool2x2_backward if ctx.codes else kernels.maxpool2d_backward)(
@@ -94,7 +94,7 @@ class AvgPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         shape, count_include_pad, in_shape = ctx.meta
-        gx = np.zeros(in_shape, dtype=g.dtype if g.dtype == np.float64 else np.float32)
+        gx = np.zeros(in_shape, dtype=kernel_dtype(g))
         if g.size:
             kernels_for(gx).avgpool2d_backward(np.ascontiguousarray(g, dtype=gx.dtype), gx,
                                                shape, count_include_pad)
