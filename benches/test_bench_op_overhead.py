@@ -1,4 +1,4 @@
-"""Per-call cost of small tensor ops (issue 12: per-call overhead): x[i], x[a:b] and x + y
+"""Per-call cost of small tensor ops (issue 12: per-call overhead): x[i], x[a:b], x + y and x.sum()
 on a 100-element tensor, where the Python layer, not arithmetic, is the time. fastnn's
 backends share this path, so only the compiled one is timed, beside torch and NumPy."""
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 
 from conftest import record
 
-OPS = {"x[5]": lambda x, y: x[5], "x[3:7]": lambda x, y: x[3:7], "x + y": lambda x, y: x + y}
+OPS = {"x[5]": lambda x, y: x[5], "x[3:7]": lambda x, y: x[3:7], "x + y": lambda x, y: x + y,
+       "x.sum()": lambda x, y: x.sum()}
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
