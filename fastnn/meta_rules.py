@@ -55,7 +55,7 @@ def _matmul(ctx, a, b):
     from fastnn.ops import linalg
     from fastnn.meta import matmul_shape
     linalg._check_shapes(a, b)  # torch's messages for 0-D operands and mismatched sizes
-    ctx.backward_name = linalg.backward_name(a, b)
+    ctx.backward_name = linalg.backward_name(a, b, ctx.needs_input_grad[0])
     return meta_array(matmul_shape(a.shape, b.shape), a.dtype)
 
 

@@ -26,6 +26,8 @@ _FLOATING = dtypes.FLOATING_NUMPY
 def _moved(t, target):
     """t on the device `target` (the CPU or meta): itself when it is there already; a meta
     tensor of its shape for meta; torch's error for copying a meta tensor's data."""
+    if t.layout is not layouts.strided and target is not META:
+        return t  # sparse tensors live on the CPU only (their _data is not one array)
     on_meta = type(t._data) is MetaArray
     if (target is META) == on_meta:
         return t

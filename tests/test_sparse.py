@@ -277,3 +277,12 @@ def test_a_gcn_program_ports_by_changing_its_imports():
                   TRAIN=np.arange(0, n, 2))
     ours = compare(GCN_PROGRAM, rtol=2e-4, atol=2e-5, **inputs)
     assert ours["losses"][-1] < ours["losses"][0]
+
+
+def test_to_cpu_returns_the_sparse_tensor_itself():
+    """pytorch/examples' GCN moves its sparse adjacency matrix with .to('cpu'); a device
+    move read the COO tensor's dense data and raised (found by the GCN probe)."""
+    s = fastnn.eye(3).to_sparse()
+    assert s.to("cpu") is s and s.cpu() is s and s.to(device="cpu") is s
+    assert s.to(fastnn.float64).dtype == fastnn.float64
+    assert s.to("cpu").layout == fastnn.sparse_coo

@@ -48,32 +48,42 @@ _SECOND_BACKWARD = (
 
 
 def _topological_order(root):
-    order, visited = [], set()
-    stack = [(root, False)]
-    push, pop, append, seen = stack.append, stack.pop, order.append, visited.add
+    """Every entry reachable from root, listed after the entries its edges point at; the
+    engine runs it reversed. That reversed order is torch's: its ready queue always takes the
+    node created last (the highest sequence number), and since a node is created after its
+    inputs this is simply descending creation order over the graph. A leaf (torch's
+    AccumulateGrad, which runs as soon as it is ready) comes right after the last node that
+    feeds it: a weight's gradient is delivered as soon as its layer's backward has run
+    (freeing it early, and letting DistributedDataParallel start that bucket's all-reduce
+    while the layers below are still differentiated). Hooks, and the first gradient a
+    register_multi_grad_hook(mode="any") sees, come in torch's order (found by a probe)."""
+    if root.released:
+        raise RuntimeError(_SECOND_BACKWARD)
+    keys = {id(root): root.seq}
+    order, stack = [root], [root]
+    pop, push, append = stack.pop, stack.append, order.append
     while stack:
-        entry, expanded = pop()
-        if expanded:
-            append(entry)
-            continue
-        if id(entry) in visited:
-            continue
-        seen(id(entry))
-        push((entry, True))
-        if type(entry) is Node:
-            if entry.released:
-                raise RuntimeError(_SECOND_BACKWARD)
-            # Leaves first onto the stack, so they are finished last among this node's inputs
-            # and come right after it in the reversed order: a weight's gradient is delivered
-            # as soon as its layer's backward has run (freeing it early, and letting
-            # DistributedDataParallel start that bucket's all-reduce while the layers below
-            # are still differentiated), not at the end of the whole pass.
-            for edge in entry.edges:
-                if edge is not None and type(edge) is not Node and id(edge) not in visited:
-                    push((edge, False))
-            for edge in entry.edges:
-                if type(edge) is Node and id(edge) not in visited:
-                    push((edge, False))
+        entry = pop()
+        below = entry.seq - 0.5  # a leaf's key: just after its (last) consumer
+        for edge in entry.edges:
+            if edge is None:
+                continue
+            k = id(edge)
+            if type(edge) is Node:
+                if k not in keys:
+                    if edge.released:
+                        raise RuntimeError(_SECOND_BACKWARD)
+                    keys[k] = edge.seq
+                    append(edge)
+                    push(edge)
+            else:
+                old = keys.get(k)
+                if old is None:
+                    keys[k] = below
+                    append(edge)
+                elif below < old:
+                    keys[k] = below
+    order.sort(key=lambda e: keys[id(e)])
     return order
 
 

@@ -7,6 +7,8 @@ A Node's edges point at what produced each input when the op ran (the input's No
 leaf tensor itself), as torch's next_functions do. An in-place op later moves a tensor to a
 new Node, so nodes recorded before it still reach the value they actually used.
 """
+import itertools
+
 import numpy as np
 
 from fastnn import dtypes, meta
@@ -94,18 +96,18 @@ class RemovableHandle:
 
 class PresentedNode:
     """A node torch's graph has where fastnn's op has none (the TBackward0 of addmm's
-    weight.t()): shown in next_functions, with its own input as its next function."""
+    weight.t(), the AddmmBackward0 under a 3-D linear's view): shown in next_functions, with
+    `edges` (nodes, leaf tensors or None) as its own next functions."""
 
-    def __init__(self, name, edge):
-        self._name, self._edge = name, edge
+    def __init__(self, name, *edges):
+        self._name, self._edges = name, edges
 
     def name(self):
         return self._name
 
     @property
     def next_functions(self):
-        e = self._edge
-        return ((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0),)
+        return tuple((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0) for e in self._edges)
 
     def __repr__(self):
         return f"<{self._name} object at {hex(id(self))}>"
@@ -120,19 +122,23 @@ class AccumulateGrad:
     next_functions = ()
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # torch's C++ name (its type is AccumulateGrad)
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+_sequence = itertools.count()
 
 
 class Node:
     """One recorded op in the graph (a Tensor's grad_fn)."""
 
     __slots__ = ("function", "ctx", "edges", "released", "versions", "shape", "retained",
-                 "prehooks", "extra", "__weakref__")
+                 "prehooks", "extra", "seq", "__weakref__")
 
     def __init__(self, function, ctx, edges, versions, shape):
+        self.seq = next(_sequence)  # torch's sequence_nr: the engine runs later nodes first
         self.function = function
         self.ctx = ctx
         self.edges = edges  # per argument: the input's Node, a leaf Tensor, or None

@@ -8,7 +8,7 @@ operands (w.T) reach the kernel as strided views; packing absorbs the transpose.
 import numpy as np
 
 from fastnn import amp, backend, dtypes
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, presented
 from fastnn.ops.arithmetic import _out
 from fastnn.ops.broadcast import operand, unbroadcast
 from fastnn.sparse import ops as sparse_ops
@@ -38,7 +38,7 @@ def _batched(a, b, gemm=None):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.backward_name = backward_name(a, b)
+        ctx.backward_name = backward_name(a, b, ctx.needs_input_grad[0])
         if a.dtype != b.dtype:
             raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
                                f"{dtypes.to_dtype(a.dtype).c_type} != "
@@ -64,12 +64,20 @@ class MatMul(Function):
         return gradients(a, b, g, need_a, need_b)
 
 
-def backward_name(a, b):
-    """torch's grad_fn name for matmul of operands with these ranks."""
-    return ("DotBackward0" if a.ndim == b.ndim == 1 else
-            "MvBackward0" if a.ndim == 2 and b.ndim == 1 else
-            "MmBackward0" if a.ndim == 2 and b.ndim == 2 else
-            "UnsafeViewBackward0" if b.ndim <= 2 else "BmmBackward0")
+def backward_name(a, b, a_needs_grad=False):
+    """torch's grad_fn name for matmul of operands with these ranks. Above two dimensions
+    torch's matmul reshapes to bmm or mm and _unsafe_view's the result back; when the left
+    operand is a matrix (or one 3-D matrix broadcast over b's batch) and needs a gradient, it
+    multiplies the transposes instead and ends in .contiguous() (CloneBackward0): probed on
+    torch 2.13 over every pair of ranks 1-4 and broadcast batches."""
+    if a.ndim <= 2 and b.ndim <= 2:
+        return ("DotBackward0" if a.ndim == b.ndim == 1 else
+                "MvBackward0" if a.ndim == 2 and b.ndim == 1 else
+                "SqueezeBackward4" if a.ndim == 1 else "MmBackward0")
+    if a_needs_grad and b.ndim >= 3 and (
+            a.ndim == 2 or (a.ndim == b.ndim == 3 and a.shape[0] == 1 and b.shape[0] > 1)):
+        return "CloneBackward0"
+    return "UnsafeViewBackward0"
 
 
 def product(a, b, gemm=None):
@@ -203,4 +211,4 @@ def bmm(input, mat2):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{input.shape[0]}, {input.shape[2]}] but got: "
                            f"[{mat2.shape[0]}, {mat2.shape[1]}].")
-    return matmul(input, mat2)
+    return presented(matmul(input, mat2), "BmmBackward0")

@@ -36,14 +36,19 @@ def _backward(ctx, g2, grad_b):
 
 
 def _addmm_edges(node):
-    """torch's graph of a 2-D linear: addmm(bias, x, weight.t()) (mm(x, weight.t()) without a
-    bias), the weight behind a TBackward0 node."""
+    """torch's graph of a linear: addmm(bias, x, weight.t()) (mm(x, weight.t()) without a
+    bias), the weight behind a TBackward0 node; for other input ranks that node sits under the
+    view back to the input's shape (the node Linear.forward names)."""
     from fastnn.autograd.function import PresentedNode
     x, weight, bias = node.edges[:3]
-    if len(node.shape) != 2:
-        return node.edges
     transposed = PresentedNode("TBackward0", weight) if weight is not None else None
-    return (x, transposed) if bias is None else (bias, x, transposed)
+    if len(node.shape) != 2 and x is not None:  # the input reshaped to 2-D first
+        x = PresentedNode("UnsqueezeBackward0" if len(node.shape) == 1 and bias is None
+                          else "ViewBackward0", x)
+    edges = (x, transposed) if bias is None else (bias, x, transposed)
+    if len(node.shape) == 2:
+        return edges
+    return (PresentedNode("MmBackward0" if bias is None else "AddmmBackward0", *edges),)
 
 
 class Linear(Function):
@@ -52,7 +57,10 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        if bias is None and x.ndim == 2:
+        if x.ndim != 2:  # torch reshapes to 2-D around the addmm/mm and views back
+            ctx.backward_name = ("ViewBackward0" if bias is not None else
+                                 "SqueezeBackward4" if x.ndim == 1 else "UnsafeViewBackward0")
+        elif bias is None:
             ctx.backward_name = "MmBackward0"
         rows = _rows(x, weight)
         out = backend.gemm(rows, weight.T, bias=bias)

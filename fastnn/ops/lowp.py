@@ -111,7 +111,7 @@ class MatMulLowp(Function):
     @staticmethod
     def forward(ctx, a, b, dtype):
         linalg._check_shapes(a, b)  # torch's messages for 0-D operands and mismatched K
-        ctx.backward_name = linalg.backward_name(a, b)
+        ctx.backward_name = linalg.backward_name(a, b, ctx.needs_input_grad[0])
         ctx.dtypes, ctx.dtype, ctx.gemm = (a.dtype, b.dtype), dtype, _gemm_for(dtype)
         if dtype is dtypes.bfloat16 and a.dtype == b.dtype == dtype.numpy:
             # bfloat16 tensors: their values packed as they are (no float32 copies; widened
