@@ -1,0 +1,63 @@
+"""fastnn.utils.tensorboard.SummaryWriter (torch.utils.tensorboard's name) takes fastnn tensors
+in every add_*: the TensorBoard recipe's training loop logs a loss tensor each epoch. The event
+file is read back record by record (TFRecord framing: length, crc, Event proto, crc)."""
+import struct
+
+import numpy as np
+import pytest
+
+import fastnn
+
+pytest.importorskip("tensorboardX")
+from tensorboardX.proto import event_pb2  # noqa: E402
+
+from fastnn.utils.tensorboard import SummaryWriter  # noqa: E402
+
+
+def _events(log_dir):
+    (path,) = list(log_dir.glob("events.out.tfevents.*"))
+    data, at, events = path.read_bytes(), 0, []
+    while at < len(data):
+        (length,) = struct.unpack("<Q", data[at:at + 8])
+        event = event_pb2.Event()
+        event.ParseFromString(data[at + 12:at + 12 + length])
+        events.append(event)
+        at += 12 + length + 4
+    return events
+
+
+def test_recipe_logs_the_loss_tensor_each_epoch(tmp_path):
+    writer = SummaryWriter(log_dir=str(tmp_path))
+    x = fastnn.arange(-5, 5, 0.1).view(-1, 1)
+    y = -5 * x + 0.1 * fastnn.randn(x.size())
+    model = fastnn.nn.Linear(1, 1)
+    criterion = fastnn.nn.MSELoss()
+    optimizer = fastnn.optim.SGD(model.parameters(), lr=0.1)
+    losses = []
+    for epoch in range(5):
+        loss = criterion(model(x), y)
+        writer.add_scalar("Loss/train", loss, epoch)
+        losses.append(loss.item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    writer.add_histogram("weight", model.weight, 4)
+    writer.add_image("image", fastnn.rand(3, 8, 8), 0)
+    writer.add_images("batch", fastnn.rand(2, 3, 8, 8).to(fastnn.bfloat16), 0)
+    writer.add_scalars("run", {"a": fastnn.tensor(1.0), "b": 2.0}, 0)
+    writer.flush()
+    writer.close()
+    assert writer.log_dir == writer.get_logdir() == str(tmp_path)
+    found = [(e.step, v.tag, v.simple_value) for e in _events(tmp_path)
+             for v in e.summary.value if v.tag == "Loss/train"]
+    assert [f[0] for f in found] == list(range(5))
+    np.testing.assert_allclose([f[2] for f in found], losses, rtol=1e-6)
+    tags = {v.tag for e in _events(tmp_path) for v in e.summary.value}
+    assert {"weight", "image", "batch"} <= tags
+
+
+def test_add_graph_says_why_it_is_missing(tmp_path):
+    writer = SummaryWriter(log_dir=str(tmp_path))
+    with pytest.raises(NotImplementedError, match="TorchScript"):
+        writer.add_graph(fastnn.nn.Linear(2, 2), fastnn.ones(1, 2))
+    writer.close()
