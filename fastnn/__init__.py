@@ -84,6 +84,7 @@ from fastnn.ops.logical_ops import (bitwise_and, bitwise_not, bitwise_or,  # noq
                                     bitwise_xor)
 from fastnn.ops.more_elementwise import heaviside  # noqa: F401
 from fastnn.ops.gamma_functions import digamma, mvlgamma, polygamma  # noqa: F401
+from fastnn.ops.incomplete_gamma import igamma, igammac  # noqa: F401
 from fastnn.ops.misc_functions import (aminmax, copysign, corrcoef, cov, deg2rad,  # noqa: F401
                                        diag_embed, diagflat, dist, dsplit, fliplr, flipud,
                                        float_power, fmax, fmin, hsplit, hypot, inner, isneginf,

@@ -12,6 +12,16 @@ psi = digamma
 gammaln = lgamma
 
 
+def gammainc(input, other):
+    from fastnn.ops.incomplete_gamma import igamma
+    return igamma(input, other)
+
+
+def gammaincc(input, other):
+    from fastnn.ops.incomplete_gamma import igammac
+    return igammac(input, other)
+
+
 def multigammaln(input, p):
     return mvlgamma(input, p)
 

@@ -1557,6 +1557,14 @@ class Tensor:
         from fastnn.ops.gamma_functions import polygamma
         return polygamma(n, self)
 
+    def igamma(self, other):
+        from fastnn.ops.incomplete_gamma import igamma
+        return igamma(self, other)
+
+    def igammac(self, other):
+        from fastnn.ops.incomplete_gamma import igammac
+        return igammac(self, other)
+
     def mvlgamma(self, p):
         from fastnn.ops.gamma_functions import mvlgamma
         return mvlgamma(self, p)

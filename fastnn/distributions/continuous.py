@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from fastnn import random
+from fastnn.distributions import constraints
 from fastnn.distributions.distribution import Distribution, as_tensor
 from fastnn.tensor import Tensor
 
@@ -15,6 +16,7 @@ def _broadcast(*values):
 
 
 class Normal(Distribution):
+    support = constraints.real
     has_rsample = True
     arg_constraints = {"loc": ("Real()", lambda v: ~np.isnan(v)),
                        "scale": ("GreaterThan(lower_bound=0.0)", lambda v: v > 0)}
@@ -61,6 +63,7 @@ class Normal(Distribution):
 
 
 class Uniform(Distribution):
+    support = property(lambda self: constraints.interval(self.low, self.high))
     has_rsample = True
     arg_constraints = {"low": ("Real()", lambda v: ~np.isnan(v)),
                        "high": ("Real()", lambda v: ~np.isnan(v))}

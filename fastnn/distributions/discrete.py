@@ -2,6 +2,7 @@
 import numpy as np
 
 from fastnn import random
+from fastnn.distributions import constraints
 from fastnn.distributions.distribution import Distribution, as_tensor
 from fastnn.nn import functional as F
 from fastnn.ops.statistics import logsumexp
@@ -14,6 +15,8 @@ def _simplex(p):
 
 class Categorical(Distribution):
     """Over {0, ..., K-1}, from probs (normalised along the last dim) or logits."""
+    support = property(lambda self: constraints.integer_interval(0,
+                                                                 self._num_events - 1))
 
     arg_constraints = {"probs": ("Simplex()", _simplex),
                        "logits": ("IndependentConstraint(Real(), 1)",
@@ -88,6 +91,7 @@ class Categorical(Distribution):
 
 
 class OneHotCategorical(Categorical):
+    support = constraints.one_hot
     def __init__(self, probs=None, logits=None, validate_args=None):
         super().__init__(probs, logits, validate_args)
         self._event_shape = type(self._event_shape)((self._num_events,))
@@ -100,6 +104,7 @@ class OneHotCategorical(Categorical):
 
 
 class Bernoulli(Distribution):
+    support = constraints.boolean
     arg_constraints = {"probs": ("Interval(lower_bound=0.0, upper_bound=1.0)",
                                  lambda v: (v >= 0) & (v <= 1)),
                        "logits": ("Real()", lambda v: ~np.isnan(v))}
@@ -187,6 +192,7 @@ def _lgamma(values):
 
 
 class Poisson(Distribution):
+    support = constraints.nonnegative_integer
     arg_constraints = {"rate": ("GreaterThanEq(lower_bound=0.0)", lambda v: v >= 0)}
 
     def __init__(self, rate, validate_args=None):
@@ -214,6 +220,7 @@ class Poisson(Distribution):
 
 
 class Binomial(Distribution):
+    support = property(lambda self: constraints.integer_interval(0, self.total_count))
     arg_constraints = {"probs": ("Interval(lower_bound=0.0, upper_bound=1.0)",
                                  lambda v: (v >= 0) & (v <= 1))}
 

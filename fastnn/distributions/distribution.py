@@ -15,22 +15,32 @@ def as_tensor(value):
 
 class Distribution:
     has_rsample = False
-    arg_constraints = {}  # name -> (constraint's repr, predicate on the values)
+    has_enumerate_support = False
+    # name -> a constraints.Constraint, or (its repr, a predicate on the values)
+    arg_constraints = {}
+    support = None
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         self._batch_shape, self._event_shape = Size(batch_shape), Size(event_shape)
         validate = _validate_default if validate_args is None else validate_args
         if validate:
-            for name, (constraint, valid) in self.arg_constraints.items():
+            from fastnn.distributions.constraints import Constraint, is_dependent
+            for name, constraint in self.arg_constraints.items():
+                if isinstance(constraint, Constraint):
+                    if is_dependent(constraint):
+                        continue  # the distribution checks it itself (torch skips it too)
+                    constraint, valid = repr(constraint), constraint._check
+                else:
+                    constraint, valid = constraint
                 value = self.__dict__.get(name)
                 if value is None:
                     continue
-                data = value._data
+                data = value._data if isinstance(value, Tensor) else np.asarray(value)
                 if not np.all(valid(data)):
                     raise ValueError(
                         f"Expected parameter {name} (Tensor of shape {tuple(data.shape)}) of "
                         f"distribution {self!r} to satisfy the constraint {constraint}, but "
-                        f"found invalid values:\n{value.detach()}")
+                        f"found invalid values:\n{as_tensor(value).detach()}")
 
     @staticmethod
     def set_default_validate_args(value):
@@ -55,6 +65,13 @@ class Distribution:
 
     def rsample(self, sample_shape=()):
         raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler")
+
+    @property
+    def stddev(self):
+        return self.variance.sqrt()
+
+    def perplexity(self):
+        return self.entropy().exp()
 
     def sample_n(self, n):
         return self.sample((n,))

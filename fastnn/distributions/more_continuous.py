@@ -8,6 +8,7 @@ import numpy as np
 
 from fastnn import random
 from fastnn.distributions.continuous import Normal, _broadcast
+from fastnn.distributions import constraints
 from fastnn.distributions.distribution import Distribution, as_tensor
 from fastnn.ops.gamma_functions import digamma, lgamma
 from fastnn.tensor import Tensor
@@ -29,6 +30,7 @@ def _scalar_repr(dist, names):
 
 
 class Exponential(Distribution):
+    support = constraints.nonnegative
     has_rsample = True
     arg_constraints = {"rate": _POSITIVE}
 
@@ -59,6 +61,7 @@ class Exponential(Distribution):
 
 
 class Laplace(Distribution):
+    support = constraints.real
     has_rsample = True
     arg_constraints = {"loc": _REAL, "scale": _POSITIVE}
 
@@ -88,6 +91,7 @@ class Laplace(Distribution):
 
 class LogNormal(Distribution):
     """exp of a Normal(loc, scale) variable."""
+    support = constraints.positive
     has_rsample = True
     arg_constraints = {"loc": _REAL, "scale": _POSITIVE}
 
@@ -123,6 +127,7 @@ class _NoReparameterisation:
 
 
 class Gamma(_NoReparameterisation, Distribution):
+    support = constraints.nonnegative
     arg_constraints = {"concentration": _POSITIVE, "rate": _POSITIVE}
 
     def __init__(self, concentration, rate, validate_args=None):
@@ -144,6 +149,10 @@ class Gamma(_NoReparameterisation, Distribution):
         a, b = self.concentration, self.rate
         return a * b.log() + (a - 1) * value.log() - b * value - lgamma(a)
 
+    def cdf(self, value):
+        from fastnn.ops.incomplete_gamma import igamma
+        return igamma(self.concentration, self.rate * as_tensor(value))
+
     def entropy(self):
         a = self.concentration
         return a - self.rate.log() + lgamma(a) + (1 - a) * digamma(a)
@@ -153,6 +162,7 @@ class Gamma(_NoReparameterisation, Distribution):
 
 
 class Beta(_NoReparameterisation, Distribution):
+    support = constraints.unit_interval
     arg_constraints = {"concentration1": _POSITIVE, "concentration0": _POSITIVE}
 
     def __init__(self, concentration1, concentration0, validate_args=None):
@@ -194,6 +204,7 @@ class Beta(_NoReparameterisation, Distribution):
 
 
 class Dirichlet(_NoReparameterisation, Distribution):
+    support = constraints.simplex
     arg_constraints = {"concentration": ("IndependentConstraint(GreaterThan(lower_bound=0.0), "
                                          "1)", lambda v: v > 0)}
 

@@ -6,11 +6,13 @@ import math
 import numpy as np
 
 from fastnn import random
+from fastnn.distributions import constraints
 from fastnn.distributions.distribution import Distribution, as_tensor
 from fastnn.tensor import Tensor
 
 
 class MultivariateNormal(Distribution):
+    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
@@ -112,6 +114,13 @@ class Independent(Distribution):
     @property
     def has_rsample(self):
         return self.base_dist.has_rsample
+
+    @property
+    def support(self):
+        base = self.base_dist.support
+        if base is None or self.reinterpreted_batch_ndims == 0:
+            return base
+        return constraints.independent(base, self.reinterpreted_batch_ndims)
 
     mean = property(lambda self: self.base_dist.mean)
     variance = property(lambda self: self.base_dist.variance)
