@@ -172,3 +172,13 @@ def test_pinned_memory_as_a_build_without_accelerators_answers():
     with pytest.warns(UserWarning, match="no accelerator is found"):
         batches = list(loader)
     assert len(batches) == 2
+
+
+def test_default_collate_keeps_strings_as_the_batch_holds_them():
+    """torch returns the strings of a sample field as the tuple zip made ((1, 'a'), (3, 'b')
+    -> ('a', 'b')), and a top-level batch of strings as the list it was given."""
+    from fastnn.utils.data import default_collate
+    out = default_collate([(1, 2.0, "a"), (3, 4.0, "b")])
+    assert out[2] == ("a", "b") and out[0].tolist() == [1, 3]
+    assert default_collate(["a", "b"]) == ["a", "b"]
+    assert default_collate([{"name": "x", "v": 1}, {"name": "y", "v": 2}])["name"] == ["x", "y"]

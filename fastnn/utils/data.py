@@ -307,7 +307,8 @@ def _from_numpy(array):
 
 def default_collate(batch):
     """torch's rules: tensors are stacked, NumPy arrays and numbers become tensors, tuples,
-    lists and dicts are collated element by element, strings stay lists."""
+    lists and dicts are collated element by element, strings are left as the batch holds
+    them (a list at the top, the tuple zip makes inside a sample, as torch)."""
     from fastnn.ops.shape import stack
     first = batch[0]
     if isinstance(first, Tensor):
@@ -320,16 +321,16 @@ def default_collate(batch):
         return Tensor._wrap(np.asarray(batch, dtype=np.int64))
     if isinstance(first, (float, np.floating)):
         return Tensor._wrap(np.asarray(batch, dtype=np.float64))
-    if isinstance(first, str):
-        return list(batch)
+    if isinstance(first, (str, bytes)):
+        return batch
     if isinstance(first, dict):
         return {key: default_collate([b[key] for b in batch]) for key in first}
     if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(first)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(first, (tuple, list)):
         if any(len(b) != len(first) for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        return [default_collate(list(s)) for s in zip(*batch)]
+        return [default_collate(s) for s in zip(*batch)]
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
                     f"dicts or lists; found {type(first)}")
 
