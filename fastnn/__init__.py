@@ -211,6 +211,9 @@ from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402
 from fastnn.ops import torch_spellings as _spellings  # noqa: E402
 
 _spellings.install(globals())  # torch.conv2d, torch.asinh, x.eq_(y), ... (see that module)
+from fastnn.ops import legacy_spellings as _legacy  # noqa: E402
+
+_legacy.install(globals())  # x.new(...), torch.as_strided, torch.gradient, ... (that module)
 
 from fastnn import numpy_arg_names as _numpy_arg_names  # noqa: E402
 
