@@ -138,7 +138,7 @@ def _axis_gradient(f, axis, h, edge_order):
     n = f.shape[axis]
     if n < edge_order + 1:
         raise RuntimeError("torch.gradient expected each dimension size to be at least "
-                           f"edge_order+1")
+                           "edge_order+1")
 
     def take(start, stop):
         return f.narrow(axis, start, stop - start)
