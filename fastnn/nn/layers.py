@@ -18,6 +18,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
+        if min(in_features, out_features) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{min(in_features, out_features)}: [{out_features}, "
+                               f"{in_features}]")
         self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=np.float32))

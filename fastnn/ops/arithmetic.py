@@ -297,6 +297,7 @@ def div(a, b, rounding_mode=None, out=None):
             raise ValueError("div expected rounding_mode to be one of None, 'trunc', or "
                              f"'floor' but found '{rounding_mode}'")
         x, y = (v._data if isinstance(v, Tensor) else v for v in (a, b))
+        _no_integer_zero_divisor(x, y)
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.floor_divide(x, y) if rounding_mode == "floor" else np.trunc(np.true_divide(
                 x, y))
@@ -310,8 +311,17 @@ def floor_divide(a, b):
     return div(a, b, rounding_mode="floor")
 
 
+def _no_integer_zero_divisor(x, y):
+    """torch's error for an integer division or remainder by zero (NumPy gives 0 and a
+    warning): C++'s division by zero is undefined, so torch checks and raises."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iub" and np.asarray(x).dtype.kind in "iub" and not np.all(y):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def remainder(a, b):
     a, b = promote(operand(a), operand(b))
+    _no_integer_zero_divisor(*(v._data if isinstance(v, Tensor) else v for v in (a, b)))
     return Remainder.apply(a, b)
 
 

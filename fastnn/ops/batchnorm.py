@@ -28,7 +28,7 @@ class BatchNorm(Function):
             count = x.size // channels
             if count < 2:
                 raise ValueError(f"Expected more than 1 value per channel when training, got "
-                                 f"input size {list(x.shape)}")
+                                 f"input size torch.Size({list(x.shape)})")
             mean, var = np.empty(channels), np.empty(channels)
         else:
             mean, var = (np.ascontiguousarray(s, dtype=np.float64) for s in stats)

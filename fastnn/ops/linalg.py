@@ -39,6 +39,10 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.backward_name = backward_name(a, b, ctx.needs_input_grad[0])
+        if a.ndim == b.ndim == 1 and a.shape != b.shape:  # dot's words
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.size}] and src "
+                               f"[{b.size}] to have the same number of elements, but got "
+                               f"{a.size} and {b.size} elements respectively")
         if a.dtype != b.dtype:
             raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
                                f"{dtypes.to_dtype(a.dtype).c_type} != "

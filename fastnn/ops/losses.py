@@ -182,8 +182,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     weights of the rows that count, as torch's."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
-    if labels.dtype.kind not in "iu":
-        raise RuntimeError(f"expected scalar type Long but found {Tensor._wrap(labels).dtype.title}")
+    if labels.dtype not in (np.int64, np.uint8):  # torch takes Long or Byte class indices
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{Tensor._wrap(labels).dtype.title}")
     rows = _class_last(input)
     n_classes = rows.shape[1]
     flat = labels.reshape(-1).astype(np.int64)

@@ -115,7 +115,12 @@ def meshgrid(*tensors, indexing=None):
 
 def unflatten(input, dim, sizes):
     d = _checked_dim(dim, input.ndim)
-    sizes = tuple(sizes)
+    sizes = tuple(int(s) for s in sizes)
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if (-1 not in sizes and known != input.shape[d]) or (
+            -1 in sizes and (known == 0 or input.shape[d] % known)):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({input.shape[d]}) in the input tensor")
     return input.reshape(*input.shape[:d], *sizes, *input.shape[d + 1:])
 
 

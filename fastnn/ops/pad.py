@@ -67,9 +67,12 @@ def pad(input, pad, mode="constant", value=None):
     if mode in ("constant", "zeros"):
         return ConstantPad.apply(x, pairs, 0.0 if value is None else float(value))
     if len(pairs) > 3 or not 2 <= x.ndim <= 5 or x.ndim - len(pairs) not in (1, 2):
-        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
-                                  f"supported for now (got a {x.ndim}-D input and "
-                                  f"{len(pairs)} padded dimensions)")
+        raise NotImplementedError(
+            f"Padding size {len(widths)} is not supported for {x.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     axes = [x.ndim - 1 - i for i in range(len(pairs))][::-1]
     sources = [_source_index(x.shape[axis], *pairs[x.ndim - 1 - axis], mode) for axis in axes]
     index = (Ellipsis,) + np.ix_(*sources)

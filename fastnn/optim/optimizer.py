@@ -65,6 +65,8 @@ class Optimizer:
                 raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
             if not p.requires_grad:
                 raise ValueError("optimizing a parameter that doesn't require gradients")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self.param_groups.append(group)
