@@ -25,10 +25,14 @@ class BatchNorm(Function):
         source, x = x, np.ascontiguousarray(x)
         channels = x.shape[1]
         if training:
-            count = x.size // channels
-            if count < 2:
+            count = x.shape[0] * int(np.prod(x.shape[2:]))  # values per channel
+            if count == 1:
                 raise ValueError(f"Expected more than 1 value per channel when training, got "
                                  f"input size torch.Size({list(x.shape)})")
+            if x.size == 0:  # no values (or no channels): an empty result, running stats kept
+                ctx.save_for_backward(x, weight)
+                ctx.meta = None
+                return np.empty_like(x)
             mean, var = np.empty(channels), np.empty(channels)
         else:
             mean, var = (np.ascontiguousarray(s, dtype=np.float64) for s in stats)
@@ -44,8 +48,12 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        mean, var, eps, training = ctx.meta
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if ctx.meta is None:  # an empty batch: zero gradients for the affine parameters
+            zeros = np.zeros(x.shape[1], x.dtype)
+            return (np.zeros_like(x) if need_x else None, zeros if need_w else None,
+                    zeros.copy() if need_b else None, None, None, None)
+        mean, var, eps, training = ctx.meta
         g = np.ascontiguousarray(g, dtype=x.dtype)
         channels = x.shape[1]
         gw, gb = np.empty(channels, x.dtype), np.empty(channels, x.dtype)
@@ -79,7 +87,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training or running_mean is None:
         stats = []
         out = BatchNorm.apply(input, weight, bias, float(eps), True, stats)
-        if training and running_mean is not None:
+        if training and running_mean is not None and stats:
             mean, unbiased_var = stats
             m = momentum
             running_mean._data[...] = (1 - m) * running_mean._data + m * mean

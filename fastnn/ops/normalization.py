@@ -23,6 +23,10 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
+        if x.size == 0:  # nothing to normalise (NumPy's mean of an empty slice warns)
+            ctx.save_for_backward(x, np.zeros((1,) * x.ndim, x.dtype), weight)
+            ctx.meta = (axes, eps)
+            return np.empty_like(x)
         mean = x.mean(axis=axes, keepdims=True)
         centred = x - mean
         rstd = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
@@ -40,6 +44,11 @@ class LayerNorm(Function):
         axes, _ = ctx.meta
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         leading = tuple(range(g.ndim - len(axes)))
+        if xhat.size == 0:  # an empty input: zero gradients, without NumPy's empty-mean warning
+            affine = g.shape[len(leading):]
+            return (np.zeros_like(g) if need_x else None,
+                    np.zeros(affine, g.dtype) if need_w else None,
+                    np.zeros(affine, g.dtype) if need_b else None, None, None)
         gw = (g * xhat).sum(axis=leading) if need_w else None
         gb = g.sum(axis=leading) if need_b else None
         gx = None
