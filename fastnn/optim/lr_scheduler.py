@@ -436,22 +436,24 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got "
                              f"{anneal_strategy}")
         self.total_steps = total_steps
-        self._anneal = self._cos if anneal_strategy == "cos" else self._linear
+        # torch's attribute names and layouts, so state_dicts load in either library
+        self._anneal_func_type = anneal_strategy
         end_up = float(pct_start * total_steps) - 1
         if three_phase:
-            self._phases = [(end_up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
-                             "base_momentum", "max_momentum"),
-                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum",
-                             "max_momentum")]
+            phases = [(end_up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
+                       "base_momentum", "max_momentum"),
+                      (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
-            self._phases = [(end_up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1, "max_lr", "min_lr", "base_momentum",
-                             "max_momentum")]
+            phases = [(end_up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._schedule_phases = [
+            dict(zip(("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum"), p))
+            for p in phases]
         max_lrs = _per_group(max_lr, optimizer, "max_lr")
         self.cycle_momentum = cycle_momentum
-        self._use_beta1 = "betas" in optimizer.defaults
-        if cycle_momentum and not self._use_beta1 and "momentum" not in optimizer.defaults:
+        self.use_beta1 = "betas" in optimizer.defaults
+        if cycle_momentum and not self.use_beta1 and "momentum" not in optimizer.defaults:
             raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
                              "option enabled")
         for group, top, low, high in zip(optimizer.param_groups, max_lrs,
@@ -467,17 +469,14 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _set_momentum(self, group, value):
-        if self._use_beta1:
+        if self.use_beta1:
             group["betas"] = (value, *group["betas"][1:])
         else:
             group["momentum"] = value
 
-    @staticmethod
-    def _cos(start, end, pct):
-        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-
-    @staticmethod
-    def _linear(start, end, pct):
+    def _anneal(self, start, end, pct):
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
     def get_lr(self):
@@ -489,8 +488,11 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             start_step = 0.0
-            for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(self._phases):
-                if step <= end_step or i == len(self._phases) - 1:
+            for i, phase in enumerate(self._schedule_phases):
+                end_step, lr_from, lr_to, m_from, m_to = (
+                    phase[k] for k in ("end_step", "start_lr", "end_lr", "start_momentum",
+                                       "end_momentum"))
+                if step <= end_step or i == len(self._schedule_phases) - 1:
                     pct = (step - start_step) / (end_step - start_step)
                     lr = self._anneal(group[lr_from], group[lr_to], pct)
                     if self.cycle_momentum:
