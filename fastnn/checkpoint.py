@@ -19,6 +19,7 @@ def _optimizer_arrays(optimizer):
     arrays, scalars = {}, {}
     for index, values in state["state"].items():
         for key, value in values.items():
+            value = getattr(value, "_data", value)  # (state_dict holds tensors, as torch's)
             if isinstance(value, np.ndarray):
                 arrays[f"{OPTIM_PREFIX}{index}.{key}"] = value
             else:

@@ -13,7 +13,9 @@ class Adamax(Optimizer):
         check_hyperparameters(lr=lr, epsilon=eps, weight_decay=weight_decay)
         check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def _step(self):
         for group, p, grad, state in self._updates():

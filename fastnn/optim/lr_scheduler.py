@@ -781,5 +781,18 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self):
-        return {k: v for k, v in self.__dict__.items()
-                if k not in ("optimizer", "_scale_fn_custom")}
+        """torch's layout: _scale_fn_custom is None, or a callable object's __dict__ (a plain
+        function cannot be saved)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (fn.__dict__.copy() if fn is not None and
+                                     not isinstance(fn, types.FunctionType) else None)
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        fn = state.pop("_scale_fn_custom", None)
+        self.__dict__.update(state)
+        if fn is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(fn)

@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 
+from fastnn.optim.param_state import ParamState
 from fastnn.tensor import Tensor
 
 
@@ -44,10 +45,15 @@ def check_betas(betas):
     return tuple(betas)
 
 
+def _as_tensor(value):
+    """A state array as the tensor torch's state_dict holds (scalars stay as they are)."""
+    return Tensor._wrap(value) if isinstance(value, np.ndarray) else value
+
+
 class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
-        self.state = {}
+        self.state = ParamState()
         self.param_groups = []
         params = list(params)
         if not params:
@@ -81,7 +87,7 @@ class Optimizer:
                 if p.grad is not None:
                     grad = np.ascontiguousarray(p.grad._data)
                     yield group, p, -grad if maximize else grad, \
-                        self.state.setdefault(id(p), {})
+                        self.state.setdefault(p, {})
 
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
@@ -100,7 +106,8 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 ids.append(index[id(p)])
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
-        state = {index[k]: copy.deepcopy(v) for k, v in self.state.items() if k in index}
+        state = {index[k]: {name: _as_tensor(value) for name, value in copy.deepcopy(v).items()}
+                 for k, v in self.state.by_id().items() if k in index}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -108,7 +115,7 @@ class Optimizer:
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         params = [p for g in self.param_groups for p in g["params"]]
-        self.state = {}
+        self.state = ParamState()
         for saved, group in zip(groups, self.param_groups):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't "
@@ -116,7 +123,7 @@ class Optimizer:
             group.update({k: v for k, v in saved.items() if k != "params"})
         for i, value in state_dict["state"].items():
             p = params[int(i)]
-            self.state[id(p)] = {k: np.array(getattr(v, "_data", v), dtype=np.float32)
+            self.state[p] = {k: np.array(getattr(v, "_data", v), dtype=np.float32)
                                  if isinstance(getattr(v, "_data", v), np.ndarray) else v
                                  for k, v in value.items()}
 

@@ -33,7 +33,7 @@ class SGD(Optimizer):
                     continue
                 buf, first = None, False
                 if momentum:
-                    state = self.state.setdefault(id(p), {})
+                    state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = np.empty_like(p._data)
