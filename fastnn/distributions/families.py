@@ -10,17 +10,10 @@ from fastnn.distributions import constraints
 from fastnn.distributions.continuous import _broadcast
 from fastnn.distributions.discrete import Categorical, OneHotCategorical
 from fastnn.distributions.distribution import Distribution, as_tensor
-from fastnn.distributions.more_continuous import Gamma
+from fastnn.distributions.more_continuous import Gamma, _scalar_repr
+from fastnn.distributions.transformed import _probs_logits
 from fastnn.ops.gamma_functions import digamma, lgamma
 from fastnn.tensor import Tensor
-
-
-def _repr(dist, names):
-    parts = []
-    for name in names:
-        value = getattr(dist, name)
-        parts.append(f"{name}: {value.item() if value.ndim == 0 else value.shape}")
-    return f"{type(dist).__name__}({', '.join(parts)})"
 
 
 class StudentT(Distribution):
@@ -75,7 +68,7 @@ class StudentT(Distribution):
                 0.5 * df.log() + lbeta)
 
     def __repr__(self):
-        return _repr(self, ["df", "loc", "scale"])
+        return _scalar_repr(self, ["df", "loc", "scale"])
 
 
 class Chi2(Gamma):
@@ -92,19 +85,7 @@ class Chi2(Gamma):
         return self.concentration * 2
 
     def __repr__(self):
-        return _repr(self, ["df"])
-
-
-def _probs_and_logits(probs, logits):
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-    if probs is not None:
-        probs = as_tensor(probs)
-        eps = np.finfo(probs._data.dtype).eps
-        clamped = probs.clamp(min=eps, max=1 - eps)
-        return probs, clamped.log() - (-clamped).log1p(), "probs"
-    logits = as_tensor(logits)
-    return logits.sigmoid(), logits, "logits"
+        return _scalar_repr(self, ["df"])
 
 
 class Geometric(Distribution):
@@ -113,7 +94,7 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        self.probs, self.logits, given = _probs_and_logits(probs, logits)
+        self.probs, self.logits, given = _probs_logits(probs, logits)
         self._given = [given]
         if given == "probs" and (validate_args is None or validate_args) and \
                 not np.all(self.probs._data > 0):
@@ -151,7 +132,7 @@ class Geometric(Distribution):
                                                   reduction="none") / self.probs
 
     def __repr__(self):
-        return _repr(self, self._given)
+        return _scalar_repr(self, self._given)
 
 
 class NegativeBinomial(Distribution):
@@ -163,7 +144,7 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        probs, logits, given = _probs_and_logits(probs, logits)
+        probs, logits, given = _probs_logits(probs, logits)
         (self.total_count, self.logits), shape = _broadcast(total_count, logits)
         self.probs = self.logits.sigmoid() if given == "logits" else probs.expand(*shape)
         self.total_count = self.total_count.type_as(self.logits)
@@ -197,7 +178,7 @@ class NegativeBinomial(Distribution):
         return unnormalized - normalization
 
     def __repr__(self):
-        return _repr(self, self._given)
+        return _scalar_repr(self, self._given)
 
 
 class MixtureSameFamily(Distribution):

@@ -10,6 +10,7 @@ from fastnn import random
 from fastnn.distributions import constraints
 from fastnn.distributions.continuous import Normal, _broadcast
 from fastnn.distributions.distribution import Distribution, as_tensor
+from fastnn.distributions.more_continuous import _scalar_repr
 from fastnn.distributions.multivariate import Independent
 from fastnn.distributions.transforms import (AbsTransform, AffineTransform, ComposeTransform,
                                              ExpTransform, PowerTransform, SigmoidTransform,
@@ -114,28 +115,17 @@ class TransformedDistribution(Distribution):
         return f"{type(self).__name__}()"
 
 
-def _params_repr(dist, names):
-    parts = []
-    for name in names:
-        value = getattr(dist, name)
-        parts.append(f"{name}: {value.item() if value.ndim == 0 else value.shape}")
-    return f"{type(dist).__name__}({', '.join(parts)})"
-
-
-class HalfNormal(TransformedDistribution):
-    """|X| for X ~ Normal(0, scale)."""
+class _Folded(TransformedDistribution):
+    """|X| for X from a distribution symmetric about 0 with this scale: twice its density
+    on [0, inf), its cdf doubled about 1/2, its entropy less log 2."""
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
 
-    def __init__(self, scale, validate_args=None):
-        self.scale = as_tensor(scale)
-        super().__init__(Normal(0.0 * self.scale, self.scale, validate_args=False),
-                         AbsTransform(), validate_args=validate_args)
+    def __init__(self, base, validate_args=None):
+        super().__init__(base, AbsTransform(), validate_args=validate_args)
 
-    mean = property(lambda self: self.scale * math.sqrt(2 / math.pi))
     mode = property(lambda self: self.scale.new_zeros(tuple(self.scale.shape)))
-    variance = property(lambda self: self.scale.pow(2) * (1 - 2 / math.pi))
 
     def log_prob(self, value):
         value = as_tensor(value)
@@ -148,8 +138,18 @@ class HalfNormal(TransformedDistribution):
     def entropy(self):
         return self.base_dist.entropy() - math.log(2)
 
-    def __repr__(self):
-        return _params_repr(self, ["scale"])
+
+class HalfNormal(_Folded):
+    """|X| for X ~ Normal(0, scale)."""
+
+    def __init__(self, scale, validate_args=None):
+        self.scale = as_tensor(scale)
+        super().__init__(Normal(0.0 * self.scale, self.scale, validate_args=False),
+                         validate_args=validate_args)
+
+    mean = property(lambda self: self.scale * math.sqrt(2 / math.pi))
+    variance = property(lambda self: self.scale.pow(2) * (1 - 2 / math.pi))
+
 
 
 class Cauchy(Distribution):
@@ -185,36 +185,20 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
     def __repr__(self):
-        return _params_repr(self, ["loc", "scale"])
+        return _scalar_repr(self, ["loc", "scale"])
 
 
-class HalfCauchy(TransformedDistribution):
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
+class HalfCauchy(_Folded):
+    """|X| for X ~ Cauchy(0, scale)."""
 
     def __init__(self, scale, validate_args=None):
         self.scale = as_tensor(scale)
         super().__init__(Cauchy(0.0 * self.scale, self.scale, validate_args=False),
-                         AbsTransform(), validate_args=validate_args)
+                         validate_args=validate_args)
 
     mean = property(lambda self: self.scale.new_full(tuple(self.batch_shape), math.inf))
-    mode = property(lambda self: self.scale.new_zeros(tuple(self.scale.shape)))
     variance = property(lambda self: self.scale.new_full(tuple(self.batch_shape), math.inf))
 
-    def log_prob(self, value):
-        value = as_tensor(value)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return lp.masked_fill(value < 0, -math.inf)
-
-    def cdf(self, value):
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
-
-    def __repr__(self):
-        return _params_repr(self, ["scale"])
 
 
 def _unit_uniform(shape, dtype):
@@ -254,7 +238,7 @@ class Gumbel(Distribution):
         return self.scale.log() + (1 + _EULER)
 
     def __repr__(self):
-        return _params_repr(self, ["loc", "scale"])
+        return _scalar_repr(self, ["loc", "scale"])
 
 
 class Weibull(TransformedDistribution):
@@ -292,7 +276,7 @@ class Weibull(TransformedDistribution):
                 (self.scale * self.concentration_reciprocal).log() + 1)
 
     def __repr__(self):
-        return _params_repr(self, ["scale", "concentration"])
+        return _scalar_repr(self, ["scale", "concentration"])
 
 
 class Pareto(TransformedDistribution):
@@ -332,7 +316,7 @@ class Pareto(TransformedDistribution):
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
 
     def __repr__(self):
-        return _params_repr(self, ["scale", "alpha"])
+        return _scalar_repr(self, ["scale", "alpha"])
 
 
 def _probs_logits(probs, logits):
@@ -371,7 +355,14 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * F.softplus(diff)
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class _RelaxedParameters:
+    """A relaxed distribution's parameters, kept by its base distribution."""
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
+
+
+class RelaxedBernoulli(_RelaxedParameters, TransformedDistribution):
     """torch.distributions.RelaxedBernoulli(temperature, probs=None, logits=None)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
@@ -381,13 +372,6 @@ class RelaxedBernoulli(TransformedDistribution):
         base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
-    temperature = property(lambda self: self.base_dist.temperature)
-    logits = property(lambda self: self.base_dist.logits)
-    probs = property(lambda self: self.base_dist.probs)
-
-    def __repr__(self):
-        given = self.base_dist._given[0]
-        return f"RelaxedBernoulli({given}: {getattr(self, given).shape})"
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -423,7 +407,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_RelaxedParameters, TransformedDistribution):
     """torch.distributions.RelaxedOneHotCategorical(temperature, probs=None, logits=None)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
@@ -432,10 +416,6 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, ExpTransform(), validate_args=validate_args)
-
-    temperature = property(lambda self: self.base_dist.temperature)
-    logits = property(lambda self: self.base_dist.logits)
-    probs = property(lambda self: self.base_dist.probs)
 
 
 def biject_to(constraint):
