@@ -151,7 +151,6 @@ class HalfNormal(_Folded):
     variance = property(lambda self: self.scale.pow(2) * (1 - 2 / math.pi))
 
 
-
 class Cauchy(Distribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -355,23 +354,25 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * F.softplus(diff)
 
 
-class _RelaxedParameters:
-    """A relaxed distribution's parameters, kept by its base distribution."""
+class _Relaxed(TransformedDistribution):
+    """A relaxed distribution: its base (`_base`: the logit or log of a sample) pushed
+    through `_transform`; its parameters are the base's."""
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = self._base(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, self._transform(), validate_args=validate_args)
+
     temperature = property(lambda self: self.base_dist.temperature)
     logits = property(lambda self: self.base_dist.logits)
     probs = property(lambda self: self.base_dist.probs)
 
 
-class RelaxedBernoulli(_RelaxedParameters, TransformedDistribution):
+class RelaxedBernoulli(_Relaxed):
     """torch.distributions.RelaxedBernoulli(temperature, probs=None, logits=None)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
-
+    _base, _transform = LogitRelaxedBernoulli, SigmoidTransform
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -407,15 +408,11 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(_RelaxedParameters, TransformedDistribution):
+class RelaxedOneHotCategorical(_Relaxed):
     """torch.distributions.RelaxedOneHotCategorical(temperature, probs=None, logits=None)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, ExpTransform(), validate_args=validate_args)
+    _base, _transform = ExpRelaxedCategorical, ExpTransform
 
 
 def biject_to(constraint):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from fastnn.autograd.function import Function
-from fastnn.ops.broadcast import floating_pair
+from fastnn.ops.broadcast import floating_pair, unbroadcast
 
 _MOST_TERMS = 1000
 _TINY = 1e-300
@@ -109,7 +109,6 @@ class _Incomplete(Function):
             density = np.exp(_log_prefactor(np.asarray(a, np.float64),
                                             np.asarray(x, np.float64))) / x
         grad = g * (-density if cls.upper else density)
-        from fastnn.ops.broadcast import unbroadcast
         return None, unbroadcast(grad.astype(g.dtype, copy=False), x.shape)
 
 

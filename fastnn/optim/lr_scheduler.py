@@ -489,14 +489,14 @@ class OneCycleLR(LRScheduler):
         for group in self.optimizer.param_groups:
             start_step = 0.0
             for i, phase in enumerate(self._schedule_phases):
-                end_step, lr_from, lr_to, m_from, m_to = (
-                    phase[k] for k in ("end_step", "start_lr", "end_lr", "start_momentum",
-                                       "end_momentum"))
+                end_step = phase["end_step"]
                 if step <= end_step or i == len(self._schedule_phases) - 1:
                     pct = (step - start_step) / (end_step - start_step)
-                    lr = self._anneal(group[lr_from], group[lr_to], pct)
+                    lr = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                        self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
+                                                               group[phase["end_momentum"]],
+                                                               pct))
                     break
                 start_step = end_step
             lrs.append(lr)

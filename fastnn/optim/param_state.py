@@ -19,14 +19,9 @@ class ParamState(MutableMapping):
         return id(key) if isinstance(key, Tensor) else key
 
     def __getitem__(self, key):
-        k = self._key(key)
-        state = self._states.get(k)
-        if state is None:
-            if not isinstance(key, Tensor):
-                raise KeyError(key)
-            state = self._states[k] = {}  # defaultdict(dict), as torch's
-            self._params[k] = key
-        return state
+        if isinstance(key, Tensor):
+            return self.setdefault(key)  # defaultdict(dict), as torch's
+        return self._states[key]
 
     def __setitem__(self, key, value):
         k = self._key(key)
