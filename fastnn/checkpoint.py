@@ -34,7 +34,7 @@ def save(path, model, optimizer, info):
     arrays = {MODEL_PREFIX + k: np.ascontiguousarray(v._data) for k, v in model.state_dict().items()}
     optim_arrays, optim_info = _optimizer_arrays(optimizer)
     arrays.update(optim_arrays)
-    meta = dict(info, optimizer=optim_info, rng=random.generator().bit_generator.state)
+    meta = dict(info, optimizer=optim_info, rng=random.generator().state_dict())
     atomic_write(path, to_bytes(arrays, metadata={"fastnn": json.dumps(meta,
                                                                          default=json_default)}))
 
@@ -66,7 +66,7 @@ def load(path):
 
 
 def restore_rng(info):
-    random.generator().bit_generator.state = info["rng"]
+    random.generator().load_state_dict(info["rng"])
 
 
 def json_default(value):

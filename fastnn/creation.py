@@ -251,10 +251,19 @@ def full_like(x, fill_value, dtype=None, layout=None, device=None, requires_grad
                                 memory_format), requires_grad, device)
 
 
-def _random_float(values, dtype, requires_grad, device, out):
-    d = _float_dtype(dtype)
+def _check_random_float(d):
     if not d.is_floating_point:
         raise RuntimeError(f"\"normal_kernel_cpu\" not implemented for '{d.name}'")
+
+
+def _stream_dtype(d):
+    """The precision torch's recipes draw a dtype in: double for float64, float otherwise."""
+    return np.float64 if d is dtypes.float64 else np.float32
+
+
+def _random_float(values, dtype, requires_grad, device, out):
+    d = _float_dtype(dtype)
+    _check_random_float(d)
     return _finish(np.asarray(values).astype(d.numpy, copy=False), requires_grad, device, out)
 
 
@@ -264,8 +273,9 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     if target_device(device) is META:
         return _random_float(meta_array(size, _float_dtype(dtype).numpy), dtype, requires_grad,
                              device, out)
-    values = random.rng(generator).standard_normal(size, dtype=np.float32) \
-        if _float_dtype(dtype) is dtypes.float32 else random.rng(generator).standard_normal(size)
+    d = _float_dtype(dtype)
+    _check_random_float(d)
+    values = random.rng(generator).normal_values(size, 0.0, 1.0, _stream_dtype(d))
     return _random_float(values, dtype, requires_grad, device, out)
 
 
@@ -275,8 +285,10 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     if target_device(device) is META:
         return _random_float(meta_array(size, _float_dtype(dtype).numpy), dtype, requires_grad,
                              device, out)
-    values = random.rng(generator).random(size, dtype=np.float32) \
-        if _float_dtype(dtype) is dtypes.float32 else random.rng(generator).random(size)
+    d = _float_dtype(dtype)
+    _check_random_float(d)
+    # (rand of a half type draws float32 values and rounds them, unlike its uniform_)
+    values = random.rng(generator).uniform_values(size, 0.0, 1.0, _stream_dtype(d))
     return _random_float(values, dtype, requires_grad, device, out)
 
 
@@ -311,15 +323,19 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         like = mean if isinstance(mean, Tensor) else std
-        values = rng.normal(m, s, shape).astype(like._data.dtype)
-        return _finish(values, requires_grad, device, out)
+        # torch: output.normal_(0, 1), then * std + mean
+        values = rng.normal_values(shape, 0.0, 1.0, like._data.dtype) * s + m
+        return _finish(values.astype(like._data.dtype, copy=False), requires_grad, device, out)
     if size is None:
         raise TypeError("normal() received an invalid combination of arguments: with numbers "
                         "for mean and std, pass size=")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     size = _size((size,) if isinstance(size, int) else (tuple(size),))
-    return _random_float(rng.normal(mean, std, size), dtype, requires_grad, device, out)
+    d = _float_dtype(dtype)
+    _check_random_float(d)
+    return _random_float(rng.normal_values(size, mean, std, _stream_dtype(d)), dtype,
+                         requires_grad, device, out)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None,
@@ -335,7 +351,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
                            f">= to={high}")
     size = _size((size,) if isinstance(size, int) else (tuple(size),))
     d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
-    values = random.rng(generator).integers(low, high, size)
+    values = random.rng(generator).randint_values(low, high, size)
     return _finish(values.astype(d.numpy), requires_grad, device, out)
 
 
@@ -346,7 +362,7 @@ def randint_like(x, low=0, high=None, dtype=None, device=None, requires_grad=Fal
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     d = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
-    return _finish(random.rng(generator).permutation(int(n)).astype(d.numpy), requires_grad,
+    return _finish(random.rng(generator).randperm_values(int(n)).astype(d.numpy), requires_grad,
                    device, out)
 
 

@@ -1,18 +1,24 @@
 """One seeded generator for every random op (randn, init, dropout, shuffling), as
-torch.manual_seed seeds torch's default generator."""
+torch.manual_seed seeds torch's default generator. It is torch's stream (torch_stream.py): a
+seed gives torch's weights, batches and random tensors."""
 import json
 import threading
 
 import numpy as np
 
-_generator = np.random.default_rng()
+from fastnn.torch_stream import DEFAULT_SEED, seeded
+
+# as torch's default generator: seeded from the OS at import (a new Generator() is not)
+_initial_seed = int(np.random.SeedSequence().entropy % (2**64))
+_generator = seeded(_initial_seed)
 
 
 def manual_seed(seed):
-    """Seed fastnn's generator: the same seed gives the same weights and batches."""
+    """Seed fastnn's generator: the same seed gives the same weights and batches, and the
+    same as torch.manual_seed(seed) gives in torch."""
     global _generator, _initial_seed
     _initial_seed = int(seed)
-    _generator = np.random.default_rng(int(seed))
+    _generator = seeded(int(seed))
     return _generator
 
 
@@ -22,7 +28,7 @@ def generator():
 
 def seed():
     """Re-seed from the OS, returning the seed used."""
-    s = int(np.random.SeedSequence().entropy % (2**63))
+    s = int(np.random.SeedSequence().entropy % (2**64))
     manual_seed(s)
     return s
 
@@ -31,7 +37,6 @@ def initial_seed():
     return _initial_seed
 
 
-_initial_seed = 0
 
 
 class Generator:
@@ -39,13 +44,13 @@ class Generator:
     DataLoader and random_split)."""
 
     def __init__(self, device="cpu"):
-        self._seed = int(np.random.SeedSequence().entropy % (2**63))
-        self.numpy_generator = np.random.default_rng(self._seed)
+        self._seed = DEFAULT_SEED  # torch's seed for a Generator nobody seeded
+        self.numpy_generator = seeded(self._seed)
         self.device = device
 
     def manual_seed(self, seed):
         self._seed = int(seed)
-        self.numpy_generator = np.random.default_rng(self._seed)
+        self.numpy_generator = seeded(self._seed)
         return self
 
     def seed(self):
@@ -85,7 +90,7 @@ def _state_bytes(numpy_generator):
     """A generator's complete state (NumPy's bit-generator dict) as a uint8 tensor: what
     torch.get_rng_state returns, so it can be saved in a checkpoint and handed back."""
     from fastnn.tensor import Tensor
-    text = json.dumps(numpy_generator.bit_generator.state, sort_keys=True)
+    text = json.dumps(numpy_generator.state_dict(), sort_keys=True)
     return Tensor._wrap(np.frombuffer(text.encode(), dtype=np.uint8).copy())
 
 
@@ -95,7 +100,7 @@ def _restore(numpy_generator, new_state):
     if data.dtype != np.uint8 or data.ndim != 1:
         raise TypeError("RNG state must be a torch.ByteTensor")
     try:
-        numpy_generator.bit_generator.state = json.loads(data.tobytes().decode())
+        numpy_generator.load_state_dict(json.loads(data.tobytes().decode()))
     except (ValueError, TypeError, KeyError) as error:
         raise RuntimeError(f"Expected an RNG state from get_rng_state, but found {data.size} "
                            "bytes that are not one") from error

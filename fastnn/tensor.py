@@ -1374,8 +1374,8 @@ class Tensor:
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """Fills self with draws of 1 with probability p (a number or a tensor), in place."""
-        probs = p._data if isinstance(p, Tensor) else p
-        draws = sampling.random.rng(generator).random(self._data.shape) < probs
+        probs = np.broadcast_to(p._data, self._data.shape) if isinstance(p, Tensor) else p
+        draws = sampling._bernoulli_draws(sampling.random.rng(generator), self._data.shape, probs)
         self._data[...] = draws
         self._version[0] += 1
         return self
@@ -1499,17 +1499,42 @@ class Tensor:
         return self
 
     def random_(self, from_=0, to=None, *, generator=None):
-        """Integers drawn uniformly from [from, to) (to = from_ alone when given once)."""
+        """Integers drawn uniformly from [from, to) (to = from_ alone when given once); with
+        no bounds, torch's full range: [0, 2^mantissa digits] for floats, [0, max] for
+        integers. torch's draws, so a seed gives torch's values."""
         from fastnn import random
+        rng = random.rng(generator)
         low, high = (0, from_) if to is None and from_ else (from_, to)
-        if high is None:
-            high = 2 ** 24 if self._data.dtype.kind == "f" else np.iinfo(self._data.dtype).max
-        values = random.rng(generator).integers(low, high, self._data.shape)
+        if high is not None:
+            values = rng.randint_values(low, high, self._data.shape)
+        else:
+            values = rng.full_range_values(self._data.shape, self.dtype.name)
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     def exponential_(self, lambd=1.0, *, generator=None):
+        # (torch draws these through MKL: the same distribution, not its values)
         from fastnn import random
         values = random.rng(generator).exponential(1.0 / lambd, self._data.shape)
+        return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        """median + sigma tan(pi (u - 1/2)), u a uniform double: torch's recipe and draws."""
+        from fastnn import random
+        u = random.rng(generator).double_values(self._data.shape)
+        values = median + sigma * np.tan(np.pi * (u - 0.5))
+        return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """exp of N(mean, std) drawn one double at a time, as torch's serial kernel."""
+        from fastnn import random
+        values = np.exp(random.rng(generator).double_normals(self._data.shape, mean, std))
+        return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
+
+    def geometric_(self, p, *, generator=None):
+        """Trials until the first success: ceil(log u / log(1 - p)), u a uniform double."""
+        from fastnn import random
+        u = random.rng(generator).double_values(self._data.shape)
+        values = np.ceil(np.log(u) / np.log1p(-p))
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     # --- smaller torch.Tensor methods (fastnn/ops/misc_functions.py) -----------------------

@@ -38,14 +38,14 @@ def _fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
     with no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
     with no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def zeros_(tensor):
@@ -63,28 +63,30 @@ def constant_(tensor, val):
         return tensor.fill_(val)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot & Bengio 2010: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    # torch's arithmetic, so the bound is its bits: std = gain sqrt(2 / fans), a = sqrt(3) std
+    bound = math.sqrt(3.0) * (gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He et al. 2015: U(-b, b), b = gain * sqrt(3 / fan); with a = sqrt(5) this is torch's
     default Linear/Conv weight init."""
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
-    return uniform_(tensor, -bound, bound)
+    # torch's arithmetic, so the bound is its bits: std = gain / sqrt(fan), b = sqrt(3) std
+    bound = math.sqrt(3.0) * (calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def default_(weight, bias=None):
@@ -116,7 +118,8 @@ def orthogonal_(tensor, gain=1.0, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = random.rng(generator).standard_normal((rows, cols))
+    # torch draws the matrix in the parameter's float32 and factors it there
+    flat = random.rng(generator).normal_values((rows, cols), 0.0, 1.0, np.float32)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -127,20 +130,48 @@ def orthogonal_(tensor, gain=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """N(mean, std) restricted to [a, b] (absolute bounds, as torch's). Draws outside are drawn
-    again, only those, until none is left: exact, and about 1.05 rounds for torch's default
-    bounds of two standard deviations."""
+    """N(mean, std) restricted to [a, b] (absolute bounds), by torch's rejection sampling, so a
+    seed gives torch's values. When the window holds more than 30% of the mass: normals, with
+    the rejected ones redrawn (a whole tensor of draws per round, as torch's). Otherwise
+    uniforms on [a, b], kept with probability pdf / pdf(mode), also redrawn whole per round."""
+    import warnings
+
     import numpy as np
     from fastnn import random
-    rng = random.rng(generator)
-    values = rng.normal(mean, std, tuple(tensor.shape))
-    outside = (values < a) | (values > b)
-    for _ in range(10000):
-        if not outside.any():
-            break
-        values[outside] = rng.normal(mean, std, int(outside.sum()))
-        outside = (values < a) | (values > b)
-    return _write(tensor, np.clip(values, a, b))  # (a window too narrow to hit: its edges)
+    if tensor.is_meta:
+        return tensor
+
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    rng, shape = random.rng(generator), tuple(tensor.shape)
+    work = np.float64 if tensor._data.dtype == np.float64 else np.float32
+    lo, hi = work(a), work(b)  # the bounds as the tensor holds them (torch's new_tensor)
+    if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+        result = rng.normal_values(shape, mean, std, work)
+        while True:
+            rejected = (result < lo) | (result > hi)
+            if not rejected.any():
+                break
+            result = np.where(rejected, rng.normal_values(shape, mean, std, work), result)
+        return _write(tensor, result)
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+    def log_density(x):
+        return ((x - work(mean)) / work(std)) ** 2 * work(-0.5) - work(log_peak)
+
+    result = rng.uniform_values(shape, a, b, work)
+    pending = np.log(rng.uniform_values(shape, 0.0, 1.0, work)) > log_density(result)
+    while pending.any():
+        candidates = rng.uniform_values(shape, a, b, work)
+        result = np.where(pending, candidates, result)
+        accepted = np.log(rng.uniform_values(shape, 0.0, 1.0, work)) <= log_density(candidates)
+        pending = pending & ~accepted
+    return _write(tensor, result)
 
 
 def eye_(tensor):

@@ -47,7 +47,8 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        keep = random.rng().random(x.shape, dtype=np.float32) >= np.float32(p)
+        # torch's mask: bernoulli_(1 - p), a uniform double below the keep probability
+        keep = random.rng().bernoulli_values(x.shape, 1.0 - p)
         scale = np.float32(1.0 / (1.0 - p))
         ctx.mask = keep * scale  # float32 mask with the scale folded in
         return x * ctx.mask

@@ -42,7 +42,7 @@ def feature_dropout(input, p, training, inplace, spatial, name):
         return input
     kept_dims = 2 if input.ndim >= spatial + 2 else 1
     shape = tuple(input.shape[:kept_dims]) + (1,) * (input.ndim - kept_dims)
-    keep = random.rng().random(shape) >= p
+    keep = random.rng().bernoulli_values(shape, 1.0 - p)  # torch's bernoulli_(1 - p)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return _apply(input, Tensor._wrap((keep * scale).astype(input._data.dtype)), None, inplace)
 
@@ -73,7 +73,7 @@ def _alpha(input, p, training, inplace, mask_shape):
         return input
     if p == 1.0:
         return _apply(input, 0.0, None, inplace)
-    keep = (random.rng().random(mask_shape) >= p).astype(input._data.dtype)
+    keep = random.rng().bernoulli_values(mask_shape, 1.0 - p).astype(input._data.dtype)
     a = ((1 - p) * (1 + p * _ALPHA_PRIME ** 2)) ** -0.5
     b = -a * _ALPHA_PRIME * p
     # a * (x * keep + alpha' * (1 - keep)) + b

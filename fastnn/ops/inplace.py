@@ -257,10 +257,11 @@ def copy(t, src):
 
 def fill_random(t, kind, a, b, generator):
     rng = random.rng(generator)
+    work = np.float64 if t._data.dtype == np.float64 else np.float32  # torch's precisions
     if kind == "normal":
-        values = rng.normal(a, b, t._data.shape)
+        values = rng.normal_values(t._data.shape, a, b, work)
     else:
-        values = rng.uniform(a, b, t._data.shape)
+        values = rng.uniform_values(t._data.shape, a, b, work)
     return apply(t, CopyFrom.apply, values)
 
 

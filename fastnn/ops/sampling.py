@@ -10,8 +10,16 @@ def bernoulli(input, p=None, *, generator=None):
     probs = input._data if p is None else np.full(input.shape, p)
     if np.any((probs < 0) | (probs > 1)) or np.isnan(probs).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    draws = random.rng(generator).random(probs.shape) < probs
+    draws = _bernoulli_draws(random.rng(generator), input.shape, input._data if p is None else p)
     return Tensor._wrap(draws.astype(input._data.dtype))
+
+
+def _bernoulli_draws(rng, shape, p):
+    """torch's two kernels: a number p against uniform doubles; a tensor of probabilities
+    against uniform floats (24-bit draws), element by element."""
+    if isinstance(p, np.ndarray):
+        return rng.units(int(np.prod(shape, dtype=np.int64)), np.float32).reshape(shape) < p
+    return rng.bernoulli_values(shape, p)
 
 
 def poisson(input, generator=None):

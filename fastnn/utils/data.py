@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from fastnn import random
+from fastnn import random, torch_stream
 from fastnn.tensor import Tensor
 
 
@@ -89,7 +89,7 @@ def random_split(dataset, lengths, generator=None):
         lengths = counts
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    order = random.rng(generator).permutation(n).tolist()
+    order = random.rng(generator).randperm_values(n).tolist()  # torch's randperm
     out, offset = [], 0
     for length in lengths:
         out.append(Subset(dataset, order[offset:offset + length]))
@@ -125,10 +125,22 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
-        rng, n = random.rng(self.generator), len(self.data_source)
+        """torch's draws: without a generator, a fresh one seeded by a 64-bit draw from the
+        default one; then randperm(n) per pass (randint in runs of 32 with replacement), so a
+        seed shuffles as torch shuffles. A generator, so the draws come when the first index
+        is asked for, as torch's."""
+        n = len(self.data_source)
+        if self.generator is None:
+            rng = torch_stream.seeded(random.rng().random_int64())
+        else:
+            rng = random.rng(self.generator)
         if self.replacement:
-            return iter(rng.integers(0, n, self.num_samples).tolist())
-        return iter(rng.permutation(n)[:self.num_samples].tolist())
+            for count in [32] * (self.num_samples // 32) + [self.num_samples % 32]:
+                yield from rng.randint_values(0, n, (count,)).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from rng.randperm_values(n).tolist()
+        yield from rng.randperm_values(n).tolist()[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -140,8 +152,8 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        order = random.rng(self.generator).permutation(len(self.indices))
-        return (self.indices[i] for i in order)
+        for i in random.rng(self.generator).randperm_values(len(self.indices)).tolist():
+            yield self.indices[i]
 
     def __len__(self):
         return len(self.indices)
@@ -376,6 +388,9 @@ class DataLoader:
             import warnings
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
                           "then device pinned memory won't be used.", UserWarning, stacklevel=2)
+        # torch's iterator draws its workers' base seed here, so the stream after an epoch is
+        # torch's (the samplers draw later, at the first batch)
+        random.rng(getattr(self, "generator", None)).random_int64()
         return self._batches()
 
     def _batches(self):

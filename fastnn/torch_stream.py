@@ -1,0 +1,215 @@
+"""torch's CPU random stream, so that a seed gives torch's numbers.
+
+torch's CPU generator is a 32-bit Mersenne Twister. `manual_seed(s)` seeds it the classic way,
+init_genrand(s & 0xffffffff), and that is also how NumPy's legacy MT19937 seeding works. Each
+torch kernel then turns the raw 32-bit draws into values by a fixed recipe. The recipes below
+follow aten/src/ATen/core/TransformationHelper.h and native/cpu/DistributionTemplates.h:
+
+- A uniform float is (draw & (2^24 - 1)) * 2^-24, computed in float. A uniform double takes
+  53 bits of a 64-bit draw; the 64-bit draw is two 32-bit draws, the first one high.
+- A normal of at least 16 contiguous elements is filled with uniforms first. Then each run of
+  16 goes through Box-Muller: elements j and j + 8 are one pair. A last partial run is redrawn
+  as 16 new uniforms that overwrite the tail.
+- Fewer than 16 normals are drawn one at a time in double precision. Box-Muller there makes
+  two values; the second is kept for the next call (torch's next_double_normal_sample).
+- randint draws 32 bits (64 when the range needs them), reduced modulo the range.
+- randperm uses swaps driven by `draw % (n - i)`.
+
+In torch the float Box-Muller runs on vectorised log/sin/cos, so an element can differ from
+ours in the last bit or two; every other value is the same bits.
+
+The class is a NumPy Generator on that same Mersenne Twister. Draws torch makes by recipes
+not copied here (gamma, Poisson, multinomial, Bernoulli through MKL) still come from the
+seeded stream, but their values differ from torch's.
+"""
+import math
+
+import numpy as np
+
+# torch's default_rng_seed_val: the seed of a Generator() nobody seeded
+DEFAULT_SEED = 67280421310721
+_LOW32 = 0xFFFFFFFF
+_FILL_RUN = 16  # torch's normal_fill_16
+# random_()'s largest value for floating dtypes: 2^(mantissa digits), every integer below
+# it exact
+_FULL_RANGE_TOP = {"float32": 1 << 24, "float64": 1 << 53, "float16": 1 << 11,
+                   "bfloat16": 1 << 8}
+
+
+class TorchStream(np.random.Generator):
+    """A NumPy Generator on torch's Mersenne Twister, plus torch's recipes (see the module
+    docstring). Make one with `seeded(seed)`."""
+
+    def reseed(self, seed):
+        self.bit_generator._legacy_seeding(int(seed) & _LOW32)
+        self.normal_cache = None  # torch resets next_double_normal_sample on manual_seed
+        return self
+
+    # raw draws -------------------------------------------------------------------------
+    def draws32(self, n):
+        return self.bit_generator.random_raw(int(n)).astype(np.uint64)
+
+    def draws64(self, n):
+        pairs = self.draws32(2 * n)
+        return (pairs[0::2] << np.uint64(32)) | pairs[1::2]
+
+    def units(self, n, dtype):
+        """n uniforms in [0, 1) as torch's uniform_real_distribution(0, 1) draws them: 53
+        bits for double, 24 for float (the half types too: they are drawn as float and
+        rounded, measured against torch 2.13)."""
+        if np.dtype(dtype) == np.float64:
+            bits = self.draws64(n) & np.uint64((1 << 53) - 1)
+            return bits.astype(np.float64) * 2.0 ** -53
+        bits = self.draws32(n) & np.uint64((1 << 24) - 1)
+        return bits.astype(np.float32) * np.float32(2.0 ** -24)
+
+    # torch's value recipes ----------------------------------------------------------------
+    def uniform_values(self, shape, low, high, dtype):
+        """tensor.uniform_(low, high) of a tensor of this shape and dtype."""
+        work = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+        x = self.units(_count(shape), work)
+        lo, hi = work(low), work(high)
+        # x (to - from) + from with one rounding, as torch's compiled kernel (a fused
+        # multiply-add): for float, exact in double and rounded once; for double, by
+        # error-free transformations (a rounded product and sum drift by an ulp in 4 in 10)
+        if work is np.float32:
+            values = x.astype(np.float64) * np.float64(hi - lo) + np.float64(lo)
+        else:
+            values = _fused_multiply_add(x, hi - lo, lo)
+        return values.astype(dtype, copy=False).reshape(shape)
+
+    def normal_values(self, shape, mean, std, dtype):
+        """tensor.normal_(mean, std) of a contiguous tensor of this shape and dtype."""
+        n = _count(shape)
+        if n < _FILL_RUN:
+            return self.double_normals(shape, mean, std).astype(dtype, copy=False)
+        work = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+        data = self.units(n, work)
+        whole = n - n % _FILL_RUN
+        _box_muller_runs(data[:whole], work)
+        if whole < n:
+            tail = self.units(_FILL_RUN, work)
+            _box_muller_runs(tail, work)
+            data[n - _FILL_RUN:] = tail
+        return (data * work(std) + work(mean)).astype(dtype, copy=False).reshape(shape)
+
+    def double_values(self, shape):
+        """Uniform doubles in [0, 1), one 64-bit draw each: what torch's serial kernels (cauchy_,
+        log_normal_'s normals, geometric_) start from."""
+        return self.units(_count(shape), np.float64).reshape(shape)
+
+    def double_normals(self, shape, mean, std):
+        """N(mean, std) in double, one at a time with the kept second value: torch's
+        normal_distribution<double>."""
+        n = _count(shape)
+        values = np.array([self._double_normal() for _ in range(n)], dtype=np.float64)
+        return (values * std + mean).reshape(shape)
+
+    def full_range_values(self, shape, dtype_name):
+        """tensor.random_() with no bounds: a draw modulo the dtype's range plus one (64-bit
+        draws for int64 and double, else 32-bit ones)."""
+        n = _count(shape)
+        if dtype_name == "bool":
+            return (self.draws32(n) & np.uint64(1)).astype(bool).reshape(shape)
+        wide = dtype_name in ("int64", "float64")
+        draws = self.draws64(n) if wide else self.draws32(n)
+        top = _FULL_RANGE_TOP.get(dtype_name)
+        if top is None:
+            top = int(np.iinfo(np.dtype(dtype_name)).max)
+        return (draws % np.uint64(top + 1)).astype(np.int64).reshape(shape)
+
+    def bernoulli_values(self, shape, p):
+        """tensor.bernoulli_(p) for a number p (dropout's mask, with p the keep
+        probability): a uniform double below p. Compared as integers: u = bits 2^-53 < p
+        exactly when bits < ceil(p 2^53), which skips two passes over the draws."""
+        n = _count(shape)
+        raw = self.bit_generator.random_raw(2 * n).reshape(n, 2)
+        bits = ((raw[:, 0] & np.uint64((1 << 21) - 1)) << np.uint64(32)) | raw[:, 1]
+        threshold = math.ceil(min(max(float(p), 0.0), 1.0) * 2.0 ** 53)
+        return (bits < np.uint64(threshold)).reshape(shape)
+
+    def _double_normal(self):
+        if self.normal_cache is not None:
+            value, self.normal_cache = self.normal_cache, None
+            return value
+        u1, u2 = self.units(2, np.float64)
+        radius = np.sqrt(-2.0 * np.log1p(-u2))
+        theta = 2.0 * np.pi * u1
+        self.normal_cache = float(radius * np.sin(theta))
+        return float(radius * np.cos(theta))
+
+    def randint_values(self, low, high, shape):
+        """torch.randint(low, high, shape): each draw modulo the range, plus low."""
+        span, n = int(high) - int(low), _count(shape)
+        draws = self.draws64(n) if span >= 1 << 32 else self.draws32(n)
+        return ((draws % np.uint64(span)).astype(np.int64) + int(low)).reshape(shape)
+
+    def randperm_values(self, n):
+        """torch.randperm(n) on the CPU: position i swaps with i + draw % (n - i)."""
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        spans = np.arange(n, 1, -1, dtype=np.uint64)
+        targets = ((self.draws32(n - 1) % spans).astype(np.int64) + np.arange(n - 1)).tolist()
+        order = list(range(n))  # a list: the swaps are sequential, and list items are cheap
+        for i, j in enumerate(targets):
+            order[i], order[j] = order[j], order[i]
+        return np.array(order, dtype=np.int64)
+
+    def random_int64(self):
+        """torch.empty((), dtype=torch.int64).random_(): a 64-bit draw modulo 2^63 (int64's
+        max + 1), the seed DataLoader's RandomSampler makes its generator from."""
+        return int(self.draws64(1)[0]) % (1 << 63)
+
+    # state --------------------------------------------------------------------------------
+    def state_dict(self):
+        """The whole state, JSON-safe: the twister's key and position and the kept normal."""
+        state = self.bit_generator.state
+        return {"key": [int(k) for k in state["state"]["key"]], "pos": int(state["state"]["pos"]),
+                "normal_cache": self.normal_cache}
+
+    def load_state_dict(self, state):
+        self.bit_generator.state = {"bit_generator": "MT19937",
+                                    "state": {"key": np.asarray(state["key"], dtype=np.uint32),
+                                              "pos": int(state["pos"])}}
+        self.normal_cache = state.get("normal_cache")
+
+
+def seeded(seed=DEFAULT_SEED):
+    """A TorchStream seeded as torch.manual_seed(seed) seeds torch's generator."""
+    return TorchStream(np.random.MT19937()).reseed(seed)
+
+
+def _count(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _box_muller_runs(data, work):
+    """torch's normal_fill_16 on each run of 16: u1 = 1 - data[j], u2 = data[j + 8] for j < 8,
+    in the tensor's precision, in place."""
+    runs = data.reshape(-1, _FILL_RUN)
+    half = _FILL_RUN // 2
+    u1, u2 = 1 - runs[:, :half], runs[:, half:]
+    radius = np.sqrt(work(-2) * np.log(u1))
+    theta = (2.0 * np.pi * u2.astype(np.float64)).astype(work)
+    runs[:, :half], runs[:, half:] = radius * np.cos(theta), radius * np.sin(theta)
+
+
+def _split(a):
+    """Veltkamp's split of doubles into 26- and 27-bit halves (Dekker 1971)."""
+    c = 134217729.0 * a  # 2^27 + 1
+    high = c - (c - a)
+    return high, a - high
+
+
+def _fused_multiply_add(a, b, c):
+    """a b + c rounded once (to within a tie): Dekker's exact product and Knuth's exact sum,
+    their errors added back before the last rounding."""
+    product = a * b
+    ah, al = _split(a)
+    bh, bl = _split(np.float64(b))
+    product_error = ((ah * bh - product) + ah * bl + al * bh) + al * bl
+    total = product + c
+    back = total - product
+    sum_error = (product - (total - back)) + (c - back)
+    return total + (sum_error + product_error)
+
