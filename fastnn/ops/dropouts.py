@@ -3,8 +3,6 @@ alpha dropout (keeps a SELU network's mean and variance, Klambauer et al. 2017),
 input-rank rules and messages. The mask is a constant; the gradient flows through the product."""
 import warnings
 
-import numpy as np
-
 from fastnn import random
 from fastnn.ops.more_activations import SELU_ALPHA, SELU_SCALE
 from fastnn.tensor import Tensor
