@@ -7,6 +7,7 @@ from fastnn import dtypes, memory_formats, random
 from fastnn.device import META, target as target_device
 from fastnn.meta import meta_array, to_meta
 from fastnn.tensor import Size, Tensor
+from fastnn.torch_stream import precision
 
 
 def _size(size, kwargs_size=None):
@@ -251,45 +252,34 @@ def full_like(x, fill_value, dtype=None, layout=None, device=None, requires_grad
                                 memory_format), requires_grad, device)
 
 
-def _check_random_float(d):
+def _random_dtype(dtype):
+    """The floating dtype a random creation makes, checked before anything is drawn."""
+    d = _float_dtype(dtype)
     if not d.is_floating_point:
         raise RuntimeError(f"\"normal_kernel_cpu\" not implemented for '{d.name}'")
+    return d
 
 
-def _stream_dtype(d):
-    """The precision torch's recipes draw a dtype in: double for float64, float otherwise."""
-    return np.float64 if d is dtypes.float64 else np.float32
-
-
-def _random_float(values, dtype, requires_grad, device, out):
-    d = _float_dtype(dtype)
-    _check_random_float(d)
+def _random_float(values, d, requires_grad, device, out):
     return _finish(np.asarray(values).astype(d.numpy, copy=False), requires_grad, device, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, **kw):
-    size = _size(size, kw.pop("size", None))
+    size, d = _size(size, kw.pop("size", None)), _random_dtype(dtype)
     if target_device(device) is META:
-        return _random_float(meta_array(size, _float_dtype(dtype).numpy), dtype, requires_grad,
-                             device, out)
-    d = _float_dtype(dtype)
-    _check_random_float(d)
-    values = random.rng(generator).normal_values(size, 0.0, 1.0, _stream_dtype(d))
-    return _random_float(values, dtype, requires_grad, device, out)
+        return _random_float(meta_array(size, d.numpy), d, requires_grad, device, out)
+    values = random.rng(generator).normal_values(size, 0.0, 1.0, precision(d.numpy))
+    return _random_float(values, d, requires_grad, device, out)
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, **kw):
-    size = _size(size, kw.pop("size", None))
+    size, d = _size(size, kw.pop("size", None)), _random_dtype(dtype)
     if target_device(device) is META:
-        return _random_float(meta_array(size, _float_dtype(dtype).numpy), dtype, requires_grad,
-                             device, out)
-    d = _float_dtype(dtype)
-    _check_random_float(d)
-    # (rand of a half type draws float32 values and rounds them, unlike its uniform_)
-    values = random.rng(generator).uniform_values(size, 0.0, 1.0, _stream_dtype(d))
-    return _random_float(values, dtype, requires_grad, device, out)
+        return _random_float(meta_array(size, d.numpy), d, requires_grad, device, out)
+    values = random.rng(generator).uniform_values(size, 0.0, 1.0, precision(d.numpy))
+    return _random_float(values, d, requires_grad, device, out)
 
 
 def rand_like(x, dtype=None, layout=None, device=None, requires_grad=False,
@@ -332,9 +322,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     size = _size((size,) if isinstance(size, int) else (tuple(size),))
-    d = _float_dtype(dtype)
-    _check_random_float(d)
-    return _random_float(rng.normal_values(size, mean, std, _stream_dtype(d)), dtype,
+    d = _random_dtype(dtype)
+    return _random_float(rng.normal_values(size, mean, std, precision(d.numpy)), d,
                          requires_grad, device, out)
 
 

@@ -37,8 +37,6 @@ def initial_seed():
     return _initial_seed
 
 
-
-
 class Generator:
     """torch.Generator: an independent random stream (`generator=` on creation functions,
     DataLoader and random_split)."""

@@ -1375,7 +1375,7 @@ class Tensor:
     def bernoulli_(self, p=0.5, *, generator=None):
         """Fills self with draws of 1 with probability p (a number or a tensor), in place."""
         probs = np.broadcast_to(p._data, self._data.shape) if isinstance(p, Tensor) else p
-        draws = sampling._bernoulli_draws(sampling.random.rng(generator), self._data.shape, probs)
+        draws = sampling.bernoulli_draws(sampling.random.rng(generator), self._data.shape, probs)
         self._data[...] = draws
         self._version[0] += 1
         return self

@@ -137,7 +137,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     import warnings
 
     import numpy as np
-    from fastnn import random
+    from fastnn import random, torch_stream
     if tensor.is_meta:
         return tensor
 
@@ -148,7 +148,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
     rng, shape = random.rng(generator), tuple(tensor.shape)
-    work = np.float64 if tensor._data.dtype == np.float64 else np.float32
+    work = torch_stream.precision(tensor._data.dtype)
     lo, hi = work(a), work(b)  # the bounds as the tensor holds them (torch's new_tensor)
     if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
         result = rng.normal_values(shape, mean, std, work)

@@ -14,7 +14,7 @@ backward (fastnn/autograd/function.py).
 """
 import numpy as np
 
-from fastnn import dtypes, random
+from fastnn import dtypes, random, torch_stream
 from fastnn.autograd import forward_ad, grad_mode
 from fastnn.meta import is_meta
 from fastnn.autograd.function import Function
@@ -257,7 +257,7 @@ def copy(t, src):
 
 def fill_random(t, kind, a, b, generator):
     rng = random.rng(generator)
-    work = np.float64 if t._data.dtype == np.float64 else np.float32  # torch's precisions
+    work = torch_stream.precision(t._data.dtype)
     if kind == "normal":
         values = rng.normal_values(t._data.shape, a, b, work)
     else:

@@ -10,11 +10,11 @@ def bernoulli(input, p=None, *, generator=None):
     probs = input._data if p is None else np.full(input.shape, p)
     if np.any((probs < 0) | (probs > 1)) or np.isnan(probs).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    draws = _bernoulli_draws(random.rng(generator), input.shape, input._data if p is None else p)
+    draws = bernoulli_draws(random.rng(generator), input.shape, input._data if p is None else p)
     return Tensor._wrap(draws.astype(input._data.dtype))
 
 
-def _bernoulli_draws(rng, shape, p):
+def bernoulli_draws(rng, shape, p):
     """torch's two kernels: a number p against uniform doubles; a tensor of probabilities
     against uniform floats (24-bit draws), element by element."""
     if isinstance(p, np.ndarray):
