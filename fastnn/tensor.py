@@ -1520,6 +1520,12 @@ class Tensor:
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         """median + sigma tan(pi (u - 1/2)), u a uniform double: torch's recipe and draws."""
         from fastnn import random
+        if not self.dtype.is_floating_point:
+            raise RuntimeError("Cauchy distribution is a continuous probability distribution. "
+                               f"dtype must be a floating point but you specified "
+                               f"{self.dtype.c_type}")
+        if not sigma > 0.0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
         u = random.rng(generator).double_values(self._data.shape)
         values = median + sigma * np.tan(np.pi * (u - 0.5))
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
@@ -1527,12 +1533,19 @@ class Tensor:
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         """exp of N(mean, std) drawn one double at a time, as torch's serial kernel."""
         from fastnn import random
+        if not self.dtype.is_floating_point:
+            raise NotImplementedError(f"\"log_normal_cpu\" not implemented for "
+                                      f"'{self.dtype.title}'")
+        if not std > 0.0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
         values = np.exp(random.rng(generator).double_normals(self._data.shape, mean, std))
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     def geometric_(self, p, *, generator=None):
         """Trials until the first success: ceil(log u / log(1 - p)), u a uniform double."""
         from fastnn import random
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
         u = random.rng(generator).double_values(self._data.shape)
         values = np.ceil(np.log(u) / np.log1p(-p))
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))

@@ -183,3 +183,36 @@ def test_a_seeded_training_run_matches_torch():
 def test_module_defaults_still_random_without_a_seed():
     a, b = (nn.Linear(5, 5).weight.detach().numpy() for _ in range(2))
     assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.empty(3).geometric_(1.5), lambda L: L.empty(3).geometric_(0),
+    lambda L: L.empty(3).geometric_(1), lambda L: L.empty(3).cauchy_(0, -1),
+    lambda L: L.empty(3).cauchy_(0, 0), lambda L: L.empty(3).cauchy_(0, 0.25),
+    lambda L: L.empty(3).log_normal_(1, -2), lambda L: L.empty(3).log_normal_(1, 0),
+    lambda L: L.empty(3, dtype=L.int64).cauchy_(),
+    lambda L: L.empty(3, dtype=L.int64).log_normal_(),
+])
+def test_distribution_fills_refuse_as_torch(call):
+    errors = []
+    for lib in (torch, fastnn):
+        try:
+            call(lib)
+            errors.append(None)
+        except (RuntimeError, NotImplementedError) as error:
+            errors.append((type(error), str(error)))
+    assert errors[0] == errors[1]
+
+
+def test_init_functions_take_a_generator():
+    for name, args in [("uniform_", (-1, 2)), ("normal_", (0.5, 2)), ("xavier_uniform_", ()),
+                       ("xavier_normal_", ()), ("kaiming_uniform_", ()), ("kaiming_normal_", ()),
+                       ("trunc_normal_", ())]:
+        made = []
+        for lib in (torch, fastnn):
+            lib.manual_seed(0)
+            w = lib.empty(3, 20)
+            getattr(lib.nn.init, name)(w, *args, generator=lib.Generator().manual_seed(9))
+            made.append((w.detach().numpy(), float(lib.rand(1))))  # default stream untouched
+        np.testing.assert_allclose(made[1][0], made[0][0], rtol=2e-6, atol=1e-5, err_msg=name)
+        assert made[1][1] == made[0][1]
