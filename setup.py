@@ -40,6 +40,7 @@ C_SOURCES = [
     "kernels/softmax_xent.c",
     "kernels/softmax_xent_avx512.c",
     "kernels/softmax_xent_avx2.c",
+    "kernels/torch_rng.c",
 ]
 
 if sys.platform == "win32":
@@ -112,7 +113,7 @@ extension = Extension(
     depends=["kernels/fastnn_kernels.h", "kernels/gemm_config.h", "kernels/gemm_small.h", "kernels/gemm_grid.h", "kernels/gemm_small_body.h", "kernels/softmax_xent_rows.h",
              "kernels/conv.h", "kernels/conv_implicit.h", "kernels/conv_shared.h", "kernels/ukernel_12x32.h", "kernels/parallel.h", "kernels/isa_variants.h",
              "kernels/relu_ranges.h", "kernels/optimizer_ranges.h", "kernels/_streaming.pxi",
-             "kernels/_aligned_alloc.pxi",
+             "kernels/_aligned_alloc.pxi", "kernels/_torch_rng.pxi", "kernels/torch_rng.h",
              "fastnn/backend/contract.py"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,

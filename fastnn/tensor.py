@@ -1526,8 +1526,7 @@ class Tensor:
                                f"{self.dtype.c_type}")
         if not sigma > 0.0:
             raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
-        u = random.rng(generator).double_values(self._data.shape)
-        values = median + sigma * np.tan(np.pi * (u - 0.5))
+        values = random.rng(generator).cauchy_values(self._data.shape, median, sigma)
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
@@ -1538,7 +1537,7 @@ class Tensor:
                                       f"'{self.dtype.title}'")
         if not std > 0.0:
             raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
-        values = np.exp(random.rng(generator).double_normals(self._data.shape, mean, std))
+        values = random.rng(generator).log_normal_values(self._data.shape, mean, std)
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     def geometric_(self, p, *, generator=None):

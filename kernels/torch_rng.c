@@ -1,0 +1,283 @@
+/* torch's CPU random recipes on a NumPy bit generator; see torch_rng.h and
+ * fastnn/torch_stream.py (the NumPy reference of each recipe, and where torch defines it).
+ *
+ * Everything here is sequential: torch's CPU generator is one Mersenne Twister stream, and
+ * every recipe below consumes it in torch's order. The log/sin/cos are glibc's, as in torch's
+ * scalar kernels (normal_distribution<double>, the double normal_fill), which is what makes
+ * those values torch's to the bit. The extension is built without -mfma, so the compiler
+ * cannot fuse a multiply and an add where torch does not; where torch does (every scaling by
+ * a range or a mean and std), fma() says so. */
+#include <math.h>
+#include <string.h>
+
+#include "fastnn_kernels.h"
+#include "torch_rng.h"
+
+extern long long fnn_call_counts[FNN_K_COUNT];
+
+#define FILL_RUN 16 /* torch's normal_fill_16 */
+#define LOW24 ((1u << 24) - 1)
+#define LOW53 ((UINT64_C(1) << 53) - 1)
+#define PI 3.14159265358979323846
+#define TWO_PI (2.0 * PI)
+
+/* Every entry point counts itself once (tests prove the compiled recipes ran). */
+static inline void counted(void) {
+    __atomic_fetch_add(&fnn_call_counts[FNN_K_RNG], 1, __ATOMIC_RELAXED);
+}
+
+/* --- the Mersenne Twister, in bulk ----------------------------------------------------------
+ * Through bitgen_t each draw is an indirect call into NumPy, 2.7 ns a draw (torch: about 1).
+ * NumPy's MT19937 keeps its state as {uint32 key[624]; int pos} (numpy/random/src/mt19937/
+ * mt19937.h). That header is not public, so the layout is checked against
+ * bit_generator.state at import (fastnn/torch_stream.py, _direct_state_works) before
+ * fnn_rng_set_direct turns on reading it here: 624 words regenerated at a time
+ * (Matsumoto & Nishimura 1998) and tempered in a loop the compiler vectorises. */
+#define MT_N 624
+#define MT_M 397
+typedef struct {
+    uint32_t key[MT_N];
+    int pos;
+} numpy_mt19937_state;
+
+static int direct_state = 0;
+
+void fnn_rng_set_direct(int on) { direct_state = on; }
+
+static inline uint32_t twist(uint32_t upper, uint32_t lower, uint32_t far) {
+    uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
+    return far ^ (y >> 1) ^ (-(y & 1u) & 0x9908b0dfu);
+}
+
+static void regenerate(uint32_t *mt) {
+    int i;
+    for (i = 0; i < MT_N - MT_M; i++) mt[i] = twist(mt[i], mt[i + 1], mt[i + MT_M]);
+    for (; i < MT_N - 1; i++) mt[i] = twist(mt[i], mt[i + 1], mt[i + MT_M - MT_N]);
+    mt[MT_N - 1] = twist(mt[MT_N - 1], mt[0], mt[MT_M - 1]);
+}
+
+static inline uint32_t temper(uint32_t y) {
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
+}
+
+static void fill32(bitgen_t *g, uint32_t *out, int64_t n) {
+    if (!direct_state) {
+        for (int64_t i = 0; i < n; i++) out[i] = g->next_uint32(g->state);
+        return;
+    }
+    numpy_mt19937_state *st = (numpy_mt19937_state *)g->state;
+    while (n > 0) {
+        if (st->pos >= MT_N) {
+            regenerate(st->key);
+            st->pos = 0;
+        }
+        int64_t k = MT_N - st->pos < n ? MT_N - st->pos : n;
+        const uint32_t *key = st->key + st->pos;
+        for (int64_t i = 0; i < k; i++) out[i] = temper(key[i]);
+        st->pos += (int)k;
+        out += k;
+        n -= k;
+    }
+}
+
+/* A recipe's draws, taken from the stream a chunk at a time. Each recipe says up front how
+ * many it will use: the chunks never draw past that, so the stream is left exactly where
+ * torch's would be. */
+#define CHUNK 512
+typedef struct {
+    bitgen_t *g;
+    int64_t left; /* draws not yet taken from the stream */
+    int pos, len;
+    uint32_t buf[CHUNK];
+} draws_t;
+
+static void draws_start(draws_t *d, bitgen_t *g, int64_t total) {
+    d->g = g;
+    d->left = total;
+    d->pos = d->len = 0;
+}
+
+static inline uint32_t draw32(draws_t *d) {
+    if (d->pos == d->len) {
+        /* left is 0 only if a recipe undercounted: then draw one at a time, still in order */
+        int k = d->left >= CHUNK ? CHUNK : d->left > 0 ? (int)d->left : 1;
+        fill32(d->g, d->buf, k);
+        d->left -= k;
+        d->len = k;
+        d->pos = 0;
+    }
+    return d->buf[d->pos++];
+}
+
+static inline uint64_t draw64(draws_t *d) {
+    uint64_t high = draw32(d);
+    return (high << 32) | draw32(d);
+}
+
+static inline float unit_f32(draws_t *d) { return (float)(draw32(d) & LOW24) * 0x1p-24f; }
+
+static inline double unit_f64(draws_t *d) { return (double)(draw64(d) & LOW53) * 0x1p-53; }
+
+/* --- the recipes ----------------------------------------------------------------------------- */
+void fnn_rng_units_f32(bitgen_t *g, float *out, int64_t n) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, n);
+    for (int64_t i = 0; i < n; i++) out[i] = unit_f32(&d);
+}
+
+void fnn_rng_units_f64(bitgen_t *g, double *out, int64_t n) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, 2 * n);
+    for (int64_t i = 0; i < n; i++) out[i] = unit_f64(&d);
+}
+
+void fnn_rng_uniform_f32(bitgen_t *g, float *out, int64_t n, float low, float high) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, n);
+    /* float x float is exact in double, so one double multiply-add and a rounding to float
+     * is the fused multiply-add torch's vectorised kernel computes */
+    double span = (double)(high - low);
+    for (int64_t i = 0; i < n; i++) out[i] = (float)((double)unit_f32(&d) * span + (double)low);
+}
+
+void fnn_rng_uniform_f64(bitgen_t *g, double *out, int64_t n, double low, double high) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, 2 * n);
+    double span = high - low;
+    for (int64_t i = 0; i < n; i++) out[i] = fma(unit_f64(&d), span, low);
+}
+
+/* Box-Muller on one run of 16 uniforms: elements j and j + 8 are a pair, u1 = 1 - data[j]
+ * (in (0, 1] for the log), u2 = data[j + 8] the angle. The float angle is computed in float,
+ * as torch's vectorised fill does: in double, 14 points fewer of the values matched torch's. */
+static void box_muller_f32(float *data) {
+    for (int j = 0; j < FILL_RUN / 2; j++) {
+        float radius = sqrtf(-2.0f * logf(1.0f - data[j]));
+        float theta = (float)TWO_PI * data[j + FILL_RUN / 2];
+        data[j] = radius * cosf(theta);
+        data[j + FILL_RUN / 2] = radius * sinf(theta);
+    }
+}
+
+static void box_muller_f64(double *data) {
+    for (int j = 0; j < FILL_RUN / 2; j++) {
+        double radius = sqrt(-2.0 * log(1.0 - data[j]));
+        double theta = TWO_PI * data[j + FILL_RUN / 2];
+        data[j] = radius * cos(theta);
+        data[j + FILL_RUN / 2] = radius * sin(theta);
+    }
+}
+
+void fnn_rng_normal_fill_f32(bitgen_t *g, float *out, int64_t n, float mean, float std) {
+    int64_t whole = n - n % FILL_RUN;
+    draws_t d;
+    counted();
+    draws_start(&d, g, n + (whole < n ? FILL_RUN : 0));
+    for (int64_t i = 0; i < n; i++) out[i] = unit_f32(&d);
+    for (int64_t i = 0; i < whole; i += FILL_RUN) box_muller_f32(out + i);
+    if (whole < n) { /* torch redraws the last partial run as 16 new uniforms */
+        float tail[FILL_RUN];
+        for (int i = 0; i < FILL_RUN; i++) tail[i] = unit_f32(&d);
+        box_muller_f32(tail);
+        memcpy(out + n - FILL_RUN, tail, sizeof tail);
+    }
+    for (int64_t i = 0; i < n; i++) out[i] = (float)((double)out[i] * std + (double)mean);
+}
+
+void fnn_rng_normal_fill_f64(bitgen_t *g, double *out, int64_t n, double mean, double std) {
+    int64_t whole = n - n % FILL_RUN;
+    draws_t d;
+    counted();
+    draws_start(&d, g, 2 * (n + (whole < n ? FILL_RUN : 0)));
+    for (int64_t i = 0; i < n; i++) out[i] = unit_f64(&d);
+    for (int64_t i = 0; i < whole; i += FILL_RUN) box_muller_f64(out + i);
+    if (whole < n) {
+        double tail[FILL_RUN];
+        for (int i = 0; i < FILL_RUN; i++) tail[i] = unit_f64(&d);
+        box_muller_f64(tail);
+        memcpy(out + n - FILL_RUN, tail, sizeof tail);
+    }
+    for (int64_t i = 0; i < n; i++) out[i] = fma(out[i], std, mean);
+}
+
+void fnn_rng_double_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
+                            int *has_cache, double *cache) {
+    int64_t i = 0;
+    draws_t d;
+    counted();
+    if (n > 0 && *has_cache) {
+        out[i++] = fma(*cache, std, mean);
+        *has_cache = 0;
+    }
+    draws_start(&d, g, 4 * ((n - i + 1) / 2)); /* two doubles a pair */
+    while (i < n) {
+        double u1 = unit_f64(&d), u2 = unit_f64(&d);
+        double radius = sqrt(-2.0 * log1p(-u2));
+        double theta = TWO_PI * u1;
+        double sine = radius * sin(theta);
+        out[i++] = fma(radius * cos(theta), std, mean);
+        if (i < n) {
+            out[i++] = fma(sine, std, mean);
+        } else {
+            *cache = sine;
+            *has_cache = 1;
+        }
+    }
+}
+
+void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
+                         int *has_cache, double *cache) {
+    fnn_rng_double_normals(g, out, n, mean, std, has_cache, cache);
+    for (int64_t i = 0; i < n; i++) out[i] = exp(out[i]);
+}
+
+void fnn_rng_cauchy(bitgen_t *g, double *out, int64_t n, double median, double sigma) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, 2 * n);
+    for (int64_t i = 0; i < n; i++) out[i] = fma(sigma, tan(PI * (unit_f64(&d) - 0.5)), median);
+}
+
+void fnn_rng_bernoulli(bitgen_t *g, uint8_t *out, int64_t n, uint64_t threshold) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, 2 * n);
+    for (int64_t i = 0; i < n; i++) out[i] = (draw64(&d) & LOW53) < threshold;
+}
+
+void fnn_rng_integers(bitgen_t *g, int64_t *out, int64_t n, uint64_t span, int wide,
+                      int64_t low) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, wide ? 2 * n : n);
+    if (wide) {
+        for (int64_t i = 0; i < n; i++) out[i] = (int64_t)(draw64(&d) % span) + low;
+    } else {
+        for (int64_t i = 0; i < n; i++) out[i] = (int64_t)(draw32(&d) % span) + low;
+    }
+}
+
+void fnn_rng_randperm(bitgen_t *g, int64_t *out, int64_t n) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, n > 1 ? n - 1 : 0);
+    for (int64_t i = 0; i < n; i++) out[i] = i;
+    for (int64_t i = 0; i + 1 < n; i++) {
+        int64_t j = i + (int64_t)(draw32(&d) % (uint64_t)(n - i));
+        int64_t t = out[i];
+        out[i] = out[j];
+        out[j] = t;
+    }
+}
+
+int fnn_rng_state_matches(bitgen_t *g, const uint32_t *key, int pos) {
+    const numpy_mt19937_state *st = (const numpy_mt19937_state *)g->state;
+    return memcmp(st->key, key, sizeof st->key) == 0 && st->pos == pos;
+}
