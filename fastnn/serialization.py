@@ -8,7 +8,9 @@ super_resolution do) are pickled with every tensor moved into the safetensors bo
 as torch.load loads them by default (weights_only=True): the unpickler resolves only the
 globals allowed by default (fastnn/safe_globals.py) or by the caller
 (serialization.add_safe_globals / safe_globals), checked by name before anything is imported,
-so a file cannot run code the caller did not name."""
+so a file cannot run code the caller did not name.
+
+Files torch.save wrote load too, by the same rules (fastnn/torch_checkpoint.py)."""
 import io
 import json
 import os
@@ -17,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from fastnn import dtypes
+from fastnn import dtypes, torch_checkpoint
 from fastnn.safe_globals import (add_safe_globals, allowed_global_names,  # noqa: F401
                                  clear_safe_globals, get_safe_globals, safe_globals,
                                  unsupported_global_message)
@@ -225,12 +227,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     else:
         with open(f, "rb") as handle:
             payload = handle.read()
-    if payload[:4] == b"PK\x03\x04":
+    if payload[:4] == torch_checkpoint.ZIP_MAGIC:  # written by torch.save
+        return torch_checkpoint.load(io.BytesIO(payload), weights_only is not False)
+    if payload[:2] == b"\x80\x02" and payload[2:3] == b"\x8a":  # a pickled magic number first
         raise CheckpointError(
-            f"{f} was written by torch.save (a zip of pickles); fastnn never unpickles files, "
-            "since loading a pickle can run code. Convert it once in PyTorch: "
-            "`from safetensors.torch import save_file; save_file(torch.load(path), "
-            "'model.safetensors')` for a state dict.")
+            f"{f} was written by torch.save(..., _use_new_zipfile_serialization=False), the "
+            "format PyTorch used before 1.6, which fastnn does not read. Save it again with "
+            "torch.save's default (a zip file), which fastnn.load reads.")
     try:
         arrays = from_bytes(payload)  # (validates the header: its length, JSON and offsets)
         header_size = int.from_bytes(payload[:8], "little")
