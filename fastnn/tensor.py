@@ -1512,9 +1512,15 @@ class Tensor:
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     def exponential_(self, lambd=1.0, *, generator=None):
-        # (torch draws these through MKL: the same distribution, not its values)
+        """-1/lambd log1p(-u), u a uniform double: torch's recipe and draws."""
         from fastnn import random
-        values = random.rng(generator).exponential(1.0 / lambd, self._data.shape)
+        if not self.dtype.is_floating_point:
+            raise RuntimeError("Exponential distribution is a continuous probability "
+                               "distribution. dtype must be a floating point but you "
+                               f"specified {self.dtype.title}")
+        if not lambd > 0.0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+        values = random.rng(generator).exponential_values(self._data.shape, lambd)
         return inplace.apply(self, inplace.CopyFrom.apply, values.astype(self._data.dtype))
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):

@@ -17,6 +17,7 @@ Every storage is checked against what the pickle says of it (its record exists a
 numel elements), and every tensor's offset, sizes and strides against its storage, before
 an array is made: a damaged or hostile file raises an UnpicklingError and never reads
 outside a storage."""
+import importlib
 import pickle
 import zipfile
 
@@ -108,6 +109,21 @@ _PLAIN_GLOBALS = {"collections.OrderedDict", "collections.Counter", "builtins.se
                   "builtins.bytearray"}
 
 
+def _fastnn_global(module, name):
+    """fastnn's object at module.name (a dotted name), or None."""
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        return None
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
+def _full_name(obj):
+    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+
+
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file, archive, prefix, byteorder, weights_only):
         super().__init__(file)
@@ -120,10 +136,19 @@ class _Unpickler(pickle.Unpickler):
         full = f"{module}.{name}"
         if full in _TORCH_GLOBALS:
             return _TORCH_GLOBALS[full]
+        if module == "torch" or module.startswith("torch."):
+            # torch's name of a fastnn class or function (fastnn.nn.modules.rnn.LSTM is
+            # torch.nn.modules.rnn.LSTM): importing fastnn's own module runs no file's code,
+            # and the global is allowed when the caller allowed that fastnn object
+            found = _fastnn_global("fastnn" + module[len("torch"):], name)
+            if self.allowed is not None and full not in self.allowed and (
+                    found is None or _full_name(found) not in self.allowed):
+                raise pickle.UnpicklingError(unsupported_global_message(full))
+            if found is None:
+                raise pickle.UnpicklingError(f"fastnn has no {name} in its {module} ({full})")
+            return found
         if self.allowed is not None and full not in _PLAIN_GLOBALS and full not in self.allowed:
             raise pickle.UnpicklingError(unsupported_global_message(full))
-        if module == "torch" or module.startswith("torch."):  # trusted: torch's name in fastnn
-            module = "fastnn" + module[len("torch"):]
         return super().find_class(module, name)
 
     def persistent_load(self, pid):

@@ -28,8 +28,8 @@ C ones to, and what an unbuilt checkout runs; their double log/sin/cos are NumPy
 glibc's in a few percent of values.
 
 The class is a NumPy Generator on that same Mersenne Twister. Draws torch makes by recipes
-not copied here (gamma, Poisson, multinomial, Bernoulli through MKL) still come from the
-seeded stream, but their values differ from torch's.
+not copied here (gamma, Poisson) still come from the seeded stream, but their values differ
+from torch's.
 """
 import math
 
@@ -195,6 +195,14 @@ class TorchStream(np.random.Generator):
                 *self._c(), _count(shape), float(mean), float(std), self.normal_cache)
             return values.reshape(shape)
         return np.exp(self.double_normals(shape, mean, std))
+
+    def exponential_values(self, shape, lambd):
+        """tensor.exponential_(lambd) in double: -1/lambd log1p(-u), u a uniform double (torch's
+        exponential_distribution; its MKL path is off in released builds, pytorch#132395)."""
+        if compiled:
+            return _kernels.rng_exponential(*self._c(), _count(shape),
+                                            float(lambd)).reshape(shape)
+        return (-1.0 / lambd) * np.log1p(-self.double_values(shape))
 
     def cauchy_values(self, shape, median, sigma):
         """tensor.cauchy_(median, sigma) in double: median + sigma tan(pi (u - 1/2)), u a

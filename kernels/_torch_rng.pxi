@@ -20,6 +20,7 @@ cdef extern from "torch_rng.h":
                                 int *has_cache, double *cache)
     void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
                              int *has_cache, double *cache)
+    void fnn_rng_exponential(bitgen_t *g, double *out, int64_t n, double lambd)
     void fnn_rng_cauchy(bitgen_t *g, double *out, int64_t n, double median, double sigma)
     void fnn_rng_bernoulli(bitgen_t *g, uint8_t *out, int64_t n, uint64_t threshold)
     void fnn_rng_integers(bitgen_t *g, int64_t *out, int64_t n, uint64_t span, int wide,
@@ -102,6 +103,15 @@ def rng_log_normals(capsule, lock, Py_ssize_t n, double mean, double std, cache)
         fnn_rng_log_normals(g, <double *>cnp.PyArray_DATA(out), n, mean, std, &has_cache,
                             &kept)
     return out, (kept if has_cache else None)
+
+
+def rng_exponential(capsule, lock, Py_ssize_t n, double lambd):
+    """n exponential doubles of rate lambd (tensor.exponential_)."""
+    cdef cnp.ndarray out = _rng_out(n, cnp.NPY_FLOAT64)
+    cdef bitgen_t *g = _bitgen(capsule)
+    with lock:
+        fnn_rng_exponential(g, <double *>cnp.PyArray_DATA(out), n, lambd)
+    return out
 
 
 def rng_cauchy(capsule, lock, Py_ssize_t n, double median, double sigma):

@@ -238,6 +238,14 @@ void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, doubl
     for (int64_t i = 0; i < n; i++) out[i] = exp(out[i]);
 }
 
+void fnn_rng_exponential(bitgen_t *g, double *out, int64_t n, double lambda) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, 2 * n);
+    double scale = -1.0 / lambda;
+    for (int64_t i = 0; i < n; i++) out[i] = scale * log1p(-unit_f64(&d));
+}
+
 void fnn_rng_cauchy(bitgen_t *g, double *out, int64_t n, double median, double sigma) {
     draws_t d;
     counted();

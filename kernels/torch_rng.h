@@ -27,6 +27,9 @@ void fnn_rng_double_normals(bitgen_t *g, double *out, int64_t n, double mean, do
 /* log_normal_: exp of fnn_rng_double_normals' values (torch's lognormal_distribution). */
 void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
                          int *has_cache, double *cache);
+/* exponential_: -1/lambda log1p(-u), u a uniform double (torch's exponential_distribution;
+ * torch's MKL path is off in its released builds, pytorch/pytorch#132395). */
+void fnn_rng_exponential(bitgen_t *g, double *out, int64_t n, double lambda);
 /* cauchy_: median + sigma tan(pi (u - 1/2)), u a uniform double. */
 void fnn_rng_cauchy(bitgen_t *g, double *out, int64_t n, double median, double sigma);
 /* out[i] = (unit double < p) as the integer compare bits53 < threshold = ceil(p 2^53). */

@@ -252,3 +252,61 @@ def test_a_whole_torch_model_loads_as_the_fastnn_model_when_trusted(tmp_path):
     x = torch.randn(2, 1, 4, 4)
     np.testing.assert_allclose(ours(fastnn.from_numpy(x.numpy())).detach().numpy(),
                                theirs(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def language_model_class(lib):
+    """A language model as pytorch/examples word_language_model builds one, on lib: the same
+    class name in torch's program and in its port."""
+    class TinyLM(lib.nn.Module):
+        def __init__(self, tokens=12, size=8):
+            super().__init__()
+            self.drop = lib.nn.Dropout(0.2)
+            self.encoder = lib.nn.Embedding(tokens, size)
+            self.rnn = lib.nn.LSTM(size, size, 2)
+            self.decoder = lib.nn.Linear(size, tokens)
+
+        def forward(self, x, hidden):
+            out, hidden = self.rnn(self.drop(self.encoder(x)), hidden)
+            return self.decoder(self.drop(out)), hidden
+
+    TinyLM.__module__, TinyLM.__qualname__ = __name__, "TinyLM"
+    globals()["TinyLM"] = TinyLM  # where pickle finds it by name
+    return TinyLM
+
+
+def test_a_torch_language_model_samples_the_same_words(tmp_path):
+    # torch.save(model) in torch; in fastnn, torch.load under safe_globals naming the layers
+    # by torch's paths, then seeded sampling with multinomial as generate.py does
+    torch.manual_seed(0)
+    path = saved(language_model_class(torch)(), tmp_path)
+    theirs = torch.load(path, weights_only=False)
+    ours_class = language_model_class(fastnn)
+    allowed = [ours_class, fastnn.nn.modules.dropout.Dropout, fastnn.nn.modules.sparse.Embedding,
+               fastnn.nn.modules.rnn.LSTM, fastnn.nn.modules.linear.Linear]
+    with fastnn.serialization.safe_globals(allowed):
+        ours = fastnn.load(path)
+
+    def sample(lib, model):
+        lib.manual_seed(7)
+        model.eval()
+        word = lib.randint(12, (1, 1), dtype=lib.long)
+        hidden = (lib.zeros(2, 1, 8), lib.zeros(2, 1, 8))
+        words = []
+        with lib.no_grad():
+            for _ in range(30):
+                logits, hidden = model(word, hidden)
+                weights = logits.squeeze().div(0.8).exp()
+                word.fill_(lib.multinomial(weights, 1)[0])
+                words.append(word.item())
+        return words
+
+    assert type(ours) is ours_class and isinstance(ours, fastnn.nn.Module)
+    assert isinstance(ours.rnn, fastnn.nn.LSTM)
+    assert sample(fastnn, ours) == sample(torch, theirs)
+
+
+def test_torch_onnx_names_exist_and_export_says_it_cannot():
+    import fastnn.onnx
+    assert fastnn.onnx.is_in_onnx_export() is False
+    with pytest.raises(fastnn.onnx.OnnxExporterError, match="cannot export ONNX"):
+        fastnn.onnx.export(nn.Linear(2, 2), (fastnn.ones(1, 2),), "model.onnx")

@@ -40,6 +40,7 @@ NORMALS = {
     "double normals": lambda s, n: s.double_normals((n,), 0.5, 2.0),
     "log normals": lambda s, n: s.log_normal_values((n,), 0.5, 0.7),
     "cauchy": lambda s, n: s.cauchy_values((n,), 1.0, 2.0),
+    "exponential": lambda s, n: s.exponential_values((n,), 0.7),
 }
 
 

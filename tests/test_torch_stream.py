@@ -55,6 +55,15 @@ EXACT = {
     "log_normal_ float64": lambda L: L.empty(9, dtype=L.float64).log_normal_(0.5, 0.7),
     "cauchy_ float64": lambda L: L.empty(9, dtype=L.float64).cauchy_(1, 2),
     "normal_ small scaled": lambda L: L.empty(7).normal_(2, 3),
+    "exponential_": lambda L: L.empty(30).exponential_(),
+    "exponential_ float64 rate": lambda L: L.empty(9, dtype=L.float64).exponential_(2.5),
+    "multinomial, one sample": lambda L: L.multinomial(L.tensor([[0.1, 0.5, 0.4],
+                                                                 [3.0, 1.0, 0.0]]), 1),
+    "multinomial without replacement": lambda L: L.multinomial(L.rand(3, 20) ** 3, 6),
+    "multinomial with replacement": lambda L: L.multinomial(L.rand(2, 30), 25, True),
+    "multinomial float64 with replacement": lambda L: L.multinomial(
+        L.rand(40, dtype=L.float64), 9, replacement=True),
+    "multinomial half": lambda L: L.multinomial(L.rand(12).half(), 4),
     "normal small": lambda L: L.normal(2.0, 3.0, size=(5,)),
     "uniform_": lambda L: L.empty(50).uniform_(-0.3, 0.7),
     "uniform_ float64": lambda L: L.empty(9, dtype=L.float64).uniform_(-2, 5),
@@ -223,3 +232,30 @@ def test_init_functions_take_a_generator():
             made.append((w.detach().numpy(), float(lib.rand(1))))  # default stream untouched
         np.testing.assert_allclose(made[1][0], made[0][0], rtol=2e-6, atol=1e-5, err_msg=name)
         assert made[1][1] == made[0][1]
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.multinomial(L.tensor([1, 2]), 1),
+    lambda L: L.multinomial(L.ones(2, 2, 2), 1),
+    lambda L: L.multinomial(L.ones(3), 0),
+    lambda L: L.multinomial(L.ones(3), 4),
+    lambda L: L.multinomial(L.ones(2, 0), 1),
+    lambda L: L.multinomial(L.tensor([1.0, float("nan")]), 1),
+    lambda L: L.multinomial(L.tensor([1.0, -2.0]), 2),
+    lambda L: L.multinomial(L.zeros(2), 1),
+    lambda L: L.multinomial(L.tensor([1.0, -2.0]), 2, True),
+    lambda L: L.multinomial(L.tensor([1.0, float("inf")]), 2, True),
+    lambda L: L.multinomial(L.tensor([[1.0, 2.0], [0.0, 0.0]]), 2, True),
+    lambda L: L.empty(3).exponential_(0),
+    lambda L: L.empty(3, dtype=L.int32).exponential_(),
+])
+def test_multinomial_and_exponential_refuse_as_torch(call):
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(fastnn)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_multinomial_of_no_rows_is_empty():
+    assert tuple(fastnn.multinomial(fastnn.zeros(0, 3), 2).shape) == (0, 2)

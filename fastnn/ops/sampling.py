@@ -28,31 +28,70 @@ def poisson(input, generator=None):
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """num_samples category indices per row, drawn with probability proportional to the row's
-    non-negative weights."""
-    weights = input._data.astype(np.float64)
+    non-negative weights, by torch's two recipes (aten/src/ATen/native/Distributions.cpp and
+    cpu/MultinomialKernel.cpp), so a seed gives torch's indices:
+
+    - without replacement, or one sample: q ~ Exp(1) for every weight (exponential_ on a
+      tensor like the input), then the largest weight / q per row (the exponential form of
+      the Gumbel-max trick; a top-k for several samples);
+    - with replacement: the row's cumulative sums in its dtype (float for the half types)
+      normalised to end at 1, then for each sample a uniform double and the first bucket whose
+      cumulative sum reaches it."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{input.dtype.title}")
+    weights = input._data
     if weights.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
-    rows = weights.reshape(-1, weights.shape[-1])
-    categories = rows.shape[1]
+    categories = weights.shape[-1]
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    if not np.isfinite(rows).all() or (rows < 0).any():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    totals = rows.sum(axis=1)
-    if (totals <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rows = weights.reshape(-1, categories)
     rng = random.rng(generator)
-    out = np.empty((rows.shape[0], num_samples), np.int64)
-    for r, row in enumerate(rows):
-        if replacement:
-            out[r] = rng.choice(categories, num_samples, replace=True, p=row / row.sum())
-        else:  # without replacement: only categories of positive weight can be drawn
-            positive = np.count_nonzero(row)
-            if num_samples > positive:
-                raise RuntimeError("invalid multinomial distribution (with replacement=False, "
-                                   "not enough non-negative category to sample)")
-            out[r] = rng.choice(categories, num_samples, replace=False, p=row / row.sum())
+    if rows.shape[0] == 0:
+        out = np.empty((0, num_samples), np.int64)
+    elif not replacement or num_samples == 1:
+        out = _exponential_race(rng, rows, num_samples)
+    else:
+        out = _inverse_cdf(rng, rows, num_samples)
     return Tensor._wrap(out.reshape(weights.shape[:-1] + (num_samples,)))
+
+
+def _exponential_race(rng, rows, num_samples):
+    wide = rows.astype(np.float64)
+    if not (np.all(wide < np.inf) and np.all(wide >= 0)):  # (NaN fails both)
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (wide.sum(axis=1) == 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    q = rng.exponential_values(rows.shape, 1.0).astype(rows.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        race = rows / q
+    if num_samples == 1:
+        return np.argmax(race, axis=1)[:, None].astype(np.int64)
+    # torch's top-k: largest first (rows of equal values, zero weights, may order differently)
+    return np.argsort(-race.astype(np.float64), axis=1, kind="stable")[:, :num_samples]
+
+
+def _inverse_cdf(rng, rows, num_samples):
+    work = rows.dtype if rows.dtype in (np.float32, np.float64) else np.float32
+    out = np.empty((rows.shape[0], num_samples), np.int64)
+    for r, row in enumerate(rows.astype(work)):
+        if (row < 0).any():
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        if not np.isfinite(row).all():
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry = infinity or NaN)")
+        cumulative = np.cumsum(row, dtype=work)  # one sum after another, as torch's loop
+        total = cumulative[-1]
+        if not total > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        cumulative = cumulative / total
+        cumulative[-1] = 1
+        # the first bucket whose sum reaches the draw, compared in double as torch's search
+        out[r] = np.searchsorted(cumulative.astype(np.float64),
+                                 rng.double_values((num_samples,)), side="left")
+    return out
