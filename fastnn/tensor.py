@@ -260,7 +260,22 @@ class Tensor:
 
     is_sparse = False
     is_quantized = False
+    # the other devices' and layouts' flags torch.Tensor has: a fastnn tensor is on the CPU,
+    # strided (pytorch/examples dcgan tests input.is_xpu)
+    is_xpu = is_mps = is_ipu = is_xla = is_vulkan = is_mtia = is_maia = False
+    is_mkldnn = is_nested = is_sparse_csr = False
     layout = layouts.strided
+
+    def is_set_to(self, tensor):
+        """Whether both view the same memory with the same shape and strides (torch: the same
+        storage, offset, size and stride)."""
+        a, b = self._data, tensor._data
+        return (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+                and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+                and (a.size == 0 or np.shares_memory(a, b)))
+
+    def is_distributed(self):
+        return False
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         """A sparse COO copy of the non-zero entries (fastnn/sparse)."""

@@ -190,3 +190,46 @@ def test_state_dict_hooks_extra_state_and_metadata_as_torch():
     assert other.count == 5
     assert Counter().share_memory() is not None
     assert nn.Linear(2, 2).to_empty(device="cpu").weight.shape == (2, 2)
+
+
+def test_replacing_a_child_or_parameter_keeps_its_place_as_torch():
+    # transfer learning's surgery: replace the stem, then rebuild from children() in order
+    torch = pytest.importorskip("torch")
+    orders = []
+    for lib in (torch, fastnn):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = lib.nn.Conv2d(3, 4, 3)
+                self.body = lib.nn.ReLU()
+                self.head = lib.nn.Linear(4, 2)
+                self.scale = lib.nn.Parameter(lib.ones(1))
+                self.shift = lib.nn.Parameter(lib.zeros(1))
+
+        net = Net()
+        net.stem = lib.nn.Conv2d(1, 4, 3)
+        net.scale = lib.nn.Parameter(lib.ones(2))
+        net.body = None
+        orders.append(([name for name, _ in net.named_children()],
+                       [name for name, _ in net.named_parameters()], list(net.state_dict()),
+                       net.body))
+    assert orders[0] == orders[1]
+
+
+@pytest.mark.parametrize("assign", [
+    lambda lib, net: setattr(net, "weight", lib.ones(2, 2)),
+    lambda lib, net: setattr(net, "weight", 3),
+    lambda lib, net: setattr(net, "act", "relu"),
+    lambda lib, net: setattr(net, "act", lib.ones(1)),
+])
+def test_only_a_parameter_or_module_replaces_one_as_torch(assign):
+    torch = pytest.importorskip("torch")
+    messages = []
+    for lib in (torch, fastnn):
+        net = lib.nn.Linear(2, 2)
+        net.act = lib.nn.ReLU()
+        with pytest.raises(TypeError) as error:
+            assign(lib, net)
+        messages.append(str(error.value).replace("torch", "fastnn"))
+        assert isinstance(net.weight, lib.nn.Parameter) and isinstance(net.act, lib.nn.ReLU)
+    assert messages[0] == messages[1]

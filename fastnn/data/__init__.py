@@ -2,4 +2,4 @@ from fastnn.data.fashion_mnist import CLASSES, DatasetNotFoundError, FashionMNIS
 from fastnn.data.idx import IDXError  # noqa: F401
 from fastnn.data.loader import DataLoader, to_float_images  # noqa: F401
 from fastnn.data.splits import ArrayDataset, kfold, random_split, subset  # noqa: F401
-from fastnn.data import datasets, transforms  # noqa: F401,E402
+from fastnn.data import datasets, models, transforms, utils  # noqa: F401,E402

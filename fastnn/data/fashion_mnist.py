@@ -157,6 +157,35 @@ class FashionMNIST:
     def _load(self, key, root, download):
         return load_file(key, root, download, self.spec)
 
+    # torchvision's names for the arrays: programs subset or regroup a data set through them
+    # (pytorch/examples siamese_network reads .data and .targets); the tensors share memory
+    # with .images and .labels, and assigning one replaces what items are made from
+    @property
+    def data(self):
+        from fastnn.tensor import Tensor
+        return Tensor._wrap(self.images)
+
+    @data.setter
+    def data(self, value):
+        self.images = _uint8_images(value)
+
+    @property
+    def targets(self):
+        from fastnn.tensor import Tensor
+        return Tensor._wrap(self.labels)
+
+    @targets.setter
+    def targets(self, value):
+        labels = np.asarray(getattr(value, "_data", value))
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"targets must be a 1-D integer tensor, got shape {labels.shape} "
+                             f"and dtype {labels.dtype}")
+        self.labels = labels.astype(np.int64)
+
+    @property
+    def class_to_idx(self):
+        return {name: i for i, name in enumerate(self.classes)}
+
     def __len__(self):
         return len(self.labels)
 
@@ -179,6 +208,14 @@ class FashionMNIST:
         if self.transform is not None:
             lines.append(f"    StandardTransform\nTransform: {self.transform!r}")
         return "\n".join(lines)
+
+
+def _uint8_images(value):
+    images = np.asarray(getattr(value, "_data", value))
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError("data must be a uint8 tensor of images (N, H, W), got shape "
+                         f"{images.shape} and dtype {images.dtype}")
+    return images
 
 
 # MNIST (LeCun et al. 1998): the same IDX layout. No SHA-256 is pinned for it: none could be

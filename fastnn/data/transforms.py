@@ -1,7 +1,9 @@
-"""torchvision.transforms' names for the image transforms the Fashion-MNIST programs use:
-ToTensor, Normalize, Compose, Lambda, RandomHorizontalFlip, RandomCrop. They take a PIL image,
-a NumPy array (H, W[, C]) or a tensor (C, H, W), as torchvision's do; random choices come from
-fastnn's generator (fastnn.manual_seed)."""
+"""torchvision.transforms' names for the image transforms the Fashion-MNIST programs and
+pytorch/examples use: ToTensor, ToPILImage, Normalize, Compose, Lambda, Resize, CenterCrop,
+RandomHorizontalFlip, RandomCrop. They take a PIL image, a NumPy array (H, W[, C]) or a tensor
+(C, H, W), as torchvision's do; random choices are torchvision's draws (torch.rand(1) for a
+flip, torch.randint for a crop's corner) on fastnn's generator, so a seed makes torch's
+choices."""
 import numbers
 
 import numpy as np
@@ -87,12 +89,22 @@ class Normalize:
         return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
 
 
+def _rand():
+    """torch.rand(1)'s value, as a float32."""
+    return random.rng().uniform_values((1,), 0.0, 1.0, np.float32)[0]
+
+
+def _randint(high):
+    """torch.randint(0, high, size=(1,)).item()."""
+    return int(random.rng().randint_values(0, high, (1,))[0])
+
+
 class RandomHorizontalFlip:
     def __init__(self, p=0.5):
         self.p = p
 
     def __call__(self, img):
-        if random.generator().random() >= self.p:
+        if not _rand() < np.float32(self.p):  # torchvision: torch.rand(1) < p
             return img
         if _is_pil(img):
             from PIL import Image
@@ -135,8 +147,8 @@ class RandomCrop:
         if h < th or w < tw:
             raise ValueError(f"Required crop size {(th, tw)} is larger than input image size "
                              f"{(h, w)}")
-        i = int(random.generator().integers(0, h - th + 1))
-        j = int(random.generator().integers(0, w - tw + 1))
+        # torchvision draws no corner when the crop is the whole image
+        i, j = (0, 0) if (h, w) == (th, tw) else (_randint(h - th + 1), _randint(w - tw + 1))
         out = np.ascontiguousarray(array[..., i:i + th, j:j + tw])
         if tensor:
             return Tensor._wrap(out)
@@ -158,3 +170,148 @@ def _padding(padding):
     if len(padding) == 2:
         return padding[0], padding[1], padding[0], padding[1]
     return tuple(padding)
+
+
+class ToPILImage:
+    """A tensor (C, H, W) or array (H, W, C) as a PIL image: floats x 255 to bytes, mode L, LA,
+    RGB or RGBA by the channel count (or `mode`), as torchvision's."""
+
+    def __init__(self, mode=None):
+        self.mode = mode
+
+    def __call__(self, pic):
+        from PIL import Image
+        if isinstance(pic, Tensor):
+            array = pic.detach()._data
+            if array.ndim == 2:
+                array = array[np.newaxis]
+            if array.ndim != 3:
+                raise ValueError(f"pic should be 2/3 dimensional. Got {array.ndim} dimensions.")
+            if array.dtype.kind == "f" and self.mode != "F":
+                # torch's pic.mul(255).byte(): a float to uint8 conversion keeps the low byte
+                array = (array * 255).astype(np.int64).astype(np.uint8)
+            array = array.transpose(1, 2, 0)
+        else:
+            array = np.asarray(pic)
+            if array.ndim == 2:
+                array = array[:, :, np.newaxis]
+            if array.ndim != 3:
+                raise ValueError(f"pic should be 2/3 dimensional. Got {array.ndim} dimensions.")
+        channels = array.shape[-1]
+        if channels > 4:
+            raise ValueError(f"pic should not have > 4 channels. Got {channels} channels.")
+        if channels == 1:
+            return Image.fromarray(np.ascontiguousarray(array[:, :, 0]), mode=self.mode)
+        return Image.fromarray(np.ascontiguousarray(array), mode=self.mode)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(mode={self.mode})" if self.mode else f"{type(self).__name__}()"
+
+
+def _size_pair(size, what):
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
+    size = tuple(size)
+    if len(size) == 1:
+        return int(size[0]), int(size[0])
+    if len(size) != 2:
+        raise ValueError(f"Please provide only two dimensions (h, w) for {what}.")
+    return int(size[0]), int(size[1])
+
+
+def _image_size(img):
+    """(height, width) of a PIL image, a tensor (..., H, W) or an array (H, W[, C])."""
+    if _is_pil(img):
+        return img.size[1], img.size[0]
+    if isinstance(img, Tensor):
+        return tuple(img.shape[-2:])
+    return np.asarray(img).shape[:2]
+
+
+class Resize:
+    """Resize to `size` (h, w), or with an int, the shorter side to `size` keeping the aspect
+    ratio (the longer side truncated, capped by max_size), as torchvision's. PIL images go
+    through PIL's resampling (bilinear by default); tensors through interpolate, bilinear with
+    antialias."""
+
+    def __init__(self, size, interpolation="bilinear", max_size=None, antialias=True):
+        self.size, self.max_size, self.antialias = size, max_size, antialias
+        self.interpolation = getattr(interpolation, "value", interpolation)
+
+    def _output_size(self, h, w):
+        if not isinstance(self.size, numbers.Number) and len(self.size) == 2:
+            return int(self.size[0]), int(self.size[1])
+        requested = int(self.size if isinstance(self.size, numbers.Number) else self.size[0])
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = requested, int(requested * long / short)
+        if self.max_size is not None:
+            if self.max_size <= requested:
+                raise ValueError(f"max_size = {self.max_size} must be strictly greater than the "
+                                 f"requested size for the smaller edge size = {self.size}")
+            if new_long > self.max_size:
+                new_short, new_long = int(self.max_size * new_short / new_long), self.max_size
+        return (new_long, new_short) if w <= h else (new_short, new_long)  # (h, w)
+
+    def __call__(self, img):
+        h, w = _image_size(img)
+        new_h, new_w = self._output_size(h, w)
+        if _is_pil(img):
+            from PIL import Image
+            methods = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
+                       "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
+                       "box": Image.Resampling.BOX, "hamming": Image.Resampling.HAMMING}
+            return img.resize((new_w, new_h), methods[self.interpolation])
+        from fastnn.nn import functional as F
+        tensor = img if isinstance(img, Tensor) else ToTensor()(img)
+        batch = tensor.reshape((-1,) + tuple(tensor.shape[-3:])) if tensor.ndim >= 3 else \
+            tensor.reshape(1, 1, h, w)
+        mode = self.interpolation
+        if mode not in ("nearest", "nearest-exact", "bilinear"):
+            raise NotImplementedError(f"Resize of a tensor with {mode!r} interpolation is not "
+                                      "implemented in fastnn (nearest, nearest-exact, bilinear; "
+                                      "a PIL image takes every PIL resampling)")
+        out = F.interpolate(batch.float(), size=(new_h, new_w), mode=mode,
+                            align_corners=False if mode == "bilinear" else None,
+                            antialias=bool(self.antialias) and mode == "bilinear")
+        return out.reshape(tuple(tensor.shape[:-2]) + (new_h, new_w))
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(size={self.size}, interpolation={self.interpolation}, "
+                f"max_size={self.max_size}, antialias={self.antialias})")
+
+
+class CenterCrop:
+    """The centre (h, w) window, the image zero-padded first where it is smaller, as
+    torchvision's (the top-left corner at round((H - h) / 2), round((W - w) / 2))."""
+
+    def __init__(self, size):
+        self.size = _size_pair(size, "size")
+
+    def __call__(self, img):
+        th, tw = self.size
+        h, w = _image_size(img)
+        if _is_pil(img):
+            if th > h or tw > w:
+                raise ValueError(f"CenterCrop of {(th, tw)} from a PIL image of {(h, w)}: "
+                                 "pad it first (fastnn pads tensors only)")
+            top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+            return img.crop((left, top, left + tw, top + th))
+        tensor = isinstance(img, Tensor)
+        array = img._data if tensor else np.asarray(img)
+        if not tensor and array.ndim == 3:  # (H, W, C) arrays: crop the first two axes
+            array = array.transpose(2, 0, 1)
+        if th > h or tw > w:
+            pad_top, pad_left = (th - h) // 2 if th > h else 0, (tw - w) // 2 if tw > w else 0
+            pad = [(0, 0)] * (array.ndim - 2) + [
+                (pad_top, (th - h + 1) // 2 if th > h else 0),
+                (pad_left, (tw - w + 1) // 2 if tw > w else 0)]
+            array = np.pad(array, pad)
+            h, w = array.shape[-2:]
+        top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+        out = np.ascontiguousarray(array[..., top:top + th, left:left + tw])
+        if tensor:
+            return Tensor._wrap(out)
+        return np.ascontiguousarray(out.transpose(1, 2, 0)) if out.ndim == 3 else out
+
+    def __repr__(self):
+        return f"{type(self).__name__}(size={self.size})"

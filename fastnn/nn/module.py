@@ -86,6 +86,11 @@ def _replace_with_copy(module, t):
     return t
 
 
+def _type_name(value):
+    """torch.typename's words: a tensor's legacy type name, else the type's name."""
+    return value.type() if isinstance(value, Tensor) else type(value).__name__
+
+
 class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -162,20 +167,35 @@ class Module:
                                 f"(fastnn.Tensor or None expected)")
             buffers[name] = value  # assigning to a buffer keeps it a buffer, as torch's
             return
-        if name in params and value is None:
+        # torch's order of rules: a registered name keeps its place in its dict (children(),
+        # state_dict() and Sequential(*model.children()) surgery see the replacement where
+        # the original was), and only a Parameter, a Module or None may replace a parameter
+        # or a child module
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            buffers.pop(name, None)
+            self.__dict__.pop(name, None)
+            params[name] = value
+            return
+        if name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                                "(fastnn.nn.Parameter or None expected)")
             params[name] = None
             return
-        params.pop(name, None)
-        modules.pop(name, None)
-        buffers.pop(name, None)
-        if isinstance(value, Parameter):
-            params[name] = value
-        elif isinstance(value, Module):
+        if isinstance(value, Module):
+            params.pop(name, None)
+            buffers.pop(name, None)
+            self.__dict__.pop(name, None)
             modules[name] = value
-        else:
-            object.__setattr__(self, name, value)
             return
-        self.__dict__.pop(name, None)
+        if name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                                "(fastnn.nn.Module or None expected)")
+            modules[name] = None
+            return
+        object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -308,10 +328,17 @@ class Module:
             yield module
 
     def children(self):
-        return iter(self._modules.values())
+        for _, module in self.named_children():
+            yield module
 
     def named_children(self):
-        return iter(self._modules.items())
+        """The direct submodules, as torch's: a child set to None is skipped, and one module
+        registered under two names is listed once."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)

@@ -54,9 +54,37 @@ def _linear(input, in_sizes, out_sizes, scales, align_corners):
     return out
 
 
+def _antialias_weights(n_in, n_out, scale):
+    """(n_out, n_in): each output a normalised triangle-filter average of the inputs under
+    it, the filter widened by the scale when shrinking (torch's _compute_indices_weights_aa,
+    PIL's resampling)."""
+    support = scale if scale >= 1.0 else 1.0  # the bilinear filter's half-width, 1, scaled
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+    weights = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = scale * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        w = np.maximum(0.0, 1.0 - np.abs((np.arange(lo, hi) - center + 0.5) * invscale))
+        total = w.sum()
+        weights[i, lo:hi] = w / total if total != 0 else w
+    return weights
+
+
+def _antialiased(input, in_sizes, out_sizes, scales):
+    """Bilinear with antialias=True: a weight matrix per axis, the width first, then the
+    height (matmuls, so gradients flow as through any product)."""
+    dtype = input._data.dtype
+    (h_in, w_in), (h_out, w_out), (scale_h, scale_w) = in_sizes, out_sizes, scales
+    across = Tensor._wrap(_antialias_weights(w_in, w_out, scale_w).T.astype(dtype))
+    down = Tensor._wrap(_antialias_weights(h_in, h_out, scale_h).astype(dtype))
+    return down.matmul(input.matmul(across))
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """torch's modes nearest, nearest-exact, linear, bilinear, trilinear and area."""
+    """torch's modes nearest, nearest-exact, linear, bilinear (with antialias too), trilinear
+    and area."""
     modes = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
     if mode not in modes:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in fastnn "
@@ -94,6 +122,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if spatial == 2:
             return pool.adaptive_avg_pool2d(input, out_sizes)
         raise NotImplementedError("interpolate: mode 'area' on 5-D input is not implemented")
+    if antialias:
+        if mode != "bilinear" or input.ndim != 4:
+            raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
+                             "requires a 4-D tensor as input")
+        if align_corners:
+            scales = [(i - 1) / (o - 1) if o > 1 else 0.0 for i, o in zip(in_sizes, out_sizes)]
+        return _antialiased(input, in_sizes, out_sizes, scales)
     if mode in _LINEAR:
         return _linear(input, in_sizes, out_sizes, scales, bool(align_corners))
     return _nearest(input, in_sizes, out_sizes, scales, mode == "nearest-exact")
