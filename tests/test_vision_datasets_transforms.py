@@ -143,3 +143,34 @@ def test_antialias_is_refused_where_torch_refuses_it():
                                           antialias=True)
     with pytest.raises(NotImplementedError, match="'bicubic' interpolation"):
         transforms.Resize(3, interpolation="bicubic")(fastnn.rand(1, 6, 6))
+
+
+def test_random_resized_crop_draws_torchvisions_windows():
+    torch = pytest.importorskip("torch")
+    import math
+
+    def torchvision_window(height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+        # torchvision's RandomResizedCrop.get_params, written out on torch
+        area = height * width
+        log_ratio = torch.log(torch.tensor(ratio))
+        for _ in range(10):
+            target_area = area * torch.empty(1).uniform_(scale[0], scale[1]).item()
+            aspect = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()
+            w = int(round(math.sqrt(target_area * aspect)))
+            h = int(round(math.sqrt(target_area / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return (torch.randint(0, height - h + 1, size=(1,)).item(),
+                        torch.randint(0, width - w + 1, size=(1,)).item(), h, w)
+        raise AssertionError("the test's shapes always fit")
+
+    crop = transforms.RandomResizedCrop(8)
+    torch.manual_seed(5)
+    expected = [torchvision_window(40, 30) for _ in range(6)]
+    image = fastnn.rand(3, 40, 30)
+    fastnn.manual_seed(5)
+    assert [crop.get_params(image) for _ in range(6)] == expected
+    assert tuple(crop(image).shape) == (3, 8, 8)
+    pil = Image.fromarray(np.zeros((40, 30, 3), np.uint8))
+    assert crop(pil).size == (8, 8)
+    # no window fits a 1-pixel-high strip: the central crop at the largest ratio
+    assert transforms.RandomResizedCrop(4).get_params(fastnn.rand(1, 1, 50)) == (0, 24, 1, 1)

@@ -1,6 +1,6 @@
 """torchvision.transforms' names for the image transforms the Fashion-MNIST programs and
 pytorch/examples use: ToTensor, ToPILImage, Normalize, Compose, Lambda, Resize, CenterCrop,
-RandomHorizontalFlip, RandomCrop. They take a PIL image, a NumPy array (H, W[, C]) or a tensor
+RandomHorizontalFlip, RandomCrop, RandomResizedCrop. They take a PIL image, a NumPy array (H, W[, C]) or a tensor
 (C, H, W), as torchvision's do; random choices are torchvision's draws (torch.rand(1) for a
 flip, torch.randint for a crop's corner) on fastnn's generator, so a seed makes torch's
 choices."""
@@ -315,3 +315,57 @@ class CenterCrop:
 
     def __repr__(self):
         return f"{type(self).__name__}(size={self.size})"
+
+
+class RandomResizedCrop:
+    """A random window of the image, covering `scale` of its area with an aspect ratio in
+    `ratio` (log-uniform), resized to `size`: torchvision's draws (up to 10 tries of
+    uniform_ area and log-ratio, then randint corners; the central crop if none fits) on
+    fastnn's generator."""
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation="bilinear", antialias=True):
+        self.size = _size_pair(size, "size")
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            import warnings
+            warnings.warn("Scale and ratio should be of kind (min, max)")
+        self.scale, self.ratio = scale, ratio
+        self.resize = Resize(self.size, interpolation=interpolation, antialias=antialias)
+
+    def get_params(self, img):
+        import math
+        height, width = _image_size(img)
+        area = height * width
+        log_ratio = np.log(np.asarray(self.ratio, np.float32))
+        stream = random.rng()
+        for _ in range(10):
+            target_area = area * float(stream.uniform_values((1,), self.scale[0], self.scale[1],
+                                                             np.float32)[0])
+            aspect = float(np.exp(stream.uniform_values((1,), log_ratio[0], log_ratio[1],
+                                                        np.float32))[0])
+            w = int(round(math.sqrt(target_area * aspect)))
+            h = int(round(math.sqrt(target_area / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return _randint(height - h + 1), _randint(width - w + 1), h, w
+        in_ratio = width / height
+        if in_ratio < min(self.ratio):
+            w, h = width, int(round(width / min(self.ratio)))
+        elif in_ratio > max(self.ratio):
+            h, w = height, int(round(height * max(self.ratio)))
+        else:
+            w, h = width, height
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def __call__(self, img):
+        i, j, h, w = self.get_params(img)
+        if _is_pil(img):
+            window = img.crop((j, i, j + w, i + h))
+        elif isinstance(img, Tensor):
+            window = img[..., i:i + h, j:j + w]
+        else:
+            window = np.asarray(img)[i:i + h, j:j + w]
+        return self.resize(window)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(size={self.size}, scale={self.scale}, "
+                f"ratio={self.ratio})")
