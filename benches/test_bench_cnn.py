@@ -1,5 +1,6 @@
-"""Convolution and pooling kernels and one CNN training step (the `--model cnn` network,
-batch 128, Adam), fastnn vs PyTorch vs a NumPy im2col implementation, in one run."""
+"""Convolution and pooling kernels, one CNN training step (the `--model cnn` network, batch
+128, Adam) and one resnet18 step on 32 x 32 images, fastnn vs PyTorch vs a NumPy im2col
+implementation, in one run."""
 import numpy as np
 import pytest
 
@@ -94,3 +95,44 @@ def test_cnn_training_step(benchmark, threads, contender, batch):
         opt.step()
     record(benchmark, "CNN training step (batch 128, Adam)", contender, threads)
     benchmark.pedantic(step, rounds=10, warmup_rounds=2)
+
+
+def resnet18_on_torch():
+    """torchvision's resnet18 for torch, built by fastnn's own port of its code (the benchmark
+    machine has no torchvision): the same modules, so the same work for both."""
+    import pathlib
+
+    from fastnn.data import models
+    source = pathlib.Path(models.__file__).with_name("resnet.py").read_text()
+    namespace = {}
+    exec(compile(source.replace("from fastnn import nn", "from torch import nn")
+                 .replace("from fastnn.nn import functional", "from torch.nn import functional"),
+                 "resnet_for_torch", "exec"), namespace)
+    return namespace["resnet18"](num_classes=10)
+
+
+def test_resnet18_training_step(benchmark, threads, contender):
+    """A CIFAR-sized step: resnet18 on 32 x 32 images, batch 32, SGD with momentum. Its last
+    stages convolve 4, 2 and 1 pixel images, where whole borders of 3x3 taps read padding."""
+    if contender == "numpy":
+        pytest.skip("no NumPy ResNet trainer")
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 3, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, 32).astype(np.int64)
+    if contender == "torch":
+        import torch as lib
+        net = resnet18_on_torch()
+    else:
+        import fastnn as lib
+        from fastnn.data import models
+        net = models.resnet18(num_classes=10)
+    opt = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    xt, yt = lib.from_numpy(x), lib.from_numpy(y)
+
+    def step():
+        loss = lib.nn.functional.cross_entropy(net(xt), yt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    record(benchmark, "resnet18 training step (32x32, batch 32, SGD)", contender, threads)
+    benchmark.pedantic(step, rounds=8, warmup_rounds=2)

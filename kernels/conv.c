@@ -193,6 +193,22 @@ static void col2im(const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrd
  * took half the time (~100 GFLOP/s a core). Putting IMAGES_PER_GEMM images' column matrices
  * side by side makes one product IMAGES_PER_GEMM times wider, with the weights packed once. */
 #define IMAGES_PER_GEMM 8
+/* Below 16 output pixels an image (ResNet's last stages on 32 x 32 inputs: 4, 2, 1 pixels) 8
+ * images are still a thin product: take enough images for about 128 columns, as many as the
+ * threads leave each. resnet18's (512,1,1)->512 3x3 layer, batch 32, 1 thread, fwd+both bwd:
+ * 8 images 29.2 ms. */
+#define TINY_PIXELS 16
+#define TINY_COLUMNS 128
+
+static ptrdiff_t images_per_gemm(const fnn_conv_shape *s)
+{
+    const ptrdiff_t P = s->oh * s->ow;
+    if (P >= TINY_PIXELS || P <= 0) return IMAGES_PER_GEMM;
+    const ptrdiff_t threads = fnn_region_threads(), wanted = (TINY_COLUMNS + P - 1) / P;
+    const ptrdiff_t share = (s->n + threads - 1) / threads;
+    const ptrdiff_t b = wanted < share ? wanted : share;
+    return b > IMAGES_PER_GEMM ? b : IMAGES_PER_GEMM;
+}
 
 /* Whether the M x N product runs better as its transpose, on the active micro-kernel. */
 static int transpose_is_better(ptrdiff_t M, ptrdiff_t N)
@@ -203,7 +219,7 @@ static int transpose_is_better(ptrdiff_t M, ptrdiff_t N)
 
 static int conv_threads(const fnn_conv_shape *s)
 {
-    const ptrdiff_t blocks = (s->n + IMAGES_PER_GEMM - 1) / IMAGES_PER_GEMM;
+    const ptrdiff_t per = images_per_gemm(s), blocks = (s->n + per - 1) / per;
     const int t = fnn_region_threads();
     return blocks < t ? (int)(blocks > 0 ? blocks : 1) : t;
 }
@@ -230,6 +246,9 @@ static int implicit_suits(const fnn_conv_shape *s, int pass)
     if (pass == PASS_INPUT_GRAD && (s->ph > s->dh * (s->kh - 1) || s->pw > s->dw * (s->kw - 1)))
         return 0;
     if (mode == FNN_IMPLICIT_ALWAYS) return 1;
+    /* an image's product (and Winograd's 2 x 2 tiles) has too few pixels below TINY_PIXELS:
+     * (256,2,2)->256 3x3, batch 32, fwd+both bwd: Winograd/implicit 13.4 ms, im2col 9.2 */
+    if (s->oh * s->ow < TINY_PIXELS) return 0;
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups, taps = s->kh * s->kw;
     switch (pass) {
     case PASS_FORWARD: /* or 1x1 unpadded, whose planes the micro-kernel reads in place */
@@ -286,7 +305,7 @@ int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int re
     if (phased_suits(s, PASS_FORWARD, &ps))
         return fnn_conv2d_phased_forward(x, w, bias, relu, y, s, &ps);
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
-    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
+    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = images_per_gemm(s);
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const int threads = conv_threads(s);
     /* the product as out^T = col^T @ W^T when that shape suits the micro-kernel better (the
@@ -407,7 +426,7 @@ static int backward_im2col(const float *x, const float *w, const float *y, const
 {
     int status = FNN_OK;
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups;
-    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = IMAGES_PER_GEMM;
+    const ptrdiff_t K = cpg * s->kh * s->kw, P = s->oh * s->ow, B = images_per_gemm(s);
     const ptrdiff_t blocks = (s->n + B - 1) / B;
     const ptrdiff_t wsize = s->oc * K;
     /* The weight and bias gradients are summed over the batch in `parts` partial sums, each

@@ -755,3 +755,33 @@ def test_a_layer_past_the_thread_scratch_cap_allocates_for_the_call():
         out[name] = (y, gx, gw)
     for got, want in zip(out["cython"], out["numpy"]):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=5e-3)
+
+
+@pytest.mark.parametrize("h, w, k, stride, padding, dilation, groups", [
+    (1, 1, 3, 1, 1, 1, 1),    # resnet18's last stage on 32 x 32: the centre tap only
+    (2, 2, 3, 2, 1, 1, 1),    # 2 x 2 -> 1 x 1 at stride 2: a 2 x 2 window of taps
+    (1, 3, 3, 1, 1, 1, 2),    # rows cropped, columns not; groups
+    (2, 2, 5, 1, 2, 1, 1),
+    (1, 1, 3, 1, 2, 2, 1),    # dilated
+    (3, 3, 7, 2, 3, 1, 1),
+    (2, 2, 3, 1, 1, 1, 1),    # every tap live: unchanged
+])
+def test_taps_that_read_only_padding_are_dropped_exactly(h, w, k, stride, padding, dilation,
+                                                         groups):
+    torch = pytest.importorskip("torch")
+    from fastnn.ops.conv import conv_shape, live_taps
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 4, h, w)).astype(np.float32)
+    weight = rng.standard_normal((6, 4 // groups, k, k)).astype(np.float32)
+    bias = rng.standard_normal(6).astype(np.float32)
+    results = []
+    for lib in (torch, fastnn):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, weight, bias))
+        y = lib.nn.functional.conv2d(xt, wt, bt, stride, padding, dilation, groups)
+        y.backward(lib.ones_like(y) * 0.5 + lib.arange(float(y.numel())).reshape(y.shape) / 7)
+        results.append([t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    shape = conv_shape(x, weight, (stride, stride), (padding, padding), (dilation, dilation),
+                       groups)
+    assert (live_taps(shape) is None) == ((h, k) == (2, 3) and stride == 1)

@@ -47,9 +47,12 @@ def test_weight_norm_trains_and_removes_as_torchs(kind, dim):
         theirs = _weight_norm_story(torch, kind, dim)  # parametrizations.weight_norm
     ours = _weight_norm_story(fastnn, kind, dim)
     assert ours[0] == theirs[0] and ours[1] == theirs[1] and ours[4][0] == theirs[4][0]
-    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-4, atol=1e-5)
+    # three SGD steps on (layer(x) ** 2).sum() grow the values to ~50: an element near 0 that
+    # cancels carries float32 rounding of that scale, so the absolute bound follows the scale
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-4,
+                               atol=1e-5 * max(1.0, np.abs(theirs[2]).max()))
     for got, want in zip(ours[3], theirs[3]):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max()))
     np.testing.assert_allclose(ours[4][1], theirs[4][1], rtol=1e-4, atol=1e-5)
 
 
