@@ -171,30 +171,22 @@ class Module:
         # state_dict() and Sequential(*model.children()) surgery see the replacement where
         # the original was), and only a Parameter, a Module or None may replace a parameter
         # or a child module
-        if isinstance(value, Parameter):
-            modules.pop(name, None)
-            buffers.pop(name, None)
-            self.__dict__.pop(name, None)
-            params[name] = value
-            return
-        if name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
-                                "(fastnn.nn.Parameter or None expected)")
-            params[name] = None
-            return
-        if isinstance(value, Module):
-            params.pop(name, None)
-            buffers.pop(name, None)
-            self.__dict__.pop(name, None)
-            modules[name] = value
-            return
-        if name in modules:
-            if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
-                                "(fastnn.nn.Module or None expected)")
-            modules[name] = None
-            return
+        for kind, table, role, expected in (
+                (Parameter, params, "parameter", "fastnn.nn.Parameter"),
+                (Module, modules, "child module", "fastnn.nn.Module")):
+            if isinstance(value, kind):
+                for other in (params, modules, buffers):
+                    if other is not table:
+                        other.pop(name, None)
+                self.__dict__.pop(name, None)
+                table[name] = value
+                return
+            if name in table:
+                if value is not None:
+                    raise TypeError(f"cannot assign '{_type_name(value)}' as {role} '{name}' "
+                                    f"({expected} or None expected)")
+                table[name] = None
+                return
         object.__setattr__(self, name, value)
 
     def __getattr__(self, name):

@@ -23,6 +23,12 @@ def conv1x1(in_planes, out_planes, stride=1):
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
+def _residual(block, out, x):
+    """relu(out + x), x through the block's downsample where it changes shape."""
+    identity = x if block.downsample is None else block.downsample(x)
+    return block.relu(out + identity)
+
+
 class BasicBlock(nn.Module):
     expansion = 1
 
@@ -43,12 +49,8 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        return self.relu(out + identity)
+        return _residual(self, self.bn2(self.conv2(out)), x)
 
 
 class Bottleneck(nn.Module):
@@ -71,13 +73,9 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        return self.relu(out + identity)
+        return _residual(self, self.bn3(self.conv3(out)), x)
 
 
 class ResNet(nn.Module):
