@@ -129,7 +129,7 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self.archive, self.prefix, self.byteorder = archive, prefix, byteorder
         self.allowed = allowed_global_names() if weights_only else None
-        self.storages = {}
+        self.storages, self.raw = {}, {}
 
     def find_class(self, module, name):
         module = "builtins" if module == "__builtin__" else module
@@ -157,22 +157,23 @@ class _Unpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"unsupported persistent id {pid!r:.200}")
         _, kind, key, _location, numel = pid
         key = str(key)
-        if key not in self.storages:
-            record = f"{self.prefix}data/{key}"
-            try:
-                raw = self.archive.read(record)
-            except KeyError:
-                raise pickle.UnpicklingError(f"the pickle refers to a storage {key!r} the "
-                                             "file does not hold") from None
-            itemsize = kind.dtype.itemsize
+        if (key, kind.dtype) not in self.storages:
+            if key not in self.raw:
+                try:
+                    self.raw[key] = bytearray(self.archive.read(f"{self.prefix}data/{key}"))
+                except KeyError:
+                    raise pickle.UnpicklingError(f"the pickle refers to a storage {key!r} the "
+                                                 "file does not hold") from None
+            raw, itemsize = self.raw[key], kind.dtype.itemsize
             if not isinstance(numel, int) or numel < 0 or len(raw) < numel * itemsize:
                 raise pickle.UnpicklingError(f"storage {key!r} holds {len(raw)} bytes, not "
                                              f"{numel} elements of {kind.dtype}")
-            array = np.frombuffer(bytearray(raw[:numel * itemsize]), dtype=kind.dtype)
+            # one buffer per record: tensors that view it with other dtypes share its bytes
+            array = np.frombuffer(raw, dtype=kind.dtype, count=numel)
             if self.byteorder == "big" and itemsize > 1:
                 array = array.byteswap()
-            self.storages[key] = _Storage(array)
-        return self.storages[key]
+            self.storages[key, kind.dtype] = _Storage(array)
+        return self.storages[key, kind.dtype]
 
 
 def load(payload_file, weights_only):

@@ -310,3 +310,14 @@ def test_torch_onnx_names_exist_and_export_says_it_cannot():
     assert fastnn.onnx.is_in_onnx_export() is False
     with pytest.raises(fastnn.onnx.OnnxExporterError, match="cannot export ONNX"):
         fastnn.onnx.export(nn.Linear(2, 2), (fastnn.ones(1, 2),), "model.onnx")
+
+
+def test_one_record_read_in_two_dtypes_shares_its_bytes():
+    # (torch.save refuses to write this; a handmade file gets each dtype's own view)
+    obj = {"f": _Tensor(storage(), 0, (4,), (1,)),
+           "d": _Tensor(storage(numel=2, kind=torch.DoubleStorage), 0, (2,), (1,))}
+    ours = fastnn.load(torch_zip(obj, FOUR))
+    np.testing.assert_array_equal(ours["f"].numpy(), [0, 1, 2, 3])
+    np.testing.assert_array_equal(ours["d"].numpy(),
+                                  np.arange(4, dtype=np.float32).view(np.float64))
+    assert np.shares_memory(ours["f"].numpy(), ours["d"].numpy())

@@ -1,9 +1,9 @@
 """torchvision.transforms' names for the image transforms the Fashion-MNIST programs and
 pytorch/examples use: ToTensor, ToPILImage, Normalize, Compose, Lambda, Resize, CenterCrop,
-RandomHorizontalFlip, RandomCrop, RandomResizedCrop. They take a PIL image, a NumPy array (H, W[, C]) or a tensor
-(C, H, W), as torchvision's do; random choices are torchvision's draws (torch.rand(1) for a
-flip, torch.randint for a crop's corner) on fastnn's generator, so a seed makes torch's
-choices."""
+RandomHorizontalFlip, RandomCrop, RandomResizedCrop. They take a PIL image, a NumPy array
+(H, W[, C]) or a tensor (C, H, W), as torchvision's do; random choices are torchvision's
+draws (torch.rand(1) for a flip, torch.randint for a crop's corner) on fastnn's generator, so
+a seed makes torch's choices."""
 import numbers
 
 import numpy as np
@@ -205,7 +205,7 @@ class ToPILImage:
         return Image.fromarray(np.ascontiguousarray(array), mode=self.mode)
 
     def __repr__(self):
-        return f"{type(self).__name__}(mode={self.mode})" if self.mode else f"{type(self).__name__}()"
+        return f"{type(self).__name__}({f'mode={self.mode}' if self.mode else ''})"
 
 
 def _size_pair(size, what):
