@@ -37,6 +37,11 @@ def test_center_crop_rounds_the_corner_and_pads_small_images():
     img = Image.fromarray(np.arange(30, dtype=np.uint8).reshape(5, 6))
     np.testing.assert_array_equal(np.asarray(transforms.CenterCrop(2)(img)),
                                   np.arange(30).reshape(5, 6)[2:4, 2:4])
+    # a PIL image smaller than the crop is zero-padded too (super_resolution's 255 x 255 crop)
+    big = transforms.CenterCrop((7, 6))(Image.fromarray(np.full((5, 6, 3), 9, np.uint8)))
+    assert big.size == (6, 7) and big.mode == "RGB"
+    pixels = np.asarray(big)
+    assert (pixels[0] == 0).all() and (pixels[-1] == 0).all() and (pixels[1:6] == 9).all()
 
 
 def test_to_pil_image_modes_and_bytes():

@@ -291,9 +291,9 @@ class CenterCrop:
         th, tw = self.size
         h, w = _image_size(img)
         if _is_pil(img):
-            if th > h or tw > w:
-                raise ValueError(f"CenterCrop of {(th, tw)} from a PIL image of {(h, w)}: "
-                                 "pad it first (fastnn pads tensors only)")
+            if th > h or tw > w:  # zero-padded as an array, then an image of the same mode
+                from PIL import Image
+                return Image.fromarray(self(np.asarray(img)), mode=img.mode)
             top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
             return img.crop((left, top, left + tw, top + th))
         tensor = isinstance(img, Tensor)
