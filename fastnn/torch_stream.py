@@ -152,7 +152,9 @@ class TorchStream(np.random.Generator):
             tail = self.units(_FILL_RUN, work)
             _box_muller_runs(tail, work)
             data[n - _FILL_RUN:] = tail
-        if work is np.float64:
+        if mean == 0 and std == 1:  # fma(x, 1, 0) is x + 0 (-0 becoming +0): randn's case,
+            values = np.add(data, work(0), out=data)  # a third of its time at 10^5 in double
+        elif work is np.float64:
             values = _fused_multiply_add(data, std, mean)
         else:  # a float product is exact in double: one rounding, as torch's fused kernel
             values = (data.astype(np.float64) * np.float64(work(std)) + np.float64(work(mean)))
