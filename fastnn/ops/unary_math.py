@@ -9,6 +9,7 @@ import numpy as np
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import floating
 from fastnn.ops.nonlinearities import erf as _erf
+from fastnn.ops.rounded_math import rounded
 
 
 class _Unary(Function):
@@ -23,10 +24,14 @@ class _Unary(Function):
     def derivative(x, y):
         raise NotImplementedError
 
+    # computed in double and rounded once for float32 (fastnn/ops/rounded_math.py); off for
+    # the arithmetic ones, which torch rounds step by step in float
+    in_double = True
+
     @classmethod
     def forward(cls, ctx, x):
         # nan/inf outside the domain without a warning, as torch (Function.apply silences NumPy)
-        y = cls.f(x).astype(x.dtype, copy=False)
+        y = (rounded(cls.f, x) if cls.in_double else cls.f(x)).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
         ctx.op = cls
         return y
@@ -90,10 +95,12 @@ class Exp2(_Unary):
 
 
 class Rsqrt(_Unary):
+    in_double = False
     f, derivative = staticmethod(lambda x: 1 / np.sqrt(x)), staticmethod(lambda x, y: -0.5 * y ** 3)
 
 
 class Reciprocal(_Unary):
+    in_double = False
     f, derivative = staticmethod(lambda x: 1 / x), staticmethod(lambda x, y: -y * y)
 
 
