@@ -71,10 +71,11 @@ direct_state = compiled and _direct_state_works()
 DEFAULT_SEED = 67280421310721
 _LOW32 = 0xFFFFFFFF
 _FILL_RUN = 16  # torch's normal_fill_16
-# Float normals up to this many go through the C fill (glibc's scalar logf/sinf/cosf); more go
-# through NumPy's vectorised float32 log/sin/cos on uniforms drawn in C. Measured on Zen 5:
-# 8.5 against 13.6 us at 1024, 32.5 against 24.0 at 4096, 804 against 355 at 100000.
-_SCALAR_FLOAT_FILL_MAX = 2048
+# Float normals below this many go through the C fill (glibc's scalar logf/sinf/cosf); more go
+# through NumPy's vectorised float32 log/sin/cos on uniforms drawn in C, a run's halves apart
+# (_float_fill_in_planes). Measured on Zen 5: 8.5 against 8.0 us at 1024, 16.4 against 10.1
+# at 2048, 32 against 14 at 4096.
+_SCALAR_FLOAT_FILL_MAX = 1024
 # random_()'s largest value for floating dtypes: 2^(mantissa digits), every integer below
 # it exact
 _FULL_RANGE_TOP = {"float32": 1 << 24, "float64": 1 << 53, "float16": 1 << 11,
@@ -145,13 +146,16 @@ class TorchStream(np.random.Generator):
             values = _kernels.rng_normal_fill(*self._c(), n, float(mean), float(std),
                                               work is np.float64)
             return values.astype(dtype, copy=False).reshape(shape)
-        data = self.units(n, work)
         whole = n - n % _FILL_RUN
-        _box_muller_runs(data[:whole], work)
-        if whole < n:
-            tail = self.units(_FILL_RUN, work)
-            _box_muller_runs(tail, work)
-            data[n - _FILL_RUN:] = tail
+        if compiled:
+            data = self._float_fill_in_planes(n, whole)
+        else:
+            data = self.units(n, work)
+            _box_muller_runs(data[:whole], work)
+            if whole < n:
+                tail = self.units(_FILL_RUN, work)
+                _box_muller_runs(tail, work)
+                data[n - _FILL_RUN:] = tail
         if mean == 0 and std == 1:  # fma(x, 1, 0) is x + 0 (-0 becoming +0): randn's case,
             values = np.add(data, work(0), out=data)  # a third of its time at 10^5 in double
         elif work is np.float64:
@@ -159,6 +163,26 @@ class TorchStream(np.random.Generator):
         else:  # a float product is exact in double: one rounding, as torch's fused kernel
             values = (data.astype(np.float64) * np.float64(work(std)) + np.float64(work(mean)))
         return values.astype(dtype, copy=False).reshape(shape)
+
+    def _float_fill_in_planes(self, n, whole):
+        """The float Box-Muller of n >= 16 values, as _box_muller_runs on units, with the
+        halves of the runs drawn de-interleaved in C: NumPy's loops over half-rows of 8 floats
+        spent 60% of the fill on strided reads and writes (randn(100000): 395 us)."""
+        runs = whole // _FILL_RUN + (whole < n)
+        planes = _kernels.rng_normal_planes(*self._c(), runs, n - whole)
+        radius, theta = planes[0], planes[1]  # u1 = 1 - u (already), u2
+        np.log(radius, out=radius)
+        np.multiply(radius, np.float32(-2), out=radius)
+        np.sqrt(radius, out=radius)
+        np.multiply(theta, np.float32(2.0 * np.pi), out=theta)
+        first = np.cos(theta)
+        np.multiply(first, radius, out=first)
+        np.sin(theta, out=theta)
+        np.multiply(theta, radius, out=theta)
+        data = _kernels.interleave_runs(first, theta)
+        if whole < n:  # the redrawn last run covers the last 16 places, as torch's
+            data = np.concatenate([data[:n - _FILL_RUN], data[whole:]])
+        return data
 
     def double_values(self, shape):
         """Uniform doubles in [0, 1), one 64-bit draw each: what torch's serial kernels (cauchy_,

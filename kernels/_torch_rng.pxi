@@ -16,6 +16,10 @@ cdef extern from "torch_rng.h":
     void fnn_rng_uniform_f64(bitgen_t *g, double *out, int64_t n, double low, double high)
     void fnn_rng_normal_fill_f32(bitgen_t *g, float *out, int64_t n, float mean, float std)
     void fnn_rng_normal_fill_f64(bitgen_t *g, double *out, int64_t n, double mean, double std)
+    void fnn_rng_normal_planes_f32(bitgen_t *g, float *u1, float *u2, int64_t runs,
+                                   int64_t skip)
+    void fnn_interleave_runs_f32(const float *first, const float *second, float *out,
+                                 int64_t runs)
     void fnn_rng_double_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
                                 int *has_cache, double *cache)
     void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
@@ -77,6 +81,32 @@ def rng_normal_fill(capsule, lock, Py_ssize_t n, double mean, double std, bint d
         else:
             fnn_rng_normal_fill_f32(g, <float *>cnp.PyArray_DATA(out), n, <float>mean,
                                     <float>std)
+    return out
+
+
+def rng_normal_planes(capsule, lock, Py_ssize_t runs, Py_ssize_t skip):
+    """(2, 8 runs) float32: 1 - the first half and the second half of each run of 16 uniforms,
+    `skip` draws thrown away before the last run (TorchStream.normal_values)."""
+    if runs < 0 or skip < 0 or skip >= 16:
+        raise ValueError(f"rng_normal_planes: bad runs {runs} or skip {skip}")
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = 2, 8 * runs
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
+    cdef float *data = <float *>cnp.PyArray_DATA(out)
+    cdef bitgen_t *g = _bitgen(capsule)
+    with lock:
+        fnn_rng_normal_planes_f32(g, data, data + 8 * runs, runs, skip)
+    return out
+
+
+def interleave_runs(const float[::1] first, const float[::1] second):
+    """The runs of 16 from their halves (rng_normal_planes' layout back to torch's)."""
+    if first.shape[0] != second.shape[0] or first.shape[0] % 8:
+        raise ValueError("interleave_runs: halves of equal length, a multiple of 8")
+    cdef Py_ssize_t runs = first.shape[0] // 8
+    cdef cnp.ndarray out = _rng_out(16 * runs, cnp.NPY_FLOAT32)
+    if runs:
+        fnn_interleave_runs_f32(&first[0], &second[0], <float *>cnp.PyArray_DATA(out), runs)
     return out
 
 

@@ -191,6 +191,25 @@ void fnn_rng_normal_fill_f32(bitgen_t *g, float *out, int64_t n, float mean, flo
     for (int64_t i = 0; i < n; i++) out[i] = (float)((double)out[i] * std + (double)mean);
 }
 
+void fnn_rng_normal_planes_f32(bitgen_t *g, float *u1, float *u2, int64_t runs, int64_t skip) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, runs * FILL_RUN + (runs > 0 ? skip : 0));
+    for (int64_t r = 0; r < runs; r++) {
+        if (r == runs - 1)
+            for (int64_t k = 0; k < skip; k++) (void)draw32(&d);
+        for (int j = 0; j < FILL_RUN / 2; j++) u1[r * 8 + j] = 1.0f - unit_f32(&d);
+        for (int j = 0; j < FILL_RUN / 2; j++) u2[r * 8 + j] = unit_f32(&d);
+    }
+}
+
+void fnn_interleave_runs_f32(const float *first, const float *second, float *out, int64_t runs) {
+    for (int64_t r = 0; r < runs; r++) {
+        memcpy(out + r * FILL_RUN, first + r * 8, 8 * sizeof(float));
+        memcpy(out + r * FILL_RUN + 8, second + r * 8, 8 * sizeof(float));
+    }
+}
+
 void fnn_rng_normal_fill_f64(bitgen_t *g, double *out, int64_t n, double mean, double std) {
     int64_t whole = n - n % FILL_RUN;
     draws_t d;

@@ -20,6 +20,12 @@ void fnn_rng_uniform_f64(bitgen_t *g, double *out, int64_t n, double low, double
  * of 16, a partial last run redrawn as 16 new uniforms over the tail). */
 void fnn_rng_normal_fill_f32(bitgen_t *g, float *out, int64_t n, float mean, float std);
 void fnn_rng_normal_fill_f64(bitgen_t *g, double *out, int64_t n, double mean, double std);
+/* The uniforms of `runs` runs of 16 for a float normal fill, de-interleaved for vectorised
+ * math: u1[8 r + j] = 1 - unit (j < 8, the run's first half), u2[8 r + j] = the second half's;
+ * `skip` draws are thrown away before the last run (torch's partial run, redrawn). */
+void fnn_rng_normal_planes_f32(bitgen_t *g, float *u1, float *u2, int64_t runs, int64_t skip);
+/* out[16 r + j] = first[8 r + j], out[16 r + 8 + j] = second[8 r + j] for j < 8. */
+void fnn_interleave_runs_f32(const float *first, const float *second, float *out, int64_t runs);
 /* Normals one at a time in double (torch's normal_distribution<double>), the unused sine of
  * the last pair kept in *cache (*has_cache set) for the next call, and used first if set. */
 void fnn_rng_double_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,

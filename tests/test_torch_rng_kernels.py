@@ -74,7 +74,7 @@ def test_c_recipe_gives_the_reference_values(name, n, draws, monkeypatch):
     assert c[2] == ref[2]
 
 
-@pytest.mark.parametrize("n", SIZES + [2047, 2048, 5003])
+@pytest.mark.parametrize("n", SIZES + [1023, 1024, 5003])
 @pytest.mark.parametrize("name", sorted(NORMALS))
 def test_c_normals_agree_with_the_reference(name, n, draws, monkeypatch):
     c = run(NORMALS[name], 11, n, True, monkeypatch)
@@ -145,3 +145,25 @@ def test_threads_drawing_from_one_stream_never_interleave_a_draw():
     expected = seeded(5)
     expected.bit_generator.random_raw(rounds * (2 * 20000 + 30000 + 499))
     assert stream.state_dict() == expected.state_dict()
+
+
+@pytest.mark.parametrize("n", [1024, 2049, 2063, 5003, 40000])
+def test_long_float_normals_from_de_interleaved_halves_are_the_references(n, monkeypatch):
+    # above the scalar fill's size the halves of each run are drawn apart in C
+    # (rng_normal_planes) and put back (interleave_runs): the reference's bits
+    calls = _kernels.call_counts()["torch_rng"]
+    c = run(NORMALS["normal float scaled"], 4, n, True, monkeypatch)
+    assert _kernels.call_counts()["torch_rng"] > calls
+    ref = run(NORMALS["normal float scaled"], 4, n, False, monkeypatch)
+    for ours, theirs in zip(c[:2], ref[:2]):
+        np.testing.assert_array_equal(ours, theirs)
+    assert c[2] == ref[2]
+
+
+def test_planes_and_interleave_refuse_bad_arguments():
+    stream = seeded(0)
+    with pytest.raises(ValueError, match="bad runs"):
+        _kernels.rng_normal_planes(*stream._c(), 2, 16)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        _kernels.interleave_runs(np.zeros(8, np.float32), np.zeros(16, np.float32))
+    assert stream.state_dict() == seeded(0).state_dict()
