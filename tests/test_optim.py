@@ -185,3 +185,25 @@ def test_lbfgs_matches_torch_on_a_least_squares_problem(kwargs):
         results.append((losses, w.detach().numpy().copy()))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-4)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("SGD", {"momentum": 0.9}), ("SGD", {"maximize": True}), ("Adam", {}), ("AdamW", {}),
+    ("RMSprop", {}), ("Adagrad", {}), ("Adadelta", {}), ("Adamax", {}), ("NAdam", {}),
+    ("RAdam", {}), ("ASGD", {}), ("Rprop", {})])
+def test_scalar_parameters_step_as_torchs(name, kwargs):
+    # pytorch/tutorials' dynamic_net: five 0-d parameters under SGD with momentum (a 0-d
+    # gradient made contiguous became shape (1,) and the update refused it)
+    torch = pytest.importorskip("torch")
+    values = []
+    for lib in (torch, fastnn):
+        lib.manual_seed(0)
+        p = lib.nn.Parameter(lib.randn(()))
+        opt = getattr(lib.optim, name)([p], lr=0.1, **kwargs)
+        for _ in range(3):
+            opt.zero_grad()
+            (p * p * 3 + p).backward()
+            opt.step()
+        assert tuple(p.shape) == ()
+        values.append(p.detach().numpy())
+    np.testing.assert_allclose(values[1], values[0], rtol=1e-5, atol=1e-6)

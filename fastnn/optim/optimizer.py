@@ -50,6 +50,14 @@ def _as_tensor(value):
     return Tensor._wrap(value) if isinstance(value, np.ndarray) else value
 
 
+def contiguous_grad(p):
+    """p's gradient as a C-contiguous array of p's shape. np.ascontiguousarray alone turns a
+    0-d array into shape (1,), which the update kernels' checks refuse: a scalar parameter
+    (pytorch/tutorials' dynamic_net, with momentum) failed its first step."""
+    grad = np.asarray(p.grad._data)
+    return grad if grad.flags.c_contiguous else np.ascontiguousarray(grad).reshape(grad.shape)
+
+
 class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -85,8 +93,9 @@ class Optimizer:
             maximize = group.get("maximize", False)
             for p in group["params"]:
                 if p.grad is not None:
-                    grad = np.ascontiguousarray(p.grad._data)
-                    yield group, p, -grad if maximize else grad, \
+                    grad = contiguous_grad(p)
+                    # (np.asarray: negating a 0-d array gives a NumPy scalar)
+                    yield group, p, np.asarray(-grad) if maximize else grad, \
                         self.state.setdefault(p, {})
 
     def zero_grad(self, set_to_none=True):

@@ -2,7 +2,8 @@ import numpy as np
 
 from fastnn import backend
 
-from fastnn.optim.optimizer import Optimizer, check_hyperparameters, implementation_flags
+from fastnn.optim.optimizer import (Optimizer, check_hyperparameters, contiguous_grad,
+                                    implementation_flags)
 
 
 class SGD(Optimizer):
@@ -38,8 +39,8 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = np.empty_like(p._data)
                         first = True
-                grad = np.ascontiguousarray(p.grad._data)
-                backend.sgd_step(p._data, -grad if maximize else grad, buf, group["lr"],
+                grad = contiguous_grad(p)
+                backend.sgd_step(p._data, np.asarray(-grad) if maximize else grad, buf, group["lr"],
                                  group["weight_decay"], momentum, group["dampening"],
                                  group["nesterov"], first)
 
