@@ -11,9 +11,8 @@ import numpy as np
 
 from fastnn import dtypes
 
-_NARROW = frozenset(d for d in (np.dtype(np.float32), np.dtype(np.float16),
-                                np.dtype(dtypes.bfloat16.numpy) if dtypes.bfloat16.numpy else None)
-                    if d is not None)
+_NARROW = frozenset(np.dtype(d.numpy) for d in (dtypes.float32, dtypes.float16, dtypes.bfloat16)
+                    if d.numpy is not None)
 
 
 def rounded(fn, x):
