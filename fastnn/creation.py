@@ -302,6 +302,16 @@ def randn_like(x, dtype=None, layout=None, device=None, requires_grad=False,
     return t
 
 
+# torch's argument parser lists its overloads when none matches (torch/_torch_docs, normal)
+_NORMAL_SIGNATURES = "".join(f" * {sig}\n" for sig in (
+    "(Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)",
+    "(Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)",
+    "(float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)",
+    "(float mean, float std, tuple of ints size, *, torch.Generator generator = None, "
+    "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)"))
+
+
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
            layout=None, device=None, requires_grad=False):
     """normal(mean, std, size) with numbers, or elementwise with tensor mean and/or std."""
@@ -316,9 +326,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         # torch: output.normal_(0, 1), then * std + mean
         values = rng.normal_values(shape, 0.0, 1.0, like._data.dtype) * s + m
         return _finish(values.astype(like._data.dtype, copy=False), requires_grad, device, out)
-    if size is None:
-        raise TypeError("normal() received an invalid combination of arguments: with numbers "
-                        "for mean and std, pass size=")
+    if size is None or not all(isinstance(v, (int, float, np.number)) for v in (mean, std)):
+        got = ", ".join(type(v).__name__ for v in (mean, std, size) if v is not None)
+        raise TypeError(f"normal() received an invalid combination of arguments - got ({got}), "
+                        f"but expected one of:\n{_NORMAL_SIGNATURES}")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     size = _size((size,) if isinstance(size, int) else (tuple(size),))

@@ -153,3 +153,44 @@ def test_packed_path_with_row_strides_that_alias_in_l1(row_stride, threads):
     finally:
         fastnn.set_num_threads(previous)
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("isa_forced", ISAS, indirect=True)
+@pytest.mark.parametrize("m", [1, 2, 17, 65, 300])
+@pytest.mark.parametrize("k", [1, 15, 16, 100, 784])
+def test_matrix_times_vector_reads_the_matrix_in_place(isa_forced, m, k):
+    """N == 1 (torch.mv, torch.dot, d2l's A[:, j] = mv(B, C[:, j])) runs as the transposed
+    one-row product c^T = b^T A^T on the few-row kernels (gemm.c, matrix_vector): the dot form
+    over A's rows, with a strided b copied first, or the axpy form over A's columns. A bias,
+    takes the general path (the outputs are C-contiguous, so c has unit stride). All against float64."""
+    rng = np.random.default_rng(m * 100 + k)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    cols = rng.standard_normal((k, 3), dtype=np.float32)
+    start = rng.standard_normal((m, 1), dtype=np.float32)
+    for lhs in (a, np.asfortranarray(a), np.repeat(a, 2, axis=1)[:, ::2]):
+        for rhs in (cols[:, 1:2], np.ascontiguousarray(cols[:, 1:2])):
+            for relu, accumulate in ((False, False), (True, True), (True, False)):
+                out = start.copy()
+                before = small_calls()
+                backend.gemm(lhs, rhs, out, None, relu, accumulate, backend="cython")
+                np.testing.assert_allclose(out, expected(lhs, rhs, start, None, relu, accumulate),
+                                           rtol=1e-4, atol=1e-5 * 10 * k ** 0.5)
+                in_place = k >= 16 and (lhs.strides[1] == 4 or (lhs.strides[0] == 4 and m >= 16))
+                if in_place:
+                    assert small_calls() - before == 1, (lhs.strides, rhs.strides)
+    bias = rng.standard_normal(1, dtype=np.float32)  # one bias for every row: general path
+    out = backend.gemm(a, cols[:, :1], None, bias, True, backend="cython")
+    np.testing.assert_allclose(out, expected(a, cols[:, :1], None, bias, True, False),
+                               rtol=1e-4, atol=1e-5 * 10 * k ** 0.5)
+
+
+def test_mv_and_dot_on_matrix_columns():
+    b = fastnn.randn(256, 256)
+    c = fastnn.randn(256, 256)
+    before = small_calls()
+    column = fastnn.mv(b, c[:, 7])
+    single = fastnn.dot(b[3, :], c[:, 7])
+    assert small_calls() - before == 2
+    exact = b.numpy().astype(np.float64) @ c.numpy()[:, 7].astype(np.float64)
+    np.testing.assert_allclose(column.numpy(), exact, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(single.item(), exact[3], rtol=1e-4, atol=1e-4)

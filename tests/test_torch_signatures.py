@@ -241,3 +241,15 @@ def test_weighted_regression_losses_and_broadcast_errors_match_torch():
                 lib.ones(*a) - lib.ones(*b)
             messages.append(str(caught.value))
         assert messages[0] == messages[1]
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("args", [((1000, 2), 0.0, 1), (0.0, 1.0), ("a", 1.0, (2,))])
+def test_normal_without_a_matching_overload_lists_torchs_signatures(args):
+    """d2l's gan chapter calls normal((1000, 2), 0.0, 1) in its MXNet order."""
+    messages = []
+    for lib in (torch, fastnn):
+        with pytest.raises(TypeError) as info:
+            lib.normal(*args)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]

@@ -13,6 +13,7 @@ from fastnn.ops.arithmetic import _out
 from fastnn.ops.broadcast import operand, unbroadcast
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
+from fastnn.tensor import Tensor
 
 
 def _batched(a, b, gemm=None):
@@ -38,7 +39,8 @@ def _batched(a, b, gemm=None):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.backward_name = backward_name(a, b, ctx.needs_input_grad[0])
+        if True in ctx.needs_input_grad:  # the name of a node, when there will be one
+            ctx.backward_name = backward_name(a, b, ctx.needs_input_grad[0])
         if a.ndim == b.ndim == 1 and a.shape != b.shape:  # dot's words
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.size}] and src "
                                f"[{b.size}] to have the same number of elements, but got "
@@ -52,10 +54,9 @@ class MatMul(Function):
             ctx.numpy = True
             _check_shapes(a, b)
             return np.asarray(np.matmul(a, b))
-        for name, x in (("mat1", a), ("mat2", b)):
-            if x.ndim == 0:
-                raise RuntimeError("both arguments to matmul need to be at least 1D, "
-                                   f"but they are {a.ndim}D and {b.ndim}D")
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError("both arguments to matmul need to be at least 1D, "
+                               f"but they are {a.ndim}D and {b.ndim}D")
         ctx.save_for_backward(a, b)
         return product(a, b)
 
@@ -173,12 +174,14 @@ def mm(a, b, out=None):
     return matmul(a, b, out=out)
 
 
+def _rank(x):
+    return x._data.ndim if x.__class__ is Tensor else np.ndim(getattr(x, "_data", x))
+
+
 def dot(a, b):
     """Inner product of two 1-D tensors of the same length, as torch.dot."""
-    for x in (a, b):
-        if np.ndim(x._data if hasattr(x, "_data") else x) != 1:
-            raise RuntimeError("1D tensors expected, but got "
-                               f"{np.ndim(a._data)}D and {np.ndim(b._data)}D tensors")
+    if _rank(a) != 1 or _rank(b) != 1:
+        raise RuntimeError(f"1D tensors expected, but got {_rank(a)}D and {_rank(b)}D tensors")
     if a.shape[0] != b.shape[0]:
         raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to have "
                            "the same number of elements, but got {} and {} elements "
@@ -190,9 +193,8 @@ def mv(a, v):
     """Matrix times vector, as torch.mv."""
     if a.__class__ is SparseCooTensor:
         return sparse_ops.matmul(a, v)
-    if np.ndim(a._data) != 2 or np.ndim(v._data) != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {np.ndim(a._data)}, "
-                           f"{np.ndim(v._data)}")
+    if _rank(a) != 2 or _rank(v) != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {_rank(a)}, {_rank(v)}")
     return matmul(a, v)
 
 
