@@ -3,7 +3,7 @@ device=, requires_grad=, generator= and out= where torch has them; torch's dtype
 (Python floats -> the default dtype, ints -> int64, NumPy arrays keep theirs)."""
 import numpy as np
 
-from fastnn import dtypes, memory_formats, random
+from fastnn import dtypes, memory_formats, random, scalar_range
 from fastnn.device import META, target as target_device
 from fastnn.meta import meta_array, to_meta
 from fastnn.tensor import Size, Tensor
@@ -203,6 +203,7 @@ def full(size, fill_value, out=None, dtype=None, layout=None, device=None,
     if dtype is None:
         dtype = dtypes._infer(np.asarray(fill_value), True)
     size = _size((size,) if isinstance(size, int) else (tuple(size),))
+    fill_value = scalar_range.written(fill_value, dtypes.to_dtype(dtype).numpy)
     return _filled(lambda s, dtype: np.full(s, fill_value, dtype=dtype), size, dtype, None,
                    requires_grad, device, out)
 

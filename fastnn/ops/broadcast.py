@@ -7,7 +7,7 @@ float32 + 0.5 stays float32 (NumPy's NEP 50 agrees once the tensor side has the 
 """
 import numpy as np
 
-from fastnn import dtypes
+from fastnn import dtypes, scalar_range
 from fastnn.tensor import Tensor
 
 _PY_NUMBERS = (float, int)
@@ -77,6 +77,8 @@ def promote(a, b):
 def cast_to(value, target):
     if isinstance(value, Tensor):
         return value._cast(target) if value._data.dtype != target.numpy else value
+    if type(value) is int and target.numpy.kind in "iu":  # int8 x + 300 adds 44, as torch
+        return scalar_range.wrapped(value, target.numpy)
     if target.numpy.kind == "V" and type(value) in _PY_NUMBERS:
         # a number with a bfloat16 tensor: ml_dtypes would promote bfloat16 * 2.0 to float32,
         # torch keeps bfloat16

@@ -14,7 +14,7 @@ backward (fastnn/autograd/function.py).
 """
 import numpy as np
 
-from fastnn import dtypes, random, torch_stream
+from fastnn import dtypes, random, scalar_range, torch_stream
 from fastnn.autograd import forward_ad, grad_mode
 from fastnn.meta import is_meta
 from fastnn.autograd.function import Function
@@ -227,9 +227,7 @@ class CopyFrom(Function):
         try:
             np.copyto(out, np.broadcast_to(np.asarray(value), old.shape), casting="unsafe")
         except ValueError:
-            raise RuntimeError(f"The size of tensor a ({old.shape[-1] if old.ndim else 1}) "
-                               f"must match the size of tensor b ({np.shape(value)[-1]}) at "
-                               "non-singleton dimension 0") from None
+            raise _copy_size_error(old, value) from None
         return out
 
     @staticmethod
@@ -247,12 +245,31 @@ def fill(t, value):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
                            f"{value.ndim} dimensions.")
-    return copy(t, value)
+    return copy(t, scalar_range.written(value, t._data.dtype))
 
 
 def copy(t, src):
     """t.copy_(src): src broadcast to t's shape and cast to t's dtype (gradient flows to src)."""
+    value = src._data if isinstance(src, Tensor) else np.asarray(src)
+    if (forward_ad._state.level is None and type(t._data) is np.ndarray
+            and type(value) is np.ndarray and not _recording(t, (src,))):
+        # Outside the graph (p.grad.data.zero_(), d2l's scratch optimizers): one copyto into
+        # t's storage, 0.8 us where the recorded path took 12. copyto copies an overlapping
+        # source first, as CopyFrom's new array did.
+        _check(t)
+        try:
+            np.copyto(t._data, value, casting="unsafe")
+        except ValueError:
+            raise _copy_size_error(t._data, value) from None
+        _bump(t)
+        return t
     return apply(t, CopyFrom.apply, src)
+
+
+def _copy_size_error(old, value):
+    return RuntimeError(f"The size of tensor a ({old.shape[-1] if old.ndim else 1}) must match "
+                        f"the size of tensor b ({np.shape(value)[-1]}) at non-singleton "
+                        "dimension 0")
 
 
 def fill_random(t, kind, a, b, generator):
@@ -270,6 +287,9 @@ def setitem(t, index, value):
     from fastnn.ops.shape import _index
     index = _index(index)
     _check(t)
+    # (torch writes a number into float16 or bfloat16 by way of a float tensor: no check)
+    value = scalar_range.written(value, t._data.dtype,
+                                 t._data.dtype.itemsize > 2 or t._data.dtype.kind not in "fV")
     if _recording(t, (value,)):
         if isinstance(value, Tensor) and value.dtype != t.dtype:
             value = value._cast(t.dtype)

@@ -2,7 +2,7 @@
 on bool and integer tensors, and masked_fill, with torch's type promotion."""
 import numpy as np
 
-from fastnn import dtypes
+from fastnn import dtypes, scalar_range
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import operand, promote, unbroadcast
 from fastnn.tensor import Tensor
@@ -67,4 +67,5 @@ def masked_fill(x, mask, value):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value.ndim} dimension(s).")
+    value = scalar_range.written(value, x._data.dtype)
     return MaskedFill.apply(x, mask, value)
