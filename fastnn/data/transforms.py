@@ -1,6 +1,7 @@
 """torchvision.transforms' names for the image transforms the Fashion-MNIST programs and
 pytorch/examples use: ToTensor, ToPILImage, Normalize, Compose, Lambda, Resize, CenterCrop,
-RandomHorizontalFlip, RandomCrop, RandomResizedCrop. They take a PIL image, a NumPy array
+RandomHorizontalFlip, RandomVerticalFlip, RandomCrop, RandomResizedCrop, ColorJitter,
+Grayscale, RandomGrayscale. They take a PIL image, a NumPy array
 (H, W[, C]) or a tensor (C, H, W), as torchvision's do; random choices are torchvision's
 draws (torch.rand(1) for a flip, torch.randint for a crop's corner) on fastnn's generator, so
 a seed makes torch's choices."""
@@ -100,22 +101,34 @@ def _randint(high):
 
 
 class RandomHorizontalFlip:
+    """Mirror left-right with probability p (torchvision: torch.rand(1) < p)."""
+
+    axis = -1  # of a tensor (C, H, W); of an array (H, W[, C]) the width axis
+
     def __init__(self, p=0.5):
         self.p = p
 
     def __call__(self, img):
-        if not _rand() < np.float32(self.p):  # torchvision: torch.rand(1) < p
+        if not _rand() < np.float32(self.p):
             return img
         if _is_pil(img):
             from PIL import Image
-            return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT if self.axis == -1
+                                 else Image.Transpose.FLIP_TOP_BOTTOM)
         if isinstance(img, Tensor):
-            return img.flip(-1)
-        return np.ascontiguousarray(np.asarray(img)[..., ::-1] if np.ndim(img) == 2
-                                    else np.asarray(img)[:, ::-1])
+            return img.flip(self.axis)
+        array = np.asarray(img)
+        width_axis = array.ndim - 1 if array.ndim == 2 else 1
+        return np.ascontiguousarray(np.flip(array, width_axis if self.axis == -1 else 0))
 
     def __repr__(self):
         return f"{type(self).__name__}(p={self.p})"
+
+
+class RandomVerticalFlip(RandomHorizontalFlip):
+    """Mirror top-bottom with probability p."""
+
+    axis = -2
 
 
 class RandomCrop:
@@ -369,3 +382,7 @@ class RandomResizedCrop:
     def __repr__(self):
         return (f"{type(self).__name__}(size={self.size}, scale={self.scale}, "
                 f"ratio={self.ratio})")
+
+
+# the colour transforms live in their own module; torchvision has them under transforms
+from fastnn.data.color import ColorJitter, Grayscale, RandomGrayscale  # noqa: E402,F401
