@@ -198,7 +198,7 @@ from fastnn.ops.signal_numerics import (absolute, bartlett_window,  # noqa: F401
                                         row_stack, trapezoid, trapz)
 
 pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
-from fastnn import func, multiprocessing, onnx, profiler, sparse, special  # noqa: F401,E402
+from fastnn import func, hub, multiprocessing, onnx, profiler, sparse, special  # noqa: F401,E402
 from fastnn import testing, version  # noqa: F401,E402
 from fastnn.compiling import compile  # noqa: F401,E402
 from fastnn import compiler  # noqa: F401,E402

@@ -34,13 +34,10 @@ def test_torchvisions_names_and_children():
     assert model.fc.in_features == 512 and models.resnet50().fc.in_features == 2048
 
 
-def test_zero_init_residual_and_no_pretrained_weights():
+def test_zero_init_residual():
+    # (weights= through fastnn.hub: tests/test_hub_weights.py)
     model = models.resnet18(zero_init_residual=True)
     assert float(model.layer1[0].bn2.weight.abs().sum()) == 0
-    with pytest.raises(ValueError, match="no pretrained weights"):
-        models.resnet18(weights="IMAGENET1K_V1")
-    with pytest.raises(ValueError, match="no pretrained weights"):
-        models.resnet18(pretrained=True)
 
 
 def test_siamese_networks_surgery():

@@ -3,13 +3,61 @@ Recognition"), built as torchvision builds them: the same modules in the same or
 children(), named_parameters() and state dicts line up with torchvision's (a torchvision
 checkpoint loads), and the same initialisation in the same order (kaiming_normal_ fan_out for
 every convolution after its default initialisation, ones and zeros for the norms), so that
-after the same seed the weights are torchvision's. Pretrained weights would need a download,
-which fastnn does not do: `weights=` other than None raises."""
+after the same seed the weights are torchvision's. `weights=` takes torchvision's enums
+(ResNet18_Weights.IMAGENET1K_V1, "DEFAULT", ...): the file comes from torch's hub cache, or
+is downloaded into it (fastnn.hub)."""
+import warnings
+
 from fastnn import nn
+from fastnn.data.models.weights import WeightsEnum, imagenet
 from fastnn.nn import functional as F  # noqa: F401  (torch code reaches F through here too)
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
-           "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2"]
+           "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "ResNet18_Weights",
+           "ResNet34_Weights", "ResNet50_Weights", "ResNet101_Weights", "ResNet152_Weights",
+           "ResNeXt50_32X4D_Weights", "Wide_ResNet50_2_Weights"]
+
+_URL = "https://download.pytorch.org/models/"
+
+
+class ResNet18_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "resnet18-f37072fd.pth", 11689512)
+    DEFAULT = IMAGENET1K_V1
+
+
+class ResNet34_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "resnet34-b627a593.pth", 21797672)
+    DEFAULT = IMAGENET1K_V1
+
+
+class ResNet50_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "resnet50-0676ba61.pth", 25557032)
+    IMAGENET1K_V2 = imagenet(_URL + "resnet50-11ad3fa6.pth", 25557032, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNet101_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "resnet101-63fe2227.pth", 44549160)
+    IMAGENET1K_V2 = imagenet(_URL + "resnet101-cd907fc2.pth", 44549160, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNet152_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "resnet152-394f9c45.pth", 60192808)
+    IMAGENET1K_V2 = imagenet(_URL + "resnet152-f82ba261.pth", 60192808, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNeXt50_32X4D_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "resnext50_32x4d-7cdf4587.pth", 25028904)
+    IMAGENET1K_V2 = imagenet(_URL + "resnext50_32x4d-1a0047aa.pth", 25028904, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class Wide_ResNet50_2_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet(_URL + "wide_resnet50_2-95faca4d.pth", 68883240)
+    IMAGENET1K_V2 = imagenet(_URL + "wide_resnet50_2-9ba9bcbe.pth", 68883240, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -149,40 +197,69 @@ class ResNet(nn.Module):
         return self._forward_impl(x)
 
 
+def _weights(enum, weights, kwargs):
+    """torchvision's handle_legacy_interface: pretrained=True (deprecated) means the first
+    ImageNet weights, with torchvision's two warnings."""
+    if "pretrained" in kwargs:
+        pretrained = kwargs.pop("pretrained")
+        warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in "
+                      "the future, please use 'weights' instead.")
+        if pretrained:
+            warnings.warn("Arguments other than a weight enum or `None` for 'weights' are "
+                          "deprecated since 0.13 and may be removed in the future. The current "
+                          "behavior is equivalent to passing "
+                          f"`weights={enum.__name__}.IMAGENET1K_V1`. You can also use "
+                          f"`weights={enum.__name__}.DEFAULT` to get the most up-to-date "
+                          "weights.")
+            weights = enum.IMAGENET1K_V1
+    return enum.verify(weights)
+
+
 def _resnet(block, layers, weights, progress, **kwargs):
-    if kwargs.pop("pretrained", False) or weights is not None:
-        raise ValueError("fastnn has no pretrained weights (they would need a download): pass "
-                         "weights=None, or load a state dict saved from torchvision with "
-                         "model.load_state_dict(fastnn.load(path))")
-    return ResNet(block, layers, **kwargs)
+    if weights is not None:
+        classes = weights.meta["num_classes"]
+        if kwargs.setdefault("num_classes", classes) != classes:
+            raise ValueError(f"The parameter 'num_classes' expected value {classes} but got "
+                             f"{kwargs['num_classes']} instead.")
+    model = ResNet(block, layers, **kwargs)
+    if weights is not None:
+        model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
+    return model
 
 
 def resnet18(*, weights=None, progress=True, **kwargs):
+    weights = _weights(ResNet18_Weights, weights, kwargs)
     return _resnet(BasicBlock, [2, 2, 2, 2], weights, progress, **kwargs)
 
 
 def resnet34(*, weights=None, progress=True, **kwargs):
+    weights = _weights(ResNet34_Weights, weights, kwargs)
     return _resnet(BasicBlock, [3, 4, 6, 3], weights, progress, **kwargs)
 
 
 def resnet50(*, weights=None, progress=True, **kwargs):
+    weights = _weights(ResNet50_Weights, weights, kwargs)
     return _resnet(Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
 
 
 def resnet101(*, weights=None, progress=True, **kwargs):
+    weights = _weights(ResNet101_Weights, weights, kwargs)
     return _resnet(Bottleneck, [3, 4, 23, 3], weights, progress, **kwargs)
 
 
 def resnet152(*, weights=None, progress=True, **kwargs):
+    weights = _weights(ResNet152_Weights, weights, kwargs)
     return _resnet(Bottleneck, [3, 8, 36, 3], weights, progress, **kwargs)
 
 
 def resnext50_32x4d(*, weights=None, progress=True, **kwargs):
+    weights = _weights(ResNeXt50_32X4D_Weights, weights, kwargs)
     kwargs.setdefault("groups", 32)
     kwargs.setdefault("width_per_group", 4)
     return _resnet(Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
 
 
 def wide_resnet50_2(*, weights=None, progress=True, **kwargs):
+    weights = _weights(Wide_ResNet50_2_Weights, weights, kwargs)
     kwargs.setdefault("width_per_group", 64 * 2)
     return _resnet(Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
