@@ -12,6 +12,7 @@ so a later modification makes backward() raise instead of using overwritten valu
 In-place ops are part of the graph (fastnn/ops/inplace.py): `y += x` computes y + x out of
 place, writes it into y's storage and moves y's grad_fn to the new node, as torch rebases it.
 """
+import functools
 import numpy as np
 from builtins import max as builtins_max
 
@@ -666,6 +667,9 @@ class Tensor:
     def __mod__(self, other):
         return arithmetic.remainder(self, other)
 
+    def __rmod__(self, other):  # 5 % x
+        return arithmetic.remainder(other, self)
+
     def __neg__(self):
         return arithmetic.neg(self)
 
@@ -694,6 +698,15 @@ class Tensor:
 
     def __xor__(self, other):
         return logical.bitwise("xor", self, other)
+
+    def __rand__(self, other):  # True & mask, 3 | x
+        return logical.bitwise("and", other, self)
+
+    def __ror__(self, other):
+        return logical.bitwise("or", other, self)
+
+    def __rxor__(self, other):
+        return logical.bitwise("xor", other, self)
 
     def __invert__(self):
         return logical.invert(self)
@@ -821,6 +834,27 @@ class Tensor:
 
     def __ipow__(self, other):
         return inplace.apply(self, arithmetic.pow, other, needs_old=True)
+
+    def __ifloordiv__(self, other):
+        return inplace.apply(self, arithmetic.floor_divide, other)
+
+    def __imod__(self, other):
+        return inplace.apply(self, arithmetic.remainder, other)
+
+    def __iand__(self, other):  # mask &= other: in place, as torch (not a new tensor)
+        return inplace.apply(self, functools.partial(logical.bitwise, "and"), other)
+
+    def __ior__(self, other):
+        return inplace.apply(self, functools.partial(logical.bitwise, "or"), other)
+
+    def __ixor__(self, other):
+        return inplace.apply(self, functools.partial(logical.bitwise, "xor"), other)
+
+    def __ilshift__(self, other):
+        return inplace.apply(self, functools.partial(logical.bitwise, "left_shift"), other)
+
+    def __irshift__(self, other):
+        return inplace.apply(self, functools.partial(logical.bitwise, "right_shift"), other)
 
     def add_(self, other, alpha=1):
         other, alpha = arithmetic.legacy_alpha("add_", other, alpha)

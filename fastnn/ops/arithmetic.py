@@ -16,7 +16,8 @@ from fastnn.tensor import Tensor
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         return np.asarray(np.add(a, b))
 
     @staticmethod
@@ -29,7 +30,8 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         return np.asarray(np.subtract(a, b))
 
     @staticmethod
@@ -46,7 +48,8 @@ class Mul(Function):
         # torch's MulBackward0 saves `other` first, then `self` (the order saved-tensor hooks
         # see them in)
         ctx.save_for_backward(b if need_a else None, a if need_b else None)
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         return np.asarray(np.multiply(a, b))
 
     @staticmethod
@@ -61,7 +64,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         # x/0 is inf or nan without a warning, as torch: Function.apply silences NumPy
         return np.asarray(np.true_divide(a, b))
 
@@ -93,6 +97,8 @@ class Pow(Function):
     def forward(ctx, a, exponent):
         ctx.save_for_backward(a)
         ctx.exponent = exponent
+        if a.dtype.kind == "V":  # bfloat16 ** 2.5 stays bfloat16 (ml_dtypes would widen)
+            return np.asarray(np.power(a.astype(np.float32), exponent)).astype(a.dtype)
         return np.asarray(np.power(a, exponent))
 
     @staticmethod
@@ -115,7 +121,8 @@ class PowTensor(Function):
         out = _integer_power(a, b) if np.asarray(a).dtype.kind in "iu" and \
             np.asarray(b).dtype.kind in "iu" else np.asarray(np.power(a, b))
         ctx.save_for_backward(a, b, out)
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         return out
 
     @staticmethod
@@ -150,10 +157,15 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         out = np.asarray(np.mod(a, b))
-        if out.dtype.kind == "f":
-            out += 0.0  # NumPy gives -0.0 for 0 mod a negative divisor; torch gives 0.0
+        if out.dtype.kind in "fV":
+            # torch's remainder: fmod, then + b where the signs differ, so a zero keeps the
+            # dividend's sign (-1 % 1 is -0.0, 1 % -1 is 0.0); NumPy's takes the divisor's
+            m = np.asarray(np.fmod(a, b))
+            out = np.where((m != 0) & ((m < 0) != (np.asarray(b) < 0)), m + b, m)
+            out = np.asarray(out, dtype=m.dtype)
         return out
 
     @staticmethod
@@ -269,11 +281,12 @@ def sub(a, b, alpha=1, out=None):
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.sub(a, b, alpha), out)
     a, b = operand(a), operand(b)
-    bools = [isinstance(x, Tensor) and x._data.dtype == np.bool_ for x in (a, b)]
+    bools = [type(x) is bool or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+             for x in (a, b)]
     if all(bools):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
-    if any(bools) or isinstance(b, bool):  # (torch refuses a bool with anything else too)
+    if any(bools):  # (torch refuses a bool with anything else too)
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
@@ -291,20 +304,22 @@ def mul(a, b, out=None):
 def div(a, b, rounding_mode=None, out=None):
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.div(a, b), out)
-    a, b = promote(operand(a), operand(b))
-    if rounding_mode is not None:
-        if rounding_mode not in ("trunc", "floor"):
-            raise ValueError("div expected rounding_mode to be one of None, 'trunc', or "
-                             f"'floor' but found '{rounding_mode}'")
-        x, y = (v._data if isinstance(v, Tensor) else v for v in (a, b))
-        _no_integer_zero_divisor(x, y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.floor_divide(x, y) if rounding_mode == "floor" else np.trunc(np.true_divide(
-                x, y))
-        dtype = dtypes.result_type(a, b)
-        return _out(Tensor._wrap(np.asarray(q).astype(dtype.numpy, copy=False)), out)
-    target = dtypes.float_of(dtypes.result_type(a, b))  # int / int is float, as torch
-    return _out(Div.apply(cast_to(a, target), cast_to(b, target)), out)
+    a, b = operand(a), operand(b)
+    if rounding_mode is None:  # int / int is float, as torch: a number divides unwrapped
+        target = dtypes.float_of(dtypes.result_type(a, b))
+        return _out(Div.apply(*promote(cast_to(a, target), cast_to(b, target))), out)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError("div expected rounding_mode to be one of None, 'trunc', or "
+                         f"'floor' but found '{rounding_mode}'")
+    a, b = promote(a, b)
+    _no_bool_kernel(a, b, f"div_{rounding_mode}")
+    x, y = (v._data if isinstance(v, Tensor) else v for v in (a, b))
+    _no_integer_zero_divisor(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.floor_divide(x, y) if rounding_mode == "floor" else np.trunc(np.true_divide(
+            x, y))
+    dtype = dtypes.result_type(a, b)
+    return _out(Tensor._wrap(np.asarray(q).astype(dtype.numpy, copy=False)), out)
 
 
 def floor_divide(a, b):
@@ -319,8 +334,15 @@ def _no_integer_zero_divisor(x, y):
         raise RuntimeError("ZeroDivisionError")
 
 
+def _no_bool_kernel(a, b, kernel):
+    """torch has no bool kernel for floor division or remainder."""
+    if dtypes.result_type(a, b).numpy == np.bool_:
+        raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Bool\'')
+
+
 def remainder(a, b):
     a, b = promote(operand(a), operand(b))
+    _no_bool_kernel(a, b, "remainder")
     _no_integer_zero_divisor(*(v._data if isinstance(v, Tensor) else v for v in (a, b)))
     return Remainder.apply(a, b)
 
@@ -338,13 +360,20 @@ def pow(a, exponent, out=None):
     exponent = operand(exponent)
     if isinstance(exponent, Tensor) or not isinstance(a, Tensor):
         a, exponent = promote(a, exponent)
+        if dtypes.result_type(a, exponent).numpy == np.bool_:
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         if not isinstance(a, Tensor):
             a = Tensor._wrap(np.asarray(a, dtype=exponent._data.dtype))
         return _out(PowTensor.apply(a, exponent), out)
     if isinstance(exponent, float) and a._data.dtype.kind in "iub":
         a = floating(a)  # int tensor ** 2.0 is float, as torch
-    if a._data.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
+    if a._data.dtype.kind in "iub" and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if a._data.dtype == np.bool_:  # bool ** True stays bool, bool ** 2 is int64 (torch)
+        if type(exponent) is bool:
+            return _out(Tensor._wrap(a._data.copy() if exponent else np.ones_like(a._data)),
+                        out)
+        a = a._cast(dtypes.int64)
     return _out(Pow.apply(a, exponent), out)
 
 

@@ -254,7 +254,8 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.save_for_backward(condition)
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if True in ctx.needs_input_grad:  # (only a backward reads them)
+            ctx.shapes = (np.shape(a), np.shape(b))
         return select(condition, a, b)
 
     @staticmethod

@@ -24,20 +24,28 @@ def compare(op, a, b):
     return Tensor._wrap(np.asarray(_COMPARE[op](_raw(a), _raw(b))))
 
 
+# torch's kernel names, for its "not implemented for" errors
+_KERNELS = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
+            "left_shift": "lshift", "right_shift": "rshift"}
+
+
 def bitwise(op, a, b):
     a, b = promote(operand(a), operand(b))
-    x, y = _raw(a), _raw(b)
-    if op.endswith("shift"):  # shifts of bools are shifts of 0/1 integers (int64, as torch)
-        x, y = (np.asarray(v).astype(np.int64) if np.asarray(v).dtype == np.bool_ else v
+    result = dtypes.result_type(a, b)
+    if result.numpy.kind in "fVc" or (op.endswith("shift") and result.numpy.kind == "b"):
+        raise NotImplementedError(f'"{_KERNELS[op]}_cpu" not implemented for '
+                                  f"'{result.title}'")
+    x, y = _raw(a), _raw(b)  # (numbers stay Python numbers: uint8 & 2 stays uint8)
+    if op.endswith("shift"):  # a bool shifts as 0/1 in the result's integer dtype
+        x, y = (np.asarray(v, result.numpy) if np.asarray(v).dtype == np.bool_ else v
                 for v in (x, y))
-    if np.asarray(x).dtype.kind == "f" or np.asarray(y).dtype.kind == "f":
-        raise RuntimeError(f'"bitwise_{op}_cpu" not implemented for \'Float\'')
     return Tensor._wrap(np.asarray(_BITWISE[op](x, y)))
 
 
 def invert(a):
-    if a._data.dtype.kind == "f":
-        raise TypeError("~ (bitwise_not) is only supported for integer and bool tensors")
+    if a._data.dtype.kind in "fVc":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
     return Tensor._wrap(np.invert(a._data))
 
 
