@@ -67,12 +67,26 @@ def _dim(dim, ndim):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """dtype: the input is cast to it first, as torch's (a float64 softmax of float32 logits)."""
     x = input if dtype is None else input.to(dtype)
-    return Softmax.apply(x, _dim(dim, x.ndim))
+    axis = _dim(dim, x.ndim)
+    _floating_only(x, "softmax", axis)
+    return Softmax.apply(x, axis)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = input if dtype is None else input.to(dtype)
-    return LogSoftmax.apply(x, _dim(dim, x.ndim))
+    axis = _dim(dim, x.ndim)
+    _floating_only(x, "log_softmax", axis)
+    return LogSoftmax.apply(x, axis)
+
+
+def _floating_only(x, name, axis):
+    """torch's kernels are floating-point only (integer logits need dtype=)."""
+    if x._data.dtype.kind not in "fV":
+        from fastnn import dtypes
+        kernel = "lastdim_kernel_impl" if axis in (-1, x.ndim - 1) or x.ndim == 0 else \
+            "kernel_impl"
+        raise NotImplementedError(f'"{name}_{kernel}" not implemented for '
+                                  f"'{dtypes.of_array(x._data).title}'")
 
 
 def dropout(x, p=0.5, training=True):

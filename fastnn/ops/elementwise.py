@@ -107,6 +107,8 @@ class Minimum(Maximum):
 
 
 def relu(x):
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     return ReLU.apply(x)
 
 
@@ -119,6 +121,8 @@ def log(x):
 
 
 def abs(x):
+    if x._data.dtype.kind == "b":
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     return Abs.apply(x)
 
 
@@ -159,7 +163,9 @@ class Sigmoid(Function):
         # torch's 1 / (1 + e^-x) in the input's precision, e^-x rounded once (rounded_math):
         # 96% of float32 outputs equal torch's, against 72% for a stable two-sided form. An
         # overflowing e^-x is inf and gives 0, the limit, without NaN.
-        out = (1 / (1 + rounded(np.exp, np.negative(x)))).astype(x.dtype, copy=False)
+        # float16 and bfloat16 in float32, rounded once at the end (torch's opmath type)
+        work = x.astype(np.float32) if x.dtype.itemsize == 2 else x
+        out = (1 / (1 + rounded(np.exp, np.negative(work)))).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 

@@ -2,6 +2,7 @@
 logical_xor, logical_not, count_nonzero, isin, argwhere."""
 import numpy as np
 
+from fastnn import dtypes
 from fastnn.ops import logical
 from fastnn.tensor import Tensor
 
@@ -43,13 +44,9 @@ def argwhere(input):
 def _integral(x, op):
     data = _array(x)
     if data.dtype.kind not in "biu":
-        raise RuntimeError(f"\"{op}_cpu\" not implemented for '{_name(data.dtype)}'")
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for "
+                                  f"'{dtypes.of_array(data).title}'")
     return data
-
-
-def _name(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half"}.get(str(dtype),
-                                                                             str(dtype))
 
 
 def bitwise_and(input, other):

@@ -50,6 +50,10 @@ class Fmod(Function):
 
 
 def frac(input):
+    if input._data.dtype.kind not in "fV":
+        from fastnn import dtypes
+        raise NotImplementedError(f'"frac_cpu" not implemented for '
+                                  f"'{dtypes.of_array(input._data).title}'")
     return input - rounding.trunc(input)
 
 

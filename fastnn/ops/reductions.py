@@ -286,12 +286,22 @@ def norm(x, p="fro", dim=None, keepdim=False):
         p = 2
     if p == "nuc":
         raise NotImplementedError("the nuclear norm is not supported")
+    if x._data.dtype.kind not in "fV":
+        from fastnn import dtypes
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {dtypes.of_array(x._data).title}")
     axes = _axes(dim, None, x.ndim)
     return Norm.apply(x, float(p), axes, bool(keepdim))
 
 
+def _no_bool(data, name):
+    if data.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+
+
 def argmin(x, dim=None, keepdim=False):
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    _no_bool(data, "argmin")
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmin(data), dtype=np.int64))
     return Tensor._wrap(np.argmin(data, axis=dim, keepdims=keepdim).astype(np.int64))
@@ -314,6 +324,7 @@ def any(x, dim=None, keepdim=False):
 
 def argmax(x, dim=None, keepdim=False):
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    _no_bool(data, "argmax")
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmax(data), dtype=np.int64))
     out = np.argmax(data, axis=dim, keepdims=keepdim)

@@ -43,7 +43,10 @@ class Round(_Piecewise):
 
 def _step(function, x, *args):
     """Integer tensors come back as they are (torch's floor/ceil/round/trunc of an int)."""
-    if x._data.dtype.kind in "iub":
+    if x._data.dtype.kind == "b":  # torch has no bool kernels for these
+        raise NotImplementedError(f'"{function.__name__.lower()}_vml_cpu" not implemented for '
+                                  "'Bool'")
+    if x._data.dtype.kind in "iu":
         return x.clone()
     return function.apply(x, *args)
 

@@ -58,6 +58,10 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (correction=1), as torch.var."""
     if isinstance(dim, bool):  # torch's legacy var(x, unbiased)
         dim, unbiased = None, dim
+    if not x.is_floating_point():
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if x._data.dtype.itemsize == 2:  # float16 / bfloat16: float32 sums, one rounding (torch)
+        return var(x.float(), dim, unbiased, keepdim, correction=correction).to(x.dtype)
     axes = _axes(dim, None, x.ndim)
     count = x.numel() if axes is None else int(np.prod([x.shape[a] for a in axes]))
     centred = x - reductions.mean(x, dim=axes, keepdim=True)
@@ -66,6 +70,8 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if x.is_floating_point() and x._data.dtype.itemsize == 2:  # one rounding, as var's
+        return std(x.float(), dim, unbiased, keepdim, correction=correction).to(x.dtype)
     return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
 
 
