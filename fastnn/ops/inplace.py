@@ -300,16 +300,21 @@ def setitem(t, index, value):
         if forward_ad._state.level is not None:
             _setitem_tangent(t, index, value)
         raw = value._data if isinstance(value, Tensor) else value
+        if isinstance(raw, (str, bytes)):
+            raise TypeError(f"can't assign a {type(raw).__name__} to a "
+                            f"fastnn.{t.dtype.tensor_type}")
         try:
             t._data[index] = raw
-        except ValueError as exc:
+        except ValueError:
             shape = np.shape(raw)
-            if shape[:1] != (1,):
-                raise RuntimeError(str(exc)) from None
             try:  # torch drops the value's leading 1s: x[i] = model(row) with a (1, 1) output
+                if shape[:1] != (1,):
+                    raise ValueError
                 t._data[index] = np.reshape(raw, _without_leading_ones(shape))
             except ValueError:
-                raise RuntimeError(str(exc)) from None
+                from fastnn.ops.shape import broadcast_into_error
+                raise broadcast_into_error(t._data[index].shape,
+                                           _without_leading_ones(shape)) from None
     _bump(t)
 
 

@@ -279,9 +279,7 @@ def expand(x, *sizes):
                                    "leading, non-existing dimension 0")
             s = x.shape[i - lead]
         elif i >= lead and x.shape[i - lead] not in (1, s):
-            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
-                               f"size ({x.shape[i - lead]}) at non-singleton dimension {i}.  "
-                               f"Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}")
+            raise expand_error(sizes, x.shape, i)
         shape.append(s)
     return Expand.apply(x, tuple(shape))
 
@@ -295,6 +293,26 @@ def _check_step(item):
             raise ValueError("slice step cannot be zero")
         if step < 0:
             raise ValueError("step must be greater than zero")
+
+
+def expand_error(sizes, shape, i):
+    """torch's error for a tensor of `shape` expanded to `sizes`, clashing at dimension i."""
+    lead = len(sizes) - len(shape)
+    return RuntimeError(f"The expanded size of the tensor ({sizes[i]}) must match the existing "
+                        f"size ({shape[i - lead]}) at non-singleton dimension {i}.  "
+                        f"Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
+
+
+def broadcast_into_error(target, shape):
+    """torch's error for writing a value of `shape` into a region of shape `target`
+    (x[i] = value): the first dimension from the right that neither matches nor is 1."""
+    target, shape = tuple(target), tuple(shape)
+    lead = len(target) - len(shape)
+    for i in range(len(target) - 1, max(lead, 0) - 1, -1):
+        if shape[i - lead] not in (1, target[i]):
+            return expand_error(target, shape, i)
+    return RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be "
+                        f"broadcast to indexing result of shape {list(target)}")
 
 
 def _index(index):
@@ -390,12 +408,22 @@ def getitem(x, index):
             items = items + (Ellipsis,)
         kind = Select if any(isinstance(i, (int, np.integer)) for i in items) else Slice
         return kind.apply(x, items)
+    _check_index_arrays(index)
     try:
         return GetItem.apply(x, index)
     except IndexError as exc:
         if "too many indices" in str(exc):  # NumPy's words for it
             raise IndexError(f"too many indices for tensor of dimension {x.ndim}") from None
+        if "out of bounds for axis" in str(exc):  # torch says dimension
+            raise IndexError(str(exc).replace("for axis", "for dimension")) from None
         raise
+
+
+def _check_index_arrays(index):
+    """torch's error for an index tensor of floats (NumPy's is about arrays)."""
+    for item in index if isinstance(index, tuple) else (index,):
+        if isinstance(item, np.ndarray) and item.dtype.kind not in "iub":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
 
 
 class Concatenate(Function):
