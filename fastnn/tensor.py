@@ -50,6 +50,8 @@ def _autograd_suffixes(t):
     return ["requires_grad=True"] if t.requires_grad else []
 
 
+_WARNED_T = False  # Tensor.T's deprecation warning, given once (torch's TORCH_WARN_ONCE)
+
 class Tensor:
     __slots__ = ("_data", "_grad", "requires_grad", "_node", "_version", "_base", "_view_fn",
                  "_view_version", "_retains_grad", "_hooks", "_post_accumulate_hooks",
@@ -1958,6 +1960,15 @@ class Tensor:
 
     @property
     def T(self):
+        global _WARNED_T
+        if self._data.ndim != 2 and not _WARNED_T:  # torch warns once per process
+            _WARNED_T = True
+            import warnings
+            warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                          "shape is deprecated and it will throw an error in a future release. "
+                          "Consider `x.mT` to transpose batches of matrices or "
+                          "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the "
+                          "dimensions of a tensor.", UserWarning, stacklevel=2)
         return shape_ops.permute(self, tuple(reversed(range(self._data.ndim))))
 
     @property

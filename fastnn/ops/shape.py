@@ -1,9 +1,11 @@
 """reshape/view, flatten, transpose/permute, indexing, clone: data movement only; the
 backward of each moves the gradient back the same way."""
+import functools
 import math
 
 import numpy as np
 
+from fastnn import dtypes
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import unbroadcast
 from fastnn.tensor import Tensor
@@ -458,6 +460,9 @@ def cat(tensors, dim=0):
                     f"Sizes of tensors must match except in dimension {d}. Expected size "
                     f"{tensors[0].shape[axis]} but got size {t.shape[axis]} for tensor number "
                     f"{number} in the list.")
+    # torch promotes the list (float32 with int64 is float32; NumPy's concatenate: float64)
+    target = functools.reduce(dtypes.promote_types, [dtypes.of_array(t._data) for t in tensors])
+    tensors = [t if t._data.dtype == target.numpy else t._cast(target) for t in tensors]
     return Concatenate.apply(d, *tensors)
 
 
