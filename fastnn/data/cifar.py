@@ -140,12 +140,8 @@ class CIFAR10:
         return len(self.data)
 
     def __repr__(self):
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}",
-                 f"    Split: {'Train' if self.train else 'Test'}"]
-        if self.transform is not None:
-            lines.append(f"    StandardTransform\nTransform: {self.transform!r}")
-        return "\n".join(lines)
+        from fastnn.data.fashion_mnist import split_repr
+        return split_repr(self)
 
 
 class CIFAR100(CIFAR10):

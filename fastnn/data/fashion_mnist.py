@@ -202,12 +202,7 @@ class FashionMNIST:
         return image, label
 
     def __repr__(self):
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}",
-                 f"    Split: {'Train' if self.train else 'Test'}"]
-        if self.transform is not None:
-            lines.append(f"    StandardTransform\nTransform: {self.transform!r}")
-        return "\n".join(lines)
+        return split_repr(self)
 
 
 def _uint8_images(value):
@@ -233,3 +228,13 @@ class MNIST(FashionMNIST):
     classes = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
                "7 - seven", "8 - eight", "9 - nine")
     spec = MNIST_SPEC
+
+
+def split_repr(dataset):
+    """torchvision's VisionDataset repr for a data set with a train/test split."""
+    lines = [f"Dataset {type(dataset).__name__}", f"    Number of datapoints: {len(dataset)}",
+             f"    Root location: {dataset.root}",
+             f"    Split: {'Train' if dataset.train else 'Test'}"]
+    if dataset.transform is not None:
+        lines.append(f"    StandardTransform\nTransform: {dataset.transform!r}")
+    return "\n".join(lines)
