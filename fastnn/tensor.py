@@ -13,6 +13,7 @@ In-place ops are part of the graph (fastnn/ops/inplace.py): `y += x` computes y 
 place, writes it into y's storage and moves y's grad_fn to the new node, as torch rebases it.
 """
 import functools
+import warnings
 import numpy as np
 from builtins import max as builtins_max
 
@@ -50,6 +51,12 @@ def _autograd_suffixes(t):
     return ["requires_grad=True"] if t.requires_grad else []
 
 
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+    "github.com/pytorch/pytorch/pull/30531 for more information.")
 _WARNED_T = False  # Tensor.T's deprecation warning, given once (torch's TORCH_WARN_ONCE)
 
 class Tensor:
@@ -108,6 +115,8 @@ class Tensor:
     # --- autograd -------------------------------------------------------------------------
     @property
     def grad(self):
+        if self._grad is None and self._node is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)  # torch's TensorBody.h
         return self._grad
 
     @grad.setter

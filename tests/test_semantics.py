@@ -178,6 +178,25 @@ def test_retain_grad_is_leaf_and_grad_fn_names():
     assert names["fastnn"] == names["torch"]
 
 
+def test_reading_grad_of_a_non_leaf_warns_as_torch():
+    """The autograd tutorial prints c.grad of an intermediate result: None, with torch's
+    warning; a leaf, a retained non-leaf and a tensor outside the graph do not warn."""
+    import warnings
+    seen = {}
+    for lib in (torch, fastnn):
+        w, x = _leaves(lib)
+        y = w * x
+        kept = w * 2
+        kept.retain_grad()
+        (y.sum() + kept.sum()).backward()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            values = [y.grad, w.grad is not None, kept.grad is not None, x.detach().grad]
+        seen[lib.__name__] = (values, [str(c.message).split(" (Triggered internally")[0]
+                                       for c in caught])
+    assert seen["fastnn"] == seen["torch"] and len(seen["torch"][1]) == 1
+
+
 def test_hooks_and_autograd_grad():
     for lib in (torch, fastnn):
         w, x = _leaves(lib)

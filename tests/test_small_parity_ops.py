@@ -57,8 +57,32 @@ def test_errors_are_torchs():
                        lambda: m.unravel_index(m.tensor([1.0]), (2, 4)),
                        lambda: m.linalg.multi_dot([a]),
                        lambda: m.linalg.multi_dot([m.zeros(2, 2, 2), a]),
-                       lambda: m.linalg.multi_dot([a, m.zeros(3, 3, 3), m.zeros(3, 2)])])
+                       lambda: m.linalg.multi_dot([a, m.zeros(3, 3, 3), m.zeros(3, 2)]),
+                       lambda: m.linalg.cross(m.ones(2), m.ones(2)),
+                       lambda: m.linalg.cross(a, a, dim=0),
+                       lambda: m.cross(m.ones(2, 4), m.ones(2, 4)),
+                       lambda: m.cross(a, m.ones(3)),
+                       lambda: m.linalg.cross(a, m.ones(3)),
+                       lambda: m.cross(m.ones(3, 3, dtype=m.int64), m.ones(3, 3), dim=1),
+                       lambda: m.cross(m.ones(3), m.ones(3), dim=1)])
     assert errors(fastnn) == errors(torch)
+
+
+def test_cross_without_dim_warns_once_as_torch():
+    """The intro-to-tensors tutorial calls torch.cross(v2, v1): torch computes it along the first
+    size-3 dimension and says, once per process, that leaving out dim is deprecated."""
+    import warnings
+    from fastnn.ops import products
+    products._WARNED_CROSS_DIM = False
+    v1, v2 = fastnn.tensor([1.0, 0.0, 0.0]), fastnn.tensor([0.0, 1.0, 0.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = fastnn.cross(v2, v1)
+        fastnn.cross(v2, v1)
+        v2.cross(v1, dim=0)
+    assert first.tolist() == [0.0, 0.0, -1.0]
+    assert [str(w.message).splitlines()[0] for w in caught] == [
+        "Using torch.cross without specifying the dim arg is deprecated."]
 
 
 def test_where_of_two_numbers_takes_torchs_dtype():

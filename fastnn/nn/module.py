@@ -79,8 +79,8 @@ def _replace_with_copy(module, t):
             if value is t:
                 fresh = Parameter(t._data, requires_grad=t.requires_grad) \
                     if isinstance(t, Parameter) else t.detach()
-                if t.grad is not None:
-                    fresh.grad = t.grad.detach()
+                if t._grad is not None:
+                    fresh.grad = t._grad.detach()
                 table[name] = fresh
                 return fresh
     return t
@@ -403,7 +403,7 @@ class Module:
             for t in list(module._parameters.values()) + list(module._buffers.values()):
                 if t is not None:
                     t._data = _moved(t.detach(), target)._data
-                    if t.grad is not None:
+                    if t._grad is not None:
                         t.grad._data = _moved(t.grad, target)._data
 
     def _cast_floating(self, dtype):
@@ -415,7 +415,7 @@ class Module:
                     if flags.overwrite and not flags.swap:  # new objects, as torch's
                         t = _replace_with_copy(module, t)
                     t._data = t._data.astype(dtype.numpy)
-                    if t.grad is not None:
+                    if t._grad is not None:
                         t.grad._data = t.grad._data.astype(dtype.numpy)
 
     def cpu(self):

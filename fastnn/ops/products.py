@@ -1,5 +1,7 @@
 """Products built from differentiable ops: cross, tensordot, kron, cdist, addcmul, addcdiv,
 block_diag; and atan2 (a Function with its two partial derivatives)."""
+import warnings
+
 import numpy as np
 
 from fastnn.autograd.function import Function
@@ -8,19 +10,33 @@ from fastnn.ops.manipulation import _dim
 from fastnn.ops.shape import cat, stack
 
 
+_WARNED_CROSS_DIM = False  # torch warns once per process (TORCH_WARN_ONCE in Cross.cpp)
+
+
 def cross(input, other, dim=None):
     """The 3-vector cross product along dim (the first dimension of size 3 when dim is None,
-    as torch.cross)."""
+    as torch.cross, which warns that this default is deprecated)."""
+    global _WARNED_CROSS_DIM
+    if dim is None and not _WARNED_CROSS_DIM:
+        _WARNED_CROSS_DIM = True
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
+                      "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
+                      "The default value of dim will change to agree with that of linalg.cross "
+                      "in a future release.", UserWarning, stacklevel=3)
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype.title} but found "
+                           f"{other.dtype.title}")
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
-        sizes = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
-        dim = next((i for i, s in enumerate(sizes) if s == 3), None)
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
-    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     a, b = input.expand(*shape), other.expand(*shape)
     d = _dim(dim, len(shape))
-    if shape[d] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d]} and {other.shape[d]}")
     a0, a1, a2 = (a.select(d, i) for i in range(3))
     b0, b1, b2 = (b.select(d, i) for i in range(3))

@@ -53,7 +53,7 @@ class _Recompute(Function):
         if pairs:
             with grad_mode.enable_grad():
                 fastnn.autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
-        grads = tuple(a.grad if isinstance(a, Tensor) and a.requires_grad else None
+        grads = tuple(a._grad if isinstance(a, Tensor) and a.requires_grad else None
                       for a in args)
         return (None, None, None, None) + grads
 
