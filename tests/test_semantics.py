@@ -172,7 +172,8 @@ def test_retain_grad_is_leaf_and_grad_fn_names():
         exprs = [w * 2, w + x, w.sum(), w.mean(), w.exp(), lib.relu(w), w.view(3, 1),
                  w[0], w[0:2], w[[0, 1]], w.unsqueeze(0).t(), w.double(), lib.cat([w, x]),
                  w.clone(), lib.softmax(w, 0), m @ w, -w, w ** 2, w.sigmoid(), w.tanh(),
-                 w.unsqueeze(0).T, w.expand(2, 3), w.unsqueeze(1)]
+                 w.unsqueeze(0).T, w.expand(2, 3), w.unsqueeze(1), w.sum(0), w.mean(-1),
+                 lib.sum(w, dim=0, keepdim=True)]
         names[lib.__name__] = [type(e.grad_fn).__name__ if lib is torch else e.grad_fn.name()
                                for e in exprs]
     assert names["fastnn"] == names["torch"]

@@ -126,3 +126,43 @@ def test_indexing_a_0_dim_tensor_raises_torchs_errors():
                 found.append(str(exc))
         return found
     assert outcomes(fastnn) == outcomes(torch)
+
+
+@requires_torch
+def test_softmax_family_without_dim_warns_and_picks_torchs_dim():
+    """The Building Models tutorial makes torch.nn.Softmax() with no dim: torch picks dim 0 for
+    0-, 1- and 3-D inputs and 1 otherwise, and warns that the implicit choice is deprecated."""
+    import warnings
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((4,), (2, 3), (3, 4, 5),
+                                                                  (2, 3, 2, 2))]
+
+    def run(m):
+        F = m.nn.functional
+        calls = [F.softmax, F.log_softmax, F.softmin, m.nn.Softmax(), m.nn.LogSoftmax(),
+                 m.nn.Softmin(), lambda x: F.softmin(x, 1 if x.ndim > 1 else 0,
+                                                     dtype=m.float64)]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            values = [call(m.tensor(a)).numpy() for call in calls for a in arrays]
+        return values, sorted({str(c.message) for c in caught})
+    (got, got_warnings), (want, want_warnings) = run(fastnn), run(torch)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
+    assert got_warnings == want_warnings and len(want_warnings) == 3
+
+
+@requires_torch
+def test_torch_functional_module_has_torchs_names():
+    """`import torch.functional as F` (the Building Models tutorial) is a module of torch-level
+    functions with nn.functional as its F."""
+    import fastnn.functional as ours
+    import torch.functional as theirs
+    missing = {"stft", "istft", "pca_lowrank", "svd_lowrank"}  # not implemented in fastnn
+    assert set(ours.__all__) == set(theirs.__all__) - missing
+    assert ours.F is fastnn.nn.functional and not hasattr(ours, "max_pool2d")
+    a = np.arange(6.0).reshape(2, 3)
+    got = ours.einsum("ij,kj->ik", fastnn.tensor(a), fastnn.tensor(a)).numpy()
+    np.testing.assert_array_equal(got, theirs.einsum("ij,kj->ik", torch.tensor(a),
+                                                     torch.tensor(a)).numpy())

@@ -32,7 +32,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmax(input, self.dim)
+        return F.softmax(input, self.dim, _stacklevel=5)  # (the warning names the caller's line)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -40,7 +40,7 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, input):
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Dropout(Module):
@@ -164,7 +164,7 @@ class LogSigmoid(Module):
 
 class Softmin(Softmax):
     def forward(self, input):
-        return F.softmin(input, self.dim)
+        return F.softmin(input, self.dim, _stacklevel=5)
 
 
 class Dropout2d(Dropout):

@@ -1,7 +1,7 @@
 """torch.nn.functional's names for the ops fastnn implements, with torch's signatures."""
 from fastnn.ops import activation as _activation
 from fastnn.ops import elementwise as _elementwise
-from fastnn.ops.activation import log_softmax, softmax  # noqa: F401
+from fastnn.ops.activation import log_softmax, softmax, softmin  # noqa: F401
 from fastnn.ops.elementwise import sigmoid, tanh  # noqa: F401
 from fastnn.ops.linear import linear  # noqa: F401
 from fastnn.ops.loss import cross_entropy  # noqa: F401
@@ -11,7 +11,7 @@ from fastnn.ops.batchnorm import batch_norm  # noqa: F401,E402
 from fastnn.ops.conv import conv1d, conv2d  # noqa: F401,E402
 from fastnn.ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
 from fastnn.ops.nonlinearities import (elu, gelu, hardtanh, logsigmoid,  # noqa: F401
-                                       maybe_inplace, prelu, relu6, silu, softmin, softplus)
+                                       maybe_inplace, prelu, relu6, silu, softplus)
 from fastnn.ops.normalization import (cosine_similarity, group_norm, instance_norm,  # noqa: F401
                                      layer_norm, local_response_norm, normalize, rms_norm)
 from fastnn.ops.pad import pad  # noqa: F401,E402

@@ -1,4 +1,6 @@
 """softmax / log_softmax along a dim, computed stably (shift by the max), and dropout."""
+import warnings
+
 import numpy as np
 
 from fastnn import random
@@ -58,8 +60,12 @@ class Dropout(Function):
         return g * ctx.mask, None
 
 
-def _dim(dim, ndim):
+def _dim(dim, ndim, name=None, stacklevel=3):
     if dim is None:  # torch's legacy implicit dim: 0 for 0-D, 1-D and 3-D inputs, else 1
+        if name is not None:  # (torch's _get_softmax_dim)
+            warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                          "call to include dim=X as an argument.", UserWarning,
+                          stacklevel=stacklevel)
         dim = 0 if ndim in (0, 1, 3) else 1
     return _checked_dim(dim, ndim)
 
@@ -67,16 +73,24 @@ def _dim(dim, ndim):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """dtype: the input is cast to it first, as torch's (a float64 softmax of float32 logits)."""
     x = input if dtype is None else input.to(dtype)
-    axis = _dim(dim, x.ndim)
+    axis = _dim(dim, x.ndim, "softmax", _stacklevel)
     _floating_only(x, "softmax", axis)
     return Softmax.apply(x, axis)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = input if dtype is None else input.to(dtype)
-    axis = _dim(dim, x.ndim)
+    axis = _dim(dim, x.ndim, "log_softmax", _stacklevel)
     _floating_only(x, "log_softmax", axis)
     return LogSoftmax.apply(x, axis)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input), torch's signature (dtype casts the input first)."""
+    x = input if dtype is None else input.to(dtype)
+    axis = _dim(dim, x.ndim, "softmin", _stacklevel)
+    _floating_only(x, "softmax", axis)
+    return Softmax.apply(-x, axis)
 
 
 def _floating_only(x, name, axis):

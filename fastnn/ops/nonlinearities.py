@@ -1,5 +1,5 @@
 """The activations beyond ReLU/sigmoid/tanh: hardtanh and relu6, elu, gelu (erf or tanh),
-silu, softplus, logsigmoid, softmin, prelu. Each is torch's formula built from differentiable
+silu, softplus, logsigmoid, prelu. Each is torch's formula built from differentiable
 ops (or, for hardtanh and erf, a Function with its derivative), arranged so that an unused
 branch of a `where` never sees an overflowing exp (its zero gradient would become NaN)."""
 import math
@@ -99,10 +99,6 @@ def softplus(input, beta=1.0, threshold=20.0):
 @presents("LogSigmoidBackward0")
 def logsigmoid(input):
     return -softplus(-input)
-
-
-def softmin(input, dim=None, dtype=None):
-    return activation.softmax(-input, dim)
 
 
 @presents("PreluKernelBackward0")

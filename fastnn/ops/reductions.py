@@ -5,7 +5,7 @@ from fastnn import return_types
 import numpy as np
 
 from fastnn import backend
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, presented
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
@@ -238,11 +238,13 @@ class MinAlongDim(MaxAlongDim):
 def sum(x, dim=None, keepdim=False, axis=None, keepdims=None):
     if x.__class__ is SparseCooTensor:
         return sparse_ops.sum(x, dim if axis is None else axis, keepdim or bool(keepdims))
-    return Sum.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+    out = Sum.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+    return out if dim is None and axis is None else presented(out, "SumBackward1")  # sum.dim_IntList
 
 
 def mean(x, dim=None, keepdim=False, axis=None, keepdims=None):
-    return Mean.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+    out = Mean.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+    return out if dim is None and axis is None else presented(out, "MeanBackward1")
 
 
 def _along_dim(op, x, dim, keepdim, result):
