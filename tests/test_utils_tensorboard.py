@@ -61,3 +61,34 @@ def test_add_graph_says_why_it_is_missing(tmp_path):
     with pytest.raises(NotImplementedError, match="TorchScript"):
         writer.add_graph(fastnn.nn.Linear(2, 2), fastnn.ones(1, 2))
     writer.close()
+
+
+def test_add_scalars_writes_torchs_run_folders(tmp_path):
+    """The Training-with-PyTorch tutorial logs {'Training': ..., 'Validation': ...} under one main
+    tag: torch's writer puts each curve in `<log_dir>/<main_tag>_<tag>` ('/' in the main tag as
+    '_'), with the main tag as the value's tag."""
+    writer = SummaryWriter(log_dir=str(tmp_path))
+    for step in (1, 2):
+        writer.add_scalars("Training vs. Validation/Loss",
+                           {"Training": 0.5 / step, "Validation": fastnn.tensor(0.25 * step)}, step)
+    writer.close()
+    runs = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert runs == ["Training vs. Validation_Loss_Training", "Training vs. Validation_Loss_Validation"]
+    seen = [(e.step, v.tag, v.simple_value)
+            for e in _events(tmp_path / runs[1]) for v in e.summary.value]
+    assert seen == [(1, "Training vs. Validation/Loss", 0.25), (2, "Training vs. Validation/Loss", 0.5)]
+
+
+def test_add_scalar_keeps_the_tag_as_given(tmp_path):
+    """torch writes 'Loss train' as it is (tensorboardX would write 'Loss_train'); new_style puts
+    the value in a tensor field; more than one element is refused in torch's words."""
+    writer = SummaryWriter(log_dir=str(tmp_path))
+    writer.add_scalar("Loss train", fastnn.tensor([1.5]), 3)
+    writer.add_scalar("Loss new", 2.5, 4, new_style=True, double_precision=True)
+    with pytest.raises(AssertionError, match="Was given size: 2 and 1 dimensions"):
+        writer.add_scalar("bad", fastnn.ones(2))
+    writer.close()
+    values = {v.tag: v for e in _events(tmp_path) for v in e.summary.value}
+    assert values["Loss train"].simple_value == 1.5
+    assert list(values["Loss new"].tensor.double_val) == [2.5]
+    assert values["Loss new"].metadata.plugin_data.plugin_name == "scalars"

@@ -10,6 +10,7 @@ except ImportError:  # torch raises ImportError too when its tensorboard package
                       "'fastnn[tensorboard]' (or pip install tensorboardX)") from None
 
 import functools
+import time
 
 import numpy as np
 
@@ -32,6 +33,24 @@ def _numpy(value):
     return value
 
 
+def _scalar_summary(tag, value, new_style=False, double_precision=False):
+    """torch.utils.tensorboard.summary.scalar: one value, its tag unchanged; new_style puts it in
+    a tensor field for the scalars plugin."""
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+    array = np.asarray(_numpy(value)).squeeze()
+    if array.ndim != 0:
+        raise AssertionError(f"Tensor should contain one element (0 dimensions). Was given size: "
+                             f"{array.size} and {array.ndim} dimensions.")
+    number = float(array)
+    if not new_style:
+        return Summary(value=[Summary.Value(tag=tag, simple_value=number)])
+    proto = TensorProto(double_val=[number], dtype="DT_DOUBLE") if double_precision else \
+        TensorProto(float_val=[number], dtype="DT_FLOAT")
+    plugin = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
+    return Summary(value=[Summary.Value(tag=tag, tensor=proto, metadata=plugin)])
+
+
 def _converting(method):
     @functools.wraps(method)
     def call(self, *args, **kwargs):
@@ -52,6 +71,29 @@ class SummaryWriter(_tensorboardX.SummaryWriter):
         """The directory the event files are written to (torch's method)."""
         return self.logdir
 
+    def add_scalar(self, tag, scalar_value, global_step=None, walltime=None, new_style=False,
+                   double_precision=False):
+        """torch's add_scalar: the tag is written as given (tensorboardX would rewrite spaces
+        and other characters as '_')."""
+        summary = _scalar_summary(tag, scalar_value, new_style, double_precision)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_scalars(self, main_tag, tag_scalar_dict, global_step=None, walltime=None):
+        """Each curve in its own run, named as torch names it: `<log_dir>/<main_tag>_<tag>` (with
+        `/` in main_tag written `_`), so TensorBoard lists the runs torch's writer makes
+        (tensorboardX nests them as `<main_tag>/<tag>`)."""
+        from tensorboardX.writer import FileWriter
+        walltime = time.time() if walltime is None else walltime
+        root = self._get_file_writer().get_logdir()
+        for tag, value in tag_scalar_dict.items():
+            run = f"{root}/{main_tag.replace('/', '_')}_{tag}"
+            writer = self.all_writers.get(run)
+            if writer is None:
+                writer = self.all_writers[run] = FileWriter(
+                    logdir=run, max_queue=self._max_queue, flush_secs=self._flush_secs,
+                    filename_suffix=self._filename_suffix)
+            writer.add_summary(_scalar_summary(main_tag, value), global_step, walltime)
+
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
         raise NotImplementedError("SummaryWriter.add_graph traces the model with TorchScript, "
                                   "which fastnn does not have; log scalars, histograms and "
@@ -59,6 +101,6 @@ class SummaryWriter(_tensorboardX.SummaryWriter):
 
 
 for _name in dir(_tensorboardX.SummaryWriter):
-    if _name.startswith("add_") and _name != "add_graph":
+    if _name.startswith("add_") and _name not in ("add_graph", "add_scalar", "add_scalars"):
         setattr(SummaryWriter, _name, _converting(getattr(_tensorboardX.SummaryWriter, _name)))
 del _name
