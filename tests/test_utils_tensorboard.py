@@ -56,11 +56,47 @@ def test_recipe_logs_the_loss_tensor_each_epoch(tmp_path):
     assert {"weight", "image", "batch"} <= tags
 
 
-def test_add_graph_says_why_it_is_missing(tmp_path):
+def test_add_graph_draws_the_modules_and_the_ops_between_them(tmp_path):
+    """The TensorBoard tutorials call writer.add_graph(net, images): the event file holds a
+    GraphDef whose nodes are the leaf modules (named by scope, a module called twice gets two
+    nodes) and the functional ops between them, wired in data-flow order with their shapes."""
+    from tensorboardX.proto.graph_pb2 import GraphDef
+    F = fastnn.nn.functional
+
+    class Net(fastnn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = fastnn.nn.Conv2d(1, 2, 3)
+            self.pool = fastnn.nn.MaxPool2d(2)
+            self.head = fastnn.nn.Sequential(fastnn.nn.Linear(2, 3), fastnn.nn.ReLU(inplace=True))
+
+        def forward(self, x):
+            x = self.pool(self.pool(F.relu(self.conv(x))))
+            return self.head(x.view(-1, 2)) * 2
+
     writer = SummaryWriter(log_dir=str(tmp_path))
-    with pytest.raises(NotImplementedError, match="TorchScript"):
-        writer.add_graph(fastnn.nn.Linear(2, 2), fastnn.ones(1, 2))
+    writer.add_graph(Net(), fastnn.rand(5, 1, 10, 10))
     writer.close()
+    (event,) = [e for e in _events(tmp_path) if e.graph_def]
+    graph = GraphDef()
+    graph.ParseFromString(event.graph_def)
+    wiring = [(n.name, n.op, list(n.input)) for n in graph.node]
+    assert wiring == [
+        ("input/input.1", "IO Node", []),
+        ("Net/Conv2d[conv]/conv2d.1", "Conv2d", ["input/input.1"]),
+        ("Net/relu.1", "aten::relu", ["Net/Conv2d[conv]/conv2d.1"]),
+        ("Net/MaxPool2d[pool]/maxpool2d.1", "MaxPool2d", ["Net/relu.1"]),
+        ("Net/MaxPool2d[pool]/maxpool2d.2", "MaxPool2d", ["Net/MaxPool2d[pool]/maxpool2d.1"]),
+        ("Net/view.1", "aten::view", ["Net/MaxPool2d[pool]/maxpool2d.2"]),
+        ("Net/Sequential[head]/Linear[0]/linear.1", "Linear", ["Net/view.1"]),
+        ("Net/Sequential[head]/ReLU[1]/relu.1", "ReLU", ["Net/Sequential[head]/Linear[0]/linear.1"]),
+        ("Net/mul.1", "aten::mul", ["Net/Sequential[head]/ReLU[1]/relu.1"]),
+        ("output/output.1", "IO Node", ["Net/mul.1"])]
+    shapes = {n.name: [d.size for d in n.attr["_output_shapes"].list.shape[0].dim]
+              for n in graph.node}
+    assert shapes["Net/MaxPool2d[pool]/maxpool2d.1"] == [5, 2, 4, 4]
+    assert shapes["output/output.1"] == [20, 3]
+    assert graph.node[1].attr["attr"].s.decode() == "1, 2, kernel_size=(3, 3), stride=(1, 1)"
 
 
 def test_add_scalars_writes_torchs_run_folders(tmp_path):

@@ -2,7 +2,8 @@
 whose writer has torch's API (torch's own wraps the `tensorboard` package the same way); no
 TensorFlow or PyTorch is needed. fastnn tensors anywhere in an argument (a loss, a dict of
 scalars, a batch of images) are handed over as NumPy arrays. The TensorBoard recipe
-("How to use TensorBoard with PyTorch") runs with only its imports changed."""
+("How to use TensorBoard with PyTorch") runs with only its imports changed, and add_graph draws
+the model from one recorded forward pass (fastnn/utils/tensorboard_graph.py)."""
 try:
     import tensorboardX as _tensorboardX
 except ImportError:  # torch raises ImportError too when its tensorboard package is missing
@@ -95,9 +96,13 @@ class SummaryWriter(_tensorboardX.SummaryWriter):
             writer.add_summary(_scalar_summary(main_tag, value), global_step, walltime)
 
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
-        raise NotImplementedError("SummaryWriter.add_graph traces the model with TorchScript, "
-                                  "which fastnn does not have; log scalars, histograms and "
-                                  "images instead")
+        """The model's graph for TensorBoard's Graphs tab, from one forward pass on
+        input_to_model (torch traces it with TorchScript; fastnn records the pass: see
+        fastnn/utils/tensorboard_graph.py). use_strict_trace has no meaning without a tracer."""
+        from tensorboardX.proto import event_pb2
+        from fastnn.utils.tensorboard_graph import graph_def
+        graph = graph_def(model, input_to_model, verbose)
+        self._get_file_writer().add_event(event_pb2.Event(graph_def=graph.SerializeToString()))
 
 
 for _name in dir(_tensorboardX.SummaryWriter):
