@@ -166,3 +166,26 @@ def test_torch_functional_module_has_torchs_names():
     got = ours.einsum("ij,kj->ik", fastnn.tensor(a), fastnn.tensor(a)).numpy()
     np.testing.assert_array_equal(got, theirs.einsum("ij,kj->ik", torch.tensor(a),
                                                      torch.tensor(a)).numpy())
+
+
+@requires_torch
+def test_kl_div_mean_reduction_warns_as_torch():
+    """Knowledge-distillation code calls F.kl_div with the default reduction='mean': torch warns
+    that it divides by the support size too; 'batchmean', 'sum' and the legacy flags do not."""
+    import warnings
+    rng = np.random.default_rng(2)
+    logits, target = rng.standard_normal((4, 5)), rng.dirichlet(np.ones(5), 4)
+
+    def run(m):
+        F, x, y = m.nn.functional, m.tensor(logits).log_softmax(1), m.tensor(target)
+        calls = [lambda: F.kl_div(x, y), lambda: F.kl_div(x, y, reduction="batchmean"),
+                 lambda: F.kl_div(x, y, reduction="sum"), lambda: F.kl_div(x, y, size_average=False),
+                 lambda: m.nn.KLDivLoss()(x, y)]
+        out = []
+        for call in calls:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = call().item()
+            out.append((round(value, 12), [str(c.message) for c in caught]))
+        return out
+    assert run(fastnn) == run(torch)

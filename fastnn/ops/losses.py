@@ -320,6 +320,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 @amp.float32_inputs
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log target - input), input being log-probabilities; 0 log 0 = 0."""
+    if size_average is None and reduce is None and reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning,
+                      stacklevel=3)  # (past amp's float32 wrapper, to the caller)
     reduction = legacy_reduction(size_average, reduce, reduction)
     from fastnn.ops import elementwise
     if log_target:
