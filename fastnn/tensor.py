@@ -1163,12 +1163,10 @@ class Tensor:
 
     # --- reductions (fastnn/ops/reductions.py) --------------------------------------------
     def sum(self, dim=None, keepdim=False, axis=None, keepdims=None, dtype=None):
-        out = reductions.sum(self, dim, keepdim, axis, keepdims)
-        return out if dtype is None else out._cast(dtype)
+        return reductions.sum(self, dim, keepdim, axis, keepdims, dtype=dtype)
 
     def mean(self, dim=None, keepdim=False, axis=None, keepdims=None, dtype=None):
-        x = self if dtype is None else self._cast(dtype)
-        return reductions.mean(x, dim, keepdim, axis, keepdims)
+        return reductions.mean(self, dim, keepdim, axis, keepdims, dtype=dtype)
 
     def max(self, dim=None, keepdim=False):
         return reductions.max(self, dim, keepdim)
@@ -1470,10 +1468,10 @@ class Tensor:
         return order_statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
-        return order_statistics.nansum(self, dim, keepdim)
+        return order_statistics.nansum(self, dim, keepdim, dtype=dtype)
 
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
-        return order_statistics.nanmean(self, dim, keepdim)
+        return order_statistics.nanmean(self, dim, keepdim, dtype=dtype)
 
     def histc(self, bins=100, min=0, max=0):
         return order_statistics.histc(self, bins, min, max)

@@ -189,3 +189,26 @@ def test_kl_div_mean_reduction_warns_as_torch():
             out.append((round(value, 12), [str(c.message) for c in caught]))
         return out
     assert run(fastnn) == run(torch)
+
+
+@requires_torch
+def test_sum_and_mean_dtype_argument_as_torch():
+    """d2l's appendix writes torch.mean(mask.float(), dtype=torch.float64): sum, mean, nansum and
+    nanmean cast the input to dtype first (an integer sum stays in that dtype, wrapping), and
+    mean refuses an integer dtype in torch's words."""
+    def run(m):
+        x8 = m.tensor([100, 100, 7], dtype=m.int8)
+        xi, xb = m.tensor([[1, 2], [3, 4]]), m.tensor([True, False, True])
+        xh = m.tensor([1e4, 1.0, 3.5], dtype=m.float16)
+        xn = m.tensor([1.0, float("nan"), 2.0])
+        calls = [lambda: m.sum(x8, dtype=m.int8), lambda: m.sum(x8, dtype=m.int16),
+                 lambda: x8.sum(dtype=m.float32), lambda: m.sum(xi, 1, dtype=m.float64),
+                 lambda: m.sum(xi, dim=0, keepdim=True, dtype=m.int32),
+                 lambda: m.mean(xi, dtype=m.float64), lambda: m.mean(xi, 0, dtype=m.float32),
+                 lambda: xi.mean(1, True, dtype=m.float64), lambda: m.sum(xh, dtype=m.float32),
+                 lambda: m.mean(xh, dtype=m.float64), lambda: m.sum(xb, dtype=m.int32),
+                 lambda: m.nansum(xn, dtype=m.float64), lambda: m.nanmean(xn, dtype=m.float64),
+                 lambda: m.sum(xn, dtype=m.int64), lambda: xi.sum(dtype=m.bool)]
+        out = [(str(r.dtype).split(".")[-1], r.tolist()) for r in (c() for c in calls)]
+        return out + raised([lambda: m.mean(xi), lambda: m.mean(xi.float(), dtype=m.int64)])
+    assert run(fastnn) == run(torch)

@@ -126,6 +126,8 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     from fastnn.ops.elementwise import where
+    if dtype is not None:  # cast first, as torch's
+        input = input._cast(dtype)
     if input._data.dtype.kind in "iub":  # no NaN: an integer sum (int64, as torch's)
         return input.sum() if dim is None else input.sum(dim, keepdim=keepdim)
     cleaned = where(np.isnan(input._data), 0.0, input)
@@ -133,6 +135,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input._cast(dtype)
     count = (~np.isnan(input._data)).sum(axis=dim, keepdims=keepdim)
     return nansum(input, dim, keepdim) / Tensor._wrap(np.asarray(count, input._data.dtype))
 

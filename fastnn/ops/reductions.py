@@ -235,14 +235,24 @@ class MinAlongDim(MaxAlongDim):
     pick = staticmethod(np.argmin)
 
 
-def sum(x, dim=None, keepdim=False, axis=None, keepdims=None):
+def sum(x, dim=None, keepdim=False, axis=None, keepdims=None, *, dtype=None):
+    """dtype: the input is cast to it first, as torch's (int8 summed as float64...)."""
+    if dtype is not None:
+        x = x._cast(dtype)
     if x.__class__ is SparseCooTensor:
         return sparse_ops.sum(x, dim if axis is None else axis, keepdim or bool(keepdims))
     out = Sum.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
+    if dtype is not None and x._data.dtype.kind in "iub":  # (an integer sum stays in dtype)
+        out = out._cast(dtype)
     return out if dim is None and axis is None else presented(out, "SumBackward1")  # sum.dim_IntList
 
 
-def mean(x, dim=None, keepdim=False, axis=None, keepdims=None):
+def mean(x, dim=None, keepdim=False, axis=None, keepdims=None, *, dtype=None):
+    if dtype is not None:  # (cast first: torch.mean of an integer tensor with dtype=float64)
+        x = x._cast(dtype)
+        if x._data.dtype.kind not in "fV":
+            raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
+                               f"either a floating point or complex dtype. Got: {x.dtype.title}")
     out = Mean.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
     return out if dim is None and axis is None else presented(out, "MeanBackward1")
 
