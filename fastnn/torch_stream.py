@@ -28,12 +28,14 @@ C ones to, and what an unbuilt checkout runs; their double log/sin/cos are NumPy
 glibc's in a few percent of values.
 
 The class is a NumPy Generator on that same Mersenne Twister. Draws torch makes by recipes
-not copied here (gamma, Poisson) still come from the seeded stream, but their values differ
-from torch's.
+not copied here (gamma) still come from the seeded stream, but their values differ from
+torch's. Poisson and binomial counts are torch's (fastnn/torch_counts.py).
 """
 import math
 
 import numpy as np
+
+from fastnn import torch_counts
 
 try:
     from fastnn import _kernels
@@ -279,6 +281,25 @@ class TorchStream(np.random.Generator):
         for i, j in enumerate(targets):
             order[i], order[j] = order[j], order[i]
         return np.array(order, dtype=np.int64)
+
+    def poisson_counts(self, rates):
+        """torch.poisson: a count per rate (float64 array), drawn in order (torch_counts.py)."""
+        rates = np.asarray(rates, dtype=np.float64, order="C")  # (0-d stays 0-d)
+        if compiled:
+            return _kernels.rng_poisson(*self._c(), rates.reshape(-1)).reshape(rates.shape)
+        return torch_counts.poisson(self._next_unit, rates)
+
+    def binomial_counts(self, counts, probs):
+        """torch.binomial: a draw per (count, prob), float32 or float64 (torch_counts.py)."""
+        counts = np.asarray(counts, order="C")
+        probs = np.asarray(probs, dtype=counts.dtype, order="C")
+        if compiled:
+            return _kernels.rng_binomial(*self._c(), counts.reshape(-1),
+                                         probs.reshape(-1)).reshape(counts.shape)
+        return torch_counts.binomial(self._next_unit, counts, probs)
+
+    def _next_unit(self):
+        return float(self.units(1, np.float64)[0])
 
     def random_int64(self):
         """torch.empty((), dtype=torch.int64).random_(): a 64-bit draw modulo 2^63 (int64's

@@ -26,6 +26,11 @@ cdef extern from "torch_rng.h":
                              int *has_cache, double *cache)
     void fnn_rng_exponential(bitgen_t *g, double *out, int64_t n, double lambd)
     void fnn_rng_cauchy(bitgen_t *g, double *out, int64_t n, double median, double sigma)
+    void fnn_rng_poisson(bitgen_t *g, const double *rates, double *out, int64_t n)
+    void fnn_rng_binomial_f32(bitgen_t *g, const float *counts, const float *probs, float *out,
+                              int64_t n)
+    void fnn_rng_binomial_f64(bitgen_t *g, const double *counts, const double *probs,
+                              double *out, int64_t n)
     void fnn_rng_bernoulli(bitgen_t *g, uint8_t *out, int64_t n, uint64_t threshold)
     void fnn_rng_integers(bitgen_t *g, int64_t *out, int64_t n, uint64_t span, int wide,
                           int64_t low)
@@ -141,6 +146,47 @@ def rng_exponential(capsule, lock, Py_ssize_t n, double lambd):
     cdef bitgen_t *g = _bitgen(capsule)
     with lock:
         fnn_rng_exponential(g, <double *>cnp.PyArray_DATA(out), n, lambd)
+    return out
+
+
+def rng_poisson(capsule, lock, cnp.ndarray rates):
+    """A torch.poisson count per rate: rates a contiguous 1-D float64 array."""
+    if (rates.ndim != 1 or cnp.PyArray_TYPE(rates) != cnp.NPY_FLOAT64
+            or not cnp.PyArray_IS_C_CONTIGUOUS(rates)):
+        raise ValueError("rng_poisson: rates must be a contiguous 1-D float64 array")
+    cdef Py_ssize_t n = rates.shape[0]
+    cdef cnp.ndarray out = _rng_out(n, cnp.NPY_FLOAT64)
+    cdef bitgen_t *g = _bitgen(capsule)
+    with lock:
+        fnn_rng_poisson(g, <const double *>cnp.PyArray_DATA(rates),
+                        <double *>cnp.PyArray_DATA(out), n)
+    return out
+
+
+def rng_binomial(capsule, lock, cnp.ndarray counts, cnp.ndarray probs):
+    """A torch.binomial draw per (count, prob): contiguous 1-D arrays of one dtype, float32 or
+    float64, of one length."""
+    cdef int kind = cnp.PyArray_TYPE(counts)
+    if (counts.ndim != 1 or probs.ndim != 1 or counts.shape[0] != probs.shape[0]
+            or cnp.PyArray_TYPE(probs) != kind
+            or (kind != cnp.NPY_FLOAT32 and kind != cnp.NPY_FLOAT64)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(counts)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(probs)):
+        raise ValueError("rng_binomial: counts and probs must be contiguous 1-D float32 or "
+                         "float64 arrays of one dtype and length")
+    cdef Py_ssize_t n = counts.shape[0]
+    cdef bint double = kind == cnp.NPY_FLOAT64
+    cdef cnp.ndarray out = _rng_out(n, cnp.NPY_FLOAT64 if double else cnp.NPY_FLOAT32)
+    cdef bitgen_t *g = _bitgen(capsule)
+    with lock:
+        if double:
+            fnn_rng_binomial_f64(g, <const double *>cnp.PyArray_DATA(counts),
+                                 <const double *>cnp.PyArray_DATA(probs),
+                                 <double *>cnp.PyArray_DATA(out), n)
+        else:
+            fnn_rng_binomial_f32(g, <const float *>cnp.PyArray_DATA(counts),
+                                 <const float *>cnp.PyArray_DATA(probs),
+                                 <float *>cnp.PyArray_DATA(out), n)
     return out
 
 

@@ -308,3 +308,119 @@ int fnn_rng_state_matches(bitgen_t *g, const uint32_t *key, int pos) {
     const numpy_mt19937_state *st = (const numpy_mt19937_state *)g->state;
     return memcmp(st->key, key, sizeof st->key) == 0 && st->pos == pos;
 }
+
+/* --- counts: torch.poisson and torch.binomial (fastnn/torch_counts.py is the reference) ------
+ * Rejection samplers: each element takes uniform doubles one at a time until it accepts, so
+ * the number of draws is not known up front; draws_start(.., 0) takes them from the stream
+ * one by one, which leaves it exactly where torch's serial kernel leaves it. */
+static double poisson_one(draws_t *d, double lam) {
+    if (lam >= 10) { /* PTRS, Hoermann 1993 */
+        double slam = sqrt(lam), loglam = log(lam);
+        double b = 0.931 + 2.53 * slam;
+        double a = -0.059 + 0.02483 * b;
+        double invalpha = 1.1239 + 1.1328 / (b - 3.4);
+        double vr = 0.9277 - 3.6224 / (b - 2);
+        for (;;) {
+            double u = unit_f64(d) - 0.5;
+            double v = unit_f64(d);
+            double us = 0.5 - fabs(u);
+            int64_t k = (int64_t)floor((2 * a / us + b) * u + lam + 0.43);
+            if (us >= 0.07 && v <= vr) return (double)k;
+            if (k < 0 || (us < 0.013 && v > us)) continue;
+            if ((log(v) + log(invalpha) - log(a / (us * us) + b)) <=
+                (-lam + k * loglam - lgamma((double)k + 1)))
+                return (double)k;
+        }
+    }
+    if (lam == 0) return 0.0;
+    double enlam = exp(-lam), prod = 1.0;
+    int64_t x = 0;
+    for (;;) {
+        prod *= unit_f64(d);
+        if (prod > enlam) x += 1;
+        else return (double)x;
+    }
+}
+
+void fnn_rng_poisson(bitgen_t *g, const double *rates, double *out, int64_t n) {
+    draws_t d;
+    counted();
+    draws_start(&d, g, 0);
+    for (int64_t i = 0; i < n; i++) out[i] = poisson_one(&d, rates[i]);
+}
+
+/* Stirling's series tail, as torch's stirling_approx_tail (always in double). */
+static double stirling_tail(double k) {
+    static const double table[] = {0.0810614667953272,  0.0413406959554092,
+                                   0.0276779256849983,  0.02079067210376509,
+                                   0.0166446911898211,  0.0138761288230707,
+                                   0.0118967099458917,  0.0104112652619720,
+                                   0.00925546218271273, 0.00833056343336287};
+    if (k < 10) return table[(size_t)k];
+    double kp1sq = (k + 1) * (k + 1);
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1);
+}
+
+/* torch's sample_binomial for one scalar type T: the expressions are torch's, so C's usual
+ * conversions put each in T or in double exactly where the C++ template does. */
+#define BINOMIAL_RECIPES(T, SUFFIX, LOG1P, SQRT, FLOOR)                                        \
+    static T inversion_##SUFFIX(draws_t *d, T count, T prob) {                                 \
+        double geom_sum = 0, logprob = LOG1P(-prob);                                            \
+        T num_geom = 0;                                                                         \
+        for (;;) {                                                                              \
+            geom_sum += ceil(log(unit_f64(d)) / logprob);                                       \
+            if (geom_sum > count) return num_geom;                                              \
+            num_geom = num_geom + 1;                                                            \
+        }                                                                                       \
+    }                                                                                           \
+    static T btrs_##SUFFIX(draws_t *d, T count, T prob) {                                      \
+        const double stddev = SQRT(count * prob * (1 - prob));                                  \
+        const double b = 1.15 + 2.53 * stddev;                                                  \
+        const double a = -0.0873 + 0.0248 * b + 0.01 * prob;                                    \
+        const double c = count * prob + 0.5;                                                    \
+        const double v_r = 0.92 - 4.2 / b;                                                      \
+        const double r = prob / (1 - prob);                                                     \
+        const double alpha = (2.83 + 5.1 / b) * stddev;                                         \
+        const double m = FLOOR((count + 1) * prob);                                             \
+        for (;;) {                                                                              \
+            double u = unit_f64(d) - 0.5;                                                       \
+            double v = unit_f64(d);                                                             \
+            double us = 0.5 - fabs(u);                                                          \
+            T k = (T)floor((2 * a / us + b) * u + c);                                           \
+            if (k < 0 || k > count) continue;                                                   \
+            if (us >= 0.07 && v <= v_r) return k;                                               \
+            v = log(v * alpha / (a / (us * us) + b));                                           \
+            double upper = (m + 0.5) * log((m + 1) / (r * (count - m + 1))) +                   \
+                           (count + 1) * log((count - m + 1) / (count - k + 1)) +               \
+                           (k + 0.5) * log(r * (count - k + 1) / (k + 1)) + stirling_tail(m) +  \
+                           stirling_tail(count - m) - stirling_tail(k) -                        \
+                           stirling_tail(count - k);                                            \
+            if (v <= upper) return k;                                                           \
+        }                                                                                       \
+    }                                                                                           \
+    void fnn_rng_binomial_##SUFFIX(bitgen_t *g, const T *counts, const T *probs, T *out,       \
+                                   int64_t n) {                                                 \
+        draws_t d;                                                                              \
+        counted();                                                                              \
+        draws_start(&d, g, 0);                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                       \
+            T count = counts[i], prob = probs[i];                                               \
+            if (count <= 0.0 || prob <= 0.0) {                                                  \
+                out[i] = 0;                                                                     \
+            } else if (prob >= 1.0) {                                                           \
+                out[i] = count;                                                                 \
+            } else if (prob <= 0.5) {                                                           \
+                out[i] = count * prob >= 10.0 ? btrs_##SUFFIX(&d, count, prob)                  \
+                                              : inversion_##SUFFIX(&d, count, prob);            \
+            } else if (prob > 0.5) {                                                            \
+                T q = 1.0 - prob;                                                               \
+                out[i] = count - (count * q >= 10.0 ? btrs_##SUFFIX(&d, count, q)               \
+                                                    : inversion_##SUFFIX(&d, count, q));        \
+            } else {                                                                            \
+                out[i] = (T)NAN;                                                                \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+BINOMIAL_RECIPES(float, f32, log1pf, sqrtf, floorf)
+BINOMIAL_RECIPES(double, f64, log1p, sqrt, floor)

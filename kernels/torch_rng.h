@@ -38,6 +38,13 @@ void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, doubl
 void fnn_rng_exponential(bitgen_t *g, double *out, int64_t n, double lambda);
 /* cauchy_: median + sigma tan(pi (u - 1/2)), u a uniform double. */
 void fnn_rng_cauchy(bitgen_t *g, double *out, int64_t n, double median, double sigma);
+/* torch.poisson and torch.binomial: rejection samplers, one element after another, uniform
+ * doubles drawn one at a time (fastnn/torch_counts.py is the reference). */
+void fnn_rng_poisson(bitgen_t *g, const double *rates, double *out, int64_t n);
+void fnn_rng_binomial_f32(bitgen_t *g, const float *counts, const float *probs, float *out,
+                          int64_t n);
+void fnn_rng_binomial_f64(bitgen_t *g, const double *counts, const double *probs, double *out,
+                          int64_t n);
 /* out[i] = (unit double < p) as the integer compare bits53 < threshold = ceil(p 2^53). */
 void fnn_rng_bernoulli(bitgen_t *g, uint8_t *out, int64_t n, uint64_t threshold);
 /* out[i] = draw % span + low, with 64-bit draws if wide, else 32-bit ones; span > 0. */

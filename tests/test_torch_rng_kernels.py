@@ -29,7 +29,19 @@ RECIPES = {
     "random_ float64": lambda s, n: s.full_range_values((n,), "float64"),
     "randperm": lambda s, n: s.randperm_values(n),
     "double values": lambda s, n: s.double_values((n,)),
+    # rejection samplers, on either side of each recipe's switch (rate 10, count * p 10)
+    "poisson": lambda s, n: s.poisson_counts(_cycle([0.0, 0.3, 4.0, 9.99, 10.0, 57.5, 3e4], n)),
+    "binomial float": lambda s, n: s.binomial_counts(
+        _cycle([0, 3, 10, 40, 100, 1000, 25], n, np.float32),
+        _cycle([0.3, 0.5, 0.99, 0.2, 0.75, 0.01, 1.0, 0.0], n, np.float32)),
+    "binomial double": lambda s, n: s.binomial_counts(
+        _cycle([0, 3, 10, 40, 100, 1000, 25], n), _cycle([0.3, 0.5, 0.99, 0.2, 0.75, 0.01], n)),
 }
+
+
+def _cycle(values, n, dtype=np.float64):
+    return np.resize(np.asarray(values, dtype), n)
+
 # Box-Muller: the C recipes use glibc's log/sin/cos (torch's), the reference NumPy's, which
 # differ in the last bit of some values
 NORMALS = {
@@ -105,6 +117,13 @@ def test_a_kept_normal_survives_a_switch_of_recipes(monkeypatch):
     (lambda c: _kernels.rng_units(*c, -1, False), "negative number"),
     (lambda c: _kernels.rng_integers(*c, 4, 0, False, 0), "span must be positive"),
     (lambda c: _kernels.rng_normal_fill(*c, 15, 0.0, 1.0, False), "at least 16"),
+    (lambda c: _kernels.rng_poisson(*c, np.ones(3, np.float32)), "float64"),
+    (lambda c: _kernels.rng_poisson(*c, np.ones((2, 2))), "1-D"),
+    (lambda c: _kernels.rng_poisson(*c, np.ones(6)[::2]), "contiguous"),
+    (lambda c: _kernels.rng_binomial(*c, np.ones(3), np.ones(2)), "length"),
+    (lambda c: _kernels.rng_binomial(*c, np.ones(3), np.ones(3, np.float32)), "one dtype"),
+    (lambda c: _kernels.rng_binomial(*c, np.ones(3, np.int64), np.ones(3, np.int64)),
+     "float32 or"),
 ])
 def test_c_recipes_refuse_bad_arguments(call, message):
     stream = seeded(0)

@@ -209,8 +209,8 @@ class Poisson(Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        rate = np.broadcast_to(self.rate._data, shape)
-        return Tensor._wrap(random.rng().poisson(rate).astype(np.float32))
+        from fastnn.ops.sampling import poisson  # torch's sampler, so a seed gives its counts
+        return poisson(self.rate.detach().expand(*shape))
 
     def log_prob(self, value):
         value = as_tensor(value)
@@ -243,9 +243,10 @@ class Binomial(Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        n = np.broadcast_to(self.total_count._data, shape).astype(np.int64)
-        p = np.broadcast_to(self.probs._data, shape)
-        return Tensor._wrap(random.rng().binomial(n, p).astype(np.float32))
+        from fastnn.ops.sampling import binomial  # torch's sampler, so a seed gives its draws
+        probs = self.probs.detach()
+        count = self.total_count.detach().to(probs.dtype)  # (torch: total_count.type_as(probs))
+        return binomial(count.expand(*shape), probs.expand(*shape))
 
     def log_prob(self, value):
         value = as_tensor(value)

@@ -1,4 +1,4 @@
-"""Random draws shaped by a tensor: bernoulli, multinomial, poisson (torch's argument checks and
+"""Random draws shaped by a tensor: bernoulli, multinomial, poisson, binomial (torch's argument checks and
 messages), on fastnn's generator so manual_seed makes them repeatable."""
 import numpy as np
 
@@ -23,7 +23,37 @@ def bernoulli_draws(rng, shape, p):
 
 
 def poisson(input, generator=None):
-    return Tensor._wrap(random.rng(generator).poisson(input._data).astype(input._data.dtype))
+    """A count per rate, by torch's sampler (fastnn/torch_counts.py): a seed gives torch's
+    counts. The rates are read as doubles; the counts take the input's dtype."""
+    if input._data.dtype.kind not in "fV":
+        raise NotImplementedError(f'"poisson_cpu" not implemented for \'{input.dtype.title}\'')
+    rates = input._data.astype(np.float64)
+    if not (rates >= 0).all():  # (NaN too)
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    counts = random.rng(generator).poisson_counts(rates)
+    return Tensor._wrap(counts.astype(input._data.dtype))
+
+
+def binomial(count, prob, generator=None):
+    """torch.binomial: a Binomial(count, prob) draw per element (broadcast), by torch's sampler
+    (fastnn/torch_counts.py), in the inputs' float32 or float64."""
+    for name, value in (("count", count), ("prob", prob)):
+        if not isinstance(value, Tensor):
+            position = 1 if name == "count" else 2
+            raise TypeError(f"binomial(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
+        if value._data.dtype.kind not in "fV":
+            raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: "
+                             f"{value.dtype.title}")
+    if prob.dtype != count.dtype:
+        raise RuntimeError(f"Found dtype {prob.dtype.title} but expected {count.dtype.title}")
+    if count._data.dtype not in (np.float32, np.float64):
+        raise NotImplementedError(f'"binomial_cpu" not implemented for \'{count.dtype.title}\'')
+    from fastnn.ops.broadcast import check_broadcast
+    shape = check_broadcast(count._data.shape, prob._data.shape)
+    counts = np.broadcast_to(count._data, shape)
+    probs = np.broadcast_to(prob._data, shape)
+    return Tensor._wrap(random.rng(generator).binomial_counts(counts, probs))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
