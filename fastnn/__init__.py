@@ -64,7 +64,8 @@ from fastnn.ops.compositions import (amax, amin, broadcast_to, hstack,  # noqa: 
 from fastnn.ops.logical_ops import (argwhere, count_nonzero, isin, logical_and,  # noqa: F401
                                     logical_not, logical_or, logical_xor)
 from fastnn.ops.diagonals import diag, diagonal, masked_select, trace  # noqa: F401
-from fastnn.ops.sampling import bernoulli, binomial, multinomial, poisson  # noqa: F401
+from fastnn.ops.sampling import (_sample_dirichlet, _standard_gamma, bernoulli,  # noqa: F401
+                                binomial, multinomial, poisson)
 from fastnn.ops.more_elementwise import (clamp_max, clamp_min, fmod, frac,  # noqa: F401
                                          logaddexp, meshgrid, nan_to_num, unflatten)
 from fastnn.ops.inplace_functions import *  # noqa: F401,F403,E402  (torch.sin_ and the rest)

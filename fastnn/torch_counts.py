@@ -139,3 +139,44 @@ def _btrs(units, count, prob, scalar):
                  + _tail(m) + _tail(n - m) - _tail(kf) - _tail(float(count - k)))
         if v <= upper:
             return k
+
+
+def gamma(units, normal, alphas):
+    """torch._standard_gamma: a Gamma(alpha, 1) draw per alpha, in alpha's dtype (float32 or
+    float64), no smaller than that dtype's smallest normal number. normal() -> the next
+    standard normal double (the generator's, with its kept second value)."""
+    scalar = alphas.dtype.type
+    tiny = scalar(np.finfo(alphas.dtype).tiny)
+    out = np.empty(alphas.shape, alphas.dtype)
+    flat = out.reshape(-1)
+    for i, alpha in enumerate(alphas.reshape(-1)):
+        flat[i] = max(tiny, _gamma_one(units, normal, scalar(alpha), scalar))
+    return out
+
+
+def _gamma_one(units, normal, alpha, scalar):
+    """Marsaglia & Tsang (2000), as aten/src/ATen/native/Distributions.h sample_gamma writes it:
+    its constants are floats (1.0f / 3.0f, 0.0331f) even when alpha is a double."""
+    f32 = np.float32
+    scale = 1.0
+    if alpha < 1.0:
+        if alpha == 0.0:
+            return scalar(0)
+        scale *= (1 - units()) ** float(scalar(1.0) / alpha)
+        alpha = scalar(alpha + scalar(1.0))
+    d = float(alpha - scalar(f32(1.0) / f32(3.0)))
+    c = 1.0 / math.sqrt(9.0 * d) if d >= 0 else math.nan  # (C's sqrt of a negative: NaN)
+    small = float(f32(0.0331))
+    while True:
+        while True:
+            x = normal()
+            y = 1.0 + c * x
+            if y > 0:
+                break
+        v = y * y * y
+        u = 1 - units()
+        xx = x * x
+        if u < 1.0 - small * xx * xx:
+            return scalar(scale * d * v)
+        if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+            return scalar(scale * d * v)

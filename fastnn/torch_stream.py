@@ -28,8 +28,8 @@ C ones to, and what an unbuilt checkout runs; their double log/sin/cos are NumPy
 glibc's in a few percent of values.
 
 The class is a NumPy Generator on that same Mersenne Twister. Draws torch makes by recipes
-not copied here (gamma) still come from the seeded stream, but their values differ from
-torch's. Poisson and binomial counts are torch's (fastnn/torch_counts.py).
+not copied here still come from the seeded stream, but their values differ from torch's.
+Poisson, binomial and gamma draws are torch's (fastnn/torch_counts.py).
 """
 import math
 
@@ -297,6 +297,37 @@ class TorchStream(np.random.Generator):
             return _kernels.rng_binomial(*self._c(), counts.reshape(-1),
                                          probs.reshape(-1)).reshape(counts.shape)
         return torch_counts.binomial(self._next_unit, counts, probs)
+
+    def gamma_values(self, alphas):
+        """torch._standard_gamma: a Gamma(alpha, 1) draw per alpha (float32 or float64), its
+        normals taking the kept one first (torch_counts.py)."""
+        alphas = np.asarray(alphas, order="C")
+        if compiled:
+            values, self.normal_cache = _kernels.rng_gamma(*self._c(), alphas.reshape(-1),
+                                                           self.normal_cache)
+            return values.reshape(alphas.shape)
+        return torch_counts.gamma(self._next_unit, self._next_normal, alphas)
+
+    def dirichlet_values(self, alphas):
+        """torch._sample_dirichlet: Gamma(alpha) draws in double, each row divided by its sum,
+        then in alpha's dtype within [its smallest normal number, the float below 1]."""
+        alphas = np.asarray(alphas)
+        gammas = self.gamma_values(alphas.astype(np.float64))
+        ratios = (gammas / gammas.sum(-1, keepdims=True)).astype(alphas.dtype)
+        top = np.nextafter(alphas.dtype.type(1), alphas.dtype.type(0))
+        return np.minimum(top, np.maximum(np.finfo(alphas.dtype).tiny, ratios))
+
+    def _next_normal(self):
+        """One normal_distribution<double> draw on Python's math (glibc's log1p/sin/cos, as
+        torch's; NumPy's vectorised ones can differ in the last bit)."""
+        if self.normal_cache is not None:
+            value, self.normal_cache = self.normal_cache, None
+            return value
+        u1, u2 = self._next_unit(), self._next_unit()
+        radius = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        self.normal_cache = radius * math.sin(theta)
+        return radius * math.cos(theta)
 
     def _next_unit(self):
         return float(self.units(1, np.float64)[0])

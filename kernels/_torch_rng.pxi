@@ -31,6 +31,10 @@ cdef extern from "torch_rng.h":
                               int64_t n)
     void fnn_rng_binomial_f64(bitgen_t *g, const double *counts, const double *probs,
                               double *out, int64_t n)
+    void fnn_rng_gamma_f32(bitgen_t *g, const float *alphas, float *out, int64_t n,
+                           int *has_cache, double *cache)
+    void fnn_rng_gamma_f64(bitgen_t *g, const double *alphas, double *out, int64_t n,
+                           int *has_cache, double *cache)
     void fnn_rng_bernoulli(bitgen_t *g, uint8_t *out, int64_t n, uint64_t threshold)
     void fnn_rng_integers(bitgen_t *g, int64_t *out, int64_t n, uint64_t span, int wide,
                           int64_t low)
@@ -188,6 +192,28 @@ def rng_binomial(capsule, lock, cnp.ndarray counts, cnp.ndarray probs):
                                  <const float *>cnp.PyArray_DATA(probs),
                                  <float *>cnp.PyArray_DATA(out), n)
     return out
+
+
+def rng_gamma(capsule, lock, cnp.ndarray alphas, cache):
+    """torch._standard_gamma per alpha (a contiguous 1-D float32 or float64 array); cache is the
+    kept normal (None or a float): returns (draws, the kept normal after)."""
+    cdef int kind = cnp.PyArray_TYPE(alphas)
+    if (alphas.ndim != 1 or (kind != cnp.NPY_FLOAT32 and kind != cnp.NPY_FLOAT64)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(alphas)):
+        raise ValueError("rng_gamma: alphas must be a contiguous 1-D float32 or float64 array")
+    cdef Py_ssize_t n = alphas.shape[0]
+    cdef cnp.ndarray out = _rng_out(n, kind)
+    cdef bitgen_t *g = _bitgen(capsule)
+    cdef int has_cache = cache is not None
+    cdef double kept = cache if has_cache else 0.0
+    with lock:
+        if kind == cnp.NPY_FLOAT64:
+            fnn_rng_gamma_f64(g, <const double *>cnp.PyArray_DATA(alphas),
+                              <double *>cnp.PyArray_DATA(out), n, &has_cache, &kept)
+        else:
+            fnn_rng_gamma_f32(g, <const float *>cnp.PyArray_DATA(alphas),
+                              <float *>cnp.PyArray_DATA(out), n, &has_cache, &kept)
+    return out, (kept if has_cache else None)
 
 
 def rng_cauchy(capsule, lock, Py_ssize_t n, double median, double sigma):

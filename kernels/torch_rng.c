@@ -7,6 +7,7 @@
  * those values torch's to the bit. The extension is built without -mfma, so the compiler
  * cannot fuse a multiply and an add where torch does not; where torch does (every scaling by
  * a range or a mean and std), fma() says so. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -424,3 +425,56 @@ static double stirling_tail(double k) {
 
 BINOMIAL_RECIPES(float, f32, log1pf, sqrtf, floorf)
 BINOMIAL_RECIPES(double, f64, log1p, sqrt, floor)
+
+/* --- torch._standard_gamma: Marsaglia & Tsang (2000) as Distributions.h sample_gamma writes it
+ * (its constants are floats, 1.0f / 3.0f and 0.0331f, even for double alphas). The normals are
+ * normal_distribution<double>'s, one at a time, the kept second value first. */
+static double kept_normal(draws_t *d, int *has_cache, double *cache) {
+    if (*has_cache) {
+        *has_cache = 0;
+        return *cache;
+    }
+    double u1 = unit_f64(d), u2 = unit_f64(d);
+    double radius = sqrt(-2.0 * log1p(-u2));
+    double theta = TWO_PI * u1;
+    *cache = radius * sin(theta);
+    *has_cache = 1;
+    return radius * cos(theta);
+}
+
+#define GAMMA_RECIPE(T, SUFFIX, TINY)                                                            \
+    static T gamma_one_##SUFFIX(draws_t *d, T alpha, int *has_cache, double *cache) {          \
+        double scale = 1.0f;                                                                    \
+        if (alpha < 1.0f) {                                                                     \
+            if (alpha == 0.f) return 0.f;                                                       \
+            scale *= pow(1 - unit_f64(d), 1.0f / alpha);                                        \
+            alpha += 1.0f;                                                                      \
+        }                                                                                       \
+        const double dd = alpha - 1.0f / 3.0f;                                                  \
+        const double c = 1.0f / sqrt(9.0f * dd);                                                \
+        for (;;) {                                                                              \
+            double x, y;                                                                        \
+            do {                                                                                \
+                x = kept_normal(d, has_cache, cache);                                           \
+                y = 1.0f + c * x;                                                               \
+            } while (y <= 0);                                                                   \
+            const double v = y * y * y;                                                         \
+            const double u = 1 - unit_f64(d);                                                   \
+            const double xx = x * x;                                                            \
+            if (u < 1.0f - 0.0331f * xx * xx) return (T)(scale * dd * v);                       \
+            if (log(u) < 0.5f * xx + dd * (1.0f - v + log(v))) return (T)(scale * dd * v);      \
+        }                                                                                       \
+    }                                                                                           \
+    void fnn_rng_gamma_##SUFFIX(bitgen_t *g, const T *alphas, T *out, int64_t n,               \
+                                int *has_cache, double *cache) {                                \
+        draws_t d;                                                                              \
+        counted();                                                                              \
+        draws_start(&d, g, 0);                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                       \
+            T value = gamma_one_##SUFFIX(&d, alphas[i], has_cache, cache);                      \
+            out[i] = value > TINY ? value : TINY; /* std::max(min(), sample) */                  \
+        }                                                                                       \
+    }
+
+GAMMA_RECIPE(float, f32, FLT_MIN)
+GAMMA_RECIPE(double, f64, DBL_MIN)

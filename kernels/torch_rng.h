@@ -45,6 +45,11 @@ void fnn_rng_binomial_f32(bitgen_t *g, const float *counts, const float *probs, 
                           int64_t n);
 void fnn_rng_binomial_f64(bitgen_t *g, const double *counts, const double *probs, double *out,
                           int64_t n);
+/* torch._standard_gamma; the normals take and leave the generator's kept normal. */
+void fnn_rng_gamma_f32(bitgen_t *g, const float *alphas, float *out, int64_t n, int *has_cache,
+                       double *cache);
+void fnn_rng_gamma_f64(bitgen_t *g, const double *alphas, double *out, int64_t n,
+                       int *has_cache, double *cache);
 /* out[i] = (unit double < p) as the integer compare bits53 < threshold = ceil(p 2^53). */
 void fnn_rng_bernoulli(bitgen_t *g, uint8_t *out, int64_t n, uint64_t threshold);
 /* out[i] = draw % span + low, with 64-bit draws if wide, else 32-bit ones; span > 0. */

@@ -34,6 +34,11 @@ RECIPES = {
     "binomial float": lambda s, n: s.binomial_counts(
         _cycle([0, 3, 10, 40, 100, 1000, 25], n, np.float32),
         _cycle([0.3, 0.5, 0.99, 0.2, 0.75, 0.01, 1.0, 0.0], n, np.float32)),
+    "gamma float": lambda s, n: s.gamma_values(_cycle([0.0, 0.1, 0.5, 1.0, 2.5, 80.0], n,
+                                                      np.float32)),
+    "gamma double": lambda s, n: s.gamma_values(_cycle([0.3, 1.0, 7.0, 1e-3], n)),
+    "dirichlet": lambda s, n: s.dirichlet_values(_cycle([0.3, 1.0, 4.0], 3 * n,
+                                                        np.float32).reshape(n, 3)),
     "binomial double": lambda s, n: s.binomial_counts(
         _cycle([0, 3, 10, 40, 100, 1000, 25], n), _cycle([0.3, 0.5, 0.99, 0.2, 0.75, 0.01], n)),
 }
@@ -124,6 +129,7 @@ def test_a_kept_normal_survives_a_switch_of_recipes(monkeypatch):
     (lambda c: _kernels.rng_binomial(*c, np.ones(3), np.ones(3, np.float32)), "one dtype"),
     (lambda c: _kernels.rng_binomial(*c, np.ones(3, np.int64), np.ones(3, np.int64)),
      "float32 or"),
+    (lambda c: _kernels.rng_gamma(*c, np.ones(3, np.int32), None), "float32 or float64"),
 ])
 def test_c_recipes_refuse_bad_arguments(call, message):
     stream = seeded(0)

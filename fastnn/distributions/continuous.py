@@ -5,7 +5,8 @@ import numpy as np
 
 from fastnn import random
 from fastnn.distributions import constraints
-from fastnn.distributions.distribution import Distribution, as_tensor
+from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
+                                               _standard_normal, as_tensor)
 from fastnn.tensor import Tensor
 
 
@@ -40,7 +41,7 @@ class Normal(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        eps = Tensor._wrap(random.rng().standard_normal(shape).astype(self.loc._data.dtype))
+        eps = _standard_normal(shape, self.loc.dtype)  # torch's normal_ draws
         return self.loc + eps * self.scale
 
     def log_prob(self, value):
@@ -87,7 +88,7 @@ class Uniform(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        u = Tensor._wrap(random.rng().random(shape).astype(self.low._data.dtype))
+        u = _rand(shape, self.low.dtype)  # torch.rand
         return self.low + u * (self.high - self.low)
 
     def log_prob(self, value):

@@ -55,16 +55,12 @@ class Categorical(Distribution):
         return Tensor._wrap(np.full(tuple(self.batch_shape), np.nan, np.float32))
 
     def sample(self, sample_shape=()):
-        p = self.probs._data.astype(np.float64).reshape(-1, self._num_events)
-        n = int(np.prod(sample_shape)) if sample_shape else 1
-        rng = random.rng()
-        # inverse-CDF draws: one uniform per sample and batch row
-        cdf = np.cumsum(p, axis=1)
-        cdf /= cdf[:, -1:]
-        u = rng.random((n, p.shape[0], 1))
-        draws = (u > cdf[None]).sum(-1).clip(0, self._num_events - 1)
-        return Tensor._wrap(draws.reshape(tuple(sample_shape) + tuple(self.batch_shape))
-                            .astype(np.int64))
+        # torch's: multinomial with replacement over the rows of probs, one column a sample
+        from fastnn.ops.sampling import multinomial
+        n = int(np.prod(tuple(sample_shape), dtype=np.int64))
+        probs_2d = self.probs.detach().reshape(-1, self._num_events)
+        samples_2d = multinomial(probs_2d, n, True).T
+        return samples_2d.reshape(tuple(sample_shape) + tuple(self.batch_shape))
 
     def log_prob(self, value):
         value = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
@@ -97,7 +93,7 @@ class OneHotCategorical(Categorical):
         self._event_shape = type(self._event_shape)((self._num_events,))
 
     def sample(self, sample_shape=()):
-        return F.one_hot(super().sample(sample_shape), self._num_events).float()
+        return F.one_hot(super().sample(sample_shape), self._num_events).to(self.probs.dtype)
 
     def log_prob(self, value):
         return super().log_prob(value.argmax(-1))
@@ -134,8 +130,8 @@ class Bernoulli(Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        probs = np.broadcast_to(self.probs._data, shape)
-        return Tensor._wrap((random.rng().random(shape) < probs).astype(np.float32))
+        from fastnn.ops.sampling import bernoulli  # torch.bernoulli of the expanded probs
+        return bernoulli(self.probs.detach().expand(*shape))
 
     def log_prob(self, value):
         value = as_tensor(value)
@@ -173,7 +169,7 @@ class Multinomial(Distribution):
     def sample(self, sample_shape=()):
         k = self._categorical._num_events
         draws = self._categorical.sample((self.total_count,) + tuple(sample_shape))._data
-        counts = (draws[..., None] == np.arange(k)).sum(0).astype(np.float32)
+        counts = (draws[..., None] == np.arange(k)).sum(0).astype(self.probs._data.dtype)
         return Tensor._wrap(counts)
 
     def log_prob(self, value):

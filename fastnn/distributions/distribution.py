@@ -85,3 +85,21 @@ class Distribution:
             shown = value.item() if value.numel() == 1 and value.ndim == 0 else value.shape
             parts.append(f"{name}: {shown}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# --- torch's draws (torch/distributions/utils.py and each sampler): a seed gives its samples ---
+def _standard_normal(shape, dtype):
+    """torch.distributions.utils._standard_normal: torch.empty(shape).normal_()."""
+    from fastnn.creation import empty
+    return empty(tuple(shape), dtype=dtype).normal_()
+
+
+def _filled(shape, dtype, fill, *args):
+    """torch's `x.new(shape).<fill>_(*args)` (uniform_, exponential_, cauchy_)."""
+    from fastnn.creation import empty
+    return getattr(empty(tuple(shape), dtype=dtype), fill + "_")(*args)
+
+
+def _rand(shape, dtype):
+    from fastnn.creation import rand
+    return rand(*tuple(shape), dtype=dtype)

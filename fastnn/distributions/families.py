@@ -9,7 +9,8 @@ from fastnn import random
 from fastnn.distributions import constraints
 from fastnn.distributions.continuous import _broadcast
 from fastnn.distributions.discrete import Categorical, OneHotCategorical
-from fastnn.distributions.distribution import Distribution, as_tensor
+from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
+                                               _standard_normal, as_tensor)
 from fastnn.distributions.more_continuous import Gamma, _scalar_repr
 from fastnn.distributions.transformed import _probs_logits
 from fastnn.ops.gamma_functions import digamma, lgamma
@@ -45,13 +46,10 @@ class StudentT(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        rng = random.rng()
-        dtype = self.loc._data.dtype
-        x = rng.standard_normal(shape)
-        df = np.broadcast_to(self.df._data.astype(np.float64), shape)
-        v = 2.0 * rng.gamma(df / 2.0)
-        y = Tensor._wrap((x / np.sqrt(v / df)).astype(dtype))
-        return self.loc + self.scale * y
+        # torch's order: the normals, then Chi2(df) (a Gamma) draws
+        x = Tensor._wrap(random.rng().normal_values(shape, 0.0, 1.0, self.df._data.dtype))
+        z = Chi2(self.df.detach()).sample(sample_shape)
+        return self.loc + self.scale * (x * (z / self.df).rsqrt())
 
     def log_prob(self, value):
         df = self.df
@@ -111,12 +109,10 @@ class Geometric(Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        p = np.broadcast_to(self.probs._data.astype(np.float64), shape)
-        tiny = np.finfo(np.float32).tiny
-        u = random.rng().random(shape).clip(tiny, 1)
-        with np.errstate(divide="ignore"):
-            draws = np.floor(np.log(u) / np.log1p(-p))
-        return Tensor._wrap(draws.astype(self.probs._data.dtype))
+        probs = self.probs.detach()
+        tiny = float(np.finfo(probs._data.dtype).tiny)
+        u = _filled(shape, probs.dtype, "uniform", tiny, 1)  # torch's
+        return (u.log() / (-probs).log1p()).floor()
 
     def log_prob(self, value):
         value = as_tensor(value)
@@ -160,13 +156,11 @@ class NegativeBinomial(Distribution):
     variance = property(lambda self: self.mean / (-self.logits).sigmoid())
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        rng = random.rng()
-        n = np.broadcast_to(self.total_count._data.astype(np.float64), shape)
-        odds = np.broadcast_to(np.exp(self.logits._data.astype(np.float64)), shape)
-        rate = rng.gamma(np.where(n > 0, n, 1.0)) * odds
-        draws = np.where(n > 0, rng.poisson(rate), 0.0)
-        return Tensor._wrap(draws.astype(self.logits._data.dtype))
+        # torch's: a Gamma(total_count, exp(-logits)) rate, then a Poisson count of it
+        from fastnn.ops.sampling import poisson
+        rate = Gamma(self.total_count.detach(), (-self.logits.detach()).exp(),
+                     validate_args=False).sample(sample_shape)
+        return poisson(rate)
 
     def log_prob(self, value):
         from fastnn.nn import functional as F

@@ -9,8 +9,11 @@ import numpy as np
 from fastnn import random
 from fastnn.distributions.continuous import Normal, _broadcast
 from fastnn.distributions import constraints
-from fastnn.distributions.distribution import Distribution, as_tensor
+from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
+                                               _standard_normal, as_tensor)
 from fastnn.ops.gamma_functions import digamma, lgamma
+from fastnn.ops.sampling import _sample_dirichlet, _standard_gamma
+from fastnn.ops.shape import stack
 from fastnn.tensor import Tensor
 
 _POSITIVE = ("GreaterThan(lower_bound=0.0)", lambda v: v > 0)
@@ -44,8 +47,7 @@ class Exponential(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        u = Tensor._wrap(1.0 - _uniform(shape, self.rate._data.dtype))  # in (0, 1]
-        return -u.log() / self.rate
+        return _filled(shape, self.rate.dtype, "exponential") / self.rate  # torch's
 
     def log_prob(self, value):
         return self.rate.log() - self.rate * as_tensor(value)
@@ -75,8 +77,8 @@ class Laplace(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        eps = np.finfo(self.loc._data.dtype).eps
-        u = Tensor._wrap((_uniform(shape, self.loc._data.dtype) * 2 - 1).clip(-1 + eps, 1 - eps))
+        eps = float(np.finfo(self.loc._data.dtype).eps)
+        u = _filled(shape, self.loc.dtype, "uniform", eps - 1, 1)  # torch's
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value):
@@ -139,10 +141,10 @@ class Gamma(_NoReparameterisation, Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        draws = random.rng().gamma(np.broadcast_to(self.concentration._data, shape))
-        scaled = draws / np.broadcast_to(self.rate._data, shape)
-        return Tensor._wrap(np.maximum(scaled, np.finfo(np.float32).tiny)
-                            .astype(self.rate._data.dtype))
+        # torch's rsample: its standard gamma sampler, divided by the rate, at least tiny
+        value = _standard_gamma(self.concentration.detach().expand(*shape)) / \
+            self.rate.detach().expand(*shape)
+        return value.clamp_(min=float(np.finfo(value._data.dtype).tiny))
 
     def log_prob(self, value):
         value = as_tensor(value)
@@ -181,9 +183,9 @@ class Beta(_NoReparameterisation, Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        draws = random.rng().beta(np.broadcast_to(self.concentration1._data, shape),
-                                  np.broadcast_to(self.concentration0._data, shape))
-        return Tensor._wrap(draws.astype(self.concentration1._data.dtype))
+        # torch's: a Dirichlet over (concentration1, concentration0), its first component
+        pair = stack([self.concentration1.detach(), self.concentration0.detach()], -1)
+        return _sample_dirichlet(pair.expand(*shape, 2)).select(-1, 0)
 
     def _log_normaliser(self):
         a, b = self.concentration1, self.concentration0
@@ -226,10 +228,7 @@ class Dirichlet(_NoReparameterisation, Distribution):
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        draws = random.rng().gamma(np.broadcast_to(self.concentration._data, shape))
-        draws = np.maximum(draws, np.finfo(np.float32).tiny)
-        return Tensor._wrap((draws / draws.sum(-1, keepdims=True))
-                            .astype(self.concentration._data.dtype))
+        return _sample_dirichlet(self.concentration.detach().expand(*shape))
 
     def log_prob(self, value):
         value = as_tensor(value)

@@ -7,7 +7,8 @@ import numpy as np
 
 from fastnn import random
 from fastnn.distributions import constraints
-from fastnn.distributions.distribution import Distribution, as_tensor
+from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
+                                               _standard_normal, as_tensor)
 from fastnn.tensor import Tensor
 
 
@@ -72,7 +73,7 @@ class MultivariateNormal(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        eps = Tensor._wrap(random.rng().standard_normal(shape).astype(self.loc._data.dtype))
+        eps = _standard_normal(shape, self.loc.dtype)  # torch's normal_ draws
         return self.loc + (self._tril @ eps.unsqueeze(-1)).squeeze(-1)
 
     def _half_log_det(self):

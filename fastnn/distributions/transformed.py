@@ -9,7 +9,8 @@ import numpy as np
 from fastnn import random
 from fastnn.distributions import constraints
 from fastnn.distributions.continuous import Normal, _broadcast
-from fastnn.distributions.distribution import Distribution, as_tensor
+from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
+                                               _standard_normal, as_tensor)
 from fastnn.distributions.more_continuous import _scalar_repr
 from fastnn.distributions.multivariate import Independent
 from fastnn.distributions.transforms import (AbsTransform, AffineTransform, ComposeTransform,
@@ -166,8 +167,7 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        u = random.rng().random(shape)
-        eps = Tensor._wrap(np.tan(math.pi * (u - 0.5)).astype(self.loc._data.dtype))
+        eps = _filled(shape, self.loc.dtype, "cauchy")  # torch's cauchy_ draws
         return self.loc + eps * self.scale
 
     def log_prob(self, value):
@@ -201,9 +201,16 @@ class HalfCauchy(_Folded):
 
 
 def _unit_uniform(shape, dtype):
-    """Uniform draws in [tiny, 1 - eps): finite logs at both ends."""
+    """Gumbel's Uniform(tiny, 1 - eps) draws (finite logs at both ends): torch.rand scaled."""
     finfo = np.finfo(dtype)
-    return random.rng().random(shape).astype(dtype).clip(finfo.tiny, 1 - finfo.eps)
+    low, high = dtype.type(finfo.tiny), dtype.type(1 - finfo.eps)
+    return _rand(shape, dtype).numpy() * (high - low) + low
+
+
+def _clamped_rand(shape, dtype):
+    """torch's clamp_probs(torch.rand(shape)): within [eps, 1 - eps]."""
+    eps = float(np.finfo(dtype).eps)
+    return _rand(shape, dtype).clamp(min=eps, max=1 - eps)
 
 
 class Gumbel(Distribution):
@@ -344,8 +351,7 @@ class LogitRelaxedBernoulli(Distribution):
         super().__init__(tuple(self.logits.shape), (), validate_args)
 
     def rsample(self, sample_shape=()):
-        u = Tensor._wrap(_unit_uniform(self._extended_shape(sample_shape),
-                                       self.logits._data.dtype))
+        u = _clamped_rand(self._extended_shape(sample_shape), self.logits._data.dtype)
         return (self.logits + u.log() - (-u).log1p()) / self.temperature
 
     def log_prob(self, value):
@@ -393,8 +399,7 @@ class ExpRelaxedCategorical(Distribution):
     probs = property(lambda self: self._categorical.probs)
 
     def rsample(self, sample_shape=()):
-        u = Tensor._wrap(_unit_uniform(self._extended_shape(sample_shape),
-                                       self.logits._data.dtype))
+        u = _clamped_rand(self._extended_shape(sample_shape), self.logits._data.dtype)
         gumbels = -(-u.log()).log()
         scores = (self.logits + gumbels) / self.temperature
         return scores - scores.logsumexp(-1, keepdim=True)

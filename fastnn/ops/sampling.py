@@ -125,3 +125,22 @@ def _inverse_cdf(rng, rows, num_samples):
         out[r] = np.searchsorted(cumulative.astype(np.float64),
                                  rng.double_values((num_samples,)), side="left")
     return out
+
+
+def _floating_draws(name, input):
+    if input._data.dtype not in (np.float32, np.float64):
+        raise NotImplementedError(f'"{name}" not implemented for \'{input.dtype.title}\'')
+    return input._data
+
+
+def _standard_gamma(input, generator=None):
+    """torch._standard_gamma: a Gamma(alpha, 1) draw per element, by torch's Marsaglia-Tsang
+    sampler (fastnn/torch_counts.py), in the input's dtype."""
+    alphas = _floating_draws("gamma_cpu", input)
+    return Tensor._wrap(random.rng(generator).gamma_values(alphas))
+
+
+def _sample_dirichlet(input, generator=None):
+    """torch._sample_dirichlet: Gamma draws (in double) normalised along the last dim."""
+    alphas = _floating_draws("dirichlet", input)
+    return Tensor._wrap(random.rng(generator).dirichlet_values(alphas))
