@@ -207,3 +207,28 @@ def test_scalar_parameters_step_as_torchs(name, kwargs):
         assert tuple(p.shape) == ()
         values.append(p.detach().numpy())
     np.testing.assert_allclose(values[1], values[0], rtol=1e-5, atol=1e-6)
+
+
+def test_frozen_parameters_are_taken_and_left_alone_as_torch():
+    """d2l's sentiment models freeze a pretrained embedding (requires_grad = False) and then
+    hand net.parameters() to Adam: torch accepts it and never moves it. Its refusals (a number,
+    a non-leaf) use torch's words."""
+    import numpy as np
+    for name in ("SGD", "Adam", "AdamW", "RMSprop"):
+        frozen = fastnn.nn.Parameter(fastnn.ones(3))
+        frozen.requires_grad = False
+        live = fastnn.nn.Parameter(fastnn.ones(3))
+        opt = getattr(fastnn.optim, name)([frozen, live], lr=0.1)
+        (frozen * live).sum().backward()
+        opt.step()
+        assert frozen.grad is None and frozen.tolist() == [1.0] * 3
+        assert not np.allclose(live.detach().numpy(), 1.0)
+    with pytest.raises(TypeError, match="but one of the params is float"):
+        fastnn.optim.SGD([1.0], lr=0.1)
+    with pytest.raises(TypeError, match="but one of the params is numpy.ndarray"):
+        fastnn.optim.SGD([np.ones(2)], lr=0.1)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        fastnn.optim.SGD([fastnn.ones(2, requires_grad=True) * 2], lr=0.1)
+    kept = fastnn.ones(2, requires_grad=True) * 2
+    kept.retain_grad()
+    fastnn.optim.SGD([kept], lr=0.1)  # a retained non-leaf is allowed, as torch

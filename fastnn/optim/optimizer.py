@@ -76,10 +76,14 @@ class Optimizer:
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
-            if not p.requires_grad:
-                raise ValueError("optimizing a parameter that doesn't require gradients")
-            if not p.is_leaf:
+                kind = type(p)
+                name = kind.__name__ if kind.__module__ == "builtins" else \
+                    f"{kind.__module__}.{kind.__qualname__}"
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
+                                f"{name}")
+            # A frozen parameter (requires_grad=False, d2l's pretrained embeddings) is taken,
+            # as torch takes it: it never gets a gradient, so step() leaves it alone.
+            if not (p.is_leaf or p.retains_grad) and not self.defaults.get("differentiable"):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
