@@ -203,8 +203,11 @@ class TCPWorld:
         self._listener, self._table = listener, table
         listener.settimeout(None)
         threading.Thread(target=self._accept, daemon=True, name="fastnn-dist-accept").start()
-        self.left.settimeout(self.timeout)
-        self.right.settimeout(self.timeout)
+        # The ring's sockets give up a second after the collective's own wait does: the wait
+        # (process_group._timed_out) then always reports first, naming the collective and the
+        # rank; the socket's timeout only frees a worker thread left blocked in recv.
+        self.left.settimeout(self.timeout + 1.0)
+        self.right.settimeout(self.timeout + 1.0)
         self._sender = _Sender(self.right)
         self._sender.start()
 
