@@ -57,6 +57,7 @@ _NON_LEAF_GRAD = (
     "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
     "github.com/pytorch/pytorch/pull/30531 for more information.")
+_WARNED_SCALAR = False  # float() of a tensor that requires grad, warned once as torch
 _WARNED_T = False  # Tensor.T's deprecation warning, given once (torch's TORCH_WARN_ONCE)
 
 class Tensor:
@@ -592,6 +593,12 @@ class Tensor:
         return bool(self._data)
 
     def __float__(self):
+        global _WARNED_SCALAR
+        if self.requires_grad and not _WARNED_SCALAR:  # torch's TORCH_WARN_ONCE
+            _WARNED_SCALAR = True
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self.item())
 
     def __int__(self):

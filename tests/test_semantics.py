@@ -198,6 +198,24 @@ def test_reading_grad_of_a_non_leaf_warns_as_torch():
     assert seen["fastnn"] == seen["torch"] and len(seen["torch"][1]) == 1
 
 
+def test_float_of_a_tensor_that_requires_grad_warns_once_as_torch():
+    """d2l's Accumulator sums float(loss): torch says once per process that converting a tensor
+    that requires grad to a scalar may surprise; int(), .item() and detached tensors do not."""
+    import warnings
+    from fastnn import tensor as tensor_module
+    tensor_module._WARNED_SCALAR = False
+    x = fastnn.ones((), requires_grad=True) * 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        int(x), x.item(), float(x.detach())
+        assert caught == []
+        values = [float(x), float(x), float(fastnn.ones(1, requires_grad=True))]
+    assert values == [2.0, 2.0, 1.0]
+    assert [str(c.message) for c in caught] == [
+        "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+        "behavior.\nConsider using tensor.detach() first."]
+
+
 def test_hooks_and_autograd_grad():
     for lib in (torch, fastnn):
         w, x = _leaves(lib)
