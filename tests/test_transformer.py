@@ -214,3 +214,49 @@ def test_word_language_model_transformer_ports_by_its_imports():
         warnings.simplefilter("ignore")  # torch's nested-tensor advice
         ours = compare(WORD_LANGUAGE_MODEL, rtol=1e-4, atol=1e-5, TOKENS=tokens)
     assert len(ours["losses"]) == 4 and np.isfinite(ours["losses"]).all()
+
+
+@requires_torch
+def test_transformer_warnings_as_torch():
+    """pytorch/examples' language_translation builds nn.Transformer (batch_first=False) and
+    passes a float causal mask with bool padding masks: torch warns that the nested-tensor fast
+    path is off, and that mismatched mask types are deprecated; an integer mask is refused."""
+    import warnings
+    import torch
+
+    def run(m):
+        seen = []
+        layers = [lambda: m.nn.TransformerEncoderLayer(8, 2, 16),
+                  lambda: m.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True),
+                  lambda: m.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True,
+                                                       norm_first=True),
+                  lambda: m.nn.TransformerEncoderLayer(8, 1, 16, batch_first=True),
+                  lambda: m.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True,
+                                                       activation=m.tanh),
+                  lambda: m.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, bias=False)]
+        for make in layers:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                encoder = m.nn.TransformerEncoder(make(), 2)
+            seen.append(([str(c.message) for c in caught], encoder.use_nested_tensor,
+                         encoder.enable_nested_tensor, encoder.mask_check))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m.nn.TransformerEncoder(layers[0](), 1, enable_nested_tensor=False)
+            m.nn.Transformer(8, 2, 1, 1, 16)
+        seen.append([str(c.message) for c in caught])
+        attn = m.nn.MultiheadAttention(8, 2)
+        x = m.ones(3, 2, 8)
+        causal = m.zeros(3, 3)
+        padding = m.tensor([[False, False, True], [False, False, False]])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            attn(x, x, x, key_padding_mask=padding, attn_mask=causal)
+            attn(x, x, x, key_padding_mask=padding, attn_mask=causal.bool())
+        seen.append([str(c.message) for c in caught])
+        try:
+            attn(x, x, x, key_padding_mask=padding.long())
+        except AssertionError as error:
+            seen.append(str(error))
+        return seen
+    assert run(fastnn) == run(torch)

@@ -2,8 +2,11 @@
 TransformerDecoderLayer, TransformerDecoder, Transformer) with torch's arguments, parameter
 names, initialisation and layer order (post-norm by default, norm_first for pre-norm)."""
 import copy
+import warnings
 
 import numpy as np
+
+from fastnn.dtypes import bool_ as bool_dtype
 
 from fastnn.nn import functional as F
 from fastnn.nn import init
@@ -75,6 +78,13 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
+        for name, mask in (("key_padding_mask", key_padding_mask), ("attn_mask", attn_mask)):
+            if mask is not None and mask.dtype != bool_dtype and not mask.is_floating_point():
+                raise AssertionError(f"only bool and floating types of {name} are supported")
+        if key_padding_mask is not None and attn_mask is not None and \
+                key_padding_mask.dtype != attn_mask.dtype:  # (torch's F._canonical_mask)
+            warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. "
+                          "Use same type for both instead.", UserWarning, stacklevel=2)
         batched = query.ndim == 3
         if query.ndim not in (2, 3):
             raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but "
@@ -113,6 +123,33 @@ def _activation(name_or_fn):
     raise RuntimeError(f"activation should be relu/gelu, not {name_or_fn}")
 
 
+def _relu_or_gelu(activation):
+    from fastnn.nn.activations import GELU
+    from fastnn.nn.layers import ReLU
+    if activation is F.relu or isinstance(activation, ReLU):
+        return 1
+    if activation is F.gelu or isinstance(activation, GELU):
+        return 2
+    return 0
+
+
+def _why_not_nested(layer):
+    """torch's reason a TransformerEncoder cannot use its nested-tensor fast path, or ''."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    checks = [(layer.norm_first, "norm_first was True"),
+              (not attn.batch_first, "self_attn.batch_first was not True(use batch_first for "
+                                     "better inference performance)"),
+              (not attn._qkv_same_embed_dim, "self_attn._qkv_same_embed_dim was not True"),
+              (attn.in_proj_bias is None, "self_attn was passed bias=False"),
+              (not layer.activation_relu_or_gelu, "activation_relu_or_gelu was not True"),
+              (layer.norm1.eps != layer.norm2.eps, f"norm1.eps was not equal to {name}.norm2.eps"),
+              (attn.num_heads % 2 == 1, "self_attn.num_heads is odd")]
+    return next((f"{name}.{why}" for failed, why in checks if failed), "")
+
+
 class TransformerEncoderLayer(Module):
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
@@ -128,6 +165,8 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
         self.activation = _activation(activation)
+        # torch's record of a relu (1) or gelu (2) activation, read by TransformerEncoder
+        self.activation_relu_or_gelu = _relu_or_gelu(self.activation)
         factory_kwargs(self, device, dtype)
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
@@ -205,6 +244,14 @@ class TransformerEncoder(Module):
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
+        # fastnn has no nested tensors; the flags and torch's warning about them are kept
+        self.enable_nested_tensor = self.use_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
+        why = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why}", UserWarning, stacklevel=2)
+            self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         output = src
