@@ -37,7 +37,8 @@ from fastnn.creation import (arange, as_tensor, asarray, empty, empty_like,  # n
                              logspace, normal, ones, ones_like, rand, rand_like, randint,
                              randint_like, randn, randn_like, randperm, tensor, zeros,
                              zeros_like)
-from fastnn.ops.activation import log_softmax, softmax  # noqa: F401
+from fastnn.ops.activation import torch_log_softmax as log_softmax  # noqa: F401
+from fastnn.ops.activation import torch_softmax as softmax  # noqa: F401
 from fastnn.ops.arithmetic import (add, div, floor_divide, mul, neg, pow,  # noqa: F401
                                    remainder, sub)
 from fastnn.ops.elementwise import (abs, clamp, exp, log, maximum, relu, sigmoid,  # noqa: F401

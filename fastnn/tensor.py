@@ -1079,7 +1079,8 @@ class Tensor:
         return self._reshape_in_place(lambda a: np.expand_dims(a, d), "UnsqueezeBackward1",
                                       lambda t: t.unsqueeze(d))
 
-    def squeeze_(self, dim=None):
+    def squeeze_(self, dim=None, *dims):
+        dim = (dim,) + dims if dims else dim
         shape = tuple(self.squeeze(dim).shape) if self.ndim else ()
         name = ("SqueezeBackward3" if dim is None else
                 "SqueezeBackward5" if isinstance(dim, (tuple, list)) else "SqueezeBackward4")
@@ -1204,6 +1205,9 @@ class Tensor:
         return shape_ops.reshape(self, *shape)
 
     def view(self, *shape):
+        if not shape:
+            raise TypeError("view() received an invalid combination of arguments - got (), but "
+                            "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
         if len(shape) == 1 and isinstance(shape[0], (dtypes.dtype, type, np.dtype)):
             return _view_dtype(self, dtypes.to_dtype(shape[0]))
         return shape_ops.view(self, *shape)
@@ -1231,6 +1235,8 @@ class Tensor:
         return manipulation.roll(self, shifts, dims)
 
     def repeat(self, *sizes):
+        if not sizes:
+            raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
         return manipulation.repeat(self, *sizes)
 
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
@@ -1960,8 +1966,9 @@ class Tensor:
     def permute(self, *dims):
         return shape_ops.permute(self, shape_ops._shape_arg(dims))
 
-    def squeeze(self, dim=None):
-        return shape_ops.squeeze(self, dim)
+    def squeeze(self, dim=None, *dims):
+        # x.squeeze(0, 2) is x.squeeze((0, 2)) on the method, as torch's
+        return shape_ops.squeeze(self, (dim,) + dims if dims else dim)
 
     def unsqueeze(self, dim):
         return shape_ops.unsqueeze(self, dim)

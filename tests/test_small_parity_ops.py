@@ -212,3 +212,21 @@ def test_sum_and_mean_dtype_argument_as_torch():
         out = [(str(r.dtype).split(".")[-1], r.tolist()) for r in (c() for c in calls)]
         return out + raised([lambda: m.mean(xi), lambda: m.mean(xi.float(), dtype=m.int64)])
     assert run(fastnn) == run(torch)
+
+
+@requires_torch
+def test_calls_missing_their_sizes_or_dim_as_torch():
+    """torch.softmax needs dim (only F.softmax infers it); view(), repeat() and expand() with no
+    sizes are TypeErrors; expand's message names the tensor's type; x.squeeze(0, 2) squeezes
+    both dims."""
+    def run(m):
+        x, y = m.ones(3), m.ones(1, 3, 1, dtype=m.float64)
+        out = raised([lambda: m.softmax(x), lambda: m.log_softmax(x), lambda: x.view(),
+                      lambda: x.repeat(), lambda: x.expand(), lambda: y.expand(3),
+                      lambda: y.squeeze(0, 5)])
+        out.append(tuple(y.squeeze(0, 2).shape))
+        out.append(m.softmax(x, 0, dtype=m.float64).dtype == m.float64)
+        z = y.clone()
+        z.squeeze_(0, 2)
+        return out + [tuple(z.shape)]
+    assert run(fastnn) == run(torch)

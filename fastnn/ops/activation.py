@@ -85,6 +85,22 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return LogSoftmax.apply(x, axis)
 
 
+_NO_DIM = object()
+
+
+def torch_softmax(input, dim=_NO_DIM, dtype=None):
+    """torch.softmax: dim is required (only nn.functional.softmax infers one)."""
+    if dim is _NO_DIM:
+        raise TypeError('softmax() missing 1 required positional arguments: "dim"')
+    return softmax(input, dim, dtype=dtype)
+
+
+def torch_log_softmax(input, dim=_NO_DIM, dtype=None):
+    if dim is _NO_DIM:
+        raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
+    return log_softmax(input, dim, dtype=dtype)
+
+
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-input), torch's signature (dtype casts the input first)."""
     x = input if dtype is None else input.to(dtype)

@@ -266,10 +266,12 @@ def transpose(x, dim0, dim1):
 
 
 def expand(x, *sizes):
+    if not sizes:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim:
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(x.shape)}}}, size={list(sizes)}): "
-                           "the number of sizes provided ({len(sizes)}) must be greater or equal "
+        raise RuntimeError(f"expand({x.type().replace('fastnn.', 'torch.')}{{{list(x.shape)}}}, size={list(sizes)}): the "
+                           f"number of sizes provided ({len(sizes)}) must be greater or equal "
                            f"to the number of dimensions in the tensor ({x.ndim})")
     lead = len(sizes) - x.ndim
     shape = []
