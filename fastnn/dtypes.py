@@ -172,7 +172,13 @@ def as_array(data, dtype=None, copy=False):
                         "not numbers")
     target = (to_dtype(dtype) if dtype is not None else _infer(array, from_python)).numpy
     if copy or array.dtype != target:
-        return np.array(array, dtype=target, copy=True)
+        # torch.tensor([1e300]) is inf without a word; NumPy would warn of the overflow
+        from fastnn.numpy_errors import restore, silence
+        token = silence()
+        try:
+            return np.array(array, dtype=target, copy=True)
+        finally:
+            restore(token)
     return array
 
 

@@ -44,7 +44,8 @@ def _poisson_one(units, lam):
             u = units() - 0.5
             v = units()
             us = 0.5 - abs(u)
-            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            k = _as_int64(math.floor((2 * a / us + b) * u + lam + 0.43)
+                          if math.isfinite((2 * a / us + b) * u + lam) else math.nan)
             if us >= 0.07 and v <= vr:
                 return k
             if k < 0 or (us < 0.013 and v > us):
@@ -63,6 +64,11 @@ def _poisson_one(units, lam):
             return count
 
 
+def _as_int64(x):
+    """C's (int64_t) of a double on x86-64: out of range or NaN gives INT64_MIN."""
+    return int(x) if math.isfinite(x) and -2.0 ** 63 <= x < 2.0 ** 63 else -2 ** 63
+
+
 def binomial(units, counts, probs):
     """One draw per (count, prob) pair, in their dtype (float32 or float64 arrays)."""
     scalar = counts.dtype.type
@@ -74,6 +80,8 @@ def binomial(units, counts, probs):
 
 
 def _binomial_one(units, count, prob, scalar):
+    if np.isnan(count):  # torch's inversion loops forever on a NaN count; fastnn gives NaN
+        return scalar(np.nan)
     if count <= 0.0 or prob <= 0.0:
         return scalar(0)
     if prob >= 1.0:
@@ -125,7 +133,7 @@ def _btrs(units, count, prob, scalar):
         u = units() - 0.5
         v = units()
         us = 0.5 - abs(u)
-        k = scalar(math.floor((2 * a / us + b) * u + c))
+        k = scalar(np.floor((2 * a / us + b) * u + c))  # (inf and NaN pass through)
         if k < 0 or k > count:
             continue
         if us >= 0.07 and v <= v_r:

@@ -406,7 +406,9 @@ static double stirling_tail(double k) {
         draws_start(&d, g, 0);                                                                  \
         for (int64_t i = 0; i < n; i++) {                                                       \
             T count = counts[i], prob = probs[i];                                               \
-            if (count <= 0.0 || prob <= 0.0) {                                                  \
+            if (count != count) { /* NaN: torch's inversion would loop forever; NaN instead */  \
+                out[i] = (T)NAN;                                                                \
+            } else if (count <= 0.0 || prob <= 0.0) {                                           \
                 out[i] = 0;                                                                     \
             } else if (prob >= 1.0) {                                                           \
                 out[i] = count;                                                                 \

@@ -69,3 +69,16 @@ def test_integer_operands_wrap_into_the_tensors_dtype(expression, expected):
     assert result.tolist() == expected
     if result.dtype != fastnn.bool:
         assert result.dtype == (fastnn.uint8 if "u" in expression else fastnn.int8)
+
+
+def test_tensor_of_out_of_range_numbers_is_silent_as_torch():
+    """torch.tensor([1e300]) is tensor([inf]) and torch.tensor([nan], dtype=int64) the int64
+    minimum, with no warning (NumPy warns of the overflow in its cast)."""
+    import warnings
+    import numpy as np
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fastnn.tensor([1e300]).tolist() == [float("inf")]
+        assert fastnn.tensor(np.array([-1e300])).float().tolist() == [float("-inf")]
+        assert fastnn.tensor([1e40], dtype=fastnn.float32).tolist() == [float("inf")]
+        assert fastnn.tensor([float("nan")], dtype=fastnn.int64).tolist() == [-2 ** 63]
