@@ -3,7 +3,8 @@ Normal, Uniform, Multinomial, OneHotCategorical, Exponential, Laplace, LogNormal
 Dirichlet, MultivariateNormal, Independent, and (constraints, transforms, transformed.py,
 families.py) TransformedDistribution with its transforms, Cauchy, Gumbel, HalfNormal, HalfCauchy,
 Weibull, Pareto, StudentT, Chi2, Geometric, NegativeBinomial, MixtureSameFamily and the relaxed
-(Gumbel-softmax) distributions, with sample/rsample, log_prob, entropy, torch's
+(Gumbel-softmax) distributions, InverseGamma, Kumaraswamy and FisherSnedecor
+(more_families.py), with sample/rsample, log_prob, entropy, torch's
 argument validation, and kl_divergence in closed form. log_prob and rsample are differentiable (REINFORCE and the
 reparameterisation trick in pytorch/examples' reinforcement_learning and vae)."""
 from fastnn.distributions.distribution import Distribution  # noqa: F401
@@ -32,3 +33,5 @@ from fastnn.distributions.transformed import (Cauchy, Gumbel, HalfCauchy,  # noq
 from fastnn.distributions.families import (Chi2, Geometric,  # noqa: F401,E402
                                            MixtureSameFamily, NegativeBinomial,
                                            OneHotCategoricalStraightThrough, StudentT)
+from fastnn.distributions.more_families import (FisherSnedecor, InverseGamma,  # noqa: F401,E402
+                                                Kumaraswamy)
