@@ -202,8 +202,8 @@ def test_float_of_a_tensor_that_requires_grad_warns_once_as_torch():
     """d2l's Accumulator sums float(loss): torch says once per process that converting a tensor
     that requires grad to a scalar may surprise; int(), .item() and detached tensors do not."""
     import warnings
-    from fastnn import tensor as tensor_module
-    tensor_module._WARNED_SCALAR = False
+    import sys
+    sys.modules["fastnn.tensor"]._WARNED_SCALAR = False  # (fastnn.tensor is also a function)
     x = fastnn.ones((), requires_grad=True) * 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
