@@ -102,3 +102,18 @@ def test_gemm_few_rows_odd_inner(benchmark, threads, contender, rng):
     else:
         from fastnn import backend
         benchmark(backend.gemm, h, w.T)
+
+
+def test_global_average_pool_forward_backward(benchmark, threads, contender, rng):
+    """AdaptiveAvgPool1d(1) over d2l's TextCNN feature maps (64 reviews, 100 channels, 498
+    positions), forward + backward: a global average is one sum, not an integral image."""
+    _skip_other_backends(contender)
+    x = rng.standard_normal((64, 100, 498), dtype=np.float32)
+    record(benchmark, "AdaptiveAvgPool1d(1) (64,100,498) fwd+bwd", contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    pool = lib.nn.AdaptiveAvgPool1d(1)
+
+    def step():
+        xt = lib.tensor(x, requires_grad=True)
+        pool(xt).sum().backward()
+    benchmark(step)

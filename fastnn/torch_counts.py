@@ -44,8 +44,7 @@ def _poisson_one(units, lam):
             u = units() - 0.5
             v = units()
             us = 0.5 - abs(u)
-            k = _as_int64(math.floor((2 * a / us + b) * u + lam + 0.43)
-                          if math.isfinite((2 * a / us + b) * u + lam) else math.nan)
+            k = _floor_to_int64((2 * a / us + b) * u + lam + 0.43)
             if us >= 0.07 and v <= vr:
                 return k
             if k < 0 or (us < 0.013 and v > us):
@@ -64,9 +63,9 @@ def _poisson_one(units, lam):
             return count
 
 
-def _as_int64(x):
-    """C's (int64_t) of a double on x86-64: out of range or NaN gives INT64_MIN."""
-    return int(x) if math.isfinite(x) and -2.0 ** 63 <= x < 2.0 ** 63 else -2 ** 63
+def _floor_to_int64(x):
+    """C's (int64_t)floor(x) on x86-64: out of range, infinite or NaN gives INT64_MIN."""
+    return int(math.floor(x)) if math.isfinite(x) and -2.0 ** 63 <= x < 2.0 ** 63 else -2 ** 63
 
 
 def binomial(units, counts, probs):

@@ -227,29 +227,29 @@ void fnn_rng_normal_fill_f64(bitgen_t *g, double *out, int64_t n, double mean, d
     for (int64_t i = 0; i < n; i++) out[i] = fma(out[i], std, mean);
 }
 
+/* One normal_distribution<double> value: the kept second value of the last Box-Muller pair if
+ * there is one, else a new pair (u1 the angle, u2 the radius), its cosine now and its sine kept.
+ * The double normal fills and the gamma sampler both draw through it. */
+static double kept_normal(draws_t *d, int *has_cache, double *cache) {
+    if (*has_cache) {
+        *has_cache = 0;
+        return *cache;
+    }
+    double u1 = unit_f64(d), u2 = unit_f64(d);
+    double radius = sqrt(-2.0 * log1p(-u2));
+    double theta = TWO_PI * u1;
+    *cache = radius * sin(theta);
+    *has_cache = 1;
+    return radius * cos(theta);
+}
+
 void fnn_rng_double_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
                             int *has_cache, double *cache) {
-    int64_t i = 0;
     draws_t d;
     counted();
-    if (n > 0 && *has_cache) {
-        out[i++] = fma(*cache, std, mean);
-        *has_cache = 0;
-    }
-    draws_start(&d, g, 4 * ((n - i + 1) / 2)); /* two doubles a pair */
-    while (i < n) {
-        double u1 = unit_f64(&d), u2 = unit_f64(&d);
-        double radius = sqrt(-2.0 * log1p(-u2));
-        double theta = TWO_PI * u1;
-        double sine = radius * sin(theta);
-        out[i++] = fma(radius * cos(theta), std, mean);
-        if (i < n) {
-            out[i++] = fma(sine, std, mean);
-        } else {
-            *cache = sine;
-            *has_cache = 1;
-        }
-    }
+    int64_t fresh = n - (n > 0 && *has_cache); /* values that need a new pair's half */
+    draws_start(&d, g, 4 * ((fresh + 1) / 2));  /* two doubles a pair */
+    for (int64_t i = 0; i < n; i++) out[i] = fma(kept_normal(&d, has_cache, cache), std, mean);
 }
 
 void fnn_rng_log_normals(bitgen_t *g, double *out, int64_t n, double mean, double std,
@@ -430,20 +430,7 @@ BINOMIAL_RECIPES(double, f64, log1p, sqrt, floor)
 
 /* --- torch._standard_gamma: Marsaglia & Tsang (2000) as Distributions.h sample_gamma writes it
  * (its constants are floats, 1.0f / 3.0f and 0.0331f, even for double alphas). The normals are
- * normal_distribution<double>'s, one at a time, the kept second value first. */
-static double kept_normal(draws_t *d, int *has_cache, double *cache) {
-    if (*has_cache) {
-        *has_cache = 0;
-        return *cache;
-    }
-    double u1 = unit_f64(d), u2 = unit_f64(d);
-    double radius = sqrt(-2.0 * log1p(-u2));
-    double theta = TWO_PI * u1;
-    *cache = radius * sin(theta);
-    *has_cache = 1;
-    return radius * cos(theta);
-}
-
+ * kept_normal's, one at a time. */
 #define GAMMA_RECIPE(T, SUFFIX, TINY)                                                            \
     static T gamma_one_##SUFFIX(draws_t *d, T alpha, int *has_cache, double *cache) {          \
         double scale = 1.0f;                                                                    \

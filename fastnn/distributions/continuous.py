@@ -3,10 +3,9 @@ import math
 
 import numpy as np
 
-from fastnn import random
 from fastnn.distributions import constraints
-from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
-                                               _standard_normal, as_tensor)
+from fastnn.distributions.distribution import (Distribution, _rand, _standard_normal,
+                                               as_tensor)
 from fastnn.tensor import Tensor
 
 

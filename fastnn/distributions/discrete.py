@@ -1,7 +1,6 @@
 """Categorical, OneHotCategorical, Bernoulli and Multinomial."""
 import numpy as np
 
-from fastnn import random
 from fastnn.distributions import constraints
 from fastnn.distributions.distribution import Distribution, as_tensor
 from fastnn.nn import functional as F

@@ -116,16 +116,15 @@ class Distribution:
 
 
 # --- torch's draws (torch/distributions/utils.py and each sampler): a seed gives its samples ---
-def _standard_normal(shape, dtype):
-    """torch.distributions.utils._standard_normal: torch.empty(shape).normal_()."""
-    from fastnn.creation import empty
-    return empty(tuple(shape), dtype=dtype).normal_()
-
-
 def _filled(shape, dtype, fill, *args):
-    """torch's `x.new(shape).<fill>_(*args)` (uniform_, exponential_, cauchy_)."""
+    """torch's `x.new(shape).<fill>_(*args)` (normal_, uniform_, exponential_, cauchy_)."""
     from fastnn.creation import empty
     return getattr(empty(tuple(shape), dtype=dtype), fill + "_")(*args)
+
+
+def _standard_normal(shape, dtype):
+    """torch.distributions.utils._standard_normal: torch.empty(shape).normal_()."""
+    return _filled(shape, dtype, "normal")
 
 
 def _rand(shape, dtype):

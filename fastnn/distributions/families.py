@@ -5,12 +5,11 @@ import math
 
 import numpy as np
 
-from fastnn import random
 from fastnn.distributions import constraints
 from fastnn.distributions.continuous import _broadcast
 from fastnn.distributions.discrete import Categorical, OneHotCategorical
-from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
-                                               _standard_normal, as_tensor)
+from fastnn.distributions.distribution import (Distribution, _filled, _standard_normal,
+                                               as_tensor)
 from fastnn.distributions.more_continuous import Gamma, _scalar_repr
 from fastnn.distributions.transformed import _probs_logits
 from fastnn.ops.gamma_functions import digamma, lgamma
@@ -47,7 +46,7 @@ class StudentT(Distribution):
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         # torch's order: the normals, then Chi2(df) (a Gamma) draws
-        x = Tensor._wrap(random.rng().normal_values(shape, 0.0, 1.0, self.df._data.dtype))
+        x = _standard_normal(shape, self.df.dtype)
         z = Chi2(self.df.detach()).sample(sample_shape)
         return self.loc + self.scale * (x * (z / self.df).rsqrt())
 

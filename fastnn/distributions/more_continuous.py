@@ -6,22 +6,15 @@ import math
 
 import numpy as np
 
-from fastnn import random
 from fastnn.distributions.continuous import Normal, _broadcast
 from fastnn.distributions import constraints
-from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
-                                               _standard_normal, as_tensor)
+from fastnn.distributions.distribution import Distribution, _filled, as_tensor
 from fastnn.ops.gamma_functions import digamma, lgamma
 from fastnn.ops.sampling import _sample_dirichlet, _standard_gamma
 from fastnn.ops.shape import stack
-from fastnn.tensor import Tensor
 
 _POSITIVE = ("GreaterThan(lower_bound=0.0)", lambda v: v > 0)
 _REAL = ("Real()", lambda v: ~np.isnan(v))
-
-
-def _uniform(shape, dtype):
-    return random.rng().random(shape).astype(dtype)
 
 
 def _scalar_repr(dist, names):

@@ -5,11 +5,8 @@ import math
 
 import numpy as np
 
-from fastnn import random
 from fastnn.distributions import constraints
-from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
-                                               _standard_normal, as_tensor)
-from fastnn.tensor import Tensor
+from fastnn.distributions.distribution import Distribution, _standard_normal, as_tensor
 
 
 class MultivariateNormal(Distribution):

@@ -6,11 +6,9 @@ import math
 
 import numpy as np
 
-from fastnn import random
 from fastnn.distributions import constraints
 from fastnn.distributions.continuous import Normal, _broadcast
-from fastnn.distributions.distribution import (Distribution, _filled, _rand,  # noqa: F401
-                                               _standard_normal, as_tensor)
+from fastnn.distributions.distribution import Distribution, _filled, _rand, as_tensor
 from fastnn.distributions.more_continuous import _scalar_repr
 from fastnn.distributions.multivariate import Independent
 from fastnn.distributions.transforms import (AbsTransform, AffineTransform, ComposeTransform,

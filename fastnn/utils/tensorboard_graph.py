@@ -15,7 +15,7 @@ from fastnn.tensor import Tensor
 
 
 def graph_def(model, input_to_model, verbose=False):
-    """(GraphDef, node list) of one forward pass of model on input_to_model."""
+    """The GraphDef of one forward pass of model on input_to_model."""
     from tensorboardX.proto.graph_pb2 import GraphDef
     from tensorboardX.proto.versions_pb2 import VersionDef
 
@@ -57,25 +57,22 @@ def _op_name(node):
     return "aten::" + re.sub(r"(?<!^)(?=[A-Z])", "_", base).lower()
 
 
+_NOW = object()
+
+
 class _Builder:
     def __init__(self, model):
         self.root = type(model).__name__
         self.nodes, self.producers, self.calls, self.spans = [], {}, [], []
         self.counts = {}
-        self.scopes = {}
+        self.scopes, by_name = {}, {}
         if hasattr(model, "named_modules"):
-            for name, module in model.named_modules():
-                parts = [self.root] + [f"{type(m).__name__}[{p}]"
-                                       for m, p in self._path(model, name)]
-                self.scopes[id(module)] = "/".join(parts)
+            for name, module in model.named_modules():  # (parents come before children)
+                parent, _, last = name.rpartition(".")
+                scope = f"{by_name[parent]}/{type(module).__name__}[{last}]" if name else \
+                    self.root
+                self.scopes[id(module)] = by_name[name] = scope
         self.model = model
-
-    @staticmethod
-    def _path(model, name):
-        module = model
-        for part in name.split(".") if name else []:
-            module = getattr(module, part)
-            yield module, part
 
     def hook(self):
         """Forward hooks: each leaf module's call, and every module's span of autograd nodes
@@ -124,9 +121,7 @@ class _Builder:
 
     def add_calls(self):
         for module, scope, args, outs in self.calls:
-            inputs = [source for t, node in args
-                      for source in ([self.producers[id(t)]] if id(t) in self.producers
-                                     else self._resolve(node))]
+            inputs = [source for t, node in args for source in self.sources(t, node)]
             name = self.unique(f"{scope}/{type(module).__name__.lower()}")
             shape = outs[0][0].shape if outs else ()
             self.add(name, type(module).__name__, inputs, shape, attr=module.extra_repr())
@@ -134,11 +129,12 @@ class _Builder:
                 if node is not None:
                     self.producers[id(node)] = name
 
-    def sources(self, t):
-        """The graph nodes tensor t came from."""
+    def sources(self, t, node=_NOW):
+        """The graph nodes tensor t came from (node: its grad_fn as a hook saw it, since an
+        in-place op may have moved it; by default its grad_fn now)."""
         if id(t) in self.producers:
             return [self.producers[id(t)]]
-        return self._resolve(t._node)
+        return self._resolve(t._node if node is _NOW else node)
 
     def _scope_of(self, seq):
         """The innermost module whose call recorded autograd node number seq."""
