@@ -223,6 +223,33 @@ def test_cells_match_torch(cls, batched):
 
 
 @requires_torch
+@pytest.mark.parametrize("cls,kwargs", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}),
+                                        ("LSTMCell", {}), ("GRUCell", {"bias": False})])
+def test_float32_cells_match_torch_with_its_grad_fn_names(cls, kwargs):
+    """A cell's step is the layer op on a sequence of one, shaped by the op (float32: the
+    compiled LSTM/GRU kernels); h and c show the grad_fn torch's CPU cells end in."""
+    rng = np.random.default_rng(3)
+    theirs, ours = getattr(torch.nn, cls)(5, 7, **kwargs), getattr(nn, cls)(5, 7, **kwargs)
+    ours.load_state_dict({k: fastnn.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    arrays = [rng.standard_normal((4, n)).astype(np.float32) for n in (5, 7, 7)]
+    t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    f_in = [fastnn.tensor(a, requires_grad=True) for a in arrays]
+    results = []
+    for lib, module, (x, h, c) in ((torch, theirs, t_in), (fastnn, ours, f_in)):
+        out = module(x, (h, c)) if cls == "LSTMCell" else (module(x, h),)
+        names = [o.grad_fn.name() for o in out]
+        sum((o * lib.arange(1.0, 29.0).reshape(4, 7)).sum() for o in out).backward()
+        results.append((names, [o.detach().numpy() for o in out]))
+    assert results[1][0] == results[0][0]
+    for f, t in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(f, t, rtol=1e-5, atol=1e-6)
+    for t, f in zip(t_in if cls == "LSTMCell" else t_in[:2], f_in):
+        np.testing.assert_allclose(f.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+    for p, q in zip(theirs.parameters(), ours.parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@requires_torch
 @pytest.mark.parametrize("args", [
     ("LSTM", (4, 6), {"num_layers": 2, "dropout": 0.1}), ("GRU", (4, 6), {"bias": False}),
     ("RNN", (4, 6), {"nonlinearity": "relu", "bidirectional": True, "batch_first": True}),

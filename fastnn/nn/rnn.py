@@ -11,7 +11,7 @@ from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.module import Module, factory_kwargs
 from fastnn.nn.parameter import Parameter
-from fastnn.ops.recurrent import GATES, recurrent_layer
+from fastnn.ops.recurrent import GATES, recurrent_cell, recurrent_layer
 from fastnn.ops.shape import cat, stack
 
 
@@ -383,10 +383,8 @@ class RNNCellBase(Module):
                 raise RuntimeError(f"hidden{number} has inconsistent hidden_size: got "
                                    f"{state.shape[1]}, expected {self.hidden_size}")
             made.append(state)
-        output, h, c = recurrent_layer(input.unsqueeze(0), made[0],
-                                       made[1] if len(made) > 1 else None, self.weight_ih,
-                                       self.weight_hh, self.bias_ih, self.bias_hh, None, mode,
-                                       False)
+        h, c = recurrent_cell(input, made[0], made[1] if len(made) > 1 else None,
+                              self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, mode)
         if not batched:
             h = h.squeeze(0)
             c = None if c is None else c.squeeze(0)

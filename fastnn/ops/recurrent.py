@@ -21,7 +21,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.backend import reference_rnn
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, presented
 
 
 def _mm(a, b, out=None, bias=None, accumulate=False):
@@ -44,7 +44,10 @@ class RecurrentLayer(Function):
     backward_name = "RecurrentLayerBackward0"
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse, cell=False):
+        ctx.x_shape = x.shape
+        if cell:  # one step of an RNNCell / GRUCell / LSTMCell: x is (N, H_in)
+            x = x[None]
         steps, batch, _ = x.shape
         hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
         out_size = h0.shape[1]
@@ -99,6 +102,9 @@ class RecurrentLayer(Function):
         ctx.saved = saved
         ctx.h_prev, ctx.output = h_prev, output
         ctx.meta = (mode, reverse, b_ih is not None, b_hh is not None)
+        if cell:  # h (N, H) itself, or [h | c] as (2, N, H) (recurrent_cell)
+            return out.reshape(2, batch, hidden) if mode == "LSTM" else out.reshape(batch,
+                                                                                    out_size)
         return out
 
     @staticmethod
@@ -109,6 +115,7 @@ class RecurrentLayer(Function):
         steps, batch, out_size = output.shape
         hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
         dtype = output.dtype
+        grad = grad.reshape(-1)  # (a cell's output is shaped; the layer's is flat)
         grad_out = grad[:steps * batch * out_size].reshape(steps, batch, out_size)
         gates_n = GATES[mode] * hidden
         d_xw = np.empty((steps, batch, gates_n), dtype)  # d(x W_ih^T + b_ih) per step
@@ -146,19 +153,19 @@ class RecurrentLayer(Function):
         need = ctx.needs_input_grad
         rows = steps * batch
         dx2, dhw2 = d_xw.reshape(rows, gates_n), d_hw.reshape(rows, gates_n)
-        grad_x = _mm(dx2, w_ih).reshape(x.shape) if need[0] else None
+        grad_x = _mm(dx2, w_ih).reshape(ctx.x_shape) if need[0] else None
         grad_w_ih = _mm(dx2.T, x.reshape(rows, x.shape[2])) if need[3] else None
         grad_w_hh = (_mm(dhw2.T, h_prev.reshape(rows, out_size))
                      if need[4] else None)
         grad_b_ih = dx2.sum(0) if has_b_ih and need[5] else None
         grad_b_hh = dhw2.sum(0) if has_b_hh and need[6] else None
         return (grad_x, dh if need[1] else None, dc if need[2] else None, grad_w_ih,
-                grad_w_hh, grad_b_ih, grad_b_hh, d_w_hr if need[7] else None, None, None)
+                grad_w_hh, grad_b_ih, grad_b_hh, d_w_hr if need[7] else None, None, None, None)
 
 
 def recurrent_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse):
     """(output (L, N, H_out), h_n, c_n or None) of one layer direction over x (L, N, H_in)."""
-    flat = RecurrentLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse)
+    flat = RecurrentLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse, False)
     steps, batch = x.shape[:2]
     out_size = h0.shape[-1]
     split = steps * batch * out_size
@@ -168,3 +175,20 @@ def recurrent_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, reverse):
         h_n = h0
     c_n = flat[split:].reshape(batch, c0.shape[-1]) if mode == "LSTM" else None
     return output, h_n, c_n
+
+
+# The grad_fn torch's cells give their results on the CPU (aten's lstm_cell / gru_cell /
+# rnn_tanh_cell end in these ops), so a cell's graph reads as torch's.
+_CELL_NODE_NAMES = {"LSTM": ("MulBackward0", "AddBackward0"), "GRU": ("AddBackward0",),
+                    "RNN_TANH": ("TanhBackward0",), "RNN_RELU": ("ReluBackward0",)}
+
+
+def recurrent_cell(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode):
+    """(h (N, H), c or None) of one step from x (N, H_in): the layer op on a sequence of one,
+    its result shaped by the op itself (a layer's flat result took five view ops to split,
+    a fifth of a small LSTMCell's forward and backward)."""
+    out = RecurrentLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, None, mode, False, True)
+    names = _CELL_NODE_NAMES[mode]
+    if mode != "LSTM":
+        return presented(out, names[0]), None
+    return presented(out[0], names[0]), presented(out[1], names[1])
