@@ -36,6 +36,7 @@ C_SOURCES = [
     "kernels/gemm_ukernel_generic.c",
     "kernels/relu.c",
     "kernels/rnn.c",
+    "kernels/rnn_f64.c",
     "kernels/optimizers.c",
     "kernels/softmax_xent.c",
     "kernels/softmax_xent_avx512.c",

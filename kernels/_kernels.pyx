@@ -35,6 +35,18 @@ cdef extern from "fastnn_kernels.h" nogil:
     int fnn_gru_backward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *grad_out,
                          const float *gates, const float *hn, const float *h_prev,
                          const float *w_hh, float *d_xw, float *d_hw, float *dh, int reverse)
+    void fnn_lstm_step_forward_f64(Py_ssize_t N, Py_ssize_t H, double *gates, const double *xw,
+                                   const double *c_prev, double *c, double *tanh_c, double *h)
+    void fnn_lstm_step_backward_f64(Py_ssize_t N, Py_ssize_t H, const double *gates,
+                                    const double *tanh_c, const double *c_prev,
+                                    const double *grad_out, const double *dh, double *dc,
+                                    double *d_gates)
+    void fnn_gru_step_forward_f64(Py_ssize_t N, Py_ssize_t H, double *gates, const double *xw,
+                                  const double *h_prev, double *hn, double *h)
+    void fnn_gru_step_backward_f64(Py_ssize_t N, Py_ssize_t H, const double *gates,
+                                   const double *hn, const double *h_prev,
+                                   const double *grad_out, double *dh, double *d_xw,
+                                   double *d_hw)
     int fnn_isa_supported(int isa)
     int fnn_isa_best()
     int fnn_isa_active()
@@ -909,6 +921,96 @@ def lstm_backward(cnp.ndarray grad_out not None, cnp.ndarray dc not None,
     with nogil:
         status = fnn_lstm_backward(L, N, H, gop, dcp, gp, cellp, tp, cp, wp, dgp, dhp, reverse)
     _raise_if_out_of_memory(status, "lstm_backward")
+
+
+cdef double *_f64_out(cnp.ndarray a, Py_ssize_t size, str name) except NULL:
+    """_f64 for an array a kernel writes: also aligned and writable."""
+    cdef double *p = _f64(a, size, name)
+    if not (cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISWRITEABLE(a)):
+        raise ValueError(f"{name} must be aligned and writable")
+    return p
+
+
+cdef tuple _step_sizes(cnp.ndarray cells, str kernel):
+    if cells.ndim != 2:
+        raise ValueError(f"{kernel}: the step's cell arrays must be (N, H)")
+    return cells.shape[0], cells.shape[1]
+
+
+def lstm_step_forward_f64(cnp.ndarray gates not None, cnp.ndarray xw not None,
+                          cnp.ndarray c_prev not None, cnp.ndarray c not None,
+                          cnp.ndarray tanh_c not None, cnp.ndarray h not None):
+    """fnn_lstm_step_forward_f64 on one step's arrays: gates and xw (N, 4H), the rest (N, H);
+    the caller (backend/compiled.py's float64 loop) has ruled out overlaps."""
+    cdef Py_ssize_t N, H
+    N, H = _step_sizes(c, "lstm_step_forward_f64")
+    cdef double *gp = _f64_out(gates, 4 * N * H, "gates")
+    cdef const double *xp = _f64(xw, 4 * N * H, "xw")
+    cdef const double *pp = _f64(c_prev, N * H, "c_prev")
+    cdef double *cp = _f64_out(c, N * H, "c")
+    cdef double *tp = _f64_out(tanh_c, N * H, "tanh_c")
+    cdef double *hp = _f64_out(h, N * H, "h")
+    if N * H == 0:
+        return
+    with nogil:
+        fnn_lstm_step_forward_f64(N, H, gp, xp, pp, cp, tp, hp)
+
+
+def lstm_step_backward_f64(cnp.ndarray gates not None, cnp.ndarray tanh_c not None,
+                           cnp.ndarray c_prev not None, cnp.ndarray grad_out not None,
+                           cnp.ndarray dh not None, cnp.ndarray dc not None,
+                           cnp.ndarray d_gates not None):
+    """fnn_lstm_step_backward_f64: gates and d_gates (N, 4H), the rest (N, H)."""
+    cdef Py_ssize_t N, H
+    N, H = _step_sizes(dc, "lstm_step_backward_f64")
+    cdef const double *gp = _f64(gates, 4 * N * H, "gates")
+    cdef const double *tp = _f64(tanh_c, N * H, "tanh_c")
+    cdef const double *pp = _f64(c_prev, N * H, "c_prev")
+    cdef const double *op = _f64(grad_out, N * H, "grad_out")
+    cdef const double *hp = _f64(dh, N * H, "dh")
+    cdef double *cp = _f64_out(dc, N * H, "dc")
+    cdef double *dp = _f64_out(d_gates, 4 * N * H, "d_gates")
+    if N * H == 0:
+        return
+    with nogil:
+        fnn_lstm_step_backward_f64(N, H, gp, tp, pp, op, hp, cp, dp)
+
+
+def gru_step_forward_f64(cnp.ndarray gates not None, cnp.ndarray xw not None,
+                         cnp.ndarray h_prev not None, cnp.ndarray hn not None,
+                         cnp.ndarray h not None):
+    """fnn_gru_step_forward_f64: gates and xw (N, 3H), the rest (N, H)."""
+    cdef Py_ssize_t N, H
+    N, H = _step_sizes(hn, "gru_step_forward_f64")
+    cdef double *gp = _f64_out(gates, 3 * N * H, "gates")
+    cdef const double *xp = _f64(xw, 3 * N * H, "xw")
+    cdef const double *pp = _f64(h_prev, N * H, "h_prev")
+    cdef double *np_ = _f64_out(hn, N * H, "hn")
+    cdef double *hp = _f64_out(h, N * H, "h")
+    if N * H == 0:
+        return
+    with nogil:
+        fnn_gru_step_forward_f64(N, H, gp, xp, pp, np_, hp)
+
+
+def gru_step_backward_f64(cnp.ndarray gates not None, cnp.ndarray hn not None,
+                          cnp.ndarray h_prev not None, cnp.ndarray grad_out not None,
+                          cnp.ndarray dh not None, cnp.ndarray d_xw not None,
+                          cnp.ndarray d_hw not None):
+    """fnn_gru_step_backward_f64: gates, d_xw and d_hw (N, 3H), the rest (N, H)."""
+    cdef Py_ssize_t N, H
+    N, H = _step_sizes(hn, "gru_step_backward_f64")
+    cdef const double *gp = _f64(gates, 3 * N * H, "gates")
+    cdef const double *np_ = _f64(hn, N * H, "hn")
+    cdef const double *pp = _f64(h_prev, N * H, "h_prev")
+    cdef const double *op = _f64(grad_out, N * H, "grad_out")
+    cdef double *hp = _f64_out(dh, N * H, "dh")
+    cdef double *xp = _f64_out(d_xw, 3 * N * H, "d_xw")
+    cdef double *wp = _f64_out(d_hw, 3 * N * H, "d_hw")
+    if N * H == 0:
+        return
+    with nogil:
+        fnn_gru_step_backward_f64(N, H, gp, np_, pp, op, hp, xp, wp)
 
 
 def gru_forward(cnp.ndarray xw not None, cnp.ndarray w_hh_t not None, cnp.ndarray b_hh,

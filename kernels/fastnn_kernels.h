@@ -126,6 +126,25 @@ int fnn_gru_backward(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const float *grad_ou
                      const float *gates, const float *hn, const float *h_prev, const float *w_hh,
                      float *d_xw, float *d_hw, float *dh, int reverse);
 
+/* One step of those loops' pointwise passes in float64 (kernels/rnn_f64.c), the step's GEMM left
+ * to the caller: gates (N, 4H or 3H) hold h W_hh^T + b_hh on entry, xw the step's input terms;
+ * the other arrays are (N, H); all C-contiguous, none overlapping. The forward passes write
+ * what fnn_lstm_forward / fnn_gru_forward write for one step; the backward ones, with dh the
+ * gradient from the later step (not yet including grad_out), what theirs write before the
+ * GEMM: the LSTM's d_gates and dc (dc in: the later step's), the GRU's d_xw, d_hw and dh =
+ * (dh + grad_out) z, to which the caller adds d_hw W_hh. */
+void fnn_lstm_step_forward_f64(ptrdiff_t N, ptrdiff_t H, double *gates, const double *xw,
+                               const double *c_prev, double *c, double *tanh_c, double *h);
+void fnn_lstm_step_backward_f64(ptrdiff_t N, ptrdiff_t H, const double *gates,
+                                const double *tanh_c, const double *c_prev,
+                                const double *grad_out, const double *dh, double *dc,
+                                double *d_gates);
+void fnn_gru_step_forward_f64(ptrdiff_t N, ptrdiff_t H, double *gates, const double *xw,
+                              const double *h_prev, double *hn, double *h);
+void fnn_gru_step_backward_f64(ptrdiff_t N, ptrdiff_t H, const double *gates, const double *hn,
+                               const double *h_prev, const double *grad_out, double *dh,
+                               double *d_xw, double *d_hw);
+
 /* The sum of x[0:n] in float64 (float32 lanes over blocks of 4096, reduce.c); the same bits on
  * any thread count and instruction set. */
 double fnn_sum_f32(const float *x, ptrdiff_t n);

@@ -14,6 +14,7 @@
 #include "fastnn_kernels.h"
 #include "parallel.h"
 
+#define FNN_REAL float
 #define FNN_VARIANTS_FILE "rnn_cells.h"
 #include "isa_variants.h"
 

@@ -16,9 +16,9 @@ from conftest import BACKENDS
 ISAS = [isa for isa in ("generic", "avx2", "avx512") if _kernels.isa_supported(isa)]
 
 
-def _problem(steps, batch, hidden, seed=0, bias=True, scale=0.5):
+def _problem(steps, batch, hidden, seed=0, bias=True, scale=0.5, dtype=np.float32):
     rng = np.random.default_rng(seed)
-    f = lambda *s: (rng.standard_normal(s) * scale).astype(np.float32)  # noqa: E731
+    f = lambda *s: (rng.standard_normal(s) * scale).astype(dtype)  # noqa: E731
     return dict(xw=f(steps, batch, 4 * hidden) * 3, w_hh_t=f(hidden, 4 * hidden),
                 b_hh=f(4 * hidden) if bias else None, h0=f(batch, hidden), c0=f(batch, hidden),
                 grad_out=f(steps, batch, hidden), dc=f(batch, hidden))
@@ -26,9 +26,10 @@ def _problem(steps, batch, hidden, seed=0, bias=True, scale=0.5):
 
 def _forward(p, reverse, name):
     steps, batch, hidden = p["xw"].shape[0], p["xw"].shape[1], p["w_hh_t"].shape[0]
-    out = dict(gates=np.full((steps, batch, 4 * hidden), np.nan, np.float32))
+    dtype = p["xw"].dtype
+    out = dict(gates=np.full((steps, batch, 4 * hidden), np.nan, dtype))
     for key in ("cells", "tanh_c", "h_prev", "output"):
-        out[key] = np.full((steps, batch, hidden), np.nan, np.float32)
+        out[key] = np.full((steps, batch, hidden), np.nan, dtype)
     backend.lstm_forward(p["xw"], p["w_hh_t"], p["b_hh"], p["h0"], p["c0"], out["gates"],
                          out["cells"], out["tanh_c"], out["h_prev"], out["output"], reverse,
                          backend=name)
@@ -38,20 +39,22 @@ def _forward(p, reverse, name):
 def _backward(p, fwd, reverse, name):
     steps, batch, hidden = fwd["cells"].shape
     dc = p["dc"].copy()
-    d_gates = np.full((steps, batch, 4 * hidden), np.nan, np.float32)
-    dh = np.full((batch, hidden), np.nan, np.float32)
+    d_gates = np.full((steps, batch, 4 * hidden), np.nan, dc.dtype)
+    dh = np.full((batch, hidden), np.nan, dc.dtype)
     w_hh = np.ascontiguousarray(p["w_hh_t"].T)
     backend.lstm_backward(p["grad_out"], dc, fwd["gates"], fwd["cells"], fwd["tanh_c"], p["c0"],
                           w_hh, d_gates, dh, reverse, backend=name)
     return dict(dc=dc, d_gates=d_gates, dh=dh)
 
 
-def _assert_close(got, want, rtol=2e-5, atol=2e-5):
+def _assert_close(got, want):
     """atol: the gate sums are products over the hidden size with terms up to ~5, whose
     cancellation leaves a few 1e-6 of float32 rounding (the reference's NumPy tanh and the
-    kernel's differ by an ulp, and a debug build's GEMM sums in another order)."""
+    kernel's differ by an ulp, and a debug build's GEMM sums in another order); float64 the
+    same, at its precision."""
     for key in want:
-        np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=atol, err_msg=key)
+        tol = 1e-12 if want[key].dtype == np.float64 else 2e-5
+        np.testing.assert_allclose(got[key], want[key], rtol=tol, atol=tol, err_msg=key)
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -59,8 +62,9 @@ def _assert_close(got, want, rtol=2e-5, atol=2e-5):
                                                 (3, 7, 33), (6, 5, 48), (2, 1, 200)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_lstm_kernels_match_the_reference(name, steps, batch, hidden, reverse, bias):
-    p = _problem(steps, batch, hidden, seed=steps * 100 + hidden, bias=bias)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_kernels_match_the_reference(name, steps, batch, hidden, reverse, bias, dtype):
+    p = _problem(steps, batch, hidden, seed=steps * 100 + hidden, bias=bias, dtype=dtype)
     want_f, got_f = _forward(p, reverse, "numpy"), _forward(p, reverse, name)
     _assert_close(got_f, want_f)
     # the backward of each from the same (reference) forward state
@@ -69,7 +73,7 @@ def test_lstm_kernels_match_the_reference(name, steps, batch, hidden, reverse, b
 
 def _check_on_isa(isa, kernel, problem, forward, backward, reverse):
     """Forward and backward on the forced instruction set: that variant ran (and no other),
-    the kernel's call counter moved twice, and both agree with the reference."""
+    the kernel's call counter moved, and both agree with the reference."""
     previous = _kernels.isa_active()
     try:
         _kernels.isa_force(isa)
@@ -79,7 +83,10 @@ def _check_on_isa(isa, kernel, problem, forward, backward, reverse):
         after = _kernels.isa_call_counts()
     finally:
         _kernels.isa_force(previous)
-    assert _kernels.call_counts()[kernel] - calls == 2
+    # float32: one call of each time loop; float64: one of each step's pointwise pass
+    steps = problem["xw"].shape[0]
+    assert _kernels.call_counts()[kernel] - calls == (2 if problem["xw"].dtype == np.float32
+                                                      else 2 * steps)
     assert after[isa] > before[isa]
     assert all(after[other] == before[other] for other in after if other != isa)
     want_f = forward(problem, reverse, "numpy")
@@ -89,8 +96,10 @@ def _check_on_isa(isa, kernel, problem, forward, backward, reverse):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("hidden", [5, 16, 37])
-def test_each_instruction_set_runs_and_agrees(isa, hidden):
-    _check_on_isa(isa, "lstm", _problem(4, 3, hidden, seed=hidden), _forward, _backward, False)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_each_instruction_set_runs_and_agrees(isa, hidden, dtype):
+    _check_on_isa(isa, "lstm", _problem(4, 3, hidden, seed=hidden, dtype=dtype), _forward,
+                  _backward, False)
 
 
 def _ulps(got, want):
@@ -141,6 +150,55 @@ def test_the_compiled_tanh_and_sigmoid_are_within_two_ulps(isa):
                          np.zeros((1, 4), np.float32), gs, small["cells"], small["tanh_c"],
                          small["h_prev"], small["output"], False, backend="cython")
     np.testing.assert_array_equal(gs[0, 0, 8:12], [np.nan, 1.0, -1.0, np.nan])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_the_float64_tanh_and_sigmoid_are_within_a_few_ulps(isa):
+    """The float64 pass's own exp, tanh and sigmoid (kernels/rnn_lanes_f64.h), read off the
+    gates as in the float32 test: against NumPy's tanh and 1 / (1 + exp(-x)) over a grid across
+    the small-argument branch (|x| < 0.625), the clamps (20 for tanh, 708 for exp) and the
+    special values."""
+    grid = np.concatenate([np.linspace(-1e-3, 1e-3, 20_001), np.linspace(-25, 25, 500_001),
+                           [0.0, -0.0, 1e-300, -1e-300, 5e-324, 0.625, -0.625, np.nextafter(
+                               0.625, 0), 20.0, 30.0, -700.0, 700.0, 1e300, -1e300]])
+    hidden = 256
+    grid = np.concatenate([grid, np.zeros(-grid.size % hidden)])
+    rows = grid.size // hidden
+    xw = np.ascontiguousarray(np.repeat(grid.reshape(rows, 1, hidden), 4, axis=1).reshape(
+        1, rows, 4 * hidden))
+    zeros = np.zeros((rows, hidden))
+    out = {k: np.empty((1, rows, hidden)) for k in ("cells", "tanh_c", "h_prev", "output")}
+    gates = np.empty((1, rows, 4 * hidden))
+    previous = _kernels.isa_active()
+    try:
+        _kernels.isa_force(isa)
+        backend.lstm_forward(xw, np.zeros((hidden, 4 * hidden)), None, zeros, zeros, gates,
+                             out["cells"], out["tanh_c"], out["h_prev"], out["output"], False,
+                             backend="cython")
+    finally:
+        _kernels.isa_force(previous)
+    x = grid.reshape(rows, hidden)
+    g = gates.reshape(rows, 4, hidden)
+    ulp = lambda got, want: np.abs(got - want) / np.spacing(np.abs(want))  # noqa: E731
+    assert ulp(g[:, 2], np.tanh(x)).max() <= 3
+    assert np.array_equal(np.signbit(g[:, 2]), np.signbit(0.0 + x))
+    with np.errstate(over="ignore"):
+        sigmoid = 1 / (1 + np.exp(-x))
+    normal = x >= -708  # (below, e^x is near the denormals: the clamp leaves 0 or 1e-308)
+    for k in (0, 1, 3):
+        assert ulp(g[:, k][normal], sigmoid[normal]).max() <= 4
+        assert (g[:, k][~normal] <= 1.3e-308).all()
+    special = np.array([np.nan, np.inf, -np.inf, -np.nan])
+    xs = np.zeros((1, 1, 16))
+    xs[0, 0, 8:12] = special
+    xs[0, 0, 0:4] = special
+    gs = np.empty((1, 1, 16))
+    small = {k: np.empty((1, 1, 4)) for k in ("cells", "tanh_c", "h_prev", "output")}
+    backend.lstm_forward(xs, np.zeros((4, 16)), None, np.zeros((1, 4)), np.zeros((1, 4)), gs,
+                         small["cells"], small["tanh_c"], small["h_prev"], small["output"], False,
+                         backend="cython")
+    np.testing.assert_array_equal(gs[0, 0, 8:12], [np.nan, 1.0, -1.0, np.nan])
+    np.testing.assert_array_equal(gs[0, 0, 0:4], [np.nan, 1.0, 0.0, np.nan])
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -255,9 +313,9 @@ def test_a_failed_allocation_inside_the_loop_raises_memory_error():
 
 
 # --- the GRU's kernels -----------------------------------------------------------------------
-def _gru_problem(steps, batch, hidden, seed=0, bias=True):
+def _gru_problem(steps, batch, hidden, seed=0, bias=True, dtype=np.float32):
     rng = np.random.default_rng(seed)
-    f = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)  # noqa: E731
+    f = lambda *s: (rng.standard_normal(s) * 0.5).astype(dtype)  # noqa: E731
     return dict(xw=f(steps, batch, 3 * hidden) * 3, w_hh_t=f(hidden, 3 * hidden),
                 b_hh=f(3 * hidden) if bias else None, h0=f(batch, hidden),
                 grad_out=f(steps, batch, hidden))
@@ -265,9 +323,10 @@ def _gru_problem(steps, batch, hidden, seed=0, bias=True):
 
 def _gru_forward(p, reverse, name):
     steps, batch, hidden = p["xw"].shape[0], p["xw"].shape[1], p["w_hh_t"].shape[0]
-    out = dict(gates=np.full((steps, batch, 3 * hidden), np.nan, np.float32))
+    dtype = p["xw"].dtype
+    out = dict(gates=np.full((steps, batch, 3 * hidden), np.nan, dtype))
     for key in ("hn", "h_prev", "output"):
-        out[key] = np.full((steps, batch, hidden), np.nan, np.float32)
+        out[key] = np.full((steps, batch, hidden), np.nan, dtype)
     backend.gru_forward(p["xw"], p["w_hh_t"], p["b_hh"], p["h0"], out["gates"], out["hn"],
                         out["h_prev"], out["output"], reverse, backend=name)
     return out
@@ -275,9 +334,10 @@ def _gru_forward(p, reverse, name):
 
 def _gru_backward(p, fwd, reverse, name):
     steps, batch, hidden = fwd["hn"].shape
-    got = dict(d_xw=np.full((steps, batch, 3 * hidden), np.nan, np.float32),
-               d_hw=np.full((steps, batch, 3 * hidden), np.nan, np.float32),
-               dh=np.full((batch, hidden), np.nan, np.float32))
+    dtype = p["xw"].dtype
+    got = dict(d_xw=np.full((steps, batch, 3 * hidden), np.nan, dtype),
+               d_hw=np.full((steps, batch, 3 * hidden), np.nan, dtype),
+               dh=np.full((batch, hidden), np.nan, dtype))
     backend.gru_backward(p["grad_out"], fwd["gates"], fwd["hn"], fwd["h_prev"],
                          np.ascontiguousarray(p["w_hh_t"].T), got["d_xw"], got["d_hw"],
                          got["dh"], reverse, backend=name)
@@ -289,8 +349,9 @@ def _gru_backward(p, fwd, reverse, name):
                                                 (3, 7, 33), (2, 1, 200)])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_gru_kernels_match_the_reference(name, steps, batch, hidden, reverse, bias):
-    p = _gru_problem(steps, batch, hidden, seed=steps * 100 + hidden, bias=bias)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gru_kernels_match_the_reference(name, steps, batch, hidden, reverse, bias, dtype):
+    p = _gru_problem(steps, batch, hidden, seed=steps * 100 + hidden, bias=bias, dtype=dtype)
     want_f, got_f = _gru_forward(p, reverse, "numpy"), _gru_forward(p, reverse, name)
     _assert_close(got_f, want_f)
     _assert_close(_gru_backward(p, want_f, reverse, name),
@@ -298,8 +359,10 @@ def test_gru_kernels_match_the_reference(name, steps, batch, hidden, reverse, bi
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_gru_each_instruction_set_runs_and_agrees(isa):
-    _check_on_isa(isa, "gru", _gru_problem(4, 3, 37, seed=1), _gru_forward, _gru_backward, True)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gru_each_instruction_set_runs_and_agrees(isa, dtype):
+    _check_on_isa(isa, "gru", _gru_problem(4, 3, 37, seed=1, dtype=dtype), _gru_forward,
+                  _gru_backward, True)
 
 
 def test_gru_same_bits_on_one_and_two_threads():

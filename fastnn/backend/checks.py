@@ -474,12 +474,14 @@ def _rnn_sizes(name, array):
 
 
 def _check_rnn_arrays(inputs, outputs, optional=()):
-    """Every (name, array, shape) as check_array; outputs writable, overlapping neither each
-    other nor any input (the kernels read inputs while writing outputs)."""
+    """Every (name, array, shape) as check_array, all float32 or all float64 (the first
+    output's dtype); outputs writable, overlapping neither each other nor any input (the
+    kernels read inputs while writing outputs)."""
+    dtype = np.float64 if getattr(outputs[0][1], "dtype", None) == np.float64 else _F32
     for name, array, shape in inputs:
-        check_array(name, array, shape, optional=name in optional)
+        check_array(name, array, shape, dtype, optional=name in optional)
     for name, array, shape in outputs:
-        check_array(name, array, shape, writable=True)
+        check_array(name, array, shape, dtype, writable=True)
     named = [(name, array) for name, array, _ in outputs]
     check_no_overlap(named, [(name, array) for name, array, _ in inputs])
     for k, (name, array) in enumerate(named):

@@ -1,5 +1,8 @@
 """The compiled backend: the hand-written C kernels (kernels/) through their Cython wrappers."""
+import numpy as np
+
 from fastnn import _kernels
+from fastnn.backend import compiled_rnn_f64
 from fastnn.backend.contract import KERNELS
 
 NAME = "cython"
@@ -143,16 +146,28 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectifie
 
 
 def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
+    if cells.dtype == np.float64:
+        return compiled_rnn_f64.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c,
+                                             h_prev, output, reverse)
     _kernels.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse)
 
 
 def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
+    if cells.dtype == np.float64:
+        return compiled_rnn_f64.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh,
+                                              d_gates, dh, reverse)
     _kernels.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse)
 
 
 def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
+    if hn.dtype == np.float64:
+        return compiled_rnn_f64.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output,
+                                            reverse)
     _kernels.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse)
 
 
 def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
+    if hn.dtype == np.float64:
+        return compiled_rnn_f64.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh,
+                                             reverse)
     _kernels.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse)

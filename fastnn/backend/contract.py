@@ -130,7 +130,8 @@ KERNELS = (
            "an LSTM layer's time loop (torch.nn.LSTM, no proj_size): per step h_prev[t] = h, "
            "gates[t] = act(h w_hh_t + b_hh + xw[t]) as [sigmoid i|sigmoid f|tanh g|sigmoid o], "
            "cells[t] = c = f c + i g, tanh_c[t] = tanh(c), output[t] = h = o tanh(c); "
-           "(L, N, 4H) xw/gates, (L, N, H) the rest, h0/c0 (N, H), from t = L-1 if reverse"),
+           "(L, N, 4H) xw/gates, (L, N, H) the rest, h0/c0 (N, H), from t = L-1 if reverse; "
+           "every array float32, or every one float64 (the recurrent kernels take both)"),
     Kernel("lstm_backward", ("grad_out", "dc", "gates", "cells", "tanh_c", "c0", "w_hh",
                              "d_gates", "dh", "reverse"),
            "backpropagation through lstm_forward: d_gates[t] = the gradient of step t's gate "

@@ -551,19 +551,26 @@ from fastnn.backend.numba_conv import (  # noqa: E402,F401
     maxpool2x2_forward)
 
 
+def _rnn_gemm(array):
+    """The product the recurrent loops run for this dtype: the Numba GEMM takes float32."""
+    return gemm if array.dtype == np.float32 else numba_rnn.numpy_gemm
+
+
 def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
     numba_rnn.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
-                           reverse, gemm)
+                           reverse, _rnn_gemm(cells))
 
 
 def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
     numba_rnn.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse,
-                            gemm)
+                            _rnn_gemm(cells))
 
 
 def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
-    numba_rnn.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse, gemm)
+    numba_rnn.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse,
+                          _rnn_gemm(hn))
 
 
 def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
-    numba_rnn.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse, gemm)
+    numba_rnn.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse,
+                           _rnn_gemm(hn))

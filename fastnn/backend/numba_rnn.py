@@ -1,19 +1,25 @@
-"""The LSTM and GRU time loops on the Numba backend: per step the Numba GEMM with W_hh, then
-one fused @njit pass over the cells (kernels/rnn_cells.h's formulas, with NumPy's tanh)."""
+"""The LSTM and GRU time loops on the Numba backend: per step the GEMM with W_hh (the Numba GEMM
+for float32, NumPy's for float64), then one fused @njit pass over the cells (kernels/rnn_cells.h's
+formulas, with NumPy's tanh), compiled for float32 and float64."""
 import numpy as np
-from numba import float32, njit, void
+from numba import float32, float64, njit, void
 
 _COMMON = dict(cache=True, fastmath={"contract"}, nogil=True)
-_M = float32[:, ::1]
+_M, _M64 = float32[:, ::1], float64[:, ::1]
 
 
-@njit(float32(float32), **_COMMON)
+def _signatures(count):
+    """A void kernel of `count` C-contiguous matrices, for both dtypes."""
+    return [void(*([_M] * count)), void(*([_M64] * count))]
+
+
+@njit([float32(float32), float64(float64)], **_COMMON)
 def _sigmoid(x):
     """tanh(x/2)/2 + 1/2, the reference's formula (no exp(-x) to overflow)."""
     return np.tanh(np.float32(0.5) * x) * np.float32(0.5) + np.float32(0.5)
 
 
-@njit(void(_M, _M, _M, _M, _M, _M), **_COMMON)
+@njit(_signatures(6), **_COMMON)
 def _cell_forward(gates, xw, c_prev, c, tanh_c, h):
     hidden = c.shape[1]
     for n in range(c.shape[0]):
@@ -31,7 +37,7 @@ def _cell_forward(gates, xw, c_prev, c, tanh_c, h):
             h[n, j] = o * tc
 
 
-@njit(void(_M, _M, _M, _M, _M, _M, _M), **_COMMON)
+@njit(_signatures(7), **_COMMON)
 def _cell_backward(gates, tanh_c, c_prev, grad_out, dh, dc, d_gates):
     hidden = dc.shape[1]
     one = np.float32(1)
@@ -73,7 +79,7 @@ def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, rev
 
 
 
-@njit(void(_M, _M, _M, _M, _M), **_COMMON)
+@njit(_signatures(5), **_COMMON)
 def _gru_cell_forward(gates, xw, h_prev, hn, h):
     hidden = h.shape[1]
     one = np.float32(1)
@@ -88,7 +94,7 @@ def _gru_cell_forward(gates, xw, h_prev, hn, h):
             h[n, j] = (one - z) * new + z * h_prev[n, j]
 
 
-@njit(void(_M, _M, _M, _M, _M, _M, _M), **_COMMON)
+@njit(_signatures(7), **_COMMON)
 def _gru_cell_backward(gates, hn, h_prev, grad_out, dh, d_xw, d_hw):
     hidden = dh.shape[1]
     one = np.float32(1)
@@ -122,3 +128,14 @@ def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse, gem
         t = s if reverse else steps - 1 - s
         _gru_cell_backward(gates[t], hn[t], h_prev[t], grad_out[t], dh, d_xw[t], d_hw[t])
         gemm(d_hw[t], w_hh, dh, None, False, True)  # dh = dh' z + d_hw W_hh
+
+
+def numpy_gemm(a, b, out, bias=None, relu=False, accumulate=False):
+    """The float64 loops' product (the gemm these loops take), on NumPy's BLAS."""
+    product = a @ b
+    if bias is not None:
+        product += bias
+    if accumulate:
+        out += product
+    else:
+        out[...] = product

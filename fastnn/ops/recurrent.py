@@ -35,9 +35,9 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _kernel_applies(dtype, w_hr):
-    """The backend's LSTM and GRU kernels take float32 layers (an LSTM without proj_size); the
-    rest runs the NumPy loops of reference_rnn with fastnn's GEMM (float64: NumPy's)."""
-    return dtype == np.float32 and w_hr is None
+    """The backend's LSTM and GRU kernels take float32 and float64 layers (an LSTM without
+    proj_size); the rest runs the NumPy loops of reference_rnn with fastnn's GEMM."""
+    return (dtype == np.float32 or dtype == np.float64) and w_hr is None
 
 
 class RecurrentLayer(Function):
