@@ -483,9 +483,25 @@ def _check_rnn_arrays(inputs, outputs, optional=()):
     for name, array, shape in outputs:
         check_array(name, array, shape, dtype, writable=True)
     named = [(name, array) for name, array, _ in outputs]
-    check_no_overlap(named, [(name, array) for name, array, _ in inputs])
-    for k, (name, array) in enumerate(named):
-        check_no_overlap([(name, array)], named[k + 1:])
+    found = _first_overlap(named, [(name, array) for name, array, _ in inputs])
+    if found is not None:
+        raise ValueError(f"{found[0]} must not overlap {found[1]}")
+
+
+def _first_overlap(outputs, inputs):
+    """(output, other) names of the first output meeting an input or a later output, else
+    None (np.shares_memory; _kernels.first_overlap in C when the kernels are built)."""
+    for k, (out_name, out) in enumerate(outputs):
+        for name, array in inputs + outputs[k + 1:]:
+            if out is not None and array is not None and np.shares_memory(out, array):
+                return out_name, name
+    return None
+
+
+try:
+    from fastnn._kernels import first_overlap as _first_overlap  # noqa: F811
+except ImportError:
+    pass
 
 
 def check_lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
