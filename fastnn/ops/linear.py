@@ -9,12 +9,13 @@ from fastnn.autograd.function import Function
 
 
 def _rows(x, weight):
-    """x as a 2-D (rows, in_features) float32 array, with PyTorch's shape error."""
+    """x as a 2-D (rows, in_features) float32 (or, for Linear, float64) array, with PyTorch's
+    shape error."""
     if x.dtype != weight.dtype:
         raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
                            f"{dtypes.to_dtype(x.dtype).title} and "
                            f"{dtypes.to_dtype(weight.dtype).title}")
-    if x.dtype != np.float32:
+    if x.dtype != np.float32 and x.dtype != np.float64:
         raise TypeError(f"linear runs float32 in fastnn's kernels; got {x.dtype} "
                         "(use the model's dtype for the input)")
     if x.ndim == 0:
@@ -26,12 +27,22 @@ def _rows(x, weight):
     return rows
 
 
+def _mm(a, b, bias=None):
+    """a @ b (+ bias): fastnn's GEMM for float32, NumPy's for float64 (a model.double())."""
+    if a.dtype == np.float32:
+        return backend.gemm(a, b, bias=bias)
+    out = a @ b
+    if bias is not None:
+        out += bias
+    return out
+
+
 def _backward(ctx, g2, grad_b):
     """The products of a linear layer's backward, given the gradient at its pre-activation."""
     rows, weight = ctx.saved_tensors[:2]
     need_x, need_w, need_b = ctx.needs_input_grad
-    grad_x = backend.gemm(g2, weight).reshape(ctx.in_shape) if need_x else None
-    grad_w = backend.gemm(g2.T, rows) if need_w else None
+    grad_x = _mm(g2, weight).reshape(ctx.in_shape) if need_x else None
+    grad_w = _mm(g2.T, rows) if need_w else None
     return grad_x, grad_w, grad_b if need_b else None
 
 
@@ -63,14 +74,15 @@ class Linear(Function):
         elif bias is None:
             ctx.backward_name = "MmBackward0"
         rows = _rows(x, weight)
-        out = backend.gemm(rows, weight.T, bias=bias)
+        out = _mm(rows, weight.T, bias=bias)
         ctx.save_for_backward(rows, weight)
         ctx.in_shape = x.shape
         return out.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
-        g2 = np.asarray(g.reshape(-1, ctx.saved_tensors[1].shape[0]), dtype=np.float32)
+        weight = ctx.saved_tensors[1]
+        g2 = np.asarray(g.reshape(-1, weight.shape[0]), dtype=weight.dtype)
         grad_b = None
         if ctx.needs_input_grad[2]:  # one row is its own sum (a copy: 0.2 us against 0.9)
             grad_b = g2[0].copy() if g2.shape[0] == 1 else g2.sum(axis=0)
@@ -104,7 +116,9 @@ def linear(input, weight, bias=None):
     out = _linear_lowp(input, weight, bias, relu=False)
     if out is not None:  # autocast or bfloat16 tensors: float32 accumulation
         return out
-    if input._data.dtype != np.float32 or weight._data.dtype != np.float32:
+    dtype = input._data.dtype
+    if (dtype != np.float32 and dtype != np.float64) or weight._data.dtype != dtype or (
+            bias is not None and bias._data.dtype != dtype):
         return _linear_numpy(input, weight, bias)
     return Linear.apply(input, weight, bias)
 
