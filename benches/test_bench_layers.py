@@ -117,3 +117,32 @@ def test_global_average_pool_forward_backward(benchmark, threads, contender, rng
         xt = lib.tensor(x, requires_grad=True)
         pool(xt).sum().backward()
     benchmark(step)
+
+
+def test_float64_lstm_cells_forward_backward(benchmark, threads, contender, rng):
+    """pytorch/examples time_sequence_prediction's model step by step in float64: two
+    LSTMCell(51) and a Linear(51, 1) over 20 time steps of 97 sequences, forward + backward (the
+    example runs 999 steps a pass, 20 passes an LBFGS step). One thread only: at two, torch's
+    run measured in the same process after fastnn's took 5-8x its time when run alone (16-18
+    ms against 110-160), a thread-pool interaction (libgomp and OpenBLAS workers showed in its
+    profile) not yet explained, so that pair would not compare the libraries."""
+    _skip_other_backends(contender)
+    if threads != 1:
+        pytest.skip("compared at one thread (see the docstring)")
+    x = rng.standard_normal((97, 20))
+    record(benchmark, "LSTMCell(1,51)+LSTMCell(51,51)+Linear float64, 20 steps batch 97 fwd+bwd",
+           contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    lib.manual_seed(0)
+    cell1, cell2 = lib.nn.LSTMCell(1, 51).double(), lib.nn.LSTMCell(51, 51).double()
+    linear = lib.nn.Linear(51, 1).double()
+
+    def step():
+        h1 = c1 = h2 = c2 = lib.zeros(97, 51, dtype=lib.float64)
+        outputs = []
+        for x_t in lib.from_numpy(x).split(1, dim=1):
+            h1, c1 = cell1(x_t, (h1, c1))
+            h2, c2 = cell2(h1, (h2, c2))
+            outputs.append(linear(h2))
+        lib.cat(outputs, dim=1).pow(2).mean().backward()
+    benchmark(step)
