@@ -484,7 +484,9 @@ def first_overlap(list outputs, list inputs):
     (output, other) of the first output whose bytes meet an input's or a later output's, else
     None. For contiguous arrays a shared byte is a shared element, so the spans answer exactly
     what np.shares_memory does; its 35 calls were a third of a float64 LSTMCell step's checks."""
-    cdef Py_ssize_t i, j, n_out = len(outputs), n_in = len(inputs)
+    cdef Py_ssize_t i, j, n_out = len(outputs), n_in = len(inputs), a_n, b_n
+    cdef char *a_lo
+    cdef char *b_lo
     cdef cnp.ndarray a, b
     for i in range(n_out):
         if outputs[i][1] is None:
@@ -499,9 +501,9 @@ def first_overlap(list outputs, list inputs):
             b = <cnp.ndarray?>other[1]
             if not cnp.PyArray_IS_C_CONTIGUOUS(b):
                 raise ValueError(f"{other[0]} must be C-contiguous")
-            if (cnp.PyArray_NBYTES(a) and cnp.PyArray_NBYTES(b) and
-                    <char *>cnp.PyArray_DATA(a) < <char *>cnp.PyArray_DATA(b) + cnp.PyArray_NBYTES(b)
-                    and <char *>cnp.PyArray_DATA(b) < <char *>cnp.PyArray_DATA(a) + cnp.PyArray_NBYTES(a)):
+            a_lo, b_lo = <char *>cnp.PyArray_DATA(a), <char *>cnp.PyArray_DATA(b)
+            a_n, b_n = cnp.PyArray_NBYTES(a), cnp.PyArray_NBYTES(b)
+            if a_n and b_n and a_lo < b_lo + b_n and b_lo < a_lo + a_n:
                 return outputs[i][0], other[0]
     return None
 

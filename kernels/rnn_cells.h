@@ -8,9 +8,10 @@
 #include "rnn_lanes_f32.h"
 #endif
 
-/* The cells are processed 16 at a time (one AVX-512 vector of float, two AVX2, four SSE; rnn_f64.c
- * sets 8 doubles), the last H % 16 of a row through zero-padded copies: left to the compiler, that remainder ran as
- * scalar code with libm-free but unvectorised tanh, a third of a row of 200. */
+/* The cells are processed 16 at a time (one AVX-512 vector of float, two AVX2, four SSE;
+ * rnn_f64.c sets 8 doubles), the last H % 16 of a row through zero-padded copies: left to the
+ * compiler, that remainder ran as scalar code with libm-free but unvectorised tanh, a third of
+ * a row of 200. */
 #ifndef LSTM_LANES
 #define LSTM_LANES 16
 #endif
@@ -20,8 +21,8 @@
 FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(cell_forward_lanes)(
     FNN_REAL *restrict gi, FNN_REAL *restrict gf, FNN_REAL *restrict gg, FNN_REAL *restrict go,
     const FNN_REAL *restrict xi, const FNN_REAL *restrict xf, const FNN_REAL *restrict xg,
-    const FNN_REAL *restrict xo, const FNN_REAL *restrict cp, FNN_REAL *restrict c, FNN_REAL *restrict tc,
-    FNN_REAL *restrict h)
+    const FNN_REAL *restrict xo, const FNN_REAL *restrict cp, FNN_REAL *restrict c,
+    FNN_REAL *restrict tc, FNN_REAL *restrict h)
 {
 #pragma omp simd
     for (int j = 0; j < LSTM_LANES; ++j) {
@@ -45,8 +46,8 @@ FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(cell_fo
  * plus xw[n], then c = f c_prev + i g, tanh_c = tanh(c), h = o tanh(c). */
 FNN_TARGET static void FNN_VARIANT(lstm_cell_forward_rows)(FNN_REAL *gates, const FNN_REAL *xw,
                                                            const FNN_REAL *c_prev, FNN_REAL *c,
-                                                           FNN_REAL *tanh_c, FNN_REAL *h, ptrdiff_t H,
-                                                           ptrdiff_t r0, ptrdiff_t r1)
+                                                           FNN_REAL *tanh_c, FNN_REAL *h,
+                                                           ptrdiff_t H, ptrdiff_t r0, ptrdiff_t r1)
 {
     for (ptrdiff_t n = r0; n < r1; ++n) {
         FNN_REAL *g = gates + n * 4 * H, *cn = c + n * H, *tn = tanh_c + n * H, *hn = h + n * H;
@@ -140,7 +141,8 @@ FNN_TARGET static void FNN_VARIANT(lstm_cell_backward_rows)(const FNN_REAL *gate
  *   r = sigmoid(x_r + g_r), z = sigmoid(x_z + g_z), n = tanh(x_n + r hn),
  *   h = (1 - z) n + z h_prev. */
 FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(gru_forward_lanes)(
-    FNN_REAL *restrict gr, FNN_REAL *restrict gz, FNN_REAL *restrict gn, const FNN_REAL *restrict xr,
+    FNN_REAL *restrict gr, FNN_REAL *restrict gz, FNN_REAL *restrict gn,
+    const FNN_REAL *restrict xr,
     const FNN_REAL *restrict xz, const FNN_REAL *restrict xn, const FNN_REAL *restrict hp,
     FNN_REAL *restrict hn, FNN_REAL *restrict h)
 {
@@ -217,7 +219,8 @@ FNN_TARGET static inline __attribute__((always_inline)) void FNN_VARIANT(gru_bac
 }
 
 /* Rows [r0, r1) of one GRU step backward. */
-FNN_TARGET static void FNN_VARIANT(gru_cell_backward_rows)(const FNN_REAL *gates, const FNN_REAL *hn,
+FNN_TARGET static void FNN_VARIANT(gru_cell_backward_rows)(const FNN_REAL *gates,
+                                                           const FNN_REAL *hn,
                                                            const FNN_REAL *h_prev,
                                                            const FNN_REAL *grad_out, FNN_REAL *dh,
                                                            FNN_REAL *d_xw, FNN_REAL *d_hw,

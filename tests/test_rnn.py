@@ -200,7 +200,8 @@ def test_errors_are_torchs(call, error, message):
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_torch(cls, batched):
     rng = np.random.default_rng(2)
-    theirs, ours = getattr(torch.nn, cls)(5, 7).double(), getattr(nn, cls)(5, 7, dtype=fastnn.float64)
+    theirs = getattr(torch.nn, cls)(5, 7).double()
+    ours = getattr(nn, cls)(5, 7, dtype=fastnn.float64)
     ours.load_state_dict({k: fastnn.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
     lead = (3,) if batched else ()
     x, h, c = (rng.standard_normal(lead + (n,)) for n in (5, 7, 7))
