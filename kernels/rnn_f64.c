@@ -1,8 +1,9 @@
 /* One step of an LSTM or GRU layer's pointwise pass in float64 (torch's double RNNs and cells,
  * as pytorch/examples time_sequence_prediction trains its LSTMCell pair): the cells of
  * rnn_cells.h compiled for double. The step's product with W_hh stays NumPy's float64 GEMM
- * (fastnn/backend/compiled.py runs the time loop); what this replaces is the NumPy version of
- * the pass, a dozen ufunc calls over slices of the gate array with two whole-array tanh
+ * (fastnn/backend/rnn_step_loops.py runs the time loop); what this replaces is the NumPy
+ * version of the pass, a dozen ufunc calls over slices of the gate array with two whole-array
+ * tanh
  * (LSTMCell(51, 51), batch 97: about 75 of a step's 230 us). */
 #include <stdint.h>
 #include <string.h>

@@ -273,3 +273,27 @@ def test_batch_norm_parameter_sizes_raise_like_torch(backend_name, which):
                                    args["running_var"], args["weight"], args["bias"],
                                    training=which in ("weight", "bias"))
     assert _message(lambda: call(fastnn)) == _message(lambda: call(torch))
+
+
+def test_the_c_overlap_check_answers_as_np_shares_memory():
+    """_kernels.first_overlap (the recurrent kernels' checker, over contiguous byte spans)
+    against its NumPy reference: disjoint, touching, overlapping, empty and None arrays, with
+    outputs against inputs and against later outputs."""
+    from fastnn import _kernels
+    from fastnn.backend.checks import first_overlap_numpy
+    block = np.zeros((6, 4))
+    rows = [block[i:i + 1] for i in range(6)]
+    cases = [
+        ([("out", rows[0])], [("a", rows[1]), ("b", None)]),
+        ([("out", block[:2])], [("a", block[1:3])]),
+        ([("out", rows[2]), ("out2", block[2:4])], [("a", rows[5])]),
+        ([("out", rows[2]), ("out2", rows[3])], [("a", block[:0]), ("b", np.zeros(3))]),
+        ([("out", None), ("out2", block)], [("a", rows[4])]),
+        ([("out", block[:0])], [("a", block)]),
+    ]
+    for outputs, inputs in cases:
+        assert _kernels.first_overlap(outputs, inputs) == first_overlap_numpy(outputs, inputs)
+    assert [first_overlap_numpy(*c) for c in cases] == [
+        None, ("out", "a"), ("out", "out2"), None, ("out2", "a"), None]
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _kernels.first_overlap([("out", block[:, :2])], [])

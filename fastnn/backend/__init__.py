@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.backend import checks, contract
+from fastnn.backend import checks, contract, reference_rnn
 
 KERNELS = contract.NAMES
 # Each kernel's checker, resolved once (a missing one fails at import, not at the first call).
@@ -164,6 +164,14 @@ def gemm(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
     _call("gemm", module.NAME, a, b, out, bias, bool(relu), bool(accumulate))
     return out
+
+
+def product(a, b, out=None, bias=None, accumulate=False, backend=None):
+    """a @ b (+ bias), into out or added to it: the GEMM kernel for float32 arrays, NumPy's
+    product for float64 ones (a model.double()), which the kernels do not take."""
+    if a.dtype == np.float32:
+        return gemm(a, b, out=out, bias=bias, accumulate=accumulate, backend=backend)
+    return reference_rnn.numpy_mm(a, b, out=out, bias=bias, accumulate=accumulate)
 
 
 def gemm_bf16(a, b, out=None, bias=None, relu=False, accumulate=False, backend=None):

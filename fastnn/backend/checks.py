@@ -488,9 +488,10 @@ def _check_rnn_arrays(inputs, outputs, optional=()):
         raise ValueError(f"{found[0]} must not overlap {found[1]}")
 
 
-def _first_overlap(outputs, inputs):
+def first_overlap_numpy(outputs, inputs):
     """(output, other) names of the first output meeting an input or a later output, else
-    None (np.shares_memory; _kernels.first_overlap in C when the kernels are built)."""
+    None, by np.shares_memory: _kernels.first_overlap's reference, used where the kernels are
+    not built."""
     for k, (out_name, out) in enumerate(outputs):
         for name, array in inputs + outputs[k + 1:]:
             if out is not None and array is not None and np.shares_memory(out, array):
@@ -499,9 +500,9 @@ def _first_overlap(outputs, inputs):
 
 
 try:
-    from fastnn._kernels import first_overlap as _first_overlap  # noqa: F811
+    from fastnn._kernels import first_overlap as _first_overlap
 except ImportError:
-    pass
+    _first_overlap = first_overlap_numpy
 
 
 def check_lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):

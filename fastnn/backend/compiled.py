@@ -2,7 +2,8 @@
 import numpy as np
 
 from fastnn import _kernels
-from fastnn.backend import compiled_rnn_f64
+from fastnn.backend import rnn_step_loops
+from fastnn.backend.reference_rnn import numpy_mm
 from fastnn.backend.contract import KERNELS
 
 NAME = "cython"
@@ -147,27 +148,30 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step_size, rect_scale, rectifie
 
 def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
     if cells.dtype == np.float64:
-        return compiled_rnn_f64.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c,
-                                             h_prev, output, reverse)
+        # float64: the C cells step by step after NumPy's products (rnn_step_loops.py)
+        return rnn_step_loops.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c,
+                                           h_prev, output, reverse, numpy_mm,
+                                           _kernels.lstm_step_forward_f64)
     _kernels.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse)
 
 
 def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
     if cells.dtype == np.float64:
-        return compiled_rnn_f64.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh,
-                                              d_gates, dh, reverse)
+        return rnn_step_loops.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh,
+                                            d_gates, dh, reverse, numpy_mm,
+                                            _kernels.lstm_step_backward_f64)
     _kernels.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse)
 
 
 def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
     if hn.dtype == np.float64:
-        return compiled_rnn_f64.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output,
-                                            reverse)
+        return rnn_step_loops.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output,
+                                          reverse, numpy_mm, _kernels.gru_step_forward_f64)
     _kernels.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse)
 
 
 def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
     if hn.dtype == np.float64:
-        return compiled_rnn_f64.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh,
-                                             reverse)
+        return rnn_step_loops.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh,
+                                           reverse, numpy_mm, _kernels.gru_step_backward_f64)
     _kernels.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse)

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 from numba import boolean, float32, float64, int64, njit, prange, void
 
-from fastnn.backend import numba_gemm, numba_rnn
+from fastnn.backend import numba_gemm, numba_rnn, reference_rnn, rnn_step_loops
 
 NAME = "numba"
 FASTMATH = {"contract"}
@@ -553,24 +553,24 @@ from fastnn.backend.numba_conv import (  # noqa: E402,F401
 
 def _rnn_gemm(array):
     """The product the recurrent loops run for this dtype: the Numba GEMM takes float32."""
-    return gemm if array.dtype == np.float32 else numba_rnn.numpy_gemm
+    return gemm if array.dtype == np.float32 else reference_rnn.numpy_mm
 
 
 def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse):
-    numba_rnn.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
-                           reverse, _rnn_gemm(cells))
+    rnn_step_loops.lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output,
+                                reverse, _rnn_gemm(cells), numba_rnn.cell_forward)
 
 
 def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse):
-    numba_rnn.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse,
-                            _rnn_gemm(cells))
+    rnn_step_loops.lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh,
+                                 reverse, _rnn_gemm(cells), numba_rnn.cell_backward)
 
 
 def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse):
-    numba_rnn.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse,
-                          _rnn_gemm(hn))
+    rnn_step_loops.gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse,
+                               _rnn_gemm(hn), numba_rnn.gru_cell_forward)
 
 
 def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse):
-    numba_rnn.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse,
-                           _rnn_gemm(hn))
+    rnn_step_loops.gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse,
+                                _rnn_gemm(hn), numba_rnn.gru_cell_backward)

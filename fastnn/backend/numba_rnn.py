@@ -1,6 +1,6 @@
-"""The LSTM and GRU time loops on the Numba backend: per step the GEMM with W_hh (the Numba GEMM
-for float32, NumPy's for float64), then one fused @njit pass over the cells (kernels/rnn_cells.h's
-formulas, with NumPy's tanh), compiled for float32 and float64."""
+"""The LSTM and GRU cells on the Numba backend: one fused @njit pass over a step's cells
+(kernels/rnn_cells.h's formulas, with NumPy's tanh), compiled for float32 and float64, which
+rnn_step_loops.py runs after each step's product with W_hh."""
 import numpy as np
 from numba import float32, float64, njit, void
 
@@ -20,7 +20,7 @@ def _sigmoid(x):
 
 
 @njit(_signatures(6), **_COMMON)
-def _cell_forward(gates, xw, c_prev, c, tanh_c, h):
+def cell_forward(gates, xw, c_prev, c, tanh_c, h):
     hidden = c.shape[1]
     for n in range(c.shape[0]):
         for j in range(hidden):
@@ -38,7 +38,7 @@ def _cell_forward(gates, xw, c_prev, c, tanh_c, h):
 
 
 @njit(_signatures(7), **_COMMON)
-def _cell_backward(gates, tanh_c, c_prev, grad_out, dh, dc, d_gates):
+def cell_backward(gates, tanh_c, c_prev, grad_out, dh, dc, d_gates):
     hidden = dc.shape[1]
     one = np.float32(1)
     for n in range(dc.shape[0]):
@@ -55,32 +55,8 @@ def _cell_backward(gates, tanh_c, c_prev, grad_out, dh, dc, d_gates):
             dc[n, j] = cell_grad * f
 
 
-def lstm_forward(xw, w_hh_t, b_hh, h0, c0, gates, cells, tanh_c, h_prev, output, reverse, gemm):
-    """gemm: the Numba backend's (a, b, out, bias) product."""
-    steps = cells.shape[0]
-    h, c = h0, c0
-    for s in range(steps):
-        t = steps - 1 - s if reverse else s
-        h_prev[t] = h
-        gemm(h, w_hh_t, gates[t], b_hh)
-        _cell_forward(gates[t], xw[t], c, cells[t], tanh_c[t], output[t])
-        h, c = output[t], cells[t]
-
-
-def lstm_backward(grad_out, dc, gates, cells, tanh_c, c0, w_hh, d_gates, dh, reverse, gemm):
-    steps = cells.shape[0]
-    dh[...] = 0
-    for s in range(steps):
-        t = s if reverse else steps - 1 - s
-        first = t == (steps - 1 if reverse else 0)
-        c_before = c0 if first else cells[t + 1 if reverse else t - 1]
-        _cell_backward(gates[t], tanh_c[t], c_before, grad_out[t], dh, dc, d_gates[t])
-        gemm(d_gates[t], w_hh, dh)
-
-
-
 @njit(_signatures(5), **_COMMON)
-def _gru_cell_forward(gates, xw, h_prev, hn, h):
+def gru_cell_forward(gates, xw, h_prev, hn, h):
     hidden = h.shape[1]
     one = np.float32(1)
     for n in range(h.shape[0]):
@@ -95,7 +71,7 @@ def _gru_cell_forward(gates, xw, h_prev, hn, h):
 
 
 @njit(_signatures(7), **_COMMON)
-def _gru_cell_backward(gates, hn, h_prev, grad_out, dh, d_xw, d_hw):
+def gru_cell_backward(gates, hn, h_prev, grad_out, dh, d_xw, d_hw):
     hidden = dh.shape[1]
     one = np.float32(1)
     for n in range(dh.shape[0]):
@@ -108,34 +84,3 @@ def _gru_cell_backward(gates, hn, h_prev, grad_out, dh, d_xw, d_hw):
             d_xw[n, j], d_xw[n, hidden + j], d_xw[n, 2 * hidden + j] = dr, dz, dn
             d_hw[n, j], d_hw[n, hidden + j], d_hw[n, 2 * hidden + j] = dr, dz, dn * r
             dh[n, j] = d * z
-
-
-def gru_forward(xw, w_hh_t, b_hh, h0, gates, hn, h_prev, output, reverse, gemm):
-    steps = hn.shape[0]
-    h = h0
-    for s in range(steps):
-        t = steps - 1 - s if reverse else s
-        h_prev[t] = h
-        gemm(h, w_hh_t, gates[t], b_hh)
-        _gru_cell_forward(gates[t], xw[t], h_prev[t], hn[t], output[t])
-        h = output[t]
-
-
-def gru_backward(grad_out, gates, hn, h_prev, w_hh, d_xw, d_hw, dh, reverse, gemm):
-    steps = hn.shape[0]
-    dh[...] = 0
-    for s in range(steps):
-        t = s if reverse else steps - 1 - s
-        _gru_cell_backward(gates[t], hn[t], h_prev[t], grad_out[t], dh, d_xw[t], d_hw[t])
-        gemm(d_hw[t], w_hh, dh, None, False, True)  # dh = dh' z + d_hw W_hh
-
-
-def numpy_gemm(a, b, out, bias=None, relu=False, accumulate=False):
-    """The float64 loops' product (the gemm these loops take), on NumPy's BLAS."""
-    product = a @ b
-    if bias is not None:
-        product += bias
-    if accumulate:
-        out += product
-    else:
-        out[...] = product

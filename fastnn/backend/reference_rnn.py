@@ -1,23 +1,25 @@
 """The LSTM and GRU time loops in NumPy: the reference of the lstm_* / gru_* kernels, and the
-loops fastnn/ops/recurrent.py runs where no kernel applies (float64, proj_size).
+loops fastnn/ops/recurrent.py runs where no kernel applies (Elman RNN, proj_size).
 
 Formulas and gate order are torch.nn.LSTM's ([i, f, g, o]; c = f*c + i*g, h = o*tanh(c), then
 h W_hr^T with proj_size) and torch.nn.GRU's ([r, z, n]; n = tanh(x_n + r*(h W_hn^T + b_hn)),
 h = (1-z)*n + z*h). `mm(a, b, out=None, bias=None, accumulate=False)` is the matrix
-product to use: NumPy's here, fastnn's GEMM when recurrent.py runs the loop for float32."""
+product to use: NumPy's here, backend.product when recurrent.py runs the loop."""
 import numpy as np
 
 
 def numpy_mm(a, b, out=None, bias=None, accumulate=False):
+    if out is not None and not accumulate:  # straight into out, no temporary to copy
+        np.matmul(a, b, out=out)
+        if bias is not None:
+            out += bias
+        return out
     product = a @ b
     if bias is not None:
         product += bias
     if out is None:
         return product
-    if accumulate:
-        out += product
-    else:
-        out[...] = product
+    out += product
     return out
 
 

@@ -27,22 +27,12 @@ def _rows(x, weight):
     return rows
 
 
-def _mm(a, b, bias=None):
-    """a @ b (+ bias): fastnn's GEMM for float32, NumPy's for float64 (a model.double())."""
-    if a.dtype == np.float32:
-        return backend.gemm(a, b, bias=bias)
-    out = a @ b
-    if bias is not None:
-        out += bias
-    return out
-
-
 def _backward(ctx, g2, grad_b):
     """The products of a linear layer's backward, given the gradient at its pre-activation."""
     rows, weight = ctx.saved_tensors[:2]
     need_x, need_w, need_b = ctx.needs_input_grad
-    grad_x = _mm(g2, weight).reshape(ctx.in_shape) if need_x else None
-    grad_w = _mm(g2.T, rows) if need_w else None
+    grad_x = backend.product(g2, weight).reshape(ctx.in_shape) if need_x else None
+    grad_w = backend.product(g2.T, rows) if need_w else None
     return grad_x, grad_w, grad_b if need_b else None
 
 
@@ -74,7 +64,7 @@ class Linear(Function):
         elif bias is None:
             ctx.backward_name = "MmBackward0"
         rows = _rows(x, weight)
-        out = _mm(rows, weight.T, bias=bias)
+        out = backend.product(rows, weight.T, bias=bias)
         ctx.save_for_backward(rows, weight)
         ctx.in_shape = x.shape
         return out.reshape(x.shape[:-1] + (weight.shape[0],))

@@ -5,8 +5,9 @@ only h_{t-1} W_hh^T stays inside the time loop. Backward is hand-written backpro
 through time: the gate gradients of all steps are collected in one (L, N, G) array, so the
 input and weight gradients are again single GEMMs (dW_hh = sum_t dG_t^T h_{t-1} as one product
 of (L*N)-row matrices). This is how cuDNN and oneDNN lay out their RNN primitives. The time
-loops of float32 LSTM and GRU layers run in the backend's lstm_* / gru_* kernels (C:
-kernels/rnn.c); the others in reference_rnn's NumPy loops (the kernels' reference). Built from
+loops of float32 and float64 LSTM and GRU layers run in the backend's lstm_* / gru_* kernels
+(C: kernels/rnn.c, kernels/rnn_f64.c); the others in reference_rnn's NumPy loops (the kernels'
+reference). Built from
 per-step autograd ops instead, each x[t] would backpropagate a zero-filled copy of the whole
 sequence, L^2 work per layer.
 
@@ -22,13 +23,6 @@ import numpy as np
 from fastnn import backend
 from fastnn.backend import reference_rnn
 from fastnn.autograd.function import Function, presented
-
-
-def _mm(a, b, out=None, bias=None, accumulate=False):
-    """a @ b (+ bias) on fastnn's GEMM for float32; NumPy for float64."""
-    if a.dtype == np.float32:
-        return backend.gemm(a, b, out=out, bias=bias, accumulate=accumulate)
-    return reference_rnn.numpy_mm(a, b, out=out, bias=bias, accumulate=accumulate)
 
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -53,7 +47,7 @@ class RecurrentLayer(Function):
         out_size = h0.shape[1]
         dtype = x.dtype
         x2 = x.reshape(steps * batch, x.shape[2])
-        xw = _mm(x2, w_ih.T, bias=b_ih).reshape(steps, batch, w_ih.shape[0])
+        xw = backend.product(x2, w_ih.T, bias=b_ih).reshape(steps, batch, w_ih.shape[0])
         # One row-major copy of W_hh^T per sequence: with few rows the GEMM reads B in place,
         # and a row-major B takes its axpy form, 1.6x the dot form that W_hh.T (a transposed
         # view) gets at 8 to 64 rows (Zen 4, 200 x 800: 93 against 150 us at 32 rows, 1
@@ -76,7 +70,7 @@ class RecurrentLayer(Function):
             if _kernel_applies(dtype, w_hr):
                 backend.lstm_forward(*arrays[:1], np.ascontiguousarray(w_hh_t), *arrays[2:])
             else:
-                reference_rnn.lstm_forward_loop(*arrays, w_hr=w_hr, mm=_mm)
+                reference_rnn.lstm_forward_loop(*arrays, w_hr=w_hr, mm=backend.product)
             if steps:
                 out[steps * batch * out_size:] = cells[0 if reverse else -1].reshape(-1)
             else:
@@ -90,12 +84,12 @@ class RecurrentLayer(Function):
             if _kernel_applies(dtype, w_hr):
                 backend.gru_forward(*arrays[:1], np.ascontiguousarray(w_hh_t), *arrays[2:])
             else:
-                reference_rnn.gru_forward_loop(*arrays, mm=_mm)
+                reference_rnn.gru_forward_loop(*arrays, mm=backend.product)
             saved = dict(gates=gates, hn=hn)
         else:
             for t in order:
                 h_prev[t] = h
-                pre = _mm(h, w_hh_t, bias=b_hh)
+                pre = backend.product(h, w_hh_t, bias=b_hh)
                 pre += xw[t]
                 h = output[t] = np.tanh(pre) if mode == "RNN_TANH" else np.maximum(pre, 0)
         ctx.save_for_backward(x, w_ih, w_hh, w_hr)
@@ -135,7 +129,8 @@ class RecurrentLayer(Function):
                 backend.lstm_backward(*arrays)
             else:
                 d_w_hr = None if w_hr is None else np.zeros_like(w_hr)
-                reference_rnn.lstm_backward_loop(*arrays, w_hr=w_hr, d_w_hr=d_w_hr, mm=_mm)
+                reference_rnn.lstm_backward_loop(*arrays, w_hr=w_hr, d_w_hr=d_w_hr,
+                                                 mm=backend.product)
         elif mode == "GRU":
             dh = np.empty((batch, out_size), dtype)
             arrays = (np.ascontiguousarray(grad_out), saved["gates"], saved["hn"], h_prev,
@@ -143,19 +138,19 @@ class RecurrentLayer(Function):
             if _kernel_applies(dtype, w_hr):
                 backend.gru_backward(*arrays)
             else:
-                reference_rnn.gru_backward_loop(*arrays, mm=_mm)
+                reference_rnn.gru_backward_loop(*arrays, mm=backend.product)
         else:
             for t in order:
                 dh = dh + grad_out[t]
                 h = output[t]
                 d_xw[t] = dh * (1 - h * h) if mode == "RNN_TANH" else dh * (h > 0)
-                dh = _mm(d_xw[t], w_hh)
+                dh = backend.product(d_xw[t], w_hh)
         need = ctx.needs_input_grad
         rows = steps * batch
         dx2, dhw2 = d_xw.reshape(rows, gates_n), d_hw.reshape(rows, gates_n)
-        grad_x = _mm(dx2, w_ih).reshape(ctx.x_shape) if need[0] else None
-        grad_w_ih = _mm(dx2.T, x.reshape(rows, x.shape[2])) if need[3] else None
-        grad_w_hh = (_mm(dhw2.T, h_prev.reshape(rows, out_size))
+        grad_x = backend.product(dx2, w_ih).reshape(ctx.x_shape) if need[0] else None
+        grad_w_ih = backend.product(dx2.T, x.reshape(rows, x.shape[2])) if need[3] else None
+        grad_w_hh = (backend.product(dhw2.T, h_prev.reshape(rows, out_size))
                      if need[4] else None)
         grad_b_ih = dx2.sum(0) if has_b_ih and need[5] else None
         grad_b_hh = dhw2.sum(0) if has_b_hh and need[6] else None
