@@ -125,7 +125,8 @@ ISA_NAMES = ("generic", "avx2", "avx512")
 KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
-                "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru", "torch_rng")
+                "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru", "torch_rng",
+                "conv2d_by_taps")
 
 
 def isa_supported(str name):

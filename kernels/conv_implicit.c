@@ -22,6 +22,7 @@
  */
 #include "conv.h"
 #include "conv_implicit.h"
+#include "conv_phased.h"
 #include "conv_shared.h"
 #include "fastnn_kernels.h"
 #include "parallel.h"
@@ -58,6 +59,8 @@ typedef struct {
     ptrdiff_t K;                         /* taps: cin * kh * kw */
     ptrdiff_t *off;                      /* K offsets into xp */
     ptrdiff_t xp_size;                   /* floats in xp (allocated with SLACK more) */
+    const fnn_conv_shape *phases;        /* fnn_iconv's phases_of */
+    ptrdiff_t src_image;                 /* floats of one image's group in the source */
     int masked_loads;                    /* pack panels with AVX-512 masked loads */
 } geometry;
 
@@ -83,6 +86,9 @@ static int geometry_init(geometry *g, const fnn_iconv *s, const fnn_gemm_config 
                 g->off[(c * s->kh + i) * s->kw + j] = c * g->hp * g->wp + i * s->dh * g->wp
                                                       + j * s->dw;
     g->xp_size = g->cin * g->hp * g->wp;
+    g->phases = s->phases_of;
+    g->src_image = g->phases ? g->phases->c / g->phases->groups * g->phases->h * g->phases->w
+                             : g->cin * g->h * g->w;
     g->masked_loads = cfg == &fnn_gemm_configs[FNN_ISA_AVX512];
     return 1;
 }
@@ -92,14 +98,18 @@ static int geometry_init(geometry *g, const fnn_iconv *s, const fnn_gemm_config 
  * in place never goes past the image. */
 static int in_place(const geometry *g, const float *mask)
 {
-    return g->ph == 0 && g->pw == 0 && !mask;
+    return g->ph == 0 && g->pw == 0 && !mask && !g->phases;
 }
 
 /* The group's channels of one image as the packing reads them: src itself in place, else
- * copied into xp's interior (fnn_pad_planes). */
+ * copied into xp's interior (fnn_pad_planes), or split into xp's phase planes. */
 static const float *image_at(const geometry *g, const float *src, const float *mask, float *xp)
 {
     if (in_place(g, mask)) return src;
+    if (g->phases) { /* (unpadded: the phases hold the strided convolution's padding) */
+        fnn_conv_split_phases(src, g->phases->c / g->phases->groups, g->phases, g->h, g->w, xp);
+        return xp;
+    }
     FNN_ASSERT_INDEX(((g->cin - 1) * g->hp + g->h - 1 + g->ph) * g->wp + g->pw + g->w - 1,
                      g->xp_size);
     fnn_pad_planes(src, mask, g->cin, g->h, g->w, xp, g->hp, g->wp, g->ph, g->pw);
@@ -347,6 +357,101 @@ static void store_output(const geometry *g, const float *out, ptrdiff_t ldo, int
         fnn_bias_relu(out + o * ldo, y + o * g->P, g->P, bias ? bias[o] : 0.0f, relu);
 }
 
+/* The forward tap by tap, reading the image in place (no packing of the image).
+ *
+ * For one tap (i, j) the GEMM's A, pixels x channels, is the image itself: output pixel
+ * (oy, ox) reads channel c at img[c hp wp + off_t + oy wp + ox], off_t = i dh wp + j dw. Numbered
+ * e = oy wp + ox, the pixels are one run per channel and the channels one stride apart, so
+ * the strided micro-kernel reads its 12 rows of A where they are (rsa 1, csa hp wp), as the 1x1
+ * path does. The price is that the GEMM's rows are these "extended" pixels: each output row's
+ * wp - ow columns past its end are computed and dropped (E = (oh - 1) wp + ow rows; the last
+ * row stops at ow, so no read passes the plane). The taps then add into one C, each with its
+ * own block of the filters (K = channels per tap, so only deep layers suit).
+ * Packing the pixels took 18% of DCGAN's 4x4 stride-2 forward (perf, Zen 5; the phases of
+ * conv_phased.c are such an unpadded 2x2 convolution over 4x the channels) against 6% more
+ * rows here (issue 12). Measured against packing, alternating builds, 1 thread, batch 64:
+ * (64,32,32) -> 128 (256 phase channels) 22.0 against 25.3 ms; (128,16,16) -> 256 (512, 64
+ * pixels) 24.4 against 24.6; the input gradient of the first (128 channels of gy, padded by 1)
+ * 27.4 against 26.2, so from 256 channels a tap. */
+#ifndef BYTAPS_MIN_CHANNELS
+#define BYTAPS_MIN_CHANNELS 256
+#endif
+
+/* Rows of the extended pixel numbering: output rows at the padded width, the last one cut. */
+static ptrdiff_t extended_rows(const geometry *g)
+{
+    return (g->oh - 1) * g->wp + g->ow;
+}
+
+/* Whether the forward runs tap by tap in place, given its tile orientation. */
+static int by_taps_suits(const fnn_gemm_config *cfg, const geometry *g, const fnn_iconv *s,
+                         int narrow)
+{
+    const ptrdiff_t plane = g->hp * g->wp, taps = s->kh * s->kw;
+    if (fnn_conv_implicit_mode() == FNN_IMPLICIT_NEVER || !cfg->kernel_strided || narrow ||
+        taps < 2 || g->cin < BYTAPS_MIN_CHANNELS || g->oh < 1 || g->ow < 1)
+        return 0;
+    /* channels a multiple of 4 KiB apart would put a k step's lines in one L1 set */
+    if (plane % 1024 == 0) return 0;
+    /* the extended rows must not pad the tiles much more than the packed orientations do */
+    const double tiles = (double)fnn_round_up(extended_rows(g), cfg->mr) *
+                         (double)fnn_round_up(g->oc, cfg->nr);
+    const double as_is = (double)fnn_round_up(g->oc, cfg->mr) * (double)fnn_round_up(g->P, cfg->nr);
+    const double swapped = (double)fnn_round_up(g->P, cfg->mr) * (double)fnn_round_up(g->oc, cfg->nr);
+    return tiles <= 1.15 * (as_is < swapped ? as_is : swapped);
+}
+
+/* The filters of every group for the tap-by-tap forward: group q, tap t, channels [pc, pc + kc)
+ * as panels of nr output channels (the GEMM's B, kc x nr each) at
+ * wpk + q stride + (t cin + pc) round_up(oc, nr). */
+static void pack_filters_by_taps(const fnn_iconv *s, const geometry *g, const float *w, int nr,
+                                 ptrdiff_t kc_max, float *wpk, ptrdiff_t stride)
+{
+    const ptrdiff_t taps = s->kh * s->kw, ocr = fnn_round_up(g->oc, nr);
+    for (ptrdiff_t q = 0; q < s->groups; ++q)
+        for (ptrdiff_t t = 0; t < taps; ++t)
+            for (ptrdiff_t pc = 0; pc < g->cin; pc += kc_max)
+                fnn_gemm_pack_a(nr, g->oc, fnn_min_pd(kc_max, g->cin - pc),
+                                w + q * g->oc * g->K + pc * taps + t, g->K, taps,
+                                wpk + q * stride + (t * g->cin + pc) * ocr);
+}
+
+/* out (extended rows x ldo) = the image's forward, tap by tap; panel holds a last partial tile. */
+static void forward_by_taps(const fnn_gemm_config *cfg, const geometry *g, const fnn_iconv *s,
+                            const float *img, const float *wq, ptrdiff_t kc_max, float *panel,
+                            float *out, ptrdiff_t ldo)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    const ptrdiff_t E = extended_rows(g), whole = E / mr * mr, plane = g->hp * g->wp;
+    const ptrdiff_t taps = s->kh * s->kw;
+    FNN_ASSERT_INDEX((g->cin - 1) * plane + g->off[taps - 1] + E - 1, g->xp_size);
+    for (ptrdiff_t t = 0; t < taps; ++t)
+        for (ptrdiff_t pc = 0; pc < g->cin; pc += kc_max) {
+            const ptrdiff_t kc = fnn_min_pd(kc_max, g->cin - pc);
+            const float *a = img + pc * plane + g->off[t]; /* off[t]: channel 0's tap t */
+            const float *wb = wq + (t * g->cin + pc) * ldo;
+            const int acc = t > 0 || pc > 0;
+            if (whole < E) /* the last rows, packed (zero rows past E) */
+                fnn_gemm_pack_a(mr, E - whole, kc, a + whole, 1, plane, panel);
+            for (ptrdiff_t jr = 0; jr < ldo / nr; ++jr) {
+                const float *b = wb + jr * nr * kc;
+                for (ptrdiff_t ir = 0; ir < whole; ir += mr)
+                    cfg->kernel_strided(kc, a + ir, 1, plane, b, out + ir * ldo + jr * nr, ldo,
+                                        acc);
+                if (whole < E) cfg->kernel(kc, panel, b, out + whole * ldo + jr * nr, ldo, acc);
+            }
+        }
+}
+
+/* y's planes from the extended rows: output row oy is rows [oy wp, oy wp + ow) of out. */
+static void store_extended(const geometry *g, const float *out, ptrdiff_t ldo, const float *bias,
+                           int relu, float *y)
+{
+    for (ptrdiff_t oy = 0; oy < g->oh; ++oy)
+        fnn_planes_from_pixels(out + oy * g->wp * ldo, ldo, g->oc, g->ow, g->P, bias, relu,
+                               y + oy * g->ow);
+}
+
 int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *w,
                                 const float *bias, int relu, float *y, const fnn_iconv *s)
 {
@@ -354,7 +459,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     /* Winograd where it suits, on finite values only: a tile's transform mixes its 16 inputs,
      * so an inf would reach outputs whose window does not hold it (torch's direct convolution
      * keeps those finite) */
-    if (fnn_conv2d_winograd_suits(s) &&
+    if (!s->phases_of && fnn_conv2d_winograd_suits(s) &&
         fnn_all_finite(x, s->n * s->groups * s->c * s->h * s->w) &&
         fnn_all_finite(w, s->groups * s->oc * s->c * 9))
         return fnn_conv2d_winograd_forward(x, mask, w, bias, relu, y, s);
@@ -366,14 +471,16 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
      * less: (128,32,14,14) -> 64 has 196 pixel rows and 64 columns; (256,6,14,14) -> 16 would
      * fill half of NR = 32 with its 16 channels, so it takes the other way */
     const int narrow = narrow_suits(cfg, g.P, g.oc);
-    const int by_rows = narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.P);
+    const int by_taps = by_taps_suits(cfg, &g, s, narrow);
+    const int by_rows = by_taps || narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.P);
+    if (by_taps) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_BY_TAPS], 1, __ATOMIC_RELAXED);
     const int nrb = narrow ? FNN_NARROW_NR : nr;
     if (narrow) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_NARROW], 1, __ATOMIC_RELAXED);
     /* narrow outputs at most 12 wide: two output rows at a time straight from the image, with
      * no packing (fnn_ukernel_avx512_rows16) */
     const int in_place_rows = narrow && g.ow <= FNN_ROWS16_MAX_WIDTH;
     const int pointwise = s->kh == 1 && s->kw == 1;
-    const ptrdiff_t kc_max = fnn_balanced_block(g.K, cfg->kc, 1);
+    const ptrdiff_t kc_max = fnn_balanced_block(by_taps ? g.cin : g.K, cfg->kc, 1);
     /* the filters are B (panels of nrb channels) when the outputs are rows, else A */
     const int wwidth = by_rows ? nrb : mr;
     const ptrdiff_t wstride = fnn_round_up(g.oc, wwidth) * g.K;
@@ -381,11 +488,16 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
     const ptrdiff_t pblock = narrow    ? 2 * mr
                              : by_rows ? fnn_balanced_block(g.P, cfg->mc, mr)
                                        : fnn_balanced_block(g.P, cfg->nc, nr);
-    const ptrdiff_t rows = by_rows ? fnn_round_up(g.P, mr) : fnn_round_up(g.oc, mr);
+    const ptrdiff_t rows = by_taps   ? fnn_round_up(extended_rows(&g), mr)
+                           : by_rows ? fnn_round_up(g.P, mr)
+                                     : fnn_round_up(g.oc, mr);
     const ptrdiff_t ldo = by_rows ? fnn_round_up(g.oc, nrb) : fnn_round_up(g.P, nr);
     float *wpk = fnn_malloc((size_t)(s->groups * wstride) * sizeof(float));
     int status = wpk ? FNN_OK : FNN_ENOMEM;
-    if (wpk) pack_filters(s, &g, w, wwidth, kc_max, wpk, wstride);
+    if (wpk && by_taps)
+        pack_filters_by_taps(s, &g, w, nr, kc_max, wpk, wstride);
+    else if (wpk)
+        pack_filters(s, &g, w, wwidth, kc_max, wpk, wstride);
     int threads = fnn_region_threads();
     if (threads > s->n) threads = (int)(s->n > 0 ? s->n : 1);
     fnn_region region = {.start = fnn_now_ns(), .threads = threads};
@@ -408,9 +520,15 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
             if (!ok) continue;
             images += 1.0;
             for (ptrdiff_t q = 0; q < s->groups; ++q) {
-                const ptrdiff_t at = (n * s->groups + q) * g.cin * g.h * g.w;
+                const ptrdiff_t at = (n * s->groups + q) * g.src_image;
                 const float *img = image_at(&g, x + at, mask ? mask + at : NULL, xp);
                 const float *wq = wpk + q * wstride;
+                float *yq = y + (n * s->groups + q) * g.oc * g.oh * g.ow;
+                if (by_taps) {
+                    forward_by_taps(cfg, &g, s, img, wq, kc_max, panel, out, ldo);
+                    store_extended(&g, out, ldo, bias ? bias + q * g.oc : NULL, relu, yq);
+                    continue;
+                }
                 for (ptrdiff_t oy = 0; in_place_rows && oy < g.oh; oy += 2) {
                     FNN_ASSERT_INDEX(g.off[g.K - 1] + (fnn_min_pd(oy + 2, g.oh) - 1) * g.wp +
                                          g.ow - 1, g.xp_size);
@@ -461,8 +579,7 @@ int fnn_conv2d_implicit_forward(const float *x, const float *mask, const float *
                         }
                     }
                 }
-                store_output(&g, out, ldo, by_rows, bias ? bias + q * g.oc : NULL, relu,
-                             y + (n * s->groups + q) * g.oc * g.oh * g.ow);
+                store_output(&g, out, ldo, by_rows, bias ? bias + q * g.oc : NULL, relu, yq);
             }
         }
         free(owned);
@@ -497,6 +614,69 @@ int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float 
     return status;
 }
 
+/* The weight gradient tap by tap, reading the image in place: for tap t, gW_t^T (channels x
+ * output channels) += img_t (channels x extended pixels: rsa hp wp, csa 1, as forward_by_taps
+ * reads it) @ gy^T (extended pixels x output channels, zero in the dropped columns), one image
+ * per k block. Packing the taps (pack_taps) took 30% of DCGAN's 4x4 stride-2 weight gradient
+ * on 32 x 32 (perf, Zen 5, issue 12). An image's k block must be deep (BYTAPS_MIN_PIXELS) and
+ * the sums small: each image reads and writes all of them. */
+#define BYTAPS_MIN_PIXELS 256
+#define BYTAPS_MAX_SUMS (160 * 1024)
+
+static int weight_grad_by_taps_suits(const fnn_gemm_config *cfg, const geometry *g,
+                                     const fnn_iconv *s, int narrow)
+{
+    const ptrdiff_t taps = s->kh * s->kw, E = g->oh > 0 ? extended_rows(g) : 0;
+    if (fnn_conv_implicit_mode() == FNN_IMPLICIT_NEVER || !cfg->kernel_strided || narrow ||
+        taps < 2 || g->cin < BYTAPS_MIN_CHANNELS || g->ow < 1 || E < BYTAPS_MIN_PIXELS ||
+        (g->hp * g->wp) % 1024 == 0)
+        return 0;
+    const double sums = (double)taps * fnn_round_up(g->cin, cfg->mr) * fnn_round_up(g->oc, cfg->nr);
+    return sums <= BYTAPS_MAX_SUMS && (double)E <= 1.1 * (double)g->P;
+}
+
+/* The output gradient (oc planes of P, as fnn_masked_grad_into left it in grads) as the GEMM's
+ * B: panels of nr output channels, each E extended pixels x nr, zero in the dropped columns and
+ * past oc. */
+static void grad_panels_extended(const geometry *g, int nr, const float *grads, float *panels)
+{
+    const ptrdiff_t E = extended_rows(g);
+    for (ptrdiff_t o0 = 0; o0 < g->oc; o0 += nr) {
+        float *panel = panels + o0 * E;
+        for (ptrdiff_t oy = 0; oy < g->oh; ++oy) {
+            fnn_gemm_pack_a(nr, fnn_min_pd(nr, g->oc - o0), g->ow, grads + o0 * g->P + oy * g->ow,
+                            g->P, 1, panel + oy * g->wp * nr);
+            if (oy + 1 < g->oh)
+                memset(panel + (oy * g->wp + g->ow) * nr, 0,
+                       (size_t)((g->wp - g->ow) * nr) * sizeof(float));
+        }
+    }
+}
+
+/* sums (taps x round_up(cin, mr) rows of cols) += one image's products, tap by tap. */
+static void weight_grad_by_taps(const fnn_gemm_config *cfg, const geometry *g, ptrdiff_t taps,
+                                const float *img, const float *panels, float *a_panel,
+                                float *sums, ptrdiff_t cols)
+{
+    const int mr = cfg->mr, nr = cfg->nr;
+    const ptrdiff_t E = extended_rows(g), plane = g->hp * g->wp, cin_r = fnn_round_up(g->cin, mr);
+    FNN_ASSERT_INDEX((g->cin - 1) * plane + g->off[taps - 1] + E - 1, g->xp_size);
+    for (ptrdiff_t t = 0; t < taps; ++t)
+        for (ptrdiff_t c0 = 0; c0 < g->cin; c0 += mr) {
+            const float *a = img + c0 * plane + g->off[t];
+            float *c = sums + (t * cin_r + c0) * cols;
+            const int whole = c0 + mr <= g->cin;
+            if (!whole) /* the last channels, packed (their rows past cin zero) */
+                fnn_gemm_pack_a(mr, g->cin - c0, E, a, plane, 1, a_panel);
+            for (ptrdiff_t jr = 0; jr < cols / nr; ++jr) {
+                if (whole)
+                    cfg->kernel_strided(E, a, plane, 1, panels + jr * nr * E, c + jr * nr, cols, 1);
+                else
+                    cfg->kernel(E, a_panel, panels + jr * nr * E, c + jr * nr, cols, 1);
+            }
+        }
+}
+
 int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float *y, float *gw,
                                     float *gb, const fnn_iconv *s)
 {
@@ -505,7 +685,7 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
      * weights whose taps never saw it, so a gradient with any inf or NaN is computed again
      * here, directly: checking the small result is cheaper than scanning x and gy (5% of the
      * pass), and any non-finite input leaves its mark in the result */
-    if (gw && fnn_conv2d_winograd_weight_grad_suits(s)) {
+    if (gw && !s->phases_of && fnn_conv2d_winograd_weight_grad_suits(s)) {
         const int status = fnn_conv2d_winograd_weight_grad(x, gy, y, gw, gb, s);
         if (status != FNN_OK || fnn_all_finite(gw, s->groups * s->oc * s->c * s->kh * s->kw))
             return status;
@@ -517,10 +697,16 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
     if (!geometry_init(&g, s, cfg)) return FNN_ENOMEM;
     /* gW^T = col @ gy^T (taps as rows) or gW = gy @ col^T, whichever pads less */
     const int narrow = narrow_suits(cfg, g.K, g.oc);
-    const int taps_as_rows = narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.K);
+    const ptrdiff_t taps = s->kh * s->kw;
+    /* by_taps: the sums are taps blocks of round_up(cin, mr) channels x cols, taps as rows */
+    const int by_taps = gw && weight_grad_by_taps_suits(cfg, &g, s, narrow);
+    const int taps_as_rows = by_taps || narrow || fnn_transpose_pads_less(mr, nr, g.oc, g.K);
+    if (by_taps) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_BY_TAPS], 1, __ATOMIC_RELAXED);
     const int nrb = narrow ? FNN_NARROW_NR : nr;
     if (narrow) __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV_NARROW], 1, __ATOMIC_RELAXED);
-    const ptrdiff_t rows = taps_as_rows ? fnn_round_up(g.K, mr) : fnn_round_up(g.oc, mr);
+    const ptrdiff_t rows = by_taps        ? taps * fnn_round_up(g.cin, mr)
+                           : taps_as_rows ? fnn_round_up(g.K, mr)
+                                          : fnn_round_up(g.oc, mr);
     const ptrdiff_t cols = taps_as_rows ? fnn_round_up(g.oc, nrb) : fnn_round_up(g.K, nr);
     const ptrdiff_t acc_size = s->groups * rows * cols; /* one run's sum, as the GEMM's C */
     /* fixed runs of images, summed in order: the same bits on any thread count */
@@ -533,7 +719,8 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
      * stride-2 layer from 128 channels (64 pixels, 2 MiB of gradient) moved 256 MiB a batch
      * (issue 12). A group stays within one part, so the sums keep their fixed order. */
     const ptrdiff_t group =
-        fnn_max_pd(1, fnn_min_pd(fnn_min_pd(cfg->kc / fnn_max_pd(g.P, 1), FNN_CONV_GROUP_MAX), s->n));
+        by_taps ? 1
+                : fnn_max_pd(1, fnn_min_pd(fnn_min_pd(cfg->kc / fnn_max_pd(g.P, 1), FNN_CONV_GROUP_MAX), s->n));
     const ptrdiff_t span = group * g.P; /* pixels of a full group */
     const ptrdiff_t kc_max = fnn_balanced_block(span, cfg->kc, 1);
     /* the tap panels are a block of at most MC (taps as rows) or NC taps */
@@ -548,10 +735,13 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
         /* xp per image of a group (padded copies), the group's masked output gradient
          * (g.oc x span), the packed panels */
         float *buf[4];
+        const ptrdiff_t E = by_taps ? extended_rows(&g) : 0;
         const size_t sizes[4] = {copies ? (size_t)(group * g.xp_size) : 0,
                                  (size_t)(g.oc * span),
-                                 (size_t)((taps_as_rows ? cols : rows) * kc_max),
-                                 (size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) * kc_max)};
+                                 by_taps ? (size_t)(cols * E)
+                                         : (size_t)((taps_as_rows ? cols : rows) * kc_max),
+                                 by_taps ? (size_t)(mr * E)
+                                         : (size_t)(fnn_round_up(tblock, taps_as_rows ? mr : nr) * kc_max)};
         int got;
         float *owned = fnn_thread_buffers(buf, sizes, 4, &got);
         float *xps = buf[0], *grads = buf[1], *grad_panels = buf[2], *tap_panels = buf[3];
@@ -569,18 +759,29 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                 images += (double)nb;
                 for (ptrdiff_t q = 0; q < s->groups; ++q) {
                     /* each image's masked gradient into its columns of grads (ld width_px) */
+                    const float *image_grads = grads; /* by_taps: gy itself without a mask */
                     for (ptrdiff_t j = 0; j < nb; ++j) {
                         const ptrdiff_t n = n0 + j;
                         const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
-                        fnn_masked_grad_into(gy + at_y, y ? y + at_y : NULL, grads + j * g.P,
-                                             width_px, g.oc, g.P,
-                                             acc_b ? acc_b + part * oc_all + q * g.oc : NULL);
+                        double *bias_sums = acc_b ? acc_b + part * oc_all + q * g.oc : NULL;
+                        if (by_taps)
+                            image_grads = fnn_masked_grad(gy + at_y, y ? y + at_y : NULL, grads,
+                                                          g.oc, g.P, bias_sums);
+                        else
+                            fnn_masked_grad_into(gy + at_y, y ? y + at_y : NULL, grads + j * g.P,
+                                                 width_px, g.oc, g.P, bias_sums);
                         if (acc)
-                            imgs[j] = image_at(&g, x + (n * s->groups + q) * g.cin * g.h * g.w,
+                            imgs[j] = image_at(&g, x + (n * s->groups + q) * g.src_image,
                                                NULL, xps + j * g.xp_size);
                     }
                     if (!acc) continue;
                     float *c = acc + part * acc_size + q * rows * cols;
+                    if (by_taps) { /* (group is 1 image: kc_max = span = P, see above) */
+                        grad_panels_extended(&g, nr, image_grads, grad_panels);
+                        weight_grad_by_taps(cfg, &g, taps, imgs[0], grad_panels, tap_panels, c,
+                                            cols);
+                        continue;
+                    }
                     for (ptrdiff_t pc = 0; pc < width_px; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, width_px - pc);
                         fnn_gemm_pack_a(taps_as_rows ? nrb : mr, g.oc, kc, grads + pc, width_px, 1,
@@ -617,13 +818,22 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
     }
     fnn_region_judge(&region, fnn_now_ns());
     if (gw && status == FNN_OK) {
+        /* the runs' sums added into the first in run order (the additions, in the order, of
+         * summing each element across the runs; one strided pass, not one per run: summed
+         * element by element, DCGAN's 4x4 layer spent 5% of its weight gradient here) */
+        for (ptrdiff_t part = 1; part < parts; ++part) {
+            const float *from = acc + part * acc_size;
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < acc_size; ++i) acc[i] += from[i];
+        }
+        const ptrdiff_t cin_r = fnn_round_up(g.cin, mr);
         for (ptrdiff_t q = 0; q < s->groups; ++q)
             for (ptrdiff_t o = 0; o < g.oc; ++o)
                 for (ptrdiff_t k = 0; k < g.K; ++k) {
-                    const ptrdiff_t at = q * rows * cols + (taps_as_rows ? k * cols + o : o * cols + k);
-                    float sum = 0.0f;
-                    for (ptrdiff_t part = 0; part < parts; ++part) sum += acc[part * acc_size + at];
-                    gw[(q * g.oc + o) * g.K + k] = sum;
+                    /* by_taps: tap k % taps of channel k / taps */
+                    const ptrdiff_t row = by_taps ? k % taps * cin_r + k / taps : k;
+                    const ptrdiff_t at = q * rows * cols + (taps_as_rows ? row * cols + o : o * cols + k);
+                    gw[(q * g.oc + o) * g.K + k] = acc[at];
                 }
     }
     if (gb && status == FNN_OK) fnn_bias_from_parts(acc_b, parts, oc_all, gb);

@@ -3,9 +3,14 @@
 #define FASTNN_CONV_IMPLICIT_H
 #include <stddef.h>
 
-/* A stride-1 convolution, NCHW: c and oc are channels per group. */
+#include "conv.h"
+
+/* A stride-1 convolution, NCHW: c and oc are channels per group. phases_of, when set (by
+ * conv_phased.c; unpadded, and not a Winograd shape), says that x is the input of that strided
+ * convolution, split into this one's phase planes image by image as they are read. */
 typedef struct {
     ptrdiff_t n, groups, c, h, w, oc, oh, ow, kh, kw, ph, pw, dh, dw;
+    const fnn_conv_shape *phases_of;
 } fnn_iconv;
 
 /* y = conv(x) (+ bias, then ReLU if relu); where mask is given (x's shape), x is read as 0

@@ -58,7 +58,7 @@ enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SO
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
        FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_GEMM_BF16, FNN_K_CONV_IMPLICIT,
        FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_CONV_PHASED, FNN_K_LSTM, FNN_K_GRU,
-       FNN_K_RNG, FNN_K_COUNT };
+       FNN_K_RNG, FNN_K_CONV_BY_TAPS, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 /* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
 long long fnn_isa_call_count(int isa);
