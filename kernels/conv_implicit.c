@@ -621,6 +621,9 @@ int fnn_conv2d_implicit_input_grad(const float *gy, const float *y, const float 
  * on 32 x 32 (perf, Zen 5, issue 12). An image's k block must be deep (BYTAPS_MIN_PIXELS) and
  * the sums small: each image reads and writes all of them. */
 #define BYTAPS_MIN_PIXELS 256
+/* gy read in place by the weight gradient (see there): an image's pixels are a k block */
+#define GY_IN_PLACE_MIN_PIXELS 128
+#define GY_IN_PLACE_MAX_SUMS (64 * 1024)
 #define BYTAPS_MAX_SUMS (160 * 1024)
 
 static int weight_grad_by_taps_suits(const fnn_gemm_config *cfg, const geometry *g,
@@ -718,9 +721,19 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
      * than once per image. With few pixels an image that traffic was the pass: DCGAN's 4x4
      * stride-2 layer from 128 channels (64 pixels, 2 MiB of gradient) moved 256 MiB a batch
      * (issue 12). A group stays within one part, so the sums keep their fixed order. */
+    /* Output channels as rows: the strided micro-kernel reads them from the group's masked
+     * gradient (grads, oc x width_px) where it lies rather than from packed panels (not at a
+     * row stride that would alias in L1: rows_alias_in_l1 in gemm.c). Packing them was 12% of
+     * the (64,64,14,14) -> 128 1x1 layer's weight gradient (perf, Zen 5, issue 12). Without a
+     * ReLU mask, and with sums small enough to be read and written once per image, gy itself
+     * (gy_in_place: one image a k block) spares the copy into grads, another 10%. */
+    const int grads_in_place = !taps_as_rows && cfg->kernel_strided;
+    const int gy_in_place = grads_in_place && !y && g.P >= GY_IN_PLACE_MIN_PIXELS &&
+                            g.P % 512 != 0 && rows * cols <= GY_IN_PLACE_MAX_SUMS;
     const ptrdiff_t group =
-        by_taps ? 1
-                : fnn_max_pd(1, fnn_min_pd(fnn_min_pd(cfg->kc / fnn_max_pd(g.P, 1), FNN_CONV_GROUP_MAX), s->n));
+        by_taps || gy_in_place
+            ? 1
+            : fnn_max_pd(1, fnn_min_pd(fnn_min_pd(cfg->kc / fnn_max_pd(g.P, 1), FNN_CONV_GROUP_MAX), s->n));
     const ptrdiff_t span = group * g.P; /* pixels of a full group */
     const ptrdiff_t kc_max = fnn_balanced_block(span, cfg->kc, 1);
     /* the tap panels are a block of at most MC (taps as rows) or NC taps */
@@ -759,12 +772,13 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                 images += (double)nb;
                 for (ptrdiff_t q = 0; q < s->groups; ++q) {
                     /* each image's masked gradient into its columns of grads (ld width_px) */
-                    const float *image_grads = grads; /* by_taps: gy itself without a mask */
+                    /* by_taps, gy_in_place: gy itself without a mask */
+                    const float *image_grads = grads;
                     for (ptrdiff_t j = 0; j < nb; ++j) {
                         const ptrdiff_t n = n0 + j;
                         const ptrdiff_t at_y = (n * s->groups + q) * g.oc * g.oh * g.ow;
                         double *bias_sums = acc_b ? acc_b + part * oc_all + q * g.oc : NULL;
-                        if (by_taps)
+                        if (by_taps || gy_in_place)
                             image_grads = fnn_masked_grad(gy + at_y, y ? y + at_y : NULL, grads,
                                                           g.oc, g.P, bias_sums);
                         else
@@ -784,7 +798,11 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                     }
                     for (ptrdiff_t pc = 0; pc < width_px; pc += kc_max) {
                         const ptrdiff_t kc = fnn_min_pd(kc_max, width_px - pc);
-                        fnn_gemm_pack_a(taps_as_rows ? nrb : mr, g.oc, kc, grads + pc, width_px, 1,
+                        /* read in place: only a last partial tile of output channels packed */
+                        const int in_place_grads = grads_in_place && width_px % 512 != 0;
+                        const ptrdiff_t packed_from = in_place_grads ? g.oc / mr * mr : 0;
+                        fnn_gemm_pack_a(taps_as_rows ? nrb : mr, g.oc - packed_from, kc,
+                                        image_grads + packed_from * width_px + pc, width_px, 1,
                                         grad_panels);
                         const int w_tap = taps_as_rows ? mr : nr;
                         for (ptrdiff_t t0 = 0; t0 < g.K; t0 += tblock) {
@@ -804,6 +822,17 @@ int fnn_conv2d_implicit_weight_grad(const float *x, const float *gy, const float
                                 else
                                     run_tiles(cfg, fnn_ceil_div(tn, mr), cols / nr, kc,
                                               tap_panels, grad_panels, c + t0 * cols, cols, 1);
+                            } else if (in_place_grads) {
+                                const ptrdiff_t whole = g.oc / mr * mr;
+                                for (ptrdiff_t jr = 0; jr < fnn_ceil_div(tn, nr); ++jr) {
+                                    const float *b = tap_panels + jr * nr * kc;
+                                    float *cj = c + t0 + jr * nr;
+                                    for (ptrdiff_t ir = 0; ir < whole; ir += mr)
+                                        cfg->kernel_strided(kc, image_grads + ir * width_px + pc,
+                                                            width_px, 1, b, cj + ir * cols, cols, 1);
+                                    if (whole < g.oc)
+                                        cfg->kernel(kc, grad_panels, b, cj + whole * cols, cols, 1);
+                                }
                             } else {
                                 run_tiles(cfg, rows / mr, fnn_ceil_div(tn, nr), kc, grad_panels,
                                           tap_panels, c + t0, cols, 1);

@@ -581,6 +581,24 @@ def test_implicit_gemm_on_the_benchmark_layers(isa, n, cin, cout, h, w, k, p):
     _implicit_against_reference(case, isa, 2)
 
 
+@pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512") if _kernels.isa_supported(i)])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n,cin,cout,h,w,relu", [
+    (5, 64, 128, 14, 14, False),  # gy itself read in place, one image a block
+    (5, 64, 130, 14, 14, False),  # and a last partial tile of output channels, packed
+    (5, 64, 128, 14, 14, True),   # a ReLU mask: the masked copy read in place, images grouped
+    (3, 48, 100, 32, 16, False),  # 512 pixels a row: they would share L1 sets, so packed
+    (9, 20, 40, 9, 11, True),     # few pixels: grouped, an uneven last group
+])
+def test_weight_gradient_reads_the_output_gradient_in_place(isa, threads, n, cin, cout, h, w,
+                                                            relu):
+    """Where the weight gradient's output channels are the rows (1x1 layers), the strided
+    micro-kernel reads them from gy, or from its masked copy, where they lie (issue 12)."""
+    case = dict(n=n, groups=1, cpg=cin, ocpg=cout, h=h, w=w, kh=1, kw=1, padding=0, dilation=1,
+                relu=relu, seed=n + cout)
+    _implicit_against_reference(case, isa, threads)
+
+
 @pytest.mark.skipif(not _kernels.isa_supported("avx512"), reason="the 24 x 16 tile is AVX-512")
 def test_narrow_tile_runs_where_it_pads_less():
     """(256,6,14,14) -> 16, 5x5: 16 output channels half-fill the 12 x 32 tile, so the forward

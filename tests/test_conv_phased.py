@@ -25,6 +25,7 @@ CASES = [
     (2, 4, 8, 1, (13, 13), (6, 6), (2, 2), (3, 3), False),    # 3x3 phase filters (Winograd)
     (1, 3, 5, 1, (5, 6), (4, 6), (2, 3), (2, 0), False),      # padding past the last window
     (1, 2, 3, 1, (1, 1), (2, 2), (2, 2), (1, 1), False),      # one pixel, all padding around
+    (1, 3, 5, 1, (9, 70), (4, 4), (2, 2), (1, 1), True),      # 36-wide phases: 16 at a time
 ]
 
 
