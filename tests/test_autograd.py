@@ -153,3 +153,34 @@ def test_detach_shares_memory_and_leaves_the_graph():
 def test_numpy_on_a_tensor_requiring_grad_raises_like_torch():
     with pytest.raises(RuntimeError, match="detach"):
         fastnn.randn(2, requires_grad=True).numpy()
+
+
+def test_a_gradient_reaching_a_leaf_through_a_view_is_kept_only_when_nothing_else_holds_it():
+    """A fresh gradient that reaches a leaf reshaped (unsqueeze, view) becomes .grad without a
+    copy; one whose array a backward also keeps elsewhere is copied, so later changes to that
+    array do not reach .grad."""
+    kept = []
+
+    class KeepsItsGradient(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            grad = g * 2
+            kept.append(grad)  # a second reference to the array handed back
+            return grad
+
+    x = fastnn.randn(4, 5, requires_grad=True)
+    KeepsItsGradient.apply(x.unsqueeze(0)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((4, 5), 2, np.float32))
+    kept[0][...] = 7
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((4, 5), 2, np.float32))
+
+    y = fastnn.randn(3, 7, requires_grad=True)
+    (y.unsqueeze(1) * 3).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), np.full((3, 7), 3, np.float32))
+    assert y.grad.numpy().flags.writeable
+    y.grad.add_(1)  # .grad is the leaf's own array
+    np.testing.assert_array_equal(y.grad.numpy(), np.full((3, 7), 4, np.float32))

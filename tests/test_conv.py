@@ -152,6 +152,28 @@ def test_adaptive_avg_pool2d_matches_torch(size, out):
 
 
 @requires_torch
+@pytest.mark.parametrize("shape,channels_last", [((64, 100, 498), False), ((4, 8, 33, 35), False),
+                                                 ((4, 8, 33, 35), True), ((2, 3, 1, 1), False)])
+def test_global_average_pooling_matches_torch(shape, channels_last):
+    """Output size 1 (d2l's TextCNN head, ResNet's): the planes' means on the GEMM kernel, the
+    gradient spread in one pass; values and gradients as torch's, channels_last inputs too."""
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32) + 3
+    fx, tx = fastnn.tensor(x), torch.tensor(x)
+    if channels_last:
+        fx, tx = fx.to(memory_format=fastnn.channels_last), tx.to(memory_format=torch.channels_last)
+    fx.requires_grad_(), tx.requires_grad_()
+    pool = F.adaptive_avg_pool1d if len(shape) == 3 else F.adaptive_avg_pool2d
+    tpool = TF.adaptive_avg_pool1d if len(shape) == 3 else TF.adaptive_avg_pool2d
+    a, b = pool(fx, 1), tpool(tx, 1)
+    g = np.random.default_rng(2).standard_normal(tuple(b.shape)).astype(np.float32)
+    (a * fastnn.tensor(g)).sum().backward()
+    (b * torch.tensor(g)).sum().backward()
+    assert tuple(a.shape) == tuple(b.shape)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@requires_torch
 @pytest.mark.parametrize("name", BACKENDS)
 def test_batchnorm2d_train_eval_and_running_stats_match_torch(name, monkeypatch):
     previous = backend.current()

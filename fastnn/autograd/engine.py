@@ -7,6 +7,7 @@ order; an entry reached twice receives the sum of both contributions. After the 
 graph's saved arrays are released (unless retain_graph), so a training loop does not keep
 every step alive.
 """
+import sys
 import threading
 
 import numpy as np
@@ -153,8 +154,8 @@ def _backward(root, grad, retain_graph, inputs, capture):
                 # sized gradient every step); views, shared or read-only arrays are copied.
                 # (With retain_graph a backward may return an array its ctx keeps: copy.)
                 flags = g.flags
-                owned = (not retain_graph and g.base is None and flags.writeable
-                         and flags.c_contiguous and id(g) not in handed)
+                owned = (not retain_graph and flags.writeable and flags.c_contiguous
+                         and id(g) not in handed and (g.base is None or _sole_view(g)))
                 handed.add(id(g))
                 if wanted is None:
                     entry._accumulate_grad(g, owned)
@@ -265,6 +266,18 @@ def _needed_edges(order, wanted, targets):
         elif id(entry) in targets:
             useful.add(id(entry))
     return masks
+
+
+def _sole_view(g):
+    """Whether g is a reshaped view of all of a fresh array that nothing else references (a
+    gradient that reached a leaf through view(), unsqueeze() or flatten()): it can then become
+    .grad as is, as torch's AccumulateGrad steals a gradient it holds the only reference to.
+    Copying it was a quarter of AdaptiveAvgPool1d's step on d2l's TextCNN maps (issue 12).
+    The count: g's reference to its base, the local name and getrefcount's argument."""
+    base = g.base
+    return (type(base) is np.ndarray and base.base is None and base.flags.owndata
+            and base.flags.writeable and base.nbytes == g.nbytes
+            and sys.getrefcount(base) == 3)
 
 
 def _deliver(leaf, g, owned, wanted, captured, capturing):
