@@ -198,6 +198,7 @@ static void col2im(const float *col, const fnn_conv_shape *s, ptrdiff_t c0, ptrd
  * threads leave each. resnet18's (512,1,1)->512 3x3 layer, batch 32, 1 thread, fwd+both bwd:
  * 8 images 29.2 ms. */
 #define TINY_PIXELS 16
+#define IMPLICIT_MIN_PIXELS 32
 #define TINY_COLUMNS 128
 
 static ptrdiff_t images_per_gemm(const fnn_conv_shape *s)
@@ -249,6 +250,12 @@ static int implicit_suits(const fnn_conv_shape *s, int pass)
     /* an image's product (and Winograd's 2 x 2 tiles) has too few pixels below TINY_PIXELS:
      * (256,2,2)->256 3x3, batch 32, fwd+both bwd: Winograd/implicit 13.4 ms, im2col 9.2 */
     if (s->oh * s->ow < TINY_PIXELS) return 0;
+    /* and the forward-shaped passes below IMPLICIT_MIN_PIXELS: on 4 x 4 images (resnet18's
+     * (32,128,4,4) -> 128 3x3, Zen 5) Winograd's four tiles an image and the implicit GEMM's
+     * 16 columns took fwd / igrad 1.31 / 1.37 ms at 1 thread, 1.09 / 1.18 at 2, against
+     * im2col's 8 images a product 1.21 / 0.80 and 0.68 / 0.42; its weight gradient stays
+     * (1.14 / 0.84 against 1.35 / 0.93) */
+    if (pass != PASS_WEIGHT_GRAD && s->oh * s->ow < IMPLICIT_MIN_PIXELS) return 0;
     const ptrdiff_t cpg = s->c / s->groups, ocpg = s->oc / s->groups, taps = s->kh * s->kw;
     switch (pass) {
     case PASS_FORWARD: /* or 1x1 unpadded, whose planes the micro-kernel reads in place */
