@@ -299,11 +299,60 @@ static int phased_suits(const fnn_conv_shape *s, int pass, fnn_conv_shape *ps)
     return enough && fnn_conv_phased_shape(s, ps) && implicit_suits(ps, pass);
 }
 
+/* Whether every filter covers its whole image exactly once: one output pixel, no padding (what
+ * fastnn/ops/conv.py's live_taps leaves of resnet18's last stages on 32 x 32 inputs: a 3x3
+ * filter with padding 1 on 1 x 1 images is its centre tap, a 3x3 stride-2 one on 2 x 2 images
+ * its lower-right 2 x 2). The convolution is then one product of the batch's images, n x
+ * (c h w), with the filters: no im2col, whose per-tap set-up for 1 pixel was most of those
+ * layers' time, and the whole team on each product (the im2col drivers give each thread its
+ * own images, and each packed all 4.5 MiB of filters: no gain from a second thread). */
+static int whole_image_windows(const fnn_conv_shape *s)
+{
+    return s->oh == 1 && s->ow == 1 && s->kh == s->h && s->kw == s->w && s->ph == 0 &&
+           s->pw == 0 && (s->dh == 1 || s->kh == 1) && (s->dw == 1 || s->kw == 1) &&
+           s->groups == 1;
+}
+
+/* y (n x oc) = x (n x K) @ W^T (+ bias, then ReLU). */
+static int forward_whole_images(const float *x, const float *w, const float *bias, int relu,
+                                float *y, const fnn_conv_shape *s)
+{
+    const ptrdiff_t K = s->c * s->kh * s->kw;
+    return fnn_sgemm(s->n, s->oc, K, x, K, 1, w, 1, K, y, s->oc, bias, relu, 0);
+}
+
+/* The backward of forward_whole_images: gx = gy W, gw = gy^T x, gb = the column sums of gy
+ * (in double, image by image: the same bits on any thread count), gy masked by y first. */
+static int backward_whole_images(const float *x, const float *w, const float *y,
+                                 const float *gy, float *gx, float *gw, float *gb,
+                                 const fnn_conv_shape *s)
+{
+    const ptrdiff_t K = s->c * s->kh * s->kw, n = s->n, oc = s->oc;
+    float *masked = NULL;
+    if (y) {
+        masked = fnn_malloc((size_t)(n * oc > 0 ? n * oc : 1) * sizeof(float));
+        if (!masked) return FNN_ENOMEM;
+        fnn_relu_mask(y, gy, masked, n * oc);
+        gy = masked;
+    }
+    int status = FNN_OK;
+    if (gx) status = fnn_sgemm(n, K, oc, gy, oc, 1, w, K, 1, gx, K, NULL, 0, 0);
+    if (gw && status == FNN_OK) status = fnn_sgemm(oc, K, n, gy, 1, oc, x, K, 1, gw, K, NULL, 0, 0);
+    for (ptrdiff_t o = 0; gb && o < oc; ++o) {
+        double sum = 0.0;
+        for (ptrdiff_t i = 0; i < n; ++i) sum += gy[i * oc + o];
+        gb[o] = (float)sum;
+    }
+    free(masked);
+    return status;
+}
+
 int fnn_conv2d_forward(const float *x, const float *w, const float *bias, int relu, float *y,
                        const fnn_conv_shape *s)
 {
     int status = FNN_OK;
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
+    if (whole_image_windows(s)) return forward_whole_images(x, w, bias, relu, y, s);
     if (implicit_suits(s, PASS_FORWARD)) {
         const fnn_iconv is = implicit_shape(s);
         return fnn_conv2d_implicit_forward(x, NULL, w, bias, relu, y, &is);
@@ -379,6 +428,7 @@ int fnn_conv2d_backward(const float *x, const float *w, const float *y, const fl
                         float *gx, float *gw, float *gb, const fnn_conv_shape *s)
 {
     __atomic_fetch_add(&fnn_call_counts[FNN_K_CONV], 1, __ATOMIC_RELAXED);
+    if (whole_image_windows(s)) return backward_whole_images(x, w, y, gy, gx, gw, gb, s);
     const fnn_iconv is = implicit_shape(s);
     if (gx && implicit_suits(s, PASS_INPUT_GRAD)) {
         const int status = fnn_conv2d_implicit_input_grad(gy, y, w, gx, &is);

@@ -534,6 +534,49 @@ def _implicit_against_reference(c, isa, threads, mode="always"):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("n,c,size,oc,k,stride,pad", [
+    (5, 12, 1, 20, 3, 1, 1),    # resnet18's last stage: the centre tap of a 1 x 1 image
+    (7, 9, 2, 24, 3, 2, 1),     # its stride-2 entry: the lower-right 2 x 2 of the filter
+    (3, 4, 3, 6, 3, 1, 0),      # a filter the size of the image, unpadded
+    (1, 1, 1, 1, 1, 1, 0)])     # one of everything
+def test_filters_covering_whole_images_run_as_one_product(threads, relu, n, c, size, oc, k,
+                                                           stride, pad):
+    """One output pixel whose window is the whole image: every pass is one product of the
+    batch with the filters (kernels/conv.c); values and gradients as the reference's, through
+    the fused ReLU too."""
+    from fastnn.ops.conv import conv_shape, live_taps
+    rng = np.random.default_rng(n + c + oc)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    w = rng.standard_normal((oc, c, k, k)).astype(np.float32)
+    b = rng.standard_normal(oc).astype(np.float32)
+    shape = conv_shape(x, w, (stride, stride), (pad, pad), (1, 1), 1)
+    live = live_taps(shape)
+    if live is not None:  # as conv2d does: the taps that read only padding dropped first
+        (top, bottom), (left, right) = live
+        w = np.ascontiguousarray(w[:, :, top:bottom, left:right])
+        shape = conv_shape(x, w, (stride, stride), (pad - top, pad - left), (1, 1), 1)
+    assert shape[5] == shape[6] == 1 and w.shape[2:] == x.shape[2:]
+    gy = rng.standard_normal((n, oc, 1, 1)).astype(np.float32)
+    results = []
+    previous = fastnn.get_num_threads()
+    try:
+        fastnn.set_num_threads(threads)
+        for name in ("cython", "numpy"):
+            y = np.empty((n, oc, 1, 1), np.float32)
+            backend.conv2d_forward(x, w, b, y, shape, relu=relu, backend=name)
+            mask = results[0][0] if results else y  # both backwards mask by one ReLU output
+            gx, gw, gb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            backend.conv2d_backward(x, w, gy, gx, gw, gb, shape, mask if relu else None,
+                                    backend=name)
+            results.append((y, gx, gw, gb))
+    finally:
+        fastnn.set_num_threads(previous)
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("shape", [(64, 16, 13), (64, 16, 14), (64, 16, 28), (96, 7, 20)])
 def test_pointwise_layer_of_few_channels_by_the_automatic_choice(shape):
     """The same fault reached through nn.functional.conv2d with the automatic path choice: a
