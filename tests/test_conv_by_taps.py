@@ -9,7 +9,8 @@ import pytest
 import fastnn
 from fastnn import _kernels
 from fastnn.ops.conv import conv_shape
-from test_conv_phased import ISAS, _compiled_and_reference, _passes
+from test_conv_phased import (ISAS, _compiled_and_reference, _passes,
+                               assert_same_bits_on_one_and_two_threads)
 
 # n, cin, cout, groups, (h, w), k, stride, padding, dilation, relu,
 # (forward, weight gradient) tap by tap on AVX-512
@@ -84,13 +85,4 @@ def test_dcgan_layers_take_it_in_the_default_mode():
 
 def test_weight_gradient_bits_do_not_depend_on_the_thread_count():
     x, w, b, gy, shape = _case_arrays((19, 64, 40, 1, (32, 32), 4, 2, 1, 1, False))
-    previous = fastnn.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2):
-            fastnn.set_num_threads(threads)
-            results.append(_passes(x, w, b, gy, shape, False, "cython"))
-    finally:
-        fastnn.set_num_threads(previous)
-    for one, two in zip(*results):
-        np.testing.assert_array_equal(one, two)
+    assert_same_bits_on_one_and_two_threads(x, w, b, gy, shape)
