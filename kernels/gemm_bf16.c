@@ -44,8 +44,6 @@ extern long long fnn_call_counts[FNN_K_COUNT];
 #define KC FNN_BF16_KC
 #define MC FNN_BF16_MC
 #define NC 2048
-/* Widest product (columns) whose A is read in place rather than packed (see reads_a_in_place). */
-#define IN_PLACE_A_MAX_N 256
 
 /* float32 -> bfloat16, round to nearest even; NaN stays a (quiet) NaN; denormal inputs become
  * signed zeros, as VCVTNEPS2BF16 does, so that the scalar edges round as the vectors do. */
@@ -366,17 +364,20 @@ TARGET_BF16 static void ukernel_bf16_tile(int in_place, int rows, ptrdiff_t kp_n
         ukernel_bf16_rows(rows, kp_n, a, 1, MR, b, c, ldc, accumulate);
 }
 
-/* Whether a product of N columns reads A's rows in place rather than packing them: rows of A
- * in bfloat16 storage, K even, hold their pairs (k, k+1) as aligned 32-bit words, so the
- * micro-kernel can read them where they are. Packing A pays off only when many column panels
- * reuse it. Measured at 1 thread, in place against packed: 256x784x256 235 against 251-266
- * us, 1024x1024x256 1211-1297 against 1324-1530, and N = 10 29 against 42; at 1024^3 (32
- * panels) packed was 4% faster. At 2 threads the 256x784x256 product (each thread's half of
- * N) took 135-139 us against 159-195. */
-static int reads_a_in_place(const fnn_gemm_args *p, ptrdiff_t N)
+/* Whether A's rows are read in place rather than packed: rows of A in bfloat16 storage, K
+ * even, hold their pairs (k, k+1) as aligned 32-bit words, so the micro-kernel can read them
+ * where they are. Measured at 1 thread, in place against packed: 256x784x256 235 against
+ * 251-266 us, 1024x1024x256 1211-1297 against 1324-1530, N = 10 29 against 42; at 2 threads
+ * 256x784x256 135-139 against 159-195. At 1024^3 an earlier Zen 5 had packed 4% faster; on
+ * this session's one (full-width AVX-512, 2026-12) in place won there too: torch/fastnn
+ * 1.044-1.051 against 0.997-1.008 packed at 1 thread, 1.025 against 0.996 at 2. Rows a multiple
+ * of 4 KiB apart (L1_ALIAS_STRIDE_HALVES values) would put a tile's 12 rows in one L1 set, so
+ * those are packed (as gemm.c's rows_alias_in_l1). */
+#define L1_ALIAS_STRIDE_HALVES 2048
+static int reads_a_in_place(const fnn_gemm_args *p)
 {
     return p->half && p->csa == 1 && p->rsa % 2 == 0 && p->K % 2 == 0 &&
-           (uintptr_t)p->A % 4 == 0 && N <= IN_PLACE_A_MAX_N;
+           (uintptr_t)p->A % 4 == 0 && p->rsa % L1_ALIAS_STRIDE_HALVES != 0;
 }
 
 /* The product of one thread's block. a_shared: all of A already packed (one k block, rows
@@ -405,7 +406,7 @@ TARGET_BF16 static int gemm_bf16_serial(const fnn_gemm_args *p, const uint32_t *
         ldc = N;
     }
     const int direct16 = C16 && !sums;
-    const int in_place_a = !a_shared && reads_a_in_place(p, N);
+    const int in_place_a = !a_shared && reads_a_in_place(p);
     const ptrdiff_t mc_max = fnn_min_pd(MC, fnn_round_up(M, MR));
     const ptrdiff_t nc_max = fnn_min_pd(NC, fnn_round_up(N, NR));
     const size_t a_words = (size_t)(mc_max * (kc_max / 2));
@@ -513,7 +514,7 @@ static int gemm_bf16_run(int threads, const fnn_gemm_args *p)
     const int team = fnn_gemm_team(threads, p->M, p->N, MR, NR, &tm, &tn);
     ptrdiff_t m0, m1, n0, n1;
     fnn_gemm_block(0, tm, tn, p->M, p->N, MR, NR, &m0, &m1, &n0, &n1);
-    if (team < 2 || tm != 1 || p->K > KC || reads_a_in_place(p, n1 - n0))
+    if (team < 2 || tm != 1 || p->K > KC || reads_a_in_place(p))
         return fnn_gemm_run_team(threads, MR, NR, p, gemm_bf16_serial_args, NULL);
     const ptrdiff_t words = fnn_ceil_div(p->M, MR) * MR * ((p->K + 1) / 2);
     uint32_t *a_shared = fnn_aligned_malloc(64, (size_t)words * sizeof(uint32_t));

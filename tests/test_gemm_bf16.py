@@ -188,10 +188,13 @@ def test_seventeen_rows_and_more_take_the_packed_bfloat16_path():
 @needs_bf16
 @pytest.mark.parametrize("m,n,k", [(1, 1, 1), (5, 7, 3), (13, 33, 35), (37, 65, 129),
                                    (100, 300, 1000), (30, 40, 4099),
-                                   # K even and N <= 256: row-major A read in place, with
-                                   # edge panels of 1, 4, 8 and 11 rows packed
+                                   # K even: row-major A read in place, with edge panels
+                                   # of 1, 4, 8 and 11 rows packed, at any width
                                    (12, 32, 2), (13, 40, 64), (20, 17, 30), (23, 256, 784),
-                                   (256, 256, 784)])
+                                   (256, 256, 784), (30, 600, 64),
+                                   # rows 4 KiB apart (K = 2048): packed, as they would
+                                   # share an L1 set
+                                   (13, 40, 2048)])
 def test_bfloat16_storage_operands_match_the_rounding_path(m, n, k):
     """gemm_bf16_storage (operands already in bfloat16 storage, as torch's bfloat16 tensors) on
     every packing layout: the float64 oracle on the same values; a float32 out, and a bfloat16
@@ -343,7 +346,7 @@ def test_autocast_gemm_refuses_a_bad_bias_as_gemm_does(bias):
 @needs_bf16
 @pytest.mark.parametrize("m", [1, 12, 13, 20, 25])
 def test_in_place_a_reads_nothing_past_its_last_row(m):
-    """Row-major bfloat16 A (K even, N <= 256) is read in place, its edge panel packed: A ends
+    """Row-major bfloat16 A (K even) is read in place, its edge panel packed: A ends
     right before a page the process cannot read, so one read past its last row would crash."""
     import ctypes
     import mmap
@@ -379,9 +382,9 @@ def test_in_place_a_reads_nothing_past_its_last_row(m):
                                    (40, 640, 4099)])
 def test_a_packed_once_for_the_team_gives_the_same_bits(m, n, k):
     """At 2 threads a wide product splits only N; with one K block (K <= 2048) the team packs
-    A once into shared micro-panels (gemm_bf16_run). Every layout of A, odd K and an edge
-    panel (m % 12): the bits of the 1-thread product, which packs A itself; K = 4099 (several
-    blocks) keeps per-thread packing."""
+    A once into shared micro-panels (gemm_bf16_run) unless A is read in place (bfloat16
+    storage, K even). Every layout of A, odd K and an edge panel (m % 12): the bits of the
+    1-thread product; K = 4099 (several blocks) keeps per-thread packing."""
     rng = np.random.default_rng(m + n + k)
     previous = fastnn.get_num_threads()
     try:
