@@ -98,7 +98,8 @@ DEBUG_VENV ?= .venv-debug
 SANITIZE_VENV ?= .venv-sanitize
 SANITIZE_TESTS := test_kernels.py test_ops.py test_conv.py test_optim.py test_bad_input.py \
                   test_kernel_contract.py test_threads.py test_fuzz.py test_layers.py \
-                  test_gemm_bf16.py test_rnn_kernels.py
+                  test_gemm_bf16.py test_rnn_kernels.py test_conv_by_taps.py test_conv_phased.py \
+                  test_maxpool_rows.py
 ASAN_LIB = $(shell $${CC:-cc} -print-file-name=libasan.so)
 
 test-debug: data
