@@ -309,9 +309,9 @@ static int phased_suits(const fnn_conv_shape *s, int pass, fnn_conv_shape *ps)
 static int whole_image_windows(const fnn_conv_shape *s)
 {
     /* (the forced modes keep their passes: tests and side-by-side benchmarks) */
-    return fnn_conv_implicit_mode() == FNN_IMPLICIT_AUTO && s->oh == 1 && s->ow == 1 && s->kh == s->h && s->kw == s->w && s->ph == 0 &&
-           s->pw == 0 && (s->dh == 1 || s->kh == 1) && (s->dw == 1 || s->kw == 1) &&
-           s->groups == 1;
+    return fnn_conv_implicit_mode() == FNN_IMPLICIT_AUTO && s->oh == 1 && s->ow == 1 &&
+           s->kh == s->h && s->kw == s->w && s->ph == 0 && s->pw == 0 &&
+           (s->dh == 1 || s->kh == 1) && (s->dw == 1 || s->kw == 1) && s->groups == 1;
 }
 
 /* y (n x oc) = x (n x K) @ W^T (+ bias, then ReLU). */

@@ -20,6 +20,7 @@
  * regrouped (forward, input gradient), the phase gradient is merged back into the input's
  * layout (input gradient) and the weight gradient regrouped back. */
 #include "conv_phased.h"
+#include "conv_shared.h"
 #include "fastnn_kernels.h"
 
 #include <stdlib.h>
@@ -76,14 +77,9 @@ __attribute__((target("avx512f"))) static ptrdiff_t every_second_avx512(const fl
                                                                        ptrdiff_t lo,
                                                                        ptrdiff_t hi, float *row)
 {
-    static const int evens[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    const __m512i idx = _mm512_loadu_si512(evens);
     ptrdiff_t j = lo;
-    for (; j + 16 <= hi; j += 16) {
-        const __m512 a = _mm512_loadu_ps(in + 2 * j);
-        const __m512 b = _mm512_maskz_loadu_ps(0x7fff, in + 2 * j + 16);
-        _mm512_storeu_ps(row + j, _mm512_permutex2var_ps(a, idx, b));
-    }
+    for (; j + 16 <= hi; j += 16)
+        _mm512_storeu_ps(row + j, fnn_even_positions(in + 2 * j, 0xffff, 0x7fff));
     return j;
 }
 #endif

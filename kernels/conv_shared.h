@@ -136,6 +136,19 @@ static inline float fnn_bias_relu1(float v, float b, int relu)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+/* The values at even positions of the 32 floats from p, positions 0-15 loaded under mask
+ * first, 16-31 under second (masked-off positions are not read): a stride-2 row in two loads
+ * and a permute. Max pooling's stride-2 windows and the phase split use it. */
+__attribute__((target("avx512f"))) static inline __m512 fnn_even_positions(const float *p,
+                                                                          __mmask16 first,
+                                                                          __mmask16 second)
+{
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4,
+                                           2, 0);
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(first, p), evens,
+                                  _mm512_maskz_loadu_ps(second, p + 16));
+}
+
 /* fnn_planes_from_pixels' blocks of 16 channels x 16 pixels on AVX-512 (the rest of its range
  * is left to the caller): 16 rows of 16 floats transposed in registers (fnn_transpose16x16),
  * so each store fills 64 bytes of a plane. The 4 x 4 SSE blocks

@@ -2,6 +2,7 @@
  * (aten/src/ATen/native/Pool.h): a window starts at o*stride - pad, spans (k-1)*dilation + 1,
  * and only its in-bounds taps count. Planes (n, c) are independent: threads split them. */
 #include "conv.h"
+#include "conv_shared.h"
 #include "fastnn_kernels.h"
 
 #include <math.h>
@@ -144,13 +145,10 @@ window_taps(const float *row, const fnn_conv_shape *s, ptrdiff_t first, __mmask1
     if (s->sw == 1) return _mm512_maskz_loadu_ps(valid, row + first);
     if (s->sw == 2) { /* two contiguous loads and a permute of the even positions, as the 2x2
                        * path; positions in [qlo, qhi) lie inside the row */
-        static const int evens[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
         const ptrdiff_t qlo = first < 0 ? -first : 0;
         const ptrdiff_t qhi = s->w - first < 32 ? s->w - first : 32;
         const uint64_t bits = qhi > qlo ? ((1ull << qhi) - 1) & ~((1ull << qlo) - 1) : 0;
-        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)(bits & 0xFFFF), row + first);
-        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(bits >> 16), row + first + 16);
-        return _mm512_permutex2var_ps(a, _mm512_loadu_si512(evens), b);
+        return fnn_even_positions(row + first, (__mmask16)(bits & 0xFFFF), (__mmask16)(bits >> 16));
     }
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, col, row, 4);
 }
