@@ -119,6 +119,23 @@ def test_global_average_pool_forward_backward(benchmark, threads, contender, rng
     benchmark(step)
 
 
+def test_resnet_stem_max_pool_forward_backward(benchmark, threads, contender, rng):
+    """MaxPool2d(3, 2, 1), ResNet's stem pooling, on resnet18's 32 x 32 step (batch 32, 64
+    channels of 16 x 16), forward + backward: a general window, 16 outputs at a time on
+    AVX-512 (kernels/pool.c)."""
+    _skip_other_backends(contender)
+    x = rng.standard_normal((32, 64, 16, 16), dtype=np.float32)
+    record(benchmark, "MaxPool2d(3, 2, 1) (32,64,16,16) fwd+bwd", contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    pool = lib.nn.MaxPool2d(3, 2, 1)
+    xt = lib.tensor(x, requires_grad=True)
+
+    def step():
+        xt.grad = None
+        pool(xt).sum().backward()
+    benchmark(step)
+
+
 def test_float64_lstm_cells_forward_backward(benchmark, threads, contender, rng):
     """pytorch/examples time_sequence_prediction's model step by step in float64: two
     LSTMCell(51) and a Linear(51, 1) over 20 time steps of 97 sequences, forward + backward (the
