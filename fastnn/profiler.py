@@ -104,7 +104,7 @@ def _shapes_of(args):
 
 def _patch():
     from fastnn.autograd import engine
-    from fastnn.autograd.function import Function
+    from fastnn.autograd.function import Function, _extras
     original_apply = Function.__dict__["apply"].__func__
     original_run = engine._run
     _saved.update(apply=Function.__dict__["apply"], run=original_run)
@@ -125,13 +125,17 @@ def _patch():
             _close(event)
     Function.apply = classmethod(apply)
     engine._run = run
+    _extras.profiling = True  # the ops' shortcuts around apply are off (records_nothing)
+    _extras.update()
 
 
 def _unpatch():
     from fastnn.autograd import engine
-    from fastnn.autograd.function import Function
+    from fastnn.autograd.function import Function, _extras
     Function.apply = _saved.pop("apply")
     engine._run = _saved.pop("run")
+    _extras.profiling = False
+    _extras.update()
 
 
 def _format_time(us):

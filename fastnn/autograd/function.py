@@ -24,17 +24,33 @@ _forward_ad = forward_ad._state
 
 class _Extras:
     """The features that make Function.apply do more than usual: saved_hooks, the open
-    autograd.graph.saved_tensors_hooks contexts, and a forward-AD level (forward_ad.py).
+    autograd.graph.saved_tensors_hooks contexts, a forward-AD level (forward_ad.py), meta
+    tensors, and an open profiler (which wraps apply, so no op may go around it).
     `active` is whether any is on, so an op pays one attribute read when none is."""
     saved_hooks = 0
+    profiling = False
     active = False
 
     def update(self):
         self.active = self.saved_hooks > 0 or forward_ad._state.level is not None or \
-            meta.created.any
+            meta.created.any or self.profiling
 
 
 _extras = _Extras()
+
+
+def records_nothing(*tensors):
+    """Whether an op on these plain Tensors (no subclasses) would record nothing and run
+    nothing but its forward: no gradient wanted and none of _Extras on. Such an op may compute
+    its result directly instead of through Function.apply, whose bookkeeping is most of a
+    small op's time (x + y on 100 elements: 2.6 us against torch's 1.5, issue 12)."""
+    if _extras.active:
+        return False
+    grad = _state.enabled
+    for t in tensors:
+        if t.__class__ is not Tensor or (grad and t.requires_grad):
+            return False
+    return True
 
 
 class _UnpackedOnAccess:

@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.autograd.function import Function
+from fastnn.autograd.function import Function, records_nothing
+from fastnn.numpy_errors import restore, silence
 from fastnn.ops.broadcast import cast_to, floating, operand, promote, unbroadcast
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
@@ -200,6 +201,37 @@ def legacy_value(name, tensor1, tensor2, value):
     return tensor1, tensor2, value
 
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def _direct(ufunc, a, b):
+    """ufunc(a, b) as a new tensor without Function.apply, or None for the general path.
+    Taken only where that path would call this very ufunc on these very operands and record
+    nothing (records_nothing): a float32 or float64 tensor with a tensor of its dtype and
+    shape, or with a Python float or int (both paths leave the number as it is), so the bits
+    are the same. Saves about half of a small op's time (issue 12, per-call overhead)."""
+    if a.__class__ is not Tensor:
+        return None
+    x = a._data
+    dtype = x.dtype
+    if dtype is not _F32 and dtype is not _F64:
+        return None
+    kind = b.__class__
+    if kind is Tensor:
+        y = b._data
+        if y.dtype is not dtype or y.shape != x.shape or not records_nothing(a, b):
+            return None
+    elif (kind is float or kind is int) and records_nothing(a):
+        y = b
+    else:
+        return None
+    token = silence()  # inf and nan without NumPy's warnings, as Function.apply
+    try:
+        return Tensor._wrap(ufunc(x, y))
+    finally:
+        restore(token)
+
+
 def _scaled(value, alpha):
     if alpha == 1:
         return value
@@ -207,6 +239,10 @@ def _scaled(value, alpha):
 
 
 def add(a, b, alpha=1, out=None):
+    if alpha.__class__ is int and alpha == 1 and out is None:
+        result = _direct(np.add, a, b)
+        if result is not None:
+            return result
     if alpha.__class__ is not int and isinstance(alpha, Tensor):  # torch.add(x, 3, y)
         b, alpha = legacy_alpha("add", b, alpha)
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
@@ -276,6 +312,10 @@ def rpow_number(x, number):
 
 
 def sub(a, b, alpha=1, out=None):
+    if alpha.__class__ is int and alpha == 1 and out is None:
+        result = _direct(np.subtract, a, b)
+        if result is not None:
+            return result
     if alpha.__class__ is not int and isinstance(alpha, Tensor):
         b, alpha = legacy_alpha("sub", b, alpha)
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
@@ -295,6 +335,10 @@ def sub(a, b, alpha=1, out=None):
 
 
 def mul(a, b, out=None):
+    if out is None:
+        result = _direct(np.multiply, a, b)
+        if result is not None:
+            return result
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.mul(a, b), out)
     a, b = promote(operand(a), operand(b))
@@ -302,6 +346,10 @@ def mul(a, b, out=None):
 
 
 def div(a, b, rounding_mode=None, out=None):
+    if rounding_mode is None and out is None:
+        result = _direct(np.true_divide, a, b)
+        if result is not None:
+            return result
     if a.__class__ is SparseCooTensor or b.__class__ is SparseCooTensor:
         return _out(sparse_ops.div(a, b), out)
     a, b = operand(a), operand(b)

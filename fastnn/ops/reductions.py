@@ -5,7 +5,8 @@ from fastnn import return_types
 import numpy as np
 
 from fastnn import backend
-from fastnn.autograd.function import Function, presented
+from fastnn.autograd.function import Function, presented, records_nothing
+from fastnn.numpy_errors import restore, silence
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
@@ -56,17 +57,21 @@ def _kernel_sum(x, axes, keepdim):
     return np.full((1,) * x.ndim, total, np.float32) if keepdim else np.asarray(total)
 
 
+def _summed(x, axes, keepdim):
+    total = _kernel_sum(x, axes, keepdim)
+    if total is not None:
+        return total
+    dtype = x.dtype if x.dtype.kind in "fV" else np.int64  # bool/int sums are int64
+    # the ufunc np.sum calls, without its Python dispatch (2.3 us against 1.0 on 100
+    # elements: the per-call cost of issue 12)
+    return np.asarray(np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim))
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
-        total = _kernel_sum(x, axes, keepdim)
-        if total is not None:
-            return total
-        dtype = x.dtype if x.dtype.kind in "fV" else np.int64  # bool/int sums are int64
-        # the ufunc np.sum calls, without its Python dispatch (2.3 us against 1.0 on 100
-        # elements: the per-call cost of issue 12)
-        return np.asarray(np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim))
+        return _summed(x, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -237,6 +242,14 @@ class MinAlongDim(MaxAlongDim):
 
 def sum(x, dim=None, keepdim=False, axis=None, keepdims=None, *, dtype=None):
     """dtype: the input is cast to it first, as torch's (int8 summed as float64...)."""
+    if dim is None and axis is None and dtype is None and records_nothing(x):
+        # x.sum() of a tensor no gradient flows through: Sum's forward without Function.apply
+        # (3.5 us against torch's 1.5 on 100 elements, issue 12)
+        token = silence()
+        try:
+            return Tensor._wrap(_summed(x._data, None, _keep(keepdim, keepdims)))
+        finally:
+            restore(token)
     if dtype is not None:
         x = x._cast(dtype)
     if x.__class__ is SparseCooTensor:
