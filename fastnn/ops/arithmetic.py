@@ -227,7 +227,7 @@ def _direct(ufunc, a, b):
         return None
     token = silence()  # inf and nan without NumPy's warnings, as Function.apply
     try:
-        return Tensor._wrap(ufunc(x, y))
+        return Tensor._wrap(np.asarray(ufunc(x, y)))  # (as the Functions' forwards)
     finally:
         restore(token)
 

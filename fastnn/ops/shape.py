@@ -389,7 +389,7 @@ def _basic_view(view, x, index):
     if not records_nothing(x):
         return view.apply(x, index)
     data = x._data
-    out = data[index]
+    out = np.asarray(data[index])  # (as Select.forward)
     t = Tensor._wrap(out)
     if out.base is not None and np.may_share_memory(out, data):
         _mark_view(t, x, view.view_fn(index))
