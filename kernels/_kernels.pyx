@@ -21,6 +21,7 @@ cdef extern from "conv.h" nogil:
 
 cdef extern from "fastnn_kernels.h" nogil:
     double fnn_sum_f32(const float *x, Py_ssize_t n)
+    void fnn_fill_rows(const float *values, float *out, Py_ssize_t rows, Py_ssize_t width)
     int fnn_lstm_forward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *xw,
                          const float *w_hh_t, const float *b_hh, const float *h0, const float *c0,
                          float *gates, float *cells, float *tanh_c, float *h_prev, float *output,
@@ -126,7 +127,7 @@ KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
                 "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru", "torch_rng",
-                "conv2d_by_taps")
+                "conv2d_by_taps", "fill_rows")
 
 
 def isa_supported(str name):
@@ -307,6 +308,15 @@ def sum_all(const float[::1] x, float[::1] out):
         with nogil:
             total = fnn_sum_f32(&x[0], x.shape[0])
     out[0] = <float>total
+
+
+def fill_rows(const float[::1] values, float[:, ::1] out):
+    """out[i, :] = values[i] (kernels/reduce.c)."""
+    _same_length(out.shape[0], values.shape[0], "values", "fill_rows")
+    cdef const float *v = &values[0] if values.shape[0] else NULL
+    cdef float *o = &out[0, 0] if out.shape[0] and out.shape[1] else NULL
+    with nogil:  # (an empty matrix is a call that writes nothing: the counter still sees it)
+        fnn_fill_rows(v, o, out.shape[0], out.shape[1])
 
 
 def sum_all_if_valid(x, out):

@@ -155,6 +155,24 @@ def test_relu(data):
 
 @FUZZ
 @given(st.data())
+def test_fill_rows(data):
+    """Rows filled with their values: the sizes past its parallel threshold, and every dtype
+    and layout of values and out (out must be a C-contiguous writable float32 matrix, values
+    float32 of its height, with the same error elsewhere)."""
+    rows = data.draw(st.sampled_from(SIZES + LARGE[:1]))
+    width = data.draw(st.sampled_from(SIZES + [300]))
+    values = data.draw(array((data.draw(st.sampled_from([rows, rows, rows + 1])),)))
+    out = data.draw(array((rows, width), layouts=["c"] * 4 + ["transposed", "readonly"],
+                          special=False))
+
+    def fill(values, out):
+        out = np.array(out) if out.flags.writeable else out  # each backend its own matrix
+        return backend.fill_rows(values, out)
+    same_everywhere(fill, values, out, rtol=0, atol=0)
+
+
+@FUZZ
+@given(st.data())
 def test_sum_all(data):
     """The full sum: any rank, the sizes past its parallel threshold, and every dtype and
     layout (only C-contiguous float32 is accepted, with the same error elsewhere). The
@@ -357,7 +375,7 @@ def test_gru_forward_and_backward(data):
 def test_the_fuzz_covers_every_kernel():
     """A new kernel in the contract needs a fuzz case here."""
     from fastnn.backend import contract
-    covered = {"gemm", "sum_all", "relu_forward", "relu_backward", "relu_backward_bias",
+    covered = {"gemm", "sum_all", "fill_rows", "relu_forward", "relu_backward", "relu_backward_bias",
                "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
                "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
                "maxpool2x2_forward", "maxpool2x2_backward",

@@ -134,6 +134,45 @@ def test_sum_all_matches_reference(name, n, seed):
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(x).sum() / 64 + 1e-6)
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("rows, width", [(0, 5), (5, 0), (1, 1), (1, 300), (7, 13),
+                                         (6400, 498), ((1 << 18) + 3, 1)])
+def test_fill_rows_matches_reference(name, rows, width):
+    """Every row its value, NaN and infinities included, on both sides of the threaded size;
+    on the compiled backend the call counter proves the C kernel ran, at 1 and 2 threads."""
+    rng = np.random.default_rng(rows + width)
+    values = rng.standard_normal(rows, dtype=np.float32)
+    values[: min(rows, 3)] = [np.nan, np.inf, -0.0][: min(rows, 3)]
+    want = reference.fill_rows(values, np.empty((rows, width), np.float32))
+    threads = fastnn.get_num_threads()
+    try:
+        for count in (1, 2):
+            fastnn.set_num_threads(count)
+            calls = _kernels.call_counts()["fill_rows"]
+            out = np.full((rows, width), 7.0, np.float32)
+            assert backend.fill_rows(values, out, backend=name) is out
+            np.testing.assert_array_equal(out, want)
+            assert _kernels.call_counts()["fill_rows"] == calls + (name == "cython")
+    finally:
+        fastnn.set_num_threads(threads)
+
+
+def test_fill_rows_refuses_what_it_cannot_write():
+    values = np.ones(4, np.float32)
+    with pytest.raises(ValueError, match="out must be C-contiguous"):
+        backend.fill_rows(values, np.zeros((5, 4), np.float32).T)
+    with pytest.raises(ValueError, match="values"):
+        backend.fill_rows(np.ones(3, np.float32), np.zeros((4, 2), np.float32))
+    with pytest.raises((TypeError, ValueError), match="float32"):
+        backend.fill_rows(values.astype(np.float64), np.zeros((4, 2), np.float32))
+    read_only = np.zeros((4, 2), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        backend.fill_rows(values, read_only)
+    with pytest.raises(ValueError, match="fill_rows: values has 3 elements, expected 4"):
+        _kernels.fill_rows(np.ones(3, np.float32), np.zeros((4, 2), np.float32))
+
+
 @pytest.mark.parametrize("isa", [i for i in ("generic", "avx2", "avx512")
                                  if _kernels.isa_supported(i)])
 def test_sum_all_same_bits_on_every_thread_count_and_instruction_set(isa):

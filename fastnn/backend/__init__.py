@@ -258,6 +258,13 @@ def sum_all(x, backend=None):
     return out[0]
 
 
+def fill_rows(values, out, backend=None):
+    """out[i, :] = values[i] for a C-contiguous float32 matrix out (the gradient of a global
+    average pooling: kernels/reduce.c, threaded)."""
+    _call("fill_rows", backend, values, out)
+    return out
+
+
 def relu_forward(x, out=None, backend=None):
     out = np.empty_like(x) if out is None and isinstance(x, np.ndarray) else out
     _call("relu_forward", backend, x, out)

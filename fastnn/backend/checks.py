@@ -392,6 +392,18 @@ def check_sum_all(x, out):
     check_no_overlap([("out", out)], [("input", x)])
 
 
+def check_fill_rows(values, out):
+    require_float32("values", values)
+    require_rank("values", values, 1)
+    require_float32("out", out)
+    require_rank("out", out, 2)
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    check_array("values", values, (out.shape[0],))
+    check_array("out", out, out.shape, writable=True)
+    check_no_overlap([("out", out)], [("values", values)])
+
+
 def check_relu_backward_bias(y, grad_out, out, bias_grad):
     require_float32("input", y)
     require_rank("input", y, 2)

@@ -35,6 +35,11 @@ def sum_all(x, out):
     return out
 
 
+def fill_rows(values, out):
+    _kernels.fill_rows(np.ascontiguousarray(values), out)
+    return out
+
+
 def relu_forward(x, out):
     _kernels.relu_forward(x.reshape(-1), out.reshape(-1))
     return out

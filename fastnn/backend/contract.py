@@ -47,6 +47,9 @@ KERNELS = (
     Kernel("sum_all", ("x", "out"),
            "out[0] = the sum of every element of x (float32, any shape, C-contiguous), "
            "accumulated in float32 blocks of 4096 and float64 across them"),
+    Kernel("fill_rows", ("values", "out"),
+           "out[i, :] = values[i] (out 2-D C-contiguous float32, values float32 of out.shape[0]): "
+           "the adjoint of a row sum"),
     Kernel("relu_backward_bias", ("y", "grad_out", "out", "bias_grad"),
            "out = grad_out where y > 0 (y 2-D), bias_grad = out.sum(0) unless None"),
     Kernel("softmax_cross_entropy", ("logits", "labels", "losses", "grad", "grad_scale"),

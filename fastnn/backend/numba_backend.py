@@ -83,6 +83,18 @@ def _relu_forward(x, out):
         out[i] = np.float32(0.0) if v <= 0.0 else v
 
 
+@njit(void(float32[::1], _M), parallel=True, **_COMMON)
+def _fill_rows_parallel(values, out):
+    for r in prange(out.shape[0]):
+        out[r, :] = values[r]
+
+
+@njit(void(float32[::1], _M), **_COMMON)
+def _fill_rows_serial(values, out):
+    for r in range(out.shape[0]):
+        out[r, :] = values[r]
+
+
 @njit(void(float32[::1], float32[::1], float32[::1]), parallel=True, **_COMMON)
 def _relu_backward(x, grad_out, out):
     for i in prange(x.shape[0]):
@@ -325,6 +337,15 @@ def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     n = b.shape[1]
     parts = _parts(2 * m * k * n, _PARALLEL_MIN_FLOPS, max(m, n))
     return numba_gemm.gemm(a, b, out, bias, relu, accumulate, parts)
+
+
+def fill_rows(values, out):
+    values = _input(values)
+    if _parts(out.size, _PARALLEL_MIN_ELEMENTS, out.shape[0]) > 1:
+        _fill_rows_parallel(values, out)
+    else:
+        _fill_rows_serial(values, out)
+    return out
 
 
 def relu_forward(x, out):

@@ -34,6 +34,11 @@ def sum_all(x, out):
     return out
 
 
+def fill_rows(values, out):
+    out[...] = values[:, None]
+    return out
+
+
 def relu_forward(x, out):
     return np.maximum(x, np.float32(0), out=out)  # propagates NaN, as torch.relu
 

@@ -200,7 +200,12 @@ def adaptive_avg_pool2d_adjoint(g, meta):
     scaled = g / area
     if len(rs) == len(cs) == 1:  # global: every pixel gets its plane's share, in one pass
         gx = np.empty(shape, dtype=dtype)
-        gx[...] = scaled
+        n, c, h, w = shape
+        if dtype == np.float32:  # threaded (kernels/reduce.c); the shares rounded as gx[...] =
+            from fastnn import backend
+            backend.fill_rows(scaled.astype(np.float32).reshape(n * c), gx.reshape(n * c, h * w))
+        else:
+            gx[...] = scaled
         return gx
     gx = np.zeros(shape, dtype=dtype)
     for i in range(len(rs)):
