@@ -29,17 +29,24 @@ def operands(dtype, kind, rng):
         b = rng.standard_normal((3, 5)).astype(dtype)
         b[0, :3] = [0.0, 0.0, 1.0]  # 0/0, inf/0: nan and inf without warnings
         return a, b
+    if kind == "bias":  # a trailing shape, as x @ W + b
+        b = rng.standard_normal(5).astype(dtype)
+        b[:2] = [0.0, -0.0]
+        return a, b
+    if kind == "bias first":
+        return rng.standard_normal(5).astype(dtype), a
     if kind == "zero-d":
         return np.asarray(a[1, 1]), np.asarray(dtype(0.0))
     return a, {"float": 0.1, "int": 3, "zero": 0}[kind]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kind", ["tensor", "zero-d", "float", "int", "zero"])
+@pytest.mark.parametrize("kind", ["tensor", "bias", "bias first", "zero-d", "float", "int",
+                                  "zero"])
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_direct_result_is_the_recorded_one(dtype, kind, op):
     a, b = operands(dtype, kind, np.random.default_rng(0))
-    wrap = (lambda v: fastnn.tensor(v)) if kind in ("tensor", "zero-d") else (lambda v: v)
+    wrap = (lambda v: v) if kind in ("float", "int", "zero") else (lambda v: fastnn.tensor(v))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy's divide/invalid warnings would raise
         direct = OPS[op](fastnn.tensor(a), wrap(b))
@@ -59,8 +66,12 @@ def test_direct_ops_skip_apply(monkeypatch, op):
     refuse_apply(monkeypatch)
     np.testing.assert_array_equal(OPS[op](x, y).numpy(), expected)
     np.testing.assert_array_equal(OPS[op](x, 2.0).numpy(), expected_scalar)
+    bias = fastnn.randn(3)
+    assert OPS[op](x, bias).shape == (4, 3)
     with pytest.raises(AssertionError, match="went through Function.apply"):
         OPS[op](x, y.requires_grad_())
+    with pytest.raises(AssertionError, match="went through Function.apply"):
+        OPS[op](x, fastnn.randn(4, 1))  # a stretched 1: the general path
 
 
 def test_views_and_sums_skip_apply(monkeypatch):
@@ -92,7 +103,7 @@ def test_direct_views_share_storage_and_versions():
 
 def test_general_path_where_something_is_recorded_or_checked():
     x, y = fastnn.randn(3, 1), fastnn.randn(1, 4)
-    assert (x + y).shape == (3, 4)  # broadcasting: the general path
+    assert (x + y).shape == (3, 4)  # broadcasting that stretches a 1: the general path
     assert (x.double() + y).dtype == fastnn.float64  # promotion: the general path
     with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size "
                                            r"of tensor b \(4\) at non-singleton dimension 1"):

@@ -204,12 +204,21 @@ def legacy_value(name, tensor1, tensor2, value):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
+def _suffix_shapes(s, t):
+    """Whether one shape ends with the other (equal shapes included): they broadcast to the
+    longer one, with no dimension of size 1 stretched in either."""
+    if len(s) < len(t):
+        s, t = t, s
+    return s[len(s) - len(t):] == t
+
+
 def _direct(ufunc, a, b):
     """ufunc(a, b) as a new tensor without Function.apply, or None for the general path.
     Taken only where that path would call this very ufunc on these very operands and record
-    nothing (records_nothing): a float32 or float64 tensor with a tensor of its dtype and
-    shape, or with a Python float or int (both paths leave the number as it is), so the bits
-    are the same. Saves about half of a small op's time (issue 12, per-call overhead)."""
+    nothing (records_nothing): a float32 or float64 tensor with a tensor of its dtype whose
+    shape is its own or a trailing part of it (either way round: a bias), or with a Python
+    float or int (both paths leave the number as it is), so the bits are the same. Saves about
+    half of a small op's time (issue 12, per-call overhead)."""
     if a.__class__ is not Tensor:
         return None
     x = a._data
@@ -219,7 +228,8 @@ def _direct(ufunc, a, b):
     kind = b.__class__
     if kind is Tensor:
         y = b._data
-        if y.dtype is not dtype or y.shape != x.shape or not records_nothing(a, b):
+        if y.dtype is not dtype or not _suffix_shapes(x.shape, y.shape) or \
+                not records_nothing(a, b):
             return None
     elif (kind is float or kind is int) and records_nothing(a):
         y = b
