@@ -1,5 +1,6 @@
 """Render pytest-benchmark's JSON as benches/results/latest.md (a table per benchmark:
-median time, GFLOP/s where it applies, speed relative to PyTorch) and latest.png (grouped bars).
+median time, GFLOP/s where it applies, speed relative to PyTorch) and latest.png (the compiled
+backend's speed relative to PyTorch per benchmark at 1 and 2 threads, log scale).
 
     python benches/report.py benches/results/latest.json
 """
@@ -73,35 +74,53 @@ def tables(rows):
 
 
 def chart(rows, path):
+    """One row per benchmark: the compiled backend's speed relative to PyTorch at 1 and 2
+    threads, on a log scale around 1 (right of the line: faster than PyTorch), sorted so the
+    losses sit together at the top. The other backends and NumPy are in latest.md."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
 
-    groups = sorted({(r["group"], r["threads"]) for r in rows if r["contender"] != "torch"
-                     and not r["contender"].startswith("probe")})
-    contenders = sorted({r["contender"] for r in rows if not r["contender"].startswith("probe")})
-    speed = {}
-    for g in groups:
+    speed = defaultdict(dict)  # benchmark -> threads -> torch time / fastnn time
+    for g in {(r["group"], r["threads"]) for r in rows}:
         items = {r["contender"]: r["median"] for r in rows if (r["group"], r["threads"]) == g}
-        base = items.get("torch")
-        if base:
-            speed[g] = {c: base / t for c, t in items.items()}
-    groups = [g for g in groups if g in speed]
-    if not groups:
+        if "torch" in items and "fastnn-cython" in items:
+            speed[g[0]][g[1]] = items["torch"] / items["fastnn-cython"]
+    if not speed:
         return
-    fig, ax = plt.subplots(figsize=(max(8, len(groups) * 0.9), 5))
-    width = 0.8 / len(contenders)
-    xs = np.arange(len(groups))
-    for i, c in enumerate(contenders):
-        ax.bar(xs + i * width, [speed[g].get(c, 0) for g in groups], width, label=c)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(xs + 0.4 - width / 2)
-    ax.set_xticklabels([f"{g[0]}\n{g[1]}t" for g in groups], rotation=60, ha="right",
-                       fontsize=7)
-    ax.set_ylabel("speed relative to PyTorch (higher is faster)")
-    ax.set_title("fastnn benchmarks: speed vs PyTorch, same machine, same threads")
-    ax.legend(fontsize=8)
+    names = sorted(speed, key=lambda name: min(speed[name].values()), reverse=True)
+    threads = sorted({t for ratios in speed.values() for t in ratios})
+    height = 0.8 / len(threads)
+    fig, ax = plt.subplots(figsize=(11, 0.32 * len(names) + 1.6))
+    ys = np.arange(len(names))
+    colors = {1: "#4c72b0", 2: "#dd8452"}
+    for i, t in enumerate(threads):
+        values = [speed[name].get(t, np.nan) for name in names]
+        y = ys + (i - (len(threads) - 1) / 2) * height
+        ax.barh(y, values, height, color=colors.get(t, None),
+                label=f"{t} thread{'s' if t > 1 else ''}")
+        for yy, v in zip(y, values):
+            if np.isfinite(v):
+                ax.text(v * 1.03, yy, f"{v:.2f}x", va="center", fontsize=6)
+    ax.set_xscale("log")
+    finite = [v for ratios in speed.values() for v in ratios.values() if np.isfinite(v)]
+    ax.set_xlim(min(0.8, min(finite) / 1.3), max(1.25, max(finite) * 1.6))
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_xlim()[0] <= t
+             <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}x" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.axvline(1.0, color="black", linewidth=0.9)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_ylim(-0.7, len(names) - 0.3)
+    ax.set_xlabel("fastnn speed relative to PyTorch (PyTorch time / fastnn time; right of 1: "
+                  "fastnn faster)")
+    ax.set_title("fastnn (compiled backend) against PyTorch, same machine, same thread count")
+    ax.grid(axis="x", which="both", linewidth=0.3, alpha=0.5)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

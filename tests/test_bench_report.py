@@ -1,0 +1,36 @@
+"""benches/report.py renders a run: the summary table and the chart of fastnn's speed
+relative to PyTorch (one row per benchmark, 1 and 2 threads), from pytest-benchmark's rows."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+SPEC = importlib.util.spec_from_file_location(
+    "bench_report", Path(__file__).parent.parent / "benches" / "report.py")
+report = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(report)
+
+
+def row(group, contender, threads, median, flops=None):
+    return dict(group=group, contender=contender, threads=threads, flops=flops, median=median,
+                rounds=5, paired={}, busy=0)
+
+
+def test_chart_and_summary(tmp_path):
+    rows = [row("matmul", "fastnn-cython", 1, 2e-3, 2e9), row("matmul", "torch", 1, 3e-3, 2e9),
+            row("matmul", "fastnn-cython", 2, 1e-3, 2e9), row("matmul", "torch", 2, 2e-3, 2e9),
+            row("x[5]", "fastnn-cython", 1, 2e-6), row("x[5]", "torch", 1, 1e-6),
+            row("no torch row", "fastnn-cython", 1, 1e-3), row("no torch row", "numpy", 1, 2e-3)]
+    path = tmp_path / "chart.png"
+    report.chart(rows, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = report.summary(rows)
+    assert "| matmul | 1 | 2.000 ms (1000 GFLOP/s) |" in text and "1.50x" in text
+    assert "0.50x" in text  # x[5]: fastnn twice PyTorch's time
+
+
+def test_chart_without_torch_rows_writes_nothing(tmp_path):
+    path = tmp_path / "chart.png"
+    report.chart([row("solo", "fastnn-cython", 1, 1e-3)], path)
+    assert not path.exists()
