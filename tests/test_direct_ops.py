@@ -90,6 +90,9 @@ def test_direct_views_share_storage_and_versions():
     x = fastnn.zeros(3, 4)
     row, part = x[1], x[0, 1:3]
     assert row._base is x and part._base is x
+    assert x[1:1]._base is None and x[:, 2:2]._base is None  # empty: no storage shared
+    w = fastnn.zeros(3, 4, requires_grad=True)
+    assert w[1:1]._base is None and w[0]._base is w  # the recorded path's same rule
     row += 1.0
     part.fill_(2.0)
     assert x.tolist() == [[0, 2, 2, 0], [1, 1, 1, 1], [0, 0, 0, 0]]
