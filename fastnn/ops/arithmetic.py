@@ -8,7 +8,8 @@ import numpy as np
 from fastnn import dtypes
 from fastnn.autograd.function import Function, records_nothing
 from fastnn.numpy_errors import restore, silence
-from fastnn.ops.broadcast import cast_to, floating, operand, promote, unbroadcast
+from fastnn.ops.broadcast import (cast_to, floating, operand, promote, trailing_shape,
+                                  unbroadcast)
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
@@ -204,14 +205,6 @@ def legacy_value(name, tensor1, tensor2, value):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-def _suffix_shapes(s, t):
-    """Whether one shape ends with the other (equal shapes included): they broadcast to the
-    longer one, with no dimension of size 1 stretched in either."""
-    if len(s) < len(t):
-        s, t = t, s
-    return s[len(s) - len(t):] == t
-
-
 def _direct(ufunc, a, b):
     """ufunc(a, b) as a new tensor without Function.apply, or None for the general path.
     Taken only where that path would call this very ufunc on these very operands and record
@@ -228,7 +221,7 @@ def _direct(ufunc, a, b):
     kind = b.__class__
     if kind is Tensor:
         y = b._data
-        if y.dtype is not dtype or not _suffix_shapes(x.shape, y.shape) or \
+        if y.dtype is not dtype or trailing_shape(x.shape, y.shape) is None or \
                 not records_nothing(a, b):
             return None
     elif (kind is float or kind is int) and records_nothing(a):

@@ -37,14 +37,23 @@ def operand(value):
     return Tensor._wrap(dtypes.as_array(value))
 
 
+def trailing_shape(a_shape, b_shape):
+    """The longer shape when the other ends it (equal shapes, a bias's shape): what they
+    broadcast to with no dimension of size 1 stretched; None otherwise."""
+    if a_shape[len(a_shape) - len(b_shape):] == b_shape:
+        return a_shape
+    if b_shape[len(b_shape) - len(a_shape):] == a_shape:
+        return b_shape
+    return None
+
+
 def check_broadcast(a_shape, b_shape):
     """The shape a_shape and b_shape broadcast to; torch's error when they do not (NumPy's
     ValueError otherwise): the first clash from the right, numbered as a dimension of the
     result."""
-    if a_shape[len(a_shape) - len(b_shape):] == b_shape:  # (a bias's shape: no loop)
-        return a_shape
-    if b_shape[len(b_shape) - len(a_shape):] == a_shape:
-        return b_shape
+    same = trailing_shape(a_shape, b_shape)  # (a bias's shape: no loop)
+    if same is not None:
+        return same
     ndim = max(len(a_shape), len(b_shape))
     result = []
     for i in range(1, ndim + 1):
