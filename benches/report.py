@@ -13,7 +13,8 @@ RESULTS = Path(__file__).parent / "results"
 
 
 # paired ratios a benchmark may record in extra_info (measured back to back, see conftest.py)
-PAIRED = ("peak_fraction", "vs_compiled", "vs_one_thread", "vs_float32", "vs_im2col")
+PAIRED = ("peak_fraction", "vs_compiled", "vs_one_thread", "vs_float32", "vs_im2col",
+          "vs_torch")
 
 
 def load(path):
@@ -172,6 +173,11 @@ def summary(rows):
                          f"fastnn's bfloat16 GEMM runs {r['paired']['vs_float32']:.2f}x as fast "
                          "as its float32 GEMM, from products run back to back (median of 5 "
                          "pairs; goal >= 1.6).")
+        if "vs_torch" in r["paired"]:
+            notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
+                         f"fastnn's matmul runs {r['paired']['vs_torch']:.2f}x as fast as "
+                         "torch's, from products run back to back in one process (median of 7 "
+                         "pairs; goal >= 1).")
         if "vs_im2col" in r["paired"]:
             notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
                          f"with every pass on im2col + GEMM the step takes "

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import workloads
-from conftest import paired_ratio, record
+from conftest import HAS_TORCH, paired_ratio, record
 
 SIZES = [(1024, 1024, 1024), (256, 784, 256)]
 
@@ -44,6 +44,14 @@ def test_bf16_matmul(benchmark, threads, contender, rng, m, k, n):
     benchmark.extra_info["vs_float32"] = paired_ratio(
         lambda: [backend.gemm(a, b, out) for _ in range(5)],
         lambda: [backend.gemm_bf16_storage(a16, b16) for _ in range(5)])
+    if HAS_TORCH:
+        # torch's time over fastnn's, back to back in one process: both GEMMs run near the
+        # VDPBF16PS peak, so their medians taken a minute apart differ mostly by the VM's drift
+        import torch
+        ta, tb = torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
+        benchmark.extra_info["vs_torch"] = paired_ratio(
+            lambda: [torch.matmul(ta, tb) for _ in range(5)],
+            lambda: [fastnn.matmul(ab, bb) for _ in range(5)], pairs=7)
 
 
 @pytest.mark.parametrize("m,k,n", SIZES, ids=lambda v: str(v))

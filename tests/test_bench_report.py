@@ -34,3 +34,11 @@ def test_chart_without_torch_rows_writes_nothing(tmp_path):
     path = tmp_path / "chart.png"
     report.chart([row("solo", "fastnn-cython", 1, 1e-3)], path)
     assert not path.exists()
+
+
+def test_paired_torch_ratio_is_a_note():
+    ours = row("bfloat16 matmul 1024x1024 @ 1024x1024", "fastnn-cython", 2, 5e-3, 2e9)
+    ours["paired"] = {"vs_torch": 1.034}
+    text = report.summary([ours, row(ours["group"], "torch", 2, 5.1e-3, 2e9)])
+    assert ("- bfloat16 matmul 1024x1024 @ 1024x1024, 2 threads: fastnn's matmul runs 1.03x as "
+            "fast as torch's") in text
