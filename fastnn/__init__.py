@@ -13,7 +13,8 @@ from fastnn import memory as _memory
 _memory.tune_malloc()  # freed arrays reused, not re-faulted (issue 12; fastnn/memory.py)
 _memory.align_arrays()  # vector loads that do not straddle cache lines (fastnn/memory.py)
 
-from fastnn.dtypes import (bfloat16, bool_, double, dtype, float16, float32,  # noqa: F401
+from fastnn.dtypes import (bfloat16, bool_, cdouble, cfloat, complex64,  # noqa: F401
+                           complex128, double, dtype, float16, float32,
                            float64, get_default_dtype, half, int8, int16, int32, int64, long,
                            promote_types, result_type, set_default_dtype, short, uint8)
 from fastnn.device import device  # noqa: F401
@@ -182,7 +183,7 @@ from fastnn.amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype,  #
                         is_autocast_cpu_enabled, is_autocast_enabled, set_autocast_dtype,
                         set_autocast_enabled)
 from fastnn import accelerator, backends, config, cuda, mps, nn, optim, xpu  # noqa: F401,E402
-from fastnn import autograd, distributions, jit, linalg, return_types, utils  # noqa: F401,E402
+from fastnn import autograd, distributions, fft, jit, linalg, return_types, utils  # noqa: F401,E402
 from fastnn import future_flags as __future__  # noqa: F401,E402  (torch.__future__)
 _sys.modules[__name__ + ".__future__"] = __future__
 from fastnn.linalg import det, inv as inverse, svd_legacy as svd  # noqa: F401,E402
@@ -214,6 +215,9 @@ from fastnn.sparse.ops import matmul as spmm  # noqa: F401,E402
 from fastnn.ops import torch_spellings as _spellings  # noqa: E402
 
 _spellings.install(globals())  # torch.conv2d, torch.asinh, x.eq_(y), ... (see that module)
+from fastnn.ops import complex_ops as _complex_ops  # noqa: E402
+
+_complex_ops.install(globals())  # real, imag, conj, view_as_real, complex, polar, x.real
 from fastnn.ops import legacy_spellings as _legacy  # noqa: E402
 
 _legacy.install(globals())  # x.new(...), torch.as_strided, torch.gradient, ... (that module)

@@ -1,6 +1,8 @@
 """Tensor creation with torch's signatures: sizes as varargs, a tuple or size=; dtype=,
 device=, requires_grad=, generator= and out= where torch has them; torch's dtype inference
 (Python floats -> the default dtype, ints -> int64, NumPy arrays keep theirs)."""
+import math
+
 import numpy as np
 
 from fastnn import dtypes, memory_formats, random, scalar_range
@@ -256,7 +258,7 @@ def full_like(x, fill_value, dtype=None, layout=None, device=None, requires_grad
 def _random_dtype(dtype):
     """The floating dtype a random creation makes, checked before anything is drawn."""
     d = _float_dtype(dtype)
-    if not d.is_floating_point:
+    if not (d.is_floating_point or d.is_complex):
         raise RuntimeError(f"\"normal_kernel_cpu\" not implemented for '{d.name}'")
     return d
 
@@ -270,6 +272,12 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     size, d = _size(size, kw.pop("size", None)), _random_dtype(dtype)
     if target_device(device) is META:
         return _random_float(meta_array(size, d.numpy), d, requires_grad, device, out)
+    if d.is_complex:  # as torch: normal real and imaginary parts of variance 1/2 each
+        real = d.to_real().numpy
+        parts = random.rng(generator).normal_values(size + (2,), 0.0, 1 / math.sqrt(2),
+                                                    precision(real))
+        values = np.ascontiguousarray(parts, dtype=real).view(d.numpy).reshape(size)
+        return _random_float(values, d, requires_grad, device, out)
     values = random.rng(generator).normal_values(size, 0.0, 1.0, precision(d.numpy))
     return _random_float(values, d, requires_grad, device, out)
 
@@ -279,6 +287,11 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     size, d = _size(size, kw.pop("size", None)), _random_dtype(dtype)
     if target_device(device) is META:
         return _random_float(meta_array(size, d.numpy), d, requires_grad, device, out)
+    if d.is_complex:  # as torch: uniform real and imaginary parts
+        real = d.to_real().numpy
+        parts = random.rng(generator).uniform_values(size + (2,), 0.0, 1.0, precision(real))
+        values = np.ascontiguousarray(parts, dtype=real).view(d.numpy).reshape(size)
+        return _random_float(values, d, requires_grad, device, out)
     values = random.rng(generator).uniform_values(size, 0.0, 1.0, precision(d.numpy))
     return _random_float(values, d, requires_grad, device, out)
 

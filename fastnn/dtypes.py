@@ -5,6 +5,8 @@ float64 in NumPy).
 
 Values are stored in NumPy arrays of the matching NumPy dtype; bfloat16 uses ml_dtypes'
 NumPy extension type. The compiled kernels run float32; every other dtype goes through NumPy.
+complex64 and complex128 (torch's cfloat, cdouble) hold what torch.linalg.eig, torch.fft and
+complex literals give; autograd stays on the real dtypes.
 """
 import builtins
 
@@ -20,21 +22,20 @@ class dtype:
     """A tensor element type (torch.dtype). Compares equal to itself and to the NumPy dtype
     it is stored as, so `t.dtype == np.float32` keeps working in NumPy-minded code."""
 
-    __slots__ = ("name", "numpy", "is_floating_point", "is_signed", "itemsize", "_kind",
-                 "_rank", "title", "c_type")
+    __slots__ = ("name", "numpy", "is_floating_point", "is_complex", "is_signed", "itemsize",
+                 "_kind", "_rank", "title", "c_type")
 
     def __init__(self, name, numpy_type, kind, rank, signed, title, c_type):
         self.name = name
         self.title = title  # torch's scalar-type name in messages ("Float", "Long")
         self.c_type = c_type  # the C++ type name torch's matmul message prints ("float")
         self.numpy = np.dtype(numpy_type) if numpy_type is not None else None
-        self._kind = kind  # 0 bool, 1 integer, 2 floating: torch's promotion categories
+        self._kind = kind  # 0 bool, 1 integer, 2 floating, 3 complex: torch's categories
         self._rank = rank  # order within the category
         self.is_floating_point = kind == 2
+        self.is_complex = kind == 3
         self.is_signed = signed
         self.itemsize = self.numpy.itemsize if self.numpy is not None else 2
-
-    is_complex = False
 
     @property
     def tensor_type(self):
@@ -59,10 +60,18 @@ class dtype:
         return (_by_name, (self.name,))
 
     def to_real(self):
-        return self
+        """The real dtype of the same precision (complex64 -> float32); others are their own."""
+        return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
-    def to_complex(self):  # pragma: no cover - fastnn has no complex dtypes
-        raise RuntimeError("fastnn has no complex dtypes")
+    def to_complex(self):
+        """The complex dtype with this real precision (float64 -> complex128)."""
+        if self.is_complex:
+            return self
+        if self is float64:
+            return complex128
+        if self is float32 or self is float16 or self is bfloat16:
+            return complex64
+        raise RuntimeError(f"to_complex is not supported for {self}")
 
 
 bool_ = dtype("bool", np.bool_, 0, 0, False, "Bool", "bool")
@@ -75,11 +84,19 @@ float16 = dtype("float16", np.float16, 2, 0, True, "Half", "c10::Half")
 bfloat16 = dtype("bfloat16", _np_bfloat16, 2, 0, True, "BFloat16", "c10::BFloat16")
 float32 = dtype("float32", np.float32, 2, 1, True, "Float", "float")
 float64 = dtype("float64", np.float64, 2, 2, True, "Double", "double")
+# ranks as their real parts', so precision combines across categories (complex64 with a float64
+# tensor is complex128, as in torch)
+complex64 = dtype("complex64", np.complex64, 3, 1, True, "ComplexFloat", "c10::complex<float>")
+complex128 = dtype("complex128", np.complex128, 3, 2, True, "ComplexDouble",
+                   "c10::complex<double>")
 
 half, double, short, long = float16, float64, int16, int64
+cfloat, cdouble = complex64, complex128
+# the real dtypes: what the kernels, autograd and the dtype sweeps cover
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
-_BY_NAME = {d.name: d for d in ALL}
-_BY_NUMPY = {d.numpy: d for d in ALL if d.numpy is not None}
+COMPLEX = (complex64, complex128)
+_BY_NAME = {d.name: d for d in ALL + COMPLEX}
+_BY_NUMPY = {d.numpy: d for d in ALL + COMPLEX if d.numpy is not None}
 FLOATING_NUMPY = frozenset(d.numpy for d in ALL if d.is_floating_point and d.numpy is not None)
 
 _default_float = float32
@@ -102,6 +119,12 @@ def set_default_dtype(d):
     _default_float = d
 
 
+def default_complex():
+    """The dtype of Python complex numbers in tensors: complex64 beside a float32 default,
+    complex128 beside float64 (torch's default complex dtype follows the default float)."""
+    return complex128 if _default_float is float64 else complex64
+
+
 def to_dtype(value):
     """A fastnn dtype from a fastnn dtype, a NumPy dtype/type, or Python's float/int/bool
     (which torch reads as float64, int64 and bool)."""
@@ -113,10 +136,13 @@ def to_dtype(value):
         return int64
     if value is builtins.bool:
         return bool_
+    if value is builtins.complex:
+        return complex128
     if isinstance(value, str):
         name = value.replace("torch.", "").replace("fastnn.", "")
         name = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
-                "int": "int32", "short": "int16", "bool": "bool"}.get(name, name)
+                "int": "int32", "short": "int16", "bool": "bool", "cfloat": "complex64",
+                "cdouble": "complex128"}.get(name, name)
         if name in _BY_NAME:
             return _BY_NAME[name]
     try:
@@ -126,8 +152,8 @@ def to_dtype(value):
     found = _BY_NUMPY.get(np_dtype)
     if found is None:
         raise TypeError(f"can't convert np.ndarray of type numpy.{np_dtype}. The only supported "
-                        "types are: float64, float32, float16, bfloat16, int64, int32, int16, "
-                        "int8, uint8, and bool.")
+                        "types are: float64, float32, float16, bfloat16, complex64, complex128, "
+                        "int64, int32, int16, int8, uint8, and bool.")
     return found
 
 
@@ -152,13 +178,15 @@ def _infer(array, from_python):
             return int64
         if kind == "b":
             return bool_
+        if kind == "c":
+            return default_complex()
     if array.dtype in _BY_NUMPY:
         return _BY_NUMPY[array.dtype]
     if kind == "u":  # uint16/32/64: torch keeps them only in limited form; widen to int64
         return int64
     raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported "
-                    "types are: float64, float32, float16, bfloat16, int64, int32, int16, int8, "
-                    "uint8, and bool.")
+                    "types are: float64, float32, float16, bfloat16, complex64, complex128, int64, "
+                    "int32, int16, int8, uint8, and bool.")
 
 
 def as_array(data, dtype=None, copy=False):
@@ -197,6 +225,8 @@ def promote_types(a, b):
     if a is b:
         return a
     if a._kind != b._kind:
+        if builtins.max(a._kind, b._kind) == 3 and builtins.min(a._kind, b._kind) == 2:
+            return (a if a._rank >= b._rank else b).to_complex()  # complex64 + float64
         return a if a._kind > b._kind else b
     if a._kind == 1 and uint8 in (a, b):  # uint8 with a signed int: the next signed size up
         other = b if a is uint8 else a
@@ -225,16 +255,24 @@ def result_type(*operands):
             scalar_kind = builtins.max(scalar_kind, 1)
         elif isinstance(value, (builtins.float, np.floating)):
             scalar_kind = builtins.max(scalar_kind, 2)
+        elif isinstance(value, (builtins.complex, np.complexfloating)):
+            scalar_kind = 3
         else:
             raise TypeError(f"unsupported operand type {type(value).__name__}")
     result = dim_t
     if zero_t is not None and (result is None or zero_t._kind > result._kind):
-        result = zero_t
+        # a complex zero-dim tensor lifts a float tensor to the complex of the tensor's own
+        # precision (float32 + a complex128 zero-dim tensor is complex64, as in torch)
+        result = zero_t if result is None or result._kind != 2 or zero_t._kind != 3 else \
+            result.to_complex()
     if scalar_kind >= 0 and (result is None or scalar_kind > result._kind):
-        result = (bool_, int64, _default_float)[scalar_kind]
+        if scalar_kind == 3 and result is not None and result._kind == 2:
+            result = result.to_complex()  # a float64 tensor times 1j is complex128
+        else:
+            result = (bool_, int64, _default_float, default_complex())[scalar_kind]
     return result
 
 
 def float_of(d):
     """The dtype a floating op gives for input dtype d (ints and bools -> default float)."""
-    return d if d.is_floating_point else _default_float
+    return d if d.is_floating_point or d.is_complex else _default_float

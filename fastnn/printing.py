@@ -94,6 +94,20 @@ class _Formatter:
         return " " * (self.width - len(text)) + text
 
 
+class _ComplexFormatter:
+    """torch's complex elements: the real parts in one format, the imaginary parts in another
+    (each chosen from its own values), printed `real+imagj`; the imaginary part keeps its sign,
+    so -0.0 prints as `1.-0.j` as in torch."""
+
+    def __init__(self, shown):
+        self.real, self.imag = _Formatter(shown.real), _Formatter(shown.imag)
+        self.width = self.real.width + self.imag.width + 1  # (the 'j')
+
+    def format(self, value):
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return self.real.format(value.real) + ("" if imag[0] in "+-" else "+") + imag
+
+
 def _summarised(data):
     """The elements a summarised print shows: `edgeitems` at both ends of every long axis."""
     edge = PRINT_OPTS.edgeitems
@@ -133,12 +147,13 @@ def _nested(data, indent, summarize, formatter):
 
 
 def tensor_str(data, indent):
-    """The bracketed elements of `data` (a NumPy array of bool, integers or floats), its
+    """The bracketed elements of `data` (a NumPy array of bool, integers, floats or complex), its
     first line starting at column `indent`."""
     if data.size == 0:
         return "[]"
     summarize = data.size > PRINT_OPTS.threshold
-    formatter = _Formatter(_summarised(data) if summarize else data)
+    shown = _summarised(data) if summarize else data
+    formatter = _ComplexFormatter(shown) if data.dtype.kind == "c" else _Formatter(shown)
     return _nested(data, indent, summarize, formatter)
 
 

@@ -173,6 +173,10 @@ class Tensor:
                 hook(self)
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad and self._data.dtype.kind == "c":
+            raise RuntimeError("fastnn's autograd covers real dtypes only: a complex tensor "
+                               "cannot require gradients (torch differentiates complex "
+                               "functions by Wirtinger calculus, which fastnn does not model)")
         if requires_grad and self._data.dtype not in _FLOATING:
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
@@ -306,9 +310,6 @@ class Tensor:
 
     def is_floating_point(self):
         return self._data.dtype in _FLOATING
-
-    def is_complex(self):
-        return False
 
     def _cast(self, dtype):
         target = dtypes.to_dtype(dtype)
@@ -564,7 +565,8 @@ class Tensor:
                 suffixes.append(f"size={tuple(data.shape)}")
             if d is not dtypes.get_default_dtype():
                 suffixes.append(f"dtype={d!r}")
-        elif d is not dtypes.get_default_dtype() and d not in (dtypes.int64, dtypes.bool_):
+        elif d not in (dtypes.get_default_dtype(), dtypes.default_complex(), dtypes.int64,
+                       dtypes.bool_):
             suffixes.append(f"dtype={d!r}")
         node = self._node
         if node is not None:
@@ -599,10 +601,17 @@ class Tensor:
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
                           "unexpected behavior.\nConsider using tensor.detach() first.",
                           UserWarning, stacklevel=2)
-        return float(self.item())
+        return float(self._real_item("double"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._real_item("int64_t"))
+
+    def _real_item(self, c_type):
+        """item() for float()/int(): a complex value has no real conversion (torch's error)."""
+        value = self.item()
+        if isinstance(value, complex):
+            raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
+        return value
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -1711,15 +1720,18 @@ class Tensor:
 
     @property
     def H(self):
-        """The conjugate transpose of a matrix (the transpose: fastnn has no complex dtypes)."""
+        """The conjugate transpose of a matrix."""
         if self.ndim not in (0, 2):
             raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
-                               f"{self.ndim}-D tensor.")
-        return self.t()
+                               f"{self.ndim}-D tensor."
+                               + (" For batches of matrices, consider using tensor.mH"
+                                  if self.ndim > 2 else ""))
+        return self.t().conj()
 
     @property
     def mH(self):
-        return self.mT
+        """The conjugate transpose of each matrix of a batch."""
+        return _matrices(self, "mH").conj()
 
     def diagflat(self):
         return misc_functions.diagflat(self)
@@ -1994,10 +2006,18 @@ class Tensor:
 
     @property
     def mT(self):
-        return shape_ops.transpose(self, -2, -1)
+        return _matrices(self, "mT")
 
     def __getitem__(self, index):
         return shape_ops.getitem(self, index)
+
+
+def _matrices(t, name):
+    """t with its last two dims swapped (tensor.mT), after torch's check that there are two."""
+    if t._data.ndim < 2:
+        raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of matrices. "
+                           f"Got {t._data.ndim}-D tensor.")
+    return shape_ops.transpose(t, -2, -1)
 
 
 def _init(t, array, requires_grad, node):

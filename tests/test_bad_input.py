@@ -111,8 +111,9 @@ def test_from_numpy_shares_every_torch_dtype_and_refuses_the_rest():
     d = np.zeros(3)
     fastnn.from_numpy(d)[1] = 2.0
     assert d[1] == 2.0 and fastnn.from_numpy(d).dtype == fastnn.float64
-    with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.complex128"):
-        fastnn.from_numpy(np.zeros(3, np.complex128))
+    assert fastnn.from_numpy(np.zeros(3, np.complex128)).dtype is fastnn.complex128
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.float128"):
+        fastnn.from_numpy(np.zeros(3, np.longdouble))
     a = np.zeros(3, np.float32)
     t = fastnn.from_numpy(a)
     a[0] = 5

@@ -98,7 +98,7 @@ def cast_to(value, target):
 def floating(x):
     """x itself if it is floating, else x cast to the default dtype (exp/log/sqrt of an int
     tensor are float in torch)."""
-    if x._data.dtype.kind == "f" or x._data.dtype.kind == "V":
+    if x._data.dtype.kind in "fVc":  # (bfloat16 is kind "V"; complex stays complex)
         return x
     return x._cast(dtypes.get_default_dtype())
 

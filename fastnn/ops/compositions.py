@@ -1,6 +1,7 @@
 """torch functions that are compositions of other ops: amax, amin, ravel, broadcast_to,
 hstack, vstack, movedim (moveaxis)."""
 from fastnn.ops import reductions
+from fastnn.ops.complex_ops import refuse_order
 from fastnn.ops.shape import cat, permute
 from fastnn.ops.manipulation import _dim as _checked_dim
 
@@ -16,6 +17,7 @@ def _dims(dim, ndim):
 
 def amax(input, dim=(), keepdim=False):
     """The largest value over each of `dim` (all dims by default), values only."""
+    refuse_order(input._data, "max_values_cpu")
     out = input
     for d in _dims(dim, input.ndim):
         out = reductions.max(out, d, keepdim=keepdim).values
@@ -23,6 +25,7 @@ def amax(input, dim=(), keepdim=False):
 
 
 def amin(input, dim=(), keepdim=False):
+    refuse_order(input._data, "min_values_cpu")
     out = input
     for d in _dims(dim, input.ndim):
         out = reductions.min(out, d, keepdim=keepdim).values

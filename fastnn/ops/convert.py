@@ -33,7 +33,18 @@ def convert(x, dtype):
             _kernels.f32_to_bf16(np.ascontiguousarray(x).reshape(-1),
                                  out.reshape(-1).view(np.uint16))
             return out
+    if source.kind == "c" and dtype.kind != "c":
+        return _real_part(x, dtype)
     return x.astype(dtype)
+
+
+def _real_part(x, dtype):
+    """A complex array cast to a real dtype: its real parts, with torch's warning (NumPy's own
+    ComplexWarning says the same in its own category)."""
+    import warnings
+    warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                  stacklevel=4)
+    return x.real.astype(dtype)
 
 
 def rounded(x, dtype):

@@ -109,6 +109,8 @@ class Minimum(Maximum):
 def relu(x):
     if x._data.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
+    if x._data.dtype.kind == "c":  # (torch's relu is a clamp at 0)
+        raise NotImplementedError("clamp is not supported for complex types")
     return ReLU.apply(x)
 
 
@@ -134,12 +136,20 @@ def _pair(a, b):
     return promote(a, b)
 
 
+def _real_pair(a, b, name):
+    a, b = _pair(a, b)
+    from fastnn.ops.complex_ops import refuse_order
+    refuse_order(np.asarray(getattr(a, "_data", a)),
+                 message=f"{name} not implemented for complex tensors.")
+    return a, b
+
+
 def maximum(a, b):
-    return Maximum.apply(*_pair(a, b))
+    return Maximum.apply(*_real_pair(a, b, "maximum"))
 
 
 def minimum(a, b):
-    return Minimum.apply(*_pair(a, b))
+    return Minimum.apply(*_real_pair(a, b, "minimum"))
 
 
 class Sqrt(Function):
@@ -293,6 +303,8 @@ def leaky_relu(x, negative_slope=0.01):
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if x._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     from fastnn import dtypes
     from fastnn.tensor import Tensor
     # torch's result dtype over the input and the bounds: clamp(int tensor, 2.5) is float

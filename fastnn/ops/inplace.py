@@ -125,11 +125,12 @@ def _recording(t, others):
 
 def _write(t, array):
     """Copy a result into t's storage with torch's casting rule (canCast: a float result
-    refuses an integer or bool output, an integer one a bool output; int64 into uint8 is
-    allowed, where NumPy's same_kind would refuse it)."""
+    refuses an integer or bool output, an integer one a bool output, a complex one a real
+    output; int64 into uint8 is allowed, where NumPy's same_kind would refuse it)."""
     source = np.asarray(array).dtype.kind
     target = t._data.dtype.kind
-    if (source in "fVc" and target in "iub") or (source in "iu" and target == "b"):
+    if (source in "fVc" and target in "iub") or (source in "iu" and target == "b") or (
+            source == "c" and target in "fV"):
         got = dtypes.of_array(np.asarray(array))
         raise RuntimeError(f"result type {got.title} can't be cast to the desired output type "
                            f"{t.dtype.title}")

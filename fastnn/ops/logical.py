@@ -21,6 +21,9 @@ def compare(op, a, b):
     if b is None and op in ("eq", "ne"):
         return op == "ne"  # tensor == None is False, as torch's
     a, b = promote(operand(a), operand(b))
+    if op not in ("eq", "ne"):
+        from fastnn.ops.complex_ops import refuse_order
+        refuse_order(_raw(a), f"{op}_cpu")
     return Tensor._wrap(np.asarray(_COMPARE[op](_raw(a), _raw(b))))
 
 

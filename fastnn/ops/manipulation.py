@@ -229,6 +229,8 @@ def _sort_indices(data, dim, descending):
 
 
 def sort(x, dim=-1, descending=False, stable=False):
+    from fastnn.ops.complex_ops import refuse_order
+    refuse_order(x._data, message=" Sort does not support complex dtypes on CPU")  # (torch's)
     d = _dim(dim, x.ndim)
     if x.ndim == 0:
         return SortResult(x * 1, Tensor._wrap(np.zeros((), np.int64)))
@@ -243,6 +245,8 @@ def argsort(x, dim=-1, descending=False, stable=False):
 def topk(x, k, dim=-1, largest=True, sorted=True):
     if x._data.dtype == np.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
+    from fastnn.ops.complex_ops import refuse_order
+    refuse_order(x._data, message=" topk does not support complex dtypes on CPU")
     d = _dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:

@@ -61,7 +61,7 @@ def _summed(x, axes, keepdim):
     total = _kernel_sum(x, axes, keepdim)
     if total is not None:
         return total
-    dtype = x.dtype if x.dtype.kind in "fV" else np.int64  # bool/int sums are int64
+    dtype = x.dtype if x.dtype.kind in "fVc" else np.int64  # bool/int sums are int64
     # the ufunc np.sum calls, without its Python dispatch (2.3 us against 1.0 on 100
     # elements: the per-call cost of issue 12)
     return np.asarray(np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim))
@@ -82,7 +82,7 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        if x.dtype.kind not in "fV":
+        if x.dtype.kind not in "fVc":
             from fastnn.dtypes import of_array
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                "either a floating point or complex dtype. Got: "
@@ -153,7 +153,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return np.cumsum(x, axis=dim, dtype=x.dtype if x.dtype.kind in "fV" else np.int64)
+        return np.cumsum(x, axis=dim, dtype=x.dtype if x.dtype.kind in "fVc" else np.int64)
 
     @staticmethod
     def backward(ctx, g):
@@ -263,7 +263,7 @@ def sum(x, dim=None, keepdim=False, axis=None, keepdims=None, *, dtype=None):
 def mean(x, dim=None, keepdim=False, axis=None, keepdims=None, *, dtype=None):
     if dtype is not None:  # (cast first: torch.mean of an integer tensor with dtype=float64)
         x = x._cast(dtype)
-        if x._data.dtype.kind not in "fV":
+        if x._data.dtype.kind not in "fVc":
             raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
                                f"either a floating point or complex dtype. Got: {x.dtype.title}")
     out = Mean.apply(x, _axes(dim, axis, x.ndim), _keep(keepdim, keepdims))
@@ -280,11 +280,19 @@ def _along_dim(op, x, dim, keepdim, result):
     return result(values, Tensor._wrap(indices.astype(np.int64)))
 
 
+def _ordered(x, name, dim=None):
+    from fastnn.ops.complex_ops import refuse_order
+    if dim is None:
+        refuse_order(x._data, f"{name}_all")
+    refuse_order(x._data, message=f"{name}(): does not support complex input")
+
+
 def max(x, dim=None, keepdim=False):
     """max(x) -> scalar; max(x, dim) -> (values, indices); max(x, other_tensor) -> maximum."""
     if isinstance(dim, Tensor):
         from fastnn.ops.elementwise import maximum
         return maximum(x, dim)
+    _ordered(x, "max", dim)
     return Max.apply(x) if dim is None else _along_dim(MaxAlongDim, x, dim, keepdim, MaxResult)
 
 
@@ -293,6 +301,7 @@ def min(x, dim=None, keepdim=False):
     if isinstance(dim, Tensor):
         from fastnn.ops.elementwise import minimum
         return minimum(x, dim)
+    _ordered(x, "min", dim)
     return Min.apply(x) if dim is None else _along_dim(MinAlongDim, x, dim, keepdim, MinResult)
 
 
@@ -311,6 +320,8 @@ def norm(x, p="fro", dim=None, keepdim=False):
         p = 2
     if p == "nuc":
         raise NotImplementedError("the nuclear norm is not supported")
+    if x._data.dtype.kind == "c":  # the norm of the moduli, a real tensor (no autograd)
+        x = Tensor._wrap(np.abs(x._data))
     if x._data.dtype.kind not in "fV":
         from fastnn import dtypes
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
@@ -322,6 +333,8 @@ def norm(x, p="fro", dim=None, keepdim=False):
 def _no_bool(data, name):
     if data.dtype == np.bool_:
         raise RuntimeError(f"{name}(): does not support bool input")
+    if data.dtype.kind == "c":  # complex numbers have no order
+        raise RuntimeError(f"{name}(): does not support complex input")
 
 
 def argmin(x, dim=None, keepdim=False):

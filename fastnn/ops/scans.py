@@ -16,7 +16,7 @@ class CumProd(Function):
         ctx.save_for_backward(x)
         ctx.dim = dim
         # integers and bools multiply in int64, as torch's (and NumPy's uint8 would wrap)
-        return np.cumprod(x, axis=dim, dtype=None if x.dtype.kind in "fV" else np.int64)
+        return np.cumprod(x, axis=dim, dtype=None if x.dtype.kind in "fVc" else np.int64)
 
     @staticmethod
     def backward(ctx, g):

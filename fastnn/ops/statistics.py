@@ -19,7 +19,7 @@ class Prod(Function):
     def forward(ctx, x, axis, keepdim):
         ctx.save_for_backward(x)
         ctx.meta = (axis, keepdim)
-        dtype = x.dtype if x.dtype.kind in "fV" else np.int64  # (bfloat16 is kind "V")
+        dtype = x.dtype if x.dtype.kind in "fVc" else np.int64  # (bfloat16 is kind "V")
         return np.asarray(np.prod(x, axis=axis, keepdims=keepdim, dtype=dtype))
 
     @staticmethod

@@ -56,15 +56,6 @@ def i0(input):
     return Tensor._wrap(np.i0(x._data).astype(x._data.dtype))
 
 
-def angle(input):
-    """The argument of a real number: 0 for x >= 0, pi for x < 0 (NaN stays NaN)."""
-    from fastnn.ops.broadcast import floating
-    x = floating(input)
-    data = x._data
-    return Tensor._wrap(np.where(np.isnan(data), data,
-                                 np.where(data < 0, np.pi, 0.0)).astype(data.dtype))
-
-
 # --- in-place method aliases ---------------------------------------------------------------
 def _in_place(name):
     def method(self, *args, **kwargs):
@@ -306,10 +297,6 @@ def can_cast(from_, to):
     return from_._kind <= to._kind
 
 
-def is_complex(input):
-    return False  # fastnn has no complex dtypes
-
-
 def is_signed(input):
     return input.dtype.is_signed
 
@@ -334,19 +321,8 @@ def is_neg(input):
     return False
 
 
-def conj(input):
-    return input  # a real tensor is its own conjugate (torch returns it as is)
-
-
-conj_physical = resolve_conj = resolve_neg = conj
-
-
-def real(input):
-    return input
-
-
-def imag(input):
-    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+def resolve_neg(input):
+    return input  # (fastnn keeps no lazy negation bit)
 
 
 def typename(obj):
@@ -483,7 +459,7 @@ def set_flush_denormal(mode):
 
 _MODULE_LEVEL = [
     "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "index_put",
-    "index_copy", "masked_scatter", "gcd", "lcm", "nextafter", "i0", "angle",
+    "index_copy", "masked_scatter", "gcd", "lcm", "nextafter", "i0",
     "bitwise_left_shift", "bitwise_right_shift", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "dropout", "dropout_", "alpha_dropout", "feature_alpha_dropout", "embedding", "layer_norm",
@@ -492,8 +468,8 @@ _MODULE_LEVEL = [
     "prelu", "rrelu", "threshold", "hardshrink", "bilinear", "kl_div",
     "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "poisson_nll_loss", "triplet_margin_loss", "broadcast_shapes",
-    "can_cast", "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_conj", "is_neg",
-    "conj", "conj_physical", "resolve_conj", "resolve_neg", "real", "imag", "typename",
+    "can_cast", "is_signed", "is_nonzero", "is_same_size", "is_conj", "is_neg",
+    "resolve_neg", "typename",
     "scalar_tensor", "rsub", "fill", "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
     "set_deterministic_debug_mode", "get_deterministic_debug_mode",
@@ -502,9 +478,9 @@ _MODULE_LEVEL = [
     "get_num_interop_threads", "set_num_interop_threads", "set_flush_denormal"]
 
 _METHODS = ["asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "gcd", "lcm",
-            "nextafter", "i0", "angle", "index_put",
+            "nextafter", "i0", "index_put",
             "index_copy", "masked_scatter", "is_nonzero", "is_same_size", "is_conj", "is_neg",
-            "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_signed", "is_complex",
+            "resolve_neg", "is_signed",
             "prelu", "hardshrink"]
 
 

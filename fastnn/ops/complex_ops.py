@@ -1,0 +1,163 @@
+"""Complex tensors: what torch.linalg.eig and torch.fft return and complex literals make
+(d2l's eigendecomposition appendix prints, iterates and takes abs of eig's eigenvalues).
+
+Values live in NumPy complex64/complex128 arrays and the elementwise ops and reductions reach
+them through NumPy. fastnn's autograd covers the real dtypes only: torch differentiates complex
+functions by Wirtinger calculus (gradients through conjugates), which the real backward formulas
+would get wrong without a word, so an op that would have to record a complex result for
+autograd raises instead (complex_result_of_grad)."""
+import numpy as np
+
+from fastnn import dtypes
+from fastnn.tensor import Tensor
+
+
+def complex_result_of_grad(op, *inputs):
+    """Refuse to make a complex result from inputs that require grad (see the module note)."""
+    from fastnn.autograd import grad_mode
+    if grad_mode.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad
+                                           for t in inputs):
+        raise RuntimeError(f"{op}: fastnn's autograd covers real dtypes only, and this result "
+                           "is complex; call it on a detached input (x.detach()) or under "
+                           "torch.no_grad()")
+
+
+def refuse_order(data, kernel=None, message=None):
+    """Complex numbers have no order: torch's errors for the ops that would need one (a
+    kernel name gives its NotImplementedError "<kernel>" not implemented for 'ComplexFloat',
+    a message its RuntimeError)."""
+    if data.dtype.kind != "c":
+        return
+    if message is not None:
+        raise RuntimeError(message)
+    raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                              f"'{dtypes.of_array(data).title}'")
+
+
+def is_complex(input):
+    return input._data.dtype.kind == "c"
+
+
+def real(input):
+    """The real parts of a complex tensor, as a view; a real tensor is returned as is."""
+    if not is_complex(input):
+        return input
+    return _view(input, input._data.real)
+
+
+def imag(input):
+    if not is_complex(input):
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _view(input, input._data.imag)
+
+
+def _view(input, array):
+    out = Tensor._wrap(array)
+    out._base = input if input._base is None else input._base
+    return out
+
+
+def conj(input):
+    """The complex conjugate (a copy; torch's lazy conjugate bit is not modelled, so
+    is_conj() stays False). A real tensor is its own conjugate, returned as is."""
+    if not is_complex(input):
+        return input
+    return Tensor._wrap(np.conj(input._data))
+
+
+def angle(input):
+    """The argument: atan2(imag, real) for complex; 0 or pi for real numbers (NaN stays)."""
+    data = input._data
+    if data.dtype.kind == "c":
+        return Tensor._wrap(np.angle(data).astype(dtypes.of_array(data).to_real().numpy))
+    from fastnn.ops.broadcast import floating
+    data = floating(input)._data
+    return Tensor._wrap(np.where(np.isnan(data), data,
+                                 np.where(data < 0, np.pi, 0.0)).astype(data.dtype))
+
+
+def view_as_real(input):
+    """A complex tensor's storage as a real one with a last dimension of 2 (real, imag)."""
+    data = input._data
+    if data.dtype.kind != "c":
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    if data.ndim and data.strides[-1] != data.itemsize:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    real_type = dtypes.of_array(data).to_real().numpy
+    return _view(input, data.reshape(data.shape + (1,)).view(real_type))
+
+
+def view_as_complex(input):
+    """A float tensor with a last dimension of 2 read as complex numbers (a view)."""
+    data = input._data
+    if data.dtype not in (np.float32, np.float64):
+        raise RuntimeError("view_as_complex is only supported for float and double tensors, "
+                           f"but got a tensor of scalar type: {input.dtype.title}")
+    if data.ndim == 0 or data.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    if data.strides[-1] != data.itemsize:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    complex_result_of_grad("view_as_complex", input)
+    out = data.view(dtypes.of_array(data).to_complex().numpy).reshape(data.shape[:-1])
+    return _view(input, out)
+
+
+def _pair(name, a, b):
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        raise TypeError(f"{name}(): argument 'real' (position 1) must be Tensor")
+    kinds = (np.float16, np.float32, np.float64)
+    if a._data.dtype not in kinds or b._data.dtype not in kinds:
+        raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{a.dtype.title} and {b.dtype.title}")
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"Expected object of scalar type {a.dtype.title} but got scalar type "
+                           f"{b.dtype.title} for second argument")
+    complex_result_of_grad(f"torch.{name}", a, b)
+    return a._data, b._data, dtypes.of_array(a._data).to_complex().numpy
+
+
+def complex(real, imag, *, out=None):
+    """real + imag * 1j, broadcast, in the complex dtype of the inputs' precision."""
+    re, im, kind = _pair("complex", real, imag)
+    result = np.empty(np.broadcast_shapes(re.shape, im.shape), kind)
+    result.real, result.imag = re, im
+    return _into(result, out)
+
+
+def polar(abs, angle, *, out=None):
+    """abs * (cos(angle) + 1j sin(angle)), as torch.polar."""
+    r, theta, kind = _pair("polar", abs, angle)
+    result = np.empty(np.broadcast_shapes(r.shape, theta.shape), kind)
+    result.real, result.imag = r * np.cos(theta), r * np.sin(theta)
+    return _into(result, out)
+
+
+def _into(result, out):
+    if out is None:
+        return Tensor._wrap(result)
+    if out._data.dtype != result.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {dtypes.of_array(result)!r}, but "
+                           f"got {out.dtype!r} instead")
+    out._data = result  # (out= takes the result's shape, as torch resizes it)
+    return out
+
+
+def _real_property(self):
+    return real(self)
+
+
+def _imag_property(self):
+    return imag(self)
+
+
+def install(namespace):
+    """fastnn.real/imag/conj/angle/view_as_real/view_as_complex/complex/polar/is_complex, and
+    the Tensor methods and the .real/.imag properties."""
+    for name in ("real", "imag", "conj", "angle", "view_as_real", "view_as_complex", "complex",
+                 "polar", "is_complex"):
+        namespace[name] = globals()[name]
+    for name in ("conj", "angle", "is_complex"):
+        setattr(Tensor, name, globals()[name])
+    Tensor.conj_physical = Tensor.resolve_conj = conj
+    Tensor.real = property(_real_property)
+    Tensor.imag = property(_imag_property)

@@ -1,0 +1,211 @@
+"""Complex tensors (complex64/complex128) and torch.fft: dtypes and promotion, printing, the
+ops that reach them through NumPy, the errors of the ops that need an order, and the refusal to
+record complex results for autograd. d2l's eigendecomposition appendix is the program: it
+prints torch.linalg.eig's eigenvalues and sorts their moduli."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.ops.complex_ops import refuse_order
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is the reference")
+
+
+def test_dtypes_and_their_names():
+    assert fastnn.tensor([1 + 2j, 3]).dtype is fastnn.complex64
+    assert fastnn.cfloat is fastnn.complex64 and fastnn.cdouble is fastnn.complex128
+    assert fastnn.tensor(np.array([1j])).dtype is fastnn.complex128  # NumPy's dtype kept
+    assert fastnn.complex64.is_complex and not fastnn.complex64.is_floating_point
+    assert fastnn.complex64.to_real() is fastnn.float32
+    assert fastnn.float64.to_complex() is fastnn.complex128
+    previous = fastnn.get_default_dtype()
+    fastnn.set_default_dtype(fastnn.float64)
+    try:  # the default complex dtype follows the default float
+        assert fastnn.tensor([1j]).dtype is fastnn.complex128
+    finally:
+        fastnn.set_default_dtype(previous)
+
+
+def test_promotion_combines_precision_across_categories():
+    assert fastnn.promote_types(fastnn.complex64, fastnn.float64) is fastnn.complex128
+    assert fastnn.promote_types(fastnn.complex64, fastnn.int64) is fastnn.complex64
+    x64 = fastnn.tensor([1.0, 2.0], dtype=fastnn.float64)
+    assert (x64 * 1j).dtype is fastnn.complex128
+    assert (fastnn.tensor([1, 2]) * 1j).dtype is fastnn.complex64
+    assert (fastnn.tensor([1.0, 2.0]) + fastnn.tensor(1j, dtype=fastnn.complex128)).dtype \
+        is fastnn.complex64  # a zero-dim complex128 lifts float32 to complex, not its width
+    assert (x64 + fastnn.tensor(1j)).dtype is fastnn.complex128
+
+
+def test_arithmetic_and_reductions_match_numpy():
+    values = np.array([1 + 2j, -3 + 4j, 0.5 - 1j], np.complex64)
+    z = fastnn.tensor(values)
+    for got, want in [(z * z, values * values), (z / 2, values / 2), (z - 1, values - 1),
+                      (-z, -values), (z.sum(), values.sum()), (z.mean(), values.mean()),
+                      (z.prod(), values.prod()), (fastnn.exp(z), np.exp(values)),
+                      (z.abs(), np.abs(values)), (z.angle(), np.angle(values)),
+                      (z.conj(), np.conj(values)), (z.norm(), np.linalg.norm(values))]:
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+        assert got.numpy().dtype == np.asarray(want).dtype
+    assert z[0].item() == 1 + 2j and z.tolist()[1] == -3 + 4j
+
+
+def test_real_and_imag_are_views():
+    z = fastnn.tensor([1 + 2j, 3 - 4j])
+    assert fastnn.equal(z.real, fastnn.tensor([1.0, 3.0]))
+    assert fastnn.equal(fastnn.imag(z), fastnn.tensor([2.0, -4.0]))
+    z.real.mul_(10)
+    assert z.tolist() == [10 + 2j, 30 - 4j]
+    x = fastnn.tensor([1.0])
+    assert x.real is x  # a real tensor is its own real part, as torch
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
+                                           "non-complex dtypes"):
+        x.imag
+
+
+def test_view_as_real_and_back_share_storage():
+    z = fastnn.tensor([1 + 2j, 3 + 4j])
+    pairs = fastnn.view_as_real(z)
+    assert pairs.shape == (2, 2) and pairs.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    pairs[1, 1] = 5.0
+    assert z[1].item() == 3 + 5j
+    assert fastnn.view_as_complex(pairs).tolist() == [1 + 2j, 3 + 5j]
+    with pytest.raises(RuntimeError, match="last dimension of size 2"):
+        fastnn.view_as_complex(fastnn.ones(3))
+    with pytest.raises(RuntimeError, match="only supported for complex tensors"):
+        fastnn.view_as_real(fastnn.ones(2))
+
+
+def test_complex_and_polar_build_from_parts():
+    re, im = fastnn.tensor([1.0, 0.0]), fastnn.tensor([2.0, 1.0])
+    assert fastnn.complex(re, im).tolist() == [1 + 2j, 1j]
+    np.testing.assert_allclose(fastnn.polar(fastnn.tensor([2.0]),
+                                            fastnn.tensor([np.pi / 2])).numpy(), [2j], atol=1e-6)
+    with pytest.raises(RuntimeError, match="Expected object of scalar type Float"):
+        fastnn.complex(re, im.double())
+
+
+@pytest.mark.parametrize("op, error, message", [
+    (lambda z: z < 1, NotImplementedError, "\"lt_cpu\" not implemented for 'ComplexFloat'"),
+    (lambda z: z >= z, NotImplementedError, "\"ge_cpu\" not implemented for 'ComplexFloat'"),
+    (lambda z: z.max(), NotImplementedError, "\"max_all\" not implemented for 'ComplexFloat'"),
+    (lambda z: z.min(0), RuntimeError, "min(): does not support complex input"),
+    (lambda z: z.argmax(), RuntimeError, "argmax(): does not support complex input"),
+    (lambda z: z.sort(), RuntimeError, " Sort does not support complex dtypes on CPU"),
+    (lambda z: z.topk(1), RuntimeError, " topk does not support complex dtypes on CPU"),
+    (lambda z: z.clamp(0, 1), NotImplementedError, "clamp is not supported for complex types"),
+    (lambda z: z.relu(), NotImplementedError, "clamp is not supported for complex types"),
+    (lambda z: z.maximum(z), RuntimeError, "maximum not implemented for complex "
+                                                   "tensors."),
+    (lambda z: z.amax(), NotImplementedError, "\"max_values_cpu\" not implemented for "
+                                              "'ComplexFloat'"),
+    (lambda z: float(z[0]), RuntimeError, "value cannot be converted to type double without "
+                                          "overflow"),
+])
+def test_ops_that_need_an_order_refuse_complex_as_torch(op, error, message):
+    z = fastnn.tensor([1 + 2j, -3 + 4j])
+    with pytest.raises(error) as caught:
+        op(z)
+    assert str(caught.value) == message
+    if HAS_TORCH:
+        import torch
+        with pytest.raises(error) as torch_caught:
+            op(torch.tensor([1 + 2j, -3 + 4j]))
+        assert str(torch_caught.value) == message
+
+
+def test_refuse_order_passes_real_arrays():
+    refuse_order(np.ones(2), "lt_cpu")  # nothing raised
+
+
+def test_a_complex_result_is_never_recorded_for_autograd():
+    with pytest.raises(RuntimeError, match="autograd covers real dtypes only"):
+        fastnn.tensor([1j], requires_grad=True)
+    x = fastnn.ones(4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="torch.fft.fft: fastnn's autograd covers real"):
+        fastnn.fft.fft(x)
+    with fastnn.no_grad():
+        assert fastnn.fft.fft(x).dtype is fastnn.complex64
+    assert fastnn.fft.fft(x.detach()).tolist()[0] == 4
+
+
+def test_writing_complex_into_a_real_tensor_is_refused():
+    w = fastnn.zeros(2)
+    with pytest.raises(RuntimeError, match="result type ComplexFloat can't be cast to the "
+                                           "desired output type Float"):
+        w += fastnn.tensor([1j, 2])
+    with pytest.warns(UserWarning, match="discards the imaginary part"):
+        assert fastnn.tensor([1 + 2j]).float().tolist() == [1.0]
+
+
+def test_d2l_eigendecomposition_moduli():
+    """d2l's appendix: the moduli of a random matrix's eigenvalues, sorted."""
+    fastnn.manual_seed(4)
+    A = fastnn.randn(5, 5, dtype=fastnn.float64)
+    eigs = fastnn.linalg.eig(A).eigenvalues
+    assert eigs.dtype is fastnn.complex128
+    norms = [fastnn.abs(fastnn.tensor(x)) for x in eigs]
+    norms.sort()
+    np.testing.assert_allclose([n.item() for n in norms],
+                               np.sort(np.abs(np.linalg.eigvals(A.numpy()))), rtol=1e-12)
+    assert repr(fastnn.linalg.eigvals(fastnn.tensor([[0.0, 1.0], [-1.0, 0.0]]))) == \
+        "tensor([0.+1.j, 0.-1.j])"
+
+
+FFT_CASES = [
+    ("fft", lambda m, x: m.fft.fft(x)), ("ifft", lambda m, x: m.fft.ifft(x, n=6)),
+    ("rfft", lambda m, x: m.fft.rfft(x, norm="ortho")),
+    ("irfft", lambda m, x: m.fft.irfft(m.fft.rfft(x))),
+    ("hfft", lambda m, x: m.fft.hfft(m.fft.ihfft(x))),
+    ("fft2", lambda m, x: m.fft.fft2(x.reshape(2, 4))),
+    ("rfftn", lambda m, x: m.fft.rfftn(x.reshape(2, 4), s=(2, 6))),
+    ("irfft2", lambda m, x: m.fft.irfft2(m.fft.rfft2(x.reshape(2, 4)), s=(2, 4))),
+    ("ifftn dim", lambda m, x: m.fft.ifftn(x.reshape(2, 4), dim=0, norm="forward")),
+    ("fftshift", lambda m, x: m.fft.fftshift(x.reshape(2, 4))),
+    ("ifftshift dim", lambda m, x: m.fft.ifftshift(x, dim=0)),
+    ("fftfreq", lambda m, x: m.fft.fftfreq(5, d=0.1)),
+    ("rfftfreq", lambda m, x: m.fft.rfftfreq(8, dtype=m.float64)),
+    ("int input", lambda m, x: m.fft.fft(m.arange(4))),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name, op", FFT_CASES, ids=[c[0] for c in FFT_CASES])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fft_matches_torch(name, op, dtype):
+    import torch
+    values = np.random.default_rng(0).standard_normal(8).astype(dtype)
+    got = op(fastnn, fastnn.tensor(values))
+    want = op(torch, torch.tensor(values)).resolve_conj()  # (torch's ifft: a lazy conjugate)
+    assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda m: m.tensor([1 + 2j, 3]), lambda m: m.tensor([[1.5 + 2j, -3.25 - 1j]]),
+    lambda m: m.tensor([1 - 0j, -1.5e-5 + 3j]), lambda m: m.tensor(2.5 - 1j),
+    lambda m: m.tensor([1 + 2j], dtype=m.complex128), lambda m: m.tensor([1e10 + 1j, 2]),
+    lambda m: m.zeros(3, dtype=m.cfloat), lambda m: m.arange(30.0).reshape(3, 10) * (1 - 1j),
+    lambda m: m.linalg.eig(m.tensor([[2, 1], [2, 3]], dtype=m.float64)).eigenvectors,
+])
+def test_printing_matches_torch(make):
+    import torch
+    assert repr(make(fastnn)).replace("fastnn.", "torch.") == repr(make(torch))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["cfloat", "complex128"])
+def test_random_complex_draws_torch_s_numbers(dtype):
+    import torch
+    for lib in (fastnn, torch):
+        lib.manual_seed(3)
+    got = fastnn.randn(7, dtype=getattr(fastnn, dtype)).numpy()
+    want = torch.randn(7, dtype=getattr(torch, dtype)).numpy()
+    np.testing.assert_array_equal(got, want)
+    got, want = fastnn.rand(3, dtype=getattr(fastnn, dtype)), torch.rand(3, dtype=getattr(torch,
+                                                                                        dtype))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
