@@ -95,7 +95,7 @@ _TORCH_GLOBALS = {
     "torch.device": device,
     "_codecs.encode": _encode,
 }
-for _d in dtypes.ALL:
+for _d in dtypes.ALL + dtypes.COMPLEX:
     _TORCH_GLOBALS[f"torch.{_d.name}"] = _d
     if _d.numpy is not None:
         _TORCH_GLOBALS[f"torch.{_d.title}Storage"] = _StorageType(np.dtype(_d.numpy))

@@ -212,3 +212,15 @@ def test_random_complex_draws_torch_s_numbers(dtype):
     got, want = fastnn.rand(3, dtype=getattr(fastnn, dtype)), torch.rand(3, dtype=getattr(torch,
                                                                                         dtype))
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_checkpoints_keep_complex_tensors(tmp_path):
+    z = fastnn.tensor([1 + 2j, 3j])
+    fastnn.save({"z": z}, tmp_path / "ours.pt")
+    assert fastnn.equal(fastnn.load(tmp_path / "ours.pt")["z"], z)
+    if HAS_TORCH:  # a torch checkpoint's ComplexFloat/ComplexDouble storages
+        import torch
+        torch.save({"z": torch.tensor([1 + 2j, 3j]),
+                    "w": torch.ones(2, dtype=torch.complex128)}, tmp_path / "theirs.pt")
+        loaded = fastnn.load(tmp_path / "theirs.pt")
+        assert fastnn.equal(loaded["z"], z) and loaded["w"].dtype is fastnn.complex128

@@ -4,6 +4,7 @@ import numpy as np
 from fastnn import backend, memory_formats
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import check_broadcast, floating, operand, promote, unbroadcast
+from fastnn.ops.complex_ops import refuse_order
 from fastnn.ops.rounded_math import rounded
 from fastnn.ops.select import select
 
@@ -138,7 +139,6 @@ def _pair(a, b):
 
 def _real_pair(a, b, name):
     a, b = _pair(a, b)
-    from fastnn.ops.complex_ops import refuse_order
     refuse_order(np.asarray(getattr(a, "_data", a)),
                  message=f"{name} not implemented for complex tensors.")
     return a, b

@@ -5,6 +5,7 @@ import numpy as np
 from fastnn import dtypes, scalar_range
 from fastnn.autograd.function import Function
 from fastnn.ops.broadcast import operand, promote, unbroadcast
+from fastnn.ops.complex_ops import refuse_order
 from fastnn.tensor import Tensor
 
 _COMPARE = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
@@ -22,7 +23,6 @@ def compare(op, a, b):
         return op == "ne"  # tensor == None is False, as torch's
     a, b = promote(operand(a), operand(b))
     if op not in ("eq", "ne"):
-        from fastnn.ops.complex_ops import refuse_order
         refuse_order(_raw(a), f"{op}_cpu")
     return Tensor._wrap(np.asarray(_COMPARE[op](_raw(a), _raw(b))))
 

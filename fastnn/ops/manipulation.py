@@ -8,6 +8,7 @@ from fastnn import return_types
 import numpy as np
 
 from fastnn.autograd.function import Function
+from fastnn.ops.complex_ops import refuse_order
 from fastnn.tensor import Tensor
 
 SortResult = return_types.sort
@@ -229,7 +230,6 @@ def _sort_indices(data, dim, descending):
 
 
 def sort(x, dim=-1, descending=False, stable=False):
-    from fastnn.ops.complex_ops import refuse_order
     refuse_order(x._data, message=" Sort does not support complex dtypes on CPU")  # (torch's)
     d = _dim(dim, x.ndim)
     if x.ndim == 0:
@@ -245,7 +245,6 @@ def argsort(x, dim=-1, descending=False, stable=False):
 def topk(x, k, dim=-1, largest=True, sorted=True):
     if x._data.dtype == np.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    from fastnn.ops.complex_ops import refuse_order
     refuse_order(x._data, message=" topk does not support complex dtypes on CPU")
     d = _dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1

@@ -10,6 +10,7 @@ from fastnn.numpy_errors import restore, silence
 from fastnn.sparse import ops as sparse_ops
 from fastnn.sparse.coo import SparseCooTensor
 from fastnn.tensor import Tensor
+from fastnn.ops.complex_ops import refuse_order
 from fastnn.ops.manipulation import _dim as _checked_dim
 
 MaxResult = return_types.max
@@ -281,7 +282,6 @@ def _along_dim(op, x, dim, keepdim, result):
 
 
 def _ordered(x, name, dim=None):
-    from fastnn.ops.complex_ops import refuse_order
     if dim is None:
         refuse_order(x._data, f"{name}_all")
     refuse_order(x._data, message=f"{name}(): does not support complex input")
