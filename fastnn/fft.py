@@ -6,7 +6,7 @@ result in fastnn, inputs that require grad are refused rather than silently deta
 import numpy as np
 
 from fastnn import dtypes
-from fastnn.ops.complex_ops import complex_result_of_grad
+from fastnn.ops.complex_ops import complex_result_of_grad, into
 from fastnn.tensor import Tensor
 
 _NORMS = (None, "backward", "forward", "ortho")
@@ -43,8 +43,17 @@ def _real_of(data):
     return dtypes.of_array(data).to_real().numpy
 
 
-def _wrap(result, dtype):
-    return Tensor._wrap(np.ascontiguousarray(result, dtype=dtype))
+def _result(result, dtype, out, op):
+    """The transform's array as a tensor of `dtype`, or in out= of the same kind (torch takes
+    an out of any precision of the right kind, as complex128 for a float32 fft, and names its
+    n-dimensional op in the error: rfft2 is "rfftn")."""
+    if out is None:
+        return into(np.ascontiguousarray(result, dtype=dtype), None)
+    wants_complex = np.dtype(dtype).kind == "c"
+    if (out._data.dtype.kind == "c") != wants_complex or out._data.dtype.kind not in "fc":
+        kind = "complex" if wants_complex else "floating point"
+        raise RuntimeError(f"{op} expects a {kind} output tensor, but got {out.dtype.title}")
+    return into(np.ascontiguousarray(result, dtype=out._data.dtype), out)
 
 
 def _check_dim(dim, ndim, op):
@@ -62,7 +71,7 @@ def _one_dim(numpy_fn, op, output, complex_in=False):
         if n is not None and n < 1:
             raise RuntimeError(f"Invalid number of data points ({n}) specified")
         result = numpy_fn(data, n=n, axis=dim, norm=_norm(norm))
-        return _into(_wrap(result, output(data)), out)
+        return _result(result, output(data), out, op)
     transform.__name__ = op
     transform.__doc__ = f"torch.fft.{op}(input, n=None, dim=-1, norm=None)"
     return transform
@@ -77,20 +86,10 @@ def _many_dims(numpy_fn, op, output, default_dims, complex_in=False):
         if s is not None and axes is None:
             axes = tuple(range(-len(s), 0))
         result = numpy_fn(data, s=s, axes=axes, norm=_norm(norm))
-        return _into(_wrap(result, output(data)), out)
+        return _result(result, output(data), out, op.replace("2", "n"))
     transform.__name__ = op
     transform.__doc__ = f"torch.fft.{op}(input, s=None, dim={default_dims}, norm=None)"
     return transform
-
-
-def _into(result, out):
-    if out is None:
-        return result
-    if out._data.dtype != result._data.dtype:
-        raise RuntimeError(f"Expected out tensor to have dtype {result.dtype!r}, but got "
-                           f"{out.dtype!r} instead")
-    out._data = result._data
-    return out
 
 
 fft = _one_dim(np.fft.fft, "fft", _complex_of)
@@ -113,10 +112,10 @@ def _frequencies(numpy_fn, name):
     def frequencies(n, d=1.0, *, out=None, dtype=None, layout=None, device=None,
                     requires_grad=False):
         target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
-        result = Tensor._wrap(numpy_fn(int(n), d).astype(target.numpy))
+        result = into(numpy_fn(int(n), d).astype(target.numpy), out)
         if requires_grad:
             result.requires_grad_(True)
-        return _into(result, out)
+        return result
     frequencies.__name__ = name
     frequencies.__doc__ = f"torch.fft.{name}(n, d=1.0): the sample frequencies, default dtype"
     return frequencies

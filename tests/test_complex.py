@@ -224,3 +224,19 @@ def test_checkpoints_keep_complex_tensors(tmp_path):
                     "w": torch.ones(2, dtype=torch.complex128)}, tmp_path / "theirs.pt")
         loaded = fastnn.load(tmp_path / "theirs.pt")
         assert fastnn.equal(loaded["z"], z) and loaded["w"].dtype is fastnn.complex128
+
+
+def test_out_takes_the_result_and_checks_its_dtype():
+    out = fastnn.empty(4, dtype=fastnn.complex64)
+    assert fastnn.fft.fft(fastnn.arange(4.0), out=out) is out and out[0].item() == 6
+    with pytest.raises(RuntimeError, match="^fft expects a complex output tensor, but got Float$"):
+        fastnn.fft.fft(fastnn.arange(4.0), out=fastnn.empty(4))
+    with pytest.raises(RuntimeError, match="^rfftn expects a complex output tensor"):
+        fastnn.fft.rfft2(fastnn.ones(2, 2), out=fastnn.empty(4))
+    with pytest.raises(RuntimeError, match="^irfft expects a floating point output tensor, but "
+                                           "got ComplexFloat$"):
+        fastnn.fft.irfft(fastnn.ones(4, dtype=fastnn.cfloat), out=out)
+    wide = fastnn.empty(4, dtype=fastnn.complex128)  # any precision of the right kind
+    assert fastnn.fft.fft(fastnn.arange(4.0), out=wide) is wide
+    both = fastnn.empty(1, dtype=fastnn.complex64)
+    assert fastnn.complex(fastnn.ones(1), fastnn.ones(1), out=both) is both

@@ -121,7 +121,7 @@ def complex(real, imag, *, out=None):
     re, im, kind = _pair("complex", real, imag)
     result = np.empty(np.broadcast_shapes(re.shape, im.shape), kind)
     result.real, result.imag = re, im
-    return _into(result, out)
+    return into(result, out)
 
 
 def polar(abs, angle, *, out=None):
@@ -129,10 +129,11 @@ def polar(abs, angle, *, out=None):
     r, theta, kind = _pair("polar", abs, angle)
     result = np.empty(np.broadcast_shapes(r.shape, theta.shape), kind)
     result.real, result.imag = r * np.cos(theta), r * np.sin(theta)
-    return _into(result, out)
+    return into(result, out)
 
 
-def _into(result, out):
+def into(result, out):
+    """The array `result` as a new tensor, or written into out= (torch.complex, torch.fft)."""
     if out is None:
         return Tensor._wrap(result)
     if out._data.dtype != result.dtype:
