@@ -1,6 +1,8 @@
 """Channel dropout (dropout1d/2d/3d and their modules) and alpha dropout: which elements are
 zeroed together, the scaling, the identity in eval mode, torch's rank rules, and alpha dropout
 keeping a standard normal's mean and variance."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,40 @@ def test_alpha_dropout_keeps_mean_and_variance():
     assert 0.29 < dropped.mean() < 0.31
     assert F.alpha_dropout(x, 0.3) is x  # training defaults to False, as torch's
     assert tuple(nn.FeatureAlphaDropout(0.2)(fastnn.randn(2, 3, 4)).shape) == (2, 3, 4)
+
+
+RANK_SHAPES = [(4,), (3, 5), (2, 3, 4), (2, 3, 4, 2), (2, 3, 2, 2, 2), (2, 2, 2, 2, 2, 2)]
+
+
+@pytest.mark.parametrize("name", ["dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"])
+@pytest.mark.parametrize("shape", RANK_SHAPES, ids=str)
+def test_every_rank_draws_torch_s_mask(name, shape):
+    """torch's feature noise is (size 0, size 1, 1, ...); dropout1d/3d first add a batch dim
+    to an input not of their batched rank, dropout2d never does: a 2-D (N, C) input to
+    Dropout2d loses single elements (pytorch/examples mnist_rnn applies it after an LSTM),
+    where fastnn used to drop whole samples and trained that example worse than torch."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, fastnn):
+        lib.manual_seed(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                results.append(getattr(lib.nn.functional, name)(lib.ones(*shape), 0.5, True)
+                               .numpy())
+            except RuntimeError as error:
+                results.append(str(error))
+    if isinstance(results[0], str):
+        assert results[1] == results[0]
+    else:
+        np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
+
+
+def test_dropout2d_of_rows_keeps_some_of_every_row():
+    fastnn.manual_seed(0)
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        out = F.dropout2d(fastnn.ones(64, 64), 0.5).numpy()
+    assert (out != 0).any(axis=1).all() and not (out != 0).all(axis=1).any()
+    with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"):
+        F.dropout2d(fastnn.ones(4), 0.5)
+    assert F.dropout2d(fastnn.ones(4), 0.5, training=False).shape == (4,)  # no mask drawn

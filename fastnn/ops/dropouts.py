@@ -38,7 +38,14 @@ def feature_dropout(input, p, training, inplace, spatial, name):
         spatial = 1
     if not training or p == 0.0:
         return input
-    kept_dims = 2 if input.ndim >= spatial + 2 else 1
+    if name == "dropout2d":
+        _feature_noise_rank(input, p)
+    # torch's noise is (size 0, size 1, 1, ...) of what it drops: dropout1d and dropout3d first
+    # add a batch dim to an input not of the batched rank (one mask per input channel), while
+    # dropout2d never does, so a 2-D (N, C) input loses single elements (pytorch/examples
+    # mnist_rnn applies Dropout2d after an LSTM so), not whole samples
+    batched = name == "dropout2d" or input.ndim == batched_rank
+    kept_dims = 2 if batched else 1
     shape = tuple(input.shape[:kept_dims]) + (1,) * (input.ndim - kept_dims)
     keep = random.rng().bernoulli_values(shape, 1.0 - p)  # torch's bernoulli_(1 - p)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
@@ -84,7 +91,15 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _alpha(input, p, training, inplace, tuple(input.shape))
 
 
+def _feature_noise_rank(input, p):
+    """torch makes a feature mask (and so checks the rank) only when it draws one."""
+    if input.ndim < 2 and p != 1.0 and input.numel():
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+
+
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    if training and p != 0.0:
+        _feature_noise_rank(input, p)
     kept = min(2, input.ndim)
     return _alpha(input, p, training, inplace,
                   tuple(input.shape[:kept]) + (1,) * (input.ndim - kept))
