@@ -596,7 +596,9 @@ class Tensor:
 
     def __float__(self):
         global _WARNED_SCALAR
-        if self.requires_grad and not _WARNED_SCALAR:  # torch's TORCH_WARN_ONCE
+        # torch's TORCH_WARN_ONCE, only with grad mode on: LBFGS's float(loss) under its
+        # no_grad step is silent (pytorch/examples time_sequence_prediction)
+        if self.requires_grad and not _WARNED_SCALAR and grad_mode.is_grad_enabled():
             _WARNED_SCALAR = True
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
                           "unexpected behavior.\nConsider using tensor.detach() first.",
