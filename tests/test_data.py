@@ -32,6 +32,19 @@ def test_real_dataset_loads_and_verifies(train_set):
     assert len(test) == 10000
 
 
+def test_items_are_pil_images_without_a_transform_as_torchvision(train_set):
+    """torchvision's item is (PIL image of mode "L", int): np.array(img) is the uint8 pixels
+    and ToTensor() the [0, 1] floats (fastnn used to return the floats without a transform)."""
+    from fastnn.data import transforms
+    image, label = train_set[7]
+    assert type(image).__module__.startswith("PIL.") and image.mode == "L"
+    assert image.size == (28, 28) and isinstance(label, int)
+    np.testing.assert_array_equal(np.array(image), train_set.images[7])
+    tensor = transforms.ToTensor()(image)
+    assert tuple(tensor.shape) == (1, 28, 28)
+    np.testing.assert_array_equal(tensor.numpy()[0], train_set.images[7] / np.float32(255))
+
+
 def test_normalization_constants_are_the_training_set_statistics(train_set):
     scaled = train_set.images.astype(np.float64) / 255
     assert abs(scaled.mean() - fashion_mnist.MEAN) < 5e-4

@@ -135,9 +135,9 @@ def load_file(key, root=None, download=True, spec=FASHION):
 class FashionMNIST:
     """The images (N, 28, 28) uint8 and labels (N,) int64 of the train or test split.
 
-    Items are (image, label) as torchvision's: without a transform the image is a float
-    tensor (1, 28, 28) in [0, 1] (what ToTensor gives); with one, the transform receives a PIL
-    image (as torchvision's transforms expect) and target_transform the int label. fastnn's
+    Items are (image, label) as torchvision's: the image is a PIL image of mode "L" (8-bit
+    grayscale), passed through the transform when there is one (ToTensor makes the float
+    tensor (1, 28, 28) in [0, 1]), and the label an int, through target_transform. fastnn's
     own DataLoader (fastnn.data.DataLoader) slices .images and .labels in whole batches and
     does not go through __getitem__."""
 
@@ -190,13 +190,10 @@ class FashionMNIST:
         return len(self.labels)
 
     def __getitem__(self, i):
-        from fastnn.tensor import Tensor
-        image, label = self.images[i], int(self.labels[i])
-        if self.transform is None:
-            image = Tensor._wrap(image.astype(np.float32)[np.newaxis] / np.float32(255))
-        else:
-            from PIL import Image
-            image = self.transform(Image.fromarray(image))  # mode "L": 8-bit grayscale
+        from PIL import Image
+        image, label = Image.fromarray(self.images[i]), int(self.labels[i])  # mode "L"
+        if self.transform is not None:
+            image = self.transform(image)
         if self.target_transform is not None:
             label = self.target_transform(label)
         return image, label
