@@ -263,6 +263,14 @@ def _random_dtype(dtype):
     return d
 
 
+def _complex_values(size, d, draw):
+    """Complex values of dtype d drawn as torch draws them: the real dtype's numbers for a
+    (size..., 2) tensor of (real, imaginary) pairs, viewed as complex."""
+    real = d.to_real().numpy
+    parts = draw(size + (2,), precision(real))
+    return np.ascontiguousarray(parts, dtype=real).view(d.numpy).reshape(size)
+
+
 def _random_float(values, d, requires_grad, device, out):
     return _finish(np.asarray(values).astype(d.numpy, copy=False), requires_grad, device, out)
 
@@ -273,10 +281,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     if target_device(device) is META:
         return _random_float(meta_array(size, d.numpy), d, requires_grad, device, out)
     if d.is_complex:  # as torch: normal real and imaginary parts of variance 1/2 each
-        real = d.to_real().numpy
-        parts = random.rng(generator).normal_values(size + (2,), 0.0, 1 / math.sqrt(2),
-                                                    precision(real))
-        values = np.ascontiguousarray(parts, dtype=real).view(d.numpy).reshape(size)
+        values = _complex_values(size, d, lambda shape, work: random.rng(generator).normal_values(
+            shape, 0.0, 1 / math.sqrt(2), work))
         return _random_float(values, d, requires_grad, device, out)
     values = random.rng(generator).normal_values(size, 0.0, 1.0, precision(d.numpy))
     return _random_float(values, d, requires_grad, device, out)
@@ -288,9 +294,8 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     if target_device(device) is META:
         return _random_float(meta_array(size, d.numpy), d, requires_grad, device, out)
     if d.is_complex:  # as torch: uniform real and imaginary parts
-        real = d.to_real().numpy
-        parts = random.rng(generator).uniform_values(size + (2,), 0.0, 1.0, precision(real))
-        values = np.ascontiguousarray(parts, dtype=real).view(d.numpy).reshape(size)
+        values = _complex_values(size, d, lambda shape, work: random.rng(generator).uniform_values(
+            shape, 0.0, 1.0, work))
         return _random_float(values, d, requires_grad, device, out)
     values = random.rng(generator).uniform_values(size, 0.0, 1.0, precision(d.numpy))
     return _random_float(values, d, requires_grad, device, out)

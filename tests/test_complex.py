@@ -172,6 +172,10 @@ FFT_CASES = [
     ("fftfreq", lambda m, x: m.fft.fftfreq(5, d=0.1)),
     ("rfftfreq", lambda m, x: m.fft.rfftfreq(8, dtype=m.float64)),
     ("int input", lambda m, x: m.fft.fft(m.arange(4))),
+    ("ifft2", lambda m, x: m.fft.ifft2(x.reshape(2, 4))),
+    ("fftn all dims", lambda m, x: m.fft.fftn(x.reshape(2, 2, 2))),
+    ("irfftn", lambda m, x: m.fft.irfftn(m.fft.rfftn(x.reshape(2, 4)), s=(2, 4))),
+    ("ihfft", lambda m, x: m.fft.ihfft(x, norm="forward")),
 ]
 
 
@@ -240,3 +244,51 @@ def test_out_takes_the_result_and_checks_its_dtype():
     assert fastnn.fft.fft(fastnn.arange(4.0), out=wide) is wide
     both = fastnn.empty(1, dtype=fastnn.complex64)
     assert fastnn.complex(fastnn.ones(1), fastnn.ones(1), out=both) is both
+
+
+PUBLIC_CASES = [
+    ("real", lambda m, z: m.real(z)), ("imag", lambda m, z: m.imag(z)),
+    ("Tensor.real", lambda m, z: z.real), ("conj", lambda m, z: m.conj(z).resolve_conj()),
+    ("conj_physical", lambda m, z: m.conj_physical(z)),
+    ("resolve_conj", lambda m, z: m.resolve_conj(z)), ("angle", lambda m, z: m.angle(z)),
+    ("abs", lambda m, z: m.abs(z)), ("view_as_real", lambda m, z: m.view_as_real(z)),
+    ("view_as_complex", lambda m, z: m.view_as_complex(m.view_as_real(z))),
+    ("complex", lambda m, z: m.complex(z.real, z.imag)),
+    ("polar", lambda m, z: m.polar(m.abs(z), m.angle(z))),
+    ("H", lambda m, z: z.reshape(1, 3).H.resolve_conj()),
+    ("real of a real tensor", lambda m, z: m.real(z.real)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name, op", PUBLIC_CASES, ids=[c[0] for c in PUBLIC_CASES])
+def test_public_names_match_torch(name, op):
+    """Values and dtypes of the complex functions against torch (gradients: these results are
+    complex, which fastnn refuses to record, test_a_complex_result_is_never_recorded...)."""
+    import torch
+    values = np.array([1 + 2j, -3.5 + 0.25j, -0.0 - 1j], np.complex64)
+    got, want = op(fastnn, fastnn.tensor(values)), op(torch, torch.tensor(values))
+    assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@needs_torch
+@pytest.mark.parametrize("op", [lambda m: m.imag(m.ones(2)),
+                                lambda m: m.view_as_real(m.ones(2)),
+                                lambda m: m.view_as_complex(m.ones(3)),
+                                lambda m: m.view_as_complex(m.ones(2, 2, dtype=m.int64))],
+                         ids=["imag real", "view_as_real real", "size 3", "int64"])
+def test_public_names_raise_torch_s_errors(op):
+    import torch
+    with pytest.raises(RuntimeError) as ours:
+        op(fastnn)
+    with pytest.raises(RuntimeError) as theirs:
+        op(torch)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_out_is_written_in_place():
+    out = fastnn.zeros(4, dtype=fastnn.complex64)
+    view = out[1:]
+    fastnn.fft.fft(fastnn.arange(4.0), out=out)
+    assert view.tolist() == out.tolist()[1:] and out[0].item() == 6

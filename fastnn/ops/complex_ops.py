@@ -65,6 +65,11 @@ def conj(input):
     return Tensor._wrap(np.conj(input._data))
 
 
+def resolve_conj(input):
+    """input itself: conj() already materialises the conjugate (no lazy bit to resolve)."""
+    return input
+
+
 def angle(input):
     """The argument: atan2(imag, real) for complex; 0 or pi for real numbers (NaN stays)."""
     data = input._data
@@ -90,9 +95,12 @@ def view_as_real(input):
 def view_as_complex(input):
     """A float tensor with a last dimension of 2 read as complex numbers (a view)."""
     data = input._data
+    if data.dtype == np.float16:
+        raise RuntimeError("view_as_complex of a half tensor makes complex32, which fastnn does "
+                           "not have")
     if data.dtype not in (np.float32, np.float64):
-        raise RuntimeError("view_as_complex is only supported for float and double tensors, "
-                           f"but got a tensor of scalar type: {input.dtype.title}")
+        raise RuntimeError("view_as_complex is only supported for half, float and double "
+                           f"tensors, but got a tensor of scalar type: {input.dtype.title}")
     if data.ndim == 0 or data.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     if data.strides[-1] != data.itemsize:
@@ -133,22 +141,15 @@ def polar(abs, angle, *, out=None):
 
 
 def into(result, out):
-    """The array `result` as a new tensor, or written into out= (torch.complex, torch.fft)."""
+    """The array `result` as a new tensor, or written into out= by the project's out= writer
+    (arithmetic._out: in place, resized, version bumped) after torch's dtype check."""
     if out is None:
         return Tensor._wrap(result)
     if out._data.dtype != result.dtype:
         raise RuntimeError(f"Expected out tensor to have dtype {dtypes.of_array(result)!r}, but "
                            f"got {out.dtype!r} instead")
-    out._data = result  # (out= takes the result's shape, as torch resizes it)
-    return out
-
-
-def _real_property(self):
-    return real(self)
-
-
-def _imag_property(self):
-    return imag(self)
+    from fastnn.ops.arithmetic import _out
+    return _out(Tensor._wrap(result), out)
 
 
 def install(namespace):
@@ -157,8 +158,9 @@ def install(namespace):
     for name in ("real", "imag", "conj", "angle", "view_as_real", "view_as_complex", "complex",
                  "polar", "is_complex"):
         namespace[name] = globals()[name]
-    for name in ("conj", "angle", "is_complex"):
+    namespace["conj_physical"], namespace["resolve_conj"] = conj, resolve_conj
+    for name in ("conj", "angle", "is_complex", "resolve_conj"):
         setattr(Tensor, name, globals()[name])
-    Tensor.conj_physical = Tensor.resolve_conj = conj
-    Tensor.real = property(_real_property)
-    Tensor.imag = property(_imag_property)
+    Tensor.conj_physical = conj
+    Tensor.real = property(real)
+    Tensor.imag = property(imag)
