@@ -25,6 +25,7 @@ C_SOURCES = [
     "kernels/gemm_small.c",
     "kernels/gemm_bf16.c",
     "kernels/reduce.c",
+    "kernels/copy.c",
     "kernels/conv.c",
     "kernels/conv_implicit.c",
     "kernels/conv_winograd.c",

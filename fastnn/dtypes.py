@@ -189,6 +189,20 @@ def _infer(array, from_python):
                     "int32, int16, int8, uint8, and bool.")
 
 
+# From 1 MiB a copy is split over the threads (kernels/copy.c: a single-threaded copy hands half
+# of the array to the other core, which cost d2l's TextCNN head 2x at 2 threads, issue 12).
+_THREADED_COPY_BYTES = 1 << 20
+
+
+def copy_of(array):
+    """A copy of a C-contiguous array, split over the threads from 1 MiB as the kernels that
+    read it next split their rows."""
+    if array.nbytes < _THREADED_COPY_BYTES:
+        return array.copy()
+    from fastnn import backend
+    return backend.copy_array(array, np.empty(array.shape, array.dtype))
+
+
 def as_array(data, dtype=None, copy=False):
     """An ndarray holding `data` (array, list, scalar or Tensor) as a fastnn dtype."""
     from_python = not isinstance(data, (np.ndarray, np.generic))
@@ -199,6 +213,8 @@ def as_array(data, dtype=None, copy=False):
         raise TypeError("could not convert the data to a tensor: it holds objects that are "
                         "not numbers")
     target = (to_dtype(dtype) if dtype is not None else _infer(array, from_python)).numpy
+    if copy and array.dtype == target and array.flags.c_contiguous:
+        return copy_of(array)
     if copy or array.dtype != target:
         # torch.tensor([1e300]) is inf without a word; NumPy would warn of the overflow
         from fastnn.numpy_errors import restore, silence

@@ -51,6 +51,9 @@ def laid_out(array, fmt):
     """A copy of the array in `fmt` (preserve_format: its own layout when dense, else
     row-major)."""
     check(fmt)
+    if array.flags.c_contiguous and fmt in (None, contiguous_format, preserve_format):
+        from fastnn import dtypes
+        return dtypes.copy_of(array)
     if fmt is None or fmt is contiguous_format:
         return np.array(array, copy=True, order="C")
     if fmt is preserve_format:

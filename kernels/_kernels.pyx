@@ -22,6 +22,7 @@ cdef extern from "conv.h" nogil:
 cdef extern from "fastnn_kernels.h" nogil:
     double fnn_sum_f32(const float *x, Py_ssize_t n)
     void fnn_fill_rows(const float *values, float *out, Py_ssize_t rows, Py_ssize_t width)
+    void fnn_copy_bytes(const void *src, void *dst, Py_ssize_t nbytes)
     int fnn_lstm_forward(Py_ssize_t L, Py_ssize_t N, Py_ssize_t H, const float *xw,
                          const float *w_hh_t, const float *b_hh, const float *h0, const float *c0,
                          float *gates, float *cells, float *tanh_c, float *h_prev, float *output,
@@ -127,7 +128,7 @@ KERNEL_NAMES = ("gemm", "relu_forward", "relu_backward", "relu_backward_bias",
                 "softmax_cross_entropy", "sgd_step", "optimizer_step", "conv2d", "pool2d", "batchnorm",
                 "gemm_small", "gemm_bf16", "conv2d_implicit", "conv2d_winograd",
                 "conv2d_24x16", "sum", "conv2d_phased", "lstm", "gru", "torch_rng",
-                "conv2d_by_taps", "fill_rows")
+                "conv2d_by_taps", "fill_rows", "copy_array")
 
 
 def isa_supported(str name):
@@ -317,6 +318,17 @@ def fill_rows(const float[::1] values, float[:, ::1] out):
     cdef float *o = &out[0, 0] if out.shape[0] and out.shape[1] else NULL
     with nogil:  # (an empty matrix is a call that writes nothing: the counter still sees it)
         fnn_fill_rows(v, o, out.shape[0], out.shape[1])
+
+
+def copy_array(const unsigned char[::1] source, unsigned char[::1] out):
+    """out[:] = source, the bytes of two C-contiguous arrays (kernels/copy.c, threaded)."""
+    _same_length(out.shape[0], source.shape[0], "source bytes", "copy_array")
+    if out.shape[0] == 0:
+        with nogil:  # (the counter still sees the call)
+            fnn_copy_bytes(NULL, NULL, 0)
+        return
+    with nogil:
+        fnn_copy_bytes(&source[0], &out[0], out.shape[0])
 
 
 def sum_all_if_valid(x, out):

@@ -58,7 +58,7 @@ enum { FNN_K_GEMM, FNN_K_RELU_FWD, FNN_K_RELU_BWD, FNN_K_RELU_BWD_BIAS, FNN_K_SO
        FNN_K_SGD, FNN_K_OPTIM, FNN_K_CONV, FNN_K_POOL,
        FNN_K_BATCHNORM, FNN_K_GEMM_SMALL, FNN_K_GEMM_BF16, FNN_K_CONV_IMPLICIT,
        FNN_K_CONV_WINOGRAD, FNN_K_CONV_NARROW, FNN_K_SUM, FNN_K_CONV_PHASED, FNN_K_LSTM, FNN_K_GRU,
-       FNN_K_RNG, FNN_K_CONV_BY_TAPS, FNN_K_FILL_ROWS, FNN_K_COUNT };
+       FNN_K_RNG, FNN_K_CONV_BY_TAPS, FNN_K_FILL_ROWS, FNN_K_COPY, FNN_K_COUNT };
 long long fnn_call_count(int kernel);
 /* Streaming-loop variants (ReLU, optimizer updates) run per instruction set since load. */
 long long fnn_isa_call_count(int isa);
@@ -150,6 +150,8 @@ void fnn_gru_step_backward_f64(ptrdiff_t N, ptrdiff_t H, const double *gates, co
 double fnn_sum_f32(const float *x, ptrdiff_t n);
 /* out[r * width + j] = values[r] for r < rows, j < width: the adjoint of a row sum (reduce.c). */
 void fnn_fill_rows(const float *values, float *out, ptrdiff_t rows, ptrdiff_t width);
+/* dst[0:nbytes] = src[0:nbytes], threaded by halves above 1 MiB (copy.c); no overlap. */
+void fnn_copy_bytes(const void *src, void *dst, ptrdiff_t nbytes);
 /* y = max(x, 0) with NaN propagated (as torch.relu). x and y may alias. */
 void fnn_relu_forward(const float *x, float *y, ptrdiff_t n);
 /* gx = gy where x > 0, else 0 (gradient 0 at x == 0, as PyTorch). */

@@ -155,6 +155,22 @@ def test_relu(data):
 
 @FUZZ
 @given(st.data())
+def test_copy_array(data):
+    """A byte copy: every dtype and layout of source and out at sizes past its threaded one,
+    out of another dtype or shape refused alike everywhere."""
+    n = data.draw(st.sampled_from(SIZES + LARGE))
+    source = data.draw(array((n,)))
+    out = data.draw(array((data.draw(st.sampled_from([n, n, n + 1])),),
+                          layouts=["c"] * 4 + ["negative", "readonly"], special=False))
+
+    def copy(source, out):
+        out = np.array(out) if out.flags.writeable else out  # each backend its own array
+        return backend.copy_array(source, out)
+    same_everywhere(copy, source, out, rtol=0, atol=0)
+
+
+@FUZZ
+@given(st.data())
 def test_fill_rows(data):
     """Rows filled with their values: the sizes past its parallel threshold, and every dtype
     and layout of values and out (out must be a C-contiguous writable float32 matrix, values
@@ -375,7 +391,7 @@ def test_gru_forward_and_backward(data):
 def test_the_fuzz_covers_every_kernel():
     """A new kernel in the contract needs a fuzz case here."""
     from fastnn.backend import contract
-    covered = {"gemm", "sum_all", "fill_rows", "relu_forward", "relu_backward", "relu_backward_bias",
+    covered = {"gemm", "sum_all", "fill_rows", "copy_array", "relu_forward", "relu_backward", "relu_backward_bias",
                "softmax_cross_entropy", "sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
                "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
                "maxpool2x2_forward", "maxpool2x2_backward",

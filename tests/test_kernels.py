@@ -157,6 +157,74 @@ def test_fill_rows_matches_reference(name, rows, width):
         fastnn.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("shape, dtype", [((0,), np.float32), ((1,), np.float32),
+                                          ((7, 13), np.float64), ((3,), np.uint8),
+                                          ((64, 100, 498), np.float32),
+                                          (((1 << 18) + 3,), np.float32), ((1 << 17, 5), np.int64),
+                                          ((5, 1 << 15), np.bool_)])
+def test_copy_array_matches_reference(name, shape, dtype):
+    """Every byte copied, from read-only sources too, below and past the threaded size (1 MiB)
+    and at sizes that are not whole cache lines; the compiled counter proves the C kernel ran."""
+    rng = np.random.default_rng(sum(shape))
+    source = (rng.standard_normal(shape) * 100).astype(dtype)
+    if dtype == np.float32 and source.size >= 3:
+        source.reshape(-1)[:3] = [np.nan, -np.inf, -0.0]
+    source.flags.writeable = False
+    threads = fastnn.get_num_threads()
+    try:
+        for count in (1, 2):
+            fastnn.set_num_threads(count)
+            calls = _kernels.call_counts()["copy_array"]
+            out = np.full(shape, 7, dtype)
+            assert backend.copy_array(source, out, backend=name) is out
+            assert out.tobytes() == source.tobytes()
+            assert _kernels.call_counts()["copy_array"] == calls + (name == "cython")
+    finally:
+        fastnn.set_num_threads(threads)
+
+
+def test_copy_array_refuses_what_it_cannot_write():
+    source = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with pytest.raises(ValueError, match="out must be C-contiguous"):
+        backend.copy_array(source, np.zeros((4, 3), np.float32).T)
+    with pytest.raises(ValueError, match="source must be C-contiguous"):
+        backend.copy_array(source.T, np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"out is float64 \(3, 4\), expected float32 \(3, 4\)"):
+        backend.copy_array(source, np.zeros((3, 4), np.float64))
+    with pytest.raises(ValueError, match="expected float32"):
+        backend.copy_array(source, np.zeros((4, 3), np.float32))
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        backend.copy_array([1.0], np.zeros(1, np.float32))
+    read_only = np.zeros((3, 4), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writable"):
+        backend.copy_array(source, read_only)
+    with pytest.raises(ValueError, match="out must not overlap source"):
+        flat = np.arange(12, dtype=np.float32)
+        backend.copy_array(flat[:6], flat[3:9])
+    with pytest.raises(ValueError, match="copy_array: source bytes has 4 elements, expected 8"):
+        _kernels.copy_array(np.zeros(4, np.uint8), np.zeros(8, np.uint8))
+
+
+def test_tensor_of_a_large_array_is_a_threaded_copy_of_it():
+    """fastnn.tensor(array) of 1 MiB or more copies on the kernel (each thread its half, as the
+    kernels that read it next: issue 12); below it and across dtypes NumPy converts."""
+    x = np.random.default_rng(0).standard_normal((64, 100, 498), dtype=np.float32)
+    calls = _kernels.call_counts()["copy_array"]
+    t = fastnn.tensor(x, requires_grad=True)
+    assert _kernels.call_counts()["copy_array"] == calls + 1
+    assert not np.shares_memory(t.detach().numpy(), x) and np.array_equal(t.detach().numpy(), x)
+    assert t.requires_grad and t.dtype == fastnn.float32
+    assert fastnn.tensor(x, dtype=fastnn.float64).dtype == fastnn.float64
+    fastnn.tensor(x[:, :, ::2])  # strided: NumPy's copy
+    fastnn.tensor(x[:1, :1])  # small: NumPy's copy
+    assert _kernels.call_counts()["copy_array"] == calls + 1
+    c = t.clone()  # clone and contiguous() copy a dense tensor on the kernel too
+    assert _kernels.call_counts()["copy_array"] == calls + 2
+    assert np.array_equal(c.detach().numpy(), x) and c.grad_fn is not None
+
+
 def test_fill_rows_refuses_what_it_cannot_write():
     values = np.ones(4, np.float32)
     with pytest.raises(ValueError, match="out must be C-contiguous"):

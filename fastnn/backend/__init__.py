@@ -258,6 +258,13 @@ def sum_all(x, backend=None):
     return out[0]
 
 
+def copy_array(source, out, backend=None):
+    """out[...] = source for C-contiguous arrays of one dtype and shape, split over the
+    threads as the row kernels split their rows (kernels/copy.c)."""
+    _call("copy_array", backend, source, out)
+    return out
+
+
 def fill_rows(values, out, backend=None):
     """out[i, :] = values[i] for a C-contiguous float32 matrix out (the gradient of a global
     average pooling: kernels/reduce.c, threaded)."""

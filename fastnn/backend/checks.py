@@ -404,6 +404,20 @@ def check_fill_rows(values, out):
     check_no_overlap([("out", out)], [("values", values)])
 
 
+def check_copy_array(source, out):
+    for name, array in (("source", source), ("out", out)):
+        if type(array) is not np.ndarray:
+            raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+        if not array.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
+    if source.dtype != out.dtype or source.shape != out.shape:
+        raise ValueError(f"copy_array: out is {out.dtype} {tuple(out.shape)}, expected "
+                         f"{source.dtype} {tuple(source.shape)} as the source")
+    if not out.flags.writeable:
+        raise ValueError("out must be writable")
+    check_no_overlap([("out", out)], [("source", source)])
+
+
 def check_relu_backward_bias(y, grad_out, out, bias_grad):
     require_float32("input", y)
     require_rank("input", y, 2)

@@ -35,6 +35,11 @@ def sum_all(x, out):
     return out
 
 
+def copy_array(source, out):
+    _kernels.copy_array(source.reshape(-1).view(np.uint8), out.reshape(-1).view(np.uint8))
+    return out
+
+
 def fill_rows(values, out):
     _kernels.fill_rows(np.ascontiguousarray(values), out)
     return out

@@ -50,6 +50,9 @@ KERNELS = (
     Kernel("fill_rows", ("values", "out"),
            "out[i, :] = values[i] (out 2-D C-contiguous float32, values float32 of out.shape[0]): "
            "the adjoint of a row sum"),
+    Kernel("copy_array", ("source", "out"),
+           "out[...] = source, both C-contiguous of one dtype and shape (a byte copy, split over "
+           "the threads as the row kernels split their rows)"),
     Kernel("relu_backward_bias", ("y", "grad_out", "out", "bias_grad"),
            "out = grad_out where y > 0 (y 2-D), bias_grad = out.sum(0) unless None"),
     Kernel("softmax_cross_entropy", ("logits", "labels", "losses", "grad", "grad_scale"),

@@ -8,7 +8,7 @@ which needs explicit vectors to hold its register tile, is in numba_gemm.py.
 """
 import numba
 import numpy as np
-from numba import boolean, float32, float64, int64, njit, prange, void
+from numba import boolean, float32, float64, int64, njit, prange, uint8, void
 
 from fastnn.backend import numba_gemm, numba_rnn, reference_rnn, rnn_step_loops
 
@@ -93,6 +93,16 @@ def _fill_rows_parallel(values, out):
 def _fill_rows_serial(values, out):
     for r in range(out.shape[0]):
         out[r, :] = values[r]
+
+
+@njit([void(numba.types.Array(uint8, 1, "C", readonly=True), uint8[::1], int64),
+       void(uint8[::1], uint8[::1], int64)], parallel=True, **_COMMON)
+def _copy_bytes(source, out, parts):
+    """kernels/copy.c's split: one contiguous range of bytes a thread."""
+    n = source.shape[0]
+    for p in prange(parts):
+        lo, hi = n * p // parts, n * (p + 1) // parts
+        out[lo:hi] = source[lo:hi]
 
 
 @njit(void(float32[::1], float32[::1], float32[::1]), parallel=True, **_COMMON)
@@ -337,6 +347,16 @@ def gemm(a, b, out, bias=None, relu=False, accumulate=False):
     n = b.shape[1]
     parts = _parts(2 * m * k * n, _PARALLEL_MIN_FLOPS, max(m, n))
     return numba_gemm.gemm(a, b, out, bias, relu, accumulate, parts)
+
+
+def copy_array(source, out):
+    flat, dest = source.reshape(-1).view(np.uint8), out.reshape(-1).view(np.uint8)
+    parts = _parts(flat.shape[0], 4 * _PARALLEL_MIN_ELEMENTS, flat.shape[0])
+    if parts == 1:
+        dest[:] = flat
+    else:
+        _copy_bytes(flat, dest, parts)
+    return out
 
 
 def fill_rows(values, out):

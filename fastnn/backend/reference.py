@@ -34,6 +34,11 @@ def sum_all(x, out):
     return out
 
 
+def copy_array(source, out):
+    np.copyto(out, source)
+    return out
+
+
 def fill_rows(values, out):
     out[...] = values[:, None]
     return out
