@@ -1,12 +1,14 @@
 /* A copy of a large contiguous array split over the threads, each writing the part it reads
  * next. The threaded kernels split their rows in the same halves (FNN_FOR_RANGES), so when the
- * copy that makes a tensor (`fastnn.tensor(array)`) is threaded the same way, every cache line
- * stays with one core from the copy through the forward and the backward pass. A single-threaded
- * copy hands half of the array to the other core: on a virtual machine whose two vCPUs sat on
- * different core complexes of an EPYC host (no shared L3) that hand-over made d2l's TextCNN
- * head, AdaptiveAvgPool1d(1) on (64,100,498), take 3.5 ms a step at 2 threads against 1.6 at
- * one, for seconds at a time, while torch (whose copy_ splits the same way) stayed at 1.2
- * (issue 12). */
+ * copy that makes a tensor (`fastnn.tensor(array)`, `clone()`) is threaded the same way, every
+ * cache line stays with one core from the copy through the forward and the backward pass, as
+ * with torch, whose copy_ splits the same way. A single-threaded copy hands half of the array
+ * to the other core. Measured on the 2-vCPU EPYC VM (issue 12): for phases of 10-60 s, d2l's
+ * TextCNN head, AdaptiveAvgPool1d(1) on (64,100,498), took 3.5 ms a step at 2 threads against
+ * 1.6 at one while torch beside it stayed at 1.2; perf put 37% of the samples in that copy
+ * (22% otherwise). The likely cause is the host placing the two vCPUs on different core
+ * complexes, where a line another core wrote crosses the fabric. With this copy: 0.65-1.0 ms
+ * beside torch's 1.15-1.4 over 200 s, no slow phase. */
 #include "fastnn_kernels.h"
 
 #include <string.h>
