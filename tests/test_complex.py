@@ -1,6 +1,6 @@
 """Complex tensors (complex64/complex128) and torch.fft: dtypes and promotion, printing, the
-ops that reach them through NumPy, the errors of the ops that need an order, and the refusal to
-record complex results for autograd. d2l's eigendecomposition appendix is the program: it
+ops that reach them through NumPy, the errors of the ops that need an order, and autograd
+through the complex ops that have a backward for complex numbers (the others refuse). d2l's eigendecomposition appendix is the program: it
 prints torch.linalg.eig's eigenvalues and sorts their moduli."""
 import importlib.util
 
@@ -121,18 +121,151 @@ def test_refuse_order_passes_real_arrays():
     refuse_order(np.ones(2), "lt_cpu")  # nothing raised
 
 
-def test_a_complex_result_is_never_recorded_for_autograd():
+def test_ops_without_a_complex_backward_refuse_to_record():
+    """A complex leaf cannot require grad, and an op whose backward is written for real numbers
+    never records a complex result nor takes a complex input that requires grad: the graph is
+    not cut, nor a gradient wrong, without a word."""
     with pytest.raises(RuntimeError, match="autograd covers real dtypes only"):
         fastnn.tensor([1j], requires_grad=True)
     x = fastnn.ones(4, requires_grad=True)
-    with pytest.raises(RuntimeError, match="torch.fft.fft: fastnn's autograd covers real"):
-        fastnn.fft.fft(x)
-    with pytest.raises(RuntimeError, match="autograd covers real dtypes only"):
-        x * 1j  # the graph is not cut without a word
+    with pytest.raises(RuntimeError, match="torch.fft.ihfft: fastnn's autograd of complex "
+                                           "numbers covers view_as_complex"):
+        fastnn.fft.ihfft(x)  # (hfft and ihfft have no backward here)
+    with pytest.raises(RuntimeError, match="torch.fft.fft: fastnn's autograd"):
+        fastnn.fft.fft(x, out=fastnn.empty(4, dtype=fastnn.complex64))
+    z = x * 1j  # recorded: a product's backward holds for complex numbers
+    with pytest.raises(RuntimeError, match="Exp: fastnn's autograd of complex numbers"):
+        fastnn.exp(z)  # exp's backward is written for real numbers
+    with pytest.raises(RuntimeError, match="Pow.*autograd of complex"):
+        z ** 2
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for real "
+                                           "scalar outputs but got fastnn.complex64"):
+        z.sum().backward()
+    assert fastnn.sigmoid(fastnn.real(z)).requires_grad  # a real input: recorded as ever
+    with pytest.raises(RuntimeError, match="autograd of complex numbers"):
+        fastnn.nn.functional.linear(z, fastnn.ones(2, 4, dtype=fastnn.complex64))
+    with pytest.raises(RuntimeError, match="Sigmoid: fastnn's autograd of complex numbers"):
+        fastnn.sigmoid(z.real + z)  # a complex input whose op has a real-only backward
     with fastnn.no_grad():
         assert fastnn.fft.fft(x).dtype is fastnn.complex64
-        assert (x * 1j).dtype is fastnn.complex64
+        assert fastnn.exp(z).dtype is fastnn.complex64
     assert fastnn.fft.fft(x.detach()).tolist()[0] == 4
+
+
+def _rotary(lib, x, w):
+    """pytorch/examples' Llama 2 rotary embedding (apply_rotary_emb) times fixed weights."""
+    freqs = 1.0 / (10000 ** (lib.arange(0, 8, 2)[:4].double() / 8))
+    angles = lib.outer(lib.arange(3).double(), freqs)
+    cis = lib.polar(lib.ones_like(angles), angles).view(1, 3, 1, 4)
+    z = lib.view_as_complex(x.reshape(*x.shape[:-1], -1, 2))
+    return (lib.view_as_real(z * cis).flatten(3) * w).sum()
+
+
+def _parts(lib, a, b):
+    z = lib.complex(a, b)
+    c = lib.complex(b * 2, a - 1)
+    return ((z * c).abs().sum() + z.real.sum() - z.imag.mean() + (z / c.conj()).angle().sum()
+            + lib.view_as_real(z.conj().resolve_conj()).pow(2).sum() + lib.cat([z[:1], z[1:] * 2]).abs().sum())
+
+
+def _polar(lib, r, theta):
+    z = lib.polar(r, theta)
+    w = lib.complex(theta, r)
+    return ((z / w).real.sum() + (z - w * 1j).abs().mean() + (r * 1j + z).imag.sum()
+            + (-z).sum().abs() + z.reshape(-1).flip(0)[0].abs())
+
+
+@needs_torch
+@pytest.mark.parametrize("program", [_rotary, _parts, _polar])
+def test_complex_gradients_match_torch(program):
+    """torch's convention, dL/dRe z + i dL/dIm z, through the complex ops that record: the
+    real leaves' gradients against torch's, in float64, for Llama 2's rotary embedding and for
+    every complex op with a backward."""
+    import torch
+    rng = np.random.default_rng(7)
+    shapes = {_rotary: [(2, 3, 4, 8), (2, 3, 4, 8)], _parts: [(3, 4), (3, 4)],
+              _polar: [(5,), (5,)]}[program]
+    values = [rng.uniform(0.5, 2.0, s) for s in shapes]
+    grads = {}
+    for lib in (fastnn, torch):
+        leaves = [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in values]
+        if program is _rotary:
+            leaves[1].requires_grad_(False)
+        loss = program(lib, *leaves)
+        loss.backward()
+        grads[lib.__name__] = (float(loss.detach()), [None if t.grad is None else t.grad.numpy()
+                                             for t in leaves])
+    (got_loss, got), (want_loss, want) = grads["fastnn"], grads["torch"]
+    assert got_loss == pytest.approx(want_loss, rel=1e-12)
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if w is not None:
+            assert g.dtype == np.float64
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+_FFT_GRAD_CASES = [("fft", {}), ("fft", {"n": 11}), ("fft", {"n": 5, "dim": 0}),
+                   ("ifft", {"n": 6}), ("rfft", {}), ("rfft", {"n": 12, "dim": 0}),
+                   ("rfft", {"n": 7}), ("irfft", {}), ("irfft", {"n": 9}), ("irfft", {"n": 4}),
+                   ("fft2", {}), ("ifft2", {"s": (3, 10)}), ("rfft2", {"s": (9, 7)}),
+                   ("irfft2", {}), ("irfft2", {"s": (6, 5)}), ("fftn", {"dim": (0,)}),
+                   ("ifftn", {}), ("rfftn", {}), ("irfftn", {"s": (8, 12)})]
+
+
+@needs_torch
+@pytest.mark.parametrize("norm", [None, "forward", "ortho"])
+@pytest.mark.parametrize("op, kwargs", _FFT_GRAD_CASES,
+                         ids=[f"{op}-{kw}" for op, kw in _FFT_GRAD_CASES])
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_fft_gradients_match_torch(op, kwargs, norm, complex_input):
+    """Every transform with a backward, from real and from complex inputs (made of real leaves
+    by torch.complex), with n/s padding and cropping and each normalisation: the leaves'
+    gradients against torch's, in float64."""
+    import torch
+    if complex_input and op.startswith("rfft"):
+        for lib in (fastnn, torch):  # a real-to-complex transform refuses complex numbers
+            with pytest.raises(RuntimeError, match=r"rfftn? expects a real(-valued)? input "
+                                                   "tensor, but got ComplexDouble"):
+                getattr(lib.fft, op)(lib.ones(4, 4, dtype=lib.complex128))
+        return
+    rng = np.random.default_rng(len(op) + len(kwargs))
+    values = [rng.standard_normal((8, 10)) for _ in range(2)]
+    weights = rng.standard_normal((64, 64))
+    results = []
+    for lib in (fastnn, torch):
+        re, im = (lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in values)
+        x = lib.complex(re, im) if complex_input else re
+        out = getattr(lib.fft, op)(x, norm=norm, **kwargs)
+        w = lib.tensor(weights[tuple(slice(0, n) for n in out.shape)])
+        loss = ((out * w).real.sum() + (out * out.conj()).real.mean()
+                if out.dtype.is_complex else (out * w).sum() + (out ** 2).mean())
+        loss.backward()
+        results.append([float(loss.detach()), re.grad.numpy(),
+                        None if im.grad is None else im.grad.numpy()])
+    (got_loss, *got), (want_loss, *want) = results
+    assert got_loss == pytest.approx(want_loss, rel=1e-10)
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if w is not None:
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10)
+
+
+def test_complex_gradients_match_finite_differences():
+    """The same convention without torch: each real leaf's gradient by central differences."""
+    rng = np.random.default_rng(3)
+    values = [rng.uniform(0.5, 2.0, (3, 4)), rng.uniform(0.5, 2.0, (3, 4))]
+    leaves = [fastnn.tensor(v, dtype=fastnn.float64, requires_grad=True) for v in values]
+    _parts(fastnn, *leaves).backward()
+    for i, leaf in enumerate(leaves):
+        numeric = np.zeros_like(values[i])
+        for j in np.ndindex(values[i].shape):
+            plus, minus = [v.copy() for v in values], [v.copy() for v in values]
+            plus[i][j] += 1e-6
+            minus[i][j] -= 1e-6
+            f = [float(_parts(fastnn, *(fastnn.tensor(v, dtype=fastnn.float64) for v in vs)))
+                 for vs in (plus, minus)]
+            numeric[j] = (f[0] - f[1]) / 2e-6
+        np.testing.assert_allclose(leaf.grad.numpy(), numeric, rtol=1e-6, atol=1e-6)
 
 
 def test_writing_complex_into_a_real_tensor_is_refused():

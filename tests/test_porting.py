@@ -481,6 +481,73 @@ result = {"device": device, "logits": logits, "y_pred": y_pred, "hidden1": hidde
 """
 
 
+ROTARY_BLOCK = """
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+def rotary_frequencies(head_dim, length, base=10000.0):
+    inv = 1.0 / (base ** (torch.arange(0, head_dim, 2).float() / head_dim))
+    angles = torch.outer(torch.arange(length).float(), inv)
+    return torch.polar(torch.ones_like(angles), angles)
+
+def rotate(x, cis):
+    pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+    turned = torch.view_as_real(pairs * cis.view(1, x.shape[1], 1, -1)).flatten(3)
+    return turned.type_as(x)
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+class Block(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.norm1, self.norm2 = RMSNorm(dim), RMSNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.proj = nn.Linear(dim, dim, bias=False)
+        self.up = nn.Linear(dim, 2 * dim, bias=False)
+        self.gate = nn.Linear(dim, 2 * dim, bias=False)
+        self.down = nn.Linear(2 * dim, dim, bias=False)
+    def forward(self, x, cis):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, self.head_dim).unbind(2)
+        q, k = rotate(q, cis), rotate(k, cis)
+        att = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
+                                             v.transpose(1, 2), is_causal=True)
+        x = x + self.proj(att.transpose(1, 2).reshape(b, t, d))
+        h = self.norm2(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+torch.manual_seed(0)
+block = Block(16, 2)
+block.load_state_dict({name: torch.from_numpy(INIT[:p.shape[0], :p.shape[-1]] * 0.2)
+                       if p.ndim == 2 else torch.ones(p.shape[0])
+                       for name, p in block.state_dict().items()})
+head = nn.Linear(16, 5)
+head.load_state_dict({"weight": torch.from_numpy(INIT[100:105, :16] * 0.2),
+                      "bias": torch.zeros(5)})
+cis = rotary_frequencies(8, 6)
+x = torch.from_numpy(IMAGES[:4, :96].reshape(4, 6, 16))
+y = torch.from_numpy(TARGETS[:24] % 5).reshape(4, 6)
+opt = torch.optim.AdamW(list(block.parameters()) + list(head.parameters()), lr=1e-2)
+losses = []
+for step in range(4):
+    logits = head(block(x, cis))
+    loss = F.cross_entropy(logits.reshape(-1, 5), y.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+result = {"losses": torch.tensor(losses), "qkv": block.qkv.weight, "gate": block.gate.weight,
+          "norm": block.norm1.weight, "cis_dtype": str(cis.dtype).split(".")[1]}
+"""
+
 @pytest.fixture(scope="module")
 def inputs():
     rng = np.random.default_rng(0)
@@ -503,6 +570,7 @@ def inputs():
     ("tutorial_idioms", TUTORIAL_IDIOMS, 1e-4),
     ("linreg_concise", LINREG_CONCISE, 1e-5),
     ("basics_buildmodel_autograd", BASICS_BUILDMODEL_AUTOGRAD, 1e-5),
+    ("rotary_block", ROTARY_BLOCK, 1e-4),
 ], ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
 def test_program_ports_by_changing_imports(name, source, tol, inputs):
     ours = compare(source, rtol=tol, atol=tol, **inputs)
@@ -511,6 +579,8 @@ def test_program_ports_by_changing_imports(name, source, tol, inputs):
     if name == "layers":
         assert ours["collapse_gap"] < 1e-5
         assert ours["shape_error"] == "mat1 and mat2 shapes cannot be multiplied (4x10 and 8x5)"
+    if name == "rotary_block":  # the gradient reached the weights through complex numbers
+        assert ours["cis_dtype"] == "complex64" and ours["losses"][-1] < ours["losses"][0]
     if name == "mnist_net":
         np.testing.assert_allclose(ours["rowsum200"], 1, rtol=1e-5)
 

@@ -92,6 +92,9 @@ def _root_gradient(root, grad):
     if grad is None:
         if root._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        if root._data.dtype.kind == "c":
+            raise RuntimeError("grad can be implicitly created only for real scalar outputs but "
+                               f"got {root.dtype!r}")
         return np.ones(root._data.shape, dtype=root._data.dtype)
     grad = grad._data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root._data.dtype)
     if grad.shape != root.shape:
@@ -221,7 +224,12 @@ def _run(entry, g, mask):
             input_grads = entry.function.backward(ctx, g)
         finally:
             ctx.needs_input_grad = full
-    return input_grads if isinstance(input_grads, tuple) else (input_grads,)
+    input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+    real = ctx.__dict__.get("real_inputs")
+    if real:  # a real input of a complex result: the real part (torch's handle_r_to_c)
+        input_grads = tuple(np.ascontiguousarray(pg.real) if i in real and pg is not None
+                            and pg.dtype.kind == "c" else pg for i, pg in enumerate(input_grads))
+    return input_grads
 
 
 def _run_checked(entry, g, mask):

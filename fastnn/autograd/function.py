@@ -30,6 +30,9 @@ class _Extras:
     saved_hooks = 0
     profiling = False
     active = False
+    # Not one of them (recorded ops read it on their own): a complex result has been recorded
+    # in this process, so a recorded op checks that its complex inputs suit its backward
+    complex_grad = False
 
     def update(self):
         self.active = self.saved_hooks > 0 or forward_ad._state.level is not None or \
@@ -280,6 +283,9 @@ def refresh_view(view):
 class Function:
     backward_name = None  # torch's grad_fn name when it is not f"{ClassName}Backward0"
     is_view = False  # the output may share memory with the first input (reshape, index...)
+    # backward holds for complex numbers too (torch's convention: the gradient of a real loss
+    # L with respect to z is dL/dRe z + i dL/dIm z, so a product's is g * conj(other))
+    complex_grad = False
     # present_edges(node) -> the edges next_functions shows, where torch's graph for the op
     # has another order or intermediate nodes (Linear: addmm(bias, x, weight.t()))
     present_edges = None
@@ -320,6 +326,8 @@ class Function:
         ctx = Context(tuple(needs))
         if extra and _extras.saved_hooks and record:
             ctx._args = args
+        if record and _extras.complex_grad and not cls.complex_grad:
+            _refuse_complex_inputs(cls, args)
         if extra and meta.created.any and meta.any_meta(raw):  # shapes only (fastnn/meta.py)
             out = meta.run_forward(cls, ctx, raw, kwargs)
         elif cls.is_view:  # data movement only: no floating-point errors to silence
@@ -336,10 +344,12 @@ class Function:
         if tangents is not None:
             forward_ad.propagate(cls, ctx, args, tangents, t)
         if not record or out.dtype not in _FLOATING:
-            if record and out.dtype.kind == "c":  # never a silently cut graph (complex_ops)
+            if not record or out.dtype.kind != "c":
+                return t
+            if not cls.complex_grad:  # never a silently cut graph (complex_ops)
                 from fastnn.ops.complex_ops import complex_result_of_grad
                 complex_result_of_grad(cls.__name__, *args)
-            return t
+            _record_complex(ctx, args)
         edges, versions = [], []
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
@@ -358,6 +368,22 @@ class Function:
     def view_fn(*args):
         """For a view op: a function from the base's array to the view's (same args)."""
         raise NotImplementedError
+
+
+def _record_complex(ctx, args):
+    """A complex result of an op whose backward is written for complex numbers (complex_grad):
+    from now on every recorded op checks that it may take complex inputs, and the real inputs
+    of this one get the real part of their gradients (torch's handle_r_to_c)."""
+    _extras.complex_grad = True
+    ctx.real_inputs = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor)
+                            and a.requires_grad and a._data.dtype.kind != "c")
+
+
+def _refuse_complex_inputs(cls, args):
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad and a._data.dtype.kind == "c":
+            from fastnn.ops.complex_ops import no_complex_backward
+            no_complex_backward(cls.__name__)
 
 
 def presented(t, name):

@@ -16,6 +16,8 @@ from fastnn.tensor import Tensor
 
 
 class Add(Function):
+    complex_grad = True
+
     @staticmethod
     def forward(ctx, a, b):
         if True in ctx.needs_input_grad:  # (only a backward reads them)
@@ -30,6 +32,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    complex_grad = True
+
     @staticmethod
     def forward(ctx, a, b):
         if True in ctx.needs_input_grad:  # (only a backward reads them)
@@ -54,10 +58,14 @@ class Mul(Function):
             ctx.shapes = (np.shape(a), np.shape(b))
         return np.asarray(np.multiply(a, b))
 
+    complex_grad = True
+
     @staticmethod
     def backward(ctx, g):
         b, a = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # d(a b) = b da: the gradient is g times conj(b)
+            b, a = np.conj(b) if need_a else None, np.conj(a) if need_b else None
         return (unbroadcast(np.asarray(g * b, dtype=g.dtype), ctx.shapes[0]) if need_a else None,
                 unbroadcast(np.asarray(g * a, dtype=g.dtype), ctx.shapes[1]) if need_b else None)
 
@@ -71,10 +79,14 @@ class Div(Function):
         # x/0 is inf or nan without a warning, as torch: Function.apply silences NumPy
         return np.asarray(np.true_divide(a, b))
 
+    complex_grad = True
+
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # the conjugates of the holomorphic derivatives
+            a, b = np.conj(a), np.conj(b)
         return (unbroadcast(np.asarray(g / b, dtype=g.dtype), ctx.shapes[0])
                 if need_a else None,
                 unbroadcast(np.asarray(-g * a / (b * b), dtype=g.dtype), ctx.shapes[1])
@@ -83,6 +95,7 @@ class Div(Function):
 
 class Neg(Function):
     tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
+    complex_grad = True
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -256,6 +269,7 @@ def add(a, b, alpha=1, out=None):
 
 class Rsub(Function):
     """number - x, as torch records it (RsubBackward1, one edge: the tensor's)."""
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
 
     backward_name = "RsubBackward1"
 

@@ -7,6 +7,7 @@ from fastnn.ops.convert import convert
 
 class Cast(Function):
     backward_name = "ToCopyBackward0"
+    complex_grad = True  # real -> complex: the real part comes back; complex -> real: g + 0i
 
     @staticmethod
     def forward(ctx, x, target):
@@ -15,6 +16,8 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if g.dtype.kind == "c" and ctx.source.kind != "c":
+            g = g.real
         return convert(g, ctx.source), None
 
 

@@ -2,24 +2,36 @@
 (d2l's eigendecomposition appendix prints, iterates and takes abs of eig's eigenvalues).
 
 Values live in NumPy complex64/complex128 arrays and the elementwise ops and reductions reach
-them through NumPy. fastnn's autograd covers the real dtypes only: torch differentiates complex
-functions by Wirtinger calculus (gradients through conjugates), which the real backward formulas
-would get wrong without a word, so an op that would have to record a complex result for
-autograd raises instead (complex_result_of_grad)."""
+them through NumPy. Autograd: torch differentiates complex functions by Wirtinger calculus
+(gradients through conjugates), which most real backward formulas would get wrong without a
+word. The ops whose backward is written for complex numbers record (complex_grad.py: these
+views, conj, complex, polar, the arithmetic, sum, mean, abs, the shape ops); any other op
+that would record a complex result raises instead (complex_result_of_grad)."""
 import numpy as np
 
 from fastnn import dtypes
+from fastnn.ops import complex_grad
 from fastnn.tensor import Tensor
 
 
 def complex_result_of_grad(op, *inputs):
     """Refuse to make a complex result from inputs that require grad (see the module note)."""
+    if records(*inputs):
+        no_complex_backward(op)
+
+
+def no_complex_backward(op):
+    raise RuntimeError(f"{op}: fastnn's autograd of complex numbers covers view_as_complex, "
+                       "view_as_real, complex, polar, real, imag, conj, angle, abs, +, -, *, /, "
+                       "sum, mean, casts and the shape ops, and this op's backward is written for "
+                       "real numbers only; call it on a detached input (x.detach()) or under "
+                       "torch.no_grad()")
+
+
+def records(*inputs):
     from fastnn.autograd import grad_mode
-    if grad_mode.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad
-                                           for t in inputs):
-        raise RuntimeError(f"{op}: fastnn's autograd covers real dtypes only, and this result "
-                           "is complex; call it on a detached input (x.detach()) or under "
-                           "torch.no_grad()")
+    return grad_mode.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad
+                                               for t in inputs)
 
 
 def refuse_order(data, kernel=None, message=None):
@@ -42,12 +54,16 @@ def real(input):
     """The real parts of a complex tensor, as a view; a real tensor is returned as is."""
     if not is_complex(input):
         return input
+    if records(input):
+        return complex_grad.Real.apply(input)
     return _view(input, input._data.real)
 
 
 def imag(input):
     if not is_complex(input):
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    if records(input):
+        return complex_grad.Imag.apply(input)
     return _view(input, input._data.imag)
 
 
@@ -62,6 +78,8 @@ def conj(input):
     is_conj() stays False). A real tensor is its own conjugate, returned as is."""
     if not is_complex(input):
         return input
+    if records(input):
+        return complex_grad.Conj.apply(input)
     return Tensor._wrap(np.conj(input._data))
 
 
@@ -72,13 +90,12 @@ def resolve_conj(input):
 
 def angle(input):
     """The argument: atan2(imag, real) for complex; 0 or pi for real numbers (NaN stays)."""
-    data = input._data
-    if data.dtype.kind == "c":
-        return Tensor._wrap(np.angle(data).astype(dtypes.of_array(data).to_real().numpy))
-    from fastnn.ops.broadcast import floating
-    data = floating(input)._data
-    return Tensor._wrap(np.where(np.isnan(data), data,
-                                 np.where(data < 0, np.pi, 0.0)).astype(data.dtype))
+    if input._data.dtype.kind != "c":
+        from fastnn.ops.broadcast import floating
+        input = floating(input)
+    if records(input):
+        return complex_grad.Angle.apply(input)
+    return Tensor._wrap(complex_grad.Angle.forward(None, input._data))
 
 
 def view_as_real(input):
@@ -88,8 +105,9 @@ def view_as_real(input):
         raise RuntimeError("view_as_real is only supported for complex tensors")
     if data.ndim and data.strides[-1] != data.itemsize:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
-    real_type = dtypes.of_array(data).to_real().numpy
-    return _view(input, data.reshape(data.shape + (1,)).view(real_type))
+    if records(input):
+        return complex_grad.ViewAsReal.apply(input)
+    return _view(input, complex_grad.as_real(data))
 
 
 def view_as_complex(input):
@@ -105,9 +123,9 @@ def view_as_complex(input):
         raise RuntimeError("Tensor must have a last dimension of size 2")
     if data.strides[-1] != data.itemsize:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
-    complex_result_of_grad("view_as_complex", input)
-    out = data.view(dtypes.of_array(data).to_complex().numpy).reshape(data.shape[:-1])
-    return _view(input, out)
+    if records(input):
+        return complex_grad.ViewAsComplex.apply(input)
+    return _view(input, complex_grad.as_complex(data))
 
 
 def _pair(name, a, b):
@@ -120,24 +138,22 @@ def _pair(name, a, b):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"Expected object of scalar type {a.dtype.title} but got scalar type "
                            f"{b.dtype.title} for second argument")
-    complex_result_of_grad(f"torch.{name}", a, b)
-    return a._data, b._data, dtypes.of_array(a._data).to_complex().numpy
+    return records(a, b)
 
 
 def complex(real, imag, *, out=None):
     """real + imag * 1j, broadcast, in the complex dtype of the inputs' precision."""
-    re, im, kind = _pair("complex", real, imag)
-    result = np.empty(np.broadcast_shapes(re.shape, im.shape), kind)
-    result.real, result.imag = re, im
-    return into(result, out)
+    if _pair("complex", real, imag) and out is None:
+        return complex_grad.Complex.apply(real, imag)
+    return into(complex_grad.complex_of(real._data, imag._data), out)
 
 
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + 1j sin(angle)), as torch.polar."""
-    r, theta, kind = _pair("polar", abs, angle)
-    result = np.empty(np.broadcast_shapes(r.shape, theta.shape), kind)
-    result.real, result.imag = r * np.cos(theta), r * np.sin(theta)
-    return into(result, out)
+    if _pair("polar", abs, angle) and out is None:
+        return complex_grad.Polar.apply(abs, angle)
+    r, theta = abs._data, angle._data
+    return into(complex_grad.complex_of(r * np.cos(theta), r * np.sin(theta)), out)
 
 
 def into(result, out):

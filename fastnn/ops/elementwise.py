@@ -68,6 +68,8 @@ class Log(Function):
 
 class Abs(Function):
     tangent_rule = "diagonal"  # elementwise: forward AD takes J v = backward(v)
+    complex_grad = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -76,6 +78,9 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if x.dtype.kind == "c":  # |z|'s gradient is g z / |z| (0 at 0), torch's sgn(z)
+            size = np.abs(x)
+            return g * np.divide(x, size, out=np.zeros_like(x), where=size != 0)
         return g * np.sign(x).astype(g.dtype)
 
 

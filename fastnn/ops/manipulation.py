@@ -32,6 +32,7 @@ def _dims(dims, ndim):
 
 
 class Flip(Function):
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
     tangent_rule = "linear"  # linear in its tensor: forward AD takes J v = op(v)
     @staticmethod
     def forward(ctx, x, dims):
@@ -48,6 +49,7 @@ def flip(x, dims):
 
 
 class Roll(Function):
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
     tangent_rule = "linear"  # linear in its tensor: forward AD takes J v = op(v)
     @staticmethod
     def forward(ctx, x, shifts, dims):
@@ -89,6 +91,7 @@ def roll(x, shifts, dims=None):
 class Repeat(Function):
     """torch.Tensor.repeat: np.tile of x seen with leading size-1 dims; backward sums the
     copies (g reshaped to (r0, d0, r1, d1, ...) summed over the r axes)."""
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
     tangent_rule = "linear"  # linear in its tensor: forward AD takes J v = op(v)
 
     @staticmethod
@@ -181,6 +184,7 @@ def index_select(x, dim, index):
 
 
 class Gather(Function):
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
     backward_name = "GatherBackward0"
 
     @staticmethod

@@ -10,6 +10,7 @@ from fastnn.ops.shape import getitem
 class ConstantPad(Function):
     """The last len(pads) dimensions padded with `value`: pads[i] = (before, after) for
     dimension -1 - i; a negative side crops instead (torch's)."""
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
 
     @staticmethod
     def forward(ctx, x, pads, value):

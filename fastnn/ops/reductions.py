@@ -69,6 +69,8 @@ def _summed(x, axes, keepdim):
 
 
 class Sum(Function):
+    complex_grad = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
@@ -81,6 +83,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    complex_grad = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         if x.dtype.kind not in "fVc":
@@ -149,6 +153,7 @@ class Min(_Extreme):
 
 
 class CumSum(Function):
+    complex_grad = True  # moves or sums values: the backward holds for complex ones
     backward_name = "CumsumBackward0"
 
     @staticmethod

@@ -21,6 +21,7 @@ def _shape_arg(shape):
 class Reshape(Function):
     backward_name = "ViewBackward0"
     is_view = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -58,6 +59,7 @@ class SqueezeDims(Squeeze):
 
 class Permute(Function):
     is_view = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -83,6 +85,7 @@ class T(Permute):
 
 class Expand(Function):
     is_view = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -103,6 +106,7 @@ class GetItem(Function):
 
     backward_name = "IndexBackward0"
     is_view = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, x, index):
@@ -173,6 +177,8 @@ def _basic_view_name(shape, items):
 
 
 class Clone(Function):
+    complex_grad = True
+
     @staticmethod
     def forward(ctx, x, memory_format=None):
         from fastnn import memory_formats
@@ -449,6 +455,7 @@ def _check_index_arrays(index):
 
 class Concatenate(Function):
     backward_name = "CatBackward0"
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, dim, *arrays):
