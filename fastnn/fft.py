@@ -2,7 +2,7 @@
 (n/s, dim, norm) and dtypes: a float32 (or integer) input gives complex64, float64 gives
 complex128, and the inverse real transforms give the matching real dtype. As for every complex
 result in fastnn, the transforms record for autograd where their backward is written
-(fastnn/ops/fft_grad.py: all but hfft and ihfft), and refuse an input that requires grad
+(fastnn/ops/fft_grad.py), and refuse an input that requires grad
 otherwise (and with out=) rather than silently detach it (fastnn/ops/complex_ops.py)."""
 import numpy as np
 
@@ -116,8 +116,8 @@ fft = _one_dim(np.fft.fft, "fft", _complex_of, kind="c2c")
 ifft = _one_dim(np.fft.ifft, "ifft", _complex_of, kind="c2c_inverse")
 rfft = _one_dim(np.fft.rfft, "rfft", _complex_of, kind="r2c")
 irfft = _one_dim(np.fft.irfft, "irfft", _real_of, complex_in=True, kind="c2r")
-hfft = _one_dim(np.fft.hfft, "hfft", _real_of, complex_in=True)
-ihfft = _one_dim(np.fft.ihfft, "ihfft", _complex_of)
+hfft = _one_dim(np.fft.hfft, "hfft", _real_of, complex_in=True, kind="hermitian")
+ihfft = _one_dim(np.fft.ihfft, "ihfft", _complex_of, kind="hermitian_inverse")
 fft2 = _many_dims(np.fft.fftn, "fft2", _complex_of, (-2, -1), kind="c2c")
 ifft2 = _many_dims(np.fft.ifftn, "ifft2", _complex_of, (-2, -1), kind="c2c_inverse")
 rfft2 = _many_dims(np.fft.rfftn, "rfft2", _complex_of, (-2, -1), kind="r2c")

@@ -128,11 +128,9 @@ def test_ops_without_a_complex_backward_refuse_to_record():
     with pytest.raises(RuntimeError, match="autograd covers real dtypes only"):
         fastnn.tensor([1j], requires_grad=True)
     x = fastnn.ones(4, requires_grad=True)
-    with pytest.raises(RuntimeError, match="torch.fft.ihfft: fastnn's autograd of complex "
+    with pytest.raises(RuntimeError, match="torch.fft.fft: fastnn's autograd of complex "
                                            "numbers covers view_as_complex"):
-        fastnn.fft.ihfft(x)  # (hfft and ihfft have no backward here)
-    with pytest.raises(RuntimeError, match="torch.fft.fft: fastnn's autograd"):
-        fastnn.fft.fft(x, out=fastnn.empty(4, dtype=fastnn.complex64))
+        fastnn.fft.fft(x, out=fastnn.empty(4, dtype=fastnn.complex64))  # out= never records
     z = x * 1j  # recorded: a product's backward holds for complex numbers
     with pytest.raises(RuntimeError, match="Exp: fastnn's autograd of complex numbers"):
         fastnn.exp(z)  # exp's backward is written for real numbers
@@ -209,7 +207,8 @@ _FFT_GRAD_CASES = [("fft", {}), ("fft", {"n": 11}), ("fft", {"n": 5, "dim": 0}),
                    ("rfft", {"n": 7}), ("irfft", {}), ("irfft", {"n": 9}), ("irfft", {"n": 4}),
                    ("fft2", {}), ("ifft2", {"s": (3, 10)}), ("rfft2", {"s": (9, 7)}),
                    ("irfft2", {}), ("irfft2", {"s": (6, 5)}), ("fftn", {"dim": (0,)}),
-                   ("ifftn", {}), ("rfftn", {}), ("irfftn", {"s": (8, 12)})]
+                   ("ifftn", {}), ("rfftn", {}), ("irfftn", {"s": (8, 12)}), ("hfft", {}),
+                   ("hfft", {"n": 7, "dim": 0}), ("ihfft", {}), ("ihfft", {"n": 13})]
 
 
 @needs_torch
@@ -222,10 +221,10 @@ def test_fft_gradients_match_torch(op, kwargs, norm, complex_input):
     by torch.complex), with n/s padding and cropping and each normalisation: the leaves'
     gradients against torch's, in float64."""
     import torch
-    if complex_input and op.startswith("rfft"):
+    if complex_input and (op.startswith("rfft") or op == "ihfft"):
         for lib in (fastnn, torch):  # a real-to-complex transform refuses complex numbers
-            with pytest.raises(RuntimeError, match=r"rfftn? expects a real(-valued)? input "
-                                                   "tensor, but got ComplexDouble"):
+            with pytest.raises(RuntimeError, match=r"(rfftn?|ihfft) expects a real(-valued)? "
+                                                   "input tensor, but got ComplexDouble"):
                 getattr(lib.fft, op)(lib.ones(4, 4, dtype=lib.complex128))
         return
     rng = np.random.default_rng(len(op) + len(kwargs))

@@ -9,7 +9,8 @@ backward is its adjoint:
 - c2r (irfft...): rfft of the gradient with the normalisation swapped, the bins that stand for
   two (every one but the first and, for an even length, the last) doubled, as torch's
   fft_c2r_backward.
-Then zero-padded or cropped inputs (n= or s= other than the input's size) get the adjoint of
+hfft and ihfft are a conjugate and a c2r or r2c transform (NumPy's definitions), so their
+gradients are conjugated c2r and r2c ones. Then zero-padded or cropped inputs (n= or s= other than the input's size) get the adjoint of
 the pad or crop: the gradient cropped or padded back to the input's size."""
 import numpy as np
 
@@ -18,6 +19,9 @@ from fastnn.autograd.function import Function
 _SWAPPED = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
 _FORWARD = {"c2c": np.fft.fftn, "c2c_inverse": np.fft.ifftn, "r2c": np.fft.rfftn,
             "c2r": np.fft.irfftn}
+# hfft is irfft of the conjugate with the normalisation swapped, ihfft the conjugate of rfft so
+# (NumPy's definitions, and torch's): their gradients are conjugated c2r and r2c ones
+_HERMITIAN = {"hermitian": "c2r", "hermitian_inverse": "r2c"}
 
 
 def _fit(g, shape, axes):
@@ -41,7 +45,12 @@ class Transform(Function):
     def forward(ctx, data, kind, s, axes, norm, dtype, computed_in):
         ctx.dtype = data.dtype
         data = data.astype(computed_in, copy=False)  # (half in float32, c2r of reals complex)
-        out = _FORWARD[kind](data, s=s, axes=axes, norm=norm).astype(dtype, copy=False)
+        ctx.conjugated = kind in _HERMITIAN
+        if ctx.conjugated:
+            kind, norm = _HERMITIAN[kind], _SWAPPED[norm]
+            data = np.conj(data) if kind == "c2r" else data
+        out = _FORWARD[kind](data, s=s, axes=axes, norm=norm)
+        out = (np.conj(out) if ctx.conjugated and kind == "r2c" else out).astype(dtype, copy=False)
         axes = tuple(a % data.ndim for a in (axes if axes is not None else range(data.ndim)))
         last = axes[-1]
         # the length along the last axis before r2c halves it, after c2r restores it
@@ -55,6 +64,8 @@ class Transform(Function):
     def backward(ctx, g):
         kind, shape, axes, norm, full = ctx.meta
         swapped = _SWAPPED[norm]
+        if ctx.conjugated and kind == "r2c":
+            g = np.conj(g)
         sizes = [g.shape[a] for a in axes]
         last = axes[-1]
         if kind == "c2c":
@@ -76,6 +87,8 @@ class Transform(Function):
                 index[last] = slice(1, 1 + doubled)
                 grad[tuple(index)] *= 2
         grad = _fit(grad, shape, axes)
+        if ctx.conjugated and kind == "c2r":
+            grad = np.conj(grad)
         if grad.dtype.kind == "c" and ctx.dtype.kind != "c":
             grad = grad.real  # a real input keeps the real part (torch's handle_r_to_c)
         return np.ascontiguousarray(grad, dtype=ctx.dtype), None, None, None, None, None, None
