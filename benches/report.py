@@ -14,7 +14,7 @@ RESULTS = Path(__file__).parent / "results"
 
 # paired ratios a benchmark may record in extra_info (measured back to back, see conftest.py)
 PAIRED = ("peak_fraction", "vs_compiled", "vs_one_thread", "vs_float32", "vs_im2col",
-          "vs_torch")
+          "vs_torch", "vs_numpy")
 
 
 def load(path):
@@ -178,6 +178,10 @@ def summary(rows):
                          f"fastnn's matmul runs {r['paired']['vs_torch']:.2f}x as fast as "
                          "torch's, from products run back to back in one process (median of 7 "
                          "pairs; goal >= 1).")
+        if "vs_numpy" in r["paired"]:
+            notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
+                         f"fastnn's product takes {r['paired']['vs_numpy']:.2f}x NumPy's time, "
+                         "from products run back to back (median of 9 pairs; goal <= 1.2).")
         if "vs_im2col" in r["paired"]:
             notes.append(f"- {r['group']}, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: "
                          f"with every pass on im2col + GEMM the step takes "

@@ -36,6 +36,14 @@ def test_chart_without_torch_rows_writes_nothing(tmp_path):
     assert not path.exists()
 
 
+def test_paired_numpy_ratio_is_a_note():
+    ours = row("GEMM 1x784 @ 784x256 (x @ W^T)", "fastnn-cython", 1, 9.7e-6, 4e5)
+    ours["paired"] = {"vs_numpy": 1.013}
+    text = report.summary([ours, row(ours["group"], "numpy", 1, 9.5e-6, 4e5)])
+    assert ("- GEMM 1x784 @ 784x256 (x @ W^T), 1 thread: fastnn's product takes 1.01x NumPy's "
+            "time, from products run back to back (median of 9 pairs; goal <= 1.2).") in text
+
+
 def test_paired_torch_ratio_is_a_note():
     ours = row("bfloat16 matmul 1024x1024 @ 1024x1024", "fastnn-cython", 2, 5e-3, 2e9)
     ours["paired"] = {"vs_torch": 1.034}

@@ -43,6 +43,22 @@ def test_select_is_np_where_bit_for_bit(dtype, elements):
         _same_bits(select(*args), np.where(*args))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("cond_shape, a_shape, b_shape", [
+    ((64, 700), (5, 64, 700), (5, 64, 700)),    # GAT: one adjacency over every head
+    ((5, 1, 700), (5, 64, 700), (5, 64, 700)),
+    ((5, 64, 700), (64, 700), (5, 64, 700)),    # a broadcast
+    ((64, 700), (5, 64, 700), (1, 700)),        # b broadcast too
+    ((5, 64, 700), (5, 64, 700), (5, 64, 700))])
+def test_select_broadcasts_without_widening_the_condition(cond_shape, a_shape, b_shape, dtype):
+    """Conditions and operands of smaller shapes are read broadcast: the same bits as
+    np.where, and the result has the full shape."""
+    rng = np.random.default_rng(sum(cond_shape))
+    condition = rng.random(cond_shape) < 0.3
+    a, b = _special(rng, a_shape, dtype), _special(rng, b_shape, dtype)
+    _same_bits(select(condition, a, b), np.where(condition, a, b))
+
+
 def test_python_scalars_keep_numpys_weak_promotion():
     """where(c, float32 array, 0.0) is float32 in NumPy 2 (a Python float is weak); a 0-d
     float64 array would make it float64 (the spatial transformer tutorial's conv then got a
