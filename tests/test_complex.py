@@ -408,8 +408,13 @@ def test_public_names_match_torch(name, op):
 @pytest.mark.parametrize("op", [lambda m: m.imag(m.ones(2)),
                                 lambda m: m.view_as_real(m.ones(2)),
                                 lambda m: m.view_as_complex(m.ones(3)),
-                                lambda m: m.view_as_complex(m.ones(2, 2, dtype=m.int64))],
-                         ids=["imag real", "view_as_real real", "size 3", "int64"])
+                                lambda m: m.view_as_complex(m.ones(2, 2, dtype=m.int64)),
+                                lambda m: m.complex(m.ones(2, requires_grad=True), m.ones(2),
+                                                    out=m.empty(2, dtype=m.complex64)),
+                                lambda m: m.polar(m.ones(2), m.ones(2, requires_grad=True),
+                                                  out=m.empty(2, dtype=m.complex64))],
+                         ids=["imag real", "view_as_real real", "size 3", "int64",
+                              "complex out= with grad", "polar out= with grad"])
 def test_public_names_raise_torch_s_errors(op):
     import torch
     with pytest.raises(RuntimeError) as ours:

@@ -123,19 +123,23 @@ class Conj(Function):
         return np.conj(g)
 
 
+def angle_of(z):
+    """atan2(imag, real); of a real number 0 or pi (NaN stays)."""
+    if z.dtype.kind == "c":
+        return np.angle(z).astype(dtypes.of_array(z).to_real().numpy)
+    return np.where(np.isnan(z), z, np.where(z < 0, np.pi, 0.0)).astype(z.dtype)
+
+
 class Angle(Function):
-    """atan2(imag, real); of a real number 0 or pi (NaN stays). The gradient of a complex z is
-    g i z / |z|^2 (0 at 0), of a real number 0, as torch's angle_backward."""
+    """angle_of, recorded: the gradient of a complex z is g i z / |z|^2 (0 at 0), of a real
+    number 0, as torch's angle_backward."""
     backward_name = "AngleBackward0"
     complex_grad = True
 
     @staticmethod
     def forward(ctx, z):
-        if ctx is not None:
-            ctx.save_for_backward(z)
-        if z.dtype.kind == "c":
-            return np.angle(z).astype(dtypes.of_array(z).to_real().numpy)
-        return np.where(np.isnan(z), z, np.where(z < 0, np.pi, 0.0)).astype(z.dtype)
+        ctx.save_for_backward(z)
+        return angle_of(z)
 
     @staticmethod
     def backward(ctx, g):

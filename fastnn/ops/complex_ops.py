@@ -95,7 +95,7 @@ def angle(input):
         input = floating(input)
     if records(input):
         return complex_grad.Angle.apply(input)
-    return Tensor._wrap(complex_grad.Angle.forward(None, input._data))
+    return Tensor._wrap(complex_grad.angle_of(input._data))
 
 
 def view_as_real(input):
@@ -141,16 +141,27 @@ def _pair(name, a, b):
     return records(a, b)
 
 
+def _recorded(name, out, a, b):
+    """Whether torch.complex/polar records: inputs that require grad and no out= (torch's
+    error where both are given, as for every out= function)."""
+    if not _pair(name, a, b):
+        return False
+    if out is not None:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    return True
+
+
 def complex(real, imag, *, out=None):
     """real + imag * 1j, broadcast, in the complex dtype of the inputs' precision."""
-    if _pair("complex", real, imag) and out is None:
+    if _recorded("complex", out, real, imag):
         return complex_grad.Complex.apply(real, imag)
     return into(complex_grad.complex_of(real._data, imag._data), out)
 
 
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + 1j sin(angle)), as torch.polar."""
-    if _pair("polar", abs, angle) and out is None:
+    if _recorded("polar", out, abs, angle):
         return complex_grad.Polar.apply(abs, angle)
     r, theta = abs._data, angle._data
     return into(complex_grad.complex_of(r * np.cos(theta), r * np.sin(theta)), out)

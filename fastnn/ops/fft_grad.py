@@ -22,6 +22,8 @@ _FORWARD = {"c2c": np.fft.fftn, "c2c_inverse": np.fft.ifftn, "r2c": np.fft.rfftn
 # hfft is irfft of the conjugate with the normalisation swapped, ihfft the conjugate of rfft so
 # (NumPy's definitions, and torch's): their gradients are conjugated c2r and r2c ones
 _HERMITIAN = {"hermitian": "c2r", "hermitian_inverse": "r2c"}
+_NAMES = {"c2c": "FftC2CBackward0", "c2c_inverse": "FftC2CBackward0", "r2c": "FftR2CBackward0",
+          "c2r": "FftC2RBackward0"}
 
 
 def _fit(g, shape, axes):
@@ -56,8 +58,7 @@ class Transform(Function):
         # the length along the last axis before r2c halves it, after c2r restores it
         full = data.shape[last] if s is None else s[-1]
         ctx.meta = (kind, data.shape, axes, norm, out.shape[last] if kind == "c2r" else full)
-        ctx.backward_name = {"c2c": "FftC2CBackward0", "c2c_inverse": "FftC2CBackward0",
-                             "r2c": "FftR2CBackward0", "c2r": "FftC2RBackward0"}[kind]
+        ctx.backward_name = _NAMES[kind]
         return out
 
     @staticmethod
