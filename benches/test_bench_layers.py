@@ -104,6 +104,26 @@ def test_gemm_few_rows_odd_inner(benchmark, threads, contender, rng):
         benchmark(backend.gemm, h, w.T)
 
 
+def test_attention_softmax_and_mask_forward_backward(benchmark, threads, contender, rng):
+    """pytorch/examples' GAT attention over a graph of 1024 nodes, 8 heads: the scores masked
+    by the adjacency (torch.where with an (N, N) condition over every head), a softmax over
+    each row, forward + backward. fastnn's passes run in place and the mask is read at its
+    own shape (fastnn/ops/activation.py, select.py)."""
+    _skip_other_backends(contender)
+    scores = rng.standard_normal((8, 1024, 1024), dtype=np.float32)
+    adjacency = rng.random((1024, 1024)) < 0.01
+    np.fill_diagonal(adjacency, True)
+    record(benchmark, "where(adjacency) + softmax (8,1024,1024) fwd+bwd", contender, threads)
+    lib = __import__("torch" if contender == "torch" else "fastnn")
+    mask = lib.from_numpy(adjacency)
+    floor = lib.full((8, 1024, 1024), -9e15)
+
+    def step():
+        e = lib.from_numpy(scores).requires_grad_()
+        lib.softmax(lib.where(mask, e, floor), dim=-1).sum().backward()
+    benchmark(step)
+
+
 def test_global_average_pool_forward_backward(benchmark, threads, contender, rng):
     """AdaptiveAvgPool1d(1) over d2l's TextCNN feature maps (64 reviews, 100 channels, 498
     positions), forward + backward: a global average is one sum, not an integral image."""
